@@ -1,0 +1,69 @@
+"""`branch-hub`: run or check the branch hub service."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from branch_hub import __version__
+from branch_hub.config import ConfigError, load_config, reference_markdown, split_listen
+
+__all__ = ["main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser for branch-hub."""
+    parser = argparse.ArgumentParser(
+        prog="branch-hub",
+        description="The branch hub: drives the kiosk's devices, recognises customers against the "
+        "encrypted HQ cache, runs the queue and pushes briefs to staff tablets.",
+    )
+    parser.add_argument("--config", type=Path, help="branch configuration (hub.toml)")
+    parser.add_argument(
+        "--listen", metavar="HOST:PORT", help="override the config's listen address"
+    )
+    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument(
+        "--config-reference",
+        action="store_true",
+        help="print the configuration reference (Markdown)",
+    )
+    parser.add_argument("--version", action="version", version=f"branch-hub {__version__}")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run branch-hub."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.config_reference:
+        print(reference_markdown())
+        return 0
+    if args.config is None:
+        parser.error("--config FILE is required")
+    try:
+        config = load_config(args.config)
+        if args.listen:
+            split_listen(args.listen)
+    except ConfigError as exc:
+        print(f"branch-hub: error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"branch-hub: error: --listen: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        print(
+            f"{args.config}: OK: branch {config.branch.id} ({config.branch.name_zh}), "
+            f"{len(config.services)} services, {len(config.counters)} counters, "
+            f"{len(config.stations)} kiosk stations"
+        )
+        return 0
+    print(
+        "branch-hub: error: the hub service is not available in this version yet", file=sys.stderr
+    )
+    return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

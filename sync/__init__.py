@@ -1,0 +1,3 @@
+"""HQ-to-branch data: synthetic HQ export, bundle format, publisher, puller, encrypted cache."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""The staff app for tablets and counter PCs: live arrivals, customer briefs, calling, outcomes."""
+
+__all__: list[str] = []
