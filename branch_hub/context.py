@@ -1,0 +1,50 @@
+"""The request context: which device and which staff member a request comes from."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["RequestContext", "context_from_peercert"]
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Who is calling: the device from its verified client certificate, the staff from the session."""
+
+    device_id: str | None = None
+    device_kind: str | None = None
+    staff_id: str | None = None
+    role: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """True when no verified device stands behind the request."""
+        return self.device_id is None
+
+
+def context_from_peercert(peercert: dict[str, Any] | None) -> RequestContext:
+    """Read device id (CN) and kind (OU) from a verified peer certificate as ssl returns it."""
+    if not peercert:
+        return RequestContext()
+    fields: dict[str, str] = {}
+    for rdn in peercert.get("subject", ()):
+        for key, value in rdn:
+            fields[key] = value
+    return RequestContext(
+        device_id=fields.get("commonName"), device_kind=fields.get("organizationalUnitName")
+    )
+
+
+def server_ssl_context(
+    cert: str, key: str, client_ca: str | None, require_client: bool
+) -> ssl.SSLContext:
+    """Build the hub's TLS context; with a client CA, peers must present a certificate it issued."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
+    return context

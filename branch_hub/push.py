@@ -1,0 +1,170 @@
+"""Live push: a durable, encrypted event log with a branch-wide sequence, and its subscribers.
+
+Every event gets the next branch-wide `seq` when it is committed to SQLite; payloads are
+sealed with the hub's at-rest key so no personal data lies in plaintext on disk. A client
+that reconnects with `since=N` gets every event after N from the log, then the live stream,
+without gaps or duplicates. Each subscriber has a bounded queue: a slow client never delays
+the others; on overflow it is told to resync and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from branch_hub.atrest import AtRestCipher
+
+__all__ = ["Broadcaster", "EventLog", "PushEvent", "Subscriber"]
+
+
+@dataclass(frozen=True)
+class PushEvent:
+    """One event as clients see it."""
+
+    seq: int
+    kind: str
+    at: str
+    data: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """Return the JSON object sent to clients."""
+        return {
+            "type": "event",
+            "seq": self.seq,
+            "kind": self.kind,
+            "at": self.at,
+            "data": self.data,
+        }
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS push_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    at TEXT NOT NULL,
+    sealed BLOB NOT NULL
+);
+"""
+
+
+class EventLog:
+    """The persisted event log (SQLite WAL); thread-safe, committed before it returns."""
+
+    def __init__(self, path: Path, cipher: AtRestCipher) -> None:
+        self._cipher = cipher
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def _aad(self, seq: int, kind: str) -> bytes:
+        return f"push/{seq}/{kind}".encode()
+
+    def append(self, kind: str, data: dict[str, Any], now: datetime | None = None) -> PushEvent:
+        """Persist an event and return it with its sequence number."""
+        at = (now or datetime.now(UTC)).isoformat(timespec="milliseconds")
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM push_events"
+                ).fetchone()
+                seq = int(row[0])
+                self._db.execute(
+                    "INSERT INTO push_events (seq, kind, at, sealed) VALUES (?, ?, ?, ?)",
+                    (seq, kind, at, self._cipher.seal(body, self._aad(seq, kind))),
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return PushEvent(seq, kind, at, data)
+
+    def last_seq(self) -> int:
+        """Return the highest committed sequence number (0 when empty)."""
+        with self._lock:
+            return int(
+                self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM push_events").fetchone()[0]
+            )
+
+    def since(self, seq: int, limit: int = 1000) -> list[PushEvent]:
+        """Return up to `limit` events with a sequence number greater than `seq`, in order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, kind, at, sealed FROM push_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            ).fetchall()
+        return [
+            PushEvent(s, k, a, json.loads(self._cipher.open(b, self._aad(s, k))))
+            for s, k, a, b in rows
+        ]
+
+    def iter_since(self, seq: int, batch: int = 1000) -> Iterator[PushEvent]:
+        """Yield every event after `seq`, in batches."""
+        while True:
+            events = self.since(seq, batch)
+            if not events:
+                return
+            yield from events
+            seq = events[-1].seq
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One connected client's bounded queue of events."""
+
+    queue: asyncio.Queue[PushEvent]
+    accepts: Callable[[PushEvent], bool] = lambda _event: True
+    overflowed: bool = False
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Broadcaster:
+    """Fan events out to subscribers on the hub's event loop; never blocks on a slow client."""
+
+    def __init__(self, queue_size: int = 1000) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self.queue_size = queue_size
+
+    def subscribe(self, accepts: Callable[[PushEvent], bool] | None = None) -> Subscriber:
+        """Register a subscriber; events published from now on reach its queue."""
+        sub = Subscriber(asyncio.Queue(self.queue_size))
+        if accepts is not None:
+            sub.accepts = accepts
+        self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        """Forget a subscriber."""
+        self._subscribers.discard(sub)
+        sub.closed.set()
+
+    def publish(self, event: PushEvent) -> None:
+        """Queue an event for every subscriber that accepts it; overflowing ones must resync."""
+        for sub in list(self._subscribers):
+            if sub.overflowed or not sub.accepts(event):
+                continue
+            try:
+                sub.queue.put_nowait(event)
+            except asyncio.QueueFull:
+                sub.overflowed = True
+                sub.closed.set()
+
+    @property
+    def count(self) -> int:
+        """Number of connected subscribers."""
+        return len(self._subscribers)

@@ -1,0 +1,189 @@
+"""The hub's HTTPS + WebSocket API (aiohttp, which exposes the verified peer certificate)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from branch_hub import __version__
+from branch_hub.context import RequestContext, context_from_peercert
+from branch_hub.push import Broadcaster, EventLog, PushEvent
+
+__all__ = ["ApiError", "HubApp", "create_app"]
+
+log = logging.getLogger("branch_hub.server")
+
+CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
+REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
+MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
+
+
+class ApiError(Exception):
+    """An error the API reports to the client with a status, a code and a clear message."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class HubApp:
+    """The running hub's shared state, as handlers see it."""
+
+    log: EventLog
+    broadcaster: Broadcaster = field(default_factory=Broadcaster)
+    status: dict[str, Any] = field(default_factory=dict)
+
+    async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
+        """Persist an event (off the loop), then push it to subscribers."""
+        event = await asyncio.get_running_loop().run_in_executor(None, self.log.append, kind, data)
+        self.broadcaster.publish(event)
+        return event
+
+
+def _error_body(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn every failure into a JSON error; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return _error_body(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return _error_body(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return _error_body(500, "internal_error", "internal error; the hub logged the details")
+
+
+@web.middleware
+async def context_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Attach the RequestContext from the verified client certificate."""
+    peercert = request.transport.get_extra_info("peercert") if request.transport else None
+    request[REQUEST_CONTEXT] = context_from_peercert(peercert)
+    return await handler(request)
+
+
+def ctx(request: web.Request) -> RequestContext:
+    """Return the request's context."""
+    return request[REQUEST_CONTEXT]
+
+
+async def health(request: web.Request) -> web.Response:
+    """Report liveness and the hub's status figures."""
+    hub = request.app[CONTEXT]
+    body = {"status": "ok", "version": __version__, "last_seq": hub.log.last_seq(), **hub.status}
+    return web.json_response(body)
+
+
+def _since(request: web.Request, last: int) -> int:
+    raw = request.query.get("since")
+    if raw is None:
+        return last
+    try:
+        since = int(raw)
+    except ValueError:
+        raise ApiError(
+            400, "bad_since", "since must be a whole number (the last seq you saw)"
+        ) from None
+    if since < 0:
+        raise ApiError(400, "bad_since", "since must not be negative")
+    return since
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Stream events after `since` over a WebSocket: first from the log, then live."""
+    hub = request.app[CONTEXT]
+    last = await asyncio.get_running_loop().run_in_executor(None, hub.log.last_seq)
+    since = _since(request, last)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    if since > last:
+        # The client saw events this hub never wrote (another hub, or a restored database).
+        await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
+        await ws.close(code=WS_CLOSE_RESYNC)
+        return ws
+    sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
+    reader = asyncio.create_task(_drain_incoming(ws))
+    try:
+        sent = since
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await loop.run_in_executor(None, hub.log.since, sent, 500)
+            if not batch:
+                break
+            for event in batch:
+                await ws.send_json(event.to_wire())
+                sent = event.seq
+        await ws.send_json({"type": "live", "seq": sent})
+        while not ws.closed:
+            if sub.overflowed:
+                await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
+                await ws.close(code=WS_CLOSE_RESYNC)
+                break
+            getter = asyncio.create_task(sub.queue.get())
+            closed = asyncio.create_task(sub.closed.wait())
+            done, _ = await asyncio.wait(
+                {getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+            closed.cancel()
+            if getter in done:
+                event = getter.result()
+                if event.seq > sent:  # replay may already have sent it
+                    await ws.send_json(event.to_wire())
+                    sent = event.seq
+                continue
+            if reader in done:  # the client went away
+                break
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the client went away; it resumes with since= when it returns
+    finally:
+        hub.broadcaster.unsubscribe(sub)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _drain_incoming(ws: web.WebSocketResponse) -> None:
+    """Read (and ignore) client messages so pings and close frames are processed."""
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            with contextlib.suppress(ValueError):
+                json.loads(msg.data)
+        elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+            break
+
+
+def create_app(hub: HubApp) -> web.Application:
+    """Build the aiohttp application for a hub."""
+    app = web.Application(
+        middlewares=[error_middleware, context_middleware], client_max_size=MAX_BODY
+    )
+    app[CONTEXT] = hub
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/events", events)
+    return app
