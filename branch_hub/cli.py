@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import sys
 from pathlib import Path
 
 from branch_hub import __version__
 from branch_hub.config import ConfigError, load_config, reference_markdown, split_listen
+from branch_hub.service import serve
 
 __all__ = ["main"]
 
@@ -59,10 +62,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(config.stations)} kiosk stations"
         )
         return 0
-    print(
-        "branch-hub: error: the hub service is not available in this version yet", file=sys.stderr
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return 3
+    try:
+        asyncio.run(serve(config, args.config, args.listen))
+    except OSError as exc:
+        print(f"branch-hub: error: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ class HubSettings(_Strict):
 def split_listen(value: str) -> tuple[str, int]:
     """Split 'HOST:PORT' (or '[v6]:PORT') into host and port, or raise ValueError."""
     match = re.fullmatch(r"\[?([^\[\]]+?)\]?:(\d{1,5})", value)
-    if not match or not 0 < int(match.group(2)) < 65536:
+    if not match or not 0 <= int(match.group(2)) < 65536:  # 0: any free port
         raise ValueError(f"expected HOST:PORT, got {value!r}")
     return match.group(1), int(match.group(2))
 

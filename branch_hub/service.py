@@ -1,0 +1,79 @@
+"""Run the hub: load config, open its stores, serve the API over HTTPS until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+from pathlib import Path
+
+from aiohttp import web
+
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
+from branch_hub.context import server_ssl_context
+from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
+from branch_hub.push import EventLog
+from branch_hub.server import HubApp, create_app
+
+__all__ = ["ensure_dev_pki", "serve"]
+
+log = logging.getLogger("branch_hub.service")
+
+
+def ensure_dev_pki(pki_dir: Path, branch_id: str) -> None:
+    """Create a branch CA and server certificate if the branch has not been provisioned yet."""
+    ca_cert, ca_key = pki_dir / "ca.crt", pki_dir / "ca.key"
+    hub_cert, hub_key = pki_dir / "hub.crt", pki_dir / "hub.key"
+    if hub_cert.exists() and hub_key.exists() and ca_cert.exists():
+        return
+    pki_dir.mkdir(parents=True, exist_ok=True)
+    if ca_cert.exists() and ca_key.exists():
+        ca = load_pem_pair(ca_cert, ca_key)
+    else:
+        ca = make_ca(branch_id)
+        ca.save(ca_cert, ca_key)
+    host = socket.gethostname()
+    server = issue_server_cert(ca, host, ["localhost", host], ["127.0.0.1", "::1"])
+    server.save(hub_cert, hub_key)
+    log.warning("no provisioned certificates in %s: created a development branch CA", pki_dir)
+
+
+async def serve(
+    config: BranchConfig,
+    config_path: Path,
+    listen: str | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve the hub until SIGINT/SIGTERM (or `stop` is set)."""
+    data_dir = resolve_data_dir(config, config_path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    pki_dir = data_dir / "pki"
+    ensure_dev_pki(pki_dir, config.branch.id)
+    cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
+    hub = HubApp(log=EventLog(data_dir / "hub.db", cipher))
+    hub.status.update({"branch_id": config.branch.id})
+    host, port = split_listen(listen or config.hub.listen)
+    ssl_ctx = server_ssl_context(
+        str(pki_dir / "hub.crt"),
+        str(pki_dir / "hub.key"),
+        str(pki_dir / "ca.crt"),
+        require_client=False,
+    )
+    runner = web.AppRunner(create_app(hub), handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
+    await site.start()
+    bound = runner.addresses[0]
+    print(f"branch-hub: listening on https://{bound[0]}:{bound[1]}", flush=True)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        hub.log.close()
+        print("branch-hub: stopped", flush=True)
