@@ -8,13 +8,17 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
+from branch_hub.board import CallBoard
+from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
 
@@ -43,10 +47,15 @@ class HubApp:
     log: EventLog
     broadcaster: Broadcaster = field(default_factory=Broadcaster)
     status: dict[str, Any] = field(default_factory=dict)
+    config: BranchConfig | None = None
+    board: CallBoard = field(default_factory=CallBoard)
+    voice: VoiceCache | None = None
+    waiting_counts: Callable[[], dict[str, int]] = dict
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
         event = await asyncio.get_running_loop().run_in_executor(None, self.log.append, kind, data)
+        self.board.apply(event)
         self.broadcaster.publish(event)
         return event
 
@@ -178,6 +187,65 @@ async def _drain_incoming(ws: web.WebSocketResponse) -> None:
             break
 
 
+async def board(request: web.Request) -> web.Response:
+    """The calling board snapshot: branch names, services, recent calls, waiting counts."""
+    hub = request.app[CONTEXT]
+    config = hub.config
+    branch = {"name_zh": config.branch.name_zh, "name_en": config.branch.name_en} if config else {}
+    services = (
+        [
+            {"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "prefix": s.prefix}
+            for s in config.services
+        ]
+        if config
+        else []
+    )
+    last = await asyncio.get_running_loop().run_in_executor(None, hub.log.last_seq)
+    return web.json_response(
+        {
+            "branch": branch,
+            "services": services,
+            "calls": hub.board.calls(),
+            "waiting": hub.waiting_counts(),
+            "last_seq": last,
+        }
+    )
+
+
+_DISPLAY_FILES = {
+    "": ("display.html", "text/html"),
+    "app.js": ("app.js", "text/javascript"),
+    "style.css": ("style.css", "text/css"),
+}
+
+
+async def display_file(request: web.Request) -> web.Response:
+    """Serve one of the display page's fixed files (a whitelist: no paths from the request)."""
+    name = request.match_info.get("name", "")
+    if name not in _DISPLAY_FILES:
+        raise ApiError(404, "not_found", "no such display file")
+    filename, content_type = _DISPLAY_FILES[name]
+    body = (resources.files("branch_hub") / "web" / filename).read_bytes()
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def display_voice(request: web.Request) -> web.StreamResponse:
+    """Serve a cached announcement WAV by its id."""
+    hub = request.app[CONTEXT]
+    voice_id = request.match_info["voice_id"]
+    if hub.voice is None or not VOICE_ID.fullmatch(voice_id):
+        raise ApiError(404, "not_found", "no such announcement")
+    path = hub.voice.path_for(voice_id)
+    if not path.exists():
+        raise ApiError(404, "not_found", "no such announcement")
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
 def create_app(hub: HubApp) -> web.Application:
     """Build the aiohttp application for a hub."""
     app = web.Application(
@@ -186,4 +254,8 @@ def create_app(hub: HubApp) -> web.Application:
     app[CONTEXT] = hub
     app.router.add_get("/api/v1/health", health)
     app.router.add_get("/api/v1/events", events)
+    app.router.add_get("/api/v1/board", board)
+    app.router.add_get("/display", display_file)
+    app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
+    app.router.add_get("/display/{name}", display_file)
     return app

@@ -16,6 +16,7 @@ from branch_hub.context import server_ssl_context
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.server import HubApp, create_app
+from branch_hub.voice import VoiceCache
 
 __all__ = ["ensure_dev_pki", "serve"]
 
@@ -52,7 +53,12 @@ async def serve(
     pki_dir = data_dir / "pki"
     ensure_dev_pki(pki_dir, config.branch.id)
     cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
-    hub = HubApp(log=EventLog(data_dir / "hub.db", cipher))
+    hub = HubApp(
+        log=EventLog(data_dir / "hub.db", cipher),
+        config=config,
+        voice=VoiceCache(data_dir / "voice"),
+    )
+    hub.board.rebuild(hub.log)
     hub.status.update({"branch_id": config.branch.id})
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(

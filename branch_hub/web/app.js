@@ -1,0 +1,95 @@
+// Calling display: board snapshot, then live events over the WebSocket, resuming with since=N.
+"use strict";
+const state = { since: 0, calls: [], services: {} };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, cls, text) {
+  const node = document.createElement(tag);
+  if (cls) node.className = cls;
+  if (text !== undefined) node.textContent = text;  // never innerHTML: no markup from data
+  return node;
+}
+
+function counterCell(call) {
+  const cell = el("td", "c", call.counter_name_zh || "");
+  cell.appendChild(el("span", "en", call.counter_name_en || ""));
+  return cell;
+}
+
+function renderCalls(flash) {
+  const now = state.calls[0];
+  $("now-ticket").textContent = now ? now.ticket : "—";
+  const counter = $("now-counter");
+  counter.textContent = now ? `到 ${now.counter_name_zh}` : "";
+  if (now) counter.appendChild(el("span", "en", `Please go to ${now.counter_name_en}`));
+  if (flash) { const box = $("now"); box.classList.remove("flash"); void box.offsetWidth; box.classList.add("flash"); }
+  const rows = $("recent-rows");
+  rows.replaceChildren();
+  for (const call of state.calls.slice(1, 7)) {
+    const tr = el("tr");
+    tr.appendChild(el("td", "t", call.ticket));
+    tr.appendChild(counterCell(call));
+    rows.appendChild(tr);
+  }
+}
+
+function renderWaiting(waiting) {
+  const box = $("waiting");
+  box.replaceChildren();
+  for (const [code, count] of Object.entries(waiting || {})) {
+    const svc = state.services[code] || { name_zh: code, name_en: "" };
+    const item = el("div", null, svc.name_zh);
+    item.appendChild(el("b", null, String(count)));
+    box.appendChild(item);
+  }
+}
+
+function play(call) {
+  if (!call.voice_id) return;
+  const audio = $("voice");
+  audio.src = `/display/voice/${call.voice_id}.wav`;
+  audio.play().catch(() => {});  // a TV browser must allow autoplay; otherwise the hub speaks
+}
+
+function onEvent(msg) {
+  state.since = msg.seq;
+  if (msg.kind === "called" || msg.kind === "recalled") {
+    state.calls = [msg.data, ...state.calls.filter((c) => c.ticket !== msg.data.ticket)].slice(0, 8);
+    renderCalls(true);
+    play(msg.data);
+  } else if (msg.kind === "board" && msg.data.waiting) {
+    renderWaiting(msg.data.waiting);
+  }
+}
+
+function connect() {
+  const ws = new WebSocket(`wss://${location.host}/api/v1/events?since=${state.since}`);
+  ws.onopen = () => { $("status").textContent = ""; };
+  ws.onmessage = (e) => {
+    const msg = JSON.parse(e.data);
+    if (msg.type === "event") onEvent(msg);
+    else if (msg.type === "resync") { state.since = Math.min(state.since, msg.last_seq); }
+  };
+  ws.onclose = () => { $("status").textContent = "重新连接中… Reconnecting…"; setTimeout(connect, 2000); };
+}
+
+async function start() {
+  const resp = await fetch("/api/v1/board");
+  const board = await resp.json();
+  $("branch-zh").textContent = board.branch.name_zh;
+  $("branch-en").textContent = board.branch.name_en;
+  for (const svc of board.services) state.services[svc.code] = svc;
+  state.calls = board.calls;
+  state.since = board.last_seq;
+  renderCalls(false);
+  renderWaiting(board.waiting);
+  connect();
+}
+
+function tick() {
+  const d = new Date();
+  $("clock").textContent = d.toLocaleTimeString("zh-CN", { hour12: false, hour: "2-digit", minute: "2-digit" });
+}
+setInterval(tick, 10000);
+tick();
+start().catch(() => { $("status").textContent = "暂停服务 Temporarily unavailable"; setTimeout(() => location.reload(), 5000); });
