@@ -7,6 +7,7 @@
     ├── ProtocolError         bytes arrived but do not follow the protocol
     │   ├── TlvError          malformed BER-TLV
     │   └── TrackError        malformed magnetic stripe track / passbook text
+    ├── SwipeError            a stripe reader reports a failed swipe (carries its status)
     └── CardError             the card answered, but refuses or lacks what we need
         ├── StatusWordError   an unexpected ISO 7816 status word (carries sw)
         └── NoApplication     no known payment application on the card
@@ -22,6 +23,7 @@ __all__ = [
     "NoApplication",
     "ProtocolError",
     "StatusWordError",
+    "SwipeError",
     "TlvError",
     "TrackError",
     "TransportError",
@@ -54,6 +56,14 @@ class TlvError(ProtocolError):
 
 class TrackError(ProtocolError):
     """Malformed magnetic stripe track or passbook stripe text."""
+
+
+class SwipeError(DeviceError):
+    """A magnetic stripe reader reports that it could not read the swipe."""
+
+    def __init__(self, status: int, message: str) -> None:
+        self.status = status
+        super().__init__(message)
 
 
 class CardError(DeviceError):
