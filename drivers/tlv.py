@@ -122,6 +122,11 @@ class Tlv:
         """Tell whether the tag is constructed (bit 6 of the first tag byte)."""
         return _is_constructed(self.tag)
 
+    @classmethod
+    def build(cls, tag: int, children: Sequence[Tlv]) -> Tlv:
+        """Make a constructed object whose value is its encoded children."""
+        return cls(tag, encode(children), tuple(children))
+
     def find(self, tag: int) -> Tlv | None:
         """Return the first descendant with this tag (depth first), or None."""
         return find(self.children, tag)
@@ -237,10 +242,10 @@ def encode_one(tag: int, value: bytes | Sequence[Tlv]) -> bytes:
 
 
 def encode(tlvs: Iterable[Tlv]) -> bytes:
-    """Encode objects; constructed ones are rebuilt from their children when they have any."""
+    """Encode objects from their raw values (byte-exact for parsed input; see `Tlv.build`)."""
     out = bytearray()
     for t in tlvs:
-        out += encode_one(t.tag, t.children if t.children else t.value)
+        out += encode_one(t.tag, t.value)
     return bytes(out)
 
 

@@ -7,6 +7,11 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import TrackError
+
+
+def _isdigits(text: str) -> bool:
+    # str.isdigit() accepts non-ASCII digits such as "²"; a stripe carries ASCII only.
+    return text.isascii() and text.isdigit()
 from drivers.magstripe.tracks import split_swipe
 
 __all__ = ["DEFAULT_RULE", "PassbookRead", "PassbookRule", "parse_passbook"]
@@ -61,7 +66,7 @@ def parse_passbook(text: str, rule: PassbookRule = DEFAULT_RULE) -> PassbookRead
             raise TrackError(f"passbook track {n}: expected at least {rule.min_fields} fields")
         account = fields[rule.account_field]
         low, high = rule.account_digits
-        if not account.isdigit() or not low <= len(account) <= high:
+        if not _isdigits(account) or not low <= len(account) <= high:
             raise TrackError(f"passbook track {n}: account must be {low}-{high} digits")
         return PassbookRead(account, rule.bank, n, tuple(fields))
     raise TrackError(f"passbook: no track {' or '.join(map(str, order))} in the swipe")

@@ -13,6 +13,11 @@ from typing import Any
 
 from drivers.errors import TrackError
 
+
+def _isdigits(text: str) -> bool:
+    # str.isdigit() accepts non-ASCII digits such as "²"; a stripe carries ASCII only.
+    return text.isascii() and text.isdigit()
+
 __all__ = [
     "Swipe",
     "TrackData",
@@ -78,13 +83,13 @@ def _strip(text: str, starts: str) -> str:
 
 
 def _check_account(account: str, what: str, low: int = 12, high: int = 19) -> str:
-    if not account.isdigit() or not low <= len(account) <= high:
+    if not _isdigits(account) or not low <= len(account) <= high:
         raise TrackError(f"{what}: account must be {low}-{high} digits")
     return account
 
 
 def _expiry(digits: str) -> str | None:
-    return digits if len(digits) == 4 and digits.isdigit() else None
+    return digits if len(digits) == 4 and _isdigits(digits) else None
 
 
 def parse_track1(text: str) -> TrackData:
@@ -101,7 +106,7 @@ def parse_track1(text: str) -> TrackData:
         raise TrackError("track 1: name longer than 26 characters")
     rest = parts[2]
     expiry = _expiry(rest[:4])
-    service = rest[4:7] if len(rest) >= 7 and rest[4:7].isdigit() else None
+    service = rest[4:7] if len(rest) >= 7 and _isdigits(rest[4:7]) else None
     return TrackData(1, pan, expiry, service, name, "B", tuple(parts))
 
 

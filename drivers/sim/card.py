@@ -213,7 +213,7 @@ def profile(name: str, ident: CardIdentity) -> CardProfile:
 PROFILES = ("unionpay_debit", "contactless", "t0", "no_pse")
 
 SW_OK = b"\x90\x00"
-T0_CHUNK = 0x40  # bytes per GET RESPONSE, small enough to force several chained 61xx
+T0_CHUNK = 0x10  # bytes per GET RESPONSE, small enough to force several chained 61xx
 
 
 class VirtualCard:
