@@ -264,7 +264,10 @@ class CardWatcher:
     def _removed(self, reader: str) -> None:
         with self._lock:
             self._generation += 1
-            self._reads.pop(reader, None)
+            pending = self._reads.pop(reader, None)
+        if pending is not None:  # pulled mid-read: the read's own outcome no longer matters
+            msg = "card removed during the read"
+            self._emit(EventKind.read_failed, ReadFailure(reader, FailReason.card_removed, msg))
         self._emit(EventKind.card_removed, reader)
 
     def _start_read(self, reader: str) -> None:
