@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import threading
 import time
@@ -37,7 +38,9 @@ def register(sub: Any, decode: Any, sim: Any) -> None:
         choices=("unionpay_debit", "contactless", "t0", "no_pse"),
     )
     p.add_argument("--seed", type=int, default=1, help="synthetic identity seed")
-    p.add_argument("--port", type=int, default=35963, help="vpcd port (35963 = 'Virtual PCD 00 00')")
+    p.add_argument(
+        "--port", type=int, default=35963, help="vpcd port (35963 = 'Virtual PCD 00 00')"
+    )
     p.add_argument("--control-port", type=int, default=0, help="loopback control port (0: any)")
     p.add_argument("--fault", default="none", help="initial fault: none, pull, mute, wrong_sw")
     p.add_argument("--pcscd", action="store_true", help="also start pcscd (stopped on exit)")
@@ -113,15 +116,18 @@ def _decode_track(args: argparse.Namespace) -> int:
 def _wait(duration: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait(duration if duration > 0 else None)
-    except KeyboardInterrupt:
-        pass
 
 
 def _sim_card(args: argparse.Namespace) -> int:
-    from drivers.sim.card import ControlServer, VirtualCard, VirtualCardDevice, profile
-    from drivers.sim.card import synthetic_identity
+    from drivers.sim.card import (
+        ControlServer,
+        VirtualCard,
+        VirtualCardDevice,
+        profile,
+        synthetic_identity,
+    )
     from drivers.sim.pcscd import PcscDaemon
 
     daemon = PcscDaemon() if args.pcscd else None
@@ -137,7 +143,14 @@ def _sim_card(args: argparse.Namespace) -> int:
         if daemon is not None:
             daemon.stop()
         return fail(str(exc))
-    emit({"sim": "card", "profile": args.profile, "vpcd_port": args.port, "control_port": control.port})
+    emit(
+        {
+            "sim": "card",
+            "profile": args.profile,
+            "vpcd_port": args.port,
+            "control_port": control.port,
+        }
+    )
     try:
         _wait(args.duration)
     finally:

@@ -1,16 +1,16 @@
 """The drivers' exception tree; every driver error is a `DeviceError`.
 
-    DeviceError
-    ├── TransportError        bytes could not be moved (reader gone, socket closed, port error)
-    │   └── CardRemoved       the card left the reader during an exchange
-    ├── DeviceTimeout         the device did not answer in time
-    ├── ProtocolError         bytes arrived but do not follow the protocol
-    │   ├── TlvError          malformed BER-TLV
-    │   └── TrackError        malformed magnetic stripe track / passbook text
-    ├── SwipeError            a stripe reader reports a failed swipe (carries its status)
-    └── CardError             the card answered, but refuses or lacks what we need
-        ├── StatusWordError   an unexpected ISO 7816 status word (carries sw)
-        └── NoApplication     no known payment application on the card
+DeviceError
+├── TransportError        bytes could not be moved (reader gone, socket closed, port error)
+│   └── CardRemoved       the card left the reader during an exchange
+├── DeviceTimeout         the device did not answer in time
+├── ProtocolError         bytes arrived but do not follow the protocol
+│   ├── TlvError          malformed BER-TLV
+│   └── TrackError        malformed magnetic stripe track / passbook text
+├── SwipeError            a stripe reader reports a failed swipe (carries its status)
+└── CardError             the card answered, but refuses or lacks what we need
+    ├── StatusWordError   an unexpected ISO 7816 status word (carries sw)
+    └── NoApplication     no known payment application on the card
 """
 
 from __future__ import annotations

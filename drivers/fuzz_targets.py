@@ -36,8 +36,8 @@ _TLV_SEEDS = [
 
 
 def _card_seeds() -> list[bytes]:
-    from drivers.sim.card import CardIdentity, VirtualCard, profile
     from drivers.emv.apdu import read_record, select
+    from drivers.sim.card import CardIdentity, VirtualCard, profile
 
     ident = CardIdentity("6222021001098550814", "4912", "ZHANG/SAN", "110105199001011234")
     out: list[bytes] = []
@@ -119,7 +119,12 @@ def targets() -> dict[str, Target]:
         ),
         "emv_read": (
             lambda d: reader.read(_ReplayCard(d)),
-            [bytes([p, v]) + s + b"\x90\x00" for p in range(4) for v in range(0, 12, 3) for s in card_seeds[:2]],
+            [
+                bytes([p, v]) + s + b"\x90\x00"
+                for p in range(4)
+                for v in range(0, 12, 3)
+                for s in card_seeds[:2]
+            ],
         ),
     }
     for module_name in _OPTIONAL:

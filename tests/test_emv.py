@@ -22,7 +22,9 @@ IDENT = synthetic_identity(7)
 def test_profiles_read(name: str) -> None:
     card = VirtualCard(profile(name, IDENT))
     got = EmvReader().read(card)
-    assert got.pan == IDENT.pan and luhn_valid(got.pan) and got.pan.startswith("62")
+    assert got.pan == IDENT.pan
+    assert luhn_valid(got.pan)
+    assert got.pan.startswith("62")
     assert got.expiry == IDENT.expiry
     assert got.holder_id == IDENT.holder_id
     assert got.aid.startswith("A000000333")
@@ -65,7 +67,8 @@ def test_public_visa_trace() -> None:
         "A0000000031010",
         "VISA DEBIT",
     )
-    assert got.name is None and got.holder_id is None
+    assert got.name is None
+    assert got.holder_id is None
 
 
 class _Counting:
@@ -96,8 +99,10 @@ def test_t0_wrong_le_is_resent() -> None:
     t0.transmit(select(b"1PAY.SYS.DDF01"))
     t0.sent.clear()
     data, sw = exchange(t0, read_record(1, 1))
-    assert sw == 0x9000 and tlv.parse(data)[0].tag == 0x70
-    assert t0.sent[0][-1] == 0x00 and t0.sent[1][-1] == len(data)  # 6Cxx: same command, Le=xx
+    assert sw == 0x9000
+    assert tlv.parse(data)[0].tag == 0x70
+    assert t0.sent[0][-1] == 0x00
+    assert t0.sent[1][-1] == len(data)
 
 
 def test_wrong_status_word_fault() -> None:
@@ -128,7 +133,9 @@ def test_looping_card_is_a_protocol_error() -> None:
 
 def test_pdol_china_values() -> None:
     # PDOL seen on UnionPay contact cards (protocols.md §3): 9F7A01 9F0206 5F2A02.
-    assert build_pdol(bytes.fromhex("9F7A019F02065F2A02")) == bytes.fromhex("00" + "00" * 6 + "0156")
+    assert build_pdol(bytes.fromhex("9F7A019F02065F2A02")) == bytes.fromhex(
+        "00" + "00" * 6 + "0156"
+    )
     # A shorter field than the terminal value keeps the leftmost bytes; longer pads with zeros.
     assert build_pdol(bytes.fromhex("9F6602")) == bytes.fromhex("2600")
     assert build_pdol(bytes.fromhex("DF0103")) == bytes(3)
@@ -139,7 +146,9 @@ def test_gpo_formats_and_afl() -> None:
     assert aip == b"\x19\x80"
     assert parse_afl(afl) == [(2, 1), (3, 1), (3, 2)]
     aip, afl, extra = parse_gpo(GPO_VISA)
-    assert aip == b"\x20\x00" and afl == b"" and tlv.find(extra, 0x57) is not None
+    assert aip == b"\x20\x00"
+    assert afl == b""
+    assert tlv.find(extra, 0x57) is not None
     with pytest.raises(ProtocolError):
         parse_afl(bytes.fromhex("10020100"))
     with pytest.raises(ProtocolError):
@@ -153,9 +162,17 @@ def test_track2_equivalent() -> None:
         parse_track2_equivalent(bytes.fromhex("4921828094896752"))
 
 
-@given(st.from_regex(r"62[0-9]{14,17}", fullmatch=True), st.from_regex(r"[0-9]{2}(0[1-9]|1[0-2])", fullmatch=True))
+@given(
+    st.from_regex(r"62[0-9]{14,17}", fullmatch=True),
+    st.from_regex(r"[0-9]{2}(0[1-9]|1[0-2])", fullmatch=True),
+)
 def test_any_identity_reads_back(pan: str, expiry: str) -> None:
     ident = CardIdentity(pan, expiry, "LI/SI", "11010519900101123X")
     for name, holder in (("t0", "LI SI"), ("contactless", None)):
         got: CardRead = EmvReader().read(VirtualCard(profile(name, ident)))
-        assert (got.pan, got.expiry, got.name, got.holder_id) == (pan, expiry, holder, ident.holder_id)
+        assert (got.pan, got.expiry, got.name, got.holder_id) == (
+            pan,
+            expiry,
+            holder,
+            ident.holder_id,
+        )

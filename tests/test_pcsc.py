@@ -79,7 +79,12 @@ class Events:
     def __call__(self, event: DeviceEvent) -> None:
         self.q.put(event)
 
-    def wait(self, kind: EventKind, timeout: float = 8.0, when: Callable[[DeviceEvent], bool] | None = None) -> DeviceEvent:
+    def wait(
+        self,
+        kind: EventKind,
+        timeout: float = 8.0,
+        when: Callable[[DeviceEvent], bool] | None = None,
+    ) -> DeviceEvent:
         deadline = time.monotonic() + timeout
         seen = []
         while time.monotonic() < deadline:
@@ -112,16 +117,23 @@ def test_watcher_insert_read_remove(watched: tuple[CardWatcher, Events]) -> None
     card.insert()
     events.wait(EventKind.card_inserted)
     read = events.wait(EventKind.card_read).payload
-    assert read.pan == synthetic_identity(3).pan and read.source == "ppse"
+    assert read.pan == synthetic_identity(3).pan
+    assert read.source == "ppse"
     card.remove()
     events.wait(EventKind.card_removed)
 
 
 @pytest.mark.parametrize(
     ("fault", "reason"),
-    [("mute", FailReason.timeout), ("pull", FailReason.card_removed), ("wrong_sw", FailReason.card_error)],
+    [
+        ("mute", FailReason.timeout),
+        ("pull", FailReason.card_removed),
+        ("wrong_sw", FailReason.card_error),
+    ],
 )
-def test_watcher_faults(watched: tuple[CardWatcher, Events], fault: str, reason: FailReason) -> None:
+def test_watcher_faults(
+    watched: tuple[CardWatcher, Events], fault: str, reason: FailReason
+) -> None:
     _, events = watched
     card = make_card("t0")
     card.set_fault(fault, pull_after=5)
@@ -141,7 +153,9 @@ def test_watcher_faults(watched: tuple[CardWatcher, Events], fault: str, reason:
     wait_reader_state(False)
 
 
-def test_watcher_survives_pcscd_restart(watched: tuple[CardWatcher, Events], pcscd: PcscDaemon) -> None:
+def test_watcher_survives_pcscd_restart(
+    watched: tuple[CardWatcher, Events], pcscd: PcscDaemon
+) -> None:
     if not pcscd.owned:
         pytest.skip("a system pcscd is in use; not killing it")
     _, events = watched
@@ -165,7 +179,11 @@ def test_watcher_survives_pcscd_restart(watched: tuple[CardWatcher, Events], pcs
 def test_events_into_asyncio_queue(pcscd: PcscDaemon) -> None:
     async def main() -> list[EventKind]:
         q: asyncio.Queue[DeviceEvent] = asyncio.Queue()
-        watcher = CardWatcher(asyncio_sink(asyncio.get_running_loop(), q), reader_filter="PCD 00 00", poll_interval=0.05)
+        watcher = CardWatcher(
+            asyncio_sink(asyncio.get_running_loop(), q),
+            reader_filter="PCD 00 00",
+            poll_interval=0.05,
+        )
         card = make_card("no_pse")
         kinds: list[EventKind] = []
         with watcher:

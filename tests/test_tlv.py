@@ -27,7 +27,8 @@ GPO_VISA = bytes.fromhex(
 
 def test_ppse_capture() -> None:
     (fci,) = tlv.parse(PPSE)
-    assert fci.tag == 0x6F and fci.constructed
+    assert fci.tag == 0x6F
+    assert fci.constructed
     assert tlv.find([fci], 0x84).value == b"2PAY.SYS.DDF01"  # type: ignore[union-attr]
     entry = tlv.find([fci], 0x61)
     assert entry is not None
@@ -71,7 +72,13 @@ def test_long_form_lengths() -> None:
 
 
 def test_padding_and_repeated_tags_kept() -> None:
-    data = b"\x00\x00" + bytes.fromhex("6103 4F01AA") + b"\xff" + bytes.fromhex("6103 4F01BB") + b"\x00"
+    data = (
+        b"\x00\x00"
+        + bytes.fromhex("6103 4F01AA")
+        + b"\xff"
+        + bytes.fromhex("6103 4F01BB")
+        + b"\x00"
+    )
     objs = tlv.parse(data)
     assert [t.children[0].value for t in objs] == [b"\xaa", b"\xbb"]
     assert len(tlv.find_all(objs, 0x4F)) == 2

@@ -96,7 +96,11 @@ def _from_entries(
         rank, k = match
         out.append(
             Candidate(
-                aid_t.value, _label(entry.children, k.label), _priority(entry.children), rank, source
+                aid_t.value,
+                _label(entry.children, k.label),
+                _priority(entry.children),
+                rank,
+                source,
             )
         )
     return out

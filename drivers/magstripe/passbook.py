@@ -9,10 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from drivers.errors import TrackError
 
 
+from drivers.magstripe.tracks import split_swipe
+
+
 def _isdigits(text: str) -> bool:
     # str.isdigit() accepts non-ASCII digits such as "²"; a stripe carries ASCII only.
     return text.isascii() and text.isdigit()
-from drivers.magstripe.tracks import split_swipe
+
 
 __all__ = ["DEFAULT_RULE", "PassbookRead", "PassbookRule", "parse_passbook"]
 

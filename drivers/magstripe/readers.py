@@ -17,7 +17,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from drivers.errors import DeviceError, DeviceTimeout, ProtocolError, SwipeError, TrackError, TransportError
+from drivers.errors import (
+    DeviceError,
+    DeviceTimeout,
+    ProtocolError,
+    SwipeError,
+    TrackError,
+    TransportError,
+)
 from drivers.events import DeviceEvent, EventKind
 from drivers.magstripe.passbook import DEFAULT_RULE, PassbookRead, PassbookRule, parse_passbook
 from drivers.magstripe.tracks import Swipe, parse_swipe

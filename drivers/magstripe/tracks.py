@@ -18,6 +18,7 @@ def _isdigits(text: str) -> bool:
     # str.isdigit() accepts non-ASCII digits such as "²"; a stripe carries ASCII only.
     return text.isascii() and text.isdigit()
 
+
 __all__ = [
     "Swipe",
     "TrackData",

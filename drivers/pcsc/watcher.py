@@ -8,6 +8,7 @@ establish a new context; when pcscd is back it reports device_recovered and the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import threading
@@ -120,10 +121,8 @@ class _Context:
 
     def drop(self) -> None:
         if self.handle is not None:
-            try:
+            with contextlib.suppress(Exception):  # the daemon may be gone: nothing to release
                 self.scard.SCardReleaseContext(self.handle)
-            except Exception:  # noqa: S110 - the daemon may already be gone; nothing to release
-                pass
             self.handle = None
 
     def snapshot(self) -> dict[str, bytes | None] | None:
@@ -313,7 +312,9 @@ class CardWatcher:
         now = time.monotonic()
         with self._lock:
             late = [
-                (r, g) for r, (_t, start, g) in self._reads.items() if now - start > self.read_timeout
+                (r, g)
+                for r, (_t, start, g) in self._reads.items()
+                if now - start > self.read_timeout
             ]
         for reader, gen in late:
             if self._claim(reader, gen):

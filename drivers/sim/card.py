@@ -136,7 +136,9 @@ class CardProfile:
     apps: tuple[App, ...]
 
 
-def _identity_records(ident: CardIdentity, pan_in_records: bool = True) -> dict[tuple[int, int], bytes]:
+def _identity_records(
+    ident: CardIdentity, pan_in_records: bool = True
+) -> dict[tuple[int, int], bytes]:
     track2 = _bcd(f"{ident.pan}D{ident.expiry}{ident.service_code}0000000000")
     rec1 = [_t(0x57, track2)]
     if ident.name is not None:
@@ -244,7 +246,10 @@ class VirtualCard:
     def _select(self, name: bytes) -> bytes:
         self.selected = None
         if name == b"1PAY.SYS.DDF01" and self.profile.pse:
-            return _t(0x6F, [_t(0x84, name), _t(0xA5, [_t(0x88, b"\x01"), _t(0x5F2D, b"zhen")])]) + SW_OK
+            return (
+                _t(0x6F, [_t(0x84, name), _t(0xA5, [_t(0x88, b"\x01"), _t(0x5F2D, b"zhen")])])
+                + SW_OK
+            )
         if name == b"2PAY.SYS.DDF01" and self.profile.ppse:
             entries = _t(0xBF0C, [self._entry(a) for a in self.profile.apps])
             return _t(0x6F, [_t(0x84, name), _t(0xA5, entries)]) + SW_OK
@@ -499,4 +504,3 @@ class ControlServer:
                 for line in f:
                     f.write(self.handle(line) + "\n")
                     f.flush()
-

@@ -194,7 +194,9 @@ class MagstripeSimulator:
                 return f"error unknown command {cmd!r}"
         except ValueError as exc:
             return f"error {exc}"
-        return f"ok mode={self.mode} plugged={int(self.plugged)} fault={self.fault} path={self.path}"
+        return (
+            f"ok mode={self.mode} plugged={int(self.plugged)} fault={self.fault} path={self.path}"
+        )
 
     def serve_control(self, port: int = 0) -> tuple[socket.socket, int]:
         """Answer control commands on a loopback TCP port in a thread; return (server, port)."""
