@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import TrackError
-
-
 from drivers.magstripe.tracks import split_swipe
 
 
