@@ -1,0 +1,346 @@
+"""Watch PC/SC readers and cards from a thread and emit `DeviceEvent`s; read each inserted card.
+
+The watcher polls with its own PC/SC context. When pcscd goes away (killed, restarted) the
+context dies: the watcher reports device_fault once, drops its readers, and keeps trying to
+establish a new context; when pcscd is back it reports device_recovered and the readers again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from drivers.emv.reader import CardRead, EmvReader
+from drivers.errors import (
+    CardError,
+    CardRemoved,
+    DeviceError,
+    DeviceTimeout,
+    NoApplication,
+    ProtocolError,
+)
+from drivers.events import DeviceEvent, EventKind
+from drivers.pcsc.transport import PcscTransport, _scard, call_with_timeout
+
+__all__ = [
+    "CardWatcher",
+    "FailReason",
+    "ReadFailure",
+    "asyncio_sink",
+    "classify",
+    "read_card",
+    "wait_for_card",
+]
+
+log = logging.getLogger(__name__)
+
+
+class FailReason(enum.StrEnum):
+    """Why a card read failed, for the hub and the kiosk screen."""
+
+    card_removed = "card_removed"
+    timeout = "timeout"
+    no_application = "no_application"
+    card_error = "card_error"
+    protocol_error = "protocol_error"
+    transport_error = "transport_error"
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """Payload of a read_failed event: a typed reason and a message without personal data."""
+
+    reader: str
+    reason: FailReason
+    message: str
+
+
+def classify(exc: DeviceError) -> FailReason:
+    """Map a driver error to a read failure reason."""
+    if isinstance(exc, CardRemoved):
+        return FailReason.card_removed
+    if isinstance(exc, DeviceTimeout):
+        return FailReason.timeout
+    if isinstance(exc, NoApplication):
+        return FailReason.no_application
+    if isinstance(exc, CardError):
+        return FailReason.card_error
+    if isinstance(exc, ProtocolError):
+        return FailReason.protocol_error
+    return FailReason.transport_error
+
+
+def read_card(reader: str, timeout: float = 10.0, emv: EmvReader | None = None) -> CardRead:
+    """Connect to the card in `reader` and read it, giving up after `timeout` seconds."""
+    emv = emv or EmvReader()
+
+    def run() -> CardRead:
+        with PcscTransport(reader) as card:
+            return emv.read(card)
+
+    return call_with_timeout(run, timeout, "read card")
+
+
+def asyncio_sink(
+    loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[DeviceEvent]
+) -> Callable[[DeviceEvent], None]:
+    """Return a callback that hands events from any thread to an asyncio queue."""
+
+    def sink(event: DeviceEvent) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, event)
+
+    return sink
+
+
+class _Context:
+    """A PC/SC context that reports failures instead of raising."""
+
+    def __init__(self) -> None:
+        self.scard = _scard()
+        self.handle: Any = None
+
+    def ensure(self) -> bool:
+        if self.handle is not None:
+            return True
+        try:
+            hresult, handle = self.scard.SCardEstablishContext(self.scard.SCARD_SCOPE_USER)
+        except Exception:  # the C layer raises plain errors when the daemon is gone
+            return False
+        if hresult != self.scard.SCARD_S_SUCCESS:
+            return False
+        self.handle = handle
+        return True
+
+    def drop(self) -> None:
+        if self.handle is not None:
+            with contextlib.suppress(Exception):  # the daemon may be gone: nothing to release
+                self.scard.SCardReleaseContext(self.handle)
+            self.handle = None
+
+    def snapshot(self) -> dict[str, bytes | None] | None:
+        """Map each reader to its card's ATR (None when empty); None if pcscd is unreachable."""
+        s = self.scard
+        hresult, readers = s.SCardListReaders(self.handle, [])
+        if hresult == s.SCARD_E_NO_READERS_AVAILABLE:
+            return {}
+        if hresult != s.SCARD_S_SUCCESS:
+            return None
+        hresult, states = s.SCardGetStatusChange(
+            self.handle, 0, [(r, s.SCARD_STATE_UNAWARE) for r in readers]
+        )
+        if hresult == s.SCARD_E_UNKNOWN_READER:
+            return {}  # a reader left between the two calls; look again next round
+        if hresult not in (s.SCARD_S_SUCCESS, s.SCARD_E_TIMEOUT):
+            return None
+        out: dict[str, bytes | None] = {}
+        for name, state, atr in states:
+            present = state & s.SCARD_STATE_PRESENT and not state & s.SCARD_STATE_MUTE
+            out[name] = bytes(atr) if present else None
+        return out
+
+
+class CardWatcher:
+    """Poll readers and cards in a thread; read every inserted card; emit events."""
+
+    def __init__(
+        self,
+        on_event: Callable[[DeviceEvent], None],
+        *,
+        station: str = "kiosk",
+        device: str = "card_reader",
+        reader_filter: str | None = None,
+        poll_interval: float = 0.1,
+        read_timeout: float = 8.0,
+        emv: EmvReader | None = None,
+    ) -> None:
+        self.on_event = on_event
+        self.station, self.device = station, device
+        self.reader_filter = reader_filter
+        self.poll_interval = poll_interval
+        self.read_timeout = read_timeout
+        self.emv = emv or EmvReader()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._cards: dict[str, bytes | None] = {}
+        self._faulted = False
+        self._reads: dict[str, tuple[threading.Thread, float, int]] = {}
+        self._generation = 0  # tags reads so a stale one cannot report after a removal
+        self._lock = threading.Lock()
+
+    # -- life cycle
+    def start(self) -> CardWatcher:
+        """Start the watching thread."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="card-watcher", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the watching thread (reads in progress are abandoned)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def __enter__(self) -> CardWatcher:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def readers(self) -> list[str]:
+        """Readers currently seen."""
+        return sorted(self._cards)
+
+    # -- internals
+    def _emit(self, kind: EventKind, payload: Any) -> None:
+        try:
+            self.on_event(DeviceEvent(self.station, self.device, kind, payload))
+        except Exception:
+            log.exception("event callback failed for %s", kind)
+
+    def _wanted(self, reader: str) -> bool:
+        return self.reader_filter is None or self.reader_filter in reader
+
+    def _run(self) -> None:
+        ctx = _Context()
+        while not self._stop.is_set():
+            snap = ctx.snapshot() if ctx.ensure() else None
+            if snap is None:
+                ctx.drop()
+                self._lost()
+            else:
+                if self._faulted:
+                    self._faulted = False
+                    self._emit(EventKind.device_recovered, "pcscd available")
+                self._update({r: a for r, a in snap.items() if self._wanted(r)})
+            self._check_reads()
+            self._stop.wait(self.poll_interval)
+        ctx.drop()
+
+    def _lost(self) -> None:
+        if not self._faulted:
+            self._faulted = True
+            log.warning("PC/SC service unavailable; retrying")
+            self._emit(EventKind.device_fault, "pcscd unavailable")
+        self._update({})
+
+    def _update(self, snap: dict[str, bytes | None]) -> None:
+        for reader in list(self._cards):
+            if reader not in snap:
+                if self._cards[reader] is not None:
+                    self._removed(reader)
+                del self._cards[reader]
+                self._emit(EventKind.reader_removed, reader)
+        for reader, atr in snap.items():
+            if reader not in self._cards:
+                self._cards[reader] = None
+                self._emit(EventKind.reader_added, reader)
+            before = self._cards[reader]
+            if before is None and atr is not None:
+                self._cards[reader] = atr
+                self._emit(EventKind.card_inserted, {"reader": reader, "atr": atr.hex().upper()})
+                self._start_read(reader)
+            elif before is not None and atr is None:
+                self._cards[reader] = None
+                self._removed(reader)
+
+    def _removed(self, reader: str) -> None:
+        with self._lock:
+            self._generation += 1
+            pending = self._reads.pop(reader, None)
+        if pending is not None:  # pulled mid-read: the read's own outcome no longer matters
+            msg = "card removed during the read"
+            self._emit(EventKind.read_failed, ReadFailure(reader, FailReason.card_removed, msg))
+        self._emit(EventKind.card_removed, reader)
+
+    def _start_read(self, reader: str) -> None:
+        with self._lock:
+            self._generation += 1
+            gen = self._generation
+        thread = threading.Thread(
+            target=self._read, args=(reader, gen), name=f"card-read {reader}", daemon=True
+        )
+        with self._lock:
+            self._reads[reader] = (thread, time.monotonic(), gen)
+        thread.start()
+
+    def _claim(self, reader: str, gen: int) -> bool:
+        # Only the read that is still current for this reader may report.
+        with self._lock:
+            current = self._reads.get(reader)
+            if current is None or current[2] != gen:
+                return False
+            del self._reads[reader]
+            return True
+
+    def _read(self, reader: str, gen: int) -> None:
+        try:
+            with PcscTransport(reader) as card:
+                result = self.emv.read(card)
+        except DeviceError as exc:
+            if self._claim(reader, gen):
+                self._emit(EventKind.read_failed, ReadFailure(reader, classify(exc), str(exc)))
+            return
+        except Exception as exc:
+            log.exception("unexpected error reading a card")
+            if self._claim(reader, gen):
+                self._emit(
+                    EventKind.read_failed,
+                    ReadFailure(reader, FailReason.transport_error, type(exc).__name__),
+                )
+            return
+        if self._claim(reader, gen):
+            self._emit(EventKind.card_read, result)
+
+    def _check_reads(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            late = [
+                (r, g)
+                for r, (_t, start, g) in self._reads.items()
+                if now - start > self.read_timeout
+            ]
+        for reader, gen in late:
+            if self._claim(reader, gen):
+                msg = f"card did not answer within {self.read_timeout:g} s"
+                self._emit(EventKind.read_failed, ReadFailure(reader, FailReason.timeout, msg))
+
+
+def wait_for_card(reader_filter: str | None, timeout: float) -> str:
+    """Block until a card is present in a (matching) reader; return the reader name."""
+    ctx = _Context()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            snap = ctx.snapshot() if ctx.ensure() else None
+            if snap is None:
+                ctx.drop()
+            else:
+                for reader, atr in sorted(snap.items()):
+                    if atr is not None and (reader_filter is None or reader_filter in reader):
+                        return reader
+            if time.monotonic() >= deadline:
+                if snap is None:
+                    raise DeviceTimeout("PC/SC service (pcscd) is not available")
+                if reader_filter is not None and not any(reader_filter in r for r in snap):
+                    raise DeviceTimeout(f"no reader matching {reader_filter!r}")
+                raise DeviceTimeout(f"no card presented within {timeout:g} s")
+            time.sleep(0.1)
+    finally:
+        ctx.drop()
