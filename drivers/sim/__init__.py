@@ -1,0 +1,1 @@
+"""Device simulators shipped with the drivers package."""
