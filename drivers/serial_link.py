@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import termios
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -9,7 +10,10 @@ import serial
 
 from drivers.errors import TransportError
 
-__all__ = ["open_serial", "split_baud"]
+__all__ = ["SERIAL_ERRORS", "open_serial", "split_baud"]
+
+# What a lost port raises: pyserial errors, OS errors, and termios errors from tcflush/tcsetattr.
+SERIAL_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, termios.error)
 
 
 def split_baud(url: str, default: int) -> tuple[str, int]:

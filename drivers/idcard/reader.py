@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import serial
 
 from drivers.errors import DeviceError, DeviceTimeout, TransportError
 from drivers.events import DeviceEvent, EventKind
@@ -36,7 +35,7 @@ from drivers.idcard.codec import (
     parse_response,
 )
 from drivers.idcard.text import IdentityRecord, decode_text_block
-from drivers.serial_link import open_serial
+from drivers.serial_link import SERIAL_ERRORS, open_serial
 
 __all__ = ["MIN_POLL_INTERVAL", "IdCardRead", "IdReader"]
 
@@ -122,7 +121,7 @@ class IdReader:
         if port is not None:
             try:
                 port.close()
-            except (serial.SerialException, OSError):
+            except SERIAL_ERRORS:
                 pass
 
     def __enter__(self) -> IdReader:
@@ -164,7 +163,7 @@ class IdReader:
                     return parse_response(frames[0])
                 if self._rx.bad_frames > bad and self._rx.pending == 0:
                     raise ChecksumError(f"{name}: answer failed its checksum")
-        except (serial.SerialException, OSError) as exc:
+        except SERIAL_ERRORS as exc:
             raise TransportError(f"{self.url}: {exc}") from exc
         raise DeviceTimeout(f"{name}: no answer within {self.timeout:g} s")
 
