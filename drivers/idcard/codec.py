@@ -10,7 +10,7 @@ SW1 SW2 SW3 [DATA].
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drivers.errors import ProtocolError
 
@@ -199,7 +199,7 @@ class Response:
     sw1: int
     sw2: int
     sw3: int
-    data: bytes = b""
+    data: bytes = field(default=b"", repr=False)  # may carry personal data: keep it out of logs
 
     @property
     def ok(self) -> bool:

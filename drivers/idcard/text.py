@@ -127,13 +127,14 @@ class IdentityRecord:
         return out
 
 
-def _text(block: bytes, off: int, size: int) -> str:
+def _text(block: bytes, off: int, size: int, strip: bool = True) -> str:
     try:
         raw = block[off : off + size].decode("utf-16-le")
     except UnicodeDecodeError as exc:
         raise TextBlockError(f"text at offset {off} is not valid UCS-2: {exc.reason}") from exc
     # Padding is spaces (0x20 0x00); some writers pad with NULs.
-    return raw.replace("\x00", " ").strip()
+    raw = raw.replace("\x00", " ")
+    return raw.strip() if strip else raw
 
 
 def _date(value: str, label: str, allow_long_term: bool = False) -> str:
@@ -178,7 +179,8 @@ def decode_text_block(block: bytes) -> IdentityRecord:
         }
     elif flag == "Y":
         extra = {
-            "english_name": (f.pop("english_name_1") + f.pop("english_name_2")).strip(),
+            # Part 2 continues part 1 when part 1 is full (35 chars), so join before stripping.
+            "english_name": (_text(block, 52, 70, strip=False) + f.pop("english_name_2")).strip(),
             "nationality": f.pop("nationality"),
             "renewal_count": f.pop("renewal_count"),
             "old_card_number": f.pop("old_card_number"),

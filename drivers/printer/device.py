@@ -232,7 +232,9 @@ class Printer:
         link.write(status_request(n))
         reply = link.read(1, self.status_timeout)
         if not reply:
-            raise DeviceTimeout(f"printer did not answer DLE EOT {n} within {self.status_timeout:g} s")
+            raise DeviceTimeout(
+                f"printer did not answer DLE EOT {n} within {self.status_timeout:g} s"
+            )
         return reply
 
     def read_status(self) -> PrinterStatus:

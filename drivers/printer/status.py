@@ -88,7 +88,9 @@ class PrinterStatus:
     @property
     def healthy(self) -> bool:
         """True when the printer can print (paper near end is only a warning)."""
-        return not (self.offline or self.cover_open or self.paper_end_stop or self.error or self.paper_end)
+        return not (
+            self.offline or self.cover_open or self.paper_end_stop or self.error or self.paper_end
+        )
 
     @property
     def problems(self) -> list[str]:

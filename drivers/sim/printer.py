@@ -15,7 +15,16 @@ from PIL import Image, ImageDraw, ImageFont
 from drivers.sim.escpos_stream import EscPosParser, Op
 from drivers.sim.pty import PtyDevice
 
-__all__ = ["FAULTS", "CJK_FONTS", "PrinterFaults", "PrinterSim", "RenderedTicket", "find_cjk_font", "render_ticket"]
+__all__ = [
+    "CJK_FONTS",
+    "FAULTS",
+    "PrinterFaults",
+    "PrinterSim",
+    "RenderedTicket",
+    "find_cjk_font",
+    "interpret_escpos",
+    "render_ticket",
+]
 
 CJK_FONTS = (
     "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
@@ -25,7 +34,12 @@ CJK_FONTS = (
 FAULTS = ("near_end", "paper_end", "cover_open", "offline", "error", "mute")
 PAPER_WIDTH = 576  # dots: 80 mm paper at 203 dpi
 BASE = 24  # dots per line of standard font A (12×24; 24×24 for Chinese)
-_QR_LEVELS = {0x30: qrcode.constants.ERROR_CORRECT_L, 0x31: qrcode.constants.ERROR_CORRECT_M, 0x32: qrcode.constants.ERROR_CORRECT_Q, 0x33: qrcode.constants.ERROR_CORRECT_H}
+_QR_LEVELS = {
+    0x30: qrcode.constants.ERROR_CORRECT_L,
+    0x31: qrcode.constants.ERROR_CORRECT_M,
+    0x32: qrcode.constants.ERROR_CORRECT_Q,
+    0x33: qrcode.constants.ERROR_CORRECT_H,
+}
 
 
 def find_cjk_font() -> str | None:
@@ -142,7 +156,9 @@ class _Page:
         elif name == "qr_print":
             if self.current.runs:
                 self.end_line()
-            self.lines.append(_Line(self.align, qr=self.qr_data, qr_module=self.qr_module, qr_level=self.qr_level))
+            self.lines.append(
+                _Line(self.align, qr=self.qr_data, qr_module=self.qr_module, qr_level=self.qr_level)
+            )
 
     def take(self) -> list[_Line]:
         if self.current.runs:
@@ -163,7 +179,11 @@ def render_ticket(lines: list[_Line], path: Path, font_path: str | None = None) 
     blocks: list[tuple[int, Image.Image]] = []
     for line in lines:
         if line.qr is not None:
-            qr = qrcode.QRCode(error_correction=_QR_LEVELS.get(line.qr_level, qrcode.constants.ERROR_CORRECT_L), box_size=line.qr_module, border=4)
+            qr = qrcode.QRCode(
+                error_correction=_QR_LEVELS.get(line.qr_level, qrcode.constants.ERROR_CORRECT_L),
+                box_size=line.qr_module,
+                border=4,
+            )
             qr.add_data(line.qr)
             img = qr.make_image(fill_color="black", back_color="white").get_image().convert("L")
             blocks.append((line.align, img))
@@ -178,7 +198,14 @@ def render_ticket(lines: list[_Line], path: Path, font_path: str | None = None) 
             left, top, right, bottom = font.getbbox(run.text)
             img = Image.new("L", (max(1, int(right) + 2), size + size // 4), 255)
             draw = ImageDraw.Draw(img)
-            draw.text((0, 0), run.text, font=font, fill=0, stroke_width=1 if run.bold else 0, stroke_fill=0)
+            draw.text(
+                (0, 0),
+                run.text,
+                font=font,
+                fill=0,
+                stroke_width=1 if run.bold else 0,
+                stroke_fill=0,
+            )
             if run.width != run.height:
                 img = img.resize((max(1, img.width * run.width // run.height), img.height))
             parts.append(img)
@@ -205,7 +232,9 @@ def render_ticket(lines: list[_Line], path: Path, font_path: str | None = None) 
 class PrinterSim(PtyDevice):
     """An ESC/POS printer on a pty that renders each ticket to `out_dir/ticket-NNNN.png`."""
 
-    def __init__(self, link: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, render: bool = True) -> None:
+    def __init__(
+        self, link: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, render: bool = True
+    ) -> None:
         super().__init__(link)
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -246,7 +275,11 @@ class PrinterSim(PtyDevice):
         if n == 1 and stopped:
             b |= 0x08
         elif n == 2:
-            b |= (0x04 if f.cover_open else 0) | (0x20 if f.paper_end else 0) | (0x40 if f.error else 0)
+            b |= (
+                (0x04 if f.cover_open else 0)
+                | (0x20 if f.paper_end else 0)
+                | (0x40 if f.error else 0)
+            )
         elif n == 3 and f.error:
             b |= 0x04
         elif n == 4:
@@ -306,3 +339,17 @@ class PrinterSim(PtyDevice):
         with self._printed:
             self.tickets.append(RenderedTicket(text, qrs, png, raw))
             self._printed.notify_all()
+
+
+def interpret_escpos(data: bytes) -> list[str]:
+    """Parse a byte stream and apply it to a page; return the printed text lines (no rendering)."""
+    from drivers.sim.escpos_stream import parse_escpos
+
+    page = _Page()
+    lines: list[str] = []
+    for op in parse_escpos(data):
+        page.apply(op)
+        if op.name == "cut":
+            lines += ["".join(r.text for r in line.runs) for line in page.take() if line.runs]
+    lines += ["".join(r.text for r in line.runs) for line in page.take() if line.runs]
+    return lines
