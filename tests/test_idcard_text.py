@@ -44,7 +44,9 @@ def test_long_term_validity_never_crashes() -> None:
     assert record.valid_to == "long-term"
 
 
-@pytest.mark.parametrize(("code", "label"), [("0", "unknown"), ("1", "M"), ("2", "F"), ("9", "unknown")])
+@pytest.mark.parametrize(
+    ("code", "label"), [("0", "unknown"), ("1", "M"), ("2", "F"), ("9", "unknown")]
+)
 def test_gender_codes(code: str, label: str) -> None:
     # GB/T 2261.1 (S1): 0 and 9 are not female (A905Reader's mistake, §5).
     record = decode_text_block(encode_text_block(RESIDENT, gender_code=code))
@@ -61,11 +63,13 @@ def test_nation_table() -> None:
 
 
 def test_hmt_permit() -> None:
-    block = encode_text_block({**RESIDENT, "nation": "", "pass_number": "H12345678", "issue_count": "01"}, card_type="J")
+    block = encode_text_block(
+        {**RESIDENT, "nation": "", "pass_number": "H12345678", "issue_count": "01"}, card_type="J"
+    )
     record = decode_text_block(block)
     data = record.to_json()
     assert data["kind"] == "hmt_permit"
-    assert data["pass_number"] == "H12345678"
+    assert data["pass_number"] == "H12345678"  # noqa: S105 (a permit number, not a password)
     assert data["issue_count"] == "01"
     assert data["nation"] == ""
     assert data["nation_name"] == ""
@@ -129,10 +133,14 @@ def test_2023_foreigner_pr_card() -> None:
     "block",
     [
         b"\x00" * 255,
-        encode_text_block(RESIDENT)[:248] + "Q".encode("utf-16-le") + encode_text_block(RESIDENT)[250:],
+        encode_text_block(RESIDENT)[:248]
+        + "Q".encode("utf-16-le")
+        + encode_text_block(RESIDENT)[250:],
         encode_text_block({**RESIDENT, "birth": "1985-13-09"}),
         encode_text_block({**RESIDENT, "birth": "1985030x"}),
-        encode_text_block(RESIDENT)[:30] + b"\x00\xd8" + encode_text_block(RESIDENT)[32:],  # lone surrogate
+        encode_text_block(RESIDENT)[:30]
+        + b"\x00\xd8"
+        + encode_text_block(RESIDENT)[32:],  # lone surrogate
     ],
 )
 def test_bad_blocks_raise_typed_error(block: bytes) -> None:
@@ -148,14 +156,25 @@ def test_repr_hides_personal_data() -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    name=st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1, max_size=15),
+    name=st.text(
+        st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), min_size=1, max_size=15
+    ),
     address=st.text(st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5), max_size=35),
     born=st.dates(),
     gender=st.sampled_from(["M", "F"]),
     nation=st.sampled_from(sorted(NATIONS)),
 )
-def test_round_trip_property(name: str, address: str, born: object, gender: str, nation: str) -> None:
-    fields = {**RESIDENT, "name": name, "address": address, "birth": str(born), "gender": gender, "nation": nation}
+def test_round_trip_property(
+    name: str, address: str, born: object, gender: str, nation: str
+) -> None:
+    fields = {
+        **RESIDENT,
+        "name": name,
+        "address": address,
+        "birth": str(born),
+        "gender": gender,
+        "nation": nation,
+    }
     data = decode_text_block(encode_text_block(fields)).to_json()
     assert data["name"] == name
     assert data["address"] == address.strip()

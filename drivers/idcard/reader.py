@@ -6,12 +6,12 @@ card is reported again only once it has been removed; after an error the card mu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-
 
 from drivers.errors import DeviceError, DeviceTimeout, TransportError
 from drivers.events import DeviceEvent, EventKind
@@ -119,10 +119,8 @@ class IdReader:
         """Close the link (idempotent)."""
         port, self._port = self._port, None
         if port is not None:
-            try:
+            with contextlib.suppress(*SERIAL_ERRORS):
                 port.close()
-            except SERIAL_ERRORS:
-                pass
 
     def __enter__(self) -> IdReader:
         self.open()
@@ -134,14 +132,12 @@ class IdReader:
 
     def transact(self, cmd: tuple[int, int], data: bytes = b"") -> Response:
         """Send one command and return the reader's answer (retrying on checksum errors/timeouts)."""
-        last: DeviceError | None = None
-        for _ in range(self.retries + 1):
+        for _ in range(self.retries):
             try:
                 return self._transact_once(cmd, data)
-            except (ChecksumError, DeviceTimeout) as exc:
-                last = exc
-        assert last is not None
-        raise last
+            except (ChecksumError, DeviceTimeout):
+                continue
+        return self._transact_once(cmd, data)
 
     def _transact_once(self, cmd: tuple[int, int], data: bytes) -> Response:
         port = self._port
@@ -237,10 +233,8 @@ class IdReader:
                         events, EventKind.device_fault, reason=_reason(exc), message=str(exc)
                     )
                 if isinstance(exc, SamStatusError) and exc.sam_fault and self.is_open:
-                    try:
+                    with contextlib.suppress(DeviceError):
                         self.check_sam()
-                    except DeviceError:
-                        pass
         return events
 
     def _poll(self, events: list[DeviceEvent]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from drivers.errors import ProtocolError
@@ -27,7 +28,8 @@ TEXT_LEN = 256
 LONG_TERM = "long-term"
 
 # (field, offset, byte length) per layout.
-_RESIDENT = (
+_Layout = tuple[tuple[str, int, int], ...]
+_RESIDENT: _Layout = (
     ("name", 0, 30),
     ("gender", 30, 2),
     ("nation", 32, 4),
@@ -38,8 +40,8 @@ _RESIDENT = (
     ("valid_from", 188, 16),
     ("valid_to", 204, 16),
 )
-_HMT_TAIL = (("pass_number", 220, 18), ("issue_count", 238, 4))
-_FOREIGN_OLD = (
+_HMT_TAIL: _Layout = (("pass_number", 220, 18), ("issue_count", 238, 4))
+_FOREIGN_OLD: _Layout = (
     ("english_name", 0, 120),
     ("gender", 120, 2),
     ("id_number", 122, 30),
@@ -53,7 +55,7 @@ _FOREIGN_OLD = (
 )
 # S7 layout. S9 reads the 30-byte field at 158 as the issuing authority and the 22-byte field
 # at 220 as pass number + issue count; the public sources disagree, so both are kept raw.
-_FOREIGN_2023 = (
+_FOREIGN_2023: _Layout = (
     ("name", 0, 30),
     ("gender", 30, 2),
     ("renewal_count", 32, 4),
@@ -144,9 +146,10 @@ def _date(value: str, label: str, allow_long_term: bool = False) -> str:
         return ""
     if not _DATE.fullmatch(value):
         raise TextBlockError(f"{label} is not a YYYYMMDD date")
-    year, month, day = int(value[:4]), int(value[4:6]), int(value[6:])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
-        raise TextBlockError(f"{label} has month {month} / day {day} out of range")
+    try:
+        date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError as exc:
+        raise TextBlockError(f"{label} is not a calendar date: {exc}") from exc
     return f"{value[:4]}-{value[4:6]}-{value[6:]}"
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-
 from drivers.errors import DeviceError, DeviceTimeout, TransportError
 from drivers.events import DeviceEvent, EventKind
 from drivers.printer.status import PrinterStatus, StatusError, combine_status, status_request

@@ -82,5 +82,5 @@ def sample_ticket(now: datetime | None = None) -> TicketLayout:
         wait_min_minutes=5,
         wait_max_minutes=12,
         issued_at=now or datetime.now().replace(second=0, microsecond=0),
-        token="T-SAMPLE-0001",
+        token="T-SAMPLE-0001",  # noqa: S106 (a ticket-tracking token, not a password)
     )

@@ -195,7 +195,7 @@ def render_ticket(lines: list[_Line], path: Path, font_path: str | None = None) 
         for run in line.runs:
             size = BASE * run.height
             font = _font(size, font_path)
-            left, top, right, bottom = font.getbbox(run.text)
+            right = font.getbbox(run.text)[2]
             img = Image.new("L", (max(1, int(right) + 2), size + size // 4), 255)
             draw = ImageDraw.Draw(img)
             draw.text(

@@ -161,10 +161,8 @@ class _Handler(socketserver.StreamRequestHandler):
         for line in self.rfile:
             try:
                 request = json.loads(line)
-                if not isinstance(request, dict):
-                    raise TypeError("request must be a JSON object")
-                reply = self.server.handler(request)
-            except Exception as exc:  # noqa: BLE001 (report any bad command to the client)
+                reply = self.server.handler(request if isinstance(request, dict) else {})
+            except Exception as exc:
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
             self.wfile.write(json.dumps(reply, ensure_ascii=False).encode() + b"\n")
 
