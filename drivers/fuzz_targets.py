@@ -14,7 +14,7 @@ __all__ = ["Target", "targets"]
 
 Target = tuple[Callable[[bytes], object], list[bytes]]
 
-_OPTIONAL = ("drivers.idcard.codec", "drivers.printer.status")
+_OPTIONAL = ("drivers.idcard.codec", "drivers.printer.status", "drivers.fuzz_targets_serial")
 
 # Seed captures. E2 = MichaelsPlayground Visa card log; E3 = CardPlatform PBOC PSE FCI (see
 # docs/drivers.md, "Sources"); the rest are built by the simulator from synthetic identities.
@@ -135,4 +135,7 @@ def targets() -> dict[str, Target]:
         extra = getattr(module, "fuzz_targets", None)
         if callable(extra):
             out.update(extra())
+        table = getattr(module, "TARGETS", None)
+        if isinstance(table, dict):
+            out.update(table)
     return out

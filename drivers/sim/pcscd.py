@@ -111,7 +111,7 @@ class PcscDaemon:
             args += ["--debug", "--apdu"]
         out = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
         try:
-            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+            self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
         finally:
             if out is not subprocess.DEVNULL:
                 out.close()  # type: ignore[union-attr]
