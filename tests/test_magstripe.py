@@ -6,7 +6,6 @@ import contextlib
 import json
 import queue
 import subprocess
-import sys
 import threading
 import time
 
@@ -210,18 +209,18 @@ def test_serial_msr_reader() -> None:
         sim.close()
 
 
-def test_cli_decode() -> None:
+def test_cli_decode(capsys: pytest.CaptureFixture[str]) -> None:
+    # In-process: the subprocess form of the CLI is covered by test_pcsc's read-card tests.
+    from drivers.cli import main
+
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "drivers", "decode", *args],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=30,
-        )
+        code = main(["decode", *args])
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(args, code, out, err)
 
     done = run("track", ";" + CN_T2_CHIP + "?")
     assert done.returncode == 0, done.stderr
+    assert done.stdout.strip(), f"no output (rc {done.returncode}): {done.stderr!r}"
     out = json.loads(done.stdout)
     assert (out["kind"], out["pan"], out["expiry"], out["chip"]) == (
         "bank_card_stripe",
