@@ -30,12 +30,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sync import _faults
 from sync.bundle import (
     TAG_BYTES,
+    BlindIndexer,
     Manifest,
-    blind_index,
-    identifiers_of,
+    holds_tag,
     iter_delete_chunk,
     iter_upsert_chunk,
     record_aad,
+    upsert_rows,
     utc_now,
 )
 from sync.errors import BundleError, CacheError, RollbackError, SequenceGapError, WrongBranchError
@@ -61,20 +62,28 @@ CREATE TABLE customer (
     hs BLOB NOT NULL,
     sealed BLOB NOT NULL
 );
-CREATE TABLE blind_index (h BLOB NOT NULL, customer INTEGER NOT NULL);
+CREATE TABLE blind_index (
+    h BLOB NOT NULL,
+    customer INTEGER NOT NULL,
+    PRIMARY KEY (h, customer)
+) WITHOUT ROWID;
 """
-# Built after the bulk insert: sorting once is much cheaper than growing B-trees in random order.
+# Built after the bulk insert: sorting once is much cheaper than growing B-trees in random
+# order. The blind index rows are cut out of each customer's `hs` column inside SQLite.
 _INDEXES = """
 CREATE UNIQUE INDEX customer_ref ON customer(ref);
-CREATE INDEX blind_index_h ON blind_index(h, customer);
+WITH RECURSIVE k(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM k WHERE n + 1 < :most)
+INSERT INTO blind_index
+    SELECT substr(c.hs, 16 * k.n + 1, 16), c.id FROM customer c JOIN k ON k.n < length(c.hs) / 16
+    ORDER BY 1, 2;
 """
 _LOOKUP = (
-    "SELECT c.ref, c.version, c.sealed FROM blind_index b JOIN customer c ON c.id = b.customer "
+    "SELECT c.ref, c.version, c.hs, c.sealed FROM blind_index b JOIN customer c ON c.id = b.customer "
     "WHERE b.h = ?"
 )
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(slots=True, repr=False)
 class Customer:
     """One decrypted customer record."""
 
@@ -163,6 +172,7 @@ class CustomerCache:
         self._stamp: tuple[int, int] = (0, 0)
         self._next_check = 0.0
         self._keys: GenerationKeys | None = None
+        self._index: BlindIndexer | None = None
         self._aes: AESGCM | None = None
         self._status: CacheStatus | None = None
         self._open()
@@ -191,6 +201,7 @@ class CustomerCache:
             raise CacheError(f"cannot open the customer cache {path.name}: {exc}") from exc
         self._conn, self._path, self._status = conn, path, status
         self._keys, self._aes = keys, AESGCM(keys.data_key)
+        self._index = BlindIndexer(keys.index_key)
 
     def _refresh(self) -> None:
         now = time.monotonic()
@@ -231,38 +242,38 @@ class CustomerCache:
         """Find the customer holding an identifier ('pan', 'passbook', 'id_number'), or None."""
         norm = normalise(kind, value)
         self._refresh()
-        if self._conn is None or self._keys is None or self._aes is None:
+        if self._conn is None or self._index is None:
             return None
         try:
-            rows = self._conn.execute(
-                _LOOKUP, (blind_index(self._keys.index_key, kind, norm),)
-            ).fetchall()
+            tag = self._index(kind, norm)
+            rows = self._conn.execute(_LOOKUP, (tag,)).fetchall()
         except sqlite3.Error:
             self._open()  # the file was replaced under us (key rotation): reopen once
-            if self._conn is None or self._keys is None:
+            if self._conn is None or self._index is None:
                 return None
-            rows = self._conn.execute(
-                _LOOKUP, (blind_index(self._keys.index_key, kind, norm),)
-            ).fetchall()
-        for ref, version, sealed in rows:
-            customer = self._decrypt(ref, version, sealed)
-            # The index points at this record; check the record really holds the identifier, so
-            # a tampered index (or a truncated-HMAC collision) cannot hand back someone else.
-            if (kind, norm) in identifiers_of(customer):
-                return Customer(
-                    customer_id=customer["customer_id"],
-                    name=customer.get("name", ""),
-                    tier=customer.get("tier", ""),
-                    version=version,
-                    record=customer,
-                )
+            tag = self._index(kind, norm)
+            rows = self._conn.execute(_LOOKUP, (tag,)).fetchall()
+        for ref, version, hs, sealed in rows:
+            # `hs` is authenticated as associated data: if it lists the tag we looked up, the
+            # index really points at this customer (a tampered index row or a truncated-HMAC
+            # collision cannot hand back someone else).
+            if not holds_tag(hs, tag):
+                continue
+            customer = self._decrypt(ref, version, hs, sealed)
+            return Customer(
+                customer["customer_id"],
+                customer.get("name", ""),
+                customer.get("tier", ""),
+                version,
+                customer,
+            )
         return None
 
-    def _decrypt(self, ref: bytes, version: int, sealed: bytes) -> dict[str, Any]:
+    def _decrypt(self, ref: bytes, version: int, hs: bytes, sealed: bytes) -> dict[str, Any]:
         if self._aes is None:
             raise CacheError("the cache is closed")
         try:
-            plain = self._aes.decrypt(sealed[:12], sealed[12:], record_aad(ref, version))
+            plain = self._aes.decrypt(sealed[:12], sealed[12:], record_aad(ref, version, hs))
         except InvalidTag as exc:
             raise CacheError(
                 "a cached record failed authentication (the cache was altered)"
@@ -275,7 +286,7 @@ class CustomerCache:
         if self._conn is not None:
             self._conn.close()
         self._conn = None
-        self._keys = self._aes = None
+        self._keys = self._aes = self._index = None
 
     def __enter__(self) -> CustomerCache:
         return self
@@ -389,30 +400,23 @@ def apply_snapshot(
             # A half-built file is discarded after a crash, so it needs no journal.
             conn.executescript(
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                "PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+                "PRAGMA cache_size=-32768;"
             )
             conn.executescript(_DDL)
             conn.execute("BEGIN")
-            next_id = 1
-            links: list[tuple[bytes, int]] = []
+            most = 0
             for cpath in chunk_paths:
-                rows = []
-                for ref, hs, sealed in iter_upsert_chunk(_read_chunk(cpath)):
-                    rows.append((next_id, ref, manifest.sequence, hs, sealed))
-                    links.extend(
-                        (hs[i : i + TAG_BYTES], next_id) for i in range(0, len(hs), TAG_BYTES)
-                    )
-                    next_id += 1
+                rows, chunk_most = upsert_rows(_read_chunk(cpath), records + 1, manifest.sequence)
                 conn.executemany("INSERT INTO customer VALUES (?,?,?,?,?)", rows)
-                conn.executemany("INSERT INTO blind_index VALUES (?,?)", links)
-                links.clear()
                 records += len(rows)
+                most = max(most, chunk_most)
+                del rows
                 _faults.point("snapshot:chunk")
             if records != sum(c["records"] for c in manifest.chunks):
                 raise BundleError("the chunks hold fewer records than the manifest lists")
             for statement in _INDEXES.strip().split(";"):
                 if statement.strip():
-                    conn.execute(statement)
+                    conn.execute(statement, {"most": max(most, 1)} if ":most" in statement else ())
             conn.executemany("INSERT INTO meta VALUES (?, ?)", _meta_rows(manifest, records))
             conn.execute("COMMIT")
             conn.execute("PRAGMA locking_mode=NORMAL")
@@ -533,6 +537,8 @@ def apply_delta(
             )
             _faults.point("delta:commit")
             conn.execute("COMMIT")
+            # Fold the delta into the database file so reads don't walk a long WAL.
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")

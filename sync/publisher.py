@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from sync.bundle import (
     FORMAT,
-    blind_index,
+    BlindIndexer,
     customer_ref,
     delete_chunk,
     identifiers_of,
@@ -80,7 +80,7 @@ _W: dict[str, Any] = {}
 
 def _init_worker(keys: GenerationKeys, version: int, chunk_dir: str, skip: bool) -> None:
     _W.update(
-        index_key=keys.index_key,
+        index=BlindIndexer(keys.index_key),
         aes=AESGCM(keys.data_key),
         version=version,
         chunk_dir=chunk_dir,
@@ -114,7 +114,7 @@ def _parse(line: bytes) -> tuple[dict[str, Any], str, list[tuple[str, str]]]:
 
 def _seal_block(block: _Block) -> dict[str, Any]:
     """Seal one block of export lines into an upsert chunk file (runs in a worker)."""
-    index_key: bytes = _W["index_key"]
+    index: BlindIndexer = _W["index"]
     aes: AESGCM = _W["aes"]
     version: int = _W["version"]
     lines = block.lines.split(b"\n")
@@ -139,10 +139,11 @@ def _seal_block(block: _Block) -> dict[str, Any]:
         if not first:
             first, first_line = cid, lineno
         last = cid
-        ref = customer_ref(index_key, cid)
-        hs = sorted({blind_index(index_key, kind, value) for kind, value in ids})
+        ref = index.ref(cid)
+        hs = sorted({index(kind, value) for kind, value in ids})
         nonce = nonces[12 * i : 12 * i + 12]
-        sealed = nonce + aes.encrypt(nonce, orjson.dumps(customer), record_aad(ref, version))
+        aad = record_aad(ref, version, b"".join(hs))
+        sealed = nonce + aes.encrypt(nonce, orjson.dumps(customer), aad)
         records.append(upsert_record(ref, hs, sealed))
     if not records:
         return {"records": 0, "skipped": skipped, "first": "", "last": ""}
@@ -491,7 +492,7 @@ def _run_blocks(
         try:
             for block in blocks:
                 pending.append((pool.submit(_seal_block, block), len(block.lines)))
-                if len(pending) >= workers * 2:  # bounded look-ahead keeps memory flat
+                if len(pending) > workers:  # bounded look-ahead keeps memory flat
                     fut, size = pending.popleft()
                     collect(fut.result(), size)
             while pending:
