@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tqdm import tqdm
 
+from sync import _faults
 from sync.bundle import Manifest, open_envelope
 from sync.cache import CacheStatus, apply_delta, apply_snapshot, cache_status
 from sync.errors import (
@@ -41,6 +42,7 @@ from sync.errors import (
 __all__ = ["PullResult", "pull"]
 
 log = logging.getLogger("sync.puller")
+_PIECE = 64 << 10  # bytes per write: what a cut connection can lose before the next Range resume
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
@@ -163,8 +165,9 @@ class _Source:
                             f"{name}: HTTP {resp.status_code} from HQ's bundle host"
                         )
                     with part.open(mode) as fh:
-                        for piece in resp.iter_content(1 << 20):
+                        for piece in resp.iter_content(_PIECE):
                             fh.write(piece)
+                            _faults.point("download:piece")
                             moved += len(piece)
                             bar.update(len(piece))
                             if have + moved > size + (1 << 20):
