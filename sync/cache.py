@@ -34,7 +34,6 @@ from sync.bundle import (
     Manifest,
     holds_tag,
     iter_delete_chunk,
-    iter_upsert_chunk,
     record_aad,
     upsert_rows,
     utc_now,
@@ -462,16 +461,65 @@ def _require_status(cache_dir: Path) -> CacheStatus:
     return status
 
 
-def _delete_customer(conn: sqlite3.Connection, ref: bytes) -> None:
-    row = conn.execute("SELECT id, hs FROM customer WHERE ref = ?", (ref,)).fetchone()
-    if row is None:
-        return
-    cid, hs = row
-    conn.executemany(
-        "DELETE FROM blind_index WHERE h = ? AND customer = ?",
-        [(hs[i : i + TAG_BYTES], cid) for i in range(0, len(hs), TAG_BYTES)],
-    )
-    conn.execute("DELETE FROM customer WHERE id = ?", (cid,))
+def _split(hs: bytes) -> set[bytes]:
+    return {hs[i : i + TAG_BYTES] for i in range(0, len(hs), TAG_BYTES)}
+
+
+def _existing(conn: sqlite3.Connection, refs: list[bytes]) -> dict[bytes, tuple[int, bytes]]:
+    """Map refs already in the cache to (row id, blind indexes), 500 per query."""
+    out: dict[bytes, tuple[int, bytes]] = {}
+    for i in range(0, len(refs), 500):
+        part = refs[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for ref, row_id, hs in conn.execute(
+            f"SELECT ref, id, hs FROM customer WHERE ref IN ({marks})",  # noqa: S608 (only '?' marks)
+            part,
+        ):
+            out[ref] = (row_id, hs)
+    return out
+
+
+def _apply_deletes(conn: sqlite3.Connection, refs: list[bytes]) -> int:
+    found = _existing(conn, refs)
+    links = [(h, row_id) for row_id, hs in found.values() for h in _split(hs)]
+    conn.executemany("DELETE FROM blind_index WHERE h = ? AND customer = ?", sorted(links))
+    conn.executemany("DELETE FROM customer WHERE id = ?", sorted((r,) for r, _ in found.values()))
+    return len(found)
+
+
+def _row_id_of_update(update: tuple[int, bytes, bytes, int]) -> int:
+    return update[3]
+
+
+def _apply_upserts(conn: sqlite3.Connection, data: bytes, version: int) -> int:
+    """Update changed customers in place and insert new ones; return how many were new."""
+    rows, _ = upsert_rows(data, 0, version)
+    found = _existing(conn, [r[1] for r in rows])
+    (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM customer").fetchone()
+    updates: list[tuple[int, bytes, bytes, int]] = []
+    inserts: list[tuple[int, bytes, int, bytes, bytes]] = []
+    drop: list[tuple[bytes, int]] = []
+    add: list[tuple[bytes, int]] = []
+    for _, ref, _, hs, sealed in rows:
+        old = found.get(ref)
+        if old is None:
+            top += 1
+            inserts.append((top, ref, version, hs, sealed))
+            add.extend((h, top) for h in _split(hs))
+            continue
+        row_id, old_hs = old
+        updates.append((version, hs, sealed, row_id))
+        if old_hs != hs:
+            before, after = _split(old_hs), _split(hs)
+            drop.extend((h, row_id) for h in before - after)
+            add.extend((h, row_id) for h in after - before)
+    # Sorted by key, the writes walk each B-tree once instead of jumping around it.
+    updates.sort(key=_row_id_of_update)
+    conn.executemany("UPDATE customer SET version = ?, hs = ?, sealed = ? WHERE id = ?", updates)
+    conn.executemany("INSERT INTO customer VALUES (?, ?, ?, ?, ?)", inserts)
+    conn.executemany("DELETE FROM blind_index WHERE h = ? AND customer = ?", sorted(drop))
+    conn.executemany("INSERT INTO blind_index VALUES (?, ?)", sorted(add))
+    return len(inserts)
 
 
 def apply_delta(
@@ -499,7 +547,7 @@ def apply_delta(
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA cache_size=-32768")
         conn.execute("BEGIN IMMEDIATE")
         try:
             meta = _meta(conn)
@@ -509,28 +557,9 @@ def apply_delta(
             for kind, cpath in chunk_paths:
                 data = _read_chunk(cpath)
                 if kind == "delete":
-                    for ref in iter_delete_chunk(data):
-                        before = conn.total_changes
-                        _delete_customer(conn, ref)
-                        records -= conn.total_changes != before
-                    continue
-                for ref, hs, sealed in iter_upsert_chunk(data):
-                    row = conn.execute("SELECT id FROM customer WHERE ref = ?", (ref,)).fetchone()
-                    if row is not None:
-                        _delete_customer(conn, ref)
-                    else:
-                        records += 1
-                    cur = conn.execute(
-                        "INSERT INTO customer (ref, version, hs, sealed) VALUES (?,?,?,?)",
-                        (ref, manifest.sequence, hs, sealed),
-                    )
-                    conn.executemany(
-                        "INSERT INTO blind_index VALUES (?, ?)",
-                        [
-                            (hs[i : i + TAG_BYTES], cur.lastrowid)
-                            for i in range(0, len(hs), TAG_BYTES)
-                        ],
-                    )
+                    records -= _apply_deletes(conn, list(iter_delete_chunk(data)))
+                else:
+                    records += _apply_upserts(conn, data, manifest.sequence)
                 _faults.point("delta:chunk")
             conn.executemany(
                 "INSERT OR REPLACE INTO meta VALUES (?, ?)", _meta_rows(manifest, records)

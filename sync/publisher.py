@@ -43,7 +43,8 @@ from sync.keys import GenerationKeys, derive_generation_keys, fingerprint, wrap_
 
 __all__ = ["PublishResult", "publish", "read_pointer"]
 
-RECORDS_PER_CHUNK = 20_000  # ~17 MB chunks: resumable units that CDNs cache happily
+RECORDS_PER_CHUNK = 10_000  # ~9 MB chunks: resumable units that CDNs cache happily
+CHUNK_BYTES = 8 << 20  # export bytes read per block
 MAX_REPORTED = 1_000
 _UNSORTED = (
     "customer_id is not greater than the previous line's "
@@ -70,8 +71,15 @@ class PublishResult:
 
 @dataclass(frozen=True)
 class _Block:
+    """Export lines for one chunk: numbered from `first`, or by `linenos` (delta upserts)."""
+
     lines: bytes
-    linenos: list[int]
+    first: int
+    linenos: list[int] | None = None
+
+    def lineno(self, i: int) -> int:
+        """The export line number of the block's i-th line."""
+        return self.linenos[i] if self.linenos is not None else self.first + i
 
 
 # Worker state, set once per process by _init_worker.
@@ -126,7 +134,7 @@ def _seal_block(block: _Block) -> dict[str, Any]:
     first = last = ""
     first_line = 0
     for i, line in enumerate(lines):
-        lineno = block.linenos[i]
+        lineno = block.lineno(i)
         try:
             customer, cid, ids = _parse(line)
             if last and cid <= last:
@@ -216,16 +224,34 @@ class _Hashing:
             yield line
 
 
-def _snapshot_blocks(lines: Iterator[bytes], per_chunk: int) -> Iterator[_Block]:
-    buf: list[bytes] = []
-    start = 1
-    for n, line in enumerate(lines, 1):
-        buf.append(line if line.endswith(b"\n") else line + b"\n")
-        if len(buf) == per_chunk:
-            yield _Block(b"".join(buf), list(range(start, n + 1)))
-            buf, start = [], n + 1
-    if buf:
-        yield _Block(b"".join(buf), list(range(start, start + len(buf))))
+def _snapshot_blocks(fh: BinaryIO, sha: Any, block_bytes: int, max_lines: int) -> Iterator[_Block]:
+    """Cut the export into blocks of whole lines (about block_bytes, at most max_lines each).
+
+    Reading big buffers and cutting at newlines keeps the parent process light: it never
+    makes one Python object per line; the workers parse.
+    """
+    first, pending, eof = 1, b"", False
+    while pending or not eof:
+        if not eof and (len(pending) < block_bytes or not pending.endswith(b"\n")):
+            raw = fh.read(block_bytes)
+            if raw and not raw.endswith(b"\n"):
+                raw += fh.readline()  # finish the line the read cut in two
+            sha.update(raw)
+            eof = not raw
+            pending += raw
+            if eof and pending and not pending.endswith(b"\n"):
+                pending += b"\n"  # the export's last line lacks its newline
+            continue
+        cut, at = len(pending), -1
+        for _ in range(max_lines):
+            at = pending.find(b"\n", at + 1)
+            if at < 0:
+                break
+        else:
+            cut = at + 1
+        block, pending = pending[:cut], pending[cut:]
+        yield _Block(block, first)
+        first += block.count(b"\n")
 
 
 def _cid_of(
@@ -298,10 +324,10 @@ class _Merge:
                     nos.append(c[2])
                 p, c = self.prev.next(), self.cur.next()
             if len(buf) == self.per_chunk:
-                yield _Block(b"".join(buf), nos)
+                yield _Block(b"".join(buf), 0, nos)
                 buf, nos = [], []
         if buf:
-            yield _Block(b"".join(buf), nos)
+            yield _Block(b"".join(buf), 0, nos)
 
 
 def publish(
@@ -360,7 +386,7 @@ def publish(
                 disable=None if progress is None else not progress,
             ) as bar,
         ):
-            cur = _Hashing(cur_fh)
+            cur = _Hashing(cur_fh)  # deltas hash as they merge; snapshots hash whole blocks
             merge: _Merge | None = None
             prev_fh: BinaryIO | None = None
             prev: _Hashing | None = None
@@ -370,7 +396,7 @@ def publish(
                 merge = _Merge(iter(prev), iter(cur), records_per_chunk, skip)
                 blocks = merge.blocks()
             else:
-                blocks = _snapshot_blocks(iter(cur), records_per_chunk)
+                blocks = _snapshot_blocks(cur_fh, cur.sha, CHUNK_BYTES, records_per_chunk)
             try:
                 _run_blocks(
                     blocks, keys, sequence, out, skip, workers, bar, result, chunks, new_files
