@@ -38,7 +38,7 @@ from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
 
 BRANCH = "B-BENCH"
-BATCH = 20_000
+BATCH = 5_000
 AS_OF = date(2026, 11, 1)
 
 
