@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 from collections.abc import Callable
 from datetime import date
@@ -13,11 +14,13 @@ import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sync.bundle import open_envelope, parse_manifest
 from sync.errors import ExportError, PublishError
 from sync.keys import write_key_pair
-from sync.publisher import publish
+from sync.publisher import _snapshot_blocks, publish
 from sync.synth import SynthOptions, write_export_file
 
 AS_OF = date(2026, 11, 1)
@@ -179,3 +182,25 @@ def test_cli_reports_skipped_lines(
     )
     assert wrong.returncode == 2
     assert "not an Ed25519 private key" in wrong.stderr
+
+
+@given(
+    lines=st.lists(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), max_size=40),
+    final_newline=st.booleans(),
+    block_bytes=st.integers(min_value=1, max_value=200),
+    max_lines=st.integers(min_value=1, max_value=12),
+)
+def test_snapshot_blocks_keep_every_line_and_its_number(
+    lines: list[bytes], final_newline: bool, block_bytes: int, max_lines: int
+) -> None:
+    text = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    sha = hashlib.sha256()
+    blocks = list(_snapshot_blocks(io.BytesIO(text), sha, block_bytes, max_lines))
+    assert sha.digest() == hashlib.sha256(text).digest()
+    expected = text if not text or text.endswith(b"\n") else text + b"\n"
+    assert b"".join(b.lines for b in blocks) == expected
+    number = 1
+    for block in blocks:
+        assert block.first == number
+        assert 1 <= block.lines.count(b"\n") <= max_lines
+        number += block.lines.count(b"\n")
