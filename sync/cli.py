@@ -1,4 +1,4 @@
-"""`branch-sync`: HQ data tools (synthetic export; publish, pull, lookup as they land)."""
+"""`branch-sync`: HQ data tools: synthetic export, keys, publish, pull, lookup."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from branch_hub.config import ConfigError, load_config
+from sync.errors import SyncError
+from sync.identifiers import IdentifierError, mask_name, mask_number
 from sync.synth import SynthOptions, TierThreshold, write_export_file
 
 __all__ = ["main"]
@@ -72,7 +75,74 @@ def build_parser() -> argparse.ArgumentParser:
         help="branch TOML whose tier thresholds decide each customer's tier",
     )
     synth.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    _add_sync_commands(sub)
     return parser
+
+
+def _add_sync_commands(sub: Any) -> None:
+    keygen = sub.add_parser(
+        "keygen",
+        help="make HQ's signing key pair and/or a hub's sync key pair",
+        description="Write hq_signing.key/.pub (Ed25519) and/or hub_sync.key/.pub (X25519) into "
+        "--out. Private keys are written 0600 and never overwritten.",
+    )
+    keygen.add_argument("--out", type=Path, required=True, help="folder for the key files")
+    keygen.add_argument("--kind", choices=("hq", "hub", "both"), default="both")
+
+    pub = sub.add_parser(
+        "publish",
+        help="publish a signed, encrypted snapshot (or delta) bundle for one branch",
+        description="Seal HQ's export for one branch hub into static files under --out: "
+        "chunks/<sha256>, manifests/<sha256>.json and latest.json. Format: docs/sync.md.",
+    )
+    pub.add_argument("--export", type=Path, required=True, help="HQ export (JSONL)")
+    pub.add_argument("--branch-pubkey", type=Path, required=True, help="hub's sync public key")
+    pub.add_argument("--signing-key", type=Path, required=True, help="HQ's Ed25519 signing key")
+    pub.add_argument("--out", type=Path, required=True, help="the branch's publication folder")
+    pub.add_argument(
+        "--branch-id", default=None, help="branch id (default: the one already published in --out)"
+    )
+    pub.add_argument(
+        "--previous", type=Path, default=None, help="the export of the last bundle: publish a delta"
+    )
+    pub.add_argument(
+        "--key-id", default=None, help="key id for a snapshot; a new one rotates the branch keys"
+    )
+    pub.add_argument(
+        "--on-error",
+        choices=("fail", "skip"),
+        default="fail",
+        help="a malformed export line fails the publish (default) or is skipped and reported",
+    )
+    pub.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
+
+    pull = sub.add_parser(
+        "pull",
+        help="pull, verify and apply HQ's latest bundle into the branch cache",
+        description="Fetch latest.json and manifests from --from, verify HQ's signatures, download "
+        "chunks resumably, check their hashes and apply atomically into --cache.",
+    )
+    pull.add_argument("--from", dest="url", required=True, help="https:// (or file://) base URL")
+    pull.add_argument("--cache", type=Path, required=True, help="the hub's cache folder")
+    pull.add_argument("--ca-file", type=Path, default=None, help="HQ's CA certificate (pinned)")
+    pull.add_argument("--hub-key", type=Path, default=None, help="default CACHE/hub_sync.key")
+    pull.add_argument("--hq-pubkey", type=Path, default=None, help="default CACHE/hq_signing.pub")
+    pull.add_argument(
+        "--branch-id", default=None, help="this hub's branch id (default: the cache's)"
+    )
+    pull.add_argument("--retries", type=int, default=5, help="retries per download (default 5)")
+
+    lookup = sub.add_parser(
+        "lookup",
+        help="identify a customer in the cache and print the record masked",
+        description="Look up one identifier in the encrypted cache; names and numbers are masked.",
+    )
+    lookup.add_argument("--cache", type=Path, required=True, help="the hub's cache folder")
+    lookup.add_argument("--hub-key", type=Path, default=None, help="default CACHE/hub_sync.key")
+    which = lookup.add_mutually_exclusive_group(required=True)
+    which.add_argument("--pan", help="card number")
+    which.add_argument("--id-number", help="resident ID number")
+    which.add_argument("--passbook", help="passbook account number")
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
@@ -90,16 +160,137 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_keygen(args: argparse.Namespace) -> int:
+    from sync.keys import write_key_pair
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    kinds = ("hq", "hub") if args.kind == "both" else (args.kind,)
+    for kind in kinds:
+        stem = "hq_signing" if kind == "hq" else "hub_sync"
+        fp = write_key_pair(kind, args.out / f"{stem}.key", args.out / f"{stem}.pub")
+        print(
+            f"wrote {args.out / stem}.key (0600) and .pub, fingerprint {fp[:16]}", file=sys.stderr
+        )
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from sync.keys import load_hub_public, load_signing_private
+    from sync.publisher import publish, read_pointer
+
+    signing = load_signing_private(args.signing_key)
+    branch_id = args.branch_id
+    if branch_id is None:
+        pointer = read_pointer(args.out, signing)
+        if pointer is None:
+            raise SyncError("--branch-id is required for a branch's first publish")
+        branch_id = str(pointer["branch_id"])
+    result = publish(
+        args.export,
+        load_hub_public(args.branch_pubkey),
+        signing,
+        args.out,
+        branch_id,
+        previous=args.previous,
+        key_id=args.key_id,
+        on_error=args.on_error,
+        workers=args.workers,
+    )
+    for line, reason in result.skipped_lines[:100]:
+        print(f"branch-sync: skipped export line {line}: {reason}", file=sys.stderr)
+    if result.skipped:
+        more = result.skipped - min(100, len(result.skipped_lines))
+        tail = f" ({more} more not listed)" if more > 0 else ""
+        print(f"branch-sync: skipped {result.skipped} malformed lines{tail}", file=sys.stderr)
+    print(
+        f"published {result.kind} {result.sequence} for branch {branch_id} (key {result.key_id}): "
+        f"{result.records} records, {result.deletes} deletes, {result.chunks} chunks, "
+        f"{result.bytes} bytes -> {result.manifest}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_pull(args: argparse.Namespace) -> int:
+    from sync.cache import cache_status
+    from sync.keys import load_hub_private, load_signing_public
+    from sync.puller import pull
+
+    branch_id = args.branch_id
+    if branch_id is None:
+        status = cache_status(args.cache) if args.cache.exists() else None
+        if status is None:
+            raise SyncError("--branch-id is required for the first pull into a cache")
+        branch_id = status.branch_id
+    result = pull(
+        args.url,
+        args.cache,
+        hq_public=load_signing_public(args.hq_pubkey or args.cache / "hq_signing.pub"),
+        hub_key=load_hub_private(args.hub_key or args.cache / "hub_sync.key"),
+        branch_id=branch_id,
+        ca_file=args.ca_file,
+        retries=args.retries,
+    )
+    status = result.status
+    done = ", ".join(result.applied) if result.applied else "nothing new"
+    seq = status.sequence if status else 0
+    print(f"pull: {done}; cache at sequence {seq}", file=sys.stderr)
+    return 0
+
+
+def _masked(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "customer_id": record.get("customer_id"),
+        "name": mask_name(record.get("name", "")),
+        "gender": record.get("gender"),
+        "tier": record.get("tier"),
+        "id_number": mask_number(record.get("id_number", ""), 3, 2),
+        "cards": [mask_number(c.get("pan", ""), 6, 4) for c in record.get("cards") or ()],
+        "passbooks": [
+            mask_number(b.get("account", ""), 4, 4) for b in record.get("passbooks") or ()
+        ],
+        "segments": record.get("segments"),
+        "leads": len(record.get("leads") or ()),
+        "relationship_manager": record.get("relationship_manager"),
+    }
+
+
+def _cmd_lookup(args: argparse.Namespace) -> int:
+    import orjson
+
+    from sync.cache import CustomerCache
+
+    kind, value = next(
+        (k, v)
+        for k, v in (("pan", args.pan), ("id_number", args.id_number), ("passbook", args.passbook))
+        if v is not None
+    )
+    with CustomerCache(args.cache, args.hub_key or args.cache / "hub_sync.key") as cache:
+        customer = cache.identify(kind, value)
+        if customer is None:
+            print(
+                f"no customer with this {kind} (cache sequence {cache.sequence})", file=sys.stderr
+            )
+            return 1
+        print(orjson.dumps(_masked(customer.record), option=orjson.OPT_INDENT_2).decode())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run branch-sync."""
     args = build_parser().parse_args(argv)
+    commands = {
+        "synth": _cmd_synth,
+        "keygen": _cmd_keygen,
+        "publish": _cmd_publish,
+        "pull": _cmd_pull,
+        "lookup": _cmd_lookup,
+    }
     try:
-        if args.command == "synth":
-            return _cmd_synth(args)
-    except ConfigError as exc:
+        return commands[args.command](args)
+    except (ConfigError, SyncError, IdentifierError) as exc:
         print(f"branch-sync: error: {exc}", file=sys.stderr)
         return 2
-    return 2
 
 
 if __name__ == "__main__":

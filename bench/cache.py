@@ -1,0 +1,316 @@
+"""Benchmark the encrypted customer cache against plaintext SQLite, measured in the same run.
+
+python -m bench.cache --customers N [--keep DIR] [--json]
+
+Publishes and applies a snapshot of N synthetic customers, then a delta touching 10 % of them,
+then performs 100,000 random identifications (90 % hits, 10 % misses). The baseline inserts the
+same rows (customer rows + identifier rows) unencrypted with executemany into plain indexed
+tables, and looks the same identifiers up in plaintext. `--keep DIR` leaves every file the hub
+side wrote under DIR/hub/ and the export as DIR/export.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from sync.bundle import identifiers_of
+from sync.cache import CustomerCache
+from sync.identifiers import gb11643_check_char, luhn_check_digit, normalise
+from sync.keys import load_hub_private, load_hub_public, load_signing_private, write_key_pair
+from sync.publisher import publish
+from sync.puller import pull
+from sync.synth import SynthOptions, write_export_file
+
+BRANCH = "B-BENCH"
+BATCH = 5_000
+AS_OF = date(2026, 11, 1)
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(f"{text} (peak RSS so far {_rss_mb():.0f} MB)", file=sys.stderr, flush=True)
+
+
+def _new_pan(rng: random.Random) -> str:
+    partial = "622202" + "".join(rng.choice("0123456789") for _ in range(12))
+    return partial + luhn_check_digit(partial)
+
+
+def _new_id(rng: random.Random, old: str) -> str:
+    first17 = old[:14] + f"{rng.randrange(1000):03d}"
+    return first17 + gb11643_check_char(first17)
+
+
+def make_delta_export(src: Path, dst: Path, seed: int) -> dict[str, int]:
+    """Write a second export: ~8 % changed, ~1 % deleted, ~1 % new customers (sorted)."""
+    rng = random.Random(seed)
+    counts = {"changed": 0, "deleted": 0, "added": 0}
+    added: list[bytes] = []
+    with src.open("rb") as fin, dst.open("wb") as fout:
+        for n, line in enumerate(fin):
+            r = rng.random()
+            if r < 0.01:
+                counts["deleted"] += 1
+                continue
+            if r < 0.09 or r > 0.99:
+                c = orjson.loads(line)
+                if r < 0.09:
+                    c["aum"] = round(c["aum"] * 1.07 + 100, 2)
+                    c["last_visit"] = AS_OF.isoformat()
+                    counts["changed"] += 1
+                    line = orjson.dumps(c) + b"\n"
+                else:
+                    c["customer_id"] = f"N{n:010d}"
+                    c["id_number"] = _new_id(rng, c["id_number"])
+                    c["cards"] = [{**c["cards"][0], "pan": _new_pan(rng)}]
+                    c["passbooks"] = []
+                    added.append(orjson.dumps(c) + b"\n")
+                    counts["added"] += 1
+            fout.write(line)
+        fout.writelines(added)  # "N…" sorts after "C…": the export stays sorted
+    return counts
+
+
+def sample_identifiers(
+    export: Path, hits: int, misses: int, seed: int
+) -> list[tuple[str, str, bool]]:
+    """Reservoir-sample identifiers present in the export and make identifiers that are not."""
+    rng = random.Random(seed)
+    reservoir: list[tuple[str, str]] = []
+    seen = 0
+    with export.open("rb") as fh:
+        for line in fh:
+            ids = identifiers_of(orjson.loads(line))
+            kind, value = ids[int(rng.random() * len(ids))]
+            seen += 1
+            if len(reservoir) < hits:
+                reservoir.append((kind, value))
+            else:
+                j = int(rng.random() * seen)
+                if j < hits:
+                    reservoir[j] = (kind, value)
+    out = [(k, v, True) for k, v in reservoir]
+    for i in range(misses):
+        if i % 2:
+            out.append(("pan", "999999" + f"{rng.getrandbits(40):013d}", False))
+        else:
+            out.append(("id_number", _new_id(rng, "990101" + "19700101" + "000"), False))
+    rng.shuffle(out)
+    return out
+
+
+def plain_apply(export: Path, db_path: Path) -> float:
+    """Insert the same rows unencrypted into plain indexed tables; return the insert time."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.executescript(
+        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
+        "PRAGMA cache_size=-32768;"  # as the cache's own apply
+        "CREATE TABLE customer (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, data BLOB NOT NULL);"
+        "CREATE TABLE ident (kind TEXT NOT NULL, value TEXT NOT NULL, customer INTEGER NOT NULL);"
+    )
+    spent = 0.0
+    conn.execute("BEGIN")
+    next_id = 1
+    with export.open("rb") as fh:
+        while True:
+            lines = [line for _, line in zip(range(BATCH), fh, strict=False)]
+            if not lines:
+                break
+            rows: list[tuple[int, str, bytes]] = []
+            idents: list[tuple[str, str, int]] = []
+            for line in lines:
+                c = orjson.loads(line)
+                rows.append((next_id, c["customer_id"], line))
+                idents.extend((k, v, next_id) for k, v in identifiers_of(c))
+                next_id += 1
+            started = time.perf_counter()
+            conn.executemany("INSERT INTO customer VALUES (?,?,?)", rows)
+            conn.executemany("INSERT INTO ident VALUES (?,?,?)", idents)
+            spent += time.perf_counter() - started
+    started = time.perf_counter()
+    conn.execute("CREATE UNIQUE INDEX customer_cid ON customer(customer_id)")
+    conn.execute("CREATE INDEX ident_kv ON ident(kind, value, customer)")
+    conn.execute("COMMIT")
+    conn.execute("PRAGMA locking_mode=NORMAL")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.close()
+    fd = os.open(db_path, os.O_RDONLY)
+    os.fsync(fd)
+    os.close(fd)
+    return spent + time.perf_counter() - started
+
+
+def _percentile(sorted_ns: list[int], q: float) -> float:
+    return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000.0
+
+
+def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dict[str, Any]:
+    """Run the whole benchmark in `work`; return the figures."""
+    export = work / "export.jsonl"
+    export2 = work / "export-delta.jsonl"
+    hq, hub, pubdir = work / "hq-keys", work / "hub", work / "published"
+    for d in (hq, hub):
+        d.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    write_export_file(
+        SynthOptions(customers=customers, seed=seed, as_of=AS_OF), export, progress=False
+    )
+    synth_s = time.perf_counter() - started
+    _say(quiet, f"synth: {customers} customers in {synth_s:.1f} s")
+    write_key_pair("hq", hq / "hq_signing.key", hq / "hq_signing.pub")
+    write_key_pair("hub", hub / "hub_sync.key", hub / "hub_sync.pub")
+    shutil.copy(hq / "hq_signing.pub", hub / "hq_signing.pub")
+    signing = load_signing_private(hq / "hq_signing.key")
+    hub_key = load_hub_private(hub / "hub_sync.key")
+    hub_pub = load_hub_public(hub / "hub_sync.pub")
+
+    started = time.perf_counter()
+    snap = publish(export, hub_pub, signing, pubdir, BRANCH, progress=False)
+    publish_s = time.perf_counter() - started
+    _say(
+        quiet, f"publish snapshot: {snap.records} records, {snap.bytes} bytes in {publish_s:.1f} s"
+    )
+
+    def do_pull() -> Any:
+        return pull(
+            pubdir.resolve().as_uri() + "/",
+            hub / "cache",
+            hq_public=signing.public_key(),
+            hub_key=hub_key,
+            branch_id=BRANCH,
+            progress=False,
+        )
+
+    first = do_pull()
+    _say(quiet, f"pull snapshot: download {first.download_s:.1f} s, apply {first.apply_s:.1f} s")
+
+    plain_db = work / "baseline-plain.db"
+    plain_s = plain_apply(export, plain_db)
+    _say(quiet, f"baseline plain insert: {plain_s:.1f} s")
+
+    counts = make_delta_export(export, export2, seed + 1)
+    started = time.perf_counter()
+    delta = publish(export2, hub_pub, signing, pubdir, BRANCH, previous=export, progress=False)
+    delta_publish_s = time.perf_counter() - started
+    second = do_pull()
+    _say(
+        quiet,
+        f"delta: {delta.records} upserts, {delta.deletes} deletes; publish {delta_publish_s:.1f} s, "
+        f"apply {second.apply_s:.1f} s",
+    )
+
+    # Identify against the delta-applied cache; the plain baseline holds the snapshot rows, so
+    # it looks up identifiers sampled from the snapshot export (same hit/miss mix, same sizes).
+    ours_q = sample_identifiers(export2, lookups * 9 // 10, lookups - lookups * 9 // 10, seed + 2)
+    plain_q = sample_identifiers(export, lookups * 9 // 10, lookups - lookups * 9 // 10, seed + 3)
+    cache = CustomerCache(hub / "cache", hub_key)
+    plain = sqlite3.connect(f"file:{plain_db}?mode=ro", uri=True)
+    plain_sql = "SELECT c.data FROM ident i JOIN customer c ON c.id = i.customer WHERE i.kind = ? AND i.value = ?"
+
+    def ours(kind: str, value: str) -> bool:
+        return cache.identify(kind, value) is not None
+
+    def baseline(kind: str, value: str) -> bool:
+        norm = normalise(kind, value)
+        for (data,) in plain.execute(plain_sql, (kind, norm)).fetchall():
+            orjson.loads(data)
+            return True
+        return False
+
+    ours_ns: list[int] = []
+    plain_ns: list[int] = []
+    wrong = 0
+    clock = time.perf_counter_ns
+    # Interleave blocks of both so noise from other processes hits both alike.
+    for start in range(0, lookups, 1000):
+        for queries, fn, sink in ((ours_q, ours, ours_ns), (plain_q, baseline, plain_ns)):
+            call: Callable[[str, str], bool] = fn
+            for kind, value, hit in queries[start : start + 1000]:
+                t0 = clock()
+                found = call(kind, value)
+                sink.append(clock() - t0)
+                wrong += found != hit
+    cache.close()
+    plain.close()
+    ours_ns.sort()
+    plain_ns.sort()
+    plain_db.unlink()
+    for extra in ("-wal", "-shm"):
+        Path(f"{plain_db}{extra}").unlink(missing_ok=True)
+    db_bytes = sum(p.stat().st_size for p in (hub / "cache").glob("customers-*"))
+    self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    p50 = statistics.median(ours_ns) / 1000
+    plain_p50 = statistics.median(plain_ns) / 1000
+    return {
+        "customers": customers,
+        "synth_s": round(synth_s, 2),
+        "publish_s": round(publish_s, 2),
+        "snapshot_bytes": snap.bytes,
+        "snapshot_download_s": round(first.download_s, 2),
+        "snapshot_apply_s": round(first.apply_s, 2),
+        "apply_records_per_s": round(customers / first.apply_s),
+        "plain_apply_s": round(plain_s, 2),
+        "apply_ratio_vs_plain": round(first.apply_s / plain_s, 2),
+        "delta_upserts": delta.records,
+        "delta_deletes": delta.deletes,
+        "delta_touched": counts,
+        "delta_publish_s": round(delta_publish_s, 2),
+        "delta_apply_s": round(second.apply_s, 2),
+        "identify_n": len(ours_ns),
+        "identify_wrong": wrong,
+        "identify_p50_us": round(p50, 2),
+        "identify_p99_us": round(_percentile(ours_ns, 0.99), 2),
+        "plain_p50_us": round(plain_p50, 2),
+        "plain_p99_us": round(_percentile(plain_ns, 0.99), 2),
+        "identify_ratio_vs_plain": round(p50 / plain_p50, 2),
+        "db_bytes": db_bytes,
+        "peak_rss_mb": round(self_rss, 1),
+        "peak_rss_workers_mb": round(child_rss, 1),
+    }
+
+
+def main() -> None:
+    """Run the benchmark and print JSON as the last line."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="leave the hub's files under DIR/hub/"
+    )
+    parser.add_argument("--json", action="store_true", help="print only the JSON line")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--lookups", type=int, default=100_000)
+    args = parser.parse_args()
+    if args.keep is not None:
+        args.keep.mkdir(parents=True, exist_ok=True)
+        result = run(args.customers, args.keep, args.seed, args.lookups, args.json)
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
+            result = run(args.customers, Path(tmp), args.seed, args.lookups, args.json)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
