@@ -6,6 +6,7 @@ multi-process-safe event log. See docs/queue.md.
 
 from __future__ import annotations
 
+from branch_hub.queue._clock import ManualClock
 from branch_hub.queue._engine import Clock, QueueEngine
 from branch_hub.queue._errors import (
     ClockError,
@@ -45,6 +46,7 @@ __all__ = [
     "EventKind",
     "GraceExpired",
     "InvalidTransition",
+    "ManualClock",
     "NotServedHere",
     "Outcome",
     "QueueEngine",

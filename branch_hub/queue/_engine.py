@@ -500,7 +500,7 @@ class QueueEngine:
         """Start an operation: read the clock once and roll the business day over if needed."""
         now = self.now()
         self._now = now
-        self._pending = []
+        # events of a rollover stay pending if the operation then fails; the next outcome has them
         today = business_day(now, self._zone)
         if self._day is None:
             self._reset_day(today)
