@@ -24,7 +24,7 @@ from branch_hub.queue import (
     UnknownTier,
     format_number,
 )
-from tests.test_queue_properties import queue_config
+from tests.test_queue_config import queue_config
 
 STAFF = Actor("s-07", "tablet-3")
 KIOSK = Actor(None, "K1")

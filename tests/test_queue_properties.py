@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from branch_hub.config import BranchConfig, PriorityPolicy, QueuePolicy, parse_config
+from branch_hub.config import PriorityPolicy, QueuePolicy
 from branch_hub.queue import (
     Actor,
     EventKind,
@@ -31,34 +31,10 @@ from branch_hub.queue import (
     Ticket,
     TicketState,
 )
+from tests.test_queue_config import COUNTERS, SERVICES, queue_config
 
-SERVICES = ["cash", "account", "wealth"]
-COUNTERS = {"K1": ["cash", "account"], "K2": ["account", "wealth"], "K3": ["cash"]}
 ACTOR = Actor("staff-1", "tab-1")
 EPS = 1e-6
-
-
-def queue_config() -> BranchConfig:
-    """A small branch: three services, three counters with overlapping services."""
-    return parse_config(
-        {
-            "branch": {
-                "id": "T-1",
-                "name_zh": "测试支行",
-                "name_en": "Test branch",
-                "region_code": "110105",
-                "timezone": "Asia/Shanghai",
-            },
-            "services": [
-                {"code": c, "name_zh": c, "name_en": c, "prefix": p, "typical_service_min": m}
-                for c, p, m in zip(SERVICES, "ABC", [5, 12, 20], strict=True)
-            ],
-            "counters": [
-                {"id": k, "name_zh": k, "number": i + 1, "services": s}
-                for i, (k, s) in enumerate(COUNTERS.items())
-            ],
-        }
-    )
 
 
 @dataclass
