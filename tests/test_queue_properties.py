@@ -169,8 +169,7 @@ class QueueMachine(RuleBasedStateMachine):
     def charge(self, priority: Ticket, counter: str) -> None:
         median = self.engine.stats.median_min(priority.service)
         for code in COUNTERS[counter]:
-            n_open = sum(1 for k, s in COUNTERS.items() if code in s and k in self.open)
-            share = median / max(1, n_open)
+            share = median / self.engine.capacity(code)
             self.max_charge = max(self.max_charge, share)
             for shadow in self.shadow.values():
                 t = shadow.ticket
@@ -179,7 +178,7 @@ class QueueMachine(RuleBasedStateMachine):
                     and not t.priority
                     and t.target_counter is None
                     and t.service == code
-                    and t.entry_seq < priority.entry_seq
+                    and (code != priority.service or t.entry_seq < priority.entry_seq)
                 ):
                     shadow.delay += share
 
@@ -350,7 +349,7 @@ class QueueMachine(RuleBasedStateMachine):
 
 
 QueueMachine.TestCase.settings = settings(
-    max_examples=60,
+    max_examples=100,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

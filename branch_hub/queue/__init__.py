@@ -34,7 +34,7 @@ from branch_hub.queue._model import (
     WaitEstimate,
 )
 from branch_hub.queue._numbering import business_day, format_number
-from branch_hub.queue._store import QueueStore
+from branch_hub.queue._store import QueueStore, Synchronous
 
 __all__ = [
     "Actor",
@@ -55,6 +55,7 @@ __all__ = [
     "QueueStore",
     "ServiceLoad",
     "StoreError",
+    "Synchronous",
     "Ticket",
     "TicketState",
     "UnknownCounter",

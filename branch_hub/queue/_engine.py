@@ -51,6 +51,7 @@ Clock = Callable[[], datetime]
 """Returns the current instant as an aware datetime (UTC or any zone)."""
 
 _EPS = 1e-9
+_MIN_SERVICE_MIN = 0.1  # floor for statistics made of near-zero durations
 
 
 class QueueEngine:
@@ -79,6 +80,8 @@ class QueueEngine:
         self._queues: dict[tuple[str, bool], OrderedDict[str, None]] = {}
         self._reserved: dict[str, OrderedDict[str, None]] = {}
         self._delay: dict[str, float] = {}
+        self._charged_all: dict[str, float] = {}
+        self._charged_base: dict[str, float] = {}
         self._open: set[str] = set()
         self._current: dict[str, str] = {}
         self._cycle: dict[str, int] = {}
@@ -362,13 +365,17 @@ class QueueEngine:
         return self._tickets[tid] if tid is not None else None
 
     def priority_delay_min(self, ticket_id: str) -> float:
-        """Return the delay charged to a waiting ordinary ticket for priority overtakes."""
-        return self._delay.get(ticket_id, 0.0)
+        """Return the delay charged to a waiting ordinary ticket because of priority calls."""
+        direct = self._delay.get(ticket_id)
+        if direct is None:
+            return 0.0
+        service = self._tickets[ticket_id].service
+        return direct + self._charged_all[service] - self._charged_base[ticket_id]
 
     def is_due(self, ticket_id: str) -> bool:
         """Return whether a waiting ordinary ticket has reached the aging cap."""
         cap = self._policy.aging_cap_min
-        return cap > 0 and self._delay.get(ticket_id, 0.0) >= cap - _EPS
+        return cap > 0 and self.priority_delay_min(ticket_id) >= cap - _EPS
 
     def estimate(self, ticket_id: str) -> WaitEstimate:
         """Estimate a waiting ticket's remaining wait as a median-to-p80 range in minutes."""
@@ -490,6 +497,8 @@ class QueueEngine:
         self._queues = {(s, p): OrderedDict() for s in self._services for p in (True, False)}
         self._reserved = {c: OrderedDict() for c in self._counters}
         self._delay = {}
+        self._charged_all = dict.fromkeys(self._services, 0.0)
+        self._charged_base = {}
         self._open = set()
         self._current = {}
         self._cycle = dict.fromkeys(self._counters, 0)
@@ -603,12 +612,14 @@ class QueueEngine:
                 # charges only ever go to a prefix of a queue, so its head has the largest delay
                 if (
                     cap > 0
-                    and self._delay.get(head_o.id, 0.0) >= cap - _EPS
+                    and self.priority_delay_min(head_o.id) >= cap - _EPS
                     and (due is None or head_o.entry_seq < due.entry_seq)
                 ):
                     due = head_o
-        if due is not None:
-            return due, "due"
+        if due is not None and best_o is not None:
+            # a due ticket turns this call over to the ordinary class, oldest first as it would
+            # be without priority customers (so it never jumps ahead of older ordinary tickets)
+            return best_o, "due"
         if (
             self._policy.policy is PriorityPolicy.STRICT
             or self._cycle[counter.id] < self._policy.priority_weight
@@ -625,15 +636,20 @@ class QueueEngine:
             self._cycle[counter_id] = (self._cycle[counter_id] + 1) % period
         if not ticket.priority or mode == "reserved" or self._policy.aging_cap_min <= 0:
             return
-        # A priority ticket called here overtakes every ordinary ticket that entered its queue
-        # earlier and that this counter could have called instead; each one is charged the
-        # priority customer's expected service time shared over the counters open for it.
+        # A priority ticket called here takes this counter away from the ordinary tickets it could
+        # have called instead. Those of the same service that entered earlier are overtaken; those
+        # of the counter's other services lose the counter whatever their order. Each is charged
+        # the priority customer's median service time divided by the service's capacity (see
+        # docs/queue.md, "Aging cap").
         charge = self.stats.median_min(ticket.service)
         for code in self._counters[counter_id].services:
             queue = self._queues[(code, False)]
             if not queue:
                 continue
-            share = charge / max(1, sum(1 for c in self._serving[code] if c in self._open))
+            share = charge / self._capacity(code)
+            if code != ticket.service:
+                self._charged_all[code] += share  # every waiting ticket: O(1) via an offset
+                continue
             for tid in queue:
                 if self._tickets[tid].entry_seq > ticket.entry_seq:
                     break
@@ -646,6 +662,7 @@ class QueueEngine:
             else:
                 self._queues[(old.service, old.priority)].pop(old.id, None)
             self._delay.pop(old.id, None)
+            self._charged_base.pop(old.id, None)
         elif (
             old.state is TicketState.CALLED
             and old.counter_id is not None
@@ -661,6 +678,7 @@ class QueueEngine:
                 self._queues[(ticket.service, ticket.priority)][ticket.id] = None
                 if not ticket.priority:
                     self._delay[ticket.id] = 0.0
+                    self._charged_base[ticket.id] = self._charged_all[ticket.service]
         elif ticket.state is TicketState.CALLED and ticket.counter_id is not None:
             self._current[ticket.counter_id] = ticket.id
 
@@ -681,8 +699,13 @@ class QueueEngine:
             interleaved = min(other, math.ceil((own + 1) * pw / ow))
         return own + interleaved
 
+    def capacity(self, service: str) -> float:
+        """Return how many counters' worth of capacity serve a service now (at least 0.1)."""
+        return self._capacity(service)
+
     def _capacity(self, service: str) -> float:
-        """Return how many counters' worth of capacity serve a service now."""
+        """Share each open counter (or, if none is open, each configured one) among its services
+        by their waiting work, and add up the shares of this service."""
         counters = [c for c in self._serving[service] if c in self._open] or list(
             self._serving[service]
         )
@@ -690,7 +713,7 @@ class QueueEngine:
         for cid in counters:
             weights = {
                 code: (len(self._queues[(code, True)]) + len(self._queues[(code, False)]) + 1)
-                * self.stats.median_min(code)
+                * max(self.stats.median_min(code), _MIN_SERVICE_MIN)
                 for code in self._counters[cid].services
             }
             total += weights[service] / sum(weights.values())
