@@ -1,0 +1,446 @@
+"""SQLite persistence of the queue: an event log with a branch-wide `seq`, committed before ack.
+
+Each operation runs in one `BEGIN IMMEDIATE` transaction: catch up with events other
+connections committed since we last looked, run the pure engine operation, append its events
+(the `seq` column is AUTOINCREMENT, so it only ever grows), update the ticket, numbering and
+service-time tables, and COMMIT. Only then does the call return. On open, the latest business
+day's events are replayed into a fresh engine; service-time statistics come from the table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, TypeVar
+
+import orjson
+
+from branch_hub.config import BranchConfig, QueuePolicy
+from branch_hub.queue._engine import Clock, QueueEngine
+from branch_hub.queue._errors import QueueError, StoreError
+from branch_hub.queue._model import (
+    Actor,
+    Dashboard,
+    EventKind,
+    Outcome,
+    QueueEvent,
+    Ticket,
+    WaitEstimate,
+)
+from branch_hub.queue._stats import WINDOW
+
+__all__ = ["SCHEMA_VERSION", "QueueStore"]
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    day TEXT NOT NULL,
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    ticket_id TEXT,
+    counter_id TEXT,
+    body BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_day ON events (day, seq);
+CREATE TABLE IF NOT EXISTS tickets (
+    id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    number TEXT NOT NULL,
+    service TEXT NOT NULL,
+    state TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    tier TEXT,
+    visit_ref TEXT NOT NULL,
+    issued_at TEXT NOT NULL,
+    last_seq INTEGER NOT NULL,
+    body BLOB NOT NULL,
+    UNIQUE (day, number)
+);
+CREATE TABLE IF NOT EXISTS numbering (
+    day TEXT NOT NULL,
+    service TEXT NOT NULL,
+    last INTEGER NOT NULL,
+    PRIMARY KEY (day, service)
+);
+CREATE TABLE IF NOT EXISTS service_times (
+    seq INTEGER PRIMARY KEY,
+    service TEXT NOT NULL,
+    duration_s REAL NOT NULL
+);
+"""
+
+Synchronous = Literal["NORMAL", "FULL"]
+_T = TypeVar("_T")
+
+
+class QueueStore:
+    """The queue engine persisted in a SQLite WAL database; safe to share between threads."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        config: BranchConfig,
+        clock: Clock,
+        *,
+        policy: QueuePolicy | None = None,
+        synchronous: Synchronous = "FULL",
+        busy_timeout_s: float = 30.0,
+    ) -> None:
+        self._config = config
+        self._clock = clock
+        self._policy = policy
+        self._lock = threading.RLock()
+        self._path = Path(path)
+        try:
+            self._conn = sqlite3.connect(
+                self._path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
+            )
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self._path}: cannot switch to WAL journal (got {mode!r})")
+            self._conn.execute(f"PRAGMA synchronous={synchronous}")
+            self._conn.execute("BEGIN IMMEDIATE")
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._conn.execute(statement)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot open queue database: {exc}") from exc
+        self._init_meta()
+        self._engine = QueueEngine(config, clock, policy=policy)
+        self._seq = 0
+        self._stale = True
+        self._load()
+
+    # ----------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> QueueStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        """Return the database file."""
+        return self._path
+
+    @property
+    def last_seq(self) -> int:
+        """Return the highest event seq this store has seen."""
+        return self._seq
+
+    @property
+    def engine(self) -> QueueEngine:
+        """Return the in-memory engine (for read-only use; call `refresh()` first)."""
+        return self._engine
+
+    # ----------------------------------------------------------------- operations
+
+    def issue(
+        self,
+        services: str | Sequence[str],
+        actor: Actor,
+        *,
+        tier: str | None = None,
+        appointment: bool = False,
+        visit_ref: str | None = None,
+    ) -> Outcome:
+        """Issue a ticket (committed before it returns)."""
+        return self._transact(
+            lambda e: e.issue(
+                services, actor, tier=tier, appointment=appointment, visit_ref=visit_ref
+            )
+        )
+
+    def call_next(self, counter_id: str, actor: Actor) -> Outcome:
+        """Call the next ticket to a counter (committed before it returns)."""
+        return self._transact(lambda e: e.call_next(counter_id, actor))
+
+    def recall(self, ticket_id: str, actor: Actor, counter_id: str | None = None) -> Outcome:
+        """Recall a called ticket or a no-show within its grace period."""
+        return self._transact(lambda e: e.recall(ticket_id, actor, counter_id))
+
+    def no_show(self, ticket_id: str, actor: Actor) -> Outcome:
+        """Mark a called ticket as a no-show."""
+        return self._transact(lambda e: e.no_show(ticket_id, actor))
+
+    def transfer(
+        self,
+        ticket_id: str,
+        actor: Actor,
+        *,
+        to_service: str | None = None,
+        to_counter: str | None = None,
+    ) -> Outcome:
+        """Transfer a ticket to another service and/or counter."""
+        return self._transact(
+            lambda e: e.transfer(ticket_id, actor, to_service=to_service, to_counter=to_counter)
+        )
+
+    def park(self, ticket_id: str, actor: Actor) -> Outcome:
+        """Park a called ticket."""
+        return self._transact(lambda e: e.park(ticket_id, actor))
+
+    def resume(self, ticket_id: str, counter_id: str, actor: Actor) -> Outcome:
+        """Resume a parked ticket at a counter."""
+        return self._transact(lambda e: e.resume(ticket_id, counter_id, actor))
+
+    def finish(self, ticket_id: str, actor: Actor) -> Outcome:
+        """Finish serving a ticket."""
+        return self._transact(lambda e: e.finish(ticket_id, actor))
+
+    def cancel(self, ticket_id: str, actor: Actor, reason: str = "customer_left") -> Outcome:
+        """Cancel a ticket."""
+        return self._transact(lambda e: e.cancel(ticket_id, actor, reason))
+
+    def open_counter(self, counter_id: str, actor: Actor) -> Outcome:
+        """Open a counter."""
+        return self._transact(lambda e: e.open_counter(counter_id, actor))
+
+    def close_counter(self, counter_id: str, actor: Actor) -> Outcome:
+        """Close a counter."""
+        return self._transact(lambda e: e.close_counter(counter_id, actor))
+
+    def close_day(self, actor: Actor | None) -> Outcome:
+        """Drain the business day."""
+        return self._transact(lambda e: e.close_day(actor))
+
+    def tick(self) -> Outcome:
+        """Roll the business day over if the clock says so."""
+        return self._transact(lambda e: e.tick())
+
+    # ----------------------------------------------------------------- queries
+
+    def refresh(self) -> None:
+        """Catch up with events other connections have committed."""
+        with self._lock:
+            if self._stale:
+                self._load()
+                return
+            try:
+                self._conn.execute("BEGIN")
+                try:
+                    self._catch_up()
+                finally:
+                    self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._stale = True
+                raise StoreError(f"{self._path}: cannot read events: {exc}") from exc
+
+    def ticket(self, ticket_id: str) -> Ticket:
+        """Return a ticket of the current business day."""
+        return self._read(lambda e: e.ticket(ticket_id))
+
+    def tickets(self) -> list[Ticket]:
+        """Return every ticket of the current business day."""
+        return self._read(lambda e: e.tickets())
+
+    def waiting(self, service: str | None = None) -> list[Ticket]:
+        """Return waiting tickets in queue-entry order."""
+        return self._read(lambda e: e.waiting(service))
+
+    def estimate(self, ticket_id: str) -> WaitEstimate:
+        """Estimate a waiting ticket's wait."""
+        return self._read(lambda e: e.estimate(ticket_id))
+
+    def dashboard(self) -> Dashboard:
+        """Return the lobby manager's dashboard."""
+        return self._read(lambda e: e.dashboard())
+
+    def events_since(self, seq: int, limit: int = 1000) -> list[QueueEvent]:
+        """Return committed events with a seq greater than `seq`, oldest first."""
+        with self._lock:
+            try:
+                rows = self._conn.execute(
+                    "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (seq, limit),
+                ).fetchall()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self._path}: cannot read events: {exc}") from exc
+        return [QueueEvent.from_json(body, seq=s) for s, body in rows]
+
+    def stored_ticket(self, ticket_id: str) -> Ticket | None:
+        """Return a ticket as stored in the tickets table (any day), or None."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT body FROM tickets WHERE id = ?", (ticket_id,)
+            ).fetchone()
+        return Ticket.from_dict(_loads(row[0])) if row else None
+
+    # ----------------------------------------------------------------- internals
+
+    def _init_meta(self) -> None:
+        try:
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                self._conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot initialise queue database: {exc}") from exc
+        if row is not None and row[0] != str(SCHEMA_VERSION):
+            raise StoreError(f"{self._path}: queue schema {row[0]} is not {SCHEMA_VERSION}")
+
+    def _load(self) -> None:
+        """Rebuild the engine from the latest business day's events."""
+        engine = QueueEngine(self._config, self._clock, policy=self._policy)
+        try:
+            self._conn.execute("BEGIN")
+            try:
+                last = self._conn.execute(
+                    "SELECT day FROM events ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq = 0
+                if last is not None:
+                    first = self._conn.execute(
+                        "SELECT min(seq) FROM events WHERE day = ?", (last[0],)
+                    ).fetchone()[0]
+                    for code in (s.code for s in self._config.services):
+                        rows = self._conn.execute(
+                            "SELECT duration_s FROM service_times WHERE service = ? AND seq < ? "
+                            "ORDER BY seq DESC LIMIT ?",
+                            (code, first, WINDOW),
+                        ).fetchall()
+                        engine.stats.extend((code, r[0]) for r in reversed(rows))
+                    for row_seq, body in self._conn.execute(
+                        "SELECT seq, body FROM events WHERE seq >= ? ORDER BY seq", (first,)
+                    ):
+                        engine.apply(QueueEvent.from_json(body, seq=row_seq))
+                        seq = row_seq
+            finally:
+                self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self._path}: cannot load the queue: {exc}") from exc
+        self._engine = engine
+        self._seq = seq
+        self._stale = False
+
+    def _catch_up(self) -> None:
+        rows = self._conn.execute(
+            "SELECT seq, body FROM events WHERE seq > ? ORDER BY seq", (self._seq,)
+        ).fetchall()
+        for row_seq, body in rows:
+            self._engine.apply(QueueEvent.from_json(body, seq=row_seq))
+            self._seq = row_seq
+
+    def _read(self, query: Callable[[QueueEngine], _T]) -> _T:
+        with self._lock:
+            self.refresh()
+            return query(self._engine)
+
+    def _transact(self, operation: Callable[[QueueEngine], Outcome]) -> Outcome:
+        with self._lock:
+            if self._stale:
+                self._load()
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self._path}: cannot start a transaction: {exc}") from exc
+            clean_failure = False
+            try:
+                self._catch_up()
+                before = self._engine.mutations
+                try:
+                    outcome = operation(self._engine)
+                except QueueError:
+                    clean_failure = self._engine.mutations == before
+                    raise
+                events = self._write(outcome.events)
+                self._conn.execute("COMMIT")
+            except BaseException as exc:
+                # the transaction may already be gone; the reload below resyncs
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.execute("ROLLBACK")
+                if not clean_failure:
+                    self._stale = True
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self._path}: cannot commit: {exc}") from exc
+                raise
+            if events:
+                self._seq = events[-1].seq or self._seq
+            ticket = outcome.ticket
+            return Outcome(ticket, events)
+
+    def _write(self, events: tuple[QueueEvent, ...]) -> tuple[QueueEvent, ...]:
+        written = []
+        for event in events:
+            ticket = event.ticket
+            cursor = self._conn.execute(
+                "INSERT INTO events (day, at, kind, ticket_id, counter_id, body) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    event.day.isoformat(),
+                    event.at.isoformat(),
+                    event.kind.value,
+                    ticket.id if ticket else None,
+                    event.counter_id,
+                    event.to_json(),
+                ),
+            )
+            seq = int(cursor.lastrowid or 0)
+            written.append(replace(event, seq=seq))
+            if ticket is not None:
+                self._conn.execute(
+                    "INSERT INTO tickets (id, day, number, service, state, priority, tier, "
+                    "visit_ref, issued_at, last_seq, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET service = excluded.service, "
+                    "state = excluded.state, last_seq = excluded.last_seq, body = excluded.body",
+                    (
+                        ticket.id,
+                        ticket.day.isoformat(),
+                        ticket.number,
+                        ticket.service,
+                        ticket.state.value,
+                        int(ticket.priority),
+                        ticket.tier,
+                        ticket.visit_ref,
+                        ticket.issued_at.isoformat(),
+                        seq,
+                        _dumps(ticket.to_dict()),
+                    ),
+                )
+            if event.kind is EventKind.TICKET_ISSUED and ticket is not None:
+                self._conn.execute(
+                    "INSERT INTO numbering (day, service, last) VALUES (?, ?, ?) "
+                    "ON CONFLICT (day, service) DO UPDATE SET last = max(last, excluded.last)",
+                    (ticket.day.isoformat(), ticket.services[0], ticket.ordinal),
+                )
+            elif event.kind is EventKind.FINISHED:
+                service = event.detail.get("service")
+                duration = event.detail.get("service_s")
+                if isinstance(service, str) and isinstance(duration, int | float):
+                    self._conn.execute(
+                        "INSERT INTO service_times (seq, service, duration_s) VALUES (?, ?, ?)",
+                        (seq, service, float(duration)),
+                    )
+        return tuple(written)
+
+
+def _dumps(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def _loads(raw: bytes | str) -> dict[str, object]:
+    data = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise QueueError("malformed ticket row")
+    return data
