@@ -166,6 +166,9 @@ def _drain(store: QueueStore, counter: str, out: list[str]) -> None:
         if ticket is None:
             return
         out.append(ticket.id)
+        # A real counter serves the customer before calling again; without this pause one
+        # caller can win every race for the write lock and the test would prove nothing.
+        time.sleep(0.002)
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["one-store", "store-per-thread"])
