@@ -9,6 +9,7 @@ processes committed. No I/O happens here.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -79,7 +80,8 @@ class QueueEngine:
         self._numbers: dict[str, int] = {}
         self._queues: dict[tuple[str, bool], OrderedDict[str, None]] = {}
         self._reserved: dict[str, OrderedDict[str, None]] = {}
-        self._delay: dict[str, float] = {}
+        self._overtakes: dict[str, list[int]] = {}
+        self._overtake_sums: dict[str, list[float]] = {}
         self._charged_all: dict[str, float] = {}
         self._charged_base: dict[str, float] = {}
         self._open: set[str] = set()
@@ -366,11 +368,14 @@ class QueueEngine:
 
     def priority_delay_min(self, ticket_id: str) -> float:
         """Return the delay charged to a waiting ordinary ticket because of priority calls."""
-        direct = self._delay.get(ticket_id)
-        if direct is None:
+        base = self._charged_base.get(ticket_id)
+        if base is None:
             return 0.0
-        service = self._tickets[ticket_id].service
-        return direct + self._charged_all[service] - self._charged_base[ticket_id]
+        ticket = self._tickets[ticket_id]
+        sums = self._overtake_sums[ticket.service]
+        # every overtake by a ticket that entered later happened while this one waited
+        later = bisect.bisect_right(self._overtakes[ticket.service], ticket.entry_seq)
+        return sums[-1] - sums[later] + self._charged_all[ticket.service] - base
 
     def is_due(self, ticket_id: str) -> bool:
         """Return whether a waiting ordinary ticket has reached the aging cap."""
@@ -496,7 +501,8 @@ class QueueEngine:
         self._numbers = {}
         self._queues = {(s, p): OrderedDict() for s in self._services for p in (True, False)}
         self._reserved = {c: OrderedDict() for c in self._counters}
-        self._delay = {}
+        self._overtakes = {code: [] for code in self._services}
+        self._overtake_sums = {code: [0.0] for code in self._services}
         self._charged_all = dict.fromkeys(self._services, 0.0)
         self._charged_base = {}
         self._open = set()
@@ -650,10 +656,11 @@ class QueueEngine:
             if code != ticket.service:
                 self._charged_all[code] += share  # every waiting ticket: O(1) via an offset
                 continue
-            for tid in queue:
-                if self._tickets[tid].entry_seq > ticket.entry_seq:
-                    break
-                self._delay[tid] += share
+            # tickets that entered before this one: a prefix of the queue. Priority tickets of a
+            # service are called in entry order, so the keys stay sorted and a lookup is a bisect.
+            self._overtakes[code].append(ticket.entry_seq)
+            cumulative = self._overtake_sums[code]
+            cumulative.append(cumulative[-1] + share)
 
     def _leave(self, old: Ticket) -> None:
         if old.state is TicketState.WAITING:
@@ -661,7 +668,6 @@ class QueueEngine:
                 self._reserved[old.target_counter].pop(old.id, None)
             else:
                 self._queues[(old.service, old.priority)].pop(old.id, None)
-            self._delay.pop(old.id, None)
             self._charged_base.pop(old.id, None)
         elif (
             old.state is TicketState.CALLED
@@ -677,7 +683,6 @@ class QueueEngine:
             else:
                 self._queues[(ticket.service, ticket.priority)][ticket.id] = None
                 if not ticket.priority:
-                    self._delay[ticket.id] = 0.0
                     self._charged_base[ticket.id] = self._charged_all[ticket.service]
         elif ticket.state is TicketState.CALLED and ticket.counter_id is not None:
             self._current[ticket.counter_id] = ticket.id
