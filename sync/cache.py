@@ -401,7 +401,7 @@ def apply_snapshot(
             # A half-built file is discarded after a crash, so it needs no journal.
             conn.executescript(
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                "PRAGMA cache_size=-32768;"
+                "PRAGMA cache_size=-16384;"
             )
             conn.executescript(_DDL)
             conn.execute("BEGIN")
@@ -549,7 +549,7 @@ def apply_delta(
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-32768")
+        conn.execute("PRAGMA cache_size=-16384")
         conn.execute("BEGIN IMMEDIATE")
         try:
             meta = _meta(conn)

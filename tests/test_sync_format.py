@@ -17,6 +17,7 @@ from sync.bundle import (
     BlindIndexer,
     blind_index,
     delete_chunk,
+    holds_tag,
     iter_delete_chunk,
     iter_upsert_chunk,
     open_envelope,
@@ -154,3 +155,14 @@ def test_normalise_fast_path_agrees_with_the_general_rule(kind: str, value: str)
     else:
         ok = cleaned.isdigit() and 6 <= len(cleaned) <= 32
         assert got == (cleaned if ok else None)
+
+
+@given(tags_=st.lists(tags, max_size=6), probe=tags, shift=st.integers(min_value=1, max_value=15))
+def test_holds_tag_only_at_tag_boundaries(tags_: list[bytes], probe: bytes, shift: int) -> None:
+    hs = b"".join(tags_)
+    assert holds_tag(hs, probe) == (probe in tags_)
+    if tags_:
+        assert holds_tag(hs, tags_[-1])
+        # A tag-sized window straddling two tags does not count.
+        straddle = (hs + b"\x00" * 16)[shift : shift + 16]
+        assert holds_tag(hs, straddle) == (straddle in tags_)
