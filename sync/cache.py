@@ -414,7 +414,7 @@ def apply_snapshot(
                 del rows
                 _faults.point("snapshot:chunk")
             if records != sum(c["records"] for c in manifest.chunks):
-                raise BundleError("the chunks hold fewer records than the manifest lists")
+                raise BundleError("the chunks do not hold the number of records the manifest lists")
             for statement in _INDEXES.strip().split(";"):
                 if statement.strip():
                     conn.execute(statement, {"most": max(most, 1)} if ":most" in statement else ())
@@ -426,9 +426,6 @@ def apply_snapshot(
             db.close()
         _fsync(path)
         _faults.point("snapshot:built")
-        old = _current(cache_dir)
-        _write_current(cache_dir, name)
-        _faults.point("snapshot:switched")
     except sqlite3.IntegrityError as exc:
         for p in _db_files(path):
             p.unlink(missing_ok=True)
@@ -445,6 +442,14 @@ def apply_snapshot(
             with contextlib.suppress(OSError):
                 p.unlink(missing_ok=True)
         raise
+    old = _current(cache_dir)
+    try:
+        _write_current(cache_dir, name)  # the switch: one rename
+    except OSError as exc:
+        # Before the rename the old version is live; a new file left behind is removed by the
+        # next pull (remove_stale).
+        raise CacheError(f"cannot switch to snapshot {manifest.sequence}: {exc}; {where}") from exc
+    _faults.point("snapshot:switched")
     if old is not None:
         rotated = local is not None and local.key_id != manifest.key_id
         for p in _db_files(old):
