@@ -110,7 +110,10 @@ def record_aad(ref: bytes, version: int, hs: bytes) -> bytes:
 
 def holds_tag(hs: bytes, tag: bytes) -> bool:
     """Tell whether a row's concatenated blind indexes include `tag` (at a 16-byte boundary)."""
-    return any(hs[i : i + TAG_BYTES] == tag for i in range(0, len(hs), TAG_BYTES))
+    at = hs.find(tag)
+    while at > 0 and at % TAG_BYTES:
+        at = hs.find(tag, at + 1)
+    return at >= 0
 
 
 def identifiers_of(customer: dict[str, Any]) -> list[tuple[str, str]]:

@@ -52,7 +52,9 @@ __all__ = [
     "remove_stale",
 ]
 
+# 8 KiB pages: a sealed record (~850 bytes) leaves less slack per page than with 4 KiB.
 _DDL = """
+PRAGMA page_size=8192;
 CREATE TABLE meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 CREATE TABLE customer (
     id INTEGER PRIMARY KEY,
@@ -399,7 +401,7 @@ def apply_snapshot(
             # A half-built file is discarded after a crash, so it needs no journal.
             conn.executescript(
                 "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-                "PRAGMA cache_size=-32768;"
+                "PRAGMA cache_size=-16384;"
             )
             conn.executescript(_DDL)
             conn.execute("BEGIN")
@@ -412,7 +414,7 @@ def apply_snapshot(
                 del rows
                 _faults.point("snapshot:chunk")
             if records != sum(c["records"] for c in manifest.chunks):
-                raise BundleError("the chunks hold fewer records than the manifest lists")
+                raise BundleError("the chunks do not hold the number of records the manifest lists")
             for statement in _INDEXES.strip().split(";"):
                 if statement.strip():
                     conn.execute(statement, {"most": max(most, 1)} if ":most" in statement else ())
@@ -424,9 +426,6 @@ def apply_snapshot(
             db.close()
         _fsync(path)
         _faults.point("snapshot:built")
-        old = _current(cache_dir)
-        _write_current(cache_dir, name)
-        _faults.point("snapshot:switched")
     except sqlite3.IntegrityError as exc:
         for p in _db_files(path):
             p.unlink(missing_ok=True)
@@ -443,6 +442,14 @@ def apply_snapshot(
             with contextlib.suppress(OSError):
                 p.unlink(missing_ok=True)
         raise
+    old = _current(cache_dir)
+    try:
+        _write_current(cache_dir, name)  # the switch: one rename
+    except OSError as exc:
+        # Before the rename the old version is live; a new file left behind is removed by the
+        # next pull (remove_stale).
+        raise CacheError(f"cannot switch to snapshot {manifest.sequence}: {exc}; {where}") from exc
+    _faults.point("snapshot:switched")
     if old is not None:
         rotated = local is not None and local.key_id != manifest.key_id
         for p in _db_files(old):
@@ -547,7 +554,7 @@ def apply_delta(
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-32768")
+        conn.execute("PRAGMA cache_size=-16384")
         conn.execute("BEGIN IMMEDIATE")
         try:
             meta = _meta(conn)

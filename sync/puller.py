@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from sync import _faults
 from sync.bundle import Manifest, open_envelope
-from sync.cache import CacheStatus, apply_delta, apply_snapshot, cache_status
+from sync.cache import CacheStatus, apply_delta, apply_snapshot, cache_status, remove_stale
 from sync.errors import (
     BundleError,
     CacheError,
@@ -275,6 +275,7 @@ def pull(
     downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
     source = _Source(url, ca_file, timeout_s, retries, backoff_s)
     with contextlib.closing(source), _lock(cache_dir):
+        remove_stale(cache_dir)  # what a killed pull left behind
         local = cache_status(cache_dir)
         pointer = open_envelope(source.get("latest.json", 1 << 20), hq_public, "latest.json")
         if pointer.get("branch_id") != branch_id:

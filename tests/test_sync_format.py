@@ -17,9 +17,11 @@ from sync.bundle import (
     BlindIndexer,
     blind_index,
     delete_chunk,
+    holds_tag,
     iter_delete_chunk,
     iter_upsert_chunk,
     open_envelope,
+    parse_manifest,
     seal_envelope,
     upsert_chunk_header,
     upsert_record,
@@ -154,3 +156,54 @@ def test_normalise_fast_path_agrees_with_the_general_rule(kind: str, value: str)
     else:
         ok = cleaned.isdigit() and 6 <= len(cleaned) <= 32
         assert got == (cleaned if ok else None)
+
+
+@given(tags_=st.lists(tags, max_size=6), probe=tags, shift=st.integers(min_value=1, max_value=15))
+def test_holds_tag_only_at_tag_boundaries(tags_: list[bytes], probe: bytes, shift: int) -> None:
+    hs = b"".join(tags_)
+    assert holds_tag(hs, probe) == (probe in tags_)
+    if tags_:
+        assert holds_tag(hs, tags_[-1])
+        # A tag-sized window straddling two tags does not count.
+        straddle = (hs + b"\x00" * 16)[shift : shift + 16]
+        assert holds_tag(hs, straddle) == (straddle in tags_)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**63), max_value=2**63 - 1)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+manifest_fields = st.fixed_dictionaries(
+    {"format": st.just(1)},
+    optional={
+        k: json_values
+        for k in (
+            "kind",
+            "branch_id",
+            "sequence",
+            "base_sequence",
+            "key_id",
+            "created",
+            "wrapped_keys",
+            "chunks",
+        )
+    },
+)
+SIGNER = Ed25519PrivateKey.generate()
+
+
+@settings(max_examples=200)
+@given(body=manifest_fields, junk=st.binary(max_size=60))
+def test_signed_but_malformed_manifests_are_bundle_errors(
+    body: dict[str, object], junk: bytes
+) -> None:
+    with contextlib.suppress(BundleError):
+        parse_manifest(seal_envelope(body, SIGNER), SIGNER.public_key())
+    with pytest.raises(BundleError):
+        parse_manifest(junk, SIGNER.public_key())

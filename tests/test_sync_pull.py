@@ -445,8 +445,11 @@ def test_kill_at_any_moment_leaves_the_previous_version(
     for point in ("download:piece", "snapshot:chunk", "snapshot:built"):
         assert run(point) == -9, point
         assert world.sequence() == 0
+    assert list(world.cache.glob("customers-*.db")), "a killed build leaves its file behind"
     assert run("snapshot:switched") == -9
     assert world.sequence() == 1  # switched before the kill: complete and usable
+    assert run("none") == 0  # up to date; the next pull cleans up what the kills left
+    assert len(list(world.cache.glob("customers-*.db"))) == 1
     world.publish(second, previous=first)
     for point in ("download:piece", "delta:chunk", "delta:commit"):
         assert run(point) == -9, point
