@@ -118,7 +118,7 @@ def test_event_json_round_trip() -> None:
             st.one_of(
                 st.none(),
                 st.text(max_size=20),
-                st.integers(),
+                st.integers(-(2**63), 2**63 - 1),
                 st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3),
             ),
         ).map(orjson.dumps),
