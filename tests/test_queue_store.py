@@ -166,6 +166,9 @@ def _drain(store: QueueStore, counter: str, out: list[str]) -> None:
         if ticket is None:
             return
         out.append(ticket.id)
+        # a counter calls at human pace; without a pause SQLite's busy handler (sleep and retry)
+        # lets one tight loop keep the write lock and do all the work
+        time.sleep(0.001)
 
 
 @pytest.mark.parametrize("shared", [True, False], ids=["one-store", "store-per-thread"])
