@@ -201,7 +201,7 @@ def test_concurrent_threads_never_get_the_same_ticket(tmp_path: Path, shared: bo
 def test_concurrent_processes_never_get_the_same_ticket(tmp_path: Path) -> None:
     db = tmp_path / "queue.db"
     counters = [f"X{i}" for i in range(4)]
-    issued = _fill(db, 200, counters)
+    issued = _fill(db, 400, counters)
     go = tmp_path / "go"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
@@ -214,7 +214,9 @@ def test_concurrent_processes_never_get_the_same_ticket(tmp_path: Path) -> None:
         )
         for c in counters
     ]
-    time.sleep(0.3)
+    for proc in procs:  # each caller has its store open and polls for the start signal
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
     go.touch()  # all callers start at the same instant
     outputs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0] * len(procs)
@@ -227,6 +229,7 @@ def test_concurrent_processes_never_get_the_same_ticket(tmp_path: Path) -> None:
 def _caller(db: str, go: str, counter: str) -> None:
     """Child process: wait for the start signal, then call next until the queue is empty."""
     store = open_store(Path(db), extra=4)
+    print("ready", flush=True)
     deadline = time.monotonic() + 30
     while not os.path.exists(go) and time.monotonic() < deadline:
         time.sleep(0.001)

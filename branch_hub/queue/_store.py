@@ -244,6 +244,9 @@ class QueueStore:
             except sqlite3.Error as exc:
                 self._stale = True
                 raise StoreError(f"{self._path}: cannot read events: {exc}") from exc
+            except QueueError:
+                self._stale = True  # a bad record was half applied: rebuild before the next use
+                raise
 
     def ticket(self, ticket_id: str) -> Ticket:
         """Return a ticket of the current business day."""
@@ -280,9 +283,12 @@ class QueueStore:
     def stored_ticket(self, ticket_id: str) -> Ticket | None:
         """Return a ticket as stored in the tickets table (any day), or None."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT body FROM tickets WHERE id = ?", (ticket_id,)
-            ).fetchone()
+            try:
+                row = self._conn.execute(
+                    "SELECT body FROM tickets WHERE id = ?", (ticket_id,)
+                ).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self._path}: cannot read tickets: {exc}") from exc
         return Ticket.from_dict(_loads(row[0])) if row else None
 
     # ----------------------------------------------------------------- internals
