@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
 from branch_hub.board import CallBoard
+from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent
@@ -51,6 +52,7 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
+    cache_sync: CacheSync | None = None
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -101,6 +103,10 @@ async def health(request: web.Request) -> web.Response:
     """Report liveness and the hub's status figures."""
     hub = request.app[CONTEXT]
     body = {"status": "ok", "version": __version__, "last_seq": hub.log.last_seq(), **hub.status}
+    if hub.cache_sync is not None:
+        body["cache"] = await asyncio.get_running_loop().run_in_executor(
+            None, hub.cache_sync.status
+        )
     return web.json_response(body)
 
 

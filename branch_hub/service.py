@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -11,6 +12,7 @@ from pathlib import Path
 from aiohttp import web
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
@@ -59,6 +61,7 @@ async def serve(
         voice=VoiceCache(data_dir / "voice"),
     )
     hub.board.rebuild(hub.log)
+    hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
@@ -77,9 +80,16 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
+        # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
+        # so stopping mid-pull loses nothing.
+        puller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await puller
+        hub.cache_sync.close()
         hub.log.close()
         print("branch-hub: stopped", flush=True)
