@@ -246,10 +246,10 @@ class AppUpdater:
         try:
             folder = self.download(offer)
             manifest = self.verify(folder, hub_version=offer.hub_version)
+            self.install(folder, manifest)
         except Refused as exc:
             self.report("refused", offer.version, exc.reason, str(exc))
             return UpdateResult("refused", offer.version, exc.reason, str(exc))
-        self.install(folder, manifest)
         healthy, detail = self.health_check(health_command, health_timeout_s)
         if healthy:
             self.report("installed", manifest.version)
