@@ -360,3 +360,21 @@ def test_a_version_that_keeps_crashing_after_start_is_rolled_back(
     store.publish(release(tmp_path, keys[0], "1.2"), "stable")
     assert k1.update(HEALTH).outcome == "installed"
     k1.close()
+
+
+def test_device_side_imports_nothing_from_the_hub() -> None:
+    code = (
+        "import sys, branch_hub.appstore.client\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('branch_hub', 'drivers', 'sync')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == str(
+        [
+            "branch_hub",
+            "branch_hub.appstore",
+            "branch_hub.appstore.bundle",
+            "branch_hub.appstore.client",
+        ]
+    )
