@@ -284,6 +284,11 @@ class Manifest:
             ]
         except (KeyError, TypeError, ValueError) as exc:
             raise BundleError(f"manifest is missing or mistypes a field: {exc}") from exc
+        for name in ("kind", "branch_id", "key_id", "created"):
+            if not isinstance(getattr(self, name), str):
+                raise BundleError(f"manifest field {name!r} is not a string")
+        if not isinstance(self.wrapped_keys, dict):
+            raise BundleError("manifest field 'wrapped_keys' is not an object")
         if self.kind not in {"snapshot", "delta"}:
             raise BundleError(f"manifest kind {self.kind!r} is neither snapshot nor delta")
         if (self.kind == "delta") != (self.base_sequence is not None):
