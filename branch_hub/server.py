@@ -18,6 +18,9 @@ from branch_hub.board import CallBoard
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.security.audit import AuditSink, NullAudit
+from branch_hub.security.auth import with_staff
+from branch_hub.security.hub import HubSecurity
 from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
@@ -55,6 +58,12 @@ class HubApp:
     desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
     staff_resolver: Callable[[str], tuple[str, str] | None] | None = None  # bearer -> staff, role
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
+    security: HubSecurity | None = None
+    audit: AuditSink = field(default_factory=NullAudit)
+
+    def __post_init__(self) -> None:
+        if self.security is not None and isinstance(self.audit, NullAudit):
+            self.audit = self.security.audit
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -90,9 +99,13 @@ async def error_middleware(
 async def context_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Attach the RequestContext from the verified client certificate."""
+    """Attach the RequestContext: device from the verified client certificate, staff from the session."""
     peercert = request.transport.get_extra_info("peercert") if request.transport else None
-    request[REQUEST_CONTEXT] = context_from_peercert(peercert)
+    context = context_from_peercert(peercert)
+    security = request.app[CONTEXT].security
+    if security is not None:
+        context = with_staff(context, security.sessions, request.headers.get("Authorization"))
+    request[REQUEST_CONTEXT] = context
     return await handler(request)
 
 
@@ -264,7 +277,9 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display/{name}", display_file)
     from branch_hub.routes_kiosk import add_kiosk_routes
     from branch_hub.routes_staff import add_staff_routes
+    from branch_hub.security.routes import add_security_routes  # imports this module
 
+    add_security_routes(app)
     add_kiosk_routes(app)
     add_staff_routes(app)
     return app
