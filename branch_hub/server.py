@@ -56,7 +56,6 @@ class HubApp:
     waiting_counts: Callable[[], dict[str, int]] = dict
     lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
     desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
-    staff_resolver: Callable[[str], tuple[str, str] | None] | None = None  # bearer -> staff, role
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)

@@ -110,9 +110,11 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
                 assert any("C001" in line for line in printer.tickets[0].lines)
                 assert printer.tickets[0].qr == [ticket["qr"]]
                 # The wealth manager fetches the brief by REST.
-                headers = {"Authorization": "Bearer tok-wealth"}
+                wealth_ssl, headers = run.staff("wealth")
                 async with http.get(
-                    f"{run.url}/api/v1/visits/{data['visit_id']}/brief", ssl=tablet, headers=headers
+                    f"{run.url}/api/v1/visits/{data['visit_id']}/brief",
+                    ssl=wealth_ssl,
+                    headers=headers,
                 ) as resp:
                     assert resp.status == 200, await resp.text()
                     brief = await resp.json()
@@ -120,10 +122,11 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
                 assert brief["masked_name"].startswith(customer["name"][0])
                 assert brief["aum_band"] is not None
                 assert len(brief["leads"]) == len(customer["leads"])
+                teller_ssl, teller_headers = run.staff("teller")
                 async with http.get(
                     f"{run.url}/api/v1/visits/{data['visit_id']}/brief",
-                    ssl=tablet,
-                    headers={"Authorization": "Bearer tok-teller"},
+                    ssl=teller_ssl,
+                    headers=teller_headers,
                 ) as resp:
                     teller = await resp.json()
                 assert teller["aum_band"] is None
@@ -187,7 +190,7 @@ def test_walk_in_without_card_and_unknown_passbook(
                     f"{run.url}/api/v1/kiosk/menu", ssl=tls.client_context()
                 ) as resp:
                     assert resp.status == 401
-                    assert (await resp.json())["error"]["code"] == "device_certificate_required"
+                    assert (await resp.json())["error"]["code"] == "device_not_enrolled"
 
     asyncio.run(scenario())
 
@@ -327,10 +330,11 @@ def test_restart_replays_events_and_briefs_survive(
                 async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
                     arrival = await next_event(tws, "arrival")
                 assert arrival["data"]["ticket"]["id"] == visit_ticket["id"]
+                lobby_ssl, lobby_headers = run.staff("lobby")
                 async with http.get(
                     f"{run.url}/api/v1/visits/{arrival['data']['visit_id']}/brief",
-                    ssl=tablet,
-                    headers={"Authorization": "Bearer tok-lobby"},
+                    ssl=lobby_ssl,
+                    headers=lobby_headers,
                 ) as resp:
                     brief = await resp.json()
                 assert brief["walk_in"] is False

@@ -30,18 +30,16 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
         async with running_hub(tmp_path / "hub", tls, branch_config(), cache) as run:
             kiosk = tls.client_context("K1", "kiosk")
             tablet = tls.client_context("T1", "tablet")
-            counter = tls.client_context("CTR1", "counter")
-
-            def auth(token: str) -> dict[str, str]:
-                return {"Authorization": f"Bearer {token}"}
 
             async with aiohttp.ClientSession() as http:
+                logins = {
+                    name: run.staff(name) for name in ("lobby", "wealth", "teller", "account")
+                }
 
-                async def call(
-                    method: str, path: str, token: str, ssl: Any = tablet, **kw: Any
-                ) -> tuple[int, Any]:
+                async def call(method: str, path: str, who: str, **kw: Any) -> tuple[int, Any]:
+                    ssl, headers = logins[who]
                     async with http.request(
-                        method, f"{run.url}/api/v1{path}", ssl=ssl, headers=auth(token), **kw
+                        method, f"{run.url}/api/v1{path}", ssl=ssl, headers=headers, **kw
                     ) as resp:
                         return resp.status, await resp.json()
 
@@ -57,7 +55,7 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                 ) as resp:
                     walk_in = (await resp.json())["ticket"]
                 async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
-                    status, listed = await call("GET", "/visits?state=waiting", "tok-lobby")
+                    status, listed = await call("GET", "/visits?state=waiting", "lobby")
                     assert status == 200
                     visits = {v["ticket"]["number"]: v for v in listed["visits"]}
                     assert set(visits) == {vip["number"], walk_in["number"]}
@@ -66,21 +64,21 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     assert visits[walk_in["number"]]["salutation_zh"] is None
                     vid = vip_visit["visit_id"]
 
-                    status, body = await call("POST", f"/visits/{vid}/claim", "tok-wealth")
+                    status, body = await call("POST", f"/visits/{vid}/claim", "wealth")
                     assert (status, body["claimed_by"]) == (200, "S-WEALTH")
-                    status, body = await call("POST", f"/visits/{vid}/claim", "tok-account")
+                    status, body = await call("POST", f"/visits/{vid}/claim", "account")
                     assert status == 409 and body["error"]["code"] == "already_claimed"
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/notes",
-                        "tok-wealth",
+                        "wealth",
                         json={"text": "问过养老金，下次跟进"},
                     )
                     assert status == 201
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/handoff",
-                        "tok-wealth",
+                        "wealth",
                         json={"to_staff_id": "S-ACCOUNT", "note": "开户"},
                     )
                     assert status == 200
@@ -88,76 +86,69 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/leads/{lead}/outcome",
-                        "tok-account",
+                        "account",
                         json={"outcome": "follow_up"},
                     )
                     assert status == 201
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/leads/NOPE/outcome",
-                        "tok-account",
+                        "account",
                         json={"outcome": "accepted"},
                     )
                     assert status == 404
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/leads/{lead}/outcome",
-                        "tok-account",
+                        "account",
                         json={"outcome": "maybe"},
                     )
                     assert status == 400 and body["error"]["code"] == "bad_outcome"
-                    status, brief = await call("GET", f"/visits/{vid}/brief", "tok-account")
+                    status, brief = await call("GET", f"/visits/{vid}/brief", "account")
                     assert brief["claimed_by"] == "S-ACCOUNT"
-                    assert [n["text"] for n in brief["notes"]] == ["问过养老金，下次跟进", "开户"]
+                    assert [(n["kind"], n["text"]) for n in brief["notes"]] == [
+                        ("note", "问过养老金，下次跟进"),
+                        ("handoff", "开户"),
+                        ("outcome", ""),
+                    ]
 
-                    status, body = await call(
-                        "POST", "/counters/C1/call-next", "tok-teller", ssl=counter
-                    )
+                    status, body = await call("POST", "/counters/C1/call-next", "teller")
                     assert (
                         status == 200 and body["ticket"]["number"] == vip["number"]
                     )  # priority first
-                    status, body = await call(
-                        "POST", f"/tickets/{vip['id']}/recall", "tok-teller", ssl=counter
-                    )
+                    status, body = await call("POST", f"/tickets/{vip['id']}/recall", "teller")
                     assert status == 200
-                    status, body = await call(
-                        "POST", f"/tickets/{vip['id']}/park", "tok-teller", ssl=counter
-                    )
+                    status, body = await call("POST", f"/tickets/{vip['id']}/park", "teller")
                     assert body["ticket"]["state"] == "parked"
-                    status, body = await call(
-                        "POST", "/counters/C1/call-next", "tok-teller", ssl=counter
-                    )
+                    status, body = await call("POST", "/counters/C1/call-next", "teller")
                     assert body["ticket"]["number"] == walk_in["number"]
-                    status, body = await call(
-                        "POST", f"/tickets/{walk_in['id']}/no-show", "tok-teller", ssl=counter
-                    )
+                    status, body = await call("POST", f"/tickets/{walk_in['id']}/no-show", "teller")
                     assert body["ticket"]["state"] == "no_show"
                     status, body = await call(
                         "POST",
                         f"/tickets/{vip['id']}/transfer",
-                        "tok-lobby",
+                        "lobby",
                         json={"service": "wealth"},
                     )
                     assert status == 200 and body["ticket"]["service"] == "wealth"
-                    status, body = await call("POST", "/counters/V1/call-next", "tok-wealth")
+                    status, body = await call("POST", "/counters/V1/call-next", "wealth")
                     assert body["ticket"]["number"] == vip["number"]
-                    status, body = await call("POST", f"/tickets/{vip['id']}/finish", "tok-wealth")
+                    status, body = await call("POST", f"/tickets/{vip['id']}/finish", "wealth")
                     assert body["ticket"]["state"] == "finished"
-                    status, body = await call("POST", f"/tickets/{vip['id']}/finish", "tok-wealth")
+                    status, body = await call("POST", f"/tickets/{vip['id']}/finish", "wealth")
                     assert status == 409
-                    status, board = await call("GET", "/queue/dashboard", "tok-lobby")
+                    status, board = await call("GET", "/queue/dashboard", "lobby")
                     assert status == 200 and {c["counter_id"] for c in board["counters"]} >= {
                         "C1",
                         "V1",
                     }
-                    status, body = await call("GET", "/queue/dashboard", "tok-teller")
-                    assert status == 403 and body["error"]["code"] == "role_not_allowed"
+                    status, body = await call("GET", "/queue/dashboard", "teller")
+                    assert status == 403 and body["error"]["code"] == "role_forbidden"
 
                     wanted = [
                         "arrival",
                         "arrival",
                         "claimed",
-                        "note_added",
                         "note_added",
                         "handoff",
                         "lead_outcome",
@@ -182,7 +173,7 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                 async with http.get(f"{run.url}/api/v1/visits", ssl=tablet) as resp:
                     assert resp.status == 401
                 async with http.get(
-                    f"{run.url}/api/v1/visits", ssl=kiosk, headers=auth("tok-lobby")
+                    f"{run.url}/api/v1/visits", ssl=kiosk, headers=logins["lobby"][1]
                 ) as resp:
                     assert resp.status == 403
 

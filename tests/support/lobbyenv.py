@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 import tomllib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -24,6 +25,7 @@ from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
 from branch_hub.lobby.setup import LobbyHandle
 from branch_hub.push import EventLog
+from branch_hub.security import HubSecurity
 from branch_hub.server import HubApp, create_app
 from sync.publisher import publish
 from sync.puller import pull
@@ -31,11 +33,12 @@ from sync.synth import SynthOptions, write_export_file
 from tests.support.tlsenv import TlsEnv
 
 BRANCH = "BJ-CY-0105"
+# name -> (staff id, role, device kind); each logs in on its own device (one session per device)
 STAFF = {
-    "tok-lobby": ("S-LOBBY", "lobby_manager"),
-    "tok-wealth": ("S-WEALTH", "wealth_manager"),
-    "tok-teller": ("S-TELLER", "teller"),
-    "tok-account": ("S-ACCOUNT", "account_manager"),
+    "lobby": ("S-LOBBY", "lobby_manager", "tablet"),
+    "wealth": ("S-WEALTH", "wealth_manager", "tablet"),
+    "teller": ("S-TELLER", "teller", "counter"),
+    "account": ("S-ACCOUNT", "account_manager", "tablet"),
 }
 
 
@@ -103,6 +106,15 @@ class RunningHub:
     hub: HubApp
     handle: LobbyHandle
     url: str
+    tls: TlsEnv
+    security: HubSecurity
+
+    def staff(self, name: str) -> tuple[ssl.SSLContext, dict[str, str]]:
+        """A logged-in staff member's device TLS context and Authorization header."""
+        staff_id, role, kind = STAFF[name]
+        device = f"{kind[:3].upper()}-{name}"
+        token = self.security.sessions.create(staff_id, role, name, device)
+        return self.tls.client_context(device, kind), {"Authorization": f"Bearer {token}"}
 
     @property
     def lobby(self) -> Any:
@@ -116,7 +128,6 @@ async def running_hub(
     tls: TlsEnv,
     config: BranchConfig,
     cache: BuiltCache | None,
-    staff: Callable[[str], tuple[str, str] | None] | None = STAFF.get,
 ) -> AsyncIterator[RunningHub]:
     """Start a hub with its lobby over TLS (client certificates optional, verified when sent)."""
     data.mkdir(parents=True, exist_ok=True)
@@ -124,7 +135,8 @@ async def running_hub(
     if cache is not None and not cache_dir.exists():
         shutil.copytree(cache.folder, cache_dir)
     cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
-    hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, staff_resolver=staff)
+    security = HubSecurity.open(data)
+    hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
     handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
     runner = web.AppRunner(create_app(hub))
     await runner.setup()
@@ -134,8 +146,9 @@ async def running_hub(
     await handle.start()
     port = runner.addresses[0][1]
     try:
-        yield RunningHub(hub, handle, f"https://127.0.0.1:{port}")
+        yield RunningHub(hub, handle, f"https://127.0.0.1:{port}", tls, security)
     finally:
         await runner.cleanup()
         await handle.close()
         hub.log.close()
+        security.close()
