@@ -325,8 +325,11 @@ def test_restart_replays_events_and_briefs_survive(
         ).read_bytes()
         for secret in (customer["id_number"], customer["customer_id"], customer["name"]):
             assert secret.encode() not in raw
-        async with running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run:
-            async with aiohttp.ClientSession() as http:
+        async with (
+            running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run,
+            aiohttp.ClientSession() as http,
+        ):
+            if True:
                 async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
                     arrival = await next_event(tws, "arrival")
                 assert arrival["data"]["ticket"]["id"] == visit_ticket["id"]

@@ -60,14 +60,16 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     visits = {v["ticket"]["number"]: v for v in listed["visits"]}
                     assert set(visits) == {vip["number"], walk_in["number"]}
                     vip_visit = visits[vip["number"]]
-                    assert vip_visit["priority"] is True and vip_visit["walk_in"] is False
+                    assert vip_visit["priority"] is True
+                    assert vip_visit["walk_in"] is False
                     assert visits[walk_in["number"]]["salutation_zh"] is None
                     vid = vip_visit["visit_id"]
 
                     status, body = await call("POST", f"/visits/{vid}/claim", "wealth")
                     assert (status, body["claimed_by"]) == (200, "S-WEALTH")
                     status, body = await call("POST", f"/visits/{vid}/claim", "account")
-                    assert status == 409 and body["error"]["code"] == "already_claimed"
+                    assert status == 409
+                    assert body["error"]["code"] == "already_claimed"
                     status, body = await call(
                         "POST",
                         f"/visits/{vid}/notes",
@@ -103,7 +105,8 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                         "account",
                         json={"outcome": "maybe"},
                     )
-                    assert status == 400 and body["error"]["code"] == "bad_outcome"
+                    assert status == 400
+                    assert body["error"]["code"] == "bad_outcome"
                     status, brief = await call("GET", f"/visits/{vid}/brief", "account")
                     assert brief["claimed_by"] == "S-ACCOUNT"
                     assert [(n["kind"], n["text"]) for n in brief["notes"]] == [
@@ -113,9 +116,8 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     ]
 
                     status, body = await call("POST", "/counters/C1/call-next", "teller")
-                    assert (
-                        status == 200 and body["ticket"]["number"] == vip["number"]
-                    )  # priority first
+                    assert status == 200
+                    assert body["ticket"]["number"] == vip["number"]
                     status, body = await call("POST", f"/tickets/{vip['id']}/recall", "teller")
                     assert status == 200
                     status, body = await call("POST", f"/tickets/{vip['id']}/park", "teller")
@@ -130,7 +132,8 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                         "lobby",
                         json={"service": "wealth"},
                     )
-                    assert status == 200 and body["ticket"]["service"] == "wealth"
+                    assert status == 200
+                    assert body["ticket"]["service"] == "wealth"
                     status, body = await call("POST", "/counters/V1/call-next", "wealth")
                     assert body["ticket"]["number"] == vip["number"]
                     status, body = await call("POST", f"/tickets/{vip['id']}/finish", "wealth")
@@ -138,12 +141,14 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     status, body = await call("POST", f"/tickets/{vip['id']}/finish", "wealth")
                     assert status == 409
                     status, board = await call("GET", "/queue/dashboard", "lobby")
-                    assert status == 200 and {c["counter_id"] for c in board["counters"]} >= {
+                    assert status == 200
+                    assert {c["counter_id"] for c in board["counters"]} >= {
                         "C1",
                         "V1",
                     }
                     status, body = await call("GET", "/queue/dashboard", "teller")
-                    assert status == 403 and body["error"]["code"] == "role_forbidden"
+                    assert status == 403
+                    assert body["error"]["code"] == "role_forbidden"
 
                     wanted = [
                         "arrival",

@@ -122,6 +122,12 @@ class RunningHub:
         return self.handle.lobby
 
 
+def _prepare(data: Path, cache_dir: Path, cache: BuiltCache | None) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    if cache is not None and not cache_dir.exists():
+        shutil.copytree(cache.folder, cache_dir)
+
+
 @asynccontextmanager
 async def running_hub(
     data: Path,
@@ -130,10 +136,8 @@ async def running_hub(
     cache: BuiltCache | None,
 ) -> AsyncIterator[RunningHub]:
     """Start a hub with its lobby over TLS (client certificates optional, verified when sent)."""
-    data.mkdir(parents=True, exist_ok=True)
     cache_dir = data / "cache"
-    if cache is not None and not cache_dir.exists():
-        shutil.copytree(cache.folder, cache_dir)
+    _prepare(data, cache_dir, cache)
     cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
     security = HubSecurity.open(data)
     hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
