@@ -58,7 +58,6 @@ class HubApp:
     cache_sync: CacheSync | None = None
     lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
     desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
-    staff_resolver: Callable[[str], tuple[str, str] | None] | None = None  # bearer -> staff, role
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)
@@ -283,10 +282,9 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display/{name}", display_file)
     from branch_hub.routes_kiosk import add_kiosk_routes
     from branch_hub.routes_staff import add_staff_routes
-
-    add_kiosk_routes(app)
-    add_staff_routes(app)
     from branch_hub.security.routes import add_security_routes  # imports this module
 
     add_security_routes(app)
+    add_kiosk_routes(app)
+    add_staff_routes(app)
     return app

@@ -65,7 +65,15 @@ def customers(draw: st.DrawFn) -> dict[str, Any]:
         "id_number": first17 + gb11643_check_char(first17),
         "region_code": region,
         "cards": [{"pan": body + luhn_check_digit(body), "kind": "debit", "expiry": "3001"}],
-        "passbooks": [],
+        "passbooks": [
+            {
+                "account": "".join(
+                    draw(st.lists(st.sampled_from("0123456789"), min_size=17, max_size=17))
+                )
+            }
+        ],
+        "phone": "1"
+        + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=10, max_size=10))),
         "tier": draw(st.sampled_from(["mass", "basic", "wealth", "private", "unknown"])),
         # 6+ digits: shorter figures occur by chance in dates and day counts of any brief.
         "aum": draw(st.floats(min_value=100_000, max_value=2e9, allow_nan=False)),
@@ -114,6 +122,8 @@ def test_no_brief_holds_identifiers_or_full_name(
         assert rec["cards"][0]["pan"] not in text
         assert rec["name"] not in text
         assert rec["customer_id"] not in text
+        assert rec["passbooks"][0]["account"] not in text
+        assert rec["phone"] not in text
 
 
 @settings(max_examples=200, deadline=None)

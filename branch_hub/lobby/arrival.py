@@ -342,7 +342,7 @@ class Lobby:
             "salutation_zh": greeting["salutation_zh"] if greeting else None,
             "walk_in": customer is None,
             "station": station,
-            "summary": self.briefing.summary(record),
+            "summary": self.briefing.summary(record, ticket.issued_at.astimezone(self.zone).date()),
         }
         printed, _, _ = await asyncio.gather(
             self._print(station, ticket, wire),

@@ -125,8 +125,8 @@ class StationDevices:
             poll_interval=self.poll_interval,
         )
         reader.start()
-        self._stoppers.append(reader.stop)
         self._stoppers.append(reader.close)
+        self._stoppers.append(reader.stop)  # stopped first (reverse order), then closed
 
     def _magstripe(self, url: str, sink: Sink) -> None:
         from drivers.magstripe.readers import (
