@@ -15,6 +15,7 @@ from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
+from branch_hub.security.hub import HubSecurity
 from branch_hub.server import HubApp, create_app
 from branch_hub.voice import VoiceCache
 
@@ -53,10 +54,17 @@ async def serve(
     pki_dir = data_dir / "pki"
     ensure_dev_pki(pki_dir, config.branch.id)
     cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
+    ca = (
+        load_pem_pair(pki_dir / "ca.crt", pki_dir / "ca.key")
+        if (pki_dir / "ca.key").exists()
+        else None
+    )
+    security = HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
     hub = HubApp(
         log=EventLog(data_dir / "hub.db", cipher),
         config=config,
         voice=VoiceCache(data_dir / "voice"),
+        security=security,
     )
     hub.board.rebuild(hub.log)
     hub.status.update({"branch_id": config.branch.id})
@@ -77,9 +85,12 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    watcher = asyncio.create_task(security.watch_revocations())
     try:
         await stop.wait()
     finally:
+        watcher.cancel()
         await runner.cleanup()
         hub.log.close()
+        security.close()
         print("branch-hub: stopped", flush=True)
