@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CallBoard
+from branch_hub.board import CALL_KINDS, CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
@@ -22,6 +22,7 @@ from branch_hub.push import Broadcaster, EventLog, PushEvent
 from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
+from branch_hub.security.policy import admit
 from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
@@ -31,6 +32,7 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 
@@ -106,6 +108,15 @@ async def context_middleware(
     security = request.app[CONTEXT].security
     if security is not None:
         context = with_staff(context, security.sessions, request.headers.get("Authorization"))
+        # Routing ran already: judge the route's canonical path, not the raw request path.
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else request.path
+        serial = peercert.get("serialNumber") if peercert else None
+        refusal = admit(security.devices, route, request.method, context, serial)
+        if refusal is not None:
+            raise ApiError(refusal.status, refusal.code, refusal.message)
+        if context.device_id is not None:
+            security.connections.track(context.device_id, request.transport)
     request[REQUEST_CONTEXT] = context
     return await handler(request)
 
@@ -153,6 +164,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
+    visible = _visible_to(ctx(request))
     sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
     reader = asyncio.create_task(_drain_incoming(ws))
     try:
@@ -163,7 +175,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_json(event.to_wire())
+                if visible(event):
+                    await ws.send_json(event.to_wire())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -182,7 +195,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if getter in done:
                 event = getter.result()
                 if event.seq > sent:  # replay may already have sent it
-                    await ws.send_json(event.to_wire())
+                    if visible(event):
+                        await ws.send_json(event.to_wire())
                     sent = event.seq
                 continue
             if reader in done:  # the client went away
@@ -197,6 +211,13 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _visible_to(context: RequestContext) -> Callable[[PushEvent], bool]:
+    """A display sees only what the calling board shows; staff devices see every event."""
+    if context.device_kind == "display":
+        return lambda event: event.kind in DISPLAY_EVENT_KINDS
+    return lambda event: True
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:

@@ -143,8 +143,8 @@ def test_login_use_and_logout_over_mutual_tls(tmp_path: Path, tls: TlsEnv) -> No
     async def main() -> None:
         async with (
             secure_hub(tmp_path, tls, extra=_wealth_route) as (hub, url),
-            client(tls, "TAB1", "tablet") as tab1,
-            client(tls, "TAB2", "tablet") as tab2,
+            client(tls, "TAB1", "tablet", hub) as tab1,
+            client(tls, "TAB2", "tablet", hub) as tab2,
         ):
             status, body = await login(tab1, url)
             assert status == 200, body
@@ -182,9 +182,9 @@ def test_login_use_and_logout_over_mutual_tls(tmp_path: Path, tls: TlsEnv) -> No
 def test_login_refused_without_cert_and_on_a_kiosk(tmp_path: Path, tls: TlsEnv) -> None:
     async def main() -> None:
         async with (
-            secure_hub(tmp_path, tls) as (_, url),
+            secure_hub(tmp_path, tls) as (hub, url),
             client(tls) as anonymous,
-            client(tls, "K1", "kiosk") as kiosk,
+            client(tls, "K1", "kiosk", hub) as kiosk,
         ):
             status, body = await login(anonymous, url)
             assert status == 401
@@ -198,7 +198,10 @@ def test_login_refused_without_cert_and_on_a_kiosk(tmp_path: Path, tls: TlsEnv) 
 
 def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
     async def main() -> None:
-        async with secure_hub(tmp_path, tls) as (hub, url), client(tls, "TAB1") as tab:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+        ):
             codes = []
             for guess in range(6):
                 status, body = await login(tab, url, "t1", f"{100000 + guess}")
@@ -215,7 +218,10 @@ def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
 
 def test_malformed_login_bodies_get_400(tmp_path: Path, tls: TlsEnv) -> None:
     async def main() -> None:
-        async with secure_hub(tmp_path, tls) as (_, url), client(tls, "TAB1") as tab:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+        ):
             for body in (b"{", b"[]", b'{"staff_id": 5, "pin": "123456"}', b'{"staff_id": "w1"}'):
                 async with tab.post(f"{url}/api/v1/login", data=body) as r:
                     assert r.status == 400, body

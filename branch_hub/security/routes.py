@@ -1,4 +1,4 @@
-"""Security endpoints: `POST /api/v1/login`, `POST /api/v1/logout`."""
+"""Security endpoints: `POST /api/v1/login`, `POST /api/v1/logout`, `POST /api/v1/enrol`."""
 
 from __future__ import annotations
 
@@ -7,12 +7,22 @@ import json
 from typing import Any
 
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 
+from branch_hub.pki import ca_fingerprint
 from branch_hub.security.auth import bearer_token
-from branch_hub.security.errors import AccountDisabled, AccountLocked, LoginFailed, StaffError
+from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
+from branch_hub.security.errors import (
+    AccountDisabled,
+    AccountLocked,
+    EnrolmentError,
+    LoginFailed,
+    StaffError,
+)
 from branch_hub.security.guard import require
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.passwords import MAX_SECRET_LEN
+from branch_hub.security.policy import ENROL_ROUTE
 from branch_hub.security.roles import STAFF_DEVICE_KINDS
 from branch_hub.server import CONTEXT, ApiError
 
@@ -107,7 +117,63 @@ async def logout(request: web.Request) -> web.Response:
     return web.json_response({"ended": ended is not None})
 
 
+async def enrol_device(request: web.Request) -> web.Response:
+    """Exchange a one-time code and a CSR for the device's client certificate (no cert needed)."""
+    security = _security(request)
+    source = request.remote or "unknown"
+    wait = security.limiter.retry_after(source)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed enrolment attempts; try again in {int(wait) + 1} seconds.",
+        )
+    if security.ca is None:
+        raise ApiError(503, "enrolment_unavailable", "This hub cannot issue certificates.")
+    body = await read_json_object(request)
+    code = _field(body, "code", 64)
+    csr = _field(body, "csr", MAX_CSR_BYTES)
+    ca = security.ca
+    loop = asyncio.get_running_loop()
+    try:
+        issued = await loop.run_in_executor(
+            None, enrol, security.codes, security.devices, ca, code, csr
+        )
+    except EnrolmentError as exc:
+        security.limiter.failed(source)
+        reason = str(exc)
+        await loop.run_in_executor(
+            None,
+            lambda: security.audit.record(
+                "enrolment_failed", detail={"source": source, "reason": reason}
+            ),
+        )
+        raise ApiError(400, "enrolment_refused", f"{str(exc).capitalize()}.") from None
+    # A re-enrolled device's older connections belong to its replaced certificate.
+    security.cut_off(issued.device_id)
+    await loop.run_in_executor(
+        None,
+        lambda: security.audit.record(
+            "enrolment",
+            device_id=issued.device_id,
+            subject=issued.device_id,
+            detail={"kind": issued.kind, "source": source},
+        ),
+    )
+    return web.json_response(
+        {
+            "device_id": issued.device_id,
+            "kind": issued.kind,
+            "certificate": issued.cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "ca_certificate": ca.cert_pem().decode(),
+            "ca_fingerprint": ca_fingerprint(ca.cert),
+        },
+        status=201,
+    )
+
+
 def add_security_routes(app: web.Application) -> None:
     """Register the security endpoints on the hub's application."""
     app.router.add_post("/api/v1/login", login)
     app.router.add_post("/api/v1/logout", logout)
+    app.router.add_post(ENROL_ROUTE, enrol_device)

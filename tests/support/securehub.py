@@ -9,6 +9,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from cryptography import x509
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.context import server_ssl_context
@@ -30,7 +31,7 @@ async def secure_hub(
     security: HubSecurity | None = None,
 ) -> AsyncIterator[tuple[HubApp, str]]:
     """Run a hub with staff accounts (w1 wealth_manager, t1 teller; PIN 246810) and yield it."""
-    security = security or HubSecurity.open(data, idle_timeout_s)
+    security = security or HubSecurity.open(data, idle_timeout_s, ca=tls.ca)
     if not security.staff.list():
         security.staff.add("w1", "Wealth One", "wealth_manager", PIN)
         security.staff.add("t1", "Teller One", "teller", PIN)
@@ -54,11 +55,26 @@ async def secure_hub(
         security.close()
 
 
+def device_context(
+    tls: TlsEnv, device_id: str | None = None, kind: str = "tablet", hub: HubApp | None = None
+) -> ssl.SSLContext:
+    """A client TLS context trusting the branch CA; with a device id it presents a certificate
+    (recorded in the hub's device registry when `hub` is given, as enrolment would)."""
+    context = ssl.create_default_context(cafile=str(tls.ca_path))
+    if device_id:
+        cert_path, key_path = tls.client(device_id, kind)
+        if hub is not None and hub.security is not None:
+            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            hub.security.devices.register(device_id, kind, cert)
+        context.load_cert_chain(str(cert_path), str(key_path))
+    return context
+
+
 def client(
-    tls: TlsEnv, device_id: str | None = None, kind: str = "tablet"
+    tls: TlsEnv, device_id: str | None = None, kind: str = "tablet", hub: HubApp | None = None
 ) -> aiohttp.ClientSession:
-    """An HTTP client that trusts the branch CA and presents a device certificate if given."""
-    context: ssl.SSLContext = tls.client_context(device_id, kind)
+    """An HTTP client for a device (see device_context)."""
+    context = device_context(tls, device_id, kind, hub)
     return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context))
 
 
