@@ -213,6 +213,7 @@ class KioskContractStub:
             "issued_at": "2026-11-23T09:00:00+08:00",
         }
         self.state.tickets.append({**ticket, "session_id": body.get("session_id")})
+        self.state.session = None  # the ticket closes the card session
         problem = self.state.printer_problem
         return web.json_response(
             {"ticket": ticket, "print": {"ok": problem is None, "problem": problem}}, status=201
