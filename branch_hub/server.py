@@ -51,6 +51,10 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
+    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
+    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    staff_resolver: Callable[[str], tuple[str, str] | None] | None = None  # bearer -> staff, role
+    outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -258,4 +262,9 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display", display_file)
     app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
     app.router.add_get("/display/{name}", display_file)
+    from branch_hub.routes_kiosk import add_kiosk_routes
+    from branch_hub.routes_staff import add_staff_routes
+
+    add_kiosk_routes(app)
+    add_staff_routes(app)
     return app

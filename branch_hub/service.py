@@ -13,6 +13,7 @@ from aiohttp import web
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
+from branch_hub.lobby import open_lobby
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.server import HubApp, create_app
@@ -60,6 +61,7 @@ async def serve(
     )
     hub.board.rebuild(hub.log)
     hub.status.update({"branch_id": config.branch.id})
+    lobby = open_lobby(hub, config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
         str(pki_dir / "hub.crt"),
@@ -71,6 +73,7 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
     await site.start()
+    await lobby.start()
     bound = runner.addresses[0]
     print(f"branch-hub: listening on https://{bound[0]}:{bound[1]}", flush=True)
     stop = stop or asyncio.Event()
@@ -81,5 +84,6 @@ async def serve(
         await stop.wait()
     finally:
         await runner.cleanup()
+        await lobby.close()
         hub.log.close()
         print("branch-hub: stopped", flush=True)
