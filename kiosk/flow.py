@@ -270,7 +270,12 @@ class Flow:
         """Leave a customer flow: back to attract (or unavailable) and tell the hub."""
         had_session = self.state.session_id is not None
         self._go(Phase.ATTRACT if self.state.connected and self.state.menu else Phase.UNAVAILABLE)
-        return [EndSession()] if had_session else []
+        effects: list[Effect] = [EndSession()] if had_session else []
+        if self.state.connected:
+            # Fresh waiting counts for the next customer (one was just added, most likely).
+            self._next_menu_refresh = self.now + self.timeouts.menu_refresh
+            effects.append(FetchMenu())
+        return effects
 
     # --- inputs from the hub -------------------------------------------------------------
     def hub_connected(self) -> list[Effect]:
