@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.config import BranchConfig
 
 __all__ = [
     "FIELDS",
@@ -44,6 +45,7 @@ __all__ = [
     "OutboxItem",
     "OutboxSender",
     "load_or_create_signing_key",
+    "open_for_hub",
     "sign_envelope",
 ]
 
@@ -529,6 +531,25 @@ class OutboxSender:
     def close(self) -> None:
         """Close the HTTP session."""
         self._session.close()
+
+
+def open_for_hub(
+    config: BranchConfig, data_dir: Path, cipher: AtRestCipher
+) -> tuple[Outbox, OutboxSender | None]:
+    """The hub's outbox in hub.db and, when `[hq] collector_url` is set, its sender."""
+    outbox = Outbox(data_dir / "hub.db", cipher, timezone=config.branch.timezone)
+    if not config.hq.collector_url:
+        return outbox, None
+    key = load_or_create_signing_key(data_dir / "outcome_signing.key")
+    sender = OutboxSender(
+        outbox,
+        collector_url=config.hq.collector_url,
+        ca_file=config.hq.ca_file,
+        branch_id=config.branch.id,
+        signing_key=key,
+        batch_dir=data_dir / "batches",
+    )
+    return outbox, sender
 
 
 def _simulate(args: argparse.Namespace) -> int:

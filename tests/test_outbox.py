@@ -265,3 +265,23 @@ def test_refused_batches(tmp_path: Path) -> None:
 def test_signature_header_is_base64_of_64_bytes() -> None:
     sig = sign_envelope(Ed25519PrivateKey.generate(), b"{}")
     assert len(base64.b64decode(sig)) == 64
+
+
+def test_open_for_hub_follows_the_config(tmp_path: Path, sample_config_path: Path) -> None:
+    from branch_hub.config import load_config
+    from branch_hub.outbox import open_for_hub
+
+    config = load_config(sample_config_path)
+    box, sender = open_for_hub(config, tmp_path, AtRestCipher(b"c" * 32))
+    assert sender is None  # no collector configured: outcomes wait in the outbox
+    box.close()
+    hq = Hq(tmp_path, {})
+    config = config.model_copy(
+        update={"hq": config.hq.model_copy(update={"collector_url": hq.url, "ca_file": str(hq.ca)})}
+    )
+    box, sender = open_for_hub(config, tmp_path, AtRestCipher(b"c" * 32))
+    assert sender is not None
+    assert (tmp_path / "outcome_signing.pub").exists()
+    assert (tmp_path / "outcome_signing.key").stat().st_mode & 0o777 == 0o600
+    sender.close()
+    box.close()
