@@ -298,6 +298,10 @@ class Tablet:
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
             self.state.touch()
+            reason = str(notice.data.get("reason", ""))
+            if reason.startswith(("refused (401", "refused (403")):
+                # The hub turned the stream away: ask over REST why (revoked, or logged out).
+                self.submit("probe", lambda: self._client().get("/visits?state=waiting"))
         elif notice.kind == "resync" and notice.data.get("reason") == "too_slow":
             self._reload()
 

@@ -136,8 +136,15 @@ class EventStream:
         if self._stop is None:
             return "not started"
         try:
+            # The staff event stream needs the staff session (H6's SESSION_RULES).
+            token = self.client.token
+            headers = {"Authorization": f"Bearer {token}"} if token else None
             async with http.ws_connect(
-                self.url(), ssl=ssl_context, heartbeat=self.heartbeat_s, max_msg_size=1 << 20
+                self.url(),
+                ssl=ssl_context,
+                heartbeat=self.heartbeat_s,
+                max_msg_size=1 << 20,
+                headers=headers,
             ) as ws:
                 self.backoff.reset()
                 self._set_connected(True)
