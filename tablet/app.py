@@ -203,7 +203,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.banner.text = f"★ 贵宾到店 Priority arrival: {note}" if note else ""
         self.banner.height = 34 if note else 0
         alerts = "  |  ".join(a.text for a in state.alerts.values())
-        self.alerts.text = f"⚠ {alerts}" if alerts else ""
+        self.alerts.text = f"! 设备提醒 {alerts}" if alerts else ""
         self.alerts.height = 30 if alerts else 0
         self.status.text = t.message
         if self.drawn_screen in ("lobby", "advisor", "counter"):
@@ -310,7 +310,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
                 box.add_widget(row)
         for note in brief.get("notes") or []:
             box.add_widget(
-                _label(f"✎ {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
+                _label(f"备注 {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
             )
         actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
         if role in ("lobby_manager", "branch_admin"):
