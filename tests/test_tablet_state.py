@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +173,16 @@ def test_enrolment_code_parser_raises_only_its_own_error(text: str) -> None:
         parse_enrolment_code(text)
     with contextlib.suppress(EnrolmentError):
         parse_enrolment_code("branchedge:enrol?" + text)
+
+
+def test_self_check_used_by_the_updater_health_check(tmp_path: Path) -> None:
+    env = dict(os.environ, KIVY_HOME=str(tmp_path), KIVY_NO_ARGS="1")
+    env.pop("DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tablet.cli", "--self-check"],
+        env=env,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
