@@ -157,7 +157,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_json(event.to_wire())
+                await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -176,7 +176,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if getter in done:
                 event = getter.result()
                 if event.seq > sent:  # replay may already have sent it
-                    await ws.send_json(event.to_wire())
+                    await ws.send_str(event.wire_json())
                     sent = event.seq
                 continue
             if reader in done:  # the client went away

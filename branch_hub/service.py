@@ -14,9 +14,9 @@ from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
-from branch_hub.security import HubSecurity
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
+from branch_hub.security import HubSecurity
 from branch_hub.server import HubApp, create_app
 from branch_hub.voice import VoiceCache
 
