@@ -31,7 +31,9 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from datetime import date
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,24 @@ def _pct(values: list[float], q: float) -> float:
     if not ordered:
         return 0.0
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def _until(done: Callable[[], bool], limit_s: float = 10.0) -> None:
+    """Wait until `done()`; polling is fine: timestamps are taken at the source (listener,
+    printer thread), the poll only decides when to go on."""
+    async with asyncio.timeout(limit_s):
+        while not done():  # noqa: ASYNC110
+            await asyncio.sleep(0.0005)
+
+
+def _delivered(
+    printer: TimedPrinter, before: int, received: dict[str, dict[str, float]], tid: str
+) -> bool:
+    return len(printer.done_at) > before and all(tid in got for got in received.values())
+
+
+def _all_got(got: dict[int, list[float]], n: int, clients: int) -> bool:
+    return len(got.get(n, [])) >= clients
 
 
 class TimedPrinter(PrinterSim):
@@ -264,13 +284,7 @@ async def run_arrivals(
             response_ms.append((time.monotonic() - t0) * 1000)
             tid = body["ticket"]["id"]
             ticket_ids.append(tid)
-            async with asyncio.timeout(10):
-                while len(printer.done_at) <= printed_before or not all(
-                    tid in received[d] for d in tablets
-                ):
-                    # Polling is fine here: timestamps are taken at the source (listener,
-                    # printer thread), the poll only decides when to go on.
-                    await asyncio.sleep(0.0005)  # noqa: ASYNC110
+            await _until(partial(_delivered, printer, printed_before, received, tid))
             ticket_ms.append((printer.done_at[printed_before] - t0) * 1000)
             brief_ms.append((max(received[d][tid] for d in tablets) - t0) * 1000)
             await asyncio.sleep(gap_s)
@@ -363,9 +377,7 @@ async def run_baseline(
             body = json.dumps({"n": n, "pad": "x" * max(0, size - len(body))})
             t0 = time.monotonic()
             await trigger.send_str(body)
-            async with asyncio.timeout(10):
-                while len(got.get(n, [])) < len(tablets):
-                    await asyncio.sleep(0.0005)  # noqa: ASYNC110 (as above)
+            await _until(partial(_all_got, got, n, len(tablets)))
             out.append((max(got[n]) - t0) * 1000)
             await asyncio.sleep(gap_s)
         for task in tasks:
