@@ -17,7 +17,7 @@ from branch_hub import __version__
 from branch_hub.board import CallBoard
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
-from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
 from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
@@ -149,6 +149,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         return ws
     sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
     reader = asyncio.create_task(_drain_incoming(ws))
+    reader.add_done_callback(lambda _task: _wake(sub))
     try:
         sent = since
         loop = asyncio.get_running_loop()
@@ -165,22 +166,14 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
                 await ws.close(code=WS_CLOSE_RESYNC)
                 break
-            getter = asyncio.create_task(sub.queue.get())
-            closed = asyncio.create_task(sub.closed.wait())
-            done, _ = await asyncio.wait(
-                {getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-            closed.cancel()
-            if getter in done:
-                event = getter.result()
-                if event.seq > sent:  # replay may already have sent it
-                    await ws.send_str(event.wire_json())
-                    sent = event.seq
-                continue
-            if reader in done:  # the client went away
+            # One await per event and no helper tasks: with 20+ tablets this loop runs for
+            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+            event = await sub.queue.get()
+            if event is _GONE:
                 break
+            if event.seq > sent:  # replay may already have sent it
+                await ws.send_str(event.wire_json())
+                sent = event.seq
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
@@ -191,6 +184,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+_GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away
+
+
+def _wake(sub: Subscriber) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the loop anyway
+        sub.queue.put_nowait(_GONE)
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
