@@ -252,16 +252,16 @@ class Lobby:
 
     def menu(self) -> dict[str, Any]:
         """Branch and services with their waiting counts and a wait range (blocking: executor)."""
-        self.queue.refresh()
-        engine = self.queue.engine
         waiting = self.waiting_counts()
-        dashboard = engine.dashboard()
+        dashboard = self.queue.dashboard()
+        open_counters = {c.counter_id for c in dashboard.counters if c.open}
         loads = {load.service: load for load in dashboard.services}
         services = []
         for service in self.config.services:
             load = loads.get(service.code)
             count = waiting.get(service.code, 0)
-            capacity = max(engine.capacity(service.code), 1.0)
+            serving = [c.id for c in self.config.counters if service.code in c.services]
+            capacity = max(len([c for c in serving if c in open_counters]) or len(serving), 1)
             median = load.median_service_min if load else service.typical_service_min
             p80 = load.p80_service_min if load else service.typical_service_min * 1.5
             services.append(
@@ -283,10 +283,14 @@ class Lobby:
             "services": services,
         }
 
+    def menu_changed(self) -> None:
+        """Tell every kiosk that waiting counts changed (they fetch /kiosk/menu again)."""
+        self.sessions.tell_all("kiosk.menu_changed", {})
+
     def waiting_counts(self) -> dict[str, int]:
-        """Waiting tickets per service (reads the in-memory engine)."""
+        """Waiting tickets per service (under the store's lock: executor threads write it)."""
         counts = {s.code: 0 for s in self.config.services}
-        for ticket in self.queue.engine.waiting():
+        for ticket in self.queue.waiting():
             counts[ticket.service] = counts.get(ticket.service, 0) + 1
         return counts
 
@@ -357,6 +361,7 @@ class Lobby:
             loop.run_in_executor(None, self.visits.add, visit),
             self.hub.emit("arrival", arrival),
         )
+        self.menu_changed()
         printed = await self._print(station, ticket, wire)
         if session is not None:
             self.sessions.end(station, "ticket_issued")

@@ -363,6 +363,7 @@ class StaffDesk:
 
     async def _announce(self, outcome: Outcome) -> None:
         """Push one live event per queue event of an operation."""
+        self.lobby.menu_changed()
         for event in outcome.events:
             ticket = event.ticket
             if ticket is None:
