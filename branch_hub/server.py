@@ -147,7 +147,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
-    sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
+    accepts = _event_filter(ctx(request))
+    # Subscribe before replay: nothing falls between the two.
+    sub = hub.broadcaster.subscribe(accepts)
     reader = asyncio.create_task(_drain_incoming(ws))
     reader.add_done_callback(lambda _task: _wake(sub))
     try:
@@ -158,7 +160,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_str(event.wire_json())
+                if accepts is None or accepts(event):
+                    await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -184,6 +187,20 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+# What a device that is not a staff tablet or counter (the lobby display, a kiosk, a browser
+# without a certificate) may see: calls and ticket changes, never arrivals, claims or notes.
+PUBLIC_EVENT_KINDS = frozenset(
+    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated", "board"}
+)
+STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
+
+
+def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
+    if context.device_kind in STAFF_DEVICE_KINDS:
+        return None
+    return lambda event: event.kind in PUBLIC_EVENT_KINDS
 
 
 _GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away

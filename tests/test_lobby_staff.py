@@ -174,6 +174,18 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                                 got.append(msg["kind"])
                     assert got == wanted
 
+                # The lobby display (and anything that is not a staff device) sees calls only.
+                display = tls.client_context("TV1", "display")
+                async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=display) as dws:
+                    seen: list[str] = []
+                    async with asyncio.timeout(10):
+                        while (msg := await dws.receive_json())["type"] != "live":
+                            seen.append(msg["kind"])
+                assert "called" in seen
+                assert not {"arrival", "claimed", "note_added", "handoff", "lead_outcome"} & set(
+                    seen
+                )
+
                 # No staff session: 401; a kiosk certificate: 403.
                 async with http.get(f"{run.url}/api/v1/visits", ssl=tablet) as resp:
                     assert resp.status == 401
