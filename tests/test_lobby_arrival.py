@@ -92,6 +92,12 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
                         issued = await resp.json()
                     assert issued["print"] == {"ok": True, "problem": None}
                     ticket = issued["ticket"]
+                    async with http.post(
+                        f"{run.url}/api/v1/kiosk/tickets",
+                        json={"service": "wealth", "session_id": session["session_id"]},
+                        ssl=kiosk,
+                    ) as resp:
+                        assert resp.status == 409  # one ticket per session
                     assert ticket["number"] == "C001"
                     assert ticket["service_zh"] == "理财咨询"
                     ended = await kiosk_message(kws, "kiosk.session_ended")

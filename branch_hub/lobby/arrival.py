@@ -312,6 +312,10 @@ class Lobby:
                     "the session has ended; read the card again or take a walk-in ticket",
                 )
         customer = session.customer if session is not None else None
+        identified_by = session.identified_by if session is not None else None
+        if session is not None:
+            # One ticket per session: a retried or doubled request finds it ended (409).
+            self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         visit_id = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
@@ -341,7 +345,7 @@ class Lobby:
             customer_id=customer.customer_id if customer else None,
             tier=tier,
             priority=ticket.priority,
-            identified_by=session.identified_by if session else None,
+            identified_by=identified_by,
         )
         record = customer.record if customer else None
         greeting = self.briefing.greeting(record)
@@ -363,8 +367,6 @@ class Lobby:
         )
         self.menu_changed()
         printed = await self._print(station, ticket, wire)
-        if session is not None:
-            self.sessions.end(station, "ticket_issued")
         return {"ticket": wire, "print": printed.to_wire()}
 
     def _known_tier(self, code: str) -> bool:
