@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from drivers.errors import TransportError
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
 from tests import pcsc_fixture
 from tests.support.kiosk_real_hub import RealKioskHub, build_cache
@@ -64,6 +65,7 @@ class Kiosk:
     link: Any
     shots: Path
     customers: list[dict[str, Any]]
+    pcscd: Any
     cards: list[VirtualCardDevice] = field(default_factory=list)
 
     @property
@@ -103,7 +105,16 @@ class Kiosk:
         device = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
         if fault != "none":
             device.set_fault(Fault(fault), pull_after=2)
-        device.insert()
+        for attempt in range(3):
+            try:
+                device.insert()
+                break
+            except TransportError:
+                # pcscd is machine-wide; another test process may have restarted it.
+                if attempt == 2:
+                    raise
+                self.pcscd.start()
+                time.sleep(1.0)
         self.cards.append(device)
         return device
 
@@ -161,7 +172,7 @@ def kiosk(
     view = KioskView(controller)
     harness.show(view, LANDSCAPE)
     link.start()
-    k = Kiosk(harness, hub, view, controller, link, tmp_path / "screens", rows)
+    k = Kiosk(harness, hub, view, controller, link, tmp_path / "screens", rows, pcscd)
     try:
         k.wait_for("attract")
         yield k
