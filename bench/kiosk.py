@@ -127,8 +127,8 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
     harness_mod = _support("kivy_harness")
     xvfb = harness_mod.start_xvfb()
     harness_mod.prepare_kivy_env()
-    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
     from drivers.errors import DeviceError
+    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
     from drivers.sim.pcscd import PcscDaemon
 
     work = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
@@ -175,9 +175,7 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
         link.stream._on_notice = spy
         link.start()
         harness.until(lambda: controller.flow.state.phase is Phase.ATTRACT, 20, "attract")
-        customers = [
-            c for c in rows if any(card["pan"].startswith("62") for card in c["cards"])
-        ]
+        customers = [c for c in rows if any(card["pan"].startswith("62") for card in c["cards"])]
         sensed_ms, session_ms, insert_ms = [], [], []
         for i in range(rounds):
             customer = customers[i % len(customers)]
@@ -189,8 +187,10 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
             link.notice_times.pop("kiosk.card_sensed", None)
             inserted = _insert(device, daemon)
             harness.until(
-                lambda: controller.flow.state.phase is Phase.GREETING
-                and view.rendered_version == controller.flow.state.version,
+                lambda: (
+                    controller.flow.state.phase is Phase.GREETING
+                    and view.rendered_version == controller.flow.state.version
+                ),
                 15,
                 "greeting",
             )
