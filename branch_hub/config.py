@@ -8,6 +8,7 @@ and what is wrong.
 
 from __future__ import annotations
 
+import itertools
 import re
 import tomllib
 from enum import StrEnum
@@ -26,7 +27,10 @@ from pydantic import (
 )
 
 __all__ = [
+    "BRIEF_FIELDS",
+    "STAFF_ROLES",
     "BranchConfig",
+    "BriefsSettings",
     "ConfigError",
     "PriorityPolicy",
     "load_config",
@@ -250,6 +254,60 @@ class Station(_Strict):
         return value
 
 
+# Staff roles (docs/security.md) and the brief fields a role can be denied (docs/briefs.md).
+STAFF_ROLES = ("lobby_manager", "wealth_manager", "account_manager", "teller", "branch_admin")
+BRIEF_FIELDS = ("masked_name", "aum_band", "leads", "talking_points", "events", "notes")
+
+
+class BriefsSettings(_Strict):
+    """What a customer brief shows to each staff role."""
+
+    hide: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description='Per role, the brief fields it must not see, e.g. `teller = ["aum_band", '
+        '"talking_points"]`; a listed role replaces its default, unlisted roles keep theirs '
+        "(lobby_manager, account_manager: aum_band; teller: aum_band, talking_points). "
+        f"Fields: {', '.join(BRIEF_FIELDS)}.",
+    )
+    birthday_window_days: int = Field(
+        default=7, ge=0, le=31, description="Days ahead (inclusive) a birthday is announced."
+    )
+    long_absence_days: int = Field(
+        default=180,
+        ge=1,
+        le=3650,
+        description="Days since the last visit after which a 'long absence' event is shown.",
+    )
+    aum_band_edges_cny: list[int] = Field(
+        default_factory=lambda: [50_000, 500_000, 1_000_000, 6_000_000],
+        min_length=1,
+        max_length=12,
+        description="Ascending CNY edges of the AUM bands shown to wealth roles "
+        "(default bands: 5万以下, 5万-50万, 50万-100万, 100万-600万, 600万以上).",
+    )
+
+    @field_validator("hide")
+    @classmethod
+    def _known_roles_and_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for role, fields in value.items():
+            if role not in STAFF_ROLES:
+                raise ValueError(f"unknown role {role!r} (known: {', '.join(STAFF_ROLES)})")
+            for name in fields:
+                if name not in BRIEF_FIELDS:
+                    raise ValueError(
+                        f"unknown brief field {name!r} for role {role!r} "
+                        f"(known: {', '.join(BRIEF_FIELDS)})"
+                    )
+        return value
+
+    @field_validator("aum_band_edges_cny")
+    @classmethod
+    def _ascending(cls, value: list[int]) -> list[int]:
+        if any(edge <= 0 for edge in value) or any(a >= b for a, b in itertools.pairwise(value)):
+            raise ValueError("AUM band edges must be positive and strictly ascending")
+        return value
+
+
 def _default_tiers() -> list[Tier]:
     return [
         Tier(code="mass", name_zh="大众客户", name_en="Mass", min_aum_cny=0),
@@ -283,6 +341,7 @@ class BranchConfig(_Strict):
     stations: list[Station] = Field(
         default_factory=list, description="Kiosk stations and their devices."
     )
+    briefs: BriefsSettings = Field(default_factory=BriefsSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:
@@ -431,6 +490,7 @@ def reference_markdown() -> str:
         ("[[tiers]]", Tier),
         ("[queue]", QueuePolicy),
         ("[[stations]]", Station),
+        ("[briefs]", BriefsSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

@@ -17,7 +17,10 @@ from branch_hub import __version__
 from branch_hub.board import CallBoard
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
-from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
+from branch_hub.security.audit import AuditSink, NullAudit
+from branch_hub.security.auth import with_staff
+from branch_hub.security.hub import HubSecurity
 from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
@@ -53,8 +56,13 @@ class HubApp:
     waiting_counts: Callable[[], dict[str, int]] = dict
     lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
     desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
-    staff_resolver: Callable[[str], tuple[str, str] | None] | None = None  # bearer -> staff, role
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
+    security: HubSecurity | None = None
+    audit: AuditSink = field(default_factory=NullAudit)
+
+    def __post_init__(self) -> None:
+        if self.security is not None and isinstance(self.audit, NullAudit):
+            self.audit = self.security.audit
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -90,9 +98,13 @@ async def error_middleware(
 async def context_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Attach the RequestContext from the verified client certificate."""
+    """Attach the RequestContext: device from the verified client certificate, staff from the session."""
     peercert = request.transport.get_extra_info("peercert") if request.transport else None
-    request[REQUEST_CONTEXT] = context_from_peercert(peercert)
+    context = context_from_peercert(peercert)
+    security = request.app[CONTEXT].security
+    if security is not None:
+        context = with_staff(context, security.sessions, request.headers.get("Authorization"))
+    request[REQUEST_CONTEXT] = context
     return await handler(request)
 
 
@@ -137,6 +149,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         return ws
     sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
     reader = asyncio.create_task(_drain_incoming(ws))
+    reader.add_done_callback(lambda _task: _wake(sub))
     try:
         sent = since
         loop = asyncio.get_running_loop()
@@ -145,7 +158,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_json(event.to_wire())
+                await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -153,22 +166,14 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
                 await ws.close(code=WS_CLOSE_RESYNC)
                 break
-            getter = asyncio.create_task(sub.queue.get())
-            closed = asyncio.create_task(sub.closed.wait())
-            done, _ = await asyncio.wait(
-                {getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-            closed.cancel()
-            if getter in done:
-                event = getter.result()
-                if event.seq > sent:  # replay may already have sent it
-                    await ws.send_json(event.to_wire())
-                    sent = event.seq
-                continue
-            if reader in done:  # the client went away
+            # One await per event and no helper tasks: with 20+ tablets this loop runs for
+            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+            event = await sub.queue.get()
+            if event is _GONE:
                 break
+            if event.seq > sent:  # replay may already have sent it
+                await ws.send_str(event.wire_json())
+                sent = event.seq
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
@@ -179,6 +184,14 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+_GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away
+
+
+def _wake(sub: Subscriber) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the loop anyway
+        sub.queue.put_nowait(_GONE)
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
@@ -264,7 +277,9 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display/{name}", display_file)
     from branch_hub.routes_kiosk import add_kiosk_routes
     from branch_hub.routes_staff import add_staff_routes
+    from branch_hub.security.routes import add_security_routes  # imports this module
 
+    add_security_routes(app)
     add_kiosk_routes(app)
     add_staff_routes(app)
     return app

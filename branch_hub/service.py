@@ -16,6 +16,7 @@ from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
+from branch_hub.security import HubSecurity
 from branch_hub.server import HubApp, create_app
 from branch_hub.voice import VoiceCache
 
@@ -54,8 +55,10 @@ async def serve(
     pki_dir = data_dir / "pki"
     ensure_dev_pki(pki_dir, config.branch.id)
     cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
+    security = HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s)
     hub = HubApp(
         log=EventLog(data_dir / "hub.db", cipher),
+        security=security,
         config=config,
         voice=VoiceCache(data_dir / "voice"),
     )
@@ -86,4 +89,5 @@ async def serve(
         await runner.cleanup()
         await lobby.close()
         hub.log.close()
+        security.close()
         print("branch-hub: stopped", flush=True)

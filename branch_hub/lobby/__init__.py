@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from branch_hub.lobby.access import require_kiosk, require_staff
 from branch_hub.lobby.arrival import Lobby, PrintOutcome, ticket_wire
-from branch_hub.lobby.briefing import AlreadyClaimed, Briefing
+from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.setup import open_lobby
@@ -12,7 +12,6 @@ from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.visits import Visit, VisitError, VisitStore
 
 __all__ = [
-    "AlreadyClaimed",
     "Briefing",
     "KioskSession",
     "KioskSessions",

@@ -28,7 +28,7 @@ from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
-from branch_hub.queue import Actor, QueueStore, Ticket, WaitEstimate
+from branch_hub.queue import Actor, QueueError, QueueStore, Ticket, WaitEstimate
 from branch_hub.server import ApiError, HubApp
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
@@ -312,13 +312,20 @@ class Lobby:
         visit_id = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
         actor = Actor(None, station)
-        outcome = await loop.run_in_executor(
-            None, lambda: self.queue.issue(service, actor, tier=tier, visit_ref=visit_id)
-        )
-        ticket = outcome.ticket
-        if ticket is None:  # pragma: no cover - issue always returns its ticket
-            raise ApiError(503, "queue_unavailable", "the queue did not issue a ticket")
-        estimate = await loop.run_in_executor(None, self.queue.estimate, ticket.id)
+
+        def issue() -> tuple[Ticket, WaitEstimate]:
+            # One executor hop: the commit (durable before we answer) and the estimate.
+            issued = self.queue.issue(service, actor, tier=tier, visit_ref=visit_id).ticket
+            if issued is None:  # pragma: no cover - issue always returns its ticket
+                raise ApiError(503, "queue_unavailable", "the queue did not issue a ticket")
+            return issued, self.queue.estimate(issued.id)
+
+        try:
+            ticket, estimate = await loop.run_in_executor(None, issue)
+        except QueueError as exc:
+            raise ApiError(
+                503, "queue_unavailable", f"the queue refused the ticket: {exc}"
+            ) from exc
         wire = ticket_wire(self.config, ticket, estimate)
         visit = Visit(
             visit_id=visit_id,
@@ -342,13 +349,15 @@ class Lobby:
             "salutation_zh": greeting["salutation_zh"] if greeting else None,
             "walk_in": customer is None,
             "station": station,
-            "summary": self.briefing.summary(record),
+            "summary": self.briefing.summary(record, ticket.issued_at.astimezone(self.zone).date()),
         }
-        printed, _, _ = await asyncio.gather(
-            self._print(station, ticket, wire),
+        # The staff hear first: the printer's status round trips would compete with the push
+        # for the CPU; printing starts as soon as the event is committed and queued.
+        await asyncio.gather(
             loop.run_in_executor(None, self.visits.add, visit),
             self.hub.emit("arrival", arrival),
         )
+        printed = await self._print(station, ticket, wire)
         if session is not None:
             self.sessions.end(station, "ticket_issued")
         return {"ticket": wire, "print": printed.to_wire()}

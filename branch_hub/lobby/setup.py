@@ -38,6 +38,7 @@ class LobbyHandle:
         await self.lobby.stop()
         self.lobby.queue.close()
         self.lobby.visits.close()
+        self.lobby.briefing.close()
         if self.lobby.cache is not None:
             self.lobby.cache.close()
 

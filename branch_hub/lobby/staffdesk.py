@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from branch_hub.calling import announce_call
 from branch_hub.context import RequestContext
 from branch_hub.lobby.arrival import Lobby, ticket_wire
-from branch_hub.lobby.briefing import AlreadyClaimed
+from branch_hub.lobby.briefing import AlreadyClaimed, InvalidEntry, NotClaimHolder
 from branch_hub.lobby.visits import Visit
 from branch_hub.queue import (
     Actor,
@@ -145,6 +145,22 @@ class StaffDesk:
             raise ApiError(404, "unknown_visit", "no such visit today")
         return visit
 
+    def _audit(
+        self,
+        action: str,
+        context: RequestContext,
+        visit: Visit,
+        detail: dict[str, str] | None = None,
+    ) -> None:
+        """Record a view or change of customer data in the hash-chained audit log (H6)."""
+        self.hub.audit.record(
+            action,
+            ctx=context,
+            customer_id=visit.customer_id,
+            subject=f"visit:{visit.visit_id}",
+            detail=detail,
+        )
+
     async def _to_hq(self, kind: str, payload: dict[str, Any], key: str) -> None:
         """Enqueue a record for HQ when the hub has an outbox (H9); otherwise keep it local."""
         outbox = getattr(self.hub, "outbox", None)
@@ -204,6 +220,7 @@ class StaffDesk:
         """The visit's brief for the caller's role, built in memory."""
         visit = await self._visit(visit_id)
         record = await self._record(visit)
+        self._audit("brief_view", context, visit)
         return self.lobby.briefing.brief(
             record,
             role=str(context.role),
@@ -216,12 +233,15 @@ class StaffDesk:
         """Claim the visit for the caller (exclusive)."""
         visit = await self._visit(visit_id)
         staff = str(context.staff_id)
+        role = str(context.role)
+        notes = self.lobby.briefing.notes
         try:
-            await self._run(lambda: self.lobby.briefing.claim(visit.visit_id, staff))
+            await self._run(lambda: notes.claim(visit.visit_id, staff_id=staff, role=role))
         except AlreadyClaimed as exc:
             raise ApiError(
-                409, "already_claimed", f"{exc.by} has already claimed this customer"
+                409, "already_claimed", f"{exc.staff_id} has already claimed this customer"
             ) from exc
+        self._audit("claim", context, visit)
         await self.hub.emit(
             "claimed", {"visit_id": visit.visit_id, "by": staff, "role": context.role}
         )
@@ -237,16 +257,22 @@ class StaffDesk:
     ) -> dict[str, Any]:
         """Add a note about the visit for colleagues."""
         visit = await self._visit(visit_id)
-        note = await self._run(
-            lambda: self.lobby.briefing.add_note(
-                visit_id=visit.visit_id,
-                customer_id=visit.customer_id,
-                by=str(context.staff_id),
-                role=str(context.role),
-                text=text,
-                for_role=for_role,
+        notes = self.lobby.briefing.notes
+        try:
+            entry = await self._run(
+                lambda: notes.add_note(
+                    visit.visit_id,
+                    by=str(context.staff_id),
+                    role=str(context.role),
+                    text=text,
+                    customer_id=visit.customer_id,
+                    for_role=for_role,
+                )
             )
-        )
+        except InvalidEntry as exc:
+            raise ApiError(400, "bad_note", str(exc)) from exc
+        note = entry.to_brief()
+        self._audit("note", context, visit)
         # The text stays out of the event log: tablets fetch it with the brief.
         await self.hub.emit(
             "note_added",
@@ -271,10 +297,27 @@ class StaffDesk:
         visit = await self._visit(visit_id)
         target = to_staff or f"role:{to_role}"
         by = str(context.staff_id)
-        await self._run(lambda: self.lobby.briefing.handoff(visit.visit_id, by, target))
-        if note:
-            await self.add_note(context, visit_id, note, to_role)
+        notes = self.lobby.briefing.notes
+        try:
+            await self._run(
+                lambda: notes.handoff(
+                    visit.visit_id,
+                    by=by,
+                    role=str(context.role),
+                    to_staff_id=to_staff,
+                    to_role=to_role,
+                    note=note,
+                    customer_id=visit.customer_id,
+                )
+            )
+        except NotClaimHolder as exc:
+            raise ApiError(
+                409, "not_claim_holder", "only the colleague who claimed this customer may hand off"
+            ) from exc
+        except InvalidEntry as exc:
+            raise ApiError(400, "bad_handoff", str(exc)) from exc
         data = {"visit_id": visit.visit_id, "by": by, "to_staff_id": to_staff, "to_role": to_role}
+        self._audit("handoff", context, visit)
         await self.hub.emit("handoff", data)
         await self._to_hq("handoff", dict(data), f"handoff:{visit.visit_id}:{by}:{target}")
         return data
@@ -289,12 +332,23 @@ class StaffDesk:
         if lead_id not in leads:
             raise ApiError(404, "unknown_lead", "this customer has no such lead")
         by = str(context.staff_id)
-        await self._run(
-            lambda: self.lobby.briefing.record_outcome(
-                visit_id=visit.visit_id, lead_id=lead_id, outcome=outcome, by=by, note=note
+        notes = self.lobby.briefing.notes
+        try:
+            await self._run(
+                lambda: notes.record_outcome(
+                    visit.visit_id,
+                    lead_id,
+                    outcome,
+                    by=by,
+                    role=str(context.role),
+                    note=note,
+                    customer_id=visit.customer_id,
+                )
             )
-        )
+        except InvalidEntry as exc:
+            raise ApiError(400, "bad_outcome", str(exc)) from exc
         data = {"visit_id": visit.visit_id, "lead_id": lead_id, "outcome": outcome, "by": by}
+        self._audit("outcome", context, visit, {"lead_id": lead_id, "outcome": outcome})
         await self.hub.emit("lead_outcome", data)
         await self._to_hq(
             "lead_outcome",

@@ -1,0 +1,57 @@
+"""The briefs package's exception tree."""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyClaimed",
+    "BriefError",
+    "InvalidEntry",
+    "NotClaimHolder",
+    "NotesStoreError",
+    "RecordError",
+    "UnknownRole",
+]
+
+
+class BriefError(Exception):
+    """Base of every error raised by branch_hub.briefs."""
+
+
+class UnknownRole(BriefError):
+    """A brief was asked for a role the redaction policy does not know."""
+
+    def __init__(self, role: str, known: tuple[str, ...]) -> None:
+        super().__init__(f"unknown staff role {role!r} (known: {', '.join(known)})")
+        self.role = role
+
+
+class RecordError(BriefError):
+    """A customer record lacks what every brief needs (customer_id, name)."""
+
+
+class InvalidEntry(BriefError):
+    """A note, hand-off or lead outcome is malformed (empty text, unknown outcome...)."""
+
+
+class AlreadyClaimed(BriefError):
+    """The visit is already claimed by another staff member."""
+
+    def __init__(self, visit_id: str, staff_id: str) -> None:
+        super().__init__(f"visit {visit_id} is already claimed by {staff_id}")
+        self.visit_id = visit_id
+        self.staff_id = staff_id
+
+
+class NotClaimHolder(BriefError):
+    """Only the staff member holding a claim may release or hand it off."""
+
+    def __init__(self, visit_id: str, staff_id: str, holder: str | None) -> None:
+        who = f"claimed by {holder}" if holder else "not claimed"
+        super().__init__(f"visit {visit_id} is {who}, not by {staff_id}")
+        self.visit_id = visit_id
+        self.staff_id = staff_id
+        self.holder = holder
+
+
+class NotesStoreError(BriefError):
+    """The notes database cannot be read or written (I/O, corruption, wrong key)."""

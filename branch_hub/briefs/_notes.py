@@ -1,0 +1,428 @@
+"""Visit notes, claims, hand-offs and lead outcomes in SQLite WAL, sealed at rest.
+
+Every row that names a customer or holds free text is sealed with the hub's AtRestCipher
+(AES-256-GCM); its associated data binds it to its row (id, kind, visit, day) so a sealed body
+cannot be moved to another row. Customer ids are looked up through a keyed blind index
+(HMAC-SHA256 with a random key kept sealed in the database itself). Every write is committed
+with synchronous=FULL before the method returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import sqlite3
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from branch_hub.atrest import AtRestCipher, AtRestError
+from branch_hub.briefs._errors import (
+    AlreadyClaimed,
+    InvalidEntry,
+    NotClaimHolder,
+    NotesStoreError,
+)
+from branch_hub.briefs._model import OUTCOMES, Claim, Note
+from branch_hub.config import STAFF_ROLES
+
+__all__ = ["MAX_TEXT", "VisitNotes"]
+
+T = TypeVar("T")
+MAX_TEXT = 2000  # characters in one note
+_ID_LIMIT = 128
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id TEXT NOT NULL UNIQUE,
+    day TEXT NOT NULL,
+    visit_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    customer_tag BLOB,
+    sealed BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entries_visit ON entries (visit_id, day);
+CREATE INDEX IF NOT EXISTS entries_customer ON entries (customer_tag, day);
+CREATE TABLE IF NOT EXISTS claims (
+    visit_id TEXT PRIMARY KEY,
+    staff_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+
+def _check_id(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > _ID_LIMIT:
+        raise InvalidEntry(f"{what} must be a non-empty string of at most {_ID_LIMIT} characters")
+    if any(ord(c) < 32 for c in value):
+        raise InvalidEntry(f"{what} contains control characters")
+    return value
+
+
+def _check_role(what: str, role: object) -> str:
+    if role not in STAFF_ROLES:
+        raise InvalidEntry(f"{what} must be one of {', '.join(STAFF_ROLES)}, got {role!r}")
+    return str(role)
+
+
+def _check_text(text: object, *, required: bool) -> str:
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise InvalidEntry("a note's text must be a string")
+    text = text.strip()
+    if required and not text:
+        raise InvalidEntry("a note's text must not be empty")
+    if len(text) > MAX_TEXT:
+        raise InvalidEntry(f"a note's text is limited to {MAX_TEXT} characters, got {len(text)}")
+    if "\x00" in text:
+        raise InvalidEntry("a note's text contains a NUL character")
+    return text
+
+
+class VisitNotes:
+    """The store of today's notes, claims, hand-offs and lead outcomes; thread-safe."""
+
+    def __init__(
+        self, db_path: Path | str, cipher: AtRestCipher, *, timezone: str = "Asia/Shanghai"
+    ) -> None:
+        self._cipher = cipher
+        self._zone = ZoneInfo(timezone)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.executescript(_SCHEMA)
+            self._index_key = self._load_index_key()
+        except sqlite3.Error as exc:
+            raise NotesStoreError(f"cannot open the notes database {db_path}: {exc}") from exc
+
+    def _load_index_key(self) -> bytes:
+        aad = b"briefs/index-key"
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            row = self._db.execute("SELECT value FROM meta WHERE name = 'index_key'").fetchone()
+            if row is None:
+                key = os.urandom(32)
+                self._db.execute(
+                    "INSERT INTO meta (name, value) VALUES ('index_key', ?)",
+                    (self._cipher.seal(key, aad),),
+                )
+            else:
+                try:
+                    key = self._cipher.open(bytes(row[0]), aad)
+                except AtRestError as exc:
+                    raise NotesStoreError(
+                        "the notes database was sealed with another at-rest key"
+                    ) from exc
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return key
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> VisitNotes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _tag(self, customer_id: str) -> bytes:
+        return hmac.new(self._index_key, customer_id.encode(), hashlib.sha256).digest()[:16]
+
+    @staticmethod
+    def _aad(entry_id: str, kind: str, visit_id: str, day: str) -> bytes:
+        return f"briefs/entry/{entry_id}/{kind}/{visit_id}/{day}".encode()
+
+    def _now_and_day(self, at: datetime | None, day: date | None) -> tuple[datetime, date]:
+        now = at or datetime.now(UTC)
+        if now.tzinfo is None:
+            raise InvalidEntry("timestamps must be timezone-aware")
+        return now, day or now.astimezone(self._zone).date()
+
+    def _txn(self, body: Callable[[], T]) -> T:
+        """Run body in one BEGIN IMMEDIATE transaction, committed (synchronous=FULL) on return."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    result = body()
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                raise NotesStoreError(f"cannot write to the notes database: {exc}") from exc
+        return result
+
+    def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+        def body() -> None:
+            for sql, params in statements:
+                self._db.execute(sql, params)
+
+        self._txn(body)
+
+    def _insert(self, note: Note, day: date) -> tuple[str, tuple[Any, ...]]:
+        body = {
+            "by": note.by,
+            "role": note.role,
+            "at": note.at.isoformat(timespec="microseconds"),
+            "text": note.text,
+            "customer_id": note.customer_id,
+            "for_role": note.for_role,
+            "to_staff_id": note.to_staff_id,
+            "to_role": note.to_role,
+            "lead_id": note.lead_id,
+            "outcome": note.outcome,
+        }
+        plain = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        iso_day = day.isoformat()
+        sealed = self._cipher.seal(
+            plain, self._aad(note.note_id, note.kind, note.visit_id, iso_day)
+        )
+        tag = self._tag(note.customer_id) if note.customer_id else None
+        return (
+            "INSERT INTO entries (entry_id, day, visit_id, kind, customer_tag, sealed) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (note.note_id, iso_day, note.visit_id, note.kind, tag, sealed),
+        )
+
+    def _holder(self, visit_id: str) -> Claim | None:
+        row = self._db.execute(
+            "SELECT staff_id, role, at FROM claims WHERE visit_id = ?", (visit_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        return Claim(visit_id, row[0], row[1], datetime.fromisoformat(row[2]))
+
+    # ------------------------------------------------------------------ writes
+
+    def add_note(
+        self,
+        visit_id: str,
+        *,
+        by: str,
+        role: str,
+        text: str,
+        customer_id: str | None = None,
+        for_role: str | None = None,
+        at: datetime | None = None,
+        day: date | None = None,
+    ) -> Note:
+        """Add a colleague's note about a visit (optionally only for one role); durable on return."""
+        now, business_day = self._now_and_day(at, day)
+        note = Note(
+            note_id=uuid.uuid4().hex,
+            visit_id=_check_id("visit_id", visit_id),
+            kind="note",
+            by=_check_id("staff_id", by),
+            role=_check_role("role", role),
+            at=now,
+            text=_check_text(text, required=True),
+            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
+            for_role=None if for_role is None else _check_role("for_role", for_role),
+        )
+        self._write([self._insert(note, business_day)])
+        return note
+
+    def claim(
+        self, visit_id: str, *, staff_id: str, role: str, at: datetime | None = None
+    ) -> Claim:
+        """Claim a visit for a staff member; idempotent for the holder, AlreadyClaimed for others."""
+        _check_id("visit_id", visit_id)
+        _check_id("staff_id", staff_id)
+        _check_role("role", role)
+        now, _ = self._now_and_day(at, None)
+
+        def body() -> Claim:
+            holder = self._holder(visit_id)
+            if holder is None:
+                self._db.execute(
+                    "INSERT INTO claims (visit_id, staff_id, role, at) VALUES (?, ?, ?, ?)",
+                    (visit_id, staff_id, role, now.isoformat(timespec="microseconds")),
+                )
+                holder = Claim(visit_id, staff_id, role, now)
+            return holder
+
+        holder = self._txn(body)
+        if holder.staff_id != staff_id:
+            raise AlreadyClaimed(visit_id, holder.staff_id)
+        return holder
+
+    def release(self, visit_id: str, *, staff_id: str, force: bool = False) -> None:
+        """Release a claim; only its holder may, unless force (a supervisor's decision)."""
+        _check_id("visit_id", visit_id)
+
+        def body() -> None:
+            holder = self._holder(visit_id)
+            if holder is None or (holder.staff_id != staff_id and not force):
+                raise NotClaimHolder(visit_id, staff_id, holder.staff_id if holder else None)
+            self._db.execute("DELETE FROM claims WHERE visit_id = ?", (visit_id,))
+
+        self._txn(body)
+
+    def handoff(
+        self,
+        visit_id: str,
+        *,
+        by: str,
+        role: str,
+        to_staff_id: str | None = None,
+        to_role: str | None = None,
+        note: str | None = None,
+        customer_id: str | None = None,
+        force: bool = False,
+        at: datetime | None = None,
+        day: date | None = None,
+    ) -> Note:
+        """Hand a visit to a colleague (who then holds the claim) or to a role (claim released)."""
+        if (to_staff_id is None) == (to_role is None):
+            raise InvalidEntry("a hand-off names exactly one of to_staff_id or to_role")
+        now, business_day = self._now_and_day(at, day)
+        entry = Note(
+            note_id=uuid.uuid4().hex,
+            visit_id=_check_id("visit_id", visit_id),
+            kind="handoff",
+            by=_check_id("staff_id", by),
+            role=_check_role("role", role),
+            at=now,
+            text=_check_text(note, required=False),
+            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
+            to_staff_id=None if to_staff_id is None else _check_id("to_staff_id", to_staff_id),
+            to_role=None if to_role is None else _check_role("to_role", to_role),
+        )
+
+        def body() -> None:
+            holder = self._holder(visit_id)
+            if holder is not None and holder.staff_id != by and not force:
+                raise NotClaimHolder(visit_id, by, holder.staff_id)
+            self._db.execute("DELETE FROM claims WHERE visit_id = ?", (visit_id,))
+            if entry.to_staff_id is not None:
+                # The receiver's role is not known here: the giver's is recorded until the
+                # receiver claims it (claim is idempotent for the holder).
+                self._db.execute(
+                    "INSERT INTO claims (visit_id, staff_id, role, at) VALUES (?, ?, ?, ?)",
+                    (
+                        visit_id,
+                        entry.to_staff_id,
+                        entry.role,
+                        now.isoformat(timespec="microseconds"),
+                    ),
+                )
+            self._db.execute(*self._insert(entry, business_day))
+
+        self._txn(body)
+        return entry
+
+    def record_outcome(
+        self,
+        visit_id: str,
+        lead_id: str,
+        outcome: str,
+        *,
+        by: str,
+        role: str,
+        note: str | None = None,
+        customer_id: str | None = None,
+        at: datetime | None = None,
+        day: date | None = None,
+    ) -> Note:
+        """Record a lead's outcome (accepted, declined, follow_up, not_interested) with a note."""
+        if outcome not in OUTCOMES:
+            raise InvalidEntry(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        now, business_day = self._now_and_day(at, day)
+        entry = Note(
+            note_id=uuid.uuid4().hex,
+            visit_id=_check_id("visit_id", visit_id),
+            kind="outcome",
+            by=_check_id("staff_id", by),
+            role=_check_role("role", role),
+            at=now,
+            text=_check_text(note, required=False),
+            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
+            lead_id=_check_id("lead_id", lead_id),
+            outcome=outcome,
+        )
+        self._write([self._insert(entry, business_day)])
+        return entry
+
+    # ------------------------------------------------------------------ reads
+
+    def claimed_by(self, visit_id: str) -> str | None:
+        """Return the staff id holding the visit's claim, or None."""
+        claim = self.claim_of(visit_id)
+        return claim.staff_id if claim else None
+
+    def claim_of(self, visit_id: str) -> Claim | None:
+        """Return the visit's claim, or None."""
+        with self._lock:
+            try:
+                return self._holder(visit_id)
+            except sqlite3.Error as exc:
+                raise NotesStoreError(f"cannot read the notes database: {exc}") from exc
+
+    def notes_for(
+        self, visit_id: str | None, day: date, *, customer_id: str | None = None
+    ) -> list[Note]:
+        """Return a business day's entries for a visit and/or a customer, oldest first."""
+        if visit_id is None and customer_id is None:
+            raise InvalidEntry("notes_for needs a visit_id or a customer_id")
+        select = "SELECT entry_id, day, visit_id, kind, sealed FROM entries WHERE day = ? AND "
+        params: tuple[Any, ...]
+        if customer_id is None:
+            sql, params = select + "visit_id = ? ORDER BY seq", (day.isoformat(), visit_id)
+        elif visit_id is None:
+            sql = select + "customer_tag = ? ORDER BY seq"
+            params = (day.isoformat(), self._tag(customer_id))
+        else:
+            sql = select + "(visit_id = ? OR customer_tag = ?) ORDER BY seq"
+            params = (day.isoformat(), visit_id, self._tag(customer_id))
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise NotesStoreError(f"cannot read the notes database: {exc}") from exc
+        return [self._open(*row) for row in rows]
+
+    def _open(self, entry_id: str, day: str, visit_id: str, kind: str, sealed: bytes) -> Note:
+        try:
+            body = json.loads(
+                self._cipher.open(bytes(sealed), self._aad(entry_id, kind, visit_id, day))
+            )
+        except AtRestError as exc:
+            raise NotesStoreError(
+                f"note {entry_id} failed authentication (wrong key or altered database)"
+            ) from exc
+        return Note(
+            note_id=entry_id,
+            visit_id=visit_id,
+            kind=kind,
+            by=body["by"],
+            role=body["role"],
+            at=datetime.fromisoformat(body["at"]),
+            text=body["text"],
+            customer_id=body["customer_id"],
+            for_role=body["for_role"],
+            to_staff_id=body["to_staff_id"],
+            to_role=body["to_role"],
+            lead_id=body["lead_id"],
+            outcome=body["outcome"],
+        )

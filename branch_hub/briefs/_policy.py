@@ -1,0 +1,76 @@
+"""Which brief fields each staff role may see (configurable by the `[briefs]` section)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+from branch_hub.briefs._errors import BriefError, UnknownRole
+from branch_hub.config import BRIEF_FIELDS, STAFF_ROLES
+
+if TYPE_CHECKING:
+    from branch_hub.config import BranchConfig
+
+__all__ = ["DEFAULT_HIDDEN", "RedactionPolicy"]
+
+DEFAULT_HIDDEN: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "lobby_manager": frozenset({"aum_band"}),
+        "wealth_manager": frozenset(),
+        "account_manager": frozenset({"aum_band"}),
+        "teller": frozenset({"aum_band", "talking_points"}),
+        "branch_admin": frozenset(),
+    }
+)
+
+
+def _default_hidden() -> Mapping[str, frozenset[str]]:
+    return DEFAULT_HIDDEN
+
+
+@dataclass(frozen=True)
+class RedactionPolicy:
+    """Per role, the set of brief fields that role must not see; unknown roles see nothing."""
+
+    hidden: Mapping[str, frozenset[str]] = field(default_factory=_default_hidden)
+    birthday_window_days: int = 7
+    long_absence_days: int = 180
+    aum_band_edges_cny: tuple[int, ...] = (50_000, 500_000, 1_000_000, 6_000_000)
+
+    def __post_init__(self) -> None:
+        for role, names in self.hidden.items():
+            if role not in STAFF_ROLES:
+                raise UnknownRole(role, STAFF_ROLES)
+            unknown = set(names) - set(BRIEF_FIELDS)
+            if unknown:
+                raise BriefError(
+                    f"unknown brief field(s) {', '.join(sorted(unknown))} for role {role!r} "
+                    f"(known: {', '.join(BRIEF_FIELDS)})"
+                )
+
+    @classmethod
+    def from_config(cls, config: BranchConfig) -> RedactionPolicy:
+        """Build the policy from the branch config's optional `[briefs]` section."""
+        settings = config.briefs
+        hidden = dict(DEFAULT_HIDDEN)
+        for role, names in settings.hide.items():
+            hidden[role] = frozenset(names)
+        return cls(
+            hidden=MappingProxyType(hidden),
+            birthday_window_days=settings.birthday_window_days,
+            long_absence_days=settings.long_absence_days,
+            aum_band_edges_cny=tuple(settings.aum_band_edges_cny),
+        )
+
+    def hidden_for(self, role: str) -> frozenset[str]:
+        """Return the fields hidden from a role, or raise UnknownRole (fail closed)."""
+        try:
+            return self.hidden[role]
+        except KeyError:
+            raise UnknownRole(role, tuple(self.hidden)) from None
+
+    def sees(self, role: str, name: str) -> bool:
+        """Tell whether a role may see a brief field."""
+        return name not in self.hidden_for(role)
