@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -20,15 +21,34 @@ from typing import Any
 
 import pytest
 
-from drivers.errors import TransportError
+from drivers.errors import DeviceError, TransportError
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
-from tests import pcsc_fixture
+from drivers.sim.pcscd import PcscDaemon
 from tests.support.kiosk_real_hub import RealKioskHub, build_cache
 from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 pytestmark = [pytest.mark.display, pytest.mark.pcsc]
-pcscd = pcsc_fixture.pcscd
+
+
+@pytest.fixture(scope="module")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
+    """pcscd with the vpcd readers; retried, since other processes on the machine may be
+    starting or stopping the (machine-wide) daemon at the same moment."""
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        pytest.skip("pcscd is not installed")
+    daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    for attempt in range(10):
+        try:
+            daemon.start()
+            break
+        except DeviceError:
+            if attempt == 9:
+                raise
+            time.sleep(2)
+    yield daemon
+    daemon.stop()
+
 
 LANDSCAPE = (1920, 1080)
 PORTRAIT = (1080, 1920)
