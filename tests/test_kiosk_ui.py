@@ -12,7 +12,6 @@ import asyncio
 import os
 import re
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,31 +22,47 @@ import pytest
 
 from drivers.errors import DeviceError, TransportError
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
-from drivers.sim.pcscd import PcscDaemon
+from drivers.sim.pcscd import PcscDaemon, list_readers
 from tests.support.kiosk_real_hub import RealKioskHub, build_cache
-from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 pytestmark = [pytest.mark.display, pytest.mark.pcsc]
 
 
+class SharedPcscd:
+    """Use the pcscd that is already serving the vpcd readers (another module's fixture), or
+    start one. `PcscDaemon.start()` first kills whatever pcscd its pid file names, which would
+    take the daemon away from a fixture that is still using it."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.daemon = PcscDaemon(log_path=log_path)
+
+    def start(self) -> None:
+        for attempt in range(10):
+            if PcscDaemon._ready(list_readers()):
+                return
+            try:
+                self.daemon.start()
+            except DeviceError:
+                if attempt == 9:
+                    raise
+                time.sleep(1.0)
+            else:
+                return
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+
 @pytest.fixture(scope="module")
-def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PcscDaemon]:
-    """pcscd with the vpcd readers; retried, since other processes on the machine may be
-    starting or stopping the (machine-wide) daemon at the same moment."""
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedPcscd]:
     if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
         pytest.skip("pcscd is not installed")
-    daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
-    for attempt in range(10):
-        try:
-            daemon.start()
-            break
-        except DeviceError:
-            if attempt == 9:
-                raise
-            time.sleep(2)
-    yield daemon
-    daemon.stop()
+    shared = SharedPcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    shared.start()
+    yield shared
+    shared.stop()  # only stops a daemon this module started
 
 
 LANDSCAPE = (1920, 1080)
@@ -55,23 +70,13 @@ PORTRAIT = (1080, 1920)
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    xvfb = start_xvfb()
-    prepare_kivy_env()
+def harness() -> Harness:
+    h = shared_harness()
     from kiosk.app import use_font
     from kiosk.fonts import find_cjk_font
 
     use_font(find_cjk_font())
-    try:
-        yield Harness()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            try:
-                xvfb.wait(5)
-            except subprocess.TimeoutExpired:
-                xvfb.kill()
-            os.environ.pop("DISPLAY", None)
+    return h
 
 
 @dataclass
