@@ -14,11 +14,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CallBoard
+from branch_hub.board import CALL_KINDS, CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
-from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
+from branch_hub.security.audit import AuditSink, NullAudit
+from branch_hub.security.auth import with_staff
+from branch_hub.security.hub import HubSecurity
+from branch_hub.security.policy import admit
 from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
@@ -28,6 +32,7 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 
@@ -53,6 +58,15 @@ class HubApp:
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
     cache_sync: CacheSync | None = None
+    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
+    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
+    security: HubSecurity | None = None
+    audit: AuditSink = field(default_factory=NullAudit)
+
+    def __post_init__(self) -> None:
+        if self.security is not None and isinstance(self.audit, NullAudit):
+            self.audit = self.security.audit
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -88,9 +102,27 @@ async def error_middleware(
 async def context_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Attach the RequestContext from the verified client certificate."""
+    """Attach the RequestContext: device from the verified client certificate, staff from the session."""
     peercert = request.transport.get_extra_info("peercert") if request.transport else None
-    request[REQUEST_CONTEXT] = context_from_peercert(peercert)
+    context = context_from_peercert(peercert)
+    security = request.app[CONTEXT].security
+    if security is not None:
+        context = with_staff(
+            context,
+            security.sessions,
+            request.headers.get("Authorization"),
+            security.staff.is_disabled,
+        )
+        # Routing ran already: judge the route's canonical path, not the raw request path.
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else request.path
+        serial = peercert.get("serialNumber") if peercert else None
+        refusal = admit(security.devices, route, request.method, context, serial)
+        if refusal is not None:
+            raise ApiError(refusal.status, refusal.code, refusal.message)
+        if context.device_id is not None:
+            security.connections.track(context.device_id, request.transport)
+    request[REQUEST_CONTEXT] = context
     return await handler(request)
 
 
@@ -137,8 +169,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
-    sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
+    accepts = _event_filter(ctx(request))
+    # Subscribe before replay: nothing falls between the two.
+    sub = hub.broadcaster.subscribe(accepts)
     reader = asyncio.create_task(_drain_incoming(ws))
+    reader.add_done_callback(lambda _task: _wake(sub))
     try:
         sent = since
         loop = asyncio.get_running_loop()
@@ -147,7 +182,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_json(event.to_wire())
+                if accepts is None or accepts(event):
+                    await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -155,22 +191,14 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
                 await ws.close(code=WS_CLOSE_RESYNC)
                 break
-            getter = asyncio.create_task(sub.queue.get())
-            closed = asyncio.create_task(sub.closed.wait())
-            done, _ = await asyncio.wait(
-                {getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-            closed.cancel()
-            if getter in done:
-                event = getter.result()
-                if event.seq > sent:  # replay may already have sent it
-                    await ws.send_json(event.to_wire())
-                    sent = event.seq
-                continue
-            if reader in done:  # the client went away
+            # One await per event and no helper tasks: with 20+ tablets this loop runs for
+            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+            event = await sub.queue.get()
+            if event is _GONE:
                 break
+            if event.seq > sent:  # replay may already have sent it
+                await ws.send_str(event.wire_json())
+                sent = event.seq
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
@@ -181,6 +209,28 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+# What a device that is not a staff tablet or counter (the lobby display, a kiosk, a browser
+# without a certificate) may see: calls and ticket changes, never arrivals, claims or notes.
+PUBLIC_EVENT_KINDS = frozenset(
+    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated", "board"}
+)
+STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
+
+
+def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
+    if context.device_kind in STAFF_DEVICE_KINDS:
+        return None
+    return lambda event: event.kind in PUBLIC_EVENT_KINDS
+
+
+_GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away
+
+
+def _wake(sub: Subscriber) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the loop anyway
+        sub.queue.put_nowait(_GONE)
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
@@ -264,4 +314,11 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display", display_file)
     app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
     app.router.add_get("/display/{name}", display_file)
+    from branch_hub.routes_kiosk import add_kiosk_routes
+    from branch_hub.routes_staff import add_staff_routes
+    from branch_hub.security.routes import add_security_routes  # imports this module
+
+    add_security_routes(app)
+    add_kiosk_routes(app)
+    add_staff_routes(app)
     return app
