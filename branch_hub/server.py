@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CALL_KINDS, CallBoard
+from branch_hub.board import CallBoard
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent
@@ -31,7 +31,6 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
-DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 
@@ -160,7 +159,6 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
-    visible = _visible_to(ctx(request))
     sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
     reader = asyncio.create_task(_drain_incoming(ws))
     try:
@@ -171,8 +169,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                if visible(event):
-                    await ws.send_json(event.to_wire())
+                await ws.send_json(event.to_wire())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -191,8 +188,7 @@ async def events(request: web.Request) -> web.StreamResponse:
             if getter in done:
                 event = getter.result()
                 if event.seq > sent:  # replay may already have sent it
-                    if visible(event):
-                        await ws.send_json(event.to_wire())
+                    await ws.send_json(event.to_wire())
                     sent = event.seq
                 continue
             if reader in done:  # the client went away
@@ -207,13 +203,6 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
-
-
-def _visible_to(context: RequestContext) -> Callable[[PushEvent], bool]:
-    """A display sees only what the calling board shows; staff devices see every event."""
-    if context.device_kind == "display":
-        return lambda event: event.kind in DISPLAY_EVENT_KINDS
-    return lambda event: True
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
