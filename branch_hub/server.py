@@ -32,7 +32,6 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
-DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 

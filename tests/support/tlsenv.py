@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -26,11 +27,16 @@ class TlsEnv:
     ca_path: Path
     server_cert: Path
     server_key: Path
+    # When set (a branch_hub.security DeviceRegistry), every issued client certificate is
+    # registered in it, as enrolment would: hubs with security refuse unregistered devices.
+    registry: Any = None
 
     def client(self, device_id: str, kind: str) -> tuple[Path, Path]:
         """Issue a client certificate for a device and return (cert, key) paths."""
         cert, key = issue_client_cert(self.ca, device_id, kind)
         assert key is not None
+        if self.registry is not None:
+            self.registry.register(device_id, kind, cert)
         cert_path = self.folder / f"{device_id}.crt"
         key_path = self.folder / f"{device_id}.key"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
