@@ -15,6 +15,7 @@ from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
 from branch_hub.board import CallBoard
+from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
@@ -59,6 +60,7 @@ class HubApp:
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)
+    cache_sync: CacheSync | None = None
 
     def __post_init__(self) -> None:
         if self.security is not None and isinstance(self.audit, NullAudit):
@@ -117,6 +119,10 @@ async def health(request: web.Request) -> web.Response:
     """Report liveness and the hub's status figures."""
     hub = request.app[CONTEXT]
     body = {"status": "ok", "version": __version__, "last_seq": hub.log.last_seq(), **hub.status}
+    if hub.cache_sync is not None:
+        body["cache"] = await asyncio.get_running_loop().run_in_executor(
+            None, hub.cache_sync.status
+        )
     return web.json_response(body)
 
 
