@@ -125,7 +125,9 @@ def build_cache(work: Path, customers: int, quiet: bool) -> tuple[Path, list[dic
         branch_id=BRANCH,
         progress=False,
     )
-    (cache / "hub_sync.key").write_bytes(
+    # Where the hub's scheduled sync looks for its key (`[hq] sync_key_file`, data-relative).
+    (work / "hub" / "keys").mkdir(parents=True, exist_ok=True)
+    (work / "hub" / "keys" / "hub_sync.key").write_bytes(
         hub.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
