@@ -27,7 +27,7 @@ def _desk(request: web.Request) -> StaffDesk:
     desk = request.app[CONTEXT].desk
     if desk is None:
         raise ApiError(503, "lobby_unavailable", "the lobby service is not running on this hub")
-    return desk  # type: ignore[no-any-return]
+    return desk
 
 
 async def visits(request: web.Request) -> web.Response:

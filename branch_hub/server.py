@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -23,6 +23,10 @@ from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
 from branch_hub.voice import VOICE_ID, VoiceCache
+
+if TYPE_CHECKING:  # the lobby imports this module
+    from branch_hub.lobby.arrival import Lobby
+    from branch_hub.lobby.staffdesk import StaffDesk
 
 __all__ = ["ApiError", "HubApp", "create_app"]
 
@@ -55,8 +59,8 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
-    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
-    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    lobby: Lobby | None = None  # arrivals, kiosk sessions (branch_hub.lobby)
+    desk: StaffDesk | None = None  # staff operations (branch_hub.lobby)
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)
