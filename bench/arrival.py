@@ -505,7 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                     printer,
                     card_triggers(sample, args.card_arrivals, rng),
                     ["cash"] * args.card_arrivals,
-                    0.3,  # pcscd notices the removal before the next insert
+                    1.0,  # pcscd (polling vpcd) must notice the removal before the next insert
                 )
             )
         _say(quiet, f"arrivals: {len(result['brief_ms'])}, recognised {result['recognised']}")
