@@ -139,7 +139,7 @@ class HqSettings(_Strict):
         "relative paths are relative to the config file. Required for scheduled pulls.",
     )
     sync_key_file: str = Field(
-        default="keys/hub_sync.key",
+        default="cache/hub_sync.key",
         description="The hub's X25519 sync private key, relative to the data directory "
         "(written by `branch-provision init`; its public key goes to HQ).",
     )

@@ -19,6 +19,7 @@ from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.discovery import HubAdvert, HubAdvertiser
 from branch_hub.lobby import open_lobby
+from branch_hub.outbox import open_for_hub
 from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.security.hub import HubSecurity
@@ -88,6 +89,9 @@ async def serve(
     hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     lobby = open_lobby(hub, config, data_dir, cipher)
+    # Claims, notes, hand-offs and lead outcomes wait here for HQ (sent when [hq] collector_url
+    # is set; otherwise they stay queued, durable, until it is).
+    hub.outbox, sender = open_for_hub(config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
         str(pki_dir / "hub.crt"),
@@ -111,6 +115,7 @@ async def serve(
     advertiser = None
     if config.hub.mdns_interfaces:
         advertiser = await loop.run_in_executor(None, _advertise, config, pki_dir, int(bound[1]))
+    sending = asyncio.create_task(sender.run(stop), name="outbox") if sender else None
     try:
         await stop.wait()
     finally:
@@ -125,6 +130,12 @@ async def serve(
             await puller
         hub.cache_sync.close()
         await lobby.close()
+        if sending is not None and sender is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            sender.close()
+        hub.outbox.close()
         hub.log.close()
         security.close()
         print("branch-hub: stopped", flush=True)

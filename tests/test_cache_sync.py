@@ -30,12 +30,12 @@ class Hq:
     def __init__(self, root: Path, server: StaticServer, ca: Path) -> None:
         self.root, self.server, self.ca = root, server, ca
         (root / "hq").mkdir()
-        (root / "hub" / "var" / "keys").mkdir(parents=True)
+        (root / "hub" / "var" / "cache").mkdir(parents=True)
         self.signing = root / "hq" / "hq_signing.key"
         self.signing_pub = root / "hq" / "hq_signing.pub"
         write_key_pair("hq", self.signing, self.signing_pub)
-        self.hub_key = root / "hub" / "var" / "keys" / "hub_sync.key"
-        self.hub_pub = root / "hub" / "var" / "keys" / "hub_sync.pub"
+        self.hub_key = root / "hub" / "var" / "cache" / "hub_sync.key"
+        self.hub_pub = root / "hub" / "var" / "cache" / "hub_sync.pub"
         write_key_pair("hub", self.hub_key, self.hub_pub)
         self.url = server.url + f"branches/{BRANCH}/"
 
