@@ -128,6 +128,16 @@ class HqSettings(_Strict):
     ca_file: str = Field(
         default="", description="PEM file of the CA that HQ's HTTPS certificates chain to (pinned)."
     )
+    signing_public_key: str = Field(
+        default="",
+        description="HQ's Ed25519 bundle-signing public key (PEM file from `branch-sync keygen`); "
+        "relative paths are relative to the config file. Required for scheduled pulls.",
+    )
+    sync_key_file: str = Field(
+        default="keys/hub_sync.key",
+        description="The hub's X25519 sync private key, relative to the data directory "
+        "(written by `branch-provision init`; its public key goes to HQ).",
+    )
     pull_interval_s: float = Field(
         default=900.0, ge=10, description="Seconds between scheduled bundle pulls."
     )
@@ -143,6 +153,15 @@ class HqSettings(_Strict):
         if value and urlsplit(value).scheme not in {"https", "http", "file"}:
             raise ValueError(f"expected an https:// or file:// URL, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _pull_needs_key(self) -> HqSettings:
+        if self.bundle_url and not self.signing_public_key:
+            raise _KeyedError(
+                "hq.signing_public_key",
+                "bundle_url is set, so HQ's signing public key is needed to verify bundles",
+            )
+        return self
 
 
 class Service(_Strict):

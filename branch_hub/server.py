@@ -9,12 +9,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
 from branch_hub.board import CallBoard
+from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
@@ -22,6 +23,10 @@ from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
 from branch_hub.voice import VOICE_ID, VoiceCache
+
+if TYPE_CHECKING:  # the lobby imports this module
+    from branch_hub.lobby.arrival import Lobby
+    from branch_hub.lobby.staffdesk import StaffDesk
 
 __all__ = ["ApiError", "HubApp", "create_app"]
 
@@ -54,11 +59,12 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
-    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
-    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    lobby: Lobby | None = None  # arrivals, kiosk sessions (branch_hub.lobby)
+    desk: StaffDesk | None = None  # staff operations (branch_hub.lobby)
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)
+    cache_sync: CacheSync | None = None
 
     def __post_init__(self) -> None:
         if self.security is not None and isinstance(self.audit, NullAudit):
@@ -117,6 +123,10 @@ async def health(request: web.Request) -> web.Response:
     """Report liveness and the hub's status figures."""
     hub = request.app[CONTEXT]
     body = {"status": "ok", "version": __version__, "last_seq": hub.log.last_seq(), **hub.status}
+    if hub.cache_sync is not None:
+        body["cache"] = await asyncio.get_running_loop().run_in_executor(
+            None, hub.cache_sync.status
+        )
     return web.json_response(body)
 
 
@@ -147,7 +157,9 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
-    sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
+    accepts = _event_filter(ctx(request))
+    # Subscribe before replay: nothing falls between the two.
+    sub = hub.broadcaster.subscribe(accepts)
     reader = asyncio.create_task(_drain_incoming(ws))
     reader.add_done_callback(lambda _task: _wake(sub))
     try:
@@ -158,7 +170,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_str(event.wire_json())
+                if accepts is None or accepts(event):
+                    await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -184,6 +197,20 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+# What a device that is not a staff tablet or counter (the lobby display, a kiosk, a browser
+# without a certificate) may see: calls and ticket changes, never arrivals, claims or notes.
+PUBLIC_EVENT_KINDS = frozenset(
+    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated", "board"}
+)
+STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
+
+
+def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
+    if context.device_kind in STAFF_DEVICE_KINDS:
+        return None
+    return lambda event: event.kind in PUBLIC_EVENT_KINDS
 
 
 _GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -11,9 +12,11 @@ from pathlib import Path
 from aiohttp import web
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
+from branch_hub.outbox import open_for_hub
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.security import HubSecurity
@@ -63,8 +66,12 @@ async def serve(
         voice=VoiceCache(data_dir / "voice"),
     )
     hub.board.rebuild(hub.log)
+    hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     lobby = open_lobby(hub, config, data_dir, cipher)
+    # Claims, notes, hand-offs and lead outcomes wait here for HQ (sent when [hq] collector_url
+    # is set; otherwise they stay queued, durable, until it is).
+    hub.outbox, sender = open_for_hub(config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
         str(pki_dir / "hub.crt"),
@@ -83,11 +90,25 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
+    sending = asyncio.create_task(sender.run(stop), name="outbox") if sender else None
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
         await lobby.close()
+        # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
+        # so stopping mid-pull loses nothing.
+        puller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await puller
+        hub.cache_sync.close()
+        if sending is not None and sender is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+            sender.close()
+        hub.outbox.close()
         hub.log.close()
         security.close()
         print("branch-hub: stopped", flush=True)

@@ -247,7 +247,11 @@ def open_envelope(data: bytes, key: Ed25519PublicKey, what: str) -> dict[str, An
         key.verify(sig, b"branch-edge/v1 envelope\x00" + text)
     except InvalidSignature as exc:
         raise SignatureError(f"{what}: signature does not verify with HQ's key") from exc
-    body = orjson.loads(text)
+    try:
+        body = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        # Signed by HQ yet not JSON: an HQ-side bug, still refused with a clear reason.
+        raise BundleError(f"{what}: signed body is not valid JSON ({exc})") from exc
     if not isinstance(body, dict) or body.get("format") != FORMAT:
         raise BundleError(
             f"{what}: unsupported format {body.get('format') if isinstance(body, dict) else None!r}"

@@ -139,10 +139,18 @@ def test_handoff_to_staff_and_to_role(notes: VisitNotes) -> None:
         notes.handoff("V1", by="S1", role="lobby_manager", to_role="teller")
     notes.handoff("V1", by="S2", role="wealth_manager", to_role="teller", at=AT)
     assert notes.claimed_by("V1") is None
+    notes.claim("V1", staff_id="S7", role="teller")
+    notes.handoff(
+        "V1", by="S7", role="teller", to_staff_id="S8", to_staff_role="account_manager", at=AT
+    )
+    claim = notes.claim_of("V1")
+    assert claim is not None
+    assert (claim.staff_id, claim.role) == ("S8", "account_manager")
     kinds = [(n.kind, n.to_staff_id, n.to_role, n.text) for n in notes.notes_for("V1", DAY)]
     assert kinds == [
         ("handoff", "S2", None, "想了解大额存单"),
         ("handoff", None, "teller", ""),
+        ("handoff", "S8", None, ""),
     ]
     assert notes.notes_for(None, DAY, customer_id="C1")[0].text == "想了解大额存单"
 

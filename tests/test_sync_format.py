@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 import os
 import struct
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -207,3 +209,13 @@ def test_signed_but_malformed_manifests_are_bundle_errors(
         parse_manifest(seal_envelope(body, SIGNER), SIGNER.public_key())
     with pytest.raises(BundleError):
         parse_manifest(junk, SIGNER.public_key())
+
+
+@settings(max_examples=200)
+@given(text=st.text(max_size=80))
+def test_signed_bodies_that_are_not_json_objects_are_bundle_errors(text: str) -> None:
+    # Found by bench.fuzz: a validly signed body that is not JSON escaped as JSONDecodeError.
+    sig = SIGNER.sign(b"branch-edge/v1 envelope\x00" + text.encode())
+    envelope = orjson.dumps({"body": text, "signature": base64.b64encode(sig).decode()})
+    with contextlib.suppress(BundleError):
+        parse_manifest(envelope, SIGNER.public_key())

@@ -287,6 +287,7 @@ class VisitNotes:
         role: str,
         to_staff_id: str | None = None,
         to_role: str | None = None,
+        to_staff_role: str | None = None,
         note: str | None = None,
         customer_id: str | None = None,
         force: bool = False,
@@ -309,6 +310,9 @@ class VisitNotes:
             to_staff_id=None if to_staff_id is None else _check_id("to_staff_id", to_staff_id),
             to_role=None if to_role is None else _check_role("to_role", to_role),
         )
+        receiver_role = entry.role
+        if to_staff_role is not None:
+            receiver_role = _check_role("to_staff_role", to_staff_role)
 
         def body() -> None:
             holder = self._holder(visit_id)
@@ -316,14 +320,14 @@ class VisitNotes:
                 raise NotClaimHolder(visit_id, by, holder.staff_id)
             self._db.execute("DELETE FROM claims WHERE visit_id = ?", (visit_id,))
             if entry.to_staff_id is not None:
-                # The receiver's role is not known here: the giver's is recorded until the
-                # receiver claims it (claim is idempotent for the holder).
+                # Without to_staff_role the giver's role is recorded until the receiver
+                # claims it (claim is idempotent for the holder).
                 self._db.execute(
                     "INSERT INTO claims (visit_id, staff_id, role, at) VALUES (?, ?, ?, ?)",
                     (
                         visit_id,
                         entry.to_staff_id,
-                        entry.role,
+                        receiver_role,
                         now.isoformat(timespec="microseconds"),
                     ),
                 )

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,7 +106,7 @@ class Lobby:
         queue: QueueStore,
         visits: VisitStore,
         briefing: Briefing,
-        cache: CustomerCache | None,
+        cache: Callable[[], CustomerCache | None],
         sim_dir: Path,
         poll_interval: float = 0.1,
     ) -> None:
@@ -114,7 +115,7 @@ class Lobby:
         self.queue = queue
         self.visits = visits
         self.briefing = briefing
-        self.cache = cache
+        self._cache = cache
         self.sessions = KioskSessions(config.hub.kiosk_session_timeout_s)
         self.stations = {
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
@@ -126,6 +127,11 @@ class Lobby:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._cache_alerted = False
+
+    @property
+    def cache(self) -> CustomerCache | None:
+        """The customer cache, or None before the hub has its key and a first version."""
+        return self._cache()
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -216,7 +222,8 @@ class Lobby:
         """Identify a read identifier and start the station's session (recognised or walk-in)."""
         customer: Customer | None = None
         problem: str | None = None
-        if self.cache is None:
+        cache = self.cache
+        if cache is None:
             problem = "unknown_card"
             if not self._cache_alerted:
                 self._cache_alerted = True
@@ -224,9 +231,7 @@ class Lobby:
         else:
             loop = asyncio.get_running_loop()
             try:
-                customer = await loop.run_in_executor(
-                    self._lookup, self.cache.identify, kind, value
-                )
+                customer = await loop.run_in_executor(self._lookup, cache.identify, kind, value)
             except Exception as exc:  # malformed number or an unreadable cache: a walk-in
                 log.info("identification at %s failed: %s", station, type(exc).__name__)
                 customer = None
@@ -252,16 +257,16 @@ class Lobby:
 
     def menu(self) -> dict[str, Any]:
         """Branch and services with their waiting counts and a wait range (blocking: executor)."""
-        self.queue.refresh()
-        engine = self.queue.engine
         waiting = self.waiting_counts()
-        dashboard = engine.dashboard()
+        dashboard = self.queue.dashboard()
+        open_counters = {c.counter_id for c in dashboard.counters if c.open}
         loads = {load.service: load for load in dashboard.services}
         services = []
         for service in self.config.services:
             load = loads.get(service.code)
             count = waiting.get(service.code, 0)
-            capacity = max(engine.capacity(service.code), 1.0)
+            serving = [c.id for c in self.config.counters if service.code in c.services]
+            capacity = max(len([c for c in serving if c in open_counters]) or len(serving), 1)
             median = load.median_service_min if load else service.typical_service_min
             p80 = load.p80_service_min if load else service.typical_service_min * 1.5
             services.append(
@@ -283,10 +288,14 @@ class Lobby:
             "services": services,
         }
 
+    def menu_changed(self) -> None:
+        """Tell every kiosk that waiting counts changed (they fetch /kiosk/menu again)."""
+        self.sessions.tell_all("kiosk.menu_changed", {})
+
     def waiting_counts(self) -> dict[str, int]:
-        """Waiting tickets per service (reads the in-memory engine)."""
+        """Waiting tickets per service (under the store's lock: executor threads write it)."""
         counts = {s.code: 0 for s in self.config.services}
-        for ticket in self.queue.engine.waiting():
+        for ticket in self.queue.waiting():
             counts[ticket.service] = counts.get(ticket.service, 0) + 1
         return counts
 
@@ -308,6 +317,10 @@ class Lobby:
                     "the session has ended; read the card again or take a walk-in ticket",
                 )
         customer = session.customer if session is not None else None
+        identified_by = session.identified_by if session is not None else None
+        if session is not None:
+            # One ticket per session: a retried or doubled request finds it ended (409).
+            self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         visit_id = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
@@ -337,7 +350,7 @@ class Lobby:
             customer_id=customer.customer_id if customer else None,
             tier=tier,
             priority=ticket.priority,
-            identified_by=session.identified_by if session else None,
+            identified_by=identified_by,
         )
         record = customer.record if customer else None
         greeting = self.briefing.greeting(record)
@@ -357,9 +370,8 @@ class Lobby:
             loop.run_in_executor(None, self.visits.add, visit),
             self.hub.emit("arrival", arrival),
         )
+        self.menu_changed()
         printed = await self._print(station, ticket, wire)
-        if session is not None:
-            self.sessions.end(station, "ticket_issued")
         return {"ticket": wire, "print": printed.to_wire()}
 
     def _known_tier(self, code: str) -> bool:
