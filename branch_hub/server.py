@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CALL_KINDS, CallBoard
+from branch_hub.board import CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
@@ -60,7 +60,6 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
-    cache_sync: CacheSync | None = None
     lobby: Lobby | None = None  # arrivals, kiosk sessions (branch_hub.lobby)
     desk: StaffDesk | None = None  # staff operations (branch_hub.lobby)
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
