@@ -307,18 +307,21 @@ def start_hub(work: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def device_certs(work: Path) -> dict[str, tuple[str, str] | None]:
-    """Client certificates for each device kind, issued by the hub's branch CA."""
+    """Client certificates for each device kind, issued by the hub's CA and enrolled."""
     from cryptography.hazmat.primitives import serialization
 
     from branch_hub.pki import issue_client_cert, load_pem_pair, write_private_key
+    from branch_hub.security.devices import DeviceRegistry
 
     pki = work / "var" / "pki"
     ca = load_pem_pair(pki / "ca.crt", pki / "ca.key")
+    registry = DeviceRegistry(work / "var" / "security" / "devices.db")
     out: dict[str, tuple[str, str] | None] = {"none": None}
     for device, kind in (("K1", "kiosk"), ("T1", "tablet"), ("D1", "display"), ("C1", "counter")):
         cert, key = issue_client_cert(ca, device, kind)
         if key is None:
             raise RuntimeError("issue_client_cert made no key")
+        registry.register(device, kind, cert)
         cert_path, key_path = work / f"{device}.crt", work / f"{device}.key"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         write_private_key(
@@ -330,7 +333,28 @@ def device_certs(work: Path) -> dict[str, tuple[str, str] | None]:
             ),
         )
         out[kind] = (str(cert_path), str(key_path))
+    registry.close()
     return out
+
+
+def staff_token(work: Path, url: str, ca: str, cert: tuple[str, str]) -> str:
+    """Create a lobby manager account and log in from the tablet: the fuzzer's staff session."""
+    import requests
+
+    from branch_hub.security.staff import StaffStore
+
+    store = StaffStore(work / "var" / "security" / "staff.db")
+    store.add("S-FUZZ", "Fuzz Tester", "lobby_manager", "580213")
+    store.close()
+    resp = requests.post(
+        f"{url}/api/v1/login",
+        json={"staff_id": "S-FUZZ", "pin": "580213"},
+        verify=ca,
+        cert=cert,
+        timeout=30,
+    )
+    resp.raise_for_status()
+    return str(resp.json()["token"])
 
 
 def fuzz_http(seconds: float, seed: int) -> dict[str, Any]:
@@ -356,6 +380,11 @@ def fuzz_http(seconds: float, seed: int) -> dict[str, Any]:
                 if pair:
                     session.cert = pair
                 sessions[kind] = session
+            # A logged-in lobby manager on the tablet reaches the staff handlers themselves.
+            staff = requests.Session()
+            staff.verify, staff.trust_env, staff.cert = ca, False, certs["tablet"]
+            staff.headers["Authorization"] = "Bearer " + staff_token(work, url, ca, certs["tablet"])
+            sessions["tablet+staff"] = staff
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
                 method, path, headers, body = random_request(rng, routes)

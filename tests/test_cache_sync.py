@@ -20,6 +20,7 @@ from sync.keys import write_key_pair
 from sync.publisher import publish
 from sync.static_server import StaticServer, make_test_pki
 from sync.synth import SynthOptions, write_export_file
+from tests.support.devices import enrolled_device
 
 BRANCH = "BJ-CY-0105"
 
@@ -176,10 +177,13 @@ def test_running_hub_pulls_at_start_and_shows_the_cache_on_health(
         assert proc.stdout is not None
         url = proc.stdout.readline().split()[-1]
         ca = hq.root / "hub" / "var" / "pki" / "ca.crt"
+        cert = enrolled_device(hq.root / "hub" / "var", "TAB1")
         deadline = time.monotonic() + 60
         cache: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            cache = requests.get(f"{url}/api/v1/health", verify=str(ca), timeout=10).json()["cache"]
+            cache = requests.get(
+                f"{url}/api/v1/health", verify=str(ca), cert=cert, timeout=10
+            ).json()["cache"]
             if cache["sequence"] == 1:
                 break
             time.sleep(0.2)
