@@ -381,9 +381,12 @@ def fuzz_http(seconds: float, seed: int) -> dict[str, Any]:
                     session.cert = pair
                 sessions[kind] = session
             # A logged-in lobby manager on the tablet reaches the staff handlers themselves.
+            tablet = certs["tablet"]
+            if tablet is None:
+                raise RuntimeError("no tablet certificate")
             staff = requests.Session()
-            staff.verify, staff.trust_env, staff.cert = ca, False, certs["tablet"]
-            staff.headers["Authorization"] = "Bearer " + staff_token(work, url, ca, certs["tablet"])
+            staff.verify, staff.trust_env, staff.cert = ca, False, tablet
+            staff.headers["Authorization"] = "Bearer " + staff_token(work, url, ca, tablet)
             sessions["tablet+staff"] = staff
             deadline = time.monotonic() + seconds
             while time.monotonic() < deadline:
