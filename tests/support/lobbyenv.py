@@ -140,6 +140,7 @@ async def running_hub(
     _prepare(data, cache_dir, cache)
     cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
     security = HubSecurity.open(data)
+    tls.registry = security.devices  # certificates the test issues are enrolled devices
     hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
     handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
     runner = web.AppRunner(create_app(hub))
