@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from branch_hub.config import Counter
 from branch_hub.push import PushEvent
@@ -16,7 +17,13 @@ log = logging.getLogger("branch_hub.calling")
 
 
 async def announce_call(
-    hub: HubApp, *, ticket: str, service: str, counter: Counter, recalled: bool = False
+    hub: HubApp,
+    *,
+    ticket: str,
+    service: str,
+    counter: Counter,
+    recalled: bool = False,
+    extra: dict[str, Any] | None = None,
 ) -> PushEvent:
     """Synthesise the announcement (cached), then push the call to the display and tablets."""
     words = announcement(ticket, counter.number, counter.name_en or None)
@@ -37,5 +44,6 @@ async def announce_call(
         "voice_id": voice_id,
         "text_zh": words.zh,
         "text_en": words.en,
+        **(extra or {}),
     }
     return await hub.emit("recalled" if recalled else "called", data)

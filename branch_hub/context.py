@@ -17,6 +17,7 @@ class RequestContext:
     device_kind: str | None = None
     staff_id: str | None = None
     role: str | None = None
+    session_problem: str | None = None  # why a presented bearer token gave no staff session
 
     @property
     def anonymous(self) -> bool:

@@ -14,11 +14,15 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CallBoard
+from branch_hub.board import CALL_KINDS, CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.security.audit import AuditSink, NullAudit
+from branch_hub.security.auth import with_staff
+from branch_hub.security.hub import HubSecurity
+from branch_hub.security.policy import admit
 from branch_hub.voice import VOICE_ID, VoiceCache
 
 __all__ = ["ApiError", "HubApp", "create_app"]
@@ -28,6 +32,7 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 
@@ -53,6 +58,15 @@ class HubApp:
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
     cache_sync: CacheSync | None = None
+    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
+    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
+    security: HubSecurity | None = None
+    audit: AuditSink = field(default_factory=NullAudit)
+
+    def __post_init__(self) -> None:
+        if self.security is not None and isinstance(self.audit, NullAudit):
+            self.audit = self.security.audit
 
     async def emit(self, kind: str, data: dict[str, Any]) -> PushEvent:
         """Persist an event (off the loop), then push it to subscribers."""
@@ -88,9 +102,22 @@ async def error_middleware(
 async def context_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Attach the RequestContext from the verified client certificate."""
+    """Attach the RequestContext: device from the verified client certificate, staff from the session."""
     peercert = request.transport.get_extra_info("peercert") if request.transport else None
-    request[REQUEST_CONTEXT] = context_from_peercert(peercert)
+    context = context_from_peercert(peercert)
+    security = request.app[CONTEXT].security
+    if security is not None:
+        context = with_staff(context, security.sessions, request.headers.get("Authorization"))
+        # Routing ran already: judge the route's canonical path, not the raw request path.
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else request.path
+        serial = peercert.get("serialNumber") if peercert else None
+        refusal = admit(security.devices, route, request.method, context, serial)
+        if refusal is not None:
+            raise ApiError(refusal.status, refusal.code, refusal.message)
+        if context.device_id is not None:
+            security.connections.track(context.device_id, request.transport)
+    request[REQUEST_CONTEXT] = context
     return await handler(request)
 
 
@@ -137,6 +164,7 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
+    visible = _visible_to(ctx(request))
     sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
     reader = asyncio.create_task(_drain_incoming(ws))
     try:
@@ -147,7 +175,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                await ws.send_json(event.to_wire())
+                if visible(event):
+                    await ws.send_json(event.to_wire())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -166,7 +195,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if getter in done:
                 event = getter.result()
                 if event.seq > sent:  # replay may already have sent it
-                    await ws.send_json(event.to_wire())
+                    if visible(event):
+                        await ws.send_json(event.to_wire())
                     sent = event.seq
                 continue
             if reader in done:  # the client went away
@@ -181,6 +211,13 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+def _visible_to(context: RequestContext) -> Callable[[PushEvent], bool]:
+    """A display sees only what the calling board shows; staff devices see every event."""
+    if context.device_kind == "display":
+        return lambda event: event.kind in DISPLAY_EVENT_KINDS
+    return lambda event: True
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
@@ -264,4 +301,11 @@ def create_app(hub: HubApp) -> web.Application:
     app.router.add_get("/display", display_file)
     app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
     app.router.add_get("/display/{name}", display_file)
+    from branch_hub.routes_kiosk import add_kiosk_routes
+    from branch_hub.routes_staff import add_staff_routes
+    from branch_hub.security.routes import add_security_routes  # imports this module
+
+    add_security_routes(app)
+    add_kiosk_routes(app)
+    add_staff_routes(app)
     return app

@@ -15,8 +15,10 @@ from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
+from branch_hub.lobby import open_lobby
 from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
+from branch_hub.security.hub import HubSecurity
 from branch_hub.server import HubApp, create_app
 from branch_hub.voice import VoiceCache
 
@@ -55,14 +57,22 @@ async def serve(
     pki_dir = data_dir / "pki"
     ensure_dev_pki(pki_dir, config.branch.id)
     cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
+    ca = (
+        load_pem_pair(pki_dir / "ca.crt", pki_dir / "ca.key")
+        if (pki_dir / "ca.key").exists()
+        else None
+    )
+    security = HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
     hub = HubApp(
         log=EventLog(data_dir / "hub.db", cipher),
         config=config,
         voice=VoiceCache(data_dir / "voice"),
+        security=security,
     )
     hub.board.rebuild(hub.log)
     hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
+    lobby = open_lobby(hub, config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
         str(pki_dir / "hub.crt"),
@@ -74,6 +84,7 @@ async def serve(
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
     await site.start()
+    await lobby.start()
     bound = runner.addresses[0]
     print(f"branch-hub: listening on https://{bound[0]}:{bound[1]}", flush=True)
     stop = stop or asyncio.Event()
@@ -81,9 +92,11 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
+    watcher = asyncio.create_task(security.watch_revocations())
     try:
         await stop.wait()
     finally:
+        watcher.cancel()
         await runner.cleanup()
         # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
         # so stopping mid-pull loses nothing.
@@ -91,5 +104,7 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await puller
         hub.cache_sync.close()
+        await lobby.close()
         hub.log.close()
+        security.close()
         print("branch-hub: stopped", flush=True)

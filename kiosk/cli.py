@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
+import tempfile
+from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,17 +18,75 @@ def build_parser() -> argparse.ArgumentParser:
         prog="branch-kiosk",
         description="The customer's queue kiosk: a full-screen touchscreen app that talks only to the branch hub's API.",
     )
-    parser.add_argument("--hub", metavar="URL", help="hub address (default: discover by mDNS)")
+    parser.add_argument(
+        "--hub", metavar="URL", required=True, help="hub address, https://HOST:PORT"
+    )
+    parser.add_argument(
+        "--cert", type=Path, required=True, help="this kiosk's client certificate (PEM)"
+    )
+    parser.add_argument("--key", type=Path, required=True, help="this kiosk's private key (PEM)")
+    parser.add_argument(
+        "--ca", type=Path, required=True, help="the branch CA certificate (PEM) to pin"
+    )
+    parser.add_argument(
+        "--font", type=Path, help="a font file with Chinese glyphs (default: found)"
+    )
+    parser.add_argument(
+        "--size",
+        default="1920x1080",
+        help="window size WIDTHxHEIGHT when not full screen (1080x1920 for portrait)",
+    )
+    parser.add_argument("--windowed", action="store_true", help="do not go full screen")
     return parser
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(
+            f"branch-kiosk: error: --size must look like 1920x1080, got {text!r}"
+        ) from None
+    return width, height
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run branch-kiosk."""
-    build_parser().parse_args(argv)
-    print(
-        "branch-kiosk: error: the kiosk app is not available in this version yet", file=sys.stderr
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return 3
+    # Imports are late: Kivy reads its environment and configuration when first imported.
+    from branch_hub.client import DeviceTls, HubClient, HubError
+    from kiosk.fonts import FontMissing, find_cjk_font
+
+    try:
+        font = find_cjk_font(args.font)
+        client = HubClient(args.hub, DeviceTls(args.cert, args.key, args.ca))
+    except (FontMissing, HubError) as exc:
+        print(f"branch-kiosk: error: {exc}", file=sys.stderr)
+        return 2
+    width, height = _size(args.size)
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "branch-kiosk-kivy"))
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("graphics", "fullscreen", "0" if args.windowed else "auto")
+    Config.set("input", "mouse", "mouse,disable_multitouch")
+    Config.set("kivy", "exit_on_escape", "0")
+
+    from kiosk.app import KioskApp, use_font
+    from kiosk.flow import Flow
+    from kiosk.link import Controller, HubLink
+
+    use_font(font)
+    link = HubLink(client)
+    controller = Controller(Flow(), link.inbox, link.submit)
+    link.start()
+    KioskApp(controller, link.stop).run()
+    return 0
 
 
 if __name__ == "__main__":

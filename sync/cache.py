@@ -270,6 +270,36 @@ class CustomerCache:
             )
         return None
 
+    def by_customer_id(self, customer_id: str) -> Customer | None:
+        """Find a customer by HQ's customer id (its blind reference), or None."""
+        self._refresh()
+        if self._conn is None or self._index is None:
+            return None
+        ref = self._index.ref(customer_id)
+        try:
+            row = self._conn.execute(
+                "SELECT version, hs, sealed FROM customer WHERE ref = ?", (ref,)
+            ).fetchone()
+        except sqlite3.Error:
+            self._open()  # replaced under us (key rotation): reopen once
+            if self._conn is None or self._index is None:
+                return None
+            ref = self._index.ref(customer_id)
+            row = self._conn.execute(
+                "SELECT version, hs, sealed FROM customer WHERE ref = ?", (ref,)
+            ).fetchone()
+        if row is None:
+            return None
+        version, hs, sealed = row
+        customer = self._decrypt(ref, version, hs, sealed)
+        return Customer(
+            customer["customer_id"],
+            customer.get("name", ""),
+            customer.get("tier", ""),
+            version,
+            customer,
+        )
+
     def _decrypt(self, ref: bytes, version: int, hs: bytes, sealed: bytes) -> dict[str, Any]:
         if self._aes is None:
             raise CacheError("the cache is closed")

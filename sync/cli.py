@@ -76,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     synth.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
     _add_sync_commands(sub)
+    from sync.collector import add_commands as add_collector_commands
+
+    add_collector_commands(sub)
     return parser
 
 
@@ -287,6 +290,8 @@ def main(argv: list[str] | None = None) -> int:
         "lookup": _cmd_lookup,
     }
     try:
+        if args.command not in commands:
+            return int(args.func(args))
         return commands[args.command](args)
     except (ConfigError, SyncError, IdentifierError) as exc:
         print(f"branch-sync: error: {exc}", file=sys.stderr)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,17 +16,75 @@ def build_parser() -> argparse.ArgumentParser:
         prog="branch-tablet",
         description="The staff app for tablets and counter PCs: live arrivals, customer briefs, calling, outcomes.",
     )
-    parser.add_argument("--hub", metavar="URL", help="hub address (default: discover by mDNS)")
+    parser.add_argument(
+        "--hub", metavar="URL", help="hub address (default: saved, or discover by mDNS)"
+    )
+    parser.add_argument(
+        "--home", type=Path, help="app data folder (default: $BRANCH_TABLET_HOME or XDG data dir)"
+    )
+    parser.add_argument("--counter", help="counter id a teller calls to (saved in settings)")
+    parser.add_argument(
+        "--font", type=Path, help="a font file with Chinese glyphs (default: found)"
+    )
+    parser.add_argument("--size", default="1280x800", help="window size WIDTHxHEIGHT")
+    parser.add_argument(
+        "--idle-timeout", type=float, default=300.0, help="seconds without a touch before logout"
+    )
+    parser.add_argument(
+        "--self-check", action="store_true", help="import the app and exit 0 (update health check)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run branch-tablet."""
-    build_parser().parse_args(argv)
-    print(
-        "branch-tablet: error: the tablet app is not available in this version yet", file=sys.stderr
-    )
-    return 3
+    args = build_parser().parse_args(argv)
+    if args.self_check:
+        import importlib
+
+        for module in ("tablet.controller", "tablet.app"):
+            importlib.import_module(module)
+        return 0
+    from kiosk.fonts import FontMissing, find_cjk_font
+    from tablet.device import DeviceStore, default_home
+
+    try:
+        font = find_cjk_font(args.font)
+    except FontMissing as exc:
+        print(f"branch-tablet: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        width, height = (int(p) for p in args.size.lower().split("x"))
+    except ValueError:
+        print(
+            f"branch-tablet: error: --size must look like 1280x800, got {args.size!r}",
+            file=sys.stderr,
+        )
+        return 2
+    home = args.home or default_home()
+    store = DeviceStore(home)
+    if args.hub:
+        store.save_settings(hub_url=args.hub)
+    if args.counter:
+        store.save_settings(counter=args.counter)
+    # Kivy keeps its own files next to ours, never in ~/.kivy; no log file (it could grow).
+    os.environ.setdefault("KIVY_HOME", str(home / "kivy"))
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("kivy", "exit_on_escape", "0")
+    from tablet.app import TabletApp, use_font
+    from tablet.controller import Tablet
+    from tablet.updates import check_for_update
+
+    use_font(font)
+    tablet = Tablet(store, idle_timeout_s=args.idle_timeout)
+    check_for_update(store)
+    TabletApp(tablet).run()
+    return 0
 
 
 if __name__ == "__main__":

@@ -10,6 +10,21 @@ from pathlib import Path
 
 import requests
 
+from branch_hub.pki import CertifiedKey, issue_client_cert, load_pem_pair
+from branch_hub.security.devices import DeviceRegistry
+
+
+def _enrolled_device(data_dir: Path, device_id: str) -> tuple[str, str]:
+    """Issue and register a tablet certificate the way enrolment does; return (cert, key)."""
+    ca = load_pem_pair(data_dir / "pki" / "ca.crt", data_dir / "pki" / "ca.key")
+    cert, key = issue_client_cert(ca, device_id, "tablet")
+    assert key is not None
+    registry = DeviceRegistry(data_dir / "security" / "devices.db")
+    registry.register(device_id, "tablet", cert)
+    registry.close()
+    CertifiedKey(cert, key).save(data_dir / "dev.crt", data_dir / "dev.key")
+    return str(data_dir / "dev.crt"), str(data_dir / "dev.key")
+
 
 def test_hub_serves_https_and_stops_on_sigterm(
     script: Callable[[str], str], tmp_path: Path, sample_config_path: Path
@@ -28,7 +43,10 @@ def test_hub_serves_https_and_stops_on_sigterm(
         assert line.startswith("branch-hub: listening on https://127.0.0.1:"), line
         url = line.split()[-1]
         ca = tmp_path / "var" / "pki" / "ca.crt"
-        resp = requests.get(f"{url}/api/v1/health", verify=str(ca), timeout=10)
+        anonymous = requests.get(f"{url}/api/v1/health", verify=str(ca), timeout=10)
+        assert anonymous.status_code == 401  # only enrolled devices get past the door
+        cert = _enrolled_device(tmp_path / "var", "TAB1")
+        resp = requests.get(f"{url}/api/v1/health", verify=str(ca), cert=cert, timeout=10)
         assert resp.json()["status"] == "ok"
         assert resp.json()["branch_id"] == "BJ-CY-0105"
         assert oct(os.stat(tmp_path / "var" / "pki" / "hub.key").st_mode & 0o777) == "0o600"

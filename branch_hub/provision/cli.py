@@ -15,7 +15,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provision a branch: its CA and hub keys, enrolment codes for kiosks and "
         "tablets, staff accounts, audit log checks and release bundles.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    from branch_hub.provision import channel, release
+
+    release.register(sub)
+    channel.register(sub)
     return parser
 
 
@@ -25,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         build_parser().print_help(sys.stderr)
         return 2
+    if hasattr(args, "func"):
+        return int(args.func(args))
     return 2
 
 

@@ -1,0 +1,265 @@
+"""The device side of the app store: check, download, verify, install, health-check, roll back.
+
+The kiosk and tablet apps call `AppUpdater.update(...)`; it imports nothing from the hub (only
+the bundle format next to it, requests and cryptography). Install layout under `root`:
+`versions/<version>/` (the app's wheels installed with `pip install --target`), `current`
+(a symlink switched atomically) and `state.json` (current and previous version). A version
+whose health check fails after start is rolled back to the previous one and reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from branch_hub.appstore.bundle import MANIFEST, SIGNATURE, Manifest, Refused, verify_bundle
+
+__all__ = ["AppUpdater", "Offer", "UpdateResult", "UpdaterError"]
+
+_CHUNK = 1 << 16
+MAX_FILE = 512 * 1024 * 1024
+
+
+class UpdaterError(Exception):
+    """The update could not run (hub unreachable, install failed); nothing was switched."""
+
+
+@dataclass(frozen=True)
+class Offer:
+    """What the hub offers this device on its channel."""
+
+    app: str
+    version: str
+    channel: str
+    hub_version: str
+    files: list[str]
+
+
+@dataclass
+class UpdateResult:
+    """What an update attempt did."""
+
+    outcome: str  # up_to_date | installed | rolled_back | refused | failed
+    version: str | None = None
+    reason: str = ""
+    detail: str = ""
+    log: list[str] = field(default_factory=list)
+
+
+class AppUpdater:
+    """Keeps one app on a device at the version its channel offers."""
+
+    def __init__(
+        self,
+        hub_url: str,
+        app: str,
+        root: Path,
+        release_key: Ed25519PublicKey,
+        *,
+        ca_file: str,
+        client_cert: tuple[str, str] | None = None,
+        timeout_s: float = 30.0,
+    ) -> None:
+        self.base = hub_url.rstrip("/") + "/api/v1/apps/" + app
+        self.app = app
+        self.root = root
+        self.release_key = release_key
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        self.session.verify = ca_file  # the branch CA pinned at enrolment
+        self.session.cert = client_cert
+        self.session.trust_env = False
+        root.mkdir(parents=True, exist_ok=True)
+
+    # ---- state -------------------------------------------------------------------------
+    def _state(self) -> dict[str, Any]:
+        try:
+            state: dict[str, Any] = json.loads((self.root / "state.json").read_text())
+        except (OSError, ValueError):
+            return {"current": None, "previous": None}
+        return state
+
+    def _save_state(self, state: dict[str, Any]) -> None:
+        tmp = self.root / "state.json.tmp"
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, self.root / "state.json")
+
+    @property
+    def installed_version(self) -> str | None:
+        """The version `current` points at (None before the first install)."""
+        value = self._state().get("current")
+        return str(value) if value else None
+
+    @property
+    def current_path(self) -> Path:
+        """The folder of the running version (a symlink)."""
+        return self.root / "current"
+
+    def _switch(self, version: str) -> None:
+        link = self.root / "current.tmp"
+        link.unlink(missing_ok=True)
+        link.symlink_to(Path("versions") / version)
+        os.replace(link, self.current_path)  # rename(2) swaps the link atomically
+
+    # ---- hub ---------------------------------------------------------------------------
+    def _get(self, url: str, **kw: Any) -> requests.Response:
+        try:
+            resp = self.session.get(url, timeout=self.timeout_s, **kw)
+        except requests.RequestException as exc:
+            raise UpdaterError(f"hub unreachable: {type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise UpdaterError(f"hub answered HTTP {resp.status_code} for {url.rsplit('/', 1)[-1]}")
+        return resp
+
+    def check(self) -> Offer | None:
+        """Ask the hub what this device's channel offers; None when nothing is published."""
+        resp = self._get(f"{self.base}/offer")
+        if resp.status_code == 204:
+            return None
+        try:
+            doc = resp.json()
+            return Offer(
+                str(doc["app"]),
+                str(doc["version"]),
+                str(doc["channel"]),
+                str(doc["hub_version"]),
+                [str(f) for f in doc["files"]],
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UpdaterError("the hub's offer is malformed") from exc
+
+    def download(self, offer: Offer) -> Path:
+        """Download an offered bundle into downloads/<version>/ (fresh each time)."""
+        folder = self.root / "downloads" / offer.version
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        for name in offer.files:
+            if "/" in name or name.startswith("."):
+                raise Refused("malformed", f"the hub offered an unsafe file name {name!r}")
+            resp = self._get(f"{self.base}/releases/{offer.version}/{name}", stream=True)
+            size = 0
+            with (folder / name).open("wb") as fh:
+                for chunk in resp.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_FILE:
+                        raise Refused("tampered", f"{name} is larger than any release file")
+                    fh.write(chunk)
+        return folder
+
+    def report(self, event: str, version: str | None, reason: str = "", detail: str = "") -> bool:
+        """Tell the hub what happened (installed, refused, rolled_back); False if it is away."""
+        body = {"event": event, "version": version, "reason": reason, "detail": detail[:500]}
+        try:
+            resp = self.session.post(f"{self.base}/reports", json=body, timeout=self.timeout_s)
+        except requests.RequestException:
+            return False
+        return resp.status_code < 300
+
+    # ---- install -----------------------------------------------------------------------
+    def verify(self, folder: Path, hub_version: str | None = None) -> Manifest:
+        """Verify a bundle folder for this app and device (Refused says why not)."""
+        return verify_bundle(
+            folder,
+            self.release_key,
+            app=self.app,
+            installed_version=self.installed_version,
+            hub_version=hub_version,
+        )
+
+    def install(self, folder: Path, manifest: Manifest) -> None:
+        """Install a verified bundle's wheels into versions/<v>/ and make it current."""
+        target = self.root / "versions" / manifest.version
+        staging = self.root / "versions" / f".{manifest.version}.partial"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        wheels = [str(folder / n) for n in manifest.files if n.endswith(".whl")]
+        if not wheels:
+            raise Refused("malformed", "the bundle holds no wheel")
+        proc = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps",
+             "--disable-pip-version-check", "--target", str(staging), *wheels],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )  # fmt: skip
+        if proc.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise UpdaterError(f"pip could not install the wheels: {proc.stderr.strip()[-300:]}")
+        shutil.copy2(folder / MANIFEST, staging / MANIFEST)
+        shutil.copy2(folder / SIGNATURE, staging / SIGNATURE)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+        state = self._state()
+        previous = state.get("current")
+        self._switch(manifest.version)
+        self._save_state(
+            {
+                "current": manifest.version,
+                "previous": previous,
+                "installed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            }
+        )
+
+    def rollback(self) -> str | None:
+        """Switch back to the previous version; return it (None if there is none)."""
+        state = self._state()
+        previous = state.get("previous")
+        if not previous or not (self.root / "versions" / str(previous)).is_dir():
+            return None
+        self._switch(str(previous))
+        self._save_state({"current": previous, "previous": None, "rolled_back": state["current"]})
+        return str(previous)
+
+    def health_check(self, command: list[str], timeout_s: float = 60.0) -> tuple[bool, str]:
+        """Start the current version's health command; healthy means exit status 0 in time."""
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(self.current_path.resolve())
+        env["BRANCH_APP_VERSION"] = self.installed_version or ""
+        try:
+            proc = subprocess.run(
+                command, env=env, capture_output=True, text=True, timeout=timeout_s, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return False, f"no healthy answer within {timeout_s:g} s"
+        except OSError as exc:
+            return False, f"cannot start the health check: {exc.strerror}"
+        if proc.returncode != 0:
+            return False, f"exit status {proc.returncode}: {proc.stderr.strip()[-300:]}"
+        return True, "healthy"
+
+    def update(self, health_command: list[str], health_timeout_s: float = 60.0) -> UpdateResult:
+        """Check, download, verify, install and health-check; roll back and report on failure."""
+        offer = self.check()
+        if offer is None or offer.version == self.installed_version:
+            return UpdateResult("up_to_date", self.installed_version)
+        try:
+            folder = self.download(offer)
+            manifest = self.verify(folder, hub_version=offer.hub_version)
+            self.install(folder, manifest)
+        except Refused as exc:
+            self.report("refused", offer.version, exc.reason, str(exc))
+            return UpdateResult("refused", offer.version, exc.reason, str(exc))
+        healthy, detail = self.health_check(health_command, health_timeout_s)
+        if healthy:
+            self.report("installed", manifest.version)
+            return UpdateResult("installed", manifest.version, detail=detail)
+        back = self.rollback()
+        self.report("rolled_back", manifest.version, "health_check_failed", detail)
+        return UpdateResult(
+            "rolled_back", back, "health_check_failed", f"{manifest.version}: {detail}"
+        )
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()

@@ -1,0 +1,192 @@
+"""A WebSocket subscription to the hub on a background thread, reconnecting with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import aiohttp
+
+from branch_hub.client._backoff import Backoff
+from branch_hub.client._errors import HubError
+from branch_hub.client._rest import API_PREFIX, HubClient
+
+__all__ = ["EventStream", "StreamNotice"]
+
+NoticeKind = Literal["connected", "disconnected", "message", "resync"]
+
+
+@dataclass(frozen=True)
+class StreamNotice:
+    """What the stream reports: a connection change, a message from the hub, or a resync request."""
+
+    kind: NoticeKind
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class EventStream:
+    """Keep a WebSocket to `path` open and hand every JSON message to `on_notice` (or `notices`).
+
+    With `resume=True` (the staff event stream) it remembers the last `seq` seen and reconnects
+    with `?since=` so nothing is missed across a disconnect or a hub restart.
+    Callbacks run on the stream's thread; GUI code must hop to its own thread.
+    """
+
+    def __init__(
+        self,
+        client: HubClient,
+        path: str,
+        *,
+        on_notice: Callable[[StreamNotice], None] | None = None,
+        resume: bool = False,
+        since: int | None = None,
+        backoff: Backoff | None = None,
+        heartbeat_s: float = 5.0,
+        connect_timeout_s: float = 5.0,
+    ) -> None:
+        self.client = client
+        self.path = path
+        self.resume = resume
+        self.backoff = backoff or Backoff()
+        self.heartbeat_s = heartbeat_s
+        self.connect_timeout_s = connect_timeout_s
+        self.notices: queue.Queue[StreamNotice] = queue.Queue()
+        self._on_notice = on_notice or self.notices.put
+        self._last_seq = since
+        self._connected: bool | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+
+    @property
+    def last_seq(self) -> int | None:
+        """The last event sequence number seen (resume streams only)."""
+        return self._last_seq
+
+    @property
+    def connected(self) -> bool:
+        """True while the WebSocket is open."""
+        return bool(self._connected)
+
+    def url(self) -> str:
+        """The WebSocket URL of the next connection attempt."""
+        url = f"{self.client.websocket_base}{API_PREFIX}{self.path}"
+        if self.resume and self._last_seq is not None:
+            sep = "&" if "?" in url else "?"
+            url = f"{url}{sep}since={self._last_seq}"
+        return url
+
+    def start(self) -> EventStream:
+        """Start the background thread (returns self)."""
+        if self._thread is not None:
+            raise HubError("event stream already started")
+        self.client.tls.check()
+        self._thread = threading.Thread(target=self._thread_main, name="hub-events", daemon=True)
+        self._thread.start()
+        self._ready.wait(5.0)
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Close the WebSocket and end the thread."""
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed
+                loop.call_soon_threadsafe(stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+
+    def _thread_main(self) -> None:
+        asyncio.run(self._run())
+
+    def _emit(self, kind: NoticeKind, data: dict[str, Any] | None = None) -> None:
+        self._on_notice(StreamNotice(kind, data or {}))
+
+    def _set_connected(self, up: bool, reason: str = "") -> None:
+        if self._connected is up:
+            return
+        self._connected = up
+        self._emit("connected" if up else "disconnected", {"reason": reason} if reason else {})
+
+    async def _run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._ready.set()
+        ssl_context = self.client.tls.ssl_context()
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.connect_timeout_s, sock_connect=self.connect_timeout_s
+        )
+        async with aiohttp.ClientSession(timeout=timeout, trust_env=False) as http:
+            while not self._stop.is_set():
+                reason = await self._connect_once(http, ssl_context)
+                self._set_connected(False, reason)
+                if self._stop.is_set():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), self.backoff.next())
+
+    async def _connect_once(self, http: aiohttp.ClientSession, ssl_context: Any) -> str:
+        if self._stop is None:
+            return "not started"
+        try:
+            # The staff event stream needs the staff session (H6's SESSION_RULES).
+            token = self.client.token
+            headers = {"Authorization": f"Bearer {token}"} if token else None
+            async with http.ws_connect(
+                self.url(),
+                ssl=ssl_context,
+                heartbeat=self.heartbeat_s,
+                max_msg_size=1 << 20,
+                headers=headers,
+            ) as ws:
+                self.backoff.reset()
+                self._set_connected(True)
+                stopper = asyncio.create_task(self._stop.wait())
+                try:
+                    while True:
+                        receiver = asyncio.create_task(ws.receive())
+                        done, _ = await asyncio.wait(
+                            {receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
+                        )
+                        if receiver not in done:
+                            receiver.cancel()
+                            return "stopped"
+                        msg = receiver.result()
+                        if msg.type == aiohttp.WSMsgType.TEXT:
+                            self._handle_text(msg.data)
+                        elif msg.type in (aiohttp.WSMsgType.BINARY,):
+                            continue
+                        else:
+                            return f"closed ({ws.close_code})"
+                finally:
+                    stopper.cancel()
+        except aiohttp.WSServerHandshakeError as exc:
+            return f"refused ({exc.status})"
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            return type(exc).__name__
+
+    def _handle_text(self, text: str) -> None:
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return  # not JSON: nothing the API sends; ignore rather than drop the connection
+        if not isinstance(message, dict):
+            return
+        kind = message.get("type")
+        seq = message.get("seq")
+        if kind == "resync":
+            hub_last = message.get("last_seq")
+            if message.get("reason") == "unknown_seq" and isinstance(hub_last, int):
+                self._last_seq = hub_last  # the hub's log is behind ours: start from its end
+            self._emit("resync", message)
+            return
+        if isinstance(seq, int) and not isinstance(seq, bool) and kind in ("event", "live"):
+            self._last_seq = seq
+        self._emit("message", message)

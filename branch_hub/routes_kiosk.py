@@ -1,0 +1,104 @@
+"""Kiosk endpoints (device kind `kiosk`; the station is the certificate's CN)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from aiohttp import WSMsgType, web
+
+from branch_hub.lobby.access import require_kiosk
+from branch_hub.lobby.arrival import Lobby
+from branch_hub.lobby.bodies import json_body, opt_str, req_str
+from branch_hub.server import CONTEXT, ApiError
+
+__all__ = ["add_kiosk_routes"]
+
+
+def _lobby(request: web.Request) -> Lobby:
+    lobby = request.app[CONTEXT].lobby
+    if lobby is None:
+        raise ApiError(503, "lobby_unavailable", "the lobby service is not running on this hub")
+    return lobby  # type: ignore[no-any-return]
+
+
+async def menu(request: web.Request) -> web.Response:
+    """Branch, services, waiting counts and wait ranges for the kiosk's menu."""
+    require_kiosk(request)
+    lobby = _lobby(request)
+    body = await asyncio.get_running_loop().run_in_executor(None, lobby.menu)
+    return web.json_response(body)
+
+
+async def session(request: web.Request) -> web.Response:
+    """The calling station's session, or idle."""
+    station = require_kiosk(request)
+    return web.json_response(_lobby(request).session_wire(station))
+
+
+async def end_session(request: web.Request) -> web.Response:
+    """End (forget) the calling station's session."""
+    station = require_kiosk(request)
+    ended = _lobby(request).sessions.end(station, "kiosk")
+    return web.json_response({"ended": ended})
+
+
+async def tickets(request: web.Request) -> web.Response:
+    """Issue a ticket for the station's customer (or a walk-in) and print it."""
+    station = require_kiosk(request)
+    lobby = _lobby(request)
+    body = await json_body(request)
+    service = req_str(body, "service", max_len=32)
+    if (
+        "session_id" in body
+        and body["session_id"] is not None
+        and not isinstance(body["session_id"], str)
+    ):
+        raise ApiError(400, "bad_session_id", "'session_id' must be a string or null")
+    session_id = opt_str(body, "session_id", max_len=64)
+    result = await lobby.issue_ticket(station, service, session_id)
+    return web.json_response(result, status=201)
+
+
+async def kiosk_events(request: web.Request) -> web.StreamResponse:
+    """Station-scoped live messages for the kiosk (not persisted, no replay)."""
+    station = require_kiosk(request)
+    lobby = _lobby(request)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    queue = lobby.sessions.listen(station)
+    reader = asyncio.create_task(_drain(ws))
+    try:
+        await ws.send_json({"kind": "kiosk.session", "data": lobby.session_wire(station)})
+        while not ws.closed:
+            getter = asyncio.create_task(queue.get())
+            done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            await ws.send_json(getter.result())
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        lobby.sessions.unlisten(station, queue)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:
+        if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+            break
+
+
+def add_kiosk_routes(app: web.Application) -> None:
+    """Register the kiosk endpoints."""
+    app.router.add_get("/api/v1/kiosk/menu", menu)
+    app.router.add_get("/api/v1/kiosk/session", session)
+    app.router.add_post("/api/v1/kiosk/session/end", end_session)
+    app.router.add_get("/api/v1/kiosk/events", kiosk_events)
+    app.router.add_post("/api/v1/kiosk/tickets", tickets)

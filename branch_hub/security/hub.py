@@ -1,0 +1,90 @@
+"""The hub's security state in one object: staff, sessions, devices, enrolment, audit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from branch_hub.pki import CertifiedKey
+from branch_hub.security.audit import AuditLog
+from branch_hub.security.connections import DeviceConnections
+from branch_hub.security.devices import Device, DeviceRegistry
+from branch_hub.security.enrolment import EnrolmentCodes, RateLimiter
+from branch_hub.security.sessions import SessionStore
+from branch_hub.security.staff import StaffStore
+
+__all__ = ["HubSecurity", "security_folder"]
+
+log = logging.getLogger("branch_hub.security")
+
+
+def security_folder(data_dir: Path) -> Path:
+    """Where the hub keeps staff, devices, codes and the audit log."""
+    return data_dir / "security"
+
+
+@dataclass
+class HubSecurity:
+    """Everything the context middleware and the security routes need."""
+
+    staff: StaffStore
+    sessions: SessionStore
+    audit: AuditLog
+    devices: DeviceRegistry
+    codes: EnrolmentCodes
+    ca: CertifiedKey | None = None
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    connections: DeviceConnections = field(default_factory=DeviceConnections)
+
+    @classmethod
+    def open(
+        cls, data_dir: Path, idle_timeout_s: float = 900.0, ca: CertifiedKey | None = None
+    ) -> HubSecurity:
+        """Open the stores under `data_dir/security` (created, mode 0700, on first use)."""
+        folder = security_folder(data_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o700)
+        return cls(
+            staff=StaffStore(folder / "staff.db"),
+            sessions=SessionStore(idle_timeout_s),
+            audit=AuditLog.open(folder),
+            devices=DeviceRegistry(folder / "devices.db"),
+            codes=EnrolmentCodes(folder / "devices.db"),
+            ca=ca,
+        )
+
+    def close(self) -> None:
+        """Close the databases."""
+        self.staff.close()
+        self.audit.close()
+        self.devices.close()
+        self.codes.close()
+
+    def cut_off(self, device_id: str) -> int:
+        """End a device's sessions and close its open connections; return connections closed."""
+        self.sessions.end_for_device(device_id)
+        return self.connections.close_device(device_id)
+
+    def revoke(self, device_id: str, by_staff: str | None = None) -> Device:
+        """Revoke a device: refused from now on, its connections closed at once, audited."""
+        device = self.devices.revoke(device_id)
+        closed = self.cut_off(device_id)
+        self.audit.record(
+            "revocation", staff_id=by_staff, subject=device_id, detail={"closed": closed}
+        )
+        return device
+
+    async def watch_revocations(self, interval_s: float = 1.0) -> None:
+        """Close connections of devices revoked by another process (branch-provision revoke)."""
+        marker = self.devices.marker()
+        while True:
+            await asyncio.sleep(interval_s)
+            current = self.devices.marker()
+            if current == marker:
+                continue
+            marker = current
+            for device_id in self.devices.revoked_ids() & self.connections.devices():
+                closed = self.cut_off(device_id)
+                log.info("device %s revoked: closed %d connection(s)", device_id, closed)

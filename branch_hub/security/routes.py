@@ -1,0 +1,179 @@
+"""Security endpoints: `POST /api/v1/login`, `POST /api/v1/logout`, `POST /api/v1/enrol`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+
+from branch_hub.pki import ca_fingerprint
+from branch_hub.security.auth import bearer_token
+from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
+from branch_hub.security.errors import (
+    AccountDisabled,
+    AccountLocked,
+    EnrolmentError,
+    LoginFailed,
+    StaffError,
+)
+from branch_hub.security.guard import require
+from branch_hub.security.hub import HubSecurity
+from branch_hub.security.passwords import MAX_SECRET_LEN
+from branch_hub.security.policy import ENROL_ROUTE
+from branch_hub.security.roles import STAFF_DEVICE_KINDS
+from branch_hub.server import CONTEXT, ApiError
+
+__all__ = ["add_security_routes", "read_json_object"]
+
+
+def _security(request: web.Request) -> HubSecurity:
+    security = request.app[CONTEXT].security
+    if security is None:
+        raise ApiError(503, "security_unavailable", "This hub has no staff accounts configured.")
+    return security
+
+
+async def read_json_object(request: web.Request) -> dict[str, Any]:
+    """Read the body as a JSON object, or raise ApiError 400."""
+    try:
+        body = await request.json(loads=json.loads)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "bad_json", "The request body must be a JSON object.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_json", "The request body must be a JSON object.")
+    return body
+
+
+def _field(body: dict[str, Any], name: str, max_len: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value or len(value) > max_len:
+        raise ApiError(400, f"bad_{name}", f"'{name}' must be a non-empty string.")
+    return value
+
+
+async def login(request: web.Request) -> web.Response:
+    """Check staff id + PIN on an enrolled tablet/counter and start a device-bound session."""
+    context = require(request, kinds=STAFF_DEVICE_KINDS)
+    security = _security(request)
+    body = await read_json_object(request)
+    staff_id = _field(body, "staff_id", 64)
+    pin = _field(body, "pin", MAX_SECRET_LEN)
+    loop = asyncio.get_running_loop()
+    try:
+        # scrypt takes ~0.1 s: off the event loop so other devices are not held up.
+        account = await loop.run_in_executor(None, security.staff.login, staff_id, pin)
+    except LoginFailed as exc:
+        known = _known(security, staff_id)
+        reason = type(exc).__name__
+        await loop.run_in_executor(
+            None,
+            lambda: security.audit.record(
+                "login_failed",
+                ctx=context,
+                staff_id=staff_id if known else None,
+                detail={"reason": reason, "known_id": known},
+            ),
+        )
+        if isinstance(exc, AccountLocked):
+            raise ApiError(423, "account_locked", f"{str(exc).capitalize()}.") from None
+        if isinstance(exc, AccountDisabled):
+            raise ApiError(403, "account_disabled", f"{str(exc).capitalize()}.") from None
+        raise ApiError(401, "login_failed", "Staff id or PIN is wrong.") from None
+    device_id = context.device_id or ""  # require() refused requests without one
+    token = security.sessions.create(account.staff_id, account.role, account.name, device_id)
+    await loop.run_in_executor(
+        None, lambda: security.audit.record("login", ctx=context, staff_id=account.staff_id)
+    )
+    return web.json_response(
+        {
+            "token": token,
+            "staff_id": account.staff_id,
+            "role": account.role,
+            "name": account.name,
+            "expires_in_s": int(security.sessions.idle_timeout_s),
+        }
+    )
+
+
+def _known(security: HubSecurity, staff_id: str) -> bool:
+    try:
+        security.staff.get(staff_id)
+    except StaffError:
+        return False
+    return True
+
+
+async def logout(request: web.Request) -> web.Response:
+    """End the caller's staff session."""
+    context = require(request, kinds=STAFF_DEVICE_KINDS)
+    security = _security(request)
+    token = bearer_token(request.headers.get("Authorization"))
+    ended = security.sessions.end(token) if token else None
+    if ended is not None:
+        security.audit.record("logout", ctx=context, staff_id=ended.staff_id)
+    return web.json_response({"ended": ended is not None})
+
+
+async def enrol_device(request: web.Request) -> web.Response:
+    """Exchange a one-time code and a CSR for the device's client certificate (no cert needed)."""
+    security = _security(request)
+    source = request.remote or "unknown"
+    wait = security.limiter.retry_after(source)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed enrolment attempts; try again in {int(wait) + 1} seconds.",
+        )
+    if security.ca is None:
+        raise ApiError(503, "enrolment_unavailable", "This hub cannot issue certificates.")
+    body = await read_json_object(request)
+    code = _field(body, "code", 64)
+    csr = _field(body, "csr", MAX_CSR_BYTES)
+    ca = security.ca
+    loop = asyncio.get_running_loop()
+    try:
+        issued = await loop.run_in_executor(
+            None, enrol, security.codes, security.devices, ca, code, csr
+        )
+    except EnrolmentError as exc:
+        security.limiter.failed(source)
+        reason = str(exc)
+        await loop.run_in_executor(
+            None,
+            lambda: security.audit.record(
+                "enrolment_failed", detail={"source": source, "reason": reason}
+            ),
+        )
+        raise ApiError(400, "enrolment_refused", f"{str(exc).capitalize()}.") from None
+    # A re-enrolled device's older connections belong to its replaced certificate.
+    security.cut_off(issued.device_id)
+    await loop.run_in_executor(
+        None,
+        lambda: security.audit.record(
+            "enrolment",
+            device_id=issued.device_id,
+            subject=issued.device_id,
+            detail={"kind": issued.kind, "source": source},
+        ),
+    )
+    return web.json_response(
+        {
+            "device_id": issued.device_id,
+            "kind": issued.kind,
+            "certificate": issued.cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "ca_certificate": ca.cert_pem().decode(),
+            "ca_fingerprint": ca_fingerprint(ca.cert),
+        },
+        status=201,
+    )
+
+
+def add_security_routes(app: web.Application) -> None:
+    """Register the security endpoints on the hub's application."""
+    app.router.add_post("/api/v1/login", login)
+    app.router.add_post("/api/v1/logout", logout)
+    app.router.add_post(ENROL_ROUTE, enrol_device)

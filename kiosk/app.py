@@ -1,0 +1,349 @@
+"""The Kivy widgets: a thin layer that draws kiosk.screens models and sends touches to the flow."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import qrcode
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.image import Image
+from kivy.uix.label import Label
+from kivy.uix.widget import Widget
+
+from kiosk.flow import Phase
+from kiosk.link import Controller
+from kiosk.screens import ButtonModel, ScreenModel, describe
+
+__all__ = ["KioskApp", "KioskView", "use_font"]
+
+# High contrast: white on deep navy, dark text on gold for the main actions.
+BG = (0.035, 0.11, 0.22, 1)
+FG = (1, 1, 1, 1)
+MUTED = (0.78, 0.84, 0.92, 1)
+GOLD = (0.99, 0.78, 0.22, 1)
+NAVY_TEXT = (0.03, 0.08, 0.16, 1)
+SERVICE = (0.12, 0.36, 0.68, 1)
+SECONDARY = (0.22, 0.29, 0.40, 1)
+WARN = (1.0, 0.62, 0.25, 1)
+PANEL = (0.10, 0.20, 0.34, 1)
+
+
+def use_font(path: Path) -> None:
+    """Make `path` Kivy's default font so every label can draw Chinese."""
+    LabelBase.register(DEFAULT_FONT, fn_regular=str(path), fn_bold=str(path))
+
+
+def qr_texture(data: str) -> Any:
+    """A Kivy texture of `data` as a QR code with crisp (unsmoothed) modules."""
+    code = qrcode.QRCode(border=2, box_size=8)
+    code.add_data(data)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image(fill_color="black", back_color="white").save(buffer)
+    buffer.seek(0)
+    texture = CoreImage(buffer, ext="png").texture
+    texture.mag_filter = "nearest"
+    texture.min_filter = "nearest"
+    return texture
+
+
+class CardIllustration(Widget):  # type: ignore[misc]
+    """A drawn kiosk front: card slot with a card going in, and the ID card pad."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.bind(pos=self._draw, size=self._draw)
+
+    def _draw(self, *_: Any) -> None:
+        self.canvas.clear()
+        x, y = self.pos
+        w, h = self.size
+        side = min(w, h)
+        ox, oy = x + (w - side * 0.8) / 2, y + side * 0.05
+        pw, ph = side * 0.8, side * 0.9
+        with self.canvas:
+            Color(*PANEL)
+            RoundedRectangle(pos=(ox, oy), size=(pw, ph), radius=[side * 0.04])
+            # card slot and a card half inserted, chip visible
+            Color(0.01, 0.02, 0.05, 1)
+            slot_y = oy + ph * 0.62
+            Rectangle(pos=(ox + pw * 0.2, slot_y), size=(pw * 0.6, ph * 0.025))
+            Color(*GOLD)
+            RoundedRectangle(
+                pos=(ox + pw * 0.28, slot_y + ph * 0.04),
+                size=(pw * 0.44, ph * 0.22),
+                radius=[side * 0.015],
+            )
+            Color(0.75, 0.6, 0.2, 1)
+            Rectangle(pos=(ox + pw * 0.34, slot_y + ph * 0.14), size=(pw * 0.08, ph * 0.06))
+            # arrow: the card goes down into the slot
+            Color(*FG)
+            ax = ox + pw * 0.86
+            Line(points=[ax, slot_y + ph * 0.26, ax, slot_y + ph * 0.04], width=side * 0.008)
+            Line(
+                points=[
+                    ax - pw * 0.04,
+                    slot_y + ph * 0.1,
+                    ax,
+                    slot_y + ph * 0.04,
+                    ax + pw * 0.04,
+                    slot_y + ph * 0.1,
+                ],
+                width=side * 0.008,
+            )
+            # ID card pad with contactless waves
+            Color(0.2, 0.45, 0.8, 1)
+            pad = (ox + pw * 0.18, oy + ph * 0.08)
+            RoundedRectangle(pos=pad, size=(pw * 0.64, ph * 0.34), radius=[side * 0.03])
+            Color(*FG)
+            RoundedRectangle(
+                pos=(pad[0] + pw * 0.12, pad[1] + ph * 0.06),
+                size=(pw * 0.4, ph * 0.22),
+                radius=[side * 0.012],
+            )
+            Color(0.2, 0.45, 0.8, 1)
+            Rectangle(pos=(pad[0] + pw * 0.16, pad[1] + ph * 0.1), size=(pw * 0.1, ph * 0.13))
+            Color(*FG)
+            cx, cy = ox + pw * 0.5, pad[1] + ph * 0.38
+            for r in (0.06, 0.1, 0.14):
+                Line(circle=(cx, cy, side * r, -40, 40), width=side * 0.005)
+
+
+class KioskView(FloatLayout):  # type: ignore[misc]
+    """The root widget: renders the current screen model, forwards touches to the controller."""
+
+    def __init__(self, controller: Controller, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.controller = controller
+        self.buttons: dict[str, Button] = {}
+        self.model: ScreenModel | None = None
+        self.rendered_version = -1
+        self.render_times: list[tuple[Phase, float]] = []
+        self.on_rendered: Callable[[ScreenModel], None] | None = None
+        with self.canvas.before:
+            Color(*BG)
+            self._bg = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._relayout, size=self._relayout)
+        self._event = Clock.schedule_interval(self.frame, 0)
+
+    def stop(self) -> None:
+        """Stop the per-frame pump."""
+        self._event.cancel()
+
+    def frame(self, _dt: float = 0.0) -> None:
+        """Pump the controller; re-render when the screen changed."""
+        if self.controller.pump() or self.rendered_version != self.controller.flow.state.version:
+            self.render()
+
+    def _relayout(self, *_: Any) -> None:
+        self._bg.pos, self._bg.size = self.pos, self.size
+        if self.model is not None:
+            self.render()
+
+    # --- building blocks -------------------------------------------------------------------
+    @property
+    def unit(self) -> float:
+        """One hundredth of the short side of the window: every size is a multiple of it."""
+        return max(1.0, min(float(self.width), float(self.height)) / 100.0)
+
+    @property
+    def landscape(self) -> bool:
+        """True when the window is wider than tall."""
+        return bool(self.width >= self.height)
+
+    def _label(self, text: str, size: float, color: tuple[float, ...] = FG, **kw: Any) -> Label:
+        label = Label(
+            text=text,
+            font_size=size * self.unit,
+            color=color,
+            halign=kw.pop("halign", "center"),
+            valign="middle",
+            size_hint_y=None,
+            **kw,
+        )
+        label.bind(width=lambda w, v: setattr(w, "text_size", (v, None)))
+        label.bind(texture_size=lambda w, v: setattr(w, "height", v[1] + self.unit))
+        return label
+
+    def _button(self, model: ButtonModel, height: float) -> Button:
+        u = self.unit
+        if model.kind == "primary":
+            bg, fg, size = GOLD, NAVY_TEXT, 5.2
+        elif model.kind == "service":
+            bg, fg, size = SERVICE, FG, 4.6
+        else:
+            bg, fg, size = SECONDARY, FG, 3.6
+        text = model.label
+        if model.sublabel:
+            sub = model.sublabel.replace("\n", "\n")
+            text = f"[b]{model.label}[/b]\n[size={int(size * 0.62 * u)}]{sub}[/size]"
+        button = Button(
+            text=text,
+            markup=True,
+            font_size=size * u,
+            color=fg,
+            background_normal="",
+            background_down="",
+            background_color=bg,
+            halign="center",
+            valign="middle",
+            size_hint_y=None,
+            height=height * u,
+        )
+        button.bind(size=lambda w, v: setattr(w, "text_size", (v[0] - 2 * u, v[1])))
+        action = model.action
+        button.bind(on_release=lambda *_: self.press(action))
+        self.buttons[action] = button
+        return button
+
+    def press(self, action: str) -> None:
+        """Send a button's action to the flow and redraw at once (no frame of lag)."""
+        self.controller.touch(action)
+        self.render()
+
+    # --- screens ---------------------------------------------------------------------------
+    def render(self) -> None:
+        """Rebuild the widgets for the flow's current state."""
+        state = self.controller.flow.state
+        model = describe(state)
+        self.model = model
+        self.rendered_version = state.version
+        self.buttons = {}
+        self.clear_widgets()
+        u = self.unit
+        page = BoxLayout(orientation="vertical", padding=3 * u, spacing=2 * u)
+        header = BoxLayout(orientation="horizontal", size_hint_y=None, height=9 * u, spacing=2 * u)
+        branch = Label(
+            text=model.header, font_size=3.6 * u, color=MUTED, halign="left", valign="middle"
+        )
+        branch.bind(size=lambda w, v: setattr(w, "text_size", v))
+        header.add_widget(branch)
+        if model.lang_button is not None:
+            lang = self._button(model.lang_button, 8)
+            lang.size_hint_x = None
+            lang.width = 22 * u
+            header.add_widget(lang)
+        page.add_widget(header)
+        builder = getattr(self, f"_screen_{model.phase.value}", self._screen_plain)
+        builder(page, model)
+        self.add_widget(page)
+        self.render_times.append((model.phase, time.perf_counter()))
+        if self.on_rendered is not None:
+            self.on_rendered(model)
+
+    def _titles(self, page: BoxLayout, model: ScreenModel, title_size: float = 6.5) -> None:
+        if model.notice:
+            page.add_widget(self._label(model.notice, 4.2, WARN))
+        page.add_widget(self._label(model.title, title_size, FG, bold=True))
+        if model.subtitle:
+            page.add_widget(self._label(model.subtitle, 4.2, GOLD))
+
+    def _buttons(self, page: BoxLayout, model: ScreenModel, height: float = 14) -> None:
+        for b in model.buttons:
+            page.add_widget(self._button(b, height if b.kind == "primary" else 10))
+
+    def _screen_plain(self, page: BoxLayout, model: ScreenModel) -> None:
+        page.add_widget(Widget())
+        self._titles(page, model, 7.5)
+        if model.busy:
+            page.add_widget(self._label("· · ·", 8, MUTED))
+        page.add_widget(Widget())
+        self._buttons(page, model)
+
+    def _screen_attract(self, page: BoxLayout, model: ScreenModel) -> None:
+        page.add_widget(self._label(model.title, 6.2, FG, bold=True))
+        middle = BoxLayout(
+            orientation="horizontal" if self.landscape else "vertical", spacing=3 * self.unit
+        )
+        middle.add_widget(CardIllustration())
+        counts = BoxLayout(orientation="vertical", spacing=self.unit)
+        counts.add_widget(Widget())
+        counts.add_widget(self._label(model.subtitle, 4.4, GOLD))
+        for line in model.lines:
+            counts.add_widget(self._label(line, 4.0, FG))
+        counts.add_widget(Widget())
+        middle.add_widget(counts)
+        page.add_widget(middle)
+        self._buttons(page, model, 15)
+
+    def _screen_read_failed(self, page: BoxLayout, model: ScreenModel) -> None:
+        self._titles(page, model)
+        page.add_widget(CardIllustration())
+        self._buttons(page, model, 14)
+
+    def _screen_greeting(self, page: BoxLayout, model: ScreenModel) -> None:
+        page.add_widget(Widget())
+        page.add_widget(self._label(model.title, 9, FG, bold=True))
+        if model.subtitle:
+            page.add_widget(self._label(model.subtitle, 4.6, GOLD))
+        page.add_widget(Widget())
+        self._buttons(page, model, 12)
+
+    def _screen_menu(self, page: BoxLayout, model: ScreenModel) -> None:
+        self._titles(page, model, 5.6)
+        services = [b for b in model.buttons if b.kind == "service"]
+        others = [b for b in model.buttons if b.kind != "service"]
+        grid = GridLayout(cols=2 if self.landscape else 1, spacing=2 * self.unit)
+        rows = (len(services) + 1) // 2 if self.landscape else len(services)
+        for b in services:
+            button = self._button(b, 18)
+            button.size_hint_y = 1.0 / max(1, rows)
+            grid.add_widget(button)
+        page.add_widget(grid)
+        for b in others:
+            page.add_widget(self._button(b, 10))
+
+    def _screen_ticket(self, page: BoxLayout, model: ScreenModel) -> None:
+        u = self.unit
+        if model.notice:
+            page.add_widget(self._label(model.notice, 4.4, WARN, bold=True))
+        page.add_widget(self._label(model.title, 7, FG, bold=True))
+        middle = BoxLayout(
+            orientation="horizontal" if self.landscape else "vertical", spacing=3 * u
+        )
+        left = BoxLayout(orientation="vertical", spacing=u)
+        left.add_widget(Widget())
+        left.add_widget(self._label(model.big_number, 24, GOLD, bold=True))
+        for line in model.lines:
+            left.add_widget(self._label(line, 3.8, FG))
+        left.add_widget(Widget())
+        middle.add_widget(left)
+        if model.qr:
+            image = Image(texture=qr_texture(model.qr), fit_mode="contain")
+            middle.add_widget(image)
+        page.add_widget(middle)
+        self._buttons(page, model)
+
+
+class KioskApp(App):  # type: ignore[misc]
+    """The kiosk application (App.run() blocks until the window closes)."""
+
+    def __init__(self, controller: Controller, on_stop: Callable[[], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.title = "branch-kiosk"
+        self.controller = controller
+        self._on_stop = on_stop
+        self.view: KioskView | None = None
+
+    def build(self) -> KioskView:
+        """Build the root view."""
+        self.view = KioskView(self.controller)
+        return self.view
+
+    def on_stop(self) -> None:
+        """Close the hub link when the window closes."""
+        if self.view is not None:
+            self.view.stop()
+        self._on_stop()

@@ -1,0 +1,453 @@
+"""The kiosk's screen flow as a pure state machine: inputs in, screen state and effects out.
+
+No Kivy and no network here: the app feeds hub messages, touches and clock ticks in and
+carries out the returned effects, so every flow is unit-testable without a window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+__all__ = [
+    "BadAnswer",
+    "EndSession",
+    "FetchMenu",
+    "FetchSession",
+    "Flow",
+    "IssueTicket",
+    "Menu",
+    "Phase",
+    "ServiceOption",
+    "State",
+    "Timeouts",
+]
+
+
+class Phase(Enum):
+    """Which screen the kiosk shows."""
+
+    UNAVAILABLE = "unavailable"
+    ATTRACT = "attract"
+    READING = "reading"
+    READ_FAILED = "read_failed"
+    GREETING = "greeting"
+    MENU = "menu"
+    PRINTING = "printing"
+    TICKET = "ticket"
+    TICKET_FAILED = "ticket_failed"
+
+
+class BadAnswer(ValueError):
+    """The hub's answer does not have the shape the API contract promises."""
+
+
+def _minutes_range(value: Any) -> tuple[int, int]:
+    """A [lo, hi] minutes pair; anything else counts as unknown (0, 0)."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        try:
+            return int(value[0]), int(value[1])
+        except (TypeError, ValueError):
+            return 0, 0
+    return 0, 0
+
+
+# Screens that hold a customer's data; leaving them for ATTRACT or UNAVAILABLE drops it.
+CUSTOMER_PHASES = frozenset(
+    {Phase.READING, Phase.READ_FAILED, Phase.GREETING, Phase.MENU, Phase.PRINTING}
+)
+
+
+@dataclass(frozen=True)
+class ServiceOption:
+    """One service on the menu with its queue figures."""
+
+    code: str
+    name_zh: str
+    name_en: str
+    prefix: str
+    waiting: int
+    wait_min: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Menu:
+    """The branch and its services as the hub's GET /kiosk/menu gives them."""
+
+    branch_zh: str
+    branch_en: str
+    services: tuple[ServiceOption, ...]
+
+    @classmethod
+    def from_wire(cls, body: Any) -> Menu:
+        """Parse the menu JSON; raise ValueError on a shape the contract does not allow."""
+        if not isinstance(body, dict):
+            raise BadAnswer("menu is not a JSON object")
+        branch = body.get("branch") or {}
+        services = []
+        for item in body.get("services") or []:
+            if not isinstance(item, dict) or "code" not in item:
+                raise BadAnswer("menu service without a code")
+            services.append(
+                ServiceOption(
+                    code=str(item["code"]),
+                    name_zh=str(item.get("name_zh", item["code"])),
+                    name_en=str(item.get("name_en", item["code"])),
+                    prefix=str(item.get("prefix", "")),
+                    waiting=int(item.get("waiting", 0)),
+                    wait_min=_minutes_range(item.get("wait_min")),
+                )
+            )
+        return cls(str(branch.get("name_zh", "")), str(branch.get("name_en", "")), tuple(services))
+
+
+@dataclass(frozen=True)
+class Greeting:
+    """What the kiosk may say to a recognised customer: a salutation and a priority flag only."""
+
+    salutation_zh: str
+    salutation_en: str
+    priority: bool
+    tier_zh: str = ""
+    tier_en: str = ""
+
+    @classmethod
+    def from_wire(cls, body: Any) -> Greeting | None:
+        """Parse the session's greeting object (None when absent)."""
+        if not isinstance(body, dict):
+            return None
+        return cls(
+            salutation_zh=str(body.get("salutation_zh") or ""),
+            salutation_en=str(body.get("salutation_en") or ""),
+            priority=bool(body.get("priority")),
+            tier_zh=str(body.get("tier_zh") or ""),
+            tier_en=str(body.get("tier_en") or ""),
+        )
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A ticket the hub issued, and whether it printed."""
+
+    number: str
+    service_zh: str
+    service_en: str
+    people_ahead: int
+    wait_min: tuple[int, int]
+    qr: str
+    print_problem: str | None
+
+    @classmethod
+    def from_wire(cls, body: Any) -> Ticket:
+        """Parse POST /kiosk/tickets' answer; raise ValueError on a wrong shape."""
+        if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
+            raise BadAnswer("ticket answer carries no ticket")
+        t = body["ticket"]
+        raw_print = body.get("print")
+        printed: dict[str, Any] = raw_print if isinstance(raw_print, dict) else {}
+        if "number" not in t:
+            raise BadAnswer("ticket without a number")
+        problem = None
+        if not printed.get("ok", False):
+            problem = str(printed.get("problem") or "error")
+        return cls(
+            number=str(t["number"]),
+            service_zh=str(t.get("service_zh", "")),
+            service_en=str(t.get("service_en", "")),
+            people_ahead=int(t.get("people_ahead", 0)),
+            wait_min=_minutes_range(t.get("wait_min")),
+            qr=str(t.get("qr") or t["number"]),
+            print_problem=problem,
+        )
+
+
+# Effects: what the app must do for the flow. Results come back as Flow method calls.
+@dataclass(frozen=True)
+class FetchMenu:
+    """Load GET /kiosk/menu, then call Flow.menu_loaded."""
+
+
+@dataclass(frozen=True)
+class FetchSession:
+    """Load GET /kiosk/session, then call Flow.session_update."""
+
+
+@dataclass(frozen=True)
+class IssueTicket:
+    """POST /kiosk/tickets, then call Flow.ticket_issued or Flow.ticket_failed."""
+
+    service: str
+    session_id: str | None
+
+
+@dataclass(frozen=True)
+class EndSession:
+    """POST /kiosk/session/end (best effort)."""
+
+
+Effect = FetchMenu | FetchSession | IssueTicket | EndSession
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Seconds each screen stays before the kiosk returns to the attract screen."""
+
+    reading: float = 15.0
+    read_failed: float = 20.0
+    greeting: float = 2.5  # then on to the menu by itself
+    menu: float = 45.0
+    printing: float = 15.0
+    ticket: float = 8.0
+    ticket_unprinted: float = 30.0  # time to photograph the number
+    ticket_failed: float = 12.0
+    menu_refresh: float = 20.0
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything a screen shows. Customer fields are None outside customer screens."""
+
+    phase: Phase = Phase.UNAVAILABLE
+    lang: str = "zh"
+    menu: Menu | None = None
+    connected: bool = False
+    session_id: str | None = None
+    greeting: Greeting | None = None
+    walk_in: bool = False
+    problem: str | None = None
+    ticket: Ticket | None = None
+    error_code: str | None = None
+    deadline: float | None = None
+    version: int = 0
+
+
+@dataclass
+class Flow:
+    """The kiosk flow. Every method returns the effects to carry out; `state` is the screen."""
+
+    now: float = 0.0
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    state: State = field(default_factory=State)
+    _next_menu_refresh: float = 0.0
+
+    # --- helpers -------------------------------------------------------------------------
+    def _go(self, phase: Phase, **changes: Any) -> None:
+        seconds = {
+            Phase.READING: self.timeouts.reading,
+            Phase.READ_FAILED: self.timeouts.read_failed,
+            Phase.GREETING: self.timeouts.greeting,
+            Phase.MENU: self.timeouts.menu,
+            Phase.PRINTING: self.timeouts.printing,
+            Phase.TICKET_FAILED: self.timeouts.ticket_failed,
+        }.get(phase)
+        if phase is Phase.TICKET:
+            ticket = changes.get("ticket", self.state.ticket)
+            unprinted = ticket is not None and ticket.print_problem is not None
+            seconds = self.timeouts.ticket_unprinted if unprinted else self.timeouts.ticket
+        deadline = self.now + seconds if seconds is not None else None
+        if phase in (Phase.ATTRACT, Phase.UNAVAILABLE):
+            # Forget the customer: nothing of theirs survives the return to the attract screen.
+            changes = {
+                "session_id": None,
+                "greeting": None,
+                "walk_in": False,
+                "problem": None,
+                "ticket": None,
+                "error_code": None,
+                "lang": "zh",
+                **changes,
+            }
+        self.state = replace(
+            self.state,
+            phase=phase,
+            deadline=deadline,
+            version=self.state.version + 1,
+            **changes,
+        )
+
+    def _to_rest(self) -> list[Effect]:
+        """Leave a customer flow: back to attract (or unavailable) and tell the hub."""
+        had_session = self.state.session_id is not None
+        self._go(Phase.ATTRACT if self.state.connected and self.state.menu else Phase.UNAVAILABLE)
+        effects: list[Effect] = [EndSession()] if had_session else []
+        if self.state.connected:
+            # Fresh waiting counts for the next customer (one was just added, most likely).
+            self._next_menu_refresh = self.now + self.timeouts.menu_refresh
+            effects.append(FetchMenu())
+        return effects
+
+    # --- inputs from the hub -------------------------------------------------------------
+    def hub_connected(self) -> list[Effect]:
+        """The event stream is up: (re)load the menu and any session in progress."""
+        self.state = replace(self.state, connected=True, version=self.state.version + 1)
+        return [FetchMenu(), FetchSession()]
+
+    def hub_lost(self) -> list[Effect]:
+        """The hub went away: a calm unavailable screen, unless a ticket is already on screen."""
+        self.state = replace(self.state, connected=False, version=self.state.version + 1)
+        if self.state.phase is Phase.TICKET:
+            return []  # the number is issued; keep it on screen until its own timeout
+        self._go(Phase.UNAVAILABLE)
+        return []
+
+    def menu_loaded(self, menu: Menu) -> list[Effect]:
+        """A fresh menu (also the waiting counts)."""
+        self._next_menu_refresh = self.now + self.timeouts.menu_refresh
+        self.state = replace(self.state, menu=menu, version=self.state.version + 1)
+        if self.state.phase is Phase.UNAVAILABLE and self.state.connected:
+            self._go(Phase.ATTRACT)
+        return []
+
+    def menu_failed(self) -> list[Effect]:
+        """The menu could not be loaded; the stream's reconnect will try again."""
+        self._next_menu_refresh = self.now + self.timeouts.menu_refresh
+        return []
+
+    def card_sensed(self) -> list[Effect]:
+        """A card/passbook/ID is being read: immediate feedback."""
+        if self.state.phase in (Phase.ATTRACT, Phase.READ_FAILED):
+            self._go(Phase.READING)
+        return []
+
+    def session_update(self, session: Any) -> list[Effect]:
+        """A kiosk session object from GET /kiosk/session or a kiosk.session event."""
+        if not isinstance(session, dict):
+            return []
+        kind = session.get("state")
+        if kind == "idle" or kind is None:
+            return []
+        if self.state.phase in (Phase.UNAVAILABLE, Phase.PRINTING, Phase.TICKET):
+            return []  # a new card while a ticket is shown waits for the attract screen
+        if self.state.phase is Phase.TICKET_FAILED:
+            return []
+        session_id = session.get("session_id")
+        session_id = str(session_id) if session_id is not None else None
+        if kind == "reading":
+            if self.state.phase in (Phase.ATTRACT, Phase.READ_FAILED, Phase.READING):
+                self._go(Phase.READING, session_id=session_id)
+            return []
+        if kind == "read_failed":
+            self._go(
+                Phase.READ_FAILED,
+                session_id=session_id,
+                problem=str(session.get("problem") or "unreadable"),
+                greeting=None,
+            )
+            return []
+        if kind == "recognised":
+            greeting = Greeting.from_wire(session.get("greeting"))
+            if self.state.phase is Phase.MENU and self.state.session_id == session_id:
+                return []  # already past the greeting (e.g. a resume after reconnect)
+            self._go(Phase.GREETING, session_id=session_id, greeting=greeting, walk_in=False)
+            return []
+        if kind == "walk_in":
+            # The card was read but is not a customer the branch knows: an ordinary ticket.
+            self._go(Phase.MENU, session_id=session_id, greeting=None, walk_in=True)
+            return []
+        return []
+
+    def session_ended(self, session_id: Any = None) -> list[Effect]:
+        """The hub ended the station's session (expired or card flow finished)."""
+        in_flow = self.state.phase in (Phase.READING, Phase.READ_FAILED, Phase.GREETING, Phase.MENU)
+        if in_flow and (session_id is None or str(session_id) == self.state.session_id):
+            self._go(Phase.ATTRACT if self.state.menu else Phase.UNAVAILABLE)
+        return []
+
+    def message(self, message: Any) -> list[Effect]:
+        """Dispatch one message from GET /kiosk/events."""
+        if not isinstance(message, dict):
+            return []
+        kind = message.get("kind")
+        raw = message.get("data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if kind == "kiosk.card_sensed":
+            return self.card_sensed()
+        if kind == "kiosk.session":
+            return self.session_update(data)
+        if kind == "kiosk.session_ended":
+            return self.session_ended(data.get("session_id"))
+        if kind == "kiosk.menu_changed":
+            return [FetchMenu()]
+        return []
+
+    # --- inputs from the customer --------------------------------------------------------
+    def touch(self, action: str) -> list[Effect]:
+        """A button: 'walk_in', 'service:<code>', 'continue', 'cancel', 'done', 'lang'."""
+        phase = self.state.phase
+        if action == "lang":
+            self.state = replace(
+                self.state,
+                lang="en" if self.state.lang == "zh" else "zh",
+                version=self.state.version + 1,
+            )
+            return self._keep_alive()
+        if action == "walk_in" and phase in (Phase.ATTRACT, Phase.READ_FAILED):
+            effects: list[Effect] = [EndSession()] if self.state.session_id else []
+            self._go(Phase.MENU, session_id=None, greeting=None, walk_in=True, problem=None)
+            return effects
+        if action == "continue" and phase is Phase.GREETING:
+            self._go(Phase.MENU)
+            return []
+        if action.startswith("service:") and phase is Phase.MENU:
+            code = action.removeprefix("service:")
+            if self.state.menu is None or code not in {s.code for s in self.state.menu.services}:
+                return []
+            self._go(Phase.PRINTING)
+            return [IssueTicket(code, self.state.session_id)]
+        if action in ("cancel", "done") and phase in (
+            Phase.READ_FAILED,
+            Phase.GREETING,
+            Phase.MENU,
+            Phase.TICKET,
+            Phase.TICKET_FAILED,
+        ):
+            return self._to_rest()
+        return []
+
+    def _keep_alive(self) -> list[Effect]:
+        """A touch on a customer screen restarts its timeout."""
+        if self.state.phase in (Phase.MENU, Phase.READ_FAILED):
+            self._go(self.state.phase)
+        return []
+
+    # --- results of effects --------------------------------------------------------------
+    def ticket_issued(self, ticket: Ticket) -> list[Effect]:
+        """The hub issued the ticket (printed or not)."""
+        if self.state.phase is not Phase.PRINTING:
+            return []
+        self._go(Phase.TICKET, ticket=ticket, greeting=None)
+        return []
+
+    def ticket_failed(self, code: str, unavailable: bool) -> list[Effect]:
+        """The hub refused (code) or could not be reached (unavailable)."""
+        if self.state.phase is not Phase.PRINTING:
+            return []
+        if unavailable:
+            self._go(Phase.UNAVAILABLE)
+            return []
+        self._go(Phase.TICKET_FAILED, error_code=code)
+        return []
+
+    # --- the clock -----------------------------------------------------------------------
+    def tick(self, now: float) -> list[Effect]:
+        """Advance the clock: screen timeouts and periodic refresh of the waiting counts."""
+        self.now = now
+        effects: list[Effect] = []
+        deadline = self.state.deadline
+        if deadline is not None and now >= deadline:
+            if self.state.phase is Phase.GREETING:
+                self._go(Phase.MENU)
+            elif self.state.phase is Phase.PRINTING:
+                # The hub never answered: treat as unreachable rather than leave the customer waiting.
+                self._go(Phase.TICKET_FAILED, error_code="timeout")
+            else:
+                effects += self._to_rest()
+        if (
+            self.state.connected
+            and self.state.phase in (Phase.ATTRACT, Phase.MENU)
+            and now >= self._next_menu_refresh
+        ):
+            self._next_menu_refresh = now + self.timeouts.menu_refresh
+            effects.append(FetchMenu())
+        return effects

@@ -1,0 +1,266 @@
+"""What each screen says, in Chinese or English: a pure view model the Kivy layer draws."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from kiosk.flow import Phase, ServiceOption, State
+
+__all__ = ["ButtonModel", "ScreenModel", "describe", "text"]
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "insert": (
+        "请插入或刷银行卡、存折，或放置身份证",
+        "Insert or swipe your bank card or passbook, or place your ID card",
+    ),
+    "walk_in": ("无卡取号", "Take a ticket without a card"),
+    "waiting_now": ("当前等候", "Now waiting"),
+    "reading": ("正在读取，请稍候…", "Reading, one moment…"),
+    "reading_hint": ("请勿取出卡片", "Please leave your card in place"),
+    "read_failed": ("未能读取", "We could not read that"),
+    "retry": (
+        "请重新插卡、刷卡或放置身份证，或选择无卡取号",
+        "Try again, or take a ticket without a card",
+    ),
+    "welcome": ("欢迎光临", "Welcome"),
+    "priority": ("您可享受优先服务", "Priority service is available to you"),
+    "choose": ("请选择您要办理的业务", "Please choose a service"),
+    "printing": ("正在出票，请稍候…", "Printing your ticket…"),
+    "take_ticket": ("请取票", "Please take your ticket"),
+    "your_number": ("您的号码", "Your number"),
+    "not_printed": (
+        "请拍照或咨询大堂经理",
+        "Please photograph this screen or ask the lobby manager",
+    ),
+    "scan": ("扫码查看排队进度", "Scan to follow your place in the queue"),
+    "unavailable": ("暂停服务", "Temporarily unavailable"),
+    "unavailable_hint": (
+        "正在恢复，请稍候或咨询大堂经理",
+        "Reconnecting; please wait or ask the lobby manager",
+    ),
+    "ticket_failed": ("暂时无法取号", "We cannot issue a ticket right now"),
+    "ask_staff": ("请咨询大堂经理", "Please ask the lobby manager"),
+    "cancel": ("返回", "Back"),
+    "done": ("完成", "Done"),
+    "continue": ("继续", "Continue"),
+    "lang": ("English", "中文"),
+}
+
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "unreadable": ("无法读取此卡", "This card could not be read"),
+    "unknown_card": ("暂不支持此类卡片", "This kind of card is not supported here"),
+    "reader_fault": ("读卡器暂时故障", "The card reader has a fault"),
+    "card_removed": ("卡片过早取出", "The card was removed too soon"),
+}
+
+PRINT_PROBLEMS: dict[str, tuple[str, str]] = {
+    "paper_out": ("打印机缺纸，未能打印", "The printer is out of paper"),
+    "cover_open": ("打印机盖未关，未能打印", "The printer cover is open"),
+    "offline": ("打印机离线，未能打印", "The printer is offline"),
+    "error": ("打印失败", "The ticket could not be printed"),
+}
+
+
+def text(key: str, lang: str) -> str:
+    """The text for `key` in `lang` ('zh' or 'en')."""
+    zh, en = TEXTS[key]
+    return en if lang == "en" else zh
+
+
+def _pick(pair: tuple[str, str], lang: str) -> str:
+    return pair[1] if lang == "en" else pair[0]
+
+
+@dataclass(frozen=True)
+class ButtonModel:
+    """A button: the action it sends to the flow and its labels."""
+
+    action: str
+    label: str
+    sublabel: str = ""
+    kind: str = "primary"  # primary | service | secondary
+
+
+@dataclass(frozen=True)
+class ScreenModel:
+    """Everything one screen shows."""
+
+    phase: Phase
+    lang: str
+    header: str
+    title: str
+    subtitle: str = ""
+    lines: tuple[str, ...] = ()
+    big_number: str = ""
+    qr: str = ""
+    notice: str = ""
+    illustration: bool = False
+    busy: bool = False
+    buttons: tuple[ButtonModel, ...] = ()
+    lang_button: ButtonModel | None = field(default=None)
+
+    def all_text(self) -> str:
+        """Every string on the screen (tests check what a bystander could read)."""
+        parts = [self.header, self.title, self.subtitle, *self.lines, self.big_number, self.notice]
+        for b in self.buttons:
+            parts += [b.label, b.sublabel]
+        return "\n".join(p for p in parts if p)
+
+
+def _wait_range(lo: int, hi: int, lang: str) -> str:
+    if hi <= 0:
+        return "无需等候" if lang == "zh" else "no wait"
+    if lang == "en":
+        return f"about {lo}–{hi} min"
+    return f"约 {lo}–{hi} 分钟"
+
+
+def _waiting(n: int, lang: str) -> str:
+    return f"{n} waiting" if lang == "en" else f"等候 {n} 人"
+
+
+def _service_button(s: ServiceOption, lang: str) -> ButtonModel:
+    main, other = (s.name_en, s.name_zh) if lang == "en" else (s.name_zh, s.name_en)
+    figures = f"{_waiting(s.waiting, lang)} · {_wait_range(*s.wait_min, lang)}"
+    return ButtonModel(f"service:{s.code}", main, f"{other}\n{figures}", "service")
+
+
+def describe(state: State) -> ScreenModel:
+    """Build the screen for a flow state."""
+    lang = state.lang
+    menu = state.menu
+    header = ""
+    if menu is not None:
+        header = menu.branch_en if lang == "en" else menu.branch_zh
+    lang_button = ButtonModel("lang", text("lang", lang), kind="secondary")
+    phase = state.phase
+    if phase is Phase.UNAVAILABLE:
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            "暂停服务 / Temporarily unavailable",
+            subtitle=text("unavailable_hint", lang),
+            busy=True,
+        )
+    if phase is Phase.ATTRACT:
+        lines: tuple[str, ...] = ()
+        if menu is not None:
+            lines = tuple(
+                f"{s.name_en if lang == 'en' else s.name_zh}  {_waiting(s.waiting, lang)}"
+                for s in menu.services
+            )
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            text("insert", lang),
+            subtitle=text("waiting_now", lang),
+            lines=lines,
+            illustration=True,
+            buttons=(ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),),
+            lang_button=lang_button,
+        )
+    if phase is Phase.READING:
+        return ScreenModel(
+            phase, lang, header, text("reading", lang), text("reading_hint", lang), busy=True
+        )
+    if phase is Phase.READ_FAILED:
+        problem = PROBLEMS.get(state.problem or "unreadable", PROBLEMS["unreadable"])
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            _pick(problem, lang),
+            subtitle=text("retry", lang),
+            notice=text("read_failed", lang),
+            illustration=True,
+            buttons=(
+                ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),
+                ButtonModel("cancel", text("cancel", lang), kind="secondary"),
+            ),
+            lang_button=lang_button,
+        )
+    if phase is Phase.GREETING:
+        g = state.greeting
+        salutation = ""
+        if g is not None:
+            salutation = g.salutation_en if lang == "en" else g.salutation_zh
+        title = (
+            f"{salutation}，{text('welcome', lang)}"
+            if lang == "zh"
+            else f"{text('welcome', lang)}, {salutation}"
+        )
+        if not salutation:
+            title = text("welcome", lang)
+        note = text("priority", lang) if g is not None and g.priority else ""
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            title,
+            subtitle=note,
+            buttons=(ButtonModel("continue", text("continue", lang)),),
+            lang_button=lang_button,
+        )
+    if phase is Phase.MENU:
+        g = state.greeting
+        greet = ""
+        if g is not None:
+            greet = (g.salutation_en if lang == "en" else g.salutation_zh) or ""
+        title = text("choose", lang)
+        if greet:
+            title = (
+                f"{greet}，{title}" if lang == "zh" else f"{greet}, {title[0].lower()}{title[1:]}"
+            )
+        services = tuple(_service_button(s, lang) for s in (menu.services if menu else ()))
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            title,
+            subtitle=text("priority", lang) if g is not None and g.priority else "",
+            buttons=(*services, ButtonModel("cancel", text("cancel", lang), kind="secondary")),
+            lang_button=lang_button,
+        )
+    if phase is Phase.PRINTING:
+        return ScreenModel(phase, lang, header, text("printing", lang), busy=True)
+    if phase is Phase.TICKET and state.ticket is not None:
+        t = state.ticket
+        service = t.service_en if lang == "en" else t.service_zh
+        ahead = (
+            f"{t.people_ahead} ahead of you" if lang == "en" else f"前面还有 {t.people_ahead} 人"
+        )
+        ticket_lines = (
+            service,
+            f"{ahead} · {_wait_range(*t.wait_min, lang)}",
+            text("scan", lang),
+        )
+        notice = ""
+        title = text("take_ticket", lang)
+        if t.print_problem is not None:
+            problem = PRINT_PROBLEMS.get(t.print_problem, PRINT_PROBLEMS["error"])
+            notice = f"{_pick(problem, lang)} · {text('not_printed', lang)}"
+            title = text("your_number", lang)
+        return ScreenModel(
+            phase,
+            lang,
+            header,
+            title,
+            lines=ticket_lines,
+            big_number=t.number,
+            qr=t.qr,
+            notice=notice,
+            buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
+            lang_button=lang_button,
+        )
+    # TICKET_FAILED (or a ticket screen without a ticket, which the flow never builds)
+    return ScreenModel(
+        Phase.TICKET_FAILED,
+        lang,
+        header,
+        text("ticket_failed", lang),
+        subtitle=text("ask_staff", lang),
+        buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
+        lang_button=lang_button,
+    )

@@ -1,0 +1,385 @@
+"""The Kivy layer: draws `Tablet.state` and turns touches into `Tablet` verbs. No logic here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.graphics import Color, Rectangle
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
+from kivy.uix.textinput import TextInput
+
+from tablet.controller import Tablet
+from tablet.state import Arrival
+
+__all__ = ["TabletApp", "TabletView", "forget_widget_caches", "use_font"]
+
+BG = (0.95, 0.96, 0.98, 1)
+INK = (0.08, 0.12, 0.2, 1)
+NAVY = (0.09, 0.2, 0.38, 1)
+GOLD = (0.96, 0.74, 0.2, 1)
+GREY = (0.55, 0.6, 0.68, 1)
+RED = (0.78, 0.2, 0.18, 1)
+MAX_ROWS = 40  # one screenful; the board itself keeps the whole day
+
+
+def use_font(path: Path) -> None:
+    """Make `path` (a CJK font) Kivy's default so Chinese draws."""
+    LabelBase.register(DEFAULT_FONT, fn_regular=str(path), fn_bold=str(path))
+
+
+def forget_widget_caches() -> None:
+    """Drop Kivy's cached label textures (they may hold customer text)."""
+    from kivy.cache import Cache
+
+    for category in ("textinput.label", "textinput.width", "kv.texture", "kv.image"):
+        if category in Cache._categories:
+            Cache.remove(category)
+
+
+def _label(text: str = "", **kw: Any) -> Label:
+    kw.setdefault("color", INK)
+    kw.setdefault("halign", "left")
+    kw.setdefault("valign", "middle")
+    label = Label(text=text, **kw)
+    label.bind(size=lambda w, s: setattr(w, "text_size", s))
+    return label
+
+
+def _button(text: str, **kw: Any) -> Button:
+    kw.setdefault("background_normal", "")
+    kw.setdefault("background_color", NAVY)
+    kw.setdefault("color", (1, 1, 1, 1))
+    return Button(text=text, **kw)
+
+
+class TabletView(BoxLayout):  # type: ignore[misc]
+    """The whole window: header, banner, alerts, the role's work area, status line."""
+
+    def __init__(self, tablet: Tablet, **kw: Any) -> None:
+        super().__init__(orientation="vertical", padding=8, spacing=6, **kw)
+        self.tablet = tablet
+        self.drawn_revision = -1
+        self.drawn_screen = ""
+        self.rows: dict[str, Button] = {}
+        self.buttons: dict[str, Button] = {}
+        self.inputs: dict[str, TextInput] = {}
+        self.selected: str | None = None
+        with self.canvas.before:
+            Color(*BG)
+            self._bg = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._paint, size=self._paint)
+        self.header = _label(size_hint_y=None, height=40, bold=True, font_size=20)
+        self.banner = _label(size_hint_y=None, height=0, color=(0.35, 0.2, 0, 1), font_size=18)
+        self.alerts = _label(size_hint_y=None, height=0, color=RED)
+        self.body = BoxLayout(spacing=8)
+        self.status = _label(size_hint_y=None, height=30, color=GREY)
+        for widget in (self.header, self.banner, self.alerts, self.body, self.status):
+            self.add_widget(widget)
+
+    def _paint(self, *_: Any) -> None:
+        self._bg.pos, self._bg.size = self.pos, self.size
+
+    # -- refresh --------------------------------------------------------------------------
+    def tick(self, *_: Any) -> None:
+        """Pump the tablet and redraw if anything changed (called every frame)."""
+        self.tablet.pump()
+        t = self.tablet
+        if t.screen != self.drawn_screen:
+            self._build_screen()
+        if t.state.revision != self.drawn_revision:
+            self.drawn_revision = t.state.revision
+            self._refresh()
+
+    def _build_screen(self) -> None:
+        self.drawn_screen = self.tablet.screen
+        self.body.clear_widgets()
+        self.rows, self.buttons, self.inputs = {}, {}, {}
+        self.selected = None
+        forget_widget_caches()
+        screen = self.drawn_screen
+        if screen == "setup":
+            self._build_setup()
+        elif screen == "login":
+            self._build_login()
+        else:
+            self._build_work(screen)
+        self.drawn_revision = -1
+
+    def _form(self, fields: list[tuple[str, str, bool]], action: str, label: str) -> None:
+        form = GridLayout(cols=2, spacing=6, size_hint=(0.7, None), height=60 * (len(fields) + 1))
+        for key, title, secret in fields:
+            form.add_widget(_label(title, size_hint_x=0.35))
+            box = TextInput(multiline=False, password=secret, write_tab=False, font_size=20)
+            self.inputs[key] = box
+            form.add_widget(box)
+        form.add_widget(_label(""))
+        button = _button(label, on_release=lambda *_: self._submit(action))
+        self.buttons[action] = button
+        form.add_widget(button)
+        holder = BoxLayout(orientation="vertical")
+        holder.add_widget(form)
+        holder.add_widget(_label(""))
+        self.body.add_widget(holder)
+
+    def _build_setup(self) -> None:
+        settings = self.tablet.store.settings()
+        self._form(
+            [
+                ("hub", "中心地址 Hub address", False),
+                ("code", "注册码 Enrolment code", False),
+                ("fp", "CA 指纹 CA fingerprint", False),
+            ],
+            "enrol",
+            "注册 Enrol",
+        )
+        self.inputs["hub"].text = str(settings.get("hub_url", "https://"))
+
+    def _build_login(self) -> None:
+        self._form(
+            [("staff", "工号 Staff id", False), ("pin", "密码 PIN", True)], "login", "登录 Log in"
+        )
+
+    def _submit(self, action: str) -> None:
+        values = {k: v.text for k, v in self.inputs.items()}
+        if action == "enrol":
+            self.tablet.enrol(values["hub"], values["code"], values["fp"])
+        elif action == "login":
+            self.inputs["pin"].text = ""
+            self.tablet.login(values["staff"], values["pin"])
+
+    def _build_work(self, screen: str) -> None:
+        left = BoxLayout(orientation="vertical", size_hint_x=0.45, spacing=4)
+        tools = BoxLayout(size_hint_y=None, height=48, spacing=6)
+        if screen == "counter":
+            for op, title in (
+                ("call_next", "叫号 Call next"),
+                ("recall", "重呼 Recall"),
+                ("no-show", "过号 No-show"),
+                ("transfer", "转 Transfer"),
+                ("finish", "完成 Finish"),
+            ):
+                self.buttons[op] = _button(title, on_release=lambda *_, o=op: self._counter(o))
+                tools.add_widget(self.buttons[op])
+        self.buttons["logout"] = _button(
+            "退出 Log out", background_color=GREY, on_release=lambda *_: self.tablet.logout()
+        )
+        tools.add_widget(self.buttons["logout"])
+        left.add_widget(tools)
+        self.serving = _label(size_hint_y=None, height=36 if screen == "counter" else 0, bold=True)
+        left.add_widget(self.serving)
+        self.list_box = GridLayout(cols=1, spacing=3, size_hint_y=None)
+        self.list_box.bind(minimum_height=self.list_box.setter("height"))
+        left.add_widget(self.list_box)
+        left.add_widget(_label(""))
+        self.brief_box = BoxLayout(orientation="vertical", spacing=4)
+        self.body.add_widget(left)
+        self.body.add_widget(self.brief_box)
+
+    def _counter(self, op: str) -> None:
+        t = self.tablet
+        if op == "call_next":
+            t.call_next(str(t.store.settings().get("counter", "C1")))
+        elif op == "transfer":
+            t.ticket_op("transfer", {"service": "wealth"})
+        else:
+            t.ticket_op(op)
+
+    def _refresh(self) -> None:
+        t = self.tablet
+        state = t.state
+        session = state.session
+        link = "●" if state.connected else "○"
+        who = f"{session.name} ({session.role})" if session else ""
+        self.header.text = f"{link} 网点助手 Branch tablet   {who}"
+        note = state.notifications[-1].text if state.notifications else ""
+        self.banner.text = f"★ 贵宾到店 Priority arrival: {note}" if note else ""
+        self.banner.height = 34 if note else 0
+        alerts = "  |  ".join(a.text for a in state.alerts.values())
+        self.alerts.text = f"⚠ {alerts}" if alerts else ""
+        self.alerts.height = 30 if alerts else 0
+        self.status.text = t.message
+        if self.drawn_screen in ("lobby", "advisor", "counter"):
+            self._refresh_list()
+            self._refresh_brief()
+
+    def _row_text(self, a: Arrival, now: datetime) -> str:
+        tier = f"[{a.tier}]" if a.tier else ""
+        who = a.salutation_zh or "散客 walk-in"
+        claimed = f"  认领 {a.claimed_by}" if a.claimed_by else ""
+        serving = "  服务中" if a.state == "serving" else ""
+        return f"{a.ticket}  {tier} {who}  {a.waiting_minutes(now)}分钟{claimed}{serving}"
+
+    def _refresh_list(self) -> None:
+        t = self.tablet
+        state = t.state
+        session = state.session
+        if self.drawn_screen == "advisor" and session is not None:
+            visits = state.board.handed_to(session.staff_id, session.role)
+        else:
+            visits = state.board.waiting()
+        visits = visits[:MAX_ROWS]
+        now = datetime.now(UTC)
+        wanted = [v.visit_id for v in visits]
+        if wanted != list(self.rows):
+            self.list_box.clear_widgets()
+            self.rows = {}
+            for visit in visits:
+                row = _button(
+                    "",
+                    size_hint_y=None,
+                    height=44,
+                    halign="left",
+                    on_release=lambda *_, v=visit.visit_id: self._select(v),
+                )
+                row.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, None)))
+                self.rows[visit.visit_id] = row
+                self.list_box.add_widget(row)
+        for visit in visits:
+            row = self.rows[visit.visit_id]
+            row.text = self._row_text(visit, now)
+            row.background_color = GOLD if visit.priority else NAVY
+            row.color = INK if visit.priority else (1, 1, 1, 1)
+        serving = state.serving
+        if self.drawn_screen == "counter":
+            self.serving.text = (
+                f"正在服务 Serving: {serving.get('number')}" if serving else "空闲 Idle"
+            )
+
+    def _select(self, visit_id: str) -> None:
+        self.selected = visit_id
+        self.tablet.open_brief(visit_id)
+
+    def _refresh_brief(self) -> None:
+        box = self.brief_box
+        box.clear_widgets()
+        self.buttons = {
+            k: v
+            for k, v in self.buttons.items()
+            if k in ("logout", "call_next", "recall", "no-show", "transfer", "finish")
+        }
+        brief = self.tablet.state.brief
+        if not brief:
+            box.add_widget(_label("选择一位客户查看简报 Pick a customer to see the brief"))
+            return
+        visit_id = str(brief.get("visit_id"))
+        tier = brief.get("tier") or {}
+        title = f"{brief.get('salutation_zh') or '散客'}  {brief.get('masked_name') or ''}"
+        box.add_widget(_label(title, bold=True, font_size=22, size_hint_y=None, height=36))
+        tier_line = f"{tier.get('name_zh', '')} {tier.get('name_en', '')}"
+        if brief.get("aum_band"):
+            tier_line += f"   资产 {brief['aum_band']}"
+        if brief.get("claimed_by"):
+            tier_line += f"   认领 {brief['claimed_by']}"
+        box.add_widget(_label(tier_line, size_hint_y=None, height=30))
+        for event in brief.get("events") or []:
+            box.add_widget(_label(f"• {event.get('text_zh', '')}", size_hint_y=None, height=26))
+        role = self.tablet.state.session.role if self.tablet.state.session else ""
+        for lead in brief.get("leads") or []:
+            points = "；".join(lead.get("talking_points") or [])
+            box.add_widget(
+                _label(
+                    f"◆ {lead.get('product')} ({lead.get('score')})  {points}",
+                    size_hint_y=None,
+                    height=44,
+                )
+            )
+            if role != "teller":
+                row = BoxLayout(size_hint_y=None, height=36, spacing=4)
+                lead_id = str(lead.get("lead_id"))
+                for outcome, title in (
+                    ("accepted", "接受"),
+                    ("follow_up", "跟进"),
+                    ("declined", "拒绝"),
+                ):
+                    button = _button(
+                        title,
+                        on_release=lambda *_, o=outcome, lid=lead_id: self.tablet.record_outcome(
+                            visit_id, lid, o
+                        ),
+                    )
+                    self.buttons[f"outcome:{lead_id}:{outcome}"] = button
+                    row.add_widget(button)
+                box.add_widget(row)
+        for note in brief.get("notes") or []:
+            box.add_widget(
+                _label(f"✎ {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
+            )
+        actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
+        if role in ("lobby_manager", "branch_admin"):
+            self.buttons["claim"] = _button(
+                "认领 Claim", on_release=lambda *_: self.tablet.claim(visit_id)
+            )
+            actions.add_widget(self.buttons["claim"])
+        note_box = self.inputs.get("note") or TextInput(multiline=False, font_size=18)
+        self.inputs["note"] = note_box
+        if note_box.parent is not None:
+            note_box.parent.remove_widget(note_box)
+        self.buttons["note"] = _button(
+            "备注 Note",
+            on_release=lambda *_: self._note(visit_id),
+        )
+        if role in ("lobby_manager", "branch_admin"):
+            self.buttons["handoff_wealth"] = _button(
+                "转理财 → wealth",
+                on_release=lambda *_: self._handoff(visit_id, "wealth_manager"),
+            )
+            self.buttons["handoff_teller"] = _button(
+                "转柜员 → teller", on_release=lambda *_: self._handoff(visit_id, "teller")
+            )
+            actions.add_widget(self.buttons["handoff_wealth"])
+            actions.add_widget(self.buttons["handoff_teller"])
+        box.add_widget(actions)
+        note_row = BoxLayout(size_hint_y=None, height=40, spacing=4)
+        note_row.add_widget(note_box)
+        note_row.add_widget(self.buttons["note"])
+        box.add_widget(note_row)
+        box.add_widget(_label(""))
+
+    def _note(self, visit_id: str) -> None:
+        text = self.inputs["note"].text.strip()
+        if text:
+            self.tablet.add_note(visit_id, text)
+            self.inputs["note"].text = ""
+
+    def _handoff(self, visit_id: str, role: str) -> None:
+        text = self.inputs["note"].text.strip()
+        self.tablet.handoff(visit_id, to_role=role, note=text or None)
+        self.inputs["note"].text = ""
+
+
+class TabletApp(App):  # type: ignore[misc]
+    """The app: one view, ticked every frame; pause and stop wipe customer data."""
+
+    def __init__(self, tablet: Tablet, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.tablet = tablet
+        self.view: TabletView | None = None
+        self.title = "branch-tablet"
+
+    def build(self) -> TabletView:
+        """Create the view and the per-frame tick."""
+        from kivy.core.window import Window
+
+        self.view = TabletView(self.tablet)
+        Window.bind(on_touch_down=lambda *_: self.tablet.activity())
+        Clock.schedule_interval(self.view.tick, 0)
+        return self.view
+
+    def on_pause(self) -> bool:
+        """Android sends the app to the background: forget everything first."""
+        self.tablet.pause()
+        forget_widget_caches()
+        return True
+
+    def on_stop(self) -> None:
+        """Exit: log out, forget everything."""
+        self.tablet.close()
+        forget_widget_caches()

@@ -1,0 +1,384 @@
+"""The tablet's logic between the views and the hub: no window, hub calls on a worker thread.
+
+Views call the verbs (`login`, `claim`, `call_next`, ...); results and stream events land in
+`inbox`, and the UI thread applies them with `pump()` so `state` is only touched from one thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from branch_hub.client import (
+    Backoff,
+    EventStream,
+    HubClient,
+    HubError,
+    HubRejected,
+    HubUnavailable,
+    StreamNotice,
+)
+from tablet.device import DeviceStore, EnrolmentError
+from tablet.state import StaffSession, TabletState, screen_for
+
+__all__ = ["REVOKED_CODES", "Tablet"]
+
+log = logging.getLogger("tablet")
+
+# Answers that mean this device is no longer trusted: forget its key.
+REVOKED_CODES = frozenset(
+    {"device_revoked", "device_not_enrolled", "certificate_revoked", "unknown_device"}
+)
+# Answers that mean the staff session is gone: back to the login screen.
+SESSION_CODES = frozenset(
+    {"login_required", "session_expired", "session_unknown", "session_revoked", "unauthorized"}
+)
+
+Job = Callable[[], Any]
+
+
+class Tablet:
+    """One tablet: its device files, its hub connection, and what the logged-in user sees."""
+
+    def __init__(
+        self,
+        store: DeviceStore,
+        *,
+        idle_timeout_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.store = store
+        self.state = TabletState()
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.idle_timeout_s = idle_timeout_s
+        self.clock = clock
+        self.backoff = backoff
+        self.client: HubClient | None = None
+        self.stream: EventStream | None = None
+        self.message = ""
+        self.wiped = False
+        self.event_times: dict[int, float] = {}  # seq -> when it reached the inbox (bench only)
+        self.record_times = False
+        self._last_activity = clock()
+        self._jobs: queue.Queue[tuple[str, Job] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
+        self._busy = 0
+        self.screen = "login" if store.enrolled else "setup"
+
+    # -- plumbing ---------------------------------------------------------------------------
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._work, name="tablet-hub", daemon=True)
+            self._worker.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            tag, job = item
+            try:
+                self.inbox.put(("done", (tag, job())))
+            except Exception as exc:  # every failure becomes a message on the UI thread
+                self.inbox.put(("failed", (tag, exc)))
+
+    def submit(self, tag: str, job: Job) -> None:
+        """Run `job` on the hub worker; its result arrives through `pump()`."""
+        self._busy += 1
+        self._ensure_worker()
+        self._jobs.put((tag, job))
+
+    @property
+    def busy(self) -> bool:
+        """True while hub calls are outstanding."""
+        return self._busy > 0
+
+    def _client(self) -> HubClient:
+        if self.client is None:
+            url = self.store.settings().get("hub_url")
+            if not url:
+                raise HubError("no hub address set")
+            self.client = HubClient(str(url), self.store.tls())
+        return self.client
+
+    def activity(self) -> None:
+        """Note a touch: restarts the idle timer."""
+        self._last_activity = self.clock()
+
+    # -- first start --------------------------------------------------------------------------
+    def enrol(self, hub_url: str, code_text: str, fingerprint: str, kind: str = "tablet") -> None:
+        """Enrol this device with the hub (see tablet.enrolment)."""
+        from tablet.enrolment import enrol_device
+
+        self.store.save_settings(hub_url=hub_url.strip().rstrip("/"))
+        self.submit(
+            "enrol", lambda: enrol_device(self.store, hub_url, code_text, fingerprint, kind)
+        )
+
+    # -- session ------------------------------------------------------------------------------
+    def login(self, staff_id: str, pin: str) -> None:
+        """Log in, then load today's visits and open the live stream."""
+        self.activity()
+
+        def job() -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+            client = self._client()
+            answer = client.login(staff_id.strip(), pin)
+            last = int(client.health().get("last_seq", 0))
+            visits = client.get("/visits?state=all").get("visits", [])
+            return answer, last, visits
+
+        self.submit("login", job)
+
+    def _start_stream(self, since: int) -> None:
+        client = self._client()
+        self.stream = EventStream(
+            client,
+            "/events",
+            resume=True,
+            since=since,
+            on_notice=self._on_notice,
+            backoff=self.backoff,
+        ).start()
+
+    def _on_notice(self, notice: StreamNotice) -> None:
+        if self.record_times and notice.kind == "message":
+            seq = notice.data.get("seq")
+            if isinstance(seq, int):
+                self.event_times[seq] = time.perf_counter()
+        self.inbox.put(("stream", notice))
+
+    def logout(self, reason: str = "") -> None:
+        """End the session (telling the hub if it can be reached) and forget all customer data."""
+        client, stream = self.client, self.stream
+        self.stream = None
+        if stream is not None:
+            stream.stop(2.0)
+        if client is not None and client.token:
+            token = client.token
+
+            def tell_hub() -> None:
+                probe = HubClient(client.base_url, client.tls, token=token, timeout_s=2.0)
+                try:
+                    probe.logout()
+                finally:
+                    probe.close()
+
+            self.submit("logout", tell_hub)
+            client.token = None
+        self.state.clear()
+        self.message = reason
+        self.screen = "login" if self.store.enrolled else "setup"
+
+    def pause(self) -> None:
+        """The app goes to the background: the same as a logout (nothing stays in memory)."""
+        self.logout("paused")
+
+    def check_idle(self) -> bool:
+        """Log out after `idle_timeout_s` without a touch; True if it did."""
+        if (
+            self.state.session is not None
+            and self.clock() - self._last_activity > self.idle_timeout_s
+        ):
+            self.logout("idle")
+            return True
+        return False
+
+    def wipe(self, reason: str = "device_revoked") -> None:
+        """The hub no longer trusts this device: log out and delete the device key."""
+        self.logout(reason)
+        self.store.forget_identity()
+        if self.client is not None:
+            self.client.close()
+        self.client = None
+        self.wiped = True
+        self.screen = "setup"
+
+    def close(self) -> None:
+        """App exit: log out and stop the worker."""
+        self.logout("exit")
+        self._jobs.put(None)
+        if self._worker is not None:
+            self._worker.join(3.0)
+        if self.client is not None:
+            self.client.close()
+
+    # -- work ---------------------------------------------------------------------------------
+    def _call(self, tag: str, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+        self.activity()
+        if method == "GET":
+            self.submit(tag, lambda: self._client().get(path))
+        else:
+            self.submit(tag, lambda: self._client().post(path, body))
+
+    def open_brief(self, visit_id: str) -> None:
+        """Fetch the visit's brief for my role."""
+        self._call("brief", "GET", f"/visits/{visit_id}/brief")
+
+    def claim(self, visit_id: str) -> None:
+        """Claim the customer."""
+        self._call("claim", "POST", f"/visits/{visit_id}/claim")
+
+    def add_note(self, visit_id: str, text: str, for_role: str | None = None) -> None:
+        """Leave a note for colleagues."""
+        body: dict[str, Any] = {"text": text}
+        if for_role:
+            body["for_role"] = for_role
+        self._call("note", "POST", f"/visits/{visit_id}/notes", body)
+
+    def handoff(
+        self,
+        visit_id: str,
+        *,
+        to_role: str | None = None,
+        to_staff_id: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Hand the customer to a colleague or a role, with an optional note."""
+        body: dict[str, Any] = {}
+        if to_staff_id:
+            body["to_staff_id"] = to_staff_id
+        else:
+            body["to_role"] = to_role
+        if note:
+            body["note"] = note
+        self._call("handoff", "POST", f"/visits/{visit_id}/handoff", body)
+
+    def record_outcome(self, visit_id: str, lead_id: str, outcome: str, note: str = "") -> None:
+        """Record a lead's outcome."""
+        body: dict[str, Any] = {"outcome": outcome}
+        if note:
+            body["note"] = note
+        self._call("outcome", "POST", f"/visits/{visit_id}/leads/{lead_id}/outcome", body)
+
+    def call_next(self, counter_id: str) -> None:
+        """Call the next ticket to my counter."""
+        self._call("serve", "POST", f"/counters/{counter_id}/call-next")
+
+    def ticket_op(self, op: str, body: dict[str, Any] | None = None) -> None:
+        """recall | no-show | finish | park | transfer the ticket I am serving."""
+        serving = self.state.serving
+        if not serving:
+            self.message = "no ticket is being served"
+            self.state.touch()
+            return
+        tag = "serve" if op == "recall" else "served"
+        self._call(tag, "POST", f"/tickets/{serving['id']}/{op}", body)
+
+    # -- UI thread ----------------------------------------------------------------------------
+    def pump(self, limit: int = 500) -> int:
+        """Apply what arrived from the hub (call on the UI thread each frame); returns how many."""
+        handled = 0
+        while handled < limit:
+            try:
+                kind, payload = self.inbox.get_nowait()
+            except queue.Empty:
+                break
+            handled += 1
+            if kind == "stream":
+                self._apply_notice(payload)
+            elif kind == "done":
+                self._busy = max(0, self._busy - 1)
+                self._done(*payload)
+            elif kind == "failed":
+                self._busy = max(0, self._busy - 1)
+                self._failed(*payload)
+        self.check_idle()
+        return handled
+
+    def _apply_notice(self, notice: StreamNotice) -> None:
+        if self.state.session is None:
+            return  # late message after logout: dropped, never kept
+        if notice.kind == "message":
+            self.state.on_event(notice.data)
+        elif notice.kind in ("connected", "disconnected"):
+            self.state.connected = notice.kind == "connected"
+            self.state.touch()
+            reason = str(notice.data.get("reason", ""))
+            if reason.startswith(("refused (401", "refused (403")):
+                # The hub turned the stream away: ask over REST why (revoked, or logged out).
+                self.submit("probe", lambda: self._client().get("/visits?state=waiting"))
+        elif notice.kind == "resync" and notice.data.get("reason") == "too_slow":
+            self._reload()
+
+    def _reload(self) -> None:
+        def job() -> tuple[int, list[dict[str, Any]]]:
+            client = self._client()
+            last = int(client.health().get("last_seq", 0))
+            return last, client.get("/visits?state=all").get("visits", [])
+
+        self.submit("reload", job)
+
+    def _done(self, tag: str, result: Any) -> None:
+        self.message = ""
+        if tag == "login":
+            answer, last, visits = result
+            self.state.clear()
+            self.state.session = StaffSession(
+                str(answer.get("staff_id")),
+                str(answer.get("role")),
+                str(answer.get("name", "")),
+                str(answer.get("token")),
+            )
+            self.state.board.load(visits, last)
+            self.screen = screen_for(self.state.session.role)
+            self._start_stream(last)
+        elif tag == "reload" and self.state.session is not None:
+            last, visits = result
+            self.state.board.load(visits, last)
+        elif tag == "enrol":
+            self.wiped = False
+            self.screen = "login"
+        elif tag == "brief" and self.state.session is not None:
+            self.state.brief = result if isinstance(result, dict) else None
+        elif tag == "serve" and self.state.session is not None:
+            ticket = result.get("ticket") if isinstance(result, dict) else None
+            self.state.serving = ticket if isinstance(ticket, dict) else None
+            visit = self.state.serving.get("visit_id") if self.state.serving else None
+            self.state.brief = None
+            if visit:
+                self.open_brief(str(visit))
+            elif ticket is None:
+                self.message = "nobody is waiting"
+        elif tag == "served" and self.state.session is not None:
+            ticket = result.get("ticket") if isinstance(result, dict) else None
+            if isinstance(ticket, dict) and ticket.get("state") == "called":
+                self.state.serving = ticket
+            else:
+                self.state.serving = None
+                self.state.brief = None
+        elif tag in ("claim", "note", "handoff", "outcome"):
+            self.message = {
+                "claim": "claimed",
+                "note": "note saved",
+                "handoff": "handed off",
+                "outcome": "outcome recorded",
+            }[tag]
+            brief = self.state.brief
+            if brief is not None and tag in ("claim", "note"):
+                self.open_brief(str(brief.get("visit_id")))
+        self.state.touch()
+
+    def _failed(self, tag: str, exc: Exception) -> None:
+        if isinstance(exc, HubRejected):
+            if exc.code in REVOKED_CODES:
+                self.wipe(exc.code)
+                self.message = "this device was revoked: enrol it again"
+                self.state.touch()
+                return
+            if exc.code in SESSION_CODES and tag != "login":
+                self.logout("session_ended")
+                return
+            self.message = exc.message
+        elif isinstance(exc, HubUnavailable):
+            self.message = "the hub cannot be reached; retrying when you try again"
+        elif isinstance(exc, EnrolmentError | HubError):
+            self.message = str(exc)
+        else:
+            log.warning("tablet job %s failed: %s", tag, type(exc).__name__)
+            self.message = f"{tag} failed"
+        self.state.touch()

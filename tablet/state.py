@@ -1,0 +1,305 @@
+"""What the tablet knows while a staff member is logged in: pure data, no window, no network.
+
+Everything here lives in memory only and `TabletState.clear()` drops all of it (logout, pause,
+idle timeout, revocation). Nothing in this module ever writes to disk.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "ROLE_SCREENS",
+    "Alert",
+    "Arrival",
+    "LiveBoard",
+    "Notification",
+    "StaffSession",
+    "TabletState",
+    "screen_for",
+]
+
+# Which work screen each role opens after login.
+ROLE_SCREENS = {
+    "lobby_manager": "lobby",
+    "branch_admin": "lobby",
+    "wealth_manager": "advisor",
+    "account_manager": "advisor",
+    "teller": "counter",
+}
+
+# Ticket states after which a visit leaves the live list.
+_DONE_KINDS = frozenset({"finished", "no_show"})
+_TICKET_KINDS = frozenset(
+    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated"}
+)
+MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
+MAX_NOTIFICATIONS = 20
+MAX_ALERTS = 50
+
+
+def screen_for(role: str) -> str:
+    """The work screen of a role (unknown roles get none: 'login')."""
+    return ROLE_SCREENS.get(role, "login")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+@dataclass
+class StaffSession:
+    """The logged-in staff member (the token lives only here and in the client)."""
+
+    staff_id: str
+    role: str
+    name: str
+    token: str
+
+
+@dataclass
+class Arrival:
+    """One visit in the live list."""
+
+    visit_id: str
+    ticket: str
+    ticket_id: str | None
+    service: str | None
+    tier: str | None
+    priority: bool
+    salutation_zh: str | None
+    arrived_at: datetime | None
+    walk_in: bool
+    claimed_by: str | None = None
+    state: str = "waiting"
+    counter_id: str | None = None
+    handed_to_staff: str | None = None
+    handed_to_role: str | None = None
+
+    def waiting_minutes(self, now: datetime) -> int:
+        """Whole minutes since arrival (0 when unknown)."""
+        if self.arrived_at is None:
+            return 0
+        return max(0, int((now - self.arrived_at).total_seconds() // 60))
+
+    @classmethod
+    def from_wire(cls, data: dict[str, Any]) -> Arrival | None:
+        """Build from an `arrival` event's data or a `/visits` row; None if it is malformed."""
+        visit_id = _str(data.get("visit_id"))
+        ticket = data.get("ticket")
+        if visit_id is None or not isinstance(ticket, dict):
+            return None
+        number = _str(ticket.get("number")) or "?"
+        state = _str(ticket.get("state")) or "waiting"
+        return cls(
+            visit_id=visit_id,
+            ticket=number,
+            ticket_id=_str(ticket.get("id")),
+            service=_str(ticket.get("service")),
+            tier=_str(data.get("tier")),
+            priority=bool(data.get("priority")),
+            salutation_zh=_str(data.get("salutation_zh")),
+            arrived_at=_parse_time(data.get("arrived_at") or ticket.get("issued_at")),
+            walk_in=bool(data.get("walk_in")),
+            claimed_by=_str(data.get("claimed_by")),
+            state="serving" if state == "called" else state,
+            counter_id=_str(ticket.get("counter_id")),
+        )
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A device or hub problem the lobby manager should see."""
+
+    key: str
+    text: str
+    at: str
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A priority arrival (or a hand-off to me) that deserves a banner."""
+
+    seq: int
+    text: str
+    visit_id: str
+
+
+class LiveBoard:
+    """Visits of the day, kept current from the event stream; each seq is applied once."""
+
+    def __init__(self, max_visits: int = MAX_VISITS) -> None:
+        self.visits: OrderedDict[str, Arrival] = OrderedDict()
+        self.last_seq = 0
+        self.max_visits = max_visits
+        self.applied = 0
+        self.duplicates = 0
+
+    def load(self, rows: list[dict[str, Any]], last_seq: int) -> None:
+        """Replace the list with a `/visits` snapshot taken at `last_seq` (newer events apply on top)."""
+        self.visits.clear()
+        self.last_seq = last_seq
+        for row in rows:
+            arrival = Arrival.from_wire(row)
+            if arrival is not None:
+                self.visits[arrival.visit_id] = arrival
+        self._trim()
+
+    def apply(self, event: dict[str, Any]) -> bool:
+        """Apply one `{"seq","kind","data"}` event; False for a duplicate or one that changed nothing."""
+        seq = event.get("seq")
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            return False
+        if seq <= self.last_seq:
+            self.duplicates += 1
+            return False
+        self.last_seq = seq
+        self.applied += 1
+        kind = event.get("kind")
+        data = event.get("data")
+        if not isinstance(data, dict):
+            return False
+        visit_id = _str(data.get("visit_id"))
+        if kind == "arrival":
+            arrival = Arrival.from_wire(data)
+            if arrival is None:
+                return False
+            known = self.visits.get(arrival.visit_id)
+            if known is not None:  # already in the snapshot: keep what happened since
+                return False
+            self.visits[arrival.visit_id] = arrival
+            self._trim()
+            return True
+        visit = self.visits.get(visit_id) if visit_id else None
+        if visit is None:
+            return False
+        if kind == "claimed":
+            visit.claimed_by = _str(data.get("staff_id")) or _str(data.get("by"))
+        elif kind == "handoff":
+            visit.handed_to_staff = _str(data.get("to_staff_id"))
+            visit.handed_to_role = _str(data.get("to_role"))
+        elif kind in _TICKET_KINDS:
+            visit.counter_id = _str(data.get("counter_id")) or visit.counter_id
+            if kind in ("called", "recalled"):
+                visit.state = "serving"
+            elif kind in _DONE_KINDS:
+                visit.state = "done"
+            elif kind == "transferred":
+                visit.state = "waiting"
+                visit.service = _str(data.get("service")) or visit.service
+        else:
+            return False
+        return True
+
+    def _trim(self) -> None:
+        while len(self.visits) > self.max_visits:
+            done = next((k for k, v in self.visits.items() if v.state == "done"), None)
+            self.visits.pop(done if done is not None else next(iter(self.visits)))
+
+    def waiting(self) -> list[Arrival]:
+        """Visits still waiting or being served, priority first, then by arrival."""
+        live = [v for v in self.visits.values() if v.state != "done"]
+        return sorted(
+            live, key=lambda v: (not v.priority, v.arrived_at or datetime.max.replace(tzinfo=UTC))
+        )
+
+    def handed_to(self, staff_id: str, role: str) -> list[Arrival]:
+        """Visits handed to this staff member or to their role."""
+        return [
+            v
+            for v in self.visits.values()
+            if v.state != "done" and (v.handed_to_staff == staff_id or v.handed_to_role == role)
+        ]
+
+    def clear(self) -> None:
+        """Forget every visit."""
+        self.visits.clear()
+        self.last_seq = 0
+
+
+@dataclass
+class TabletState:
+    """All customer-related memory of the app, cleared in one call."""
+
+    session: StaffSession | None = None
+    board: LiveBoard = field(default_factory=LiveBoard)
+    brief: dict[str, Any] | None = None
+    serving: dict[str, Any] | None = None  # the teller's current ticket
+    alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
+    notifications: deque[Notification] = field(
+        default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
+    )
+    connected: bool = False
+    revision: int = 0  # bumped on every change the views must redraw
+
+    def on_event(self, event: dict[str, Any]) -> bool:
+        """Apply a stream event to the board, alerts and notifications."""
+        seq_before = self.board.last_seq
+        changed = self.board.apply(event)
+        if self.board.last_seq == seq_before:
+            return False  # duplicate
+        kind, data, seq = event.get("kind"), event.get("data"), self.board.last_seq
+        if not isinstance(data, dict):
+            data = {}
+        if kind == "arrival" and data.get("priority"):
+            ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else {}
+            number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
+            who = _str(data.get("salutation_zh")) or "贵宾"
+            tier = _str(data.get("tier")) or ""
+            self.notifications.append(
+                Notification(seq, f"{tier} {who} {number}".strip(), str(data.get("visit_id")))
+            )
+            changed = True
+        elif kind == "handoff" and self.session is not None:
+            if data.get("to_staff_id") == self.session.staff_id or (
+                data.get("to_role") == self.session.role
+            ):
+                self.notifications.append(
+                    Notification(seq, "交接 hand-off", str(data.get("visit_id")))
+                )
+                changed = True
+        elif kind == "device_alert":
+            key = f"{data.get('station')}:{data.get('device')}:{data.get('condition')}"
+            if data.get("cleared"):
+                self.alerts.pop(key, None)
+            else:
+                text = f"{data.get('station')} {data.get('device')}: {data.get('condition')}"
+                self.alerts[key] = Alert(key, text, str(event.get("at", "")))
+                while len(self.alerts) > MAX_ALERTS:
+                    self.alerts.popitem(last=False)
+            changed = True
+        elif kind == "cache_stale":
+            self.alerts["hub:cache_stale"] = Alert(
+                "hub:cache_stale", "customer data is out of date", str(event.get("at", ""))
+            )
+            changed = True
+        if changed:
+            self.revision += 1
+        return changed
+
+    def touch(self) -> None:
+        """Mark a change for the views."""
+        self.revision += 1
+
+    def clear(self) -> None:
+        """Forget the session and every piece of customer data."""
+        self.session = None
+        self.board.clear()
+        self.brief = None
+        self.serving = None
+        self.alerts.clear()
+        self.notifications.clear()
+        self.revision += 1

@@ -1,0 +1,89 @@
+"""The real hub app (branch_hub.server) on a background thread, restartable on the same port."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.context import server_ssl_context
+from branch_hub.push import EventLog
+from branch_hub.server import HubApp, create_app
+from tests.support.tlsenv import TlsEnv
+
+
+class ThreadedHub:
+    """Serve create_app(HubApp) over TLS on 127.0.0.1 from its own event loop thread."""
+
+    def __init__(self, data: Path, tls: TlsEnv, *, require_client: bool = True) -> None:
+        self.data = data
+        self.tls = tls
+        self.require_client = require_client
+        self.port = 0
+        self.hub: HubApp | None = None
+        self._runner: web.AppRunner | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The hub's https:// address."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def call(self, coro: Any, timeout_s: float = 10) -> Any:
+        """Run a coroutine on the hub's loop and return its result."""
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout_s)
+
+    def start(self) -> ThreadedHub:
+        """Open the stores and listen (on the same port again after a stop)."""
+        self.call(self._start())
+        return self
+
+    def stop(self) -> None:
+        """Stop as a process exit would: close every connection and the stores."""
+        self.call(self._stop())
+
+    def close(self) -> None:
+        """Stop and end the loop thread."""
+        if self._runner is not None:
+            self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    def emit(self, kind: str, data: dict[str, Any]) -> int:
+        """Append and push an event; return its seq."""
+        assert self.hub is not None
+        event = self.call(self.hub.emit(kind, data))
+        return int(event.seq)
+
+    async def _start(self) -> None:
+        key = load_or_create_key(self.data / "atrest.key")
+        self.hub = HubApp(log=EventLog(self.data / "hub.db", AtRestCipher(key)))
+        self._runner = web.AppRunner(create_app(self.hub), shutdown_timeout=0.5)
+        await self._runner.setup()
+        ssl_ctx = server_ssl_context(
+            str(self.tls.server_cert),
+            str(self.tls.server_key),
+            str(self.tls.ca_path),
+            self.require_client,
+        )
+        site = web.TCPSite(
+            self._runner, "127.0.0.1", self.port, ssl_context=ssl_ctx, reuse_address=True
+        )
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def _stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.hub is not None:
+            self.hub.log.close()
+            self.hub = None

@@ -1,0 +1,168 @@
+"""The real hub (server + lobby + queue + cache) with a simulated kiosk station, on a thread.
+
+Station K1 reads bank cards through pcscd + vpcd (virtual cards from drivers.sim.card) and has
+the pty ID card reader and the pty ticket printer simulators (sim://); the
+customer cache is built from synthetic HQ data by the real publisher and puller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import tomllib
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.config import BranchConfig, parse_config
+from branch_hub.context import server_ssl_context
+from branch_hub.lobby import open_lobby
+from branch_hub.push import EventLog
+from branch_hub.server import HubApp, create_app
+from tests.support.tlsenv import TlsEnv
+
+
+def build_cache(root: Path, branch_id: str, customers: int = 60) -> list[dict[str, Any]]:
+    """Publish synthetic customers for the branch and pull them into root/cache (with its key)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from sync.keys import load_hub_private, write_key_pair
+    from sync.publisher import publish
+    from sync.puller import pull
+    from sync.synth import SynthOptions, write_export_file
+
+    root.mkdir(parents=True, exist_ok=True)
+    export = root / "export.jsonl"
+    write_export_file(
+        SynthOptions(customers=customers, seed=7, as_of=date(2026, 11, 1)),
+        export,
+        workers=1,
+        progress=False,
+    )
+    cache = root / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    write_key_pair("hub", cache / "hub_sync.key", cache / "hub_sync.pub")
+    hub_key = load_hub_private(cache / "hub_sync.key")
+    hq = Ed25519PrivateKey.generate()
+    publish(export, hub_key.public_key(), hq, root / "pub", branch_id, workers=1, progress=False)
+    pull(
+        (root / "pub").as_uri(),
+        cache,
+        hq_public=hq.public_key(),
+        hub_key=hub_key,
+        branch_id=branch_id,
+        progress=False,
+    )
+    return [orjson.loads(line) for line in export.read_bytes().splitlines()]
+
+
+def kiosk_config(card_reader: str = "sim://card") -> BranchConfig:
+    """The sample branch with station K1: vpcd card reader, pty ID reader and pty printer."""
+    text = (resources.files("branch_hub") / "sample_branch.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    data["stations"] = [
+        {
+            "id": "K1",
+            "card_reader": card_reader,
+            "id_reader": "sim://idreader",
+            "magstripe": "none",
+            "printer": "sim://printer",
+        }
+    ]
+    return parse_config(data, "kiosk test config")
+
+
+@dataclass
+class _Running:
+    hub: HubApp
+    handle: Any
+    runner: web.AppRunner
+
+
+class RealKioskHub:
+    """Start/stop the real hub app on 127.0.0.1 (the same port after a restart)."""
+
+    def __init__(
+        self,
+        data: Path,
+        tls: TlsEnv,
+        config: BranchConfig | None = None,
+        cache_dir: Path | None = None,
+    ) -> None:
+        self.data = data
+        self.cache_dir = cache_dir
+        self.tls = tls
+        self.config = config or kiosk_config()
+        self.port = 0
+        self.running: _Running | None = None
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """The hub's https:// address."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def call(self, coro: Any, timeout_s: float = 20) -> Any:
+        """Run a coroutine on the hub's loop."""
+        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout_s)
+
+    def start(self) -> RealKioskHub:
+        """Open the stores and devices and listen."""
+        self.call(self._start())
+        return self
+
+    def stop(self) -> None:
+        """Stop like a process exit: connections, devices, sessions and stores closed."""
+        self.call(self._stop())
+
+    def close(self) -> None:
+        """Stop and end the loop thread."""
+        if self.running is not None:
+            self.stop()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+
+    @property
+    def lobby(self) -> Any:
+        """The running lobby."""
+        assert self.running is not None
+        return self.running.handle.lobby
+
+    def sim(self, name: str) -> Any:
+        """A simulator of station K1 ('idreader' or 'printer')."""
+        return self.lobby.stations["K1"].sims[name]
+
+    async def _start(self) -> None:
+        cipher = AtRestCipher(load_or_create_key(self.data / "atrest.key"))
+        hub = HubApp(log=EventLog(self.data / "hub.db", cipher), config=self.config)
+        handle = open_lobby(
+            hub, self.config, self.data, cipher, cache_dir=self.cache_dir, poll_interval=0.05
+        )
+        runner = web.AppRunner(create_app(hub), shutdown_timeout=0.5)
+        await runner.setup()
+        ssl_ctx = server_ssl_context(
+            str(self.tls.server_cert), str(self.tls.server_key), str(self.tls.ca_path), True
+        )
+        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=ssl_ctx, reuse_address=True)
+        await site.start()
+        self.port = runner.addresses[0][1]
+        await handle.start()
+        self.running = _Running(hub, handle, runner)
+
+    async def _stop(self) -> None:
+        running, self.running = self.running, None
+        if running is None:
+            return
+        await running.runner.cleanup()
+        await running.handle.close()
+        running.hub.log.close()

@@ -1,0 +1,158 @@
+"""A hub with its lobby on loopback TLS: a small encrypted cache, simulated station devices."""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import orjson
+from aiohttp import web
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.config import BranchConfig, parse_config
+from branch_hub.context import server_ssl_context
+from branch_hub.lobby import open_lobby
+from branch_hub.lobby.setup import LobbyHandle
+from branch_hub.push import EventLog
+from branch_hub.security import HubSecurity
+from branch_hub.server import HubApp, create_app
+from sync.publisher import publish
+from sync.puller import pull
+from sync.synth import SynthOptions, write_export_file
+from tests.support.tlsenv import TlsEnv
+
+BRANCH = "BJ-CY-0105"
+# name -> (staff id, role, device kind); each logs in on its own device (one session per device)
+STAFF = {
+    "lobby": ("S-LOBBY", "lobby_manager", "tablet"),
+    "wealth": ("S-WEALTH", "wealth_manager", "tablet"),
+    "teller": ("S-TELLER", "teller", "counter"),
+    "account": ("S-ACCOUNT", "account_manager", "tablet"),
+}
+
+
+@dataclass
+class BuiltCache:
+    """A cache folder (with its hub key) and the synthetic export behind it."""
+
+    folder: Path
+    customers: list[dict[str, Any]]
+
+
+def build_cache(root: Path, customers: int = 200, seed: int = 5) -> BuiltCache:
+    """Synthesise, publish and pull a customer cache for the sample branch."""
+    export = root / "export.jsonl"
+    write_export_file(
+        SynthOptions(customers=customers, seed=seed, region_code="110105", as_of=date.today()),
+        export,
+        workers=1,
+        progress=False,
+    )
+    hq, hub = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+    publish(export, hub.public_key(), hq, root / "pub", BRANCH, workers=1, progress=False)
+    cache = root / "cache"
+    pull(
+        (root / "pub").as_uri(),
+        cache,
+        hq_public=hq.public_key(),
+        hub_key=hub,
+        branch_id=BRANCH,
+        progress=False,
+    )
+    (cache / "hub_sync.key").write_bytes(
+        hub.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    rows = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+    return BuiltCache(cache, rows)
+
+
+def branch_config(**station: str) -> BranchConfig:
+    """The sample branch with one station K1 whose devices are given (default: none)."""
+    raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
+    data = tomllib.loads(raw)
+    data["stations"] = [
+        {
+            "id": "K1",
+            "card_reader": station.get("card_reader", "none"),
+            "id_reader": station.get("id_reader", "none"),
+            "magstripe": station.get("magstripe", "none"),
+            "printer": station.get("printer", "none"),
+        }
+    ]
+    if "timeout" in station:
+        data["hub"]["kiosk_session_timeout_s"] = float(station["timeout"])
+    return parse_config(data)
+
+
+@dataclass
+class RunningHub:
+    """A hub serving on loopback."""
+
+    hub: HubApp
+    handle: LobbyHandle
+    url: str
+    tls: TlsEnv
+    security: HubSecurity
+
+    def staff(self, name: str) -> tuple[ssl.SSLContext, dict[str, str]]:
+        """A logged-in staff member's device TLS context and Authorization header."""
+        staff_id, role, kind = STAFF[name]
+        device = f"{kind[:3].upper()}-{name}"
+        token = self.security.sessions.create(staff_id, role, name, device)
+        return self.tls.client_context(device, kind), {"Authorization": f"Bearer {token}"}
+
+    @property
+    def lobby(self) -> Any:
+        """The lobby."""
+        return self.handle.lobby
+
+
+def _prepare(data: Path, cache_dir: Path, cache: BuiltCache | None) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    if cache is not None and not cache_dir.exists():
+        shutil.copytree(cache.folder, cache_dir)
+
+
+@asynccontextmanager
+async def running_hub(
+    data: Path,
+    tls: TlsEnv,
+    config: BranchConfig,
+    cache: BuiltCache | None,
+) -> AsyncIterator[RunningHub]:
+    """Start a hub with its lobby over TLS (client certificates optional, verified when sent)."""
+    cache_dir = data / "cache"
+    _prepare(data, cache_dir, cache)
+    cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
+    security = HubSecurity.open(data)
+    hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
+    handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
+    runner = web.AppRunner(create_app(hub))
+    await runner.setup()
+    ssl_ctx = server_ssl_context(str(tls.server_cert), str(tls.server_key), str(tls.ca_path), False)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_ctx)
+    await site.start()
+    await handle.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningHub(hub, handle, f"https://127.0.0.1:{port}", tls, security)
+    finally:
+        await runner.cleanup()
+        await handle.close()
+        hub.log.close()
+        security.close()

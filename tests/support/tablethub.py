@@ -1,0 +1,204 @@
+"""A real hub (lobby + security + customer cache) on its own thread, for the tablet's tests.
+
+The hub runs the merged lobby (H5) and security (H6) code over mutual TLS on loopback; it can be
+stopped and started again on the same port and data folder (a hub restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+import requests
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.config import load_config
+from branch_hub.context import server_ssl_context
+from branch_hub.lobby import open_lobby
+from branch_hub.push import EventLog
+from branch_hub.security import HubSecurity
+from branch_hub.server import ApiError, HubApp, create_app, ctx
+from sync.keys import load_hub_private, write_key_pair
+from sync.publisher import publish
+from sync.puller import pull
+from sync.synth import SynthOptions, write_export_file
+from tests.support.tlsenv import TlsEnv, make_tls_env
+
+PIN = "246810"
+STAFF = (
+    ("lm1", "大堂经理 Lobby One", "lobby_manager"),
+    ("w1", "理财经理 Wealth One", "wealth_manager"),
+    ("t1", "柜员 Teller One", "teller"),
+)
+SAMPLE = Path(__file__).resolve().parents[2] / "branch_hub" / "sample_branch.toml"
+_T = TypeVar("_T")
+
+
+def build_cache(root: Path, customers: int = 60) -> list[dict[str, Any]]:
+    """Synthetic HQ export -> signed bundle -> pulled cache at root/cache (with its key)."""
+    cache_dir = root / "cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    write_key_pair("hub", cache_dir / "hub_sync.key", root / "hub_sync.pub")
+    hub_key = load_hub_private(cache_dir / "hub_sync.key")
+    export = root / "export.jsonl"
+    write_export_file(
+        SynthOptions(customers=customers, seed=8, as_of=date.today()),
+        export,
+        workers=1,
+        progress=False,
+    )
+    hq = Ed25519PrivateKey.generate()
+    config = load_config(SAMPLE)
+    publish(
+        export, hub_key.public_key(), hq, root / "pub", config.branch.id, workers=1, progress=False
+    )
+    pull(
+        (root / "pub").as_uri(),
+        cache_dir,
+        hq_public=hq.public_key(),
+        hub_key=hub_key,
+        branch_id=config.branch.id,
+        progress=False,
+    )
+    rows = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+    export.unlink()  # the plaintext export must not linger where the hygiene test searches
+    return rows
+
+
+@dataclass
+class TabletHub:
+    """A hub on a background thread; `call` runs a coroutine on its loop."""
+
+    data: Path
+    tls: TlsEnv
+    port: int = 0
+    revoked: set[str] = field(default_factory=set)
+    hub: HubApp | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _thread: threading.Thread | None = None
+    _runner: web.AppRunner | None = None
+    _handle: Any = None
+    _security: HubSecurity | None = None
+
+    @property
+    def url(self) -> str:
+        """The hub's https address."""
+        return f"https://127.0.0.1:{self.port}"
+
+    def start(self) -> TabletHub:
+        """Start (or restart) the hub on its thread."""
+        ready = threading.Event()
+
+        def main() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            loop.run_until_complete(self._up())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self._down())
+            loop.close()
+
+        self._thread = threading.Thread(target=main, name="tablet-test-hub", daemon=True)
+        self._thread.start()
+        if not ready.wait(30):
+            raise RuntimeError("hub did not start")
+        return self
+
+    async def _up(self) -> None:
+        config = load_config(SAMPLE)
+        cipher = AtRestCipher(load_or_create_key(self.data / "atrest.key"))
+        security = HubSecurity.open(self.data)
+        if not security.staff.list():
+            for staff_id, name, role in STAFF:
+                security.staff.add(staff_id, name, role, PIN)
+        self._security = security
+        hub = HubApp(log=EventLog(self.data / "hub.db", cipher), config=config, security=security)
+        self._handle = open_lobby(hub, config, self.data, cipher, cache_dir=self.data / "cache")
+        app = create_app(hub)
+        revoked = self.revoked
+
+        @web.middleware
+        async def revocation(
+            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+        ) -> web.StreamResponse:
+            # Stand-in for H6's device registry until revocation lands there.
+            if ctx(request).device_id in revoked:
+                raise ApiError(403, "device_revoked", "this device has been revoked")
+            return await handler(request)
+
+        app.middlewares.append(revocation)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        ssl_ctx = server_ssl_context(
+            str(self.tls.server_cert), str(self.tls.server_key), str(self.tls.ca_path), False
+        )
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=ssl_ctx)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        self.hub = hub
+
+    async def _down(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self._handle is not None:
+            await self._handle.close()
+        if self.hub is not None:
+            self.hub.log.close()
+        if self._security is not None:
+            self._security.close()
+
+    def stop(self) -> None:
+        """Stop the hub (its data stays for a restart)."""
+        if self._loop is not None and self._thread is not None:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(30)
+        self._loop = self._thread = None
+
+    def call(self, coro: Awaitable[_T]) -> _T:
+        """Run a coroutine on the hub's loop and return its result."""
+        assert self._loop is not None
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)  # type: ignore[arg-type]
+
+    # -- helpers that play the other devices -------------------------------------------------
+    def kiosk(self) -> requests.Session:
+        """An HTTP session with kiosk K1's certificate."""
+        cert, key = self.tls.client("K1", "kiosk")
+        session = requests.Session()
+        session.trust_env = False
+        session.cert = (str(cert), str(key))
+        session.verify = str(self.tls.ca_path)
+        return session
+
+    def arrive(self, pan: str | None, service: str = "wealth") -> dict[str, Any]:
+        """A customer dips a card (or not) at K1 and takes a ticket; returns the ticket answer."""
+        assert self.hub is not None
+        session_id = None
+        if pan is not None:
+            session = self.call(self.hub.lobby.identify("K1", "pan", pan))
+            session_id = session.session_id
+        with self.kiosk() as http:
+            answer = http.post(
+                f"{self.url}/api/v1/kiosk/tickets",
+                json={"service": service, "session_id": session_id},
+                timeout=10,
+            )
+        assert answer.status_code == 201, answer.text
+        body: dict[str, Any] = answer.json()
+        return body
+
+
+def make_hub(root: Path, customers: int = 60) -> tuple[TabletHub, list[dict[str, Any]]]:
+    """PKI, cache and a started hub under `root`."""
+    tls = make_tls_env(root / "pki")
+    data = root / "hub"
+    data.mkdir(parents=True, exist_ok=True)
+    rows = build_cache(data, customers)
+    return TabletHub(data, tls).start(), rows

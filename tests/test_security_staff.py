@@ -1,0 +1,239 @@
+"""Staff accounts, PIN hashing, lockout, device-bound sessions, login/logout and require()."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from branch_hub.security import (
+    AccountDisabled,
+    AccountLocked,
+    HubSecurity,
+    LoginFailed,
+    SessionStore,
+    StaffError,
+    StaffStore,
+    hash_secret,
+    verify_secret,
+)
+from branch_hub.security.guard import require
+from branch_hub.security.sessions import Session
+from tests.support.securehub import PIN, client, login, secure_hub
+from tests.support.tlsenv import TlsEnv, make_tls_env
+
+
+class Clock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def tls(tmp_path: Path) -> TlsEnv:
+    return make_tls_env(tmp_path / "pki")
+
+
+def test_pin_hash_is_scrypt_salted_and_verifies() -> None:
+    a, b = hash_secret("135790"), hash_secret("135790")
+    assert a.startswith("scrypt$32768$8$1$")
+    assert a != b
+    assert verify_secret("135790", a)
+    assert not verify_secret("135791", a)
+    assert not verify_secret("135790", "scrypt$garbage")
+
+
+@pytest.mark.parametrize("weak", ["12345", "111111", "x" * 129])
+def test_weak_pins_are_refused(tmp_path: Path, weak: str) -> None:
+    store = StaffStore(tmp_path / "s.db")
+    with pytest.raises(StaffError):
+        store.add("a1", "A", "teller", weak)
+
+
+def test_bad_role_and_duplicate_are_refused(tmp_path: Path) -> None:
+    store = StaffStore(tmp_path / "s.db")
+    with pytest.raises(StaffError, match="unknown role"):
+        store.add("a1", "A", "janitor", PIN)
+    store.add("a1", "A", "teller", PIN)
+    with pytest.raises(StaffError, match="already exists"):
+        store.add("a1", "A", "teller", PIN)
+    with pytest.raises(StaffError, match="staff id"):
+        store.add("../x", "A", "teller", PIN)
+
+
+def test_five_failures_lock_for_15_minutes_and_survive_restart(tmp_path: Path) -> None:
+    clock = Clock()
+    store = StaffStore(tmp_path / "s.db", clock)
+    store.add("t1", "T", "teller", PIN)
+    for _ in range(4):
+        with pytest.raises(LoginFailed) as info:
+            store.login("t1", "000000")
+        assert not isinstance(info.value, AccountLocked)
+    with pytest.raises(AccountLocked):
+        store.login("t1", "000000")
+    store.close()
+    store = StaffStore(tmp_path / "s.db", clock)  # the lock is on disk
+    clock.now += 14 * 60
+    with pytest.raises(AccountLocked, match="locked"):
+        store.login("t1", PIN)  # even the right PIN
+    clock.now += 61
+    assert store.login("t1", PIN).role == "teller"
+
+
+def test_success_resets_the_failure_count(tmp_path: Path) -> None:
+    store = StaffStore(tmp_path / "s.db", Clock())
+    store.add("t1", "T", "teller", PIN)
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            store.login("t1", "000000")
+    store.login("t1", PIN)
+    for _ in range(4):
+        with pytest.raises(LoginFailed):
+            store.login("t1", "000000")
+    assert store.login("t1", PIN).staff_id == "t1"
+
+
+def test_unknown_and_disabled_accounts(tmp_path: Path) -> None:
+    store = StaffStore(tmp_path / "s.db")
+    store.add("t1", "T", "teller", PIN)
+    with pytest.raises(LoginFailed, match="wrong"):
+        store.login("nobody", PIN)
+    store.set_disabled("t1")
+    with pytest.raises(AccountDisabled):
+        store.login("t1", PIN)
+    with pytest.raises(LoginFailed):
+        store.login("t1", "000000")
+
+
+def test_sessions_bound_to_device_expire_when_idle() -> None:
+    clock = Clock()
+    store = SessionStore(600, clock)
+    token = store.create("w1", "wealth_manager", "W", "TAB1")
+    assert isinstance(store.resolve(token, "TAB1"), Session)
+    assert store.resolve(token, "TAB2") == "other_device"
+    clock.now += 599
+    assert isinstance(store.resolve(token, "TAB1"), Session)  # use refreshes it
+    clock.now += 601
+    assert store.resolve(token, "TAB1") == "expired"
+    assert store.resolve(token, "TAB1") == "unknown"
+
+
+def test_new_login_on_a_device_ends_the_previous_one() -> None:
+    store = SessionStore(600)
+    first = store.create("w1", "wealth_manager", "W", "TAB1")
+    second = store.create("t1", "teller", "T", "TAB1")
+    assert store.resolve(first, "TAB1") == "unknown"
+    assert isinstance(store.resolve(second, "TAB1"), Session)
+    assert store.end_for_device("TAB1") == 1
+
+
+def _wealth_route(app: web.Application) -> None:
+    async def wealth(request: web.Request) -> web.Response:
+        context = require(request, kinds={"tablet", "counter"}, roles={"wealth_manager"})
+        return web.json_response({"staff_id": context.staff_id, "device": context.device_id})
+
+    app.router.add_get("/api/v1/test/wealth", wealth)
+
+
+def test_login_use_and_logout_over_mutual_tls(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls, extra=_wealth_route) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab1,
+            client(tls, "TAB2", "tablet", hub) as tab2,
+        ):
+            status, body = await login(tab1, url)
+            assert status == 200, body
+            assert body["role"] == "wealth_manager"
+            assert body["expires_in_s"] == 900
+            auth = {"Authorization": f"Bearer {body['token']}"}
+            async with tab1.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 200
+                assert await r.json() == {"staff_id": "w1", "device": "TAB1"}
+            async with tab1.get(f"{url}/api/v1/test/wealth") as r:
+                assert r.status == 401
+                assert (await r.json())["error"]["code"] == "login_required"
+            # The token stolen onto another device is worthless.
+            async with tab2.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 401
+                assert "another device" in (await r.json())["error"]["message"]
+            async with tab1.post(f"{url}/api/v1/logout", headers=auth) as r:
+                assert (await r.json()) == {"ended": True}
+            async with tab1.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 401
+                assert (await r.json())["error"]["code"] == "session_invalid"
+            # A teller is refused the wealth endpoint.
+            status, body = await login(tab1, url, "t1")
+            auth = {"Authorization": f"Bearer {body['token']}"}
+            async with tab1.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 403
+                assert (await r.json())["error"]["code"] == "role_forbidden"
+            actions = [e.action for e in hub.security.audit.entries()]  # type: ignore[union-attr]
+            assert actions == ["login", "logout", "login"]
+            assert hub.security.audit.verify() == 3  # type: ignore[union-attr]
+
+    asyncio.run(main())
+
+
+def test_login_refused_without_cert_and_on_a_kiosk(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls) as anonymous,
+            client(tls, "K1", "kiosk", hub) as kiosk,
+        ):
+            status, body = await login(anonymous, url)
+            assert status == 401
+            assert body["error"]["code"] == "device_not_enrolled"
+            status, body = await login(kiosk, url)
+            assert status == 403
+            assert body["error"]["code"] == "device_kind_forbidden"
+
+    asyncio.run(main())
+
+
+def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+        ):
+            codes = []
+            for guess in range(6):
+                status, body = await login(tab, url, "t1", f"{100000 + guess}")
+                codes.append((status, body["error"]["code"]))
+            assert codes[:4] == [(401, "login_failed")] * 4
+            assert codes[4:] == [(423, "account_locked")] * 2
+            status, body = await login(tab, url, "t1", PIN)
+            assert status == 423
+            assert "15 more minute" in body["error"]["message"]
+            assert [e.action for e in hub.security.audit.entries()] == ["login_failed"] * 7  # type: ignore[union-attr]
+
+    asyncio.run(main())
+
+
+def test_malformed_login_bodies_get_400(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+        ):
+            for body in (b"{", b"[]", b'{"staff_id": 5, "pin": "123456"}', b'{"staff_id": "w1"}'):
+                async with tab.post(f"{url}/api/v1/login", data=body) as r:
+                    assert r.status == 400, body
+                    assert (await r.json())["error"]["code"].startswith("bad_")
+            async with tab.post(f"{url}/api/v1/login", data=b"x" * 70_000) as r:
+                assert r.status == 413
+
+    asyncio.run(main())
+
+
+def test_hub_security_open_creates_private_folder(tmp_path: Path) -> None:
+    security = HubSecurity.open(tmp_path)
+    assert (tmp_path / "security").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "security" / "audit.key").stat().st_mode & 0o777 == 0o600
+    security.close()
