@@ -97,6 +97,11 @@ class HubSettings(_Strict):
     staff_idle_timeout_s: float = Field(
         default=900.0, gt=0, description="Seconds of inactivity before a staff session ends."
     )
+    mdns_interfaces: list[str] = Field(
+        default_factory=list,
+        description="IPv4 addresses of the interfaces on which the hub advertises itself by mDNS "
+        "(_branchhub._tcp); empty: no advertisement.",
+    )
 
     @field_validator("listen")
     @classmethod

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import socket
 from pathlib import Path
 
 from aiohttp import web
+from cryptography import x509
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
+from branch_hub.discovery import HubAdvert, HubAdvertiser
 from branch_hub.lobby import open_lobby
-from branch_hub.pki import issue_server_cert, load_pem_pair, make_ca
+from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.security.hub import HubSecurity
 from branch_hub.server import HubApp, create_app
@@ -43,6 +46,18 @@ def ensure_dev_pki(pki_dir: Path, branch_id: str) -> None:
     server = issue_server_cert(ca, host, ["localhost", host], ["127.0.0.1", "::1"])
     server.save(hub_cert, hub_key)
     log.warning("no provisioned certificates in %s: created a development branch CA", pki_dir)
+
+
+def _advertise(config: BranchConfig, pki_dir: Path, port: int) -> HubAdvertiser:
+    """Advertise the hub by mDNS on the configured interfaces only."""
+    info_path = pki_dir / "hub.json"
+    hub_id = f"{config.branch.id}-hub"
+    if info_path.exists():
+        hub_id = str(json.loads(info_path.read_text(encoding="utf-8")).get("hub_id", hub_id))
+    ca = x509.load_pem_x509_certificate((pki_dir / "ca.crt").read_bytes())
+    interfaces = list(config.hub.mdns_interfaces)
+    advert = HubAdvert(config.branch.id, hub_id, ca_fingerprint(ca), port, tuple(interfaces))
+    return HubAdvertiser(advert, interfaces)
 
 
 async def serve(
@@ -93,10 +108,15 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
     watcher = asyncio.create_task(security.watch_revocations())
+    advertiser = None
+    if config.hub.mdns_interfaces:
+        advertiser = await loop.run_in_executor(None, _advertise, config, pki_dir, int(bound[1]))
     try:
         await stop.wait()
     finally:
         watcher.cancel()
+        if advertiser is not None:
+            await loop.run_in_executor(None, advertiser.close)
         await runner.cleanup()
         # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
         # so stopping mid-pull loses nothing.

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-__all__ = ["main"]
+from branch_hub.provision.common import ProvisionError
+
+__all__ = ["SUBCOMMAND_MODULES", "main"]
+
+# One module per subcommand group; each has `register(subparsers)` setting `func`.
+# To add a group, append its module here.
+SUBCOMMAND_MODULES = [
+    "branch_hub.provision.init",
+    "branch_hub.provision.enroll",
+    "branch_hub.provision.devices",
+    "branch_hub.provision.staff",
+    "branch_hub.provision.certs",
+    "branch_hub.provision.audit",
+    "branch_hub.provision.release",
+    "branch_hub.provision.channel",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,22 +32,23 @@ def build_parser() -> argparse.ArgumentParser:
         "tablets, staff accounts, audit log checks and release bundles.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from branch_hub.provision import channel, release
-
-    release.register(sub)
-    channel.register(sub)
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run branch-provision."""
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        build_parser().print_help(sys.stderr)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None or not hasattr(args, "func"):
+        parser.print_help(sys.stderr)
         return 2
-    if hasattr(args, "func"):
+    try:
         return int(args.func(args))
-    return 2
+    except ProvisionError as exc:
+        print(f"branch-provision: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

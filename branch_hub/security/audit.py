@@ -205,39 +205,51 @@ class AuditLog:
         for k, v in clean.items():
             if not isinstance(v, str | int | float | bool | type(None)):
                 raise TypeError(f"audit detail {k!r} must be a scalar")
+        _check_id("device_id", device_id)
+        _check_id("staff_id", staff_id)
+        _check_id("customer_id", customer_id)
+        _check_id("subject", subject)
         with self._lock:
-            row = self._db.execute(
-                "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1"
-            ).fetchone()
-            seq, prev = (row[0] + 1, row[1]) if row else (1, _GENESIS)
-            unsigned = AuditEntry(
-                seq,
-                dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-                action,
-                _check_id("device_id", device_id),
-                _check_id("staff_id", staff_id),
-                _check_id("customer_id", customer_id),
-                _check_id("subject", subject),
-                clean,
-                "",
-            )
-            mac = self._mac(prev, unsigned)
-            entry = AuditEntry(**{**unsigned.__dict__, "mac": mac})
-            self._db.execute(
-                "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    entry.seq,
-                    entry.at,
-                    entry.action,
-                    entry.device_id,
-                    entry.staff_id,
-                    entry.customer_id,
-                    entry.subject,
-                    json.dumps(entry.detail, sort_keys=True, ensure_ascii=False),
-                    mac,
-                ),
-            )
-            self._write_head(seq, mac)
+            # IMMEDIATE: take SQLite's write lock before reading the tail, so the hub and
+            # branch-provision (another process) never chain two entries to the same parent.
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute(
+                    "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1"
+                ).fetchone()
+                seq, prev = (row[0] + 1, row[1]) if row else (1, _GENESIS)
+                unsigned = AuditEntry(
+                    seq,
+                    dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+                    action,
+                    _check_id("device_id", device_id),
+                    _check_id("staff_id", staff_id),
+                    _check_id("customer_id", customer_id),
+                    _check_id("subject", subject),
+                    clean,
+                    "",
+                )
+                mac = self._mac(prev, unsigned)
+                entry = AuditEntry(**{**unsigned.__dict__, "mac": mac})
+                self._db.execute(
+                    "INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        entry.seq,
+                        entry.at,
+                        entry.action,
+                        entry.device_id,
+                        entry.staff_id,
+                        entry.customer_id,
+                        entry.subject,
+                        json.dumps(entry.detail, sort_keys=True, ensure_ascii=False),
+                        mac,
+                    ),
+                )
+                self._write_head(seq, mac)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
         return entry
 
     def _mac(self, prev: str, entry: AuditEntry) -> str:

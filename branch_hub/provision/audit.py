@@ -1,0 +1,64 @@
+"""`branch-provision audit verify|export`: check and export the hash-chained audit log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
+from branch_hub.security.errors import AuditError
+
+__all__ = ["register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `audit` with its actions."""
+    p = sub.add_parser("audit", help="check or export the audit log")
+    actions = p.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
+    verify = actions.add_parser(
+        "verify", help="check the chain: exit 1 if any entry was edited, deleted or reordered"
+    )
+    add_dir_argument(verify)
+    verify.set_defaults(func=run_verify)
+    export = actions.add_parser("export", help="write the log as JSON Lines (ids only)")
+    add_dir_argument(export)
+    export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    export.set_defaults(func=run_export)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify the chain."""
+    security = Branch.load(args.dir).security()
+    try:
+        count = security.audit.verify()
+    except AuditError as exc:
+        print(f"audit log BROKEN: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        security.close()
+    print(f"audit log OK: {count} entries, chain intact")
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Export (after verifying) and record the export itself."""
+    security = Branch.load(args.dir).security()
+    try:
+        try:
+            security.audit.verify()
+        except AuditError as exc:
+            raise ProvisionError(f"not exporting a broken log: {exc}") from None
+        lines = [json.dumps(e.to_json(), ensure_ascii=False) for e in security.audit.entries()]
+        text = "\n".join(lines) + ("\n" if lines else "")
+        if args.out:
+            args.out.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+        security.audit.record(
+            "export", subject="audit", detail={"entries": len(lines), "to_file": bool(args.out)}
+        )
+    finally:
+        security.close()
+    return 0

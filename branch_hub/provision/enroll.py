@@ -1,0 +1,94 @@
+"""`branch-provision enroll`: a one-time enrolment code, as text and as a QR PNG."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from pathlib import Path
+from urllib.parse import urlencode
+
+from branch_hub.pki import ca_fingerprint, load_pem_pair
+from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
+from branch_hub.security.enrolment import CODE_TTL_S
+from branch_hub.security.errors import EnrolmentError
+from branch_hub.security.roles import DEVICE_KINDS
+
+__all__ = ["enrolment_uri", "register"]
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `enroll`."""
+    p = sub.add_parser(
+        "enroll",
+        help="make a one-time enrolment code for a device (text + QR PNG)",
+        description="Make a one-time enrolment code (single use, valid 10 minutes) for one device. "
+        "The QR also carries the hub's address and the branch CA fingerprint, which the device "
+        "pins. A kiosk's name must be its station id from hub.toml.",
+    )
+    add_dir_argument(p)
+    p.add_argument("--kind", required=True, choices=sorted(DEVICE_KINDS))
+    p.add_argument("--name", required=True, help="device id, e.g. K1 or TAB-03")
+    p.add_argument("--hub-url", default="", help="address devices use (default from init)")
+    p.add_argument("--qr", type=Path, default=None, help="QR PNG path (default DIR/enrol-NAME.png)")
+    p.add_argument(
+        "--replace", action="store_true", help="allow re-enrolling an active device of that id"
+    )
+    p.set_defaults(func=run)
+
+
+def enrolment_uri(hub_url: str, ca_fp: str, code: str, device_id: str, kind: str) -> str:
+    """The text in the enrolment QR."""
+    query = urlencode({"hub": hub_url, "ca": ca_fp, "code": code, "id": device_id, "kind": kind})
+    return f"branchedge://enrol?{query}"
+
+
+def _default_hub_url(branch: Branch) -> str:
+    info = branch.hub_info()
+    others = [a for a in info.get("addresses", []) if not a.startswith("127.")]
+    host = others[0] if others else f"{info['host']}.local"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"https://{host}:{info['port']}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Create and show the code."""
+    branch = Branch.load(args.dir)
+    if args.kind == "kiosk" and args.name not in {s.id for s in branch.config.stations}:
+        known = ", ".join(s.id for s in branch.config.stations) or "none"
+        raise ProvisionError(
+            f"a kiosk's name must be a station id from hub.toml (stations: {known})"
+        )
+    security = branch.security()
+    try:
+        try:
+            existing = security.devices.get(args.name)
+        except EnrolmentError:
+            existing = None
+        if existing is not None and existing.active and not args.replace:
+            raise ProvisionError(
+                f"device {args.name} is enrolled and active; pass --replace to re-enrol it "
+                "(its current certificate stops working when the new one is issued)"
+            )
+        try:
+            code = security.codes.create(args.name, args.kind)
+        except EnrolmentError as exc:
+            raise ProvisionError(str(exc)) from None
+        security.audit.record("enrolment_code", subject=args.name, detail={"kind": args.kind})
+    finally:
+        security.close()
+    ca = load_pem_pair(branch.pki_dir / "ca.crt", branch.pki_dir / "ca.key")
+    fp = ca_fingerprint(ca.cert)
+    hub_url = args.hub_url or _default_hub_url(branch)
+    uri = enrolment_uri(hub_url, fp, code, args.name, args.kind)
+    qr_path: Path = args.qr or args.dir / f"enrol-{args.name}.png"
+    import qrcode
+
+    qrcode.make(uri).save(str(qr_path))
+    until = dt.datetime.now().astimezone() + dt.timedelta(seconds=CODE_TTL_S)
+    print(f"enrolment code for {args.kind} {args.name}: {code}")
+    print(f"  valid until {until:%H:%M:%S} (once)")
+    print(f"  hub: {hub_url}")
+    print(f"  CA fingerprint: {fp}")
+    print(f"  QR: {qr_path}")
+    return 0
