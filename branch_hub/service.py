@@ -88,6 +88,10 @@ async def serve(
     hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     lobby = open_lobby(hub, config, data_dir, cipher)
+    # Outcomes for HQ (H9's outbox); the sender runs only when `[hq] collector_url` is set.
+    from branch_hub.outbox import open_for_hub
+
+    hub.outbox, sender = open_for_hub(config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
         str(pki_dir / "hub.crt"),
@@ -108,6 +112,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
     watcher = asyncio.create_task(security.watch_revocations())
+    sending = asyncio.create_task(sender.run(stop), name="outbox") if sender else None
     advertiser = None
     if config.hub.mdns_interfaces:
         advertiser = await loop.run_in_executor(None, _advertise, config, pki_dir, int(bound[1]))
@@ -124,6 +129,13 @@ async def serve(
         with contextlib.suppress(asyncio.CancelledError):
             await puller
         hub.cache_sync.close()
+        if sending is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
+        if sender is not None:
+            sender.close()
+        hub.outbox.close()
         await lobby.close()
         hub.log.close()
         security.close()

@@ -166,6 +166,11 @@ class StaffDesk:
         outbox = getattr(self.hub, "outbox", None)
         if outbox is None:
             return
+        # H10 merge glue: the outbox (H9) names the recorder `staff_id`; a walk-in has no HQ
+        # customer, so there is nothing to send for it.
+        payload = {**payload, "staff_id": payload.get("staff_id") or payload.get("by")}
+        if not payload.get("customer_id"):
+            return
         await self._run(lambda: outbox.enqueue(kind, payload, key))
 
     # -- visits and briefs -------------------------------------------------------------------
