@@ -32,6 +32,7 @@ from bench.branch_site import COUNTERS, PIN, SERVICES, BranchSite, SiteOptions
 __all__ = ["DayOptions", "main", "run_day"]
 
 PEAK_PER_HOUR = 300.0
+PEAK_HOUR = 10.5
 SERVICE_MIX = [("cash", 0.55), ("account", 0.25), ("wealth", 0.1), ("loan", 0.1)]
 TYPICAL = {code: minutes for code, _, _, _, minutes in SERVICES}
 SERVES = {cid: set(services) for cid, _, services in COUNTERS}
@@ -69,6 +70,9 @@ class Record:
     print_failed: int = 0
     printer_faults_injected: int = 0
     briefs_ms: list[float] = field(default_factory=list)
+    read_ms: list[float] = field(default_factory=list)
+    ticket_ms: list[float] = field(default_factory=list)
+    kiosk_ms: list[float] = field(default_factory=list)
     outcomes: set[str] = field(default_factory=set)  # visit:lead acknowledged by the hub
     tablet_seen: list[set[int]] = field(default_factory=list)
     tablet_reconnects: int = 0
@@ -141,15 +145,14 @@ class Day:
     def __init__(self, site: BranchSite, opts: DayOptions) -> None:
         self.site = site
         self.opts = opts
-        self.rng = random.Random(opts.seed)  # noqa: S311 - simulation only
+        self.rng = random.Random(opts.seed)
         self.rec = Record()
         self.t0 = 0.0
         self.arrivals_done = asyncio.Event()
         self.stop = asyncio.Event()
-        self.start_hour = max(9.0, 11.0 - opts.hours / 2) if opts.hours < 8 else 9.0
+        self.start_hour = max(9.0, PEAK_HOUR - opts.hours / 2) if opts.hours < 8 else 9.0
         self.kiosk_locks = {st.id: asyncio.Lock() for st in site.stations}
-        self.hub_ready = asyncio.Event()
-        self.hub_ready.set()
+        self.phases: dict[str, float] = {}
 
     # -- time ---------------------------------------------------------------------------
     def sim_min(self) -> float:
@@ -161,9 +164,9 @@ class Day:
         await asyncio.sleep(max(0.0, minutes) * 60.0 / self.opts.speed)
 
     def rate_per_min(self, minute: float) -> float:
-        """Arrival rate at a simulated minute: a morning peak of 300/hour."""
+        """Arrivals per simulated minute: 300/hour at the 10:30 peak, 45/hour off-peak."""
         hour = self.start_hour + minute / 60.0
-        shape = max(0.3, math.exp(-(((hour - 11.0) / 1.6) ** 2)))
+        shape = max(0.15, math.exp(-(((hour - PEAK_HOUR) / 0.6) ** 2)))
         return PEAK_PER_HOUR * shape / 60.0
 
     # -- customers ----------------------------------------------------------------------
@@ -200,6 +203,7 @@ class Day:
         pool = rec.delta_customers if rec.delta_customers and self.rng.random() < 0.2 else None
         customer = self.rng.choice(pool or self.site.customers)
         async with self.kiosk_locks[station.id]:
+            at_kiosk = time.perf_counter()
             use_id = not customer["cards"] or self.rng.random() < 0.4
             if use_id:
                 station.idreader.place(
@@ -215,6 +219,7 @@ class Day:
 
                 station.msr.swipe(card_swipe(card["pan"], card["expiry"]))
             session = await self._await_session(hub)
+            rec.read_ms.append((time.perf_counter() - at_kiosk) * 1000)
             if session is None:
                 rec.read_fallback_walk_in += 1
             elif session.get("state") == "recognised":
@@ -227,6 +232,7 @@ class Day:
             if use_id:
                 station.idreader.remove()
             await hub.call("POST", "/api/v1/kiosk/session/end")
+            rec.kiosk_ms.append((time.perf_counter() - at_kiosk) * 1000)
 
     async def _await_session(self, hub: Hub) -> dict[str, Any] | None:
         deadline = time.monotonic() + 5.0
@@ -244,6 +250,7 @@ class Day:
         if fault:
             station.printer.set_fault("paper_end")
             rec.printer_faults_injected += 1
+        started = time.perf_counter()
         try:
             deadline = time.monotonic() + RETRY_S
             while True:
@@ -272,6 +279,7 @@ class Day:
         finally:
             if fault:
                 station.printer.clear_faults()
+        rec.ticket_ms.append((time.perf_counter() - started) * 1000)
         ticket = body["ticket"]
         if ticket["id"] in rec.tickets:
             rec.duplicate_ticket_ids += 1
@@ -373,7 +381,7 @@ class Day:
             start = self.rng.uniform(0.1, 0.5) * end
             plan += [(start, "wan_down"), (start + min(self.opts.outage_min, end * 0.4), "wan_up")]
         if self.opts.delta:
-            peak = (11.0 - self.start_hour) * 60.0
+            peak = (PEAK_HOUR - self.start_hour) * 60.0
             plan.append((min(max(peak, 0.2 * end), 0.6 * end), "delta"))
         loop = asyncio.get_running_loop()
         for at, what in sorted(plan):
@@ -430,7 +438,9 @@ class Day:
         drills = asyncio.create_task(self.drills())
         counters = [asyncio.create_task(self.counter(cid)) for cid in self.counters]
         await self.arrivals()
+        self.phases["arrivals_s"] = round(time.monotonic() - self.t0, 1)
         await asyncio.wait_for(asyncio.gather(*counters), timeout=300)
+        self.phases["drained_s"] = round(time.monotonic() - self.t0, 1)
         drills.cancel()
         if self.site.collector is None:
             await asyncio.get_running_loop().run_in_executor(None, self.site.start_collector)
@@ -462,12 +472,12 @@ class Day:
         unacknowledged = [tid for tid in hub_tickets if tid not in rec.tickets]
         duplicated = rec.duplicate_ticket_ids + sum(n - 1 for n in numbers.values() if n > 1)
         # Tablets catch up once at the end (as after any reconnect), then every seq must be seen.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and any(
-            len(s) < last_seq for s in rec.tablet_seen
-        ):
+        for _ in range(100):  # bounded: 30 s
+            if all(len(s) >= last_seq for s in rec.tablet_seen):
+                break
             await asyncio.sleep(0.3)
         missed = sum(len(set(range(1, last_seq + 1)) - s) for s in rec.tablet_seen)
+        self.phases["tablets_caught_up_s"] = round(time.monotonic() - self.t0, 1)
         # Outcomes reach HQ after the outage (the outbox backs off up to a few minutes).
         hq_wait_started = time.monotonic()
         loop = asyncio.get_running_loop()
@@ -511,12 +521,16 @@ class Day:
             "briefs": len(briefs),
             "brief_p50_ms": round(statistics.median(briefs), 1) if briefs else None,
             "brief_p99_ms": round(p99, 1) if p99 is not None else None,
+            "kiosk_read_p50_ms": _p50(rec.read_ms),
+            "ticket_post_p50_ms": _p50(rec.ticket_ms),
+            "kiosk_customer_p50_ms": _p50(rec.kiosk_ms),
             **waits,
             "delta_customers_recognised": rec.delta_recognised,
             "hub_restarts": self.site.restarts,
             "peak_rss_mb": round(self.site.peak_rss_kb / 1024, 1),
             "drills": rec.drills,
             "errors": dict(rec.errors),
+            "phases_real_s": self.phases,
         }
 
     def _waits(self, priority: dict[str, bool]) -> dict[str, Any]:
@@ -543,9 +557,7 @@ class Day:
             prev_called = 0.0
             for issued, called in ordinary:
                 head = max(issued, prev_called)
-                if any(
-                    head <= c <= called and service in SERVES[cid] for c, cid in prio_calls
-                ):
+                if any(head <= c <= called and service in SERVES[cid] for c, cid in prio_calls):
                     extra = max(extra, (called - head) * scale)
                 prev_called = max(prev_called, called)
         waits = [(called - issued) * scale for issued, called, *_ in rows]
@@ -557,7 +569,13 @@ class Day:
         }
 
 
-def run_day(opts: DayOptions, root: Path | None = None, keep: bool = False) -> dict[str, Any]:
+def _p50(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def run_day(
+    opts: DayOptions, root: Path | None = None, keep: bool = False, render_tickets: bool = False
+) -> dict[str, Any]:
     """Build the branch, run the day, tear everything down; return the figures."""
     folder = root or Path(tempfile.mkdtemp(prefix="branch-day-"))
     site = BranchSite(
@@ -568,6 +586,7 @@ def run_day(opts: DayOptions, root: Path | None = None, keep: bool = False) -> d
             tablets=opts.tablets,
             speed=opts.speed,
             seed=opts.seed,
+            render_tickets=render_tickets,
         ),
     )
     started = time.monotonic()

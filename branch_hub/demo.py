@@ -38,13 +38,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, default=None, help="branch TOML (default: the sample branch)"
     )
-    parser.add_argument("--headless", action="store_true", help="no windows (the default today)")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the whole simulated branch with a scripted crowd and write tickets, a summary "
+        "and the figures into --out",
+    )
+    parser.add_argument(
+        "--branch",
+        action="store_true",
+        help="bring up the whole simulated branch (HQ bundles over HTTPS, collector, hub with pty "
+        "devices) and a control prompt to swipe cards, place ID cards and call tickets",
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="headless: simulated minutes (default 30)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo."""
     args = build_parser().parse_args(argv)
+    if args.headless or args.branch:
+        from branch_hub.demo_branch import run_branch
+
+        return run_branch(args)
     config_path = args.config or Path(str(resources.files("branch_hub") / "sample_branch.toml"))
     try:
         config = load_config(config_path)
