@@ -21,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections import Counter as Tally
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,7 @@ class Day:
         self.start_hour = max(9.0, PEAK_HOUR - opts.hours / 2) if opts.hours < 8 else 9.0
         self.kiosk_locks = {st.id: asyncio.Lock() for st in site.stations}
         self.phases: dict[str, float] = {}
+        self._delta_wait: asyncio.Task[None] | None = None
 
     # -- time ---------------------------------------------------------------------------
     def sim_min(self) -> float:
@@ -398,10 +400,12 @@ class Day:
             elif what == "delta":
                 new = await loop.run_in_executor(None, self.site.publish_delta)
                 entry["published_s"] = round(time.monotonic() - started, 2)
-                seq = await self._wait_cache_sequence(len(self.site.published))
-                entry["applied_after_s"] = seq
-                self.rec.delta_customers = new
+                self._delta_wait = asyncio.create_task(self._delta_applied(entry, new))
             self.rec.drills.append(entry)
+
+    async def _delta_applied(self, entry: dict[str, Any], new: list[dict[str, Any]]) -> None:
+        entry["applied_after_s"] = await self._wait_cache_sequence(len(self.site.published))
+        self.rec.delta_customers = new
 
     async def _wait_cache_sequence(self, want: int) -> float | None:
         started = time.monotonic()
@@ -574,7 +578,11 @@ def _p50(values: list[float]) -> float | None:
 
 
 def run_day(
-    opts: DayOptions, root: Path | None = None, keep: bool = False, render_tickets: bool = False
+    opts: DayOptions,
+    root: Path | None = None,
+    keep: bool = False,
+    render_tickets: bool = False,
+    before_close: Callable[[BranchSite], None] | None = None,
 ) -> dict[str, Any]:
     """Build the branch, run the day, tear everything down; return the figures."""
     folder = root or Path(tempfile.mkdtemp(prefix="branch-day-"))
@@ -596,6 +604,8 @@ def run_day(
         site.start_hub()
         setup_s = time.monotonic() - started
         result = asyncio.run(Day(site, opts).run())
+        if before_close is not None:
+            before_close(site)
         result["setup_s"] = round(setup_s, 1)
         result["wall_s"] = round(time.monotonic() - started, 1)
         result["ok"] = (

@@ -131,6 +131,10 @@ class BranchSite:
         ctx.load_cert_chain(str(dev / f"{device_id}.crt"), str(dev / f"{device_id}.key"))
         return ctx
 
+    @property
+    def _workers(self) -> int | None:
+        return 1 if self.opts.customers <= 20_000 else None  # big exports use every core
+
     # -- build ----------------------------------------------------------------------------
     def build(self) -> None:
         """Create PKI, devices, staff, HQ data and bundles, simulators and the hub's config."""
@@ -212,7 +216,7 @@ class BranchSite:
                 as_of=date.today(),
             ),
             export,
-            workers=1,
+            workers=self._workers,
             progress=False,
         )
         self.customers = [orjson.loads(line) for line in export.read_bytes().splitlines()]
@@ -222,7 +226,7 @@ class BranchSite:
             self.hq_key,
             hq / "pub",
             BRANCH,
-            workers=1,
+            workers=self._workers,
             progress=False,
         )
         self.published.append(len(self.customers))

@@ -1,96 +1,203 @@
-"""`./run demo --branch | --headless`: the whole simulated branch on this machine.
+"""`./run demo [--headless]`: the whole simulated branch on this machine.
 
 HQ's synthetic customers are published as signed bundles and served over HTTPS on loopback; the
-real hub process pulls them, drives pty simulators (stripe reader, ID reader, printer) per kiosk
-station and sends lead outcomes to HQ's collector. `--headless` runs a scripted crowd (the
-branch-day bench at demo speed) and writes rendered tickets and a summary into `--out`;
-`--branch` keeps the branch up with a small control prompt. Ctrl-C stops everything.
+real hub process pulls them, reads chip cards through pcscd + vpcd (virtual cards), drives pty
+simulators (stripe reader, ID reader, printer), pushes to the kiosk and tablet apps and sends
+lead outcomes to HQ's collector. `--headless` runs a scripted crowd (the branch-day bench at
+demo speed) and writes rendered tickets, a display screenshot and a summary into `--out`.
+Ctrl-C stops everything.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 __all__ = ["run_branch"]
 
-HELP = """commands:
-  card N      swipe customer N's bank card at kiosk K1
-  id N        place customer N's resident ID card on K1's reader (remove with: off)
+HELP = """commands (N picks synthetic customer number N):
+  chip N      insert customer N's chip card into the virtual reader (pcscd + vpcd)
+  pull        take the chip card out
+  card N      swipe customer N's bank card on the stripe reader
+  id N        place customer N's resident ID card on the reader
   off         take the ID card off the reader
-  paper       toggle 'paper out' on K1's printer
-  status      the hub's health (cache sequence, last event)
-  quit        stop everything"""
+  paper       toggle 'paper out' on the printer
+  log         the hub's last log line
+  quit        stop everything (or Ctrl-C)"""
 
 
-def run_branch(args: argparse.Namespace) -> int:
-    """Bring up the simulated branch (headless crowd or interactive prompt)."""
+def _screenshot(url: str, out: Path) -> bool:
+    """A headless Chromium screenshot of a hub page (False when Chromium is missing)."""
+    binary = shutil.which("chromium") or shutil.which("chromium-browser")
+    if binary is None:
+        return False
+    with tempfile.TemporaryDirectory() as profile:
+        result = subprocess.run(
+            [
+                binary,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--ignore-certificate-errors",  # the demo's branch CA is not in Chromium's store
+                f"--user-data-dir={profile}",
+                "--window-size=1920,1080",
+                "--virtual-time-budget=3000",
+                f"--screenshot={out}",
+                url,
+            ],
+            capture_output=True,
+            timeout=90,
+            check=False,
+        )
+    return result.returncode == 0 and out.exists()
+
+
+def _headless(args: argparse.Namespace) -> int:
     from bench.branch_day import DayOptions, run_day
-    from bench.branch_site import BranchSite, SiteOptions
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
-    if args.headless:
-        folder = out / "branch"
-        shutil.rmtree(folder, ignore_errors=True)
-        opts = DayOptions(
-            hours=args.minutes / 60.0,
-            speed=60.0,
-            customers=args.customers,
-            stations=2,
-            tablets=4,
-            restarts=1,
-            outage_min=min(10.0, args.minutes / 3),
-        )
-        print(f"demo: a scripted crowd for {args.minutes:.0f} simulated minutes ...", flush=True)
-        try:
-            result = run_day(opts, folder, keep=True, render_tickets=True)
-        except KeyboardInterrupt:
-            print("demo: stopped", file=sys.stderr)
-            return 130
-        tickets = sorted((folder / "tickets").rglob("*.png"))
-        summary = {**result, "rendered_tickets": [str(t) for t in tickets[:50]]}
-        (out / "summary.json").write_text(
-            json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
-        )
-        print(
-            f"demo: {result['tickets_issued']} tickets, {result['recognised']} customers "
-            f"recognised, {len(tickets)} tickets rendered, {result['outcomes_received_at_hq']} "
-            f"lead outcomes at HQ; summary in {out / 'summary.json'}"
-        )
-        return 0 if result["ok"] else 1
+    folder = out / "branch"
+    shutil.rmtree(folder, ignore_errors=True)
+    opts = DayOptions(
+        hours=args.minutes / 60.0,
+        speed=60.0,
+        customers=args.customers,
+        stations=2,
+        tablets=4,
+        restarts=1,
+        outage_min=min(10.0, args.minutes / 3),
+    )
+    print(
+        f"demo: {args.customers} HQ customers, a scripted crowd for {args.minutes:.0f} simulated "
+        "minutes (one real second per simulated minute) ...",
+        flush=True,
+    )
+    shots: list[str] = []
+
+    def after(site: Any) -> None:
+        shot = out / "display.png"
+        if _screenshot(f"{site.url}/display", shot):
+            shots.append(str(shot))
+
+    result = run_day(opts, folder, keep=True, render_tickets=True, before_close=after)
+    tickets = sorted((folder / "tickets").rglob("*.png"))
+    for i, png in enumerate(tickets[:12]):
+        shutil.copy(png, out / f"ticket-{i + 1:02d}.png")
+    summary = {**result, "screenshots": shots, "rendered_tickets": len(tickets)}
+    (out / "summary.json").write_text(
+        json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
+    print(
+        f"demo: {result['tickets_issued']} tickets ({result['recognised']} customers recognised), "
+        f"{len(tickets)} tickets rendered, {result['outcomes_received_at_hq']} lead outcomes at "
+        f"HQ, nothing lost: {result['ok']}; see {out}"
+    )
+    return 0 if result["ok"] else 1
+
+
+def _windows(site: Any, out: Path) -> list[subprocess.Popen[bytes]]:
+    """Start the kiosk, a lobby manager's and a teller's tablet, and the display in a browser."""
+    procs: list[subprocess.Popen[bytes]] = []
+    dev, ca = site.root / "devices", site.data / "pki" / "ca.crt"
+    log = (out / "apps.log").open("ab")
+
+    def spawn(cmd: list[str]) -> None:
+        with contextlib.suppress(OSError):
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+
+    py = sys.executable
+    spawn(
+        [py, "-m", "kiosk.cli", "--hub", site.url, "--cert", str(dev / "K1.crt"), "--key",
+         str(dev / "K1.key"), "--ca", str(ca), "--windowed", "--size", "960x720"]
+    )  # fmt: skip
+    for device, counter in (("T01", None), ("C1", "C1")):
+        home = out / "tablets" / device
+        home.mkdir(parents=True, exist_ok=True)
+        shutil.copy(dev / f"{device}.crt", home / "device.crt")
+        shutil.copy(dev / f"{device}.key", home / "device.key")
+        os.chmod(home / "device.key", 0o600)
+        shutil.copy(ca, home / "ca.crt")
+        cmd = [py, "-m", "tablet.cli", "--hub", site.url, "--home", str(home), "--size", "1024x700"]
+        spawn(cmd + (["--counter", counter] if counter else []))
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser:
+        profile = out / "chromium-profile"
+        spawn([browser, "--ignore-certificate-errors", f"--user-data-dir={profile}",
+               "--no-first-run", f"--app={site.url}/display"])  # fmt: skip
+    log.close()
+    return procs
+
+
+def _interactive(args: argparse.Namespace) -> int:
+    from bench.branch_site import PIN, BranchSite, SiteOptions
+    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
+    from drivers.sim.magstripe import card_swipe
+    from drivers.sim.pcscd import PcscDaemon
+
+    out: Path = args.out
+    pcscd: PcscDaemon | None = PcscDaemon(log_path=out / "pcscd.log")
+    try:
+        pcscd.start()  # type: ignore[union-attr]
+    except Exception as exc:  # no pcscd/vpcd: chip cards are off, everything else works
+        print(f"demo: no virtual chip-card reader ({exc}); stripe and ID cards still work")
+        pcscd = None
     site = BranchSite(
         out / "branch",
         SiteOptions(
-            customers=args.customers, stations=1, tablets=2, speed=1.0, render_tickets=True
+            customers=args.customers,
+            stations=1,
+            tablets=2,
+            speed=1.0,
+            render_tickets=True,
+            pcsc_card_reader=pcscd is not None,
         ),
     )
+    procs: list[subprocess.Popen[bytes]] = []
+    chip: VirtualCardDevice | None = None
     try:
-        print("demo: building the branch (HQ data, bundles, certificates) ...", flush=True)
+        print(f"demo: publishing {args.customers} synthetic customers (HQ) ...", flush=True)
         site.build()
         site.start_collector()
         site.start_hub()
-        print(f"demo: hub on {site.url}; tickets render into {out / 'branch' / 'tickets'}")
+        print(f"demo: hub on {site.url}; display at {site.url}/display; PINs are {PIN}")
+        print(f"demo: tickets render into {site.root / 'tickets'}")
+        if not args.no_windows and os.environ.get("DISPLAY"):
+            procs = _windows(site, out)
+            print("demo: kiosk K1, lobby manager (S-T01 on T01), teller (S-C1 on C1) started")
         print(HELP)
         station = site.stations[0]
         while True:
             try:
-                line = input("demo> ").split()
+                words = input("demo> ").split()
             except EOFError:
                 break
-            if not line:
+            if not words:
                 continue
-            cmd, arg = line[0], (int(line[1]) if len(line) > 1 and line[1].isdigit() else 0)
-            customer = site.customers[arg % len(site.customers)]
+            cmd = words[0]
+            n = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
+            customer = site.customers[n % len(site.customers)]
+            card = customer["cards"][0] if customer["cards"] else None
             if cmd == "quit":
                 break
-            if cmd == "card" and customer["cards"]:
-                from drivers.sim.magstripe import card_swipe
-
-                card = customer["cards"][0]
+            if cmd == "chip" and card and pcscd is not None:
+                if chip is not None:
+                    chip.remove()
+                ident = CardIdentity(pan=card["pan"], expiry=card["expiry"])
+                chip = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
+                chip.insert()
+            elif cmd == "pull" and chip is not None:
+                chip.remove()
+                chip = None
+            elif cmd == "card" and card:
                 station.msr.swipe(card_swipe(card["pan"], card["expiry"]))
             elif cmd == "id":
                 station.idreader.place(
@@ -103,15 +210,36 @@ def run_branch(args: argparse.Namespace) -> int:
             elif cmd == "off":
                 station.idreader.remove()
             elif cmd == "paper":
-                faults = station.printer.faults
-                station.printer.set_fault("paper_end", not faults.paper_end)
-            elif cmd == "status":
-                print((site.root / "hub.log").read_text(encoding="utf-8").splitlines()[-1:])
+                station.printer.set_fault("paper_end", not station.printer.faults.paper_end)
+            elif cmd == "log":
+                lines = (site.root / "hub.log").read_text(encoding="utf-8").splitlines()
+                print(lines[-1] if lines else "")
             else:
-                print(HELP)
+                print(HELP if cmd in ("help", "?") else f"{cmd}: not possible now\n{HELP}")
     except KeyboardInterrupt:
         pass
     finally:
-        print("demo: stopping ...", flush=True)
+        print("\ndemo: stopping ...", flush=True)
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+        if chip is not None:
+            with contextlib.suppress(Exception):
+                chip.remove()
         site.close(keep=True)
+        if pcscd is not None:
+            pcscd.stop()
+        print("demo: stopped")
     return 0
+
+
+def run_branch(args: argparse.Namespace) -> int:
+    """Bring up the simulated branch (headless crowd or interactive)."""
+    args.out.mkdir(parents=True, exist_ok=True)
+    try:
+        return _headless(args) if args.headless else _interactive(args)
+    except KeyboardInterrupt:
+        print("demo: stopped", file=sys.stderr)
+        return 130
