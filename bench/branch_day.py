@@ -546,10 +546,14 @@ class Day:
                 called, cid = self.rec.called[tid]
                 rows.append((t["issued_r"], called, cid, t, priority.get(tid, False)))
         errors = []
+        inside = 0
         for issued, called, _, t, _ in rows:
             lo, hi = t.get("wait_min") or [0, 0]
-            # The hub estimates in its own (real) minutes: convert back to simulated minutes.
-            errors.append(abs((lo + hi) / 2 * self.opts.speed - (called - issued) * scale))
+            # The hub estimates in its own (real) whole minutes: convert back to simulated minutes
+            # (so the estimate's resolution is `speed` simulated minutes).
+            actual = (called - issued) * scale
+            errors.append(abs((lo + hi) / 2 * self.opts.speed - actual))
+            inside += lo * self.opts.speed <= actual <= hi * self.opts.speed
         extra = 0.0
         by_service: dict[str, list[tuple[float, float]]] = {}
         for issued, called, _, t, prio in rows:
@@ -570,6 +574,8 @@ class Day:
             "wait_max_min": round(max(waits), 1) if waits else None,
             "max_extra_wait_ordinary_min": round(extra, 1),
             "wait_estimate_mae_min": round(statistics.fmean(errors), 1) if errors else None,
+            "wait_estimate_in_range_share": round(inside / len(rows), 3) if rows else None,
+            "wait_estimate_resolution_min": self.opts.speed,
         }
 
 

@@ -30,8 +30,24 @@ HELP = """commands (N picks synthetic customer number N):
   id N        place customer N's resident ID card on the reader
   off         take the ID card off the reader
   paper       toggle 'paper out' on the printer
+  ticket [S]  take a ticket at K1 as its touchscreen would (service S, default cash)
+  call C      call the next ticket to counter C (e.g. C1) as its teller
   log         the hub's last log line
   quit        stop everything (or Ctrl-C)"""
+
+
+def _page_open(url: str, ca: Path) -> bool:
+    """Tell whether a browser without a client certificate may load the page."""
+    import ssl
+    import urllib.error
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=str(ca))
+    try:
+        with urllib.request.urlopen(url, context=context, timeout=10) as resp:  # noqa: S310
+            return int(resp.status) == 200
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def _screenshot(url: str, out: Path) -> bool:
@@ -85,7 +101,11 @@ def _headless(args: argparse.Namespace) -> int:
 
     def after(site: Any) -> None:
         shot = out / "display.png"
-        if _screenshot(f"{site.url}/display", shot):
+        # The hub admits only enrolled devices (mTLS); a plain browser sees the display page only
+        # where the branch allows that.
+        if _page_open(f"{site.url}/display", site.data / "pki" / "ca.crt") and _screenshot(
+            f"{site.url}/display", shot
+        ):
             shots.append(str(shot))
 
     result = run_day(opts, folder, keep=True, render_tickets=True, before_close=after)
@@ -137,6 +157,42 @@ def _windows(site: Any, out: Path) -> list[subprocess.Popen[bytes]]:
     return procs
 
 
+def _as_device(site: Any, cmd: str, arg: str) -> str:
+    """Act as K1's touchscreen (ticket) or a counter's teller (call) over mTLS."""
+    import requests
+
+    from bench.branch_site import PIN
+
+    ca = str(site.data / "pki" / "ca.crt")
+    dev = site.root / "devices"
+    device = "K1" if cmd == "ticket" else (arg or "C1")
+    http = requests.Session()
+    http.trust_env = False  # REQUESTS_CA_BUNDLE would replace the pinned branch CA
+    http.verify, http.cert = ca, (str(dev / f"{device}.crt"), str(dev / f"{device}.key"))
+    try:
+        if cmd == "ticket":
+            session = http.get(f"{site.url}/api/v1/kiosk/session", timeout=10).json()
+            body = {"service": arg or "cash", "session_id": session.get("session_id")}
+            reply = http.post(f"{site.url}/api/v1/kiosk/tickets", json=body, timeout=10).json()
+            http.post(f"{site.url}/api/v1/kiosk/session/end", timeout=10)
+            ticket = reply.get("ticket") or {}
+            greeting = session.get("greeting") or {}
+            return (
+                f"ticket {ticket.get('number')} ({greeting.get('salutation_zh', 'walk-in')}), "
+                f"printed: {(reply.get('print') or {}).get('ok')}"
+            )
+        login = http.post(
+            f"{site.url}/api/v1/login", json={"staff_id": f"S-{device}", "pin": PIN}, timeout=30
+        ).json()
+        http.headers["Authorization"] = f"Bearer {login.get('token')}"
+        reply = http.post(f"{site.url}/api/v1/counters/{device}/call-next", timeout=10).json()
+        return f"called: {(reply.get('ticket') or {}).get('number') or 'nobody waiting'}"
+    except (requests.RequestException, ValueError) as exc:
+        return f"{cmd}: the hub did not answer ({type(exc).__name__})"
+    finally:
+        http.close()
+
+
 def _interactive(args: argparse.Namespace) -> int:
     from bench.branch_site import PIN, BranchSite, SiteOptions
     from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
@@ -144,6 +200,7 @@ def _interactive(args: argparse.Namespace) -> int:
     from drivers.sim.pcscd import PcscDaemon
 
     out: Path = args.out
+    shutil.rmtree(out / "branch", ignore_errors=True)
     pcscd: PcscDaemon | None = PcscDaemon(log_path=out / "pcscd.log")
     try:
         pcscd.start()  # type: ignore[union-attr]
@@ -211,6 +268,8 @@ def _interactive(args: argparse.Namespace) -> int:
                 station.idreader.remove()
             elif cmd == "paper":
                 station.printer.set_fault("paper_end", not station.printer.faults.paper_end)
+            elif cmd in ("ticket", "call"):
+                print(_as_device(site, cmd, words[1] if len(words) > 1 else ""))
             elif cmd == "log":
                 lines = (site.root / "hub.log").read_text(encoding="utf-8").splitlines()
                 print(lines[-1] if lines else "")
