@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.drawn_revision = -1
         self.drawn_screen = ""
         self.rows: dict[str, Button] = {}
+        self._order: list[str] = []
+        self._drawn_brief: object = None
+        self.row_times: dict[str, float] = {}  # bench only: when a row was first laid out
         self.buttons: dict[str, Button] = {}
         self.inputs: dict[str, TextInput] = {}
         self.selected: str | None = None
@@ -102,6 +106,8 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.drawn_screen = self.tablet.screen
         self.body.clear_widgets()
         self.rows, self.buttons, self.inputs = {}, {}, {}
+        self._order = []
+        self._drawn_brief = None
         self.selected = None
         forget_widget_caches()
         screen = self.drawn_screen
@@ -203,7 +209,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.banner.text = f"★ 贵宾到店 Priority arrival: {note}" if note else ""
         self.banner.height = 34 if note else 0
         alerts = "  |  ".join(a.text for a in state.alerts.values())
-        self.alerts.text = f"⚠ {alerts}" if alerts else ""
+        self.alerts.text = f"! 设备提醒 {alerts}" if alerts else ""
         self.alerts.height = 30 if alerts else 0
         self.status.text = t.message
         if self.drawn_screen in ("lobby", "advisor", "counter"):
@@ -228,20 +234,27 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         visits = visits[:MAX_ROWS]
         now = datetime.now(UTC)
         wanted = [v.visit_id for v in visits]
-        if wanted != list(self.rows):
+        if wanted != self._order:
+            # Reuse row widgets: making a Button (and its text texture) is the costly part.
+            for gone in set(self.rows) - set(wanted):
+                self.rows.pop(gone)
             self.list_box.clear_widgets()
-            self.rows = {}
             for visit in visits:
-                row = _button(
-                    "",
-                    size_hint_y=None,
-                    height=44,
-                    halign="left",
-                    on_release=lambda *_, v=visit.visit_id: self._select(v),
-                )
-                row.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, None)))
-                self.rows[visit.visit_id] = row
+                row = self.rows.get(visit.visit_id)
+                if row is None:
+                    row = _button(
+                        "",
+                        size_hint_y=None,
+                        height=44,
+                        halign="left",
+                        on_release=lambda *_, v=visit.visit_id: self._select(v),
+                    )
+                    row.bind(size=lambda w, s: setattr(w, "text_size", (s[0] - 16, None)))
+                    self.rows[visit.visit_id] = row
+                    if self.tablet.record_times:
+                        self.row_times[visit.visit_id] = time.perf_counter()
                 self.list_box.add_widget(row)
+            self._order = wanted
         for visit in visits:
             row = self.rows[visit.visit_id]
             row.text = self._row_text(visit, now)
@@ -258,6 +271,10 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.tablet.open_brief(visit_id)
 
     def _refresh_brief(self) -> None:
+        brief = self.tablet.state.brief
+        if brief is self._drawn_brief and (brief is not None or self.brief_box.children):
+            return  # unchanged: the panel is only rebuilt for a new brief
+        self._drawn_brief = brief
         box = self.brief_box
         box.clear_widgets()
         self.buttons = {
@@ -265,7 +282,6 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             for k, v in self.buttons.items()
             if k in ("logout", "call_next", "recall", "no-show", "transfer", "finish")
         }
-        brief = self.tablet.state.brief
         if not brief:
             box.add_widget(_label("选择一位客户查看简报 Pick a customer to see the brief"))
             return
@@ -310,7 +326,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
                 box.add_widget(row)
         for note in brief.get("notes") or []:
             box.add_widget(
-                _label(f"✎ {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
+                _label(f"备注 {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
             )
         actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
         if role in ("lobby_manager", "branch_admin"):

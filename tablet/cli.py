@@ -41,7 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.self_check:
         import importlib
+        import tempfile
 
+        os.environ.setdefault("KIVY_NO_ARGS", "1")
+        os.environ.setdefault("KIVY_NO_FILELOG", "1")
+        os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="branch-tablet-check-"))
         for module in ("tablet.controller", "tablet.app"):
             importlib.import_module(module)
         return 0

@@ -10,6 +10,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -34,11 +35,25 @@ REVOKED_CODES = frozenset(
     {"device_revoked", "device_not_enrolled", "certificate_revoked", "unknown_device"}
 )
 # Answers that mean the staff session is gone: back to the login screen.
-SESSION_CODES = frozenset(
-    {"login_required", "session_expired", "session_unknown", "session_revoked", "unauthorized"}
-)
+SESSION_CODES = frozenset({"login_required", "session_invalid", "session_expired"})
 
 Job = Callable[[], Any]
+PROBE_EVERY_S = 2.0
+REASONS = {
+    "idle": "已超时退出 Logged out after inactivity",
+    "session_ended": "会话已结束，请重新登录 Your session ended; log in again",
+    "paused": "",
+    "exit": "",
+}
+
+
+def _once_more(call: Callable[[], Any]) -> Any:
+    """Run `call`, and once more if the hub was unreachable (a pooled connection the hub had
+    closed, e.g. after its restart); only for calls that are safe to repeat."""
+    try:
+        return call()
+    except HubUnavailable:
+        return call()
 
 
 class Tablet:
@@ -68,6 +83,9 @@ class Tablet:
         self._jobs: queue.Queue[tuple[str, Job] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
         self._busy = 0
+        self._probing = False
+        self._next_probe = 0.0
+        self.failures: deque[str] = deque(maxlen=20)  # tag + error class/code: no customer data
         self.screen = "login" if store.enrolled else "setup"
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -127,7 +145,7 @@ class Tablet:
 
         def job() -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
             client = self._client()
-            answer = client.login(staff_id.strip(), pin)
+            answer = _once_more(lambda: client.login(staff_id.strip(), pin))
             last = int(client.health().get("last_seq", 0))
             visits = client.get("/visits?state=all").get("visits", [])
             return answer, last, visits
@@ -171,7 +189,7 @@ class Tablet:
             self.submit("logout", tell_hub)
             client.token = None
         self.state.clear()
-        self.message = reason
+        self.message = REASONS.get(reason, reason)
         self.screen = "login" if self.store.enrolled else "setup"
 
     def pause(self) -> None:
@@ -211,7 +229,7 @@ class Tablet:
     def _call(self, tag: str, method: str, path: str, body: dict[str, Any] | None = None) -> None:
         self.activity()
         if method == "GET":
-            self.submit(tag, lambda: self._client().get(path))
+            self.submit(tag, lambda: _once_more(lambda: self._client().get(path)))
         else:
             self.submit(tag, lambda: self._client().post(path, body))
 
@@ -287,8 +305,21 @@ class Tablet:
             elif kind == "failed":
                 self._busy = max(0, self._busy - 1)
                 self._failed(*payload)
+        self._probe_if_down()
         self.check_idle()
         return handled
+
+    def _probe_if_down(self) -> None:
+        # While the stream is down, ask over REST now and then why: the hub may have ended the
+        # session (restart, idle) or revoked the device, which the WebSocket cannot tell us.
+        if self.state.session is None or self.state.connected or self._probing:
+            return
+        now = self.clock()
+        if now < self._next_probe:
+            return
+        self._next_probe = now + PROBE_EVERY_S
+        self._probing = True
+        self.submit("probe", lambda: self._client().get("/visits?state=waiting"))
 
     def _apply_notice(self, notice: StreamNotice) -> None:
         if self.state.session is None:
@@ -298,10 +329,6 @@ class Tablet:
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
             self.state.touch()
-            reason = str(notice.data.get("reason", ""))
-            if reason.startswith(("refused (401", "refused (403")):
-                # The hub turned the stream away: ask over REST why (revoked, or logged out).
-                self.submit("probe", lambda: self._client().get("/visits?state=waiting"))
         elif notice.kind == "resync" and notice.data.get("reason") == "too_slow":
             self._reload()
 
@@ -314,6 +341,9 @@ class Tablet:
         self.submit("reload", job)
 
     def _done(self, tag: str, result: Any) -> None:
+        if tag == "probe":
+            self._probing = False
+            return
         self.message = ""
         if tag == "login":
             answer, last, visits = result
@@ -364,13 +394,16 @@ class Tablet:
         self.state.touch()
 
     def _failed(self, tag: str, exc: Exception) -> None:
+        self.failures.append(f"{tag}: {type(exc).__name__} {getattr(exc, 'code', '')}")
+        if tag == "probe":
+            self._probing = False
         if isinstance(exc, HubRejected):
             if exc.code in REVOKED_CODES:
                 self.wipe(exc.code)
                 self.message = "this device was revoked: enrol it again"
                 self.state.touch()
                 return
-            if exc.code in SESSION_CODES and tag != "login":
+            if (exc.code in SESSION_CODES or exc.status == 401) and tag != "login":
                 self.logout("session_ended")
                 return
             self.message = exc.message

@@ -302,4 +302,5 @@ class TabletState:
         self.serving = None
         self.alerts.clear()
         self.notifications.clear()
+        self.connected = False
         self.revision += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,7 +25,7 @@ from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
 from branch_hub.push import EventLog
 from branch_hub.security import HubSecurity
-from branch_hub.server import ApiError, HubApp, create_app, ctx
+from branch_hub.server import HubApp, create_app
 from sync.keys import load_hub_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull
@@ -73,6 +73,10 @@ def build_cache(root: Path, customers: int = 60) -> list[dict[str, Any]]:
     return rows
 
 
+async def _in_loop(fn: Callable[[], _T]) -> _T:
+    return fn()
+
+
 @dataclass
 class TabletHub:
     """A hub on a background thread; `call` runs a coroutine on its loop."""
@@ -80,7 +84,6 @@ class TabletHub:
     data: Path
     tls: TlsEnv
     port: int = 0
-    revoked: set[str] = field(default_factory=set)
     hub: HubApp | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -115,7 +118,7 @@ class TabletHub:
     async def _up(self) -> None:
         config = load_config(SAMPLE)
         cipher = AtRestCipher(load_or_create_key(self.data / "atrest.key"))
-        security = HubSecurity.open(self.data)
+        security = HubSecurity.open(self.data, ca=self.tls.ca)
         if not security.staff.list():
             for staff_id, name, role in STAFF:
                 security.staff.add(staff_id, name, role, PIN)
@@ -123,18 +126,6 @@ class TabletHub:
         hub = HubApp(log=EventLog(self.data / "hub.db", cipher), config=config, security=security)
         self._handle = open_lobby(hub, config, self.data, cipher, cache_dir=self.data / "cache")
         app = create_app(hub)
-        revoked = self.revoked
-
-        @web.middleware
-        async def revocation(
-            request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-        ) -> web.StreamResponse:
-            # Stand-in for H6's device registry until revocation lands there.
-            if ctx(request).device_id in revoked:
-                raise ApiError(403, "device_revoked", "this device has been revoked")
-            return await handler(request)
-
-        app.middlewares.append(revocation)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         ssl_ctx = server_ssl_context(
@@ -167,10 +158,40 @@ class TabletHub:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(30)  # type: ignore[arg-type]
 
+    def folder_kiosk(self) -> tuple[Path, Path]:
+        """Kiosk K1's certificate files, registered with the hub's device registry."""
+        cert_path, key_path = self.tls.folder / "K1.crt", self.tls.folder / "K1.key"
+        if not cert_path.exists():
+            assert self._security is not None
+            cert_path, key_path = self.tls.client("K1", "kiosk")
+            from cryptography import x509
+
+            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            self._security.devices.register("K1", "kiosk", cert)
+        return cert_path, key_path
+
+    def revoke(self, device_id: str) -> None:
+        """Revoke a device the way `branch-provision revoke` does (closes its connections)."""
+        assert self._security is not None
+        security = self._security
+        self.call(_in_loop(lambda: security.revoke(device_id)))
+
+    def drop_connections(self, device_id: str) -> int:
+        """Cut a device's open connections without ending its session (a Wi-Fi drop)."""
+        assert self._security is not None
+        security = self._security
+        return self.call(_in_loop(lambda: security.connections.close_device(device_id)))
+
     # -- helpers that play the other devices -------------------------------------------------
+    def enrolment_code(self, device_id: str, kind: str = "tablet") -> str:
+        """A one-time enrolment code, as `branch-provision` would print it."""
+        assert self._security is not None
+        return self._security.codes.create(device_id, kind)
+
     def kiosk(self) -> requests.Session:
-        """An HTTP session with kiosk K1's certificate."""
-        cert, key = self.tls.client("K1", "kiosk")
+        """An HTTP session with kiosk K1's certificate (registered on first use)."""
+        assert self._security is not None
+        cert, key = self.folder_kiosk()
         session = requests.Session()
         session.trust_env = False
         session.cert = (str(cert), str(key))

@@ -1,0 +1,226 @@
+"""Tablet figures under Xvfb against a real hub: push -> visible latency, cold start, memory.
+
+`python -m bench.tablet [--arrivals 100] [--hours 8 --per-hour 300]` prints one JSON object as
+the last line. Baselines from the same run: the wire time (hub emit -> message in the tablet's
+inbox) for the latency, and a bare `python -c pass` for the cold start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _arrival(number: str, priority: bool) -> dict[str, Any]:
+    return {
+        "visit_id": secrets.token_hex(8),
+        "ticket": {
+            "id": f"bench-{number}",
+            "number": number,
+            "service": "cash",
+            "issued_at": datetime.now(UTC).isoformat(),
+        },
+        "tier": "wealth" if priority else None,
+        "priority": priority,
+        "salutation_zh": "王先生" if priority else None,
+        "walk_in": not priority,
+    }
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def cold_start_child() -> None:
+    """Child mode: build the app window and report when the first frame is drawn."""
+    from tests.support.kivy_harness import prepare_kivy_env
+
+    prepare_kivy_env()
+    from kiosk.fonts import find_cjk_font
+    from tablet.app import TabletView, use_font
+    from tablet.controller import Tablet
+    from tablet.device import DeviceStore
+
+    use_font(find_cjk_font())
+    from kivy.base import EventLoop
+
+    EventLoop.ensure_window()
+    tablet = Tablet(DeviceStore(Path(tempfile.mkdtemp())))
+    view = TabletView(tablet)
+    EventLoop.window.add_widget(view)
+    view.tick()
+    EventLoop.idle()
+    print("READY", flush=True)
+
+
+def cold_start(runs: int = 3) -> tuple[float, float]:
+    """Median seconds to the first drawn frame, and of a bare interpreter start."""
+    env = dict(os.environ, KIVY_NO_ARGS="1", KIVY_HOME=tempfile.mkdtemp())
+    app, bare = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        bare.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.tablet", "--cold-start-child"],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        if "READY" not in out:
+            raise RuntimeError("the app did not draw its first frame")
+        app.append(time.perf_counter() - start)
+    return statistics.median(app), statistics.median(bare)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tablet benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m bench.tablet")
+    parser.add_argument("--arrivals", type=int, default=100, help="arrivals timed one by one")
+    parser.add_argument("--hours", type=float, default=8.0, help="simulated day length")
+    parser.add_argument("--per-hour", type=int, default=300, help="arrivals per simulated hour")
+    parser.add_argument("--cold-start-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.cold_start_child:
+        cold_start_child()
+        return 0
+
+    from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+
+    xvfb = start_xvfb("1280x800x24")
+    try:
+        cold_s, bare_s = cold_start()
+        prepare_kivy_env()
+        from branch_hub.pki import ca_fingerprint
+        from kiosk.fonts import find_cjk_font
+        from tablet.app import TabletView, use_font
+        from tablet.controller import Tablet
+        from tablet.device import DeviceStore
+        from tests.support.tablethub import PIN, make_hub
+
+        use_font(find_cjk_font())
+        harness = Harness()
+        root = Path(tempfile.mkdtemp(prefix="bench-tablet-"))
+        hub, _ = make_hub(root, customers=10)
+        store = DeviceStore(root / "app")
+        tablet = Tablet(store, idle_timeout_s=10**9)
+        tablet.record_times = True
+        view = TabletView(tablet)
+        harness.show(view, (1280, 800))
+        from kivy.clock import Clock
+
+        Clock.schedule_interval(view.tick, 0)
+        tablet.enrol(hub.url, hub.enrolment_code("BENCH1"), ca_fingerprint(hub.tls.ca.cert)[:16])
+        harness.until(lambda: tablet.screen == "login", 30, "enrolled")
+        tablet.login("lm1", PIN)
+        harness.until(lambda: tablet.state.connected, 30, "live")
+        if hub.hub is None:
+            raise RuntimeError("hub not running")
+        emit = hub.hub.emit
+
+        # 1. push -> visible, one arrival at a time
+        visible: list[float] = []
+        wire: list[float] = []
+        laid_out: list[float] = []
+        for i in range(args.arrivals):
+            data = _arrival(f"A{i:03d}", priority=i % 5 == 0)
+            vid = data["visit_id"]
+            start = time.perf_counter()
+            event = hub.call(emit("arrival", data))
+
+            def shown(v: str = vid) -> bool:
+                return v in view.rows and bool(view.rows[v].text)
+
+            # EventLoop.idle runs the tick (row laid out) and then draws and flips that frame.
+            harness.until(shown, 10, "row visible")
+            visible.append(time.perf_counter() - start)
+            laid_out.append(view.row_times.pop(vid) - start)
+            wire.append(tablet.event_times.pop(event.seq, time.perf_counter()) - start)
+            if i % 3 == 2:  # keep the list a realistic length
+                hub.call(emit("finished", {"visit_id": vid}))
+
+        # 2. a simulated day: arrivals, calls and finishes as fast as the UI keeps up
+        tablet.record_times = False
+        total = int(args.hours * args.per_hour)
+        rss_samples: list[tuple[int, float]] = []
+        start_day = time.perf_counter()
+        waiting: list[str] = []
+        for i in range(total):
+            data = _arrival(f"B{i % 1000:03d}", priority=i % 7 == 0)
+            hub.call(emit("arrival", data))
+            waiting.append(data["visit_id"])
+            if len(waiting) > 25:
+                done = waiting.pop(0)
+                hub.call(emit("called", {"visit_id": done, "counter_id": "C1", "ticket": "x"}))
+                hub.call(emit("finished", {"visit_id": done}))
+            if i % 10 == 0:
+                harness.loop.idle()
+            if i % max(1, total // 20) == 0:
+                harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
+                rss_samples.append((i, _rss_mb()))
+        harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
+        harness.loop.idle()
+        rss_samples.append((total, _rss_mb()))
+        day_s = time.perf_counter() - start_day
+        board_size = len(tablet.state.board.visits)
+        tablet.close()
+        hub.stop()
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    warm = rss_samples[len(rss_samples) // 4][1]  # after warm-up (caches, first textures)
+    result = {
+        "bench": "tablet",
+        "arrivals_timed": args.arrivals,
+        "visible_ms_p50": round(statistics.median(visible) * 1000, 1),
+        "visible_ms_p95": round(_pct(visible, 0.95) * 1000, 1),
+        "visible_ms_max": round(max(visible) * 1000, 1),
+        "wire_ms_p50": round(statistics.median(wire) * 1000, 1),
+        "laid_out_ms_p50": round(statistics.median(laid_out) * 1000, 1),
+        "laid_out_ms_p95": round(_pct(laid_out, 0.95) * 1000, 1),
+        "visible_over_wire_p50": round(
+            statistics.median(visible) / max(statistics.median(wire), 1e-6), 2
+        ),
+        "cold_start_s": round(cold_s, 2),
+        "bare_python_s": round(bare_s, 3),
+        "cold_over_bare": round(cold_s / bare_s, 1),
+        "day_arrivals": total,
+        "day_events": total + 2 * max(0, total - 25),
+        "day_wall_s": round(day_s, 1),
+        "board_visits_end": board_size,
+        "rss_mb_after_warmup": round(warm, 1),
+        "rss_mb_end": round(rss_samples[-1][1], 1),
+        "rss_growth_mb_after_warmup": round(rss_samples[-1][1] - warm, 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
