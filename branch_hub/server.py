@@ -107,7 +107,12 @@ async def context_middleware(
     context = context_from_peercert(peercert)
     security = request.app[CONTEXT].security
     if security is not None:
-        context = with_staff(context, security.sessions, request.headers.get("Authorization"))
+        context = with_staff(
+            context,
+            security.sessions,
+            request.headers.get("Authorization"),
+            security.staff.is_disabled,
+        )
         # Routing ran already: judge the route's canonical path, not the raw request path.
         resource = request.match_info.route.resource
         route = resource.canonical if resource is not None else request.path

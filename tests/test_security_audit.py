@@ -97,6 +97,10 @@ def test_only_ids_are_accepted(tmp_path: Path) -> None:
         log.record("brief_view", customer_id="张三")
     with pytest.raises(ValueError, match="must be an id"):
         log.record("brief_view", subject="6222 0210 0112 3456")
+    with pytest.raises(ValueError, match="not a card or ID number"):
+        log.record("brief_view", customer_id="621799648233483704")  # Luhn-valid PAN
+    with pytest.raises(ValueError, match="not a card or ID number"):
+        log.record("brief_view", subject="v-11010519810218682X")
     with pytest.raises(ValueError, match="unknown audit action"):
         log.record("coffee")
     assert log.verify() == 0

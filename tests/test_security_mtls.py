@@ -219,6 +219,22 @@ def test_revocation_by_another_process_takes_effect_without_restart(
     asyncio.run(main())
 
 
+def test_branch_ca_certificate_of_a_device_never_enrolled_is_refused(
+    tmp_path: Path, tls: TlsEnv
+) -> None:
+    async def main() -> None:
+        async with secure_hub(tmp_path, tls) as (_, url):
+            stray = device_context(tls, "TAB9", "tablet")  # issued, never registered
+            assert await _status(stray, url) == 403
+            anonymous = device_context(tls)
+            async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=anonymous)) as s:
+                with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+                    await s.ws_connect(f"{url}/api/v1/events")
+                assert info.value.status == 401
+
+    asyncio.run(main())
+
+
 def test_a_replaced_certificate_is_refused(tmp_path: Path, tls: TlsEnv) -> None:
     async def main() -> None:
         async with secure_hub(tmp_path, tls) as (hub, url):

@@ -237,3 +237,69 @@ def test_hub_security_open_creates_private_folder(tmp_path: Path) -> None:
     assert (tmp_path / "security").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "security" / "audit.key").stat().st_mode & 0o777 == 0o600
     security.close()
+
+
+def test_disabling_staff_ends_their_live_session(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls, extra=_wealth_route) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+        ):
+            _, body = await login(tab, url)
+            auth = {"Authorization": f"Bearer {body['token']}"}
+            async with tab.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 200
+            # branch-provision staff disable, from another process (its own connection).
+            other = StaffStore(tmp_path / "security" / "staff.db")
+            other.set_disabled("w1")
+            other.close()
+            async with tab.get(f"{url}/api/v1/test/wealth", headers=auth) as r:
+                assert r.status == 401
+
+    asyncio.run(main())
+
+
+def test_spraying_pins_across_accounts_is_throttled_per_device(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab,
+            client(tls, "TAB2", "tablet", hub) as other,
+        ):
+            statuses = [(await login(tab, url, f"s{i}", "135790"))[0] for i in range(11)]
+            assert statuses == [401] * 10 + [429]
+            assert (await login(other, url))[0] == 200  # another device is not affected
+
+    asyncio.run(main())
+
+
+def test_branch_admin_lists_and_revokes_devices(tmp_path: Path, tls: TlsEnv) -> None:
+    async def main() -> None:
+        security = HubSecurity.open(tmp_path, ca=tls.ca)
+        security.staff.add("boss", "Boss", "branch_admin", PIN)
+        async with (
+            secure_hub(tmp_path, tls, security=security) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as admin_tab,
+            client(tls, "TAB2", "tablet", hub) as victim,
+        ):
+            async with victim.get(f"{url}/api/v1/health") as r:
+                assert r.status == 200
+            _, body = await login(admin_tab, url, "w1")
+            wealth = {"Authorization": f"Bearer {body['token']}"}
+            async with admin_tab.post(f"{url}/api/v1/devices/TAB2/revoke", headers=wealth) as r:
+                assert r.status == 403
+            _, body = await login(admin_tab, url, "boss")
+            auth = {"Authorization": f"Bearer {body['token']}"}
+            async with admin_tab.get(f"{url}/api/v1/devices", headers=auth) as r:
+                ids = [d["device_id"] for d in (await r.json())["devices"]]
+                assert ids == ["TAB1", "TAB2"]
+            async with admin_tab.post(f"{url}/api/v1/devices/TAB2/revoke", headers=auth) as r:
+                assert await r.json() == {"device_id": "TAB2", "active": False}
+            async with admin_tab.post(f"{url}/api/v1/devices/NOPE/revoke", headers=auth) as r:
+                assert r.status == 404
+            async with victim.get(f"{url}/api/v1/health") as r:
+                assert r.status == 403
+            revocations = [e for e in security.audit.entries() if e.action == "revocation"]
+            assert [(e.staff_id, e.subject) for e in revocations] == [("boss", "TAB2")]
+
+    asyncio.run(main())

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from branch_hub.security.errors import AuditError
+from sync.identifiers import is_valid_id_number, luhn_valid
 
 if TYPE_CHECKING:
     from branch_hub.context import RequestContext
@@ -140,10 +141,26 @@ class NullAudit:
         """Discard the entry."""
 
 
+_DIGIT_RUN = re.compile(r"\d{13,}[Xx]?")
+
+
+def _looks_like_identifier(value: str) -> bool:
+    """True when a value holds a Luhn-valid card number or a valid resident ID number."""
+    for run in _DIGIT_RUN.findall(value):
+        digits = run.rstrip("Xx")
+        if is_valid_id_number(run.upper()) or (len(digits) <= 19 and luhn_valid(digits)):
+            return True
+    return False
+
+
 def _check_id(name: str, value: str | None) -> str | None:
-    if value is not None and not _ID.fullmatch(value):
-        # Ids only: free text here could carry a name or a card number into the log.
-        raise ValueError(f"audit {name} must be an id (letters, digits, _.:@/-), got {value!r}")
+    if value is None:
+        return None
+    # Ids only: free text here could carry a name or a card number into the log.
+    if not _ID.fullmatch(value):
+        raise ValueError(f"audit {name} must be an id (letters, digits, _.:@/-)")
+    if _looks_like_identifier(value):
+        raise ValueError(f"audit {name} must be an id, not a card or ID number")
     return value
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from branch_hub.context import RequestContext
 from branch_hub.security.sessions import Session, SessionStore
@@ -24,7 +25,10 @@ def bearer_token(header: str | None) -> str | None:
 
 
 def with_staff(
-    context: RequestContext, sessions: SessionStore, header: str | None
+    context: RequestContext,
+    sessions: SessionStore,
+    header: str | None,
+    is_disabled: Callable[[str], bool] | None = None,
 ) -> RequestContext:
     """Return the context with staff_id/role from a live session bound to the calling device."""
     token = bearer_token(header)
@@ -35,4 +39,8 @@ def with_staff(
     found = sessions.resolve(token, context.device_id)
     if not isinstance(found, Session):
         return dataclasses.replace(context, session_problem=str(found))
+    if is_disabled is not None and is_disabled(found.staff_id):
+        # Disabled by branch IT (maybe from another process): the session ends now.
+        sessions.end(token)
+        return dataclasses.replace(context, session_problem="unknown")
     return dataclasses.replace(context, staff_id=found.staff_id, role=found.role)

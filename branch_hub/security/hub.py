@@ -36,6 +36,9 @@ class HubSecurity:
     codes: EnrolmentCodes
     ca: CertifiedKey | None = None
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    login_limiter: RateLimiter = field(
+        default_factory=lambda: RateLimiter(per_source=10, overall=60, window_s=600.0)
+    )
     connections: DeviceConnections = field(default_factory=DeviceConnections)
 
     @classmethod

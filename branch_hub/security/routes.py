@@ -1,4 +1,4 @@
-"""Security endpoints: `POST /api/v1/login`, `POST /api/v1/logout`, `POST /api/v1/enrol`."""
+"""Security endpoints: login, logout, enrol, and the device registry for branch admins."""
 
 from __future__ import annotations
 
@@ -61,6 +61,16 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json_object(request)
     staff_id = _field(body, "staff_id", 64)
     pin = _field(body, "pin", MAX_SECRET_LEN)
+    device_id = context.device_id or ""  # require() refused requests without one
+    # Per-device ceiling across accounts: one wrong PIN for each of many staff ids (spraying)
+    # never trips a single account's lockout.
+    wait = security.login_limiter.retry_after(device_id)
+    if wait > 0:
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"Too many failed logins on this device; try again in {int(wait) + 1} seconds.",
+        )
     loop = asyncio.get_running_loop()
     try:
         # scrypt takes ~0.1 s: off the event loop so other devices are not held up.
@@ -68,6 +78,7 @@ async def login(request: web.Request) -> web.Response:
     except LoginFailed as exc:
         known = _known(security, staff_id)
         reason = type(exc).__name__
+        security.login_limiter.failed(device_id)
         await loop.run_in_executor(
             None,
             lambda: security.audit.record(
@@ -82,7 +93,6 @@ async def login(request: web.Request) -> web.Response:
         if isinstance(exc, AccountDisabled):
             raise ApiError(403, "account_disabled", f"{str(exc).capitalize()}.") from None
         raise ApiError(401, "login_failed", "Staff id or PIN is wrong.") from None
-    device_id = context.device_id or ""  # require() refused requests without one
     token = security.sessions.create(account.staff_id, account.role, account.name, device_id)
     await loop.run_in_executor(
         None, lambda: security.audit.record("login", ctx=context, staff_id=account.staff_id)
@@ -172,8 +182,41 @@ async def enrol_device(request: web.Request) -> web.Response:
     )
 
 
+async def list_devices(request: web.Request) -> web.Response:
+    """The device registry, for a branch administrator."""
+    require(request, kinds=STAFF_DEVICE_KINDS, roles={"branch_admin"})
+    security = _security(request)
+    devices = [
+        {
+            "device_id": d.device_id,
+            "kind": d.kind,
+            "active": d.active,
+            "enrolled_at": d.enrolled_at,
+            "cert_not_after": d.not_after,
+        }
+        for d in security.devices.list()
+    ]
+    return web.json_response({"devices": devices})
+
+
+async def revoke_device(request: web.Request) -> web.Response:
+    """Revoke a device at once (its open connections are closed), for a branch administrator."""
+    context = require(request, kinds=STAFF_DEVICE_KINDS, roles={"branch_admin"})
+    security = _security(request)
+    device_id = request.match_info["device_id"]
+    if device_id == context.device_id:
+        raise ApiError(400, "revoke_self", "Revoke this device from another device or the CLI.")
+    try:
+        device = security.revoke(device_id, by_staff=context.staff_id)
+    except EnrolmentError:
+        raise ApiError(404, "no_such_device", "No device with this id is enrolled.") from None
+    return web.json_response({"device_id": device.device_id, "active": device.active})
+
+
 def add_security_routes(app: web.Application) -> None:
     """Register the security endpoints on the hub's application."""
     app.router.add_post("/api/v1/login", login)
     app.router.add_post("/api/v1/logout", logout)
     app.router.add_post(ENROL_ROUTE, enrol_device)
+    app.router.add_get("/api/v1/devices", list_devices)
+    app.router.add_post("/api/v1/devices/{device_id}/revoke", revoke_device)

@@ -97,6 +97,13 @@ class StaffStore:
         ).fetchall()
         return [StaffAccount(r[0], r[1], r[2], bool(r[3]), float(r[4])) for r in rows]
 
+    def is_disabled(self, staff_id: str) -> bool:
+        """True when the account is disabled or gone (read from disk on every call)."""
+        row = self._db.execute(
+            "SELECT disabled FROM staff WHERE staff_id = ?", (staff_id,)
+        ).fetchone()
+        return row is None or bool(row[0])
+
     def set_disabled(self, staff_id: str, disabled: bool = True) -> None:
         """Disable (or re-enable) an account."""
         self.get(staff_id)

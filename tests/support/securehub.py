@@ -32,9 +32,13 @@ async def secure_hub(
 ) -> AsyncIterator[tuple[HubApp, str]]:
     """Run a hub with staff accounts (w1 wealth_manager, t1 teller; PIN 246810) and yield it."""
     security = security or HubSecurity.open(data, idle_timeout_s, ca=tls.ca)
-    if not security.staff.list():
-        security.staff.add("w1", "Wealth One", "wealth_manager", PIN)
-        security.staff.add("t1", "Teller One", "teller", PIN)
+    have = {a.staff_id for a in security.staff.list()}
+    for staff_id, name, role in (
+        ("w1", "Wealth One", "wealth_manager"),
+        ("t1", "Teller One", "teller"),
+    ):
+        if staff_id not in have:
+            security.staff.add(staff_id, name, role, PIN)
     hub = HubApp(
         log=EventLog(data / "hub.db", AtRestCipher(load_or_create_key(data / "atrest.key"))),
         security=security,
