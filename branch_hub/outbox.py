@@ -35,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.config import BranchConfig
+from sync import _faults
 
 __all__ = [
     "FIELDS",
@@ -464,6 +465,7 @@ class OutboxSender:
         for item in self.outbox.due(time.time()):
             result = self._post(item)
             if result.kind == "sent":
+                _faults.point("outbox:acked")  # tests crash here: HQ has it, we have not marked it
                 self.outbox.mark_sent(item.row)
                 self.link_failures = 0
                 sent += 1
@@ -554,6 +556,14 @@ def open_for_hub(
 
 def _simulate(args: argparse.Namespace) -> int:
     """Run a hub-side outbox process: queue a simulated business day and/or drain to HQ."""
+    if args.crash_after_ack:
+        acks = iter(range(args.crash_after_ack - 1, -1, -1))
+
+        def crash() -> None:
+            if next(acks, 0) == 0:
+                os._exit(137)  # like kill -9: no cleanup, no commit
+
+        _faults.HOOKS["outbox:acked"] = crash
     cipher = AtRestCipher(load_or_create_key(args.atrest_key))
     outbox = Outbox(args.db, cipher, timezone=args.timezone)
     key = load_or_create_signing_key(args.signing_key)
@@ -637,6 +647,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--wait-batch", action="store_true")
     p.add_argument("--backoff-base", type=float, default=1.0)
     p.add_argument("--backoff-cap", type=float, default=300.0)
+    p.add_argument(
+        "--crash-after-ack",
+        type=int,
+        default=0,
+        help="test fault: die like kill -9 right after HQ's N-th 2xx, before marking it sent",
+    )
     args = p.parse_args(argv)
     try:
         return _simulate(args)

@@ -248,6 +248,7 @@ def test_channels_install_health_check_and_rollback(
     assert k1.installed_version == "1.0"
     assert (k1.current_path / "demoapp" / "__init__.py").read_text().startswith("VERSION = '1.0'")
     assert k1.health_check(HEALTH) == (True, "healthy")
+    assert k1.update(HEALTH).outcome == "skipped"  # 2.0 failed here once
     reports = store.reports()
     assert reports[0]["device_id"] == "K1"
     assert reports[0]["event"] == "rolled_back"
@@ -329,3 +330,51 @@ def test_routes_need_the_right_device(
         f"{base}/kiosk/reports", json={"event": "hacked"}, verify=ca, cert=kiosk, timeout=5
     )
     assert r.status_code == 400
+
+
+def test_a_version_that_keeps_crashing_after_start_is_rolled_back(
+    tmp_path: Path, keys: tuple[Path, Path], hub: tuple[_Hub, AppStore]
+) -> None:
+    h, store = hub
+    k1 = _updater(tmp_path, h, keys, "K1")
+    store.publish(release(tmp_path, keys[0], "1.0"), "stable")
+    assert k1.update(HEALTH).outcome == "installed"
+    assert k1.boot_check() is None
+    k1.confirm_healthy()
+    assert k1.boot_check() is None  # confirmed: nothing to watch
+    store.publish(release(tmp_path, keys[0], "1.1"), "stable")
+    assert k1.update(HEALTH).outcome == "installed"  # passes the pre-start check ...
+    assert k1.boot_check() is None  # ... then crashes twice before confirming health
+    assert k1.boot_check() is None
+    assert k1.boot_check() == "1.0"  # third start: rolled back
+    assert k1.installed_version == "1.0"
+    report = store.reports()[0]
+    assert (report["event"], report["version"], report["reason"]) == (
+        "rolled_back",
+        "1.1",
+        "crashed_after_start",
+    )
+    assert k1.boot_check() is None
+    res = k1.update(HEALTH)  # the channel still offers 1.1: not installed again
+    assert (res.outcome, res.reason) == ("skipped", "previously_rolled_back")
+    store.publish(release(tmp_path, keys[0], "1.2"), "stable")
+    assert k1.update(HEALTH).outcome == "installed"
+    k1.close()
+
+
+def test_device_side_imports_nothing_from_the_hub() -> None:
+    code = (
+        "import sys, branch_hub.appstore.client\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('branch_hub', 'drivers', 'sync')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == str(
+        [
+            "branch_hub",
+            "branch_hub.appstore",
+            "branch_hub.appstore.bundle",
+            "branch_hub.appstore.client",
+        ]
+    )

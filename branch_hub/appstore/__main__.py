@@ -19,7 +19,7 @@ from sync.keys import load_signing_public
 
 __all__ = ["main"]
 
-EXIT = {"up_to_date": 0, "installed": 10, "rolled_back": 3, "refused": 4}
+EXIT = {"up_to_date": 0, "skipped": 0, "installed": 10, "rolled_back": 3, "refused": 4}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -49,7 +49,7 @@ class Offer:
 class UpdateResult:
     """What an update attempt did."""
 
-    outcome: str  # up_to_date | installed | rolled_back | refused | failed
+    outcome: str  # up_to_date | installed | rolled_back | refused | skipped
     version: str | None = None
     reason: str = ""
     detail: str = ""
@@ -243,6 +243,9 @@ class AppUpdater:
         offer = self.check()
         if offer is None or offer.version == self.installed_version:
             return UpdateResult("up_to_date", self.installed_version)
+        if offer.version == self._state().get("rolled_back"):
+            # Not again: it failed here once; wait for a fixed, higher version.
+            return UpdateResult("skipped", offer.version, "previously_rolled_back")
         try:
             folder = self.download(offer)
             manifest = self.verify(folder, hub_version=offer.hub_version)
@@ -252,6 +255,9 @@ class AppUpdater:
             return UpdateResult("refused", offer.version, exc.reason, str(exc))
         healthy, detail = self.health_check(health_command, health_timeout_s)
         if healthy:
+            state = self._state()
+            state["unconfirmed"], state["boot_attempts"] = manifest.version, 0
+            self._save_state(state)
             self.report("installed", manifest.version)
             return UpdateResult("installed", manifest.version, detail=detail)
         back = self.rollback()
@@ -259,6 +265,35 @@ class AppUpdater:
         return UpdateResult(
             "rolled_back", back, "health_check_failed", f"{manifest.version}: {detail}"
         )
+
+    def boot_check(self, max_unconfirmed_starts: int = 2) -> str | None:
+        """Call first thing at app start: a new version that keeps failing before it confirms
+        health (`confirm_healthy`) is rolled back and reported; returns the version rolled
+        back to (restart the app then), else None."""
+        state = self._state()
+        version = state.get("unconfirmed")
+        if not version:
+            return None
+        attempts = int(state.get("boot_attempts", 0)) + 1
+        if attempts <= max_unconfirmed_starts:
+            state["boot_attempts"] = attempts
+            self._save_state(state)
+            return None
+        back = self.rollback()
+        self.report(
+            "rolled_back",
+            str(version),
+            "crashed_after_start",
+            f"{attempts - 1} starts without confirming health",
+        )
+        return back
+
+    def confirm_healthy(self) -> None:
+        """Call once the app runs well (hub reached, screen shown): the version is kept."""
+        state = self._state()
+        if state.pop("unconfirmed", None) is not None:
+            state.pop("boot_attempts", None)
+            self._save_state(state)
 
     def close(self) -> None:
         """Close the HTTP session."""

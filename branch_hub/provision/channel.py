@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,16 @@ def store_folder(directory: Path) -> Path:
 
 
 def _run(args: argparse.Namespace) -> int:
-    store = AppStore(store_folder(args.dir))
+    if not args.dir.is_dir():
+        print(
+            f"branch-provision channel: error: {args.dir} is not a branch folder", file=sys.stderr
+        )
+        return 2
+    try:
+        store = AppStore(store_folder(args.dir))
+    except (ConfigError, OSError, sqlite3.Error) as exc:
+        print(f"branch-provision channel: error: {exc}", file=sys.stderr)
+        return 2
     try:
         action = args.channel_action
         if action == "trust":
