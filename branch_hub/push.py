@@ -43,6 +43,14 @@ class PushEvent:
             "data": self.data,
         }
 
+    def wire_json(self) -> str:
+        """The wire JSON text, serialised once however many clients receive it."""
+        cached: str | None = self.__dict__.get("_wire")
+        if cached is None:
+            cached = json.dumps(self.to_wire(), ensure_ascii=False, separators=(",", ":"))
+            object.__setattr__(self, "_wire", cached)  # a cache, not state: frozen stays frozen
+        return cached
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS push_events (

@@ -18,7 +18,7 @@ from branch_hub.board import CALL_KINDS, CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
-from branch_hub.push import Broadcaster, EventLog, PushEvent
+from branch_hub.push import Broadcaster, EventLog, PushEvent, Subscriber
 from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
@@ -169,9 +169,11 @@ async def events(request: web.Request) -> web.StreamResponse:
         await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
         await ws.close(code=WS_CLOSE_RESYNC)
         return ws
-    visible = _visible_to(ctx(request))
-    sub = hub.broadcaster.subscribe()  # subscribe before replay: nothing falls between the two
+    accepts = _event_filter(ctx(request))
+    # Subscribe before replay: nothing falls between the two.
+    sub = hub.broadcaster.subscribe(accepts)
     reader = asyncio.create_task(_drain_incoming(ws))
+    reader.add_done_callback(lambda _task: _wake(sub))
     try:
         sent = since
         loop = asyncio.get_running_loop()
@@ -180,8 +182,8 @@ async def events(request: web.Request) -> web.StreamResponse:
             if not batch:
                 break
             for event in batch:
-                if visible(event):
-                    await ws.send_json(event.to_wire())
+                if accepts is None or accepts(event):
+                    await ws.send_str(event.wire_json())
                 sent = event.seq
         await ws.send_json({"type": "live", "seq": sent})
         while not ws.closed:
@@ -189,23 +191,14 @@ async def events(request: web.Request) -> web.StreamResponse:
                 await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
                 await ws.close(code=WS_CLOSE_RESYNC)
                 break
-            getter = asyncio.create_task(sub.queue.get())
-            closed = asyncio.create_task(sub.closed.wait())
-            done, _ = await asyncio.wait(
-                {getter, closed, reader}, return_when=asyncio.FIRST_COMPLETED
-            )
-            if getter not in done:
-                getter.cancel()
-            closed.cancel()
-            if getter in done:
-                event = getter.result()
-                if event.seq > sent:  # replay may already have sent it
-                    if visible(event):
-                        await ws.send_json(event.to_wire())
-                    sent = event.seq
-                continue
-            if reader in done:  # the client went away
+            # One await per event and no helper tasks: with 20+ tablets this loop runs for
+            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+            event = await sub.queue.get()
+            if event is _GONE:
                 break
+            if event.seq > sent:  # replay may already have sent it
+                await ws.send_str(event.wire_json())
+                sent = event.seq
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
@@ -218,11 +211,26 @@ async def events(request: web.Request) -> web.StreamResponse:
     return ws
 
 
-def _visible_to(context: RequestContext) -> Callable[[PushEvent], bool]:
-    """A display sees only what the calling board shows; staff devices see every event."""
-    if context.device_kind == "display":
-        return lambda event: event.kind in DISPLAY_EVENT_KINDS
-    return lambda event: True
+# What a device that is not a staff tablet or counter (the lobby display, a kiosk, a browser
+# without a certificate) may see: calls and ticket changes, never arrivals, claims or notes.
+PUBLIC_EVENT_KINDS = frozenset(
+    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated", "board"}
+)
+STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
+
+
+def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
+    if context.device_kind in STAFF_DEVICE_KINDS:
+        return None
+    return lambda event: event.kind in PUBLIC_EVENT_KINDS
+
+
+_GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away
+
+
+def _wake(sub: Subscriber) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the loop anyway
+        sub.queue.put_nowait(_GONE)
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:

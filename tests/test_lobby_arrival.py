@@ -92,6 +92,12 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
                         issued = await resp.json()
                     assert issued["print"] == {"ok": True, "problem": None}
                     ticket = issued["ticket"]
+                    async with http.post(
+                        f"{run.url}/api/v1/kiosk/tickets",
+                        json={"service": "wealth", "session_id": session["session_id"]},
+                        ssl=kiosk,
+                    ) as resp:
+                        assert resp.status == 409  # one ticket per session
                     assert ticket["number"] == "C001"
                     assert ticket["service_zh"] == "理财咨询"
                     ended = await kiosk_message(kws, "kiosk.session_ended")
@@ -329,22 +335,21 @@ def test_restart_replays_events_and_briefs_survive(
             running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run,
             aiohttp.ClientSession() as http,
         ):
-            if True:
-                async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
-                    arrival = await next_event(tws, "arrival")
-                assert arrival["data"]["ticket"]["id"] == visit_ticket["id"]
-                lobby_ssl, lobby_headers = run.staff("lobby")
-                async with http.get(
-                    f"{run.url}/api/v1/visits/{arrival['data']['visit_id']}/brief",
-                    ssl=lobby_ssl,
-                    headers=lobby_headers,
-                ) as resp:
-                    brief = await resp.json()
-                assert brief["walk_in"] is False
-                assert brief["salutation_zh"] == arrival["data"]["salutation_zh"]
-                async with http.post(
-                    f"{run.url}/api/v1/kiosk/tickets", json={"service": "account"}, ssl=kiosk
-                ) as resp:
-                    assert (await resp.json())["ticket"]["number"] == "B002"
+            async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
+                arrival = await next_event(tws, "arrival")
+            assert arrival["data"]["ticket"]["id"] == visit_ticket["id"]
+            lobby_ssl, lobby_headers = run.staff("lobby")
+            async with http.get(
+                f"{run.url}/api/v1/visits/{arrival['data']['visit_id']}/brief",
+                ssl=lobby_ssl,
+                headers=lobby_headers,
+            ) as resp:
+                brief = await resp.json()
+            assert brief["walk_in"] is False
+            assert brief["salutation_zh"] == arrival["data"]["salutation_zh"]
+            async with http.post(
+                f"{run.url}/api/v1/kiosk/tickets", json={"service": "account"}, ssl=kiosk
+            ) as resp:
+                assert (await resp.json())["ticket"]["number"] == "B002"
 
     asyncio.run(scenario())

@@ -4,19 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
-from drivers.sim.pcscd import PcscDaemon
-from tests import pcsc_fixture
+from drivers.sim.pcscd import PcscDaemon, list_readers
+from tests.pcsc_fixture import READER
 from tests.support.lobbyenv import BuiltCache, branch_config, build_cache, running_hub
 from tests.support.tlsenv import make_tls_env
 
-pcscd = pcsc_fixture.pcscd
 pytestmark = pytest.mark.pcsc
+
+
+@pytest.fixture(scope="module")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """pcscd for this module: adopt one that already lists the vpcd reader, else start and stop
+    our own. (A second PcscDaemon.start() in the same session would kill the first one's
+    daemon through the shared PID file.)"""
+    pytest.importorskip("smartcard")
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        pytest.skip("pcscd is not installed")
+    if READER in (list_readers() or []):
+        yield None
+        return
+    daemon = PcscDaemon(log_path=tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    daemon.start()
+    try:
+        yield None
+    finally:
+        daemon.stop()
 
 
 @pytest.fixture(scope="module")
@@ -24,9 +44,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> BuiltCache:
     return build_cache(tmp_path_factory.mktemp("card-cache"))
 
 
-def test_virtual_card_arrival_end_to_end(
-    tmp_path: Path, cache: BuiltCache, pcscd: PcscDaemon
-) -> None:
+def test_virtual_card_arrival_end_to_end(tmp_path: Path, cache: BuiltCache, pcscd: None) -> None:
     customer = next(
         c
         for c in cache.customers

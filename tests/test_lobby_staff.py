@@ -13,6 +13,17 @@ from tests.support.lobbyenv import BuiltCache, branch_config, build_cache, runni
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 
+class RecordingOutbox:
+    """Records what the hub hands to HQ's outbox."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[str, dict[str, Any], str]] = []
+
+    def enqueue(self, kind: str, payload: dict[str, Any], idempotency_key: str) -> bool:
+        self.items.append((kind, payload, idempotency_key))
+        return True
+
+
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory: pytest.TempPathFactory) -> BuiltCache:
     return build_cache(tmp_path_factory.mktemp("staff-cache"))
@@ -30,6 +41,8 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
         async with running_hub(tmp_path / "hub", tls, branch_config(), cache) as run:
             kiosk = tls.client_context("K1", "kiosk")
             tablet = tls.client_context("T1", "tablet")
+            outbox = RecordingOutbox()  # H9's Outbox is not on this branch; same enqueue() call
+            run.hub.outbox = outbox
 
             async with aiohttp.ClientSession() as http:
                 logins = {
@@ -173,6 +186,30 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                             if msg.get("type") == "event":
                                 got.append(msg["kind"])
                     assert got == wanted
+
+                # The lobby display (and anything that is not a staff device) sees calls only.
+                display = tls.client_context("TV1", "display")
+                async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=display) as dws:
+                    seen: list[str] = []
+                    async with asyncio.timeout(10):
+                        while (msg := await dws.receive_json())["type"] != "live":
+                            seen.append(msg["kind"])
+                assert "called" in seen
+                assert not {"arrival", "claimed", "note_added", "handoff", "lead_outcome"} & set(
+                    seen
+                )
+
+                assert [kind for kind, _, _ in outbox.items] == [
+                    "claim",
+                    "note",
+                    "handoff",
+                    "lead_outcome",
+                ]
+                for _, payload, key in outbox.items:
+                    assert payload["customer_id"] == customer["customer_id"]
+                    assert payload["staff_id"].startswith("S-")
+                    assert key
+                    assert customer["name"] not in str(payload)
 
                 # No staff session: 401; a kiosk certificate: 403.
                 async with http.get(f"{run.url}/api/v1/visits", ssl=tablet) as resp:

@@ -28,7 +28,7 @@ from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
-from branch_hub.queue import Actor, QueueStore, Ticket, WaitEstimate
+from branch_hub.queue import Actor, QueueError, QueueStore, Ticket, WaitEstimate
 from branch_hub.server import ApiError, HubApp
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
@@ -252,16 +252,16 @@ class Lobby:
 
     def menu(self) -> dict[str, Any]:
         """Branch and services with their waiting counts and a wait range (blocking: executor)."""
-        self.queue.refresh()
-        engine = self.queue.engine
         waiting = self.waiting_counts()
-        dashboard = engine.dashboard()
+        dashboard = self.queue.dashboard()
+        open_counters = {c.counter_id for c in dashboard.counters if c.open}
         loads = {load.service: load for load in dashboard.services}
         services = []
         for service in self.config.services:
             load = loads.get(service.code)
             count = waiting.get(service.code, 0)
-            capacity = max(engine.capacity(service.code), 1.0)
+            serving = [c.id for c in self.config.counters if service.code in c.services]
+            capacity = max(len([c for c in serving if c in open_counters]) or len(serving), 1)
             median = load.median_service_min if load else service.typical_service_min
             p80 = load.p80_service_min if load else service.typical_service_min * 1.5
             services.append(
@@ -283,10 +283,14 @@ class Lobby:
             "services": services,
         }
 
+    def menu_changed(self) -> None:
+        """Tell every kiosk that waiting counts changed (they fetch /kiosk/menu again)."""
+        self.sessions.tell_all("kiosk.menu_changed", {})
+
     def waiting_counts(self) -> dict[str, int]:
-        """Waiting tickets per service (reads the in-memory engine)."""
+        """Waiting tickets per service (under the store's lock: executor threads write it)."""
         counts = {s.code: 0 for s in self.config.services}
-        for ticket in self.queue.engine.waiting():
+        for ticket in self.queue.waiting():
             counts[ticket.service] = counts.get(ticket.service, 0) + 1
         return counts
 
@@ -308,17 +312,28 @@ class Lobby:
                     "the session has ended; read the card again or take a walk-in ticket",
                 )
         customer = session.customer if session is not None else None
+        identified_by = session.identified_by if session is not None else None
+        if session is not None:
+            # One ticket per session: a retried or doubled request finds it ended (409).
+            self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         visit_id = secrets.token_hex(8)
         loop = asyncio.get_running_loop()
         actor = Actor(None, station)
-        outcome = await loop.run_in_executor(
-            None, lambda: self.queue.issue(service, actor, tier=tier, visit_ref=visit_id)
-        )
-        ticket = outcome.ticket
-        if ticket is None:  # pragma: no cover - issue always returns its ticket
-            raise ApiError(503, "queue_unavailable", "the queue did not issue a ticket")
-        estimate = await loop.run_in_executor(None, self.queue.estimate, ticket.id)
+
+        def issue() -> tuple[Ticket, WaitEstimate]:
+            # One executor hop: the commit (durable before we answer) and the estimate.
+            issued = self.queue.issue(service, actor, tier=tier, visit_ref=visit_id).ticket
+            if issued is None:  # pragma: no cover - issue always returns its ticket
+                raise ApiError(503, "queue_unavailable", "the queue did not issue a ticket")
+            return issued, self.queue.estimate(issued.id)
+
+        try:
+            ticket, estimate = await loop.run_in_executor(None, issue)
+        except QueueError as exc:
+            raise ApiError(
+                503, "queue_unavailable", f"the queue refused the ticket: {exc}"
+            ) from exc
         wire = ticket_wire(self.config, ticket, estimate)
         visit = Visit(
             visit_id=visit_id,
@@ -330,7 +345,7 @@ class Lobby:
             customer_id=customer.customer_id if customer else None,
             tier=tier,
             priority=ticket.priority,
-            identified_by=session.identified_by if session else None,
+            identified_by=identified_by,
         )
         record = customer.record if customer else None
         greeting = self.briefing.greeting(record)
@@ -344,13 +359,14 @@ class Lobby:
             "station": station,
             "summary": self.briefing.summary(record, ticket.issued_at.astimezone(self.zone).date()),
         }
-        printed, _, _ = await asyncio.gather(
-            self._print(station, ticket, wire),
+        # The staff hear first: the printer's status round trips would compete with the push
+        # for the CPU; printing starts as soon as the event is committed and queued.
+        await asyncio.gather(
             loop.run_in_executor(None, self.visits.add, visit),
             self.hub.emit("arrival", arrival),
         )
-        if session is not None:
-            self.sessions.end(station, "ticket_issued")
+        self.menu_changed()
+        printed = await self._print(station, ticket, wire)
         return {"ticket": wire, "print": printed.to_wire()}
 
     def _known_tier(self, code: str) -> bool:

@@ -27,11 +27,6 @@ VPCD_READER = "Virtual PCD 00 00"
 Sink = Callable[[DeviceEvent], None]
 
 
-def _serial_target(url: str) -> str:
-    """A serial URL as the drivers open it (`serial://` kept: open_serial understands it)."""
-    return url
-
-
 class StationDevices:
     """The watchers and printer of one kiosk station."""
 
@@ -107,8 +102,9 @@ class StationDevices:
         self._stoppers.append(watcher.stop)
 
     def _id_reader(self, url: str, sink: Sink) -> None:
-        from drivers.idcard.reader import IdReader
+        from drivers.idcard.reader import MIN_POLL_INTERVAL, IdReader
 
+        interval = max(self.poll_interval, MIN_POLL_INTERVAL)  # real readers need the pause
         if urlsplit(url).scheme == "sim":
             from drivers.sim.idreader import IdReaderSim
 
@@ -117,12 +113,9 @@ class StationDevices:
             self.sims["idreader"] = sim
             self._stoppers.append(sim.stop)
             url = sim.path
+            interval = self.poll_interval
         reader = IdReader(
-            _serial_target(url),
-            station=self.id,
-            device="idreader",
-            on_event=sink,
-            poll_interval=self.poll_interval,
+            url, station=self.id, device="idreader", on_event=sink, poll_interval=interval
         )
         reader.start()
         self._stoppers.append(reader.close)

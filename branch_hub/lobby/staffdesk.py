@@ -161,17 +161,25 @@ class StaffDesk:
             detail=detail,
         )
 
-    async def _to_hq(self, kind: str, payload: dict[str, Any], key: str) -> None:
-        """Enqueue a record for HQ when the hub has an outbox (H9); otherwise keep it local."""
+    async def _to_hq(self, kind: str, visit: Visit, payload: dict[str, Any], key: str) -> None:
+        """Enqueue a record for HQ when the hub has an outbox (H9); otherwise keep it local.
+
+        Payload fields follow the outbox's kinds (`customer_id`, `staff_id`, `at`, ...); walk-ins
+        have no HQ customer and stay local. The local store already holds the record, so an
+        outbox refusal is logged, not returned to the caller.
+        """
         outbox = getattr(self.hub, "outbox", None)
-        if outbox is None:
+        if outbox is None or visit.customer_id is None:
             return
-        # H10 merge glue: the outbox (H9) names the recorder `staff_id`; a walk-in has no HQ
-        # customer, so there is nothing to send for it.
-        payload = {**payload, "staff_id": payload.get("staff_id") or payload.get("by")}
-        if not payload.get("customer_id"):
-            return
-        await self._run(lambda: outbox.enqueue(kind, payload, key))
+        body = {
+            "customer_id": visit.customer_id,
+            "at": self.lobby.now().isoformat(timespec="seconds"),
+            **payload,
+        }
+        try:
+            await self._run(lambda: outbox.enqueue(kind, body, key))
+        except Exception as exc:  # the record is stored locally either way
+            log.warning("outbox refused a %s record: %s", kind, type(exc).__name__)
 
     # -- visits and briefs -------------------------------------------------------------------
     async def visits(self, state: str) -> dict[str, Any]:
@@ -250,11 +258,7 @@ class StaffDesk:
         await self.hub.emit(
             "claimed", {"visit_id": visit.visit_id, "by": staff, "role": context.role}
         )
-        await self._to_hq(
-            "claim",
-            {"visit_id": visit.visit_id, "customer_id": visit.customer_id, "staff_id": staff},
-            f"claim:{visit.visit_id}:{staff}",
-        )
+        await self._to_hq("claim", visit, {"staff_id": staff}, f"claim:{visit.visit_id}:{staff}")
         return {"visit_id": visit.visit_id, "claimed_by": staff}
 
     async def add_note(
@@ -285,8 +289,9 @@ class StaffDesk:
         )
         await self._to_hq(
             "note",
-            {"visit_id": visit.visit_id, "customer_id": visit.customer_id, **note},
-            f"note:{visit.visit_id}:{note['at']}:{context.staff_id}",
+            visit,
+            {"staff_id": str(context.staff_id)},
+            f"note:{entry.note_id}",
         )
         return {"visit_id": visit.visit_id, "note": note}
 
@@ -324,7 +329,12 @@ class StaffDesk:
         data = {"visit_id": visit.visit_id, "by": by, "to_staff_id": to_staff, "to_role": to_role}
         self._audit("handoff", context, visit)
         await self.hub.emit("handoff", data)
-        await self._to_hq("handoff", dict(data), f"handoff:{visit.visit_id}:{by}:{target}")
+        await self._to_hq(
+            "handoff",
+            visit,
+            {"staff_id": by, "to_staff_id": to_staff, "to_role": to_role, "note": note},
+            f"handoff:{visit.visit_id}:{by}:{target}",
+        )
         return data
 
     async def lead_outcome(
@@ -357,7 +367,8 @@ class StaffDesk:
         await self.hub.emit("lead_outcome", data)
         await self._to_hq(
             "lead_outcome",
-            {**data, "customer_id": visit.customer_id, "note": note},
+            visit,
+            {"staff_id": by, "lead_id": lead_id, "outcome": outcome},
             f"outcome:{visit.visit_id}:{lead_id}",
         )
         return data
@@ -368,6 +379,7 @@ class StaffDesk:
 
     async def _announce(self, outcome: Outcome) -> None:
         """Push one live event per queue event of an operation."""
+        self.lobby.menu_changed()
         for event in outcome.events:
             ticket = event.ticket
             if ticket is None:
