@@ -132,6 +132,8 @@ class KioskView(FloatLayout):  # type: ignore[misc]
         self.rendered_version = -1
         self.render_times: list[tuple[Phase, float]] = []
         self.on_rendered: Callable[[ScreenModel], None] | None = None
+        self.reading_grace_s = 0.1
+        self._reading_since: dict[int, float] = {}
         with self.canvas.before:
             Color(*BG)
             self._bg = Rectangle(pos=self.pos, size=self.size)
@@ -144,8 +146,20 @@ class KioskView(FloatLayout):  # type: ignore[misc]
 
     def frame(self, _dt: float = 0.0) -> None:
         """Pump the controller; re-render when the screen changed."""
-        if self.controller.pump() or self.rendered_version != self.controller.flow.state.version:
-            self.render()
+        self.controller.pump()
+        state = self.controller.flow.state
+        if self.rendered_version == state.version:
+            return
+        if state.phase is Phase.READING and self.model is not None:
+            # A card is usually recognised within a few tens of ms of being sensed. Drawing
+            # "reading" first would put a whole frame (~150 ms with software GL) in front of
+            # the greeting, so "reading" waits a moment for the answer (still far below what
+            # a customer perceives as a delay).
+            since = self._reading_since.setdefault(state.version, time.perf_counter())
+            if time.perf_counter() - since < self.reading_grace_s:
+                return
+        self._reading_since.clear()
+        self.render()
 
     def _relayout(self, *_: Any) -> None:
         self._bg.pos, self._bg.size = self.pos, self.size

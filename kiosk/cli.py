@@ -56,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for noisy in ("urllib3", "aiohttp"):  # Kivy lowers the root logger to DEBUG
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     # Imports are late: Kivy reads its environment and configuration when first imported.
     from branch_hub.client import DeviceTls, HubClient, HubError
     from kiosk.fonts import FontMissing, find_cjk_font

@@ -149,3 +149,16 @@ def test_stream_callback_and_resync_when_hub_log_is_behind(hub: ThreadedHub, tls
                 break
     finally:
         stream.stop()
+
+
+def test_stream_with_unusable_key_reports_instead_of_dying(tls: TlsEnv, tmp_path: Path) -> None:
+    cert, _key = tls.client("tab-9", "tablet")
+    bad_key = tmp_path / "bad.key"
+    bad_key.write_text("not a key")
+    client = HubClient("https://127.0.0.1:1", DeviceTls(cert, bad_key, tls.ca_path))
+    stream = EventStream(client, "/events").start()
+    try:
+        notice = next_notice(stream, "disconnected", 5)
+        assert "cannot load the device TLS files" in notice.data["reason"]
+    finally:
+        stream.stop()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import subprocess
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,37 +20,63 @@ from typing import Any
 
 import pytest
 
+from drivers.errors import DeviceError, TransportError
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
-from tests import pcsc_fixture
+from drivers.sim.pcscd import PcscDaemon, list_readers
 from tests.support.kiosk_real_hub import RealKioskHub, build_cache
-from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 pytestmark = [pytest.mark.display, pytest.mark.pcsc]
-pcscd = pcsc_fixture.pcscd
+
+
+class SharedPcscd:
+    """Use the pcscd that is already serving the vpcd readers (another module's fixture), or
+    start one. `PcscDaemon.start()` first kills whatever pcscd its pid file names, which would
+    take the daemon away from a fixture that is still using it."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.daemon = PcscDaemon(log_path=log_path)
+
+    def start(self) -> None:
+        for attempt in range(10):
+            if PcscDaemon._ready(list_readers()):
+                return
+            try:
+                self.daemon.start()
+            except DeviceError:
+                if attempt == 9:
+                    raise
+                time.sleep(1.0)
+            else:
+                return
+
+    def stop(self) -> None:
+        self.daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedPcscd]:
+    if shutil.which("pcscd") is None and not Path("/usr/sbin/pcscd").exists():
+        pytest.skip("pcscd is not installed")
+    shared = SharedPcscd(tmp_path_factory.mktemp("pcscd") / "pcscd.log")
+    shared.start()
+    yield shared
+    shared.stop()  # only stops a daemon this module started
+
 
 LANDSCAPE = (1920, 1080)
 PORTRAIT = (1080, 1920)
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    xvfb = start_xvfb()
-    prepare_kivy_env()
+def harness() -> Harness:
+    h = shared_harness()
     from kiosk.app import use_font
     from kiosk.fonts import find_cjk_font
 
     use_font(find_cjk_font())
-    try:
-        yield Harness()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            try:
-                xvfb.wait(5)
-            except subprocess.TimeoutExpired:
-                xvfb.kill()
-            os.environ.pop("DISPLAY", None)
+    return h
 
 
 @dataclass
@@ -64,6 +90,7 @@ class Kiosk:
     link: Any
     shots: Path
     customers: list[dict[str, Any]]
+    pcscd: Any
     cards: list[VirtualCardDevice] = field(default_factory=list)
 
     @property
@@ -103,7 +130,16 @@ class Kiosk:
         device = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
         if fault != "none":
             device.set_fault(Fault(fault), pull_after=2)
-        device.insert()
+        for attempt in range(3):
+            try:
+                device.insert()
+                break
+            except TransportError:
+                # pcscd is machine-wide; another test process may have restarted it.
+                if attempt == 2:
+                    raise
+                self.pcscd.start()
+                time.sleep(1.0)
         self.cards.append(device)
         return device
 
@@ -161,7 +197,7 @@ def kiosk(
     view = KioskView(controller)
     harness.show(view, LANDSCAPE)
     link.start()
-    k = Kiosk(harness, hub, view, controller, link, tmp_path / "screens", rows)
+    k = Kiosk(harness, hub, view, controller, link, tmp_path / "screens", rows, pcscd)
     try:
         k.wait_for("attract")
         yield k

@@ -104,7 +104,11 @@ class EventStream:
             self._thread = None
 
     def _thread_main(self) -> None:
-        asyncio.run(self._run())
+        try:
+            asyncio.run(self._run())
+        except HubError as exc:  # unusable TLS files: report once instead of dying silently
+            self._ready.set()
+            self._set_connected(False, str(exc))
 
     def _emit(self, kind: NoticeKind, data: dict[str, Any] | None = None) -> None:
         self._on_notice(StreamNotice(kind, data or {}))

@@ -1,7 +1,7 @@
 """The real hub (server + lobby + queue + cache) with a simulated kiosk station, on a thread.
 
 Station K1 reads bank cards through pcscd + vpcd (virtual cards from drivers.sim.card) and has
-the pty ID card reader and the pty ticket printer simulators (sim://); the
+the pty ticket printer simulator (sim://); the
 customer cache is built from synthetic HQ data by the real publisher and puller.
 """
 
@@ -64,14 +64,14 @@ def build_cache(root: Path, branch_id: str, customers: int = 60) -> list[dict[st
 
 
 def kiosk_config(card_reader: str = "sim://card") -> BranchConfig:
-    """The sample branch with station K1: vpcd card reader, pty ID reader and pty printer."""
+    """The sample branch with station K1: vpcd card reader and pty printer."""
     text = (resources.files("branch_hub") / "sample_branch.toml").read_text("utf-8")
     data = tomllib.loads(text)
     data["stations"] = [
         {
             "id": "K1",
             "card_reader": card_reader,
-            "id_reader": "sim://idreader",
+            "id_reader": "none",  # not used here; see the report about its stop order
             "magstripe": "none",
             "printer": "sim://printer",
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -43,6 +44,30 @@ def prepare_kivy_env() -> None:
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+
+
+_SHARED: dict[str, Any] = {}
+
+
+def shared_harness() -> Harness:
+    """The process's one Kivy window (Kivy has one per process) on a private Xvfb started on
+    first use and stopped at exit, so later test modules find the same display alive."""
+    if "harness" not in _SHARED:
+        xvfb = start_xvfb()
+        if xvfb is not None:
+            atexit.register(_stop, xvfb)
+        prepare_kivy_env()
+        _SHARED["harness"] = Harness()
+    harness: Harness = _SHARED["harness"]
+    return harness
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 class Harness:
