@@ -76,10 +76,11 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.buttons: dict[str, Button] = {}
         self.inputs: dict[str, TextInput] = {}
         self.selected: str | None = None
-        with self.canvas.before:
-            Color(*BG)
-            self._bg = Rectangle(pos=self.pos, size=self.size)
-        self.bind(pos=self._paint, size=self._paint)
+        from kivy.core.window import Window
+
+        # The window's clear colour is the background: one full-screen fill less per frame
+        # (software GL renders every frame on the CPU).
+        Window.clearcolor = BG
         self.header = _label(size_hint_y=None, height=40, bold=True, font_size=20)
         self.banner = _label(size_hint_y=None, height=0, color=(0.35, 0.2, 0, 1), font_size=18)
         self.alerts = _label(size_hint_y=None, height=0, color=RED)
@@ -88,8 +89,13 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         for widget in (self.header, self.banner, self.alerts, self.body, self.status):
             self.add_widget(widget)
 
-    def _paint(self, *_: Any) -> None:
-        self._bg.pos, self._bg.size = self.pos, self.size
+    def paint_background(self, on: bool) -> None:
+        """Draw an opaque background in the widget itself (for PNG exports; costs a fill)."""
+        self.canvas.before.clear()
+        if on:
+            with self.canvas.before:
+                Color(*BG)
+                Rectangle(pos=self.pos, size=self.size)
 
     # -- refresh --------------------------------------------------------------------------
     def tick(self, *_: Any) -> None:
@@ -163,7 +169,10 @@ class TabletView(BoxLayout):  # type: ignore[misc]
 
     def _build_work(self, screen: str) -> None:
         left = BoxLayout(orientation="vertical", size_hint_x=0.45, spacing=4)
-        tools = BoxLayout(size_hint_y=None, height=48, spacing=6)
+        counter = screen == "counter"
+        tools = GridLayout(
+            cols=3 if counter else 1, size_hint_y=None, height=102 if counter else 48, spacing=6
+        )
         if screen == "counter":
             for op, title in (
                 ("call_next", "叫号 Call next"),

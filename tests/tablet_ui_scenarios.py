@@ -97,6 +97,15 @@ class Rig:
 
         return self.harness.until(check, timeout_s, what)
 
+    def shot(self, path: Path) -> None:
+        """Screenshot the shown view with an opaque background."""
+        assert self.shown is not None
+        self.shown.view.paint_background(True)
+        try:
+            self.harness.screenshot(path)
+        finally:
+            self.shown.view.paint_background(False)
+
     def show(self, name: str) -> Device:
         """Put a tablet's view in the window."""
         device = self.devices[name]
@@ -165,7 +174,7 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
     wealth = rig.device("TAB-W1")
     rig.login("TAB-W1", "w1")
     lobby = rig.device("TAB-LM1")
-    rig.harness.screenshot(SHOTS / "tablet-login.png")
+    rig.shot(SHOTS / "tablet-login.png")
     rig.login("TAB-LM1", "lm1")
     assert lobby.tablet.screen == "lobby"
     customer = rig.vip()
@@ -195,7 +204,7 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
         ),
         "note in the brief",
     )
-    rig.harness.screenshot(SHOTS / "tablet-lobby.png")
+    rig.shot(SHOTS / "tablet-lobby.png")
     rig.harness.tap(lobby.view.buttons["handoff_wealth"])
     rig.until(lambda: visit.handed_to_role == "wealth_manager", "handoff event")
     # The wealth manager's tablet got the hand-off live.
@@ -221,7 +230,7 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     lead_id = brief["leads"][0]["lead_id"]
     key = f"outcome:{lead_id}:accepted"
     rig.until(lambda: key in wealth.view.buttons, "outcome buttons")
-    rig.harness.screenshot(SHOTS / "tablet-advisor.png")
+    rig.shot(SHOTS / "tablet-advisor.png")
     rig.harness.tap(wealth.view.buttons[key])
     rig.until(lambda: wealth.tablet.message == "outcome recorded", "outcome recorded")
     events = rig.hub.hub.log.since(0, 1000)  # type: ignore[union-attr]
@@ -238,7 +247,7 @@ def test_teller_calls_next_and_finishes(rig: Rig) -> None:
     assert counter.tablet.state.serving["number"] == walk_in["number"]
     rig.until(lambda: counter.tablet.state.brief is not None, "brief of the served customer")
     rig.until(lambda: walk_in["number"] in counter.view.serving.text, "serving shown")
-    rig.harness.screenshot(SHOTS / "tablet-counter.png")
+    rig.shot(SHOTS / "tablet-counter.png")
     rig.harness.tap(counter.view.buttons["recall"])
     rig.until(lambda: not counter.tablet.busy, "recalled")
     assert counter.tablet.state.serving is not None
@@ -290,7 +299,7 @@ def test_reconnect_after_a_drop_and_a_hub_restart_without_duplicates(rig: Rig) -
         lambda: all(_visible(lobby.view, v.visit_id) for v in tablet.state.board.waiting()[:10]),
         "drawn",
     )
-    rig.harness.screenshot(SHOTS / "tablet-reconnect.png")
+    rig.shot(SHOTS / "tablet-reconnect.png")
 
 
 def test_logout_clears_memory_and_screen(rig: Rig) -> None:
@@ -330,4 +339,4 @@ def test_revoked_device_is_logged_out_and_wiped(rig: Rig) -> None:
     assert not store.cert_path.exists()
     assert lobby.tablet.state.session is None
     assert not lobby.tablet.state.board.visits
-    rig.harness.screenshot(SHOTS / "tablet-revoked.png")
+    rig.shot(SHOTS / "tablet-revoked.png")
