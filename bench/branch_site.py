@@ -158,6 +158,7 @@ class BranchSite:
         wanted = [(f"K{i + 1}", "kiosk") for i in range(self.opts.stations)]
         wanted += [(c[0], "counter") for c in COUNTERS]
         wanted += [(f"T{i + 1:02d}", "tablet") for i in range(self.opts.tablets)]
+        wanted.append(("D1", "display"))  # the lobby display (the demo relays it to a browser)
         for device_id, kind in wanted:
             cert, key = issue_client_cert(ca, device_id, kind)
             if key is None:

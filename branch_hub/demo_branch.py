@@ -36,18 +36,14 @@ HELP = """commands (N picks synthetic customer number N):
   quit        stop everything (or Ctrl-C)"""
 
 
-def _page_open(url: str, ca: Path) -> bool:
-    """Tell whether a browser without a client certificate may load the page."""
-    import ssl
-    import urllib.error
-    import urllib.request
+def _display_relay(site: Any) -> Any:
+    """Start the relay that shows the calling display to a browser as device D1."""
+    from branch_hub.demo_display import DisplayRelay
 
-    context = ssl.create_default_context(cafile=str(ca))
-    try:
-        with urllib.request.urlopen(url, context=context, timeout=10) as resp:  # noqa: S310
-            return int(resp.status) == 200
-    except (urllib.error.URLError, OSError):
-        return False
+    pki, dev = site.data / "pki", site.root / "devices"
+    return DisplayRelay(
+        site.url, pki / "ca.crt", dev / "D1.crt", dev / "D1.key", pki / "hub.crt", pki / "hub.key"
+    ).start()
 
 
 def _screenshot(url: str, out: Path) -> bool:
@@ -101,12 +97,12 @@ def _headless(args: argparse.Namespace) -> int:
 
     def after(site: Any) -> None:
         shot = out / "display.png"
-        # The hub admits only enrolled devices (mTLS); a plain browser sees the display page only
-        # where the branch allows that.
-        if _page_open(f"{site.url}/display", site.data / "pki" / "ca.crt") and _screenshot(
-            f"{site.url}/display", shot
-        ):
-            shots.append(str(shot))
+        relay = _display_relay(site)
+        try:
+            if _screenshot(relay.url, shot):
+                shots.append(str(shot))
+        finally:
+            relay.stop()
 
     result = run_day(opts, folder, keep=True, render_tickets=True, before_close=after)
     tickets = sorted((folder / "tickets").rglob("*.png"))
@@ -124,7 +120,7 @@ def _headless(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 1
 
 
-def _windows(site: Any, out: Path) -> list[subprocess.Popen[bytes]]:
+def _windows(site: Any, out: Path, display_url: str) -> list[subprocess.Popen[bytes]]:
     """Start the kiosk, a lobby manager's and a teller's tablet, and the display in a browser."""
     procs: list[subprocess.Popen[bytes]] = []
     dev, ca = site.root / "devices", site.data / "pki" / "ca.crt"
@@ -152,7 +148,7 @@ def _windows(site: Any, out: Path) -> list[subprocess.Popen[bytes]]:
     if browser:
         profile = out / "chromium-profile"
         spawn([browser, "--ignore-certificate-errors", f"--user-data-dir={profile}",
-               "--no-first-run", f"--app={site.url}/display"])  # fmt: skip
+               "--no-first-run", f"--app={display_url}"])  # fmt: skip
     log.close()
     return procs
 
@@ -219,16 +215,18 @@ def _interactive(args: argparse.Namespace) -> int:
         ),
     )
     procs: list[subprocess.Popen[bytes]] = []
+    relay: Any = None
     chip: VirtualCardDevice | None = None
     try:
         print(f"demo: publishing {args.customers} synthetic customers (HQ) ...", flush=True)
         site.build()
         site.start_collector()
         site.start_hub()
-        print(f"demo: hub on {site.url}; display at {site.url}/display; PINs are {PIN}")
+        relay = _display_relay(site)
+        print(f"demo: hub on {site.url}; calling display at {relay.url}; PINs are {PIN}")
         print(f"demo: tickets render into {site.root / 'tickets'}")
         if not args.no_windows and os.environ.get("DISPLAY"):
-            procs = _windows(site, out)
+            procs = _windows(site, out, relay.url)
             print("demo: kiosk K1, lobby manager (S-T01 on T01), teller (S-C1 on C1) started")
         print(HELP)
         station = site.stations[0]
@@ -287,6 +285,8 @@ def _interactive(args: argparse.Namespace) -> int:
         if chip is not None:
             with contextlib.suppress(Exception):
                 chip.remove()
+        if relay is not None:
+            relay.stop()
         site.close(keep=True)
         if pcscd is not None:
             pcscd.stop()
