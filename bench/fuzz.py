@@ -312,8 +312,13 @@ def device_certs(work: Path) -> dict[str, tuple[str, str] | None]:
 
     from branch_hub.pki import issue_client_cert, load_pem_pair, write_private_key
 
+    from branch_hub.security.devices import DeviceRegistry
+    from branch_hub.security.hub import security_folder
+
     pki = work / "var" / "pki"
     ca = load_pem_pair(pki / "ca.crt", pki / "ca.key")
+    # The hub admits only registered devices (H6): enrol these, as branch-provision would.
+    registry = DeviceRegistry(security_folder(work / "var") / "devices.db")
     out: dict[str, tuple[str, str] | None] = {"none": None}
     for device, kind in (("K1", "kiosk"), ("T1", "tablet"), ("D1", "display"), ("C1", "counter")):
         cert, key = issue_client_cert(ca, device, kind)
@@ -330,6 +335,8 @@ def device_certs(work: Path) -> dict[str, tuple[str, str] | None]:
             ),
         )
         out[kind] = (str(cert_path), str(key_path))
+        registry.register(device, kind, cert)
+    registry.close()
     return out
 
 
