@@ -311,7 +311,6 @@ def device_certs(work: Path) -> dict[str, tuple[str, str] | None]:
     from cryptography.hazmat.primitives import serialization
 
     from branch_hub.pki import issue_client_cert, load_pem_pair, write_private_key
-
     from branch_hub.security.devices import DeviceRegistry
     from branch_hub.security.hub import security_folder
 
