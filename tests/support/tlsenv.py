@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
@@ -26,9 +28,16 @@ class TlsEnv:
     ca_path: Path
     server_cert: Path
     server_key: Path
+    # Called with (device_id, kind, certificate) for every certificate issued, so a running hub
+    # can record it in its device registry as enrolment would (the hub admits only those).
+    on_issue: Callable[[str, str, Any], object] | None = None
+    issued: dict[tuple[str, str], tuple[Path, Path, Any]] = field(default_factory=dict)
 
     def client(self, device_id: str, kind: str) -> tuple[Path, Path]:
-        """Issue a client certificate for a device and return (cert, key) paths."""
+        """Issue a client certificate for a device (once per device) and return (cert, key) paths."""
+        known = self.issued.get((device_id, kind))
+        if known is not None:
+            return known[0], known[1]
         cert, key = issue_client_cert(self.ca, device_id, kind)
         assert key is not None
         cert_path = self.folder / f"{device_id}.crt"
@@ -42,7 +51,17 @@ class TlsEnv:
                 serialization.NoEncryption(),
             ),
         )
+        self.issued[(device_id, kind)] = (cert_path, key_path, cert)
+        if self.on_issue is not None:
+            self.on_issue(device_id, kind, cert)
         return cert_path, key_path
+
+    def enrol_into(self, register: Callable[[str, str, Any], object] | None) -> None:
+        """Record every certificate issued so far, and from now on, with `register`."""
+        self.on_issue = register
+        if register is not None:
+            for (device_id, kind), (_, _, cert) in self.issued.items():
+                register(device_id, kind, cert)
 
     def client_context(self, device_id: str | None = None, kind: str = "tablet") -> ssl.SSLContext:
         """An SSL context that trusts the branch CA and, given a device id, presents its certificate."""
