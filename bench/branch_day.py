@@ -449,6 +449,7 @@ class Day:
         if self.site.collector is None:
             await asyncio.get_running_loop().run_in_executor(None, self.site.start_collector)
         result = await self.reconcile()
+        self._write_record()
         self.stop.set()
         for task in background:
             task.cancel()
@@ -456,6 +457,26 @@ class Day:
         for hub in [*self.kiosks.values(), *self.counters.values(), *self.tablets]:
             await hub.close()
         return result
+
+    def _write_record(self) -> None:
+        """Everything the bench did and saw, one JSON line per ticket (no personal data)."""
+        path = self.site.root / "bench-record.jsonl"
+        with path.open("w", encoding="utf-8") as fh:
+            for tid, t in self.rec.tickets.items():
+                called = self.rec.called.get(tid)
+                row = {
+                    "ticket_id": tid,
+                    "number": t["number"],
+                    "service": t["service"],
+                    "wait_min_estimate": t.get("wait_min"),
+                    "issued_s": round(t["issued_r"] - self.t0, 3),
+                    "called_s": round(called[0] - self.t0, 3) if called else None,
+                    "counter": called[1] if called else None,
+                    "finished": tid in self.rec.finished,
+                }
+                fh.write(json.dumps(row) + "\n")
+            for drill in self.rec.drills:
+                fh.write(json.dumps({"drill": drill}) + "\n")
 
     async def reconcile(self) -> dict[str, Any]:
         """Compare what the bench saw with the hub's records and HQ's collector."""
