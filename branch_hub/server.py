@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.board import CALL_KINDS, CallBoard
+from branch_hub.board import CallBoard
 from branch_hub.cache_sync import CacheSync
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext, context_from_peercert
@@ -32,7 +32,6 @@ log = logging.getLogger("branch_hub.server")
 CONTEXT: web.AppKey[HubApp] = web.AppKey("hub")
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
-DISPLAY_EVENT_KINDS = CALL_KINDS | {"board"}
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
 

@@ -140,7 +140,7 @@ async def running_hub(
     _prepare(data, cache_dir, cache)
     cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
     security = HubSecurity.open(data)
-    tls.enrol_into(security.devices.register)  # H10 merge glue: H6's hub admits enrolled devices
+    tls.registry = security.devices  # H6's hub admits only enrolled devices
     hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
     handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
     runner = web.AppRunner(create_app(hub))
@@ -153,7 +153,7 @@ async def running_hub(
     try:
         yield RunningHub(hub, handle, f"https://127.0.0.1:{port}", tls, security)
     finally:
-        tls.enrol_into(None)
+        tls.registry = None
         await runner.cleanup()
         await handle.close()
         hub.log.close()

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,18 +27,16 @@ class TlsEnv:
     ca_path: Path
     server_cert: Path
     server_key: Path
-    # Called with (device_id, kind, certificate) for every certificate issued, so a running hub
-    # can record it in its device registry as enrolment would (the hub admits only those).
-    on_issue: Callable[[str, str, Any], object] | None = None
-    issued: dict[tuple[str, str], tuple[Path, Path, Any]] = field(default_factory=dict)
+    # When set (a branch_hub.security DeviceRegistry), every issued client certificate is
+    # registered in it, as enrolment would: hubs with security refuse unregistered devices.
+    registry: Any = None
 
     def client(self, device_id: str, kind: str) -> tuple[Path, Path]:
-        """Issue a client certificate for a device (once per device) and return (cert, key) paths."""
-        known = self.issued.get((device_id, kind))
-        if known is not None:
-            return known[0], known[1]
+        """Issue a client certificate for a device and return (cert, key) paths."""
         cert, key = issue_client_cert(self.ca, device_id, kind)
         assert key is not None
+        if self.registry is not None:
+            self.registry.register(device_id, kind, cert)
         cert_path = self.folder / f"{device_id}.crt"
         key_path = self.folder / f"{device_id}.key"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
@@ -51,17 +48,7 @@ class TlsEnv:
                 serialization.NoEncryption(),
             ),
         )
-        self.issued[(device_id, kind)] = (cert_path, key_path, cert)
-        if self.on_issue is not None:
-            self.on_issue(device_id, kind, cert)
         return cert_path, key_path
-
-    def enrol_into(self, register: Callable[[str, str, Any], object] | None) -> None:
-        """Record every certificate issued so far, and from now on, with `register`."""
-        self.on_issue = register
-        if register is not None:
-            for (device_id, kind), (_, _, cert) in self.issued.items():
-                register(device_id, kind, cert)
 
     def client_context(self, device_id: str | None = None, kind: str = "tablet") -> ssl.SSLContext:
         """An SSL context that trusts the branch CA and, given a device id, presents its certificate."""
