@@ -125,7 +125,9 @@ def build_cache(work: Path, customers: int, quiet: bool) -> tuple[Path, list[dic
         branch_id=BRANCH,
         progress=False,
     )
-    (cache / "hub_sync.key").write_bytes(
+    # Where the hub's scheduled sync looks for its key (`[hq] sync_key_file`, data-relative).
+    (work / "hub" / "keys").mkdir(parents=True, exist_ok=True)
+    (work / "hub" / "keys" / "hub_sync.key").write_bytes(
         hub.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -182,17 +184,42 @@ def client_ssl(ca: Path, cert: tuple[Path, Path]) -> ssl.SSLContext:
     return context
 
 
-def write_config(path: Path, data_dir: Path, swipe_path: Path, printer_path: Path) -> None:
+def write_config(
+    path: Path, data_dir: Path, swipe_path: Path, printer_path: Path, *, card: bool = False
+) -> None:
     """The sample branch with station K1 on the simulated stripe reader and printer."""
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     start = raw.index("[[stations]]")
     text = raw[:start].replace('data_dir = "var"', f'data_dir = "{data_dir}"')
     text += (
-        '[[stations]]\nid = "K1"\ncard_reader = "none"\nid_reader = "none"\n'
+        f'[[stations]]\nid = "K1"\ncard_reader = "{"sim://card" if card else "none"}"\n'
+        'id_reader = "none"\n'
         f'magstripe = "wedge://{swipe_path}"\nprinter = "serial://{printer_path}?baud=115200"\n'
     )
     tomllib.loads(text)  # fail here, not in the hub
     path.write_text(text, encoding="utf-8")
+
+
+def start_pcscd(work: Path) -> Any:
+    """A pcscd with the vpcd readers (adopted if one already runs)."""
+    from drivers.sim.pcscd import PcscDaemon
+
+    daemon = PcscDaemon(log_path=work / "pcscd.log")
+    daemon.start()
+    return daemon
+
+
+def card_triggers(sample: list[dict[str, Any]], count: int, rng: random.Random) -> list[Trigger]:
+    """Insert/remove actions of virtual UnionPay cards of cached customers."""
+    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
+
+    out: list[Trigger] = []
+    for customer in rng.sample([c for c in sample if c["cards"]], count):
+        card = customer["cards"][0]
+        ident = CardIdentity(pan=card["pan"], expiry=card["expiry"])
+        device = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
+        out.append((device.insert, device.remove))
+    return out
 
 
 def start_process(
@@ -212,13 +239,15 @@ def start_process(
 
 # ---------------------------------------------------------------- the measured run
 
+# What starts an arrival (a swipe, a card insert) and what ends it afterwards (card removed).
+Trigger = tuple[Callable[[], None], Callable[[], None] | None]
+
 
 async def run_arrivals(
     url: str,
     ssls: dict[str, ssl.SSLContext],
-    swiper: MagstripeSimulator,
     printer: TimedPrinter,
-    swipes: list[str],
+    triggers: list[Trigger],
     services: list[str],
     gap_s: float,
 ) -> dict[str, Any]:
@@ -258,10 +287,10 @@ async def run_arrivals(
         response_ms: list[float] = []
         recognised = 0
         ticket_ids: list[str] = []
-        for swipe, service in zip(swipes, services, strict=True):
+        for (trigger, undo), service in zip(triggers, services, strict=True):
             printed_before = len(printer.done_at)
             t0 = time.monotonic()
-            await asyncio.to_thread(swiper.swipe, swipe)
+            await asyncio.to_thread(trigger)
             async with asyncio.timeout(10):
                 while True:
                     msg = await kiosk.receive_json()
@@ -287,6 +316,8 @@ async def run_arrivals(
             await _until(partial(_delivered, printer, printed_before, received, tid))
             ticket_ms.append((printer.done_at[printed_before] - t0) * 1000)
             brief_ms.append((max(received[d][tid] for d in tablets) - t0) * 1000)
+            if undo is not None:
+                await asyncio.to_thread(undo)
             await asyncio.sleep(gap_s)
         await asyncio.sleep(0.2)
         await kiosk.close()
@@ -407,6 +438,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--gap-ms", type=float, default=20.0, help="pause between arrivals (default 20)"
     )
+    parser.add_argument(
+        "--card-arrivals",
+        type=int,
+        default=0,
+        help="also measure N arrivals by vpcd virtual card through pcscd (needs pcscd; default 0)",
+    )
     parser.add_argument("--json", action="store_true", help="only the JSON line on stdout")
     parser.add_argument("--keep", type=Path, default=None, help="keep the work folder here")
     parser.add_argument(
@@ -422,6 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     procs: list[subprocess.Popen[str]] = []
     swiper: MagstripeSimulator | None = None
     printer: TimedPrinter | None = None
+    pcscd: Any = None
     try:
         _cache, sample = build_cache(work, args.customers, quiet)
         data_dir = work / "hub"
@@ -432,34 +470,44 @@ def main(argv: list[str] | None = None) -> int:
         printer = TimedPrinter(work / "ttyPRN", work / "tickets")
         printer.start()
         config = work / "hub.toml"
-        write_config(config, data_dir, swiper.path, Path(printer.path))
+        if args.card_arrivals:
+            pcscd = start_pcscd(work)
+        write_config(config, data_dir, swiper.path, Path(printer.path), card=args.card_arrivals > 0)
         hub_bin = Path(sys.executable).parent / "branch-hub"
         hub, url = start_process([str(hub_bin), "--config", str(config), "--listen", "127.0.0.1:0"])
         procs.append(hub)
         _say(quiet, f"hub: {url}")
         rng = random.Random(7)
-        swipes: list[str] = []
+        swipes: list[Trigger] = []
         for _ in range(args.arrivals):
             customer = rng.choice(sample)
             roll = rng.random()
             if roll < 0.1:  # an unknown card: a walk-in
-                swipes.append(
-                    card_swipe(
-                        "6217" + "".join(rng.choice("0123456789") for _ in range(15)), "3012"
-                    )
-                )
+                pan = "6217" + "".join(rng.choice("0123456789") for _ in range(15))
+                text = card_swipe(pan, "3012")
             elif roll < 0.2 and customer["passbooks"]:
-                swipes.append(passbook_swipe(customer["passbooks"][0]["account"]))
+                text = passbook_swipe(customer["passbooks"][0]["account"])
             else:
                 card = customer["cards"][0]
-                swipes.append(card_swipe(card["pan"], card["expiry"]))
+                text = card_swipe(card["pan"], card["expiry"])
+            swipes.append((partial(swiper.swipe, text), None))
         services = [rng.choice(["cash", "cash", "account", "wealth", "loan"]) for _ in swipes]
         time.sleep(0.5)  # let the hub open the stripe reader
         # A few unmeasured arrivals warm up TLS sessions, SQLite pages and the lookup thread.
-        asyncio.run(run_arrivals(url, ssls, swiper, printer, swipes[:5], services[:5], 0.02))
-        result = asyncio.run(
-            run_arrivals(url, ssls, swiper, printer, swipes, services, args.gap_ms / 1000)
-        )
+        asyncio.run(run_arrivals(url, ssls, printer, swipes[:5], services[:5], 0.02))
+        result = asyncio.run(run_arrivals(url, ssls, printer, swipes, services, args.gap_ms / 1000))
+        cards: dict[str, Any] | None = None
+        if args.card_arrivals:
+            cards = asyncio.run(
+                run_arrivals(
+                    url,
+                    ssls,
+                    printer,
+                    card_triggers(sample, args.card_arrivals, rng),
+                    ["cash"] * args.card_arrivals,
+                    1.0,  # pcscd (polling vpcd) must notice the removal before the next insert
+                )
+            )
         _say(quiet, f"arrivals: {len(result['brief_ms'])}, recognised {result['recognised']}")
 
         port_file = work / "baseline.port"
@@ -495,9 +543,14 @@ def main(argv: list[str] | None = None) -> int:
                 _pct(result["brief_ms"], 0.99) / max(_pct(base_ms, 0.99), 1e-6), 2
             ),
             "message_bytes": result["message_bytes"],
-            "missed_events": result["missed"],
+            "missed_events": result["missed"] + (cards["missed"] if cards else 0),
             "target_brief_p99_ms": 30,
         }
+        if cards is not None:
+            out["card_arrivals"] = len(cards["brief_ms"])
+            out["card_session_p50_ms"] = round(_pct(cards["session_ms"], 0.5), 2)
+            out["card_brief_p50_ms"] = round(_pct(cards["brief_ms"], 0.5), 2)
+            out["card_brief_p99_ms"] = round(_pct(cards["brief_ms"], 0.99), 2)
         print(json.dumps(out))
         return 0 if result["missed"] == 0 else 1
     finally:
@@ -509,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
                 proc.kill()
         if printer is not None:
             printer.stop()
+        if pcscd is not None:
+            pcscd.stop()
         if swiper is not None:
             swiper.close()
         if args.keep is None:

@@ -19,7 +19,7 @@ def _lobby(request: web.Request) -> Lobby:
     lobby = request.app[CONTEXT].lobby
     if lobby is None:
         raise ApiError(503, "lobby_unavailable", "the lobby service is not running on this hub")
-    return lobby  # type: ignore[no-any-return]
+    return lobby
 
 
 async def menu(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -26,7 +27,7 @@ def _desk(request: web.Request) -> StaffDesk:
     desk = request.app[CONTEXT].desk
     if desk is None:
         raise ApiError(503, "lobby_unavailable", "the lobby service is not running on this hub")
-    return desk  # type: ignore[no-any-return]
+    return desk
 
 
 async def visits(request: web.Request) -> web.Response:
@@ -109,7 +110,7 @@ async def call_next(request: web.Request) -> web.Response:
     return web.json_response(await _desk(request).call_next(context, counter_id))
 
 
-def _ticket_handler(op: str):  # type: ignore[no-untyped-def]
+def _ticket_handler(op: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         context = require_staff(request, _QUEUE_ROLES)
         ticket_id = path_param(request, "ticket_id", _TICKET_ID)

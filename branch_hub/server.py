@@ -9,7 +9,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -24,6 +24,10 @@ from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.policy import admit
 from branch_hub.voice import VOICE_ID, VoiceCache
+
+if TYPE_CHECKING:  # the lobby imports this module
+    from branch_hub.lobby.arrival import Lobby
+    from branch_hub.lobby.staffdesk import StaffDesk
 
 __all__ = ["ApiError", "HubApp", "create_app"]
 
@@ -56,12 +60,12 @@ class HubApp:
     board: CallBoard = field(default_factory=CallBoard)
     voice: VoiceCache | None = None
     waiting_counts: Callable[[], dict[str, int]] = dict
-    cache_sync: CacheSync | None = None
-    lobby: Any = None  # branch_hub.lobby.Lobby: arrivals, kiosk sessions
-    desk: Any = None  # branch_hub.lobby.StaffDesk: staff operations
+    lobby: Lobby | None = None  # arrivals, kiosk sessions (branch_hub.lobby)
+    desk: StaffDesk | None = None  # staff operations (branch_hub.lobby)
     outbox: Any = None  # branch_hub.outbox.Outbox (H9) when present
     security: HubSecurity | None = None
     audit: AuditSink = field(default_factory=NullAudit)
+    cache_sync: CacheSync | None = None
 
     def __post_init__(self) -> None:
         if self.security is not None and isinstance(self.audit, NullAudit):

@@ -19,6 +19,7 @@ from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.context import server_ssl_context
 from branch_hub.discovery import HubAdvert, HubAdvertiser
 from branch_hub.lobby import open_lobby
+from branch_hub.outbox import open_for_hub
 from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
 from branch_hub.security.hub import HubSecurity
@@ -88,9 +89,8 @@ async def serve(
     hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     lobby = open_lobby(hub, config, data_dir, cipher)
-    # Outcomes for HQ (H9's outbox); the sender runs only when `[hq] collector_url` is set.
-    from branch_hub.outbox import open_for_hub
-
+    # Claims, notes, hand-offs and lead outcomes wait here for HQ (sent when [hq] collector_url
+    # is set; otherwise they stay queued, durable, until it is).
     hub.outbox, sender = open_for_hub(config, data_dir, cipher)
     host, port = split_listen(listen or config.hub.listen)
     ssl_ctx = server_ssl_context(
@@ -123,20 +123,19 @@ async def serve(
         if advertiser is not None:
             await loop.run_in_executor(None, advertiser.close)
         await runner.cleanup()
+        await lobby.close()
         # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
         # so stopping mid-pull loses nothing.
         puller.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await puller
         hub.cache_sync.close()
-        if sending is not None:
+        if sending is not None and sender is not None:
             sending.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await sending
-        if sender is not None:
             sender.close()
         hub.outbox.close()
-        await lobby.close()
         hub.log.close()
         security.close()
         print("branch-hub: stopped", flush=True)

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,7 +106,7 @@ class Lobby:
         queue: QueueStore,
         visits: VisitStore,
         briefing: Briefing,
-        cache: CustomerCache | None,
+        cache: Callable[[], CustomerCache | None],
         sim_dir: Path,
         poll_interval: float = 0.1,
     ) -> None:
@@ -114,7 +115,7 @@ class Lobby:
         self.queue = queue
         self.visits = visits
         self.briefing = briefing
-        self.cache = cache
+        self._cache = cache
         self.sessions = KioskSessions(config.hub.kiosk_session_timeout_s)
         self.stations = {
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
@@ -126,6 +127,11 @@ class Lobby:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._cache_alerted = False
+
+    @property
+    def cache(self) -> CustomerCache | None:
+        """The customer cache, or None before the hub has its key and a first version."""
+        return self._cache()
 
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
@@ -216,7 +222,8 @@ class Lobby:
         """Identify a read identifier and start the station's session (recognised or walk-in)."""
         customer: Customer | None = None
         problem: str | None = None
-        if self.cache is None:
+        cache = self.cache
+        if cache is None:
             problem = "unknown_card"
             if not self._cache_alerted:
                 self._cache_alerted = True
@@ -224,9 +231,7 @@ class Lobby:
         else:
             loop = asyncio.get_running_loop()
             try:
-                customer = await loop.run_in_executor(
-                    self._lookup, self.cache.identify, kind, value
-                )
+                customer = await loop.run_in_executor(self._lookup, cache.identify, kind, value)
             except Exception as exc:  # malformed number or an unreadable cache: a walk-in
                 log.info("identification at %s failed: %s", station, type(exc).__name__)
                 customer = None

@@ -85,10 +85,11 @@ class StationDevices:
         from drivers.pcsc.watcher import CardWatcher
 
         parts = urlsplit(url)
+        reader: str | None
         if parts.scheme == "sim":
             reader = VPCD_READER
         elif parts.scheme == "pcsc":
-            reader = unquote(url[len("pcsc://") :]).strip("/") or None  # type: ignore[assignment]
+            reader = unquote(url[len("pcsc://") :]).strip("/") or None
         else:
             raise ValueError(f"unsupported card reader URL scheme {parts.scheme!r}")
         watcher = CardWatcher(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ class LobbyHandle:
 
     lobby: Lobby
     desk: StaffDesk
+    own_cache: CustomerCache | None = None
 
     async def start(self) -> None:
         """Open devices and start handling their events."""
@@ -39,8 +41,8 @@ class LobbyHandle:
         self.lobby.queue.close()
         self.lobby.visits.close()
         self.lobby.briefing.close()
-        if self.lobby.cache is not None:
-            self.lobby.cache.close()
+        if self.own_cache is not None:
+            self.own_cache.close()
 
 
 def open_cache(cache_dir: Path) -> CustomerCache | None:
@@ -65,23 +67,37 @@ def open_lobby(
     cache_dir: Path | None = None,
     poll_interval: float = 0.1,
 ) -> LobbyHandle:
-    """Open queue, visits, notes and cache under `data_dir` and attach the lobby to `hub`."""
+    """Open queue, visits, notes and cache under `data_dir` and attach the lobby to `hub`.
+
+    With the hub's scheduled sync (`hub.cache_sync`) the lobby asks it for the cache on every
+    read, so a first version pulled after start is used at once; otherwise (tests, tools) it
+    opens `cache_dir` (default `DATA_DIR/cache`, key `hub_sync.key` inside it) itself.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     queue = QueueStore(data_dir / "queue.db", config, lambda: datetime.now(UTC))
     visits = VisitStore(data_dir / "visits.db", cipher)
     briefing = Briefing(config, data_dir / "notes.db", cipher)
-    cache = open_cache(cache_dir or data_dir / "cache")
+    own: CustomerCache | None = None
+    provider: Callable[[], CustomerCache | None]
+    if hub.cache_sync is not None and cache_dir is None:
+        provider = hub.cache_sync.open_cache
+    else:
+        own = open_cache(cache_dir or data_dir / "cache")
+
+        def provider() -> CustomerCache | None:
+            return own
+
     lobby = Lobby(
         hub,
         config,
         queue=queue,
         visits=visits,
         briefing=briefing,
-        cache=cache,
+        cache=provider,
         sim_dir=data_dir / "sim",
         poll_interval=poll_interval,
     )
     desk = StaffDesk(lobby)
     hub.lobby, hub.desk = lobby, desk
     hub.waiting_counts = lobby.waiting_counts
-    return LobbyHandle(lobby, desk)
+    return LobbyHandle(lobby, desk, own)
