@@ -181,7 +181,8 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
             customer = customers[i % len(customers)]
             card = next(c for c in customer["cards"] if c["pan"].startswith("62"))
             device = VirtualCardDevice(
-                VirtualCard(profile("unionpay_debit", CardIdentity(card["pan"], card["expiry"])))
+                VirtualCard(profile("unionpay_debit", CardIdentity(card["pan"], card["expiry"]))),
+                port=real.KIOSK_READER_PORT,
             )
             session_at.clear()
             link.notice_times.pop("kiosk.card_sensed", None)

@@ -23,7 +23,7 @@ import pytest
 from drivers.errors import DeviceError, TransportError
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
 from drivers.sim.pcscd import PcscDaemon, list_readers
-from tests.support.kiosk_real_hub import RealKioskHub, build_cache
+from tests.support.kiosk_real_hub import KIOSK_READER_PORT, RealKioskHub, build_cache
 from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
@@ -127,7 +127,9 @@ class Kiosk:
     def insert_card(self, customer: dict[str, Any], fault: str = "none") -> VirtualCardDevice:
         pan_card = next(card for card in customer["cards"] if card["pan"].startswith("62"))
         ident = CardIdentity(pan=pan_card["pan"], expiry=pan_card["expiry"])
-        device = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
+        device = VirtualCardDevice(
+            VirtualCard(profile("unionpay_debit", ident)), port=KIOSK_READER_PORT
+        )
         if fault != "none":
             device.set_fault(Fault(fault), pull_after=2)
         for attempt in range(3):

@@ -63,7 +63,13 @@ def build_cache(root: Path, branch_id: str, customers: int = 60) -> list[dict[st
     return [orjson.loads(line) for line in export.read_bytes().splitlines()]
 
 
-def kiosk_config(card_reader: str = "sim://card") -> BranchConfig:
+# The second vpcd reader: most other tests use "Virtual PCD 00 00", and pcscd/vpcd are shared by
+# every process on the machine, so the kiosk tests keep out of their way.
+KIOSK_READER = "Virtual PCD 00 01"
+KIOSK_READER_PORT = 35964  # vpcd's port for reader 00 01
+
+
+def kiosk_config(card_reader: str = f"pcsc://{KIOSK_READER}") -> BranchConfig:
     """The sample branch with station K1: vpcd card reader and pty printer."""
     text = (resources.files("branch_hub") / "sample_branch.toml").read_text("utf-8")
     data = tomllib.loads(text)
