@@ -153,6 +153,14 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             "注册 Enrol",
         )
         self.inputs["hub"].text = str(settings.get("hub_url", "https://"))
+        self.buttons["discover"] = _button(
+            "查找中心 Find hub (mDNS)",
+            size_hint=(0.7, None),
+            height=48,
+            background_color=GREY,
+            on_release=lambda *_: self.tablet.discover(),
+        )
+        self.body.children[0].add_widget(self.buttons["discover"], index=1)
 
     def _build_login(self) -> None:
         self._form(
@@ -209,6 +217,9 @@ class TabletView(BoxLayout):  # type: ignore[misc]
 
     def _refresh(self) -> None:
         t = self.tablet
+        found = t.found_hubs
+        if self.drawn_screen == "setup" and found and self.inputs["hub"].text in ("", "https://"):
+            self.inputs["hub"].text = found[0].url
         state = t.state
         session = state.session
         link = "●" if state.connected else "○"

@@ -87,6 +87,7 @@ class Tablet:
         self._next_probe = 0.0
         self.failures: deque[str] = deque(maxlen=20)  # tag + error class/code: no customer data
         self.screen = "login" if store.enrolled else "setup"
+        self.found_hubs: list[Any] = []
 
     # -- plumbing ---------------------------------------------------------------------------
     def _ensure_worker(self) -> None:
@@ -137,6 +138,12 @@ class Tablet:
         self.submit(
             "enrol", lambda: enrol_device(self.store, hub_url, code_text, fingerprint, kind)
         )
+
+    def discover(self, interfaces: list[str] | None = None) -> None:
+        """Look for hubs by mDNS; results land in `found_hubs`."""
+        from tablet.discovery import find_hubs
+
+        self.submit("discover", lambda: find_hubs(interfaces))
 
     # -- session ------------------------------------------------------------------------------
     def login(self, staff_id: str, pin: str) -> None:
@@ -360,6 +367,14 @@ class Tablet:
         elif tag == "reload" and self.state.session is not None:
             last, visits = result
             self.state.board.load(visits, last)
+        elif tag == "discover":
+            self.found_hubs = list(result)
+            if self.found_hubs:
+                hub = self.found_hubs[0]
+                # Shown for comparison only: the fingerprint must come from IT, not the network.
+                self.message = f"{hub.hub_id} ({hub.branch_id}) CA {hub.ca_fingerprint[:16]}…"
+            else:
+                self.message = "没有找到中心 No hub found; type its address"
         elif tag == "enrol":
             self.wiped = False
             self.screen = "login"
