@@ -201,6 +201,7 @@ class TabletHub:
     def arrive(self, pan: str | None, service: str = "wealth") -> dict[str, Any]:
         """A customer dips a card (or not) at K1 and takes a ticket; returns the ticket answer."""
         assert self.hub is not None
+        assert self.hub.lobby is not None  # HubApp.lobby is typed Optional since wt5's typing
         session_id = None
         if pan is not None:
             session = self.call(self.hub.lobby.identify("K1", "pan", pan))
