@@ -147,7 +147,8 @@ def _windows(site: Any, out: Path, display_url: str) -> list[subprocess.Popen[by
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser:
         profile = out / "chromium-profile"
-        spawn([browser, "--ignore-certificate-errors", f"--user-data-dir={profile}",
+        sandbox = ["--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses root otherwise
+        spawn([browser, *sandbox, "--ignore-certificate-errors", f"--user-data-dir={profile}",
                "--no-first-run", f"--app={display_url}"])  # fmt: skip
     log.close()
     return procs
