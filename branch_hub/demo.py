@@ -23,13 +23,14 @@ def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for the demo."""
     parser = argparse.ArgumentParser(
         prog="./run demo",
-        description="A simulated branch on this machine. Today it validates the sample branch "
-        "configuration, generates HQ's synthetic customer export and shows what the branch will "
-        "see of it: tier mix, out-of-town share, and a few customers as a lobby manager would "
-        "meet them (masked). Later parts of the branch join as they are built.",
+        description="A complete simulated branch on this machine: HQ's synthetic customers "
+        "published and pulled over HTTPS, the hub with a virtual chip-card reader on pcscd and "
+        "pty ID reader, stripe reader and printer, the kiosk and two tablet windows (when a "
+        "display is available), and HQ's collector; a prompt inserts virtual cards. --headless "
+        "runs a scripted crowd instead; --summary only shows the synthetic data.",
     )
     parser.add_argument(
-        "--customers", type=int, default=20_000, help="synthetic customers (default 20000)"
+        "--customers", type=int, default=100_000, help="synthetic customers (default 100000)"
     )
     parser.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
     parser.add_argument(
@@ -38,13 +39,34 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", type=Path, default=None, help="branch TOML (default: the sample branch)"
     )
-    parser.add_argument("--headless", action="store_true", help="no windows (the default today)")
+    parser.add_argument(
+        "--headless",
+        action="store_true",
+        help="run the whole simulated branch with a scripted crowd and write tickets, a summary "
+        "and the figures into --out",
+    )
+    parser.add_argument(
+        "--summary",
+        action="store_true",
+        help="only validate the branch TOML and show the synthetic HQ data (tier mix, masked "
+        "samples)",
+    )
+    parser.add_argument(
+        "--no-windows", action="store_true", help="no kiosk/tablet/display windows (prompt only)"
+    )
+    parser.add_argument(
+        "--minutes", type=float, default=30.0, help="headless: simulated minutes (default 30)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the demo."""
     args = build_parser().parse_args(argv)
+    if not args.summary:
+        from branch_hub.demo_branch import run_branch
+
+        return run_branch(args)
     config_path = args.config or Path(str(resources.files("branch_hub") / "sample_branch.toml"))
     try:
         config = load_config(config_path)

@@ -112,10 +112,10 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     puller = asyncio.create_task(hub.cache_sync.run(stop), name="scheduled-pull")
     watcher = asyncio.create_task(security.watch_revocations())
+    sending = asyncio.create_task(sender.run(stop), name="outbox") if sender else None
     advertiser = None
     if config.hub.mdns_interfaces:
         advertiser = await loop.run_in_executor(None, _advertise, config, pki_dir, int(bound[1]))
-    sending = asyncio.create_task(sender.run(stop), name="outbox") if sender else None
     try:
         await stop.wait()
     finally:

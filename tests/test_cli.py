@@ -29,5 +29,5 @@ def test_demo_runs(tmp_path: object) -> None:
     from branch_hub.demo import main
 
     out = Path(str(tmp_path)) / "demo"
-    assert main(["--customers", "2000", "--out", str(out)]) == 0
+    assert main(["--summary", "--customers", "2000", "--out", str(out)]) == 0
     assert (out / "export.jsonl").stat().st_size > 0

@@ -41,10 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run branch-provision."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
+    if args.command is None or not hasattr(args, "func"):
         parser.print_help(sys.stderr)
-        return 2
-    if not hasattr(args, "func"):
         return 2
     try:
         return int(args.func(args))

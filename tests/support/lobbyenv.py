@@ -153,6 +153,7 @@ async def running_hub(
     try:
         yield RunningHub(hub, handle, f"https://127.0.0.1:{port}", tls, security)
     finally:
+        tls.registry = None
         await runner.cleanup()
         await handle.close()
         hub.log.close()

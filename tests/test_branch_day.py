@@ -1,0 +1,32 @@
+"""A very short branch day against the real hub process: nothing lost, duplicated or missed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bench.branch_day import DayOptions, run_day
+
+
+@pytest.mark.timeout(240)
+def test_short_branch_day_loses_nothing(tmp_path: Path) -> None:
+    """Ten simulated minutes at speed 120 with one kill -9, a WAN outage and a delta."""
+    opts = DayOptions(
+        hours=1 / 6,
+        speed=120,
+        customers=300,
+        stations=2,
+        tablets=4,
+        restarts=1,
+        outage_min=4,
+    )
+    result = run_day(opts, tmp_path / "day")
+    assert result["tickets_issued"] > 0
+    assert result["tickets_lost"] == 0
+    assert result["tickets_duplicated"] == 0
+    assert result["events_missed_by_tablets"] == 0
+    assert result["outcomes_received_at_hq"] == result["outcomes_created"]
+    assert result["outcomes_duplicated_at_hq"] == 0
+    assert result["hub_restarts"] == 1
+    assert result["ok"] is True
