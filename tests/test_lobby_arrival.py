@@ -63,11 +63,11 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
     async def scenario() -> None:
         async with running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run:
             kiosk = tls.client_context("K1", "kiosk")
-            tablet = tls.client_context("T1", "tablet")
+            tls.client_context("T1", "tablet")
             async with aiohttp.ClientSession() as http:
                 async with (
                     http.ws_connect(f"{run.url}/api/v1/kiosk/events", ssl=kiosk) as kws,
-                    http.ws_connect(f"{run.url}/api/v1/events", ssl=tablet) as tws,
+                    http.ws_connect(f"{run.url}/api/v1/events", **run.stream()) as tws,
                 ):
                     first = await kws.receive_json()
                     assert first == {"kind": "kiosk.session", "data": {"state": "idle"}}
@@ -207,11 +207,11 @@ def test_printer_out_of_paper_still_issues_and_alerts(
     async def scenario() -> None:
         async with running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run:
             kiosk = tls.client_context("K1", "kiosk")
-            tablet = tls.client_context("T1", "tablet")
+            tls.client_context("T1", "tablet")
             run.lobby.stations["K1"].sims["printer"].set_fault("paper_end")
             async with (
                 aiohttp.ClientSession() as http,
-                http.ws_connect(f"{run.url}/api/v1/events", ssl=tablet) as tws,
+                http.ws_connect(f"{run.url}/api/v1/events", **run.stream()) as tws,
             ):
                 await tws.receive_json()
                 async with http.post(
@@ -283,7 +283,7 @@ def test_device_that_cannot_open_is_an_alert_and_no_cache_means_walk_in(
             kiosk = tls.client_context("K1", "kiosk")
             async with aiohttp.ClientSession() as http:
                 async with http.ws_connect(
-                    f"{run.url}/api/v1/events?since=0", ssl=tls.client_context("T1", "tablet")
+                    f"{run.url}/api/v1/events?since=0", **run.stream()
                 ) as tws:
                     alert = await next_event(tws, "device_alert")
                     assert alert["data"]["device"] == "idreader"
@@ -313,9 +313,9 @@ def test_restart_replays_events_and_briefs_survive(
     customer = priority_customer(cache)
 
     async def scenario() -> None:
-        kiosk = tls.client_context("K1", "kiosk")
-        tablet = tls.client_context("T1", "tablet")
         async with running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run:
+            # enrolled in this hub's registry, which the restarted hub below reopens
+            kiosk = tls.client_context("K1", "kiosk")
             session = await run.lobby.identify("K1", "id_number", customer["id_number"])
             async with (
                 aiohttp.ClientSession() as http,
@@ -335,7 +335,7 @@ def test_restart_replays_events_and_briefs_survive(
             running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run,
             aiohttp.ClientSession() as http,
         ):
-            async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
+            async with http.ws_connect(f"{run.url}/api/v1/events?since=0", **run.stream()) as tws:
                 arrival = await next_event(tws, "arrival")
             assert arrival["data"]["ticket"]["id"] == visit_ticket["id"]
             lobby_ssl, lobby_headers = run.staff("lobby")

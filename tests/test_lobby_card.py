@@ -70,9 +70,7 @@ def test_virtual_card_arrival_end_to_end(tmp_path: Path, cache: BuiltCache, pcsc
             async with (
                 aiohttp.ClientSession() as http,
                 http.ws_connect(f"{run.url}/api/v1/kiosk/events", ssl=kiosk) as kws,
-                http.ws_connect(
-                    f"{run.url}/api/v1/events", ssl=tls.client_context("T1", "tablet")
-                ) as tws,
+                http.ws_connect(f"{run.url}/api/v1/events", **run.stream()) as tws,
             ):
                 await kws.receive_json()
                 await tws.receive_json()

@@ -67,7 +67,9 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                     f"{run.url}/api/v1/kiosk/tickets", json={"service": "cash"}, ssl=kiosk
                 ) as resp:
                     walk_in = (await resp.json())["ticket"]
-                async with http.ws_connect(f"{run.url}/api/v1/events?since=0", ssl=tablet) as tws:
+                async with http.ws_connect(
+                    f"{run.url}/api/v1/events?since=0", **run.stream()
+                ) as tws:
                     status, listed = await call("GET", "/visits?state=waiting", "lobby")
                     assert status == 200
                     visits = {v["ticket"]["number"]: v for v in listed["visits"]}

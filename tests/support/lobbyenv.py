@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import ssl
 import tomllib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -26,6 +27,7 @@ from branch_hub.lobby import open_lobby
 from branch_hub.lobby.setup import LobbyHandle
 from branch_hub.push import EventLog
 from branch_hub.security import HubSecurity
+from branch_hub.security.errors import StaffError
 from branch_hub.server import HubApp, create_app
 from sync.publisher import publish
 from sync.puller import pull
@@ -108,6 +110,7 @@ class RunningHub:
     url: str
     tls: TlsEnv
     security: HubSecurity
+    _streams: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def staff(self, name: str) -> tuple[ssl.SSLContext, dict[str, str]]:
         """A logged-in staff member's device TLS context and Authorization header."""
@@ -115,6 +118,20 @@ class RunningHub:
         device = f"{kind[:3].upper()}-{name}"
         token = self.security.sessions.create(staff_id, role, name, device)
         return self.tls.client_context(device, kind), {"Authorization": f"Bearer {token}"}
+
+    def stream(self, name: str = "lobby") -> dict[str, Any]:
+        """ws_connect keywords for the staff event stream (it needs a logged-in staff member)."""
+        # Its own device, made once: a second login or certificate on the device that also
+        # makes REST calls would end that session (one session and one certificate per device).
+        if name not in self._streams:
+            staff_id, role, kind = STAFF[name]
+            device = f"STR-{name}"
+            token = self.security.sessions.create(staff_id, role, name, device)
+            self._streams[name] = {
+                "ssl": self.tls.client_context(device, kind),
+                "headers": {"Authorization": f"Bearer {token}"},
+            }
+        return self._streams[name]
 
     @property
     def lobby(self) -> Any:
@@ -141,6 +158,9 @@ async def running_hub(
     cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
     security = HubSecurity.open(data)
     tls.registry = security.devices  # certificates the test issues are enrolled devices
+    for staff_name, (staff_id, role, _kind) in STAFF.items():
+        with contextlib.suppress(StaffError):  # already there after a restart on the same data
+            security.staff.add(staff_id, staff_name, role, "580213")
     hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
     handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
     runner = web.AppRunner(create_app(hub))
