@@ -29,7 +29,6 @@ from tests.support.tlsenv import TlsEnv, make_tls_env
 ROOT = Path(__file__).resolve().parent.parent
 API = OpenApi(ROOT / "docs" / "openapi.yaml")
 OPERATIONS = API.operations()
-PIN = "246810"
 
 
 class Server:
@@ -56,7 +55,7 @@ class Server:
         self._thread.start()
         assert self._ready.wait(30)
         assert self.run is not None
-        self.run.security.staff.add("S-LOBBY", "Lobby Manager", "lobby_manager", PIN)
+        # S-LOBBY (PIN: PIN) exists already: running_hub adds the test staff accounts
         self.sessions: dict[str, requests.Session] = {}
         for name, (device, kind) in {
             "kiosk": ("K1", "kiosk"),
@@ -116,7 +115,14 @@ def _fixtures(server: Server) -> dict[str, str]:
     assert server.run is not None
     ticket = issued["ticket"]
     visit = server.run.lobby.visits.visit_of_ticket(ticket["id"])
-    return {"visit_id": visit, "ticket_id": ticket["id"], "lead_id": "L1", "counter_id": "C1"}
+    return {
+        "visit_id": visit,
+        "ticket_id": ticket["id"],
+        "lead_id": "L1",
+        "counter_id": "C1",
+        "device_id": "TAB-nobody",
+        "device_id": "TAB-login",
+    }
 
 
 def _check_error(resp: requests.Response, what: str) -> None:
@@ -221,6 +227,7 @@ def test_malformed_bodies_get_4xx(server: Server, op: Operation) -> None:
         "ticket_id": "20260101-A001",
         "lead_id": "L1",
         "counter_id": "C1",
+        "device_id": "TAB-nobody",
     }
     url = server.url + _valid_path(op, ids)
     client = server.client(op)
@@ -254,6 +261,7 @@ def test_bad_path_parameters_get_4xx(server: Server, op: Operation) -> None:
             "ticket_id": "20260101-A001",
             "lead_id": "L1",
             "counter_id": "C9",
+            "device_id": "../../etc",
         }
         good[name] = quote(value, safe="")
         resp = client.request(

@@ -138,11 +138,11 @@ async def enrol_device(request: web.Request) -> web.Response:
             "too_many_attempts",
             f"Too many failed enrolment attempts; try again in {int(wait) + 1} seconds.",
         )
-    if security.ca is None:
-        raise ApiError(503, "enrolment_unavailable", "This hub cannot issue certificates.")
-    body = await read_json_object(request)
+    body = await read_json_object(request)  # bad input is the caller's error (4xx) first
     code = _field(body, "code", 64)
     csr = _field(body, "csr", MAX_CSR_BYTES)
+    if security.ca is None:
+        raise ApiError(503, "enrolment_unavailable", "This hub cannot issue certificates.")
     ca = security.ca
     loop = asyncio.get_running_loop()
     try:

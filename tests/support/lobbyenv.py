@@ -36,6 +36,7 @@ from tests.support.tlsenv import TlsEnv
 
 BRANCH = "BJ-CY-0105"
 # name -> (staff id, role, device kind); each logs in on its own device (one session per device)
+STAFF_PIN = "580213"
 STAFF = {
     "lobby": ("S-LOBBY", "lobby_manager", "tablet"),
     "wealth": ("S-WEALTH", "wealth_manager", "tablet"),
@@ -160,7 +161,7 @@ async def running_hub(
     tls.registry = security.devices  # certificates the test issues are enrolled devices
     for staff_name, (staff_id, role, _kind) in STAFF.items():
         with contextlib.suppress(StaffError):  # already there after a restart on the same data
-            security.staff.add(staff_id, staff_name, role, "580213")
+            security.staff.add(staff_id, staff_name, role, STAFF_PIN)
     hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
     handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
     runner = web.AppRunner(create_app(hub))
