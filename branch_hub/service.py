@@ -13,6 +13,8 @@ from pathlib import Path
 from aiohttp import web
 from cryptography import x509
 
+from branch_hub.appstore.routes import register as register_appstore
+from branch_hub.appstore.store import AppStore
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
@@ -99,7 +101,10 @@ async def serve(
         str(pki_dir / "ca.crt"),
         require_client=False,
     )
-    runner = web.AppRunner(create_app(hub), handle_signals=False)
+    app = create_app(hub)
+    # The private app store: signed releases per channel for enrolled kiosks and tablets.
+    register_appstore(app, hub, AppStore(data_dir / "appstore"))
+    runner = web.AppRunner(app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
     await site.start()

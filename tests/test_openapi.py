@@ -120,7 +120,6 @@ def _fixtures(server: Server) -> dict[str, str]:
         "ticket_id": ticket["id"],
         "lead_id": "L1",
         "counter_id": "C1",
-        "device_id": "TAB-nobody",
         "device_id": "TAB-login",
     }
 

@@ -26,6 +26,7 @@ KIND_RULES: list[tuple[str, frozenset[str]]] = [
     ("/api/v1/board", _BOARD_KINDS),
     ("/api/v1/events", _BOARD_KINDS),
     ("/display", _BOARD_KINDS),
+    ("/api/v1/apps", frozenset({"kiosk", "tablet", "counter"})),  # app updates per device kind
 ]
 # (route prefix, device kinds that need a staff session there): the staff event stream
 # carries arrivals, so a tablet must be logged in to open it.
