@@ -275,9 +275,13 @@ def hub_routes() -> list[tuple[str, str]]:
     from branch_hub.server import HubApp, create_app
 
     with tempfile.TemporaryDirectory() as tmp:
+        from branch_hub.appstore.routes import register
+        from branch_hub.appstore.store import AppStore
         from branch_hub.atrest import AtRestCipher
 
-        app = create_app(HubApp(log=EventLog(Path(tmp) / "r.db", AtRestCipher(b"\x00" * 32))))
+        hub = HubApp(log=EventLog(Path(tmp) / "r.db", AtRestCipher(b"\x00" * 32)))
+        app = create_app(hub)
+        register(app, hub, AppStore(Path(tmp) / "appstore"))  # as service.serve() does
         routes = []
         for route in app.router.routes():
             info = route.resource.get_info() if route.resource else {}
