@@ -16,6 +16,7 @@ import asyncio
 import json
 import math
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -253,6 +254,9 @@ class Day:
             station.printer.set_fault("paper_end")
             rec.printer_faults_injected += 1
         started = time.perf_counter()
+        # Like the kiosk: one request id per customer choice, reused on every retry, so a
+        # ticket issued by a hub that died before answering comes back instead of a second one.
+        request_id = secrets.token_hex(12)
         try:
             deadline = time.monotonic() + RETRY_S
             while True:
@@ -260,7 +264,7 @@ class Day:
                     status, body = await hub.call(
                         "POST",
                         "/api/v1/kiosk/tickets",
-                        {"service": service, "session_id": session_id},
+                        {"service": service, "session_id": session_id, "request_id": request_id},
                         retry=False,
                     )
                 except (aiohttp.ClientError, TimeoutError):
@@ -271,7 +275,7 @@ class Day:
                         return
                     await asyncio.sleep(0.3)
                     continue
-                if status == 201:
+                if status in (200, 201):  # 200: the ticket this request already has
                     break
                 if status in (404, 409, 410) and session_id is not None:
                     session_id = None  # session gone with a restart: the customer takes a walk-in

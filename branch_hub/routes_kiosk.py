@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 
 from aiohttp import WSMsgType, web
 
@@ -43,6 +44,9 @@ async def end_session(request: web.Request) -> web.Response:
     return web.json_response({"ended": ended})
 
 
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
 async def tickets(request: web.Request) -> web.Response:
     """Issue a ticket for the station's customer (or a walk-in) and print it."""
     station = require_kiosk(request)
@@ -56,8 +60,13 @@ async def tickets(request: web.Request) -> web.Response:
     ):
         raise ApiError(400, "bad_session_id", "'session_id' must be a string or null")
     session_id = opt_str(body, "session_id", max_len=64)
-    result = await lobby.issue_ticket(station, service, session_id)
-    return web.json_response(result, status=201)
+    request_id = opt_str(body, "request_id", max_len=64)
+    if request_id is not None and not _REQUEST_ID.fullmatch(request_id):
+        raise ApiError(
+            400, "bad_request_id", "'request_id' must be 8-64 letters, digits, '-' or '_'"
+        )
+    result = await lobby.issue_ticket(station, service, session_id, request_id)
+    return web.json_response(result, status=200 if result.get("replayed") else 201)
 
 
 async def kiosk_events(request: web.Request) -> web.StreamResponse:

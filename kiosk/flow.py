@@ -6,6 +6,7 @@ carries out the returned effects, so every flow is unit-testable without a windo
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -179,6 +180,9 @@ class IssueTicket:
 
     service: str
     session_id: str | None
+    # One per customer choice, sent as the hub's idempotency key: a repeat of this request
+    # (a retry after a lost answer) gets the same ticket back, never a second number.
+    request_id: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -394,7 +398,7 @@ class Flow:
             if self.state.menu is None or code not in {s.code for s in self.state.menu.services}:
                 return []
             self._go(Phase.PRINTING)
-            return [IssueTicket(code, self.state.session_id)]
+            return [IssueTicket(code, self.state.session_id, secrets.token_hex(12))]
         if action in ("cancel", "done") and phase in (
             Phase.READ_FAILED,
             Phase.GREETING,

@@ -105,7 +105,12 @@ class HubLink:
         elif isinstance(effect, IssueTicket):
             try:
                 body = self.client.post(
-                    "/kiosk/tickets", {"service": effect.service, "session_id": effect.session_id}
+                    "/kiosk/tickets",
+                    {
+                        "service": effect.service,
+                        "session_id": effect.session_id,
+                        "request_id": effect.request_id,
+                    },
                 )
                 self.inbox.put(("ticket", Ticket.from_wire(body)))
             except HubRejected as exc:

@@ -353,3 +353,51 @@ def test_restart_replays_events_and_briefs_survive(
                 assert (await resp.json())["ticket"]["number"] == "B002"
 
     asyncio.run(scenario())
+
+
+def test_repeated_ticket_request_gets_the_same_ticket_also_after_a_restart(
+    tmp_path: Path, tls: TlsEnv, cache: BuiltCache
+) -> None:
+    async def post(
+        http: aiohttp.ClientSession, url: str, kiosk: Any, body: dict[str, Any]
+    ) -> tuple[int, dict[str, Any]]:
+        async with http.post(f"{url}/api/v1/kiosk/tickets", json=body, ssl=kiosk) as resp:
+            return resp.status, await resp.json()
+
+    async def scenario() -> None:
+        request = {"service": "cash", "request_id": "k1-0001-7f3a9c"}
+        async with running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run:
+            kiosk = tls.client_context("K1", "kiosk")
+            async with aiohttp.ClientSession() as http:
+                status, first = await post(http, run.url, kiosk, request)
+                assert status == 201
+                status, again = await post(http, run.url, kiosk, request)
+                assert status == 200
+                assert again["replayed"] is True
+                assert again["ticket"]["id"] == first["ticket"]["id"]
+                status, other = await post(
+                    http, run.url, kiosk, {**request, "request_id": "k1-0002-11aa22"}
+                )
+                assert status == 201
+                assert other["ticket"]["number"] == "A002"
+                status, bad = await post(http, run.url, kiosk, {**request, "request_id": "x/y"})
+                assert status == 400
+                assert bad["error"]["code"] == "bad_request_id"
+                printer = run.lobby.stations["K1"].sims["printer"]
+                # the replay reprints the same number: three papers, two numbers
+                assert await asyncio.to_thread(printer.wait_tickets, 3, 5.0)
+        async with (
+            running_hub(tmp_path / "hub", tls, branch_config(**SIMS), cache) as run,
+            aiohttp.ClientSession() as http,
+        ):
+            status, after = await post(http, run.url, kiosk, request)
+            assert status == 200
+            assert after["ticket"]["id"] == first["ticket"]["id"]
+            lobby_ssl, headers = run.staff("lobby")
+            async with http.get(
+                f"{run.url}/api/v1/visits?state=all", ssl=lobby_ssl, headers=headers
+            ) as resp:
+                numbers = [v["ticket"]["number"] for v in (await resp.json())["visits"]]
+            assert sorted(numbers) == ["A001", "A002"]
+
+    asyncio.run(scenario())

@@ -13,6 +13,7 @@ POST /kiosk/tickets {service, session_id}
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 import secrets
@@ -300,13 +301,26 @@ class Lobby:
         return counts
 
     async def issue_ticket(
-        self, station: str, service: str, session_id: str | None
+        self, station: str, service: str, session_id: str | None, request_id: str | None = None
     ) -> dict[str, Any]:
-        """Issue, persist, print and announce a ticket for the station's customer (or a walk-in)."""
+        """Issue, persist, print and announce a ticket for the station's customer (or a walk-in).
+
+        With a `request_id` the call is idempotent for the business day: the visit id is derived
+        from it and committed with the ticket, so a retry after a lost answer (even across a hub
+        restart) finds that ticket and gets it back (reprinted) instead of a second one.
+        """
         try:
             self.config.service(service)
         except KeyError:
             raise ApiError(400, "unknown_service", "no such service at this branch") from None
+        loop = asyncio.get_running_loop()
+        if request_id is not None:
+            visit_ref = hashlib.sha256(f"kiosk\x00{station}\x00{request_id}".encode()).hexdigest()[
+                :16
+            ]
+            found = await loop.run_in_executor(None, self._issued_for, visit_ref)
+            if found is not None:
+                return await self._replay(station, visit_ref, found)
         session: KioskSession | None = None
         if session_id is not None:
             session = self.sessions.current(station)
@@ -322,8 +336,7 @@ class Lobby:
             # One ticket per session: a retried or doubled request finds it ended (409).
             self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
-        visit_id = secrets.token_hex(8)
-        loop = asyncio.get_running_loop()
+        visit_id = visit_ref if request_id is not None else secrets.token_hex(8)
         actor = Actor(None, station)
 
         def issue() -> tuple[Ticket, WaitEstimate]:
@@ -373,6 +386,53 @@ class Lobby:
         self.menu_changed()
         printed = await self._print(station, ticket, wire)
         return {"ticket": wire, "print": printed.to_wire()}
+
+    def _issued_for(self, visit_ref: str) -> tuple[Ticket, WaitEstimate, bool] | None:
+        """Today's ticket committed under this visit reference, with its estimate and whether
+        its visit record exists (executor)."""
+        ticket = next((t for t in self.queue.tickets() if t.visit_ref == visit_ref), None)
+        if ticket is None:
+            return None
+        known = self.visits.get(visit_ref) is not None
+        return ticket, self.queue.estimate(ticket.id), known
+
+    async def _replay(
+        self, station: str, visit_ref: str, found: tuple[Ticket, WaitEstimate, bool]
+    ) -> dict[str, Any]:
+        """Answer a repeated request with the ticket it already has (and reprint it)."""
+        ticket, estimate, known = found
+        wire = ticket_wire(self.config, ticket, estimate)
+        if not known:
+            # The hub stopped between the queue's commit and the visit record: the customer is
+            # no longer known (sessions live in memory), so the visit is kept as a walk-in.
+            visit = Visit(
+                visit_id=visit_ref,
+                day=ticket.day.isoformat(),
+                ticket_id=ticket.id,
+                station=station,
+                arrived_at=ticket.issued_at.isoformat(),
+                walk_in=True,
+                customer_id=None,
+                tier=None,
+                priority=ticket.priority,
+                identified_by=None,
+            )
+            arrival = {
+                "visit_id": visit_ref,
+                "ticket": wire,
+                "tier": None,
+                "priority": ticket.priority,
+                "salutation_zh": None,
+                "walk_in": True,
+                "station": station,
+                "summary": self.briefing.summary(None, ticket.day),
+            }
+            await asyncio.get_running_loop().run_in_executor(None, self.visits.add, visit)
+            await self.hub.emit("arrival", arrival)
+        # Reprint: the first answer may have been lost before the paper came out; the same
+        # number twice on paper is harmless, a second number is not.
+        printed = await self._print(station, ticket, wire)
+        return {"ticket": wire, "print": printed.to_wire(), "replayed": True}
 
     def _known_tier(self, code: str) -> bool:
         return any(t.code == code for t in self.config.tiers)
