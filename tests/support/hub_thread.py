@@ -6,7 +6,7 @@ import asyncio
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from aiohttp import web
 
@@ -17,31 +17,29 @@ from branch_hub.server import HubApp, create_app
 from tests.support.tlsenv import TlsEnv
 
 
-class ThreadedHub:
-    """Serve create_app(HubApp) over TLS on 127.0.0.1 from its own event loop thread."""
+class LoopThreadServer:
+    """A server on its own event-loop thread: start, stop (like a process exit), restart on the
+    same port, close. Subclasses open their stores in `_start` and release them in `_stop`."""
 
-    def __init__(self, data: Path, tls: TlsEnv, *, require_client: bool = True) -> None:
-        self.data = data
-        self.tls = tls
-        self.require_client = require_client
+    call_timeout_s = 10.0
+
+    def __init__(self) -> None:
         self.port = 0
-        self.hub: HubApp | None = None
-        self._runner: web.AppRunner | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        """The hub's https:// address."""
+        """The server's https:// address."""
         return f"https://127.0.0.1:{self.port}"
 
-    def call(self, coro: Any, timeout_s: float = 10) -> Any:
-        """Run a coroutine on the hub's loop and return its result."""
+    def call(self, coro: Any, timeout_s: float | None = None) -> Any:
+        """Run a coroutine on the server's loop and return its result."""
         future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return future.result(timeout_s)
+        return future.result(timeout_s or self.call_timeout_s)
 
-    def start(self) -> ThreadedHub:
+    def start(self) -> Self:
         """Open the stores and listen (on the same port again after a stop)."""
         self.call(self._start())
         return self
@@ -51,11 +49,39 @@ class ThreadedHub:
         self.call(self._stop())
 
     def close(self) -> None:
-        """Stop and end the loop thread."""
-        if self._runner is not None:
+        """Stop if running and end the loop thread."""
+        if self.is_running:
             self.stop()
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(5)
+
+    @property
+    def is_running(self) -> bool:
+        """True between start and stop."""
+        raise NotImplementedError
+
+    async def _start(self) -> None:
+        raise NotImplementedError
+
+    async def _stop(self) -> None:
+        raise NotImplementedError
+
+
+class ThreadedHub(LoopThreadServer):
+    """Serve create_app(HubApp) over TLS on 127.0.0.1 from its own event loop thread."""
+
+    def __init__(self, data: Path, tls: TlsEnv, *, require_client: bool = True) -> None:
+        self.data = data
+        self.tls = tls
+        self.require_client = require_client
+        self.hub: HubApp | None = None
+        self._runner: web.AppRunner | None = None
+        super().__init__()
+
+    @property
+    def is_running(self) -> bool:
+        """True between start and stop."""
+        return self._runner is not None
 
     def emit(self, kind: str, data: dict[str, Any]) -> int:
         """Append and push an event; return its seq."""

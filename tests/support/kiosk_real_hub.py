@@ -7,10 +7,7 @@ customer cache is built from synthetic HQ data by the real publisher and puller.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import tomllib
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -26,6 +23,7 @@ from branch_hub.context import server_ssl_context
 from branch_hub.lobby import open_lobby
 from branch_hub.push import EventLog
 from branch_hub.server import HubApp, create_app
+from tests.support.hub_thread import LoopThreadServer
 from tests.support.tlsenv import TlsEnv
 
 
@@ -92,8 +90,10 @@ class _Running:
     runner: web.AppRunner
 
 
-class RealKioskHub:
+class RealKioskHub(LoopThreadServer):
     """Start/stop the real hub app on 127.0.0.1 (the same port after a restart)."""
+
+    call_timeout_s = 20.0
 
     def __init__(
         self,
@@ -106,37 +106,13 @@ class RealKioskHub:
         self.cache_dir = cache_dir
         self.tls = tls
         self.config = config or kiosk_config()
-        self.port = 0
         self.running: _Running | None = None
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._thread.start()
+        super().__init__()
 
     @property
-    def url(self) -> str:
-        """The hub's https:// address."""
-        return f"https://127.0.0.1:{self.port}"
-
-    def call(self, coro: Any, timeout_s: float = 20) -> Any:
-        """Run a coroutine on the hub's loop."""
-        future: Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
-        return future.result(timeout_s)
-
-    def start(self) -> RealKioskHub:
-        """Open the stores and devices and listen."""
-        self.call(self._start())
-        return self
-
-    def stop(self) -> None:
-        """Stop like a process exit: connections, devices, sessions and stores closed."""
-        self.call(self._stop())
-
-    def close(self) -> None:
-        """Stop and end the loop thread."""
-        if self.running is not None:
-            self.stop()
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(5)
+    def is_running(self) -> bool:
+        """True between start and stop."""
+        return self.running is not None
 
     @property
     def lobby(self) -> Any:
