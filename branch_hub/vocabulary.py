@@ -1,0 +1,179 @@
+"""The hub's one vocabulary: roles, device kinds, outcomes, event kinds, states and limits.
+
+Every other module (domain, API, client, apps) takes these names from here; a StrEnum
+serialises as its value, so the wire and the database keep the same words.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = [
+    "DASHBOARD_ROLES",
+    "EVENT_CATALOGUE",
+    "NOTE_MAX_CHARS",
+    "PUBLIC_EVENT_KINDS",
+    "QUEUE_ROLES",
+    "REQUEST_ID_MAX_CHARS",
+    "STAFF_DEVICE_KINDS",
+    "STAFF_ROLES",
+    "DeviceCondition",
+    "DeviceKind",
+    "EventKind",
+    "IdentifiedBy",
+    "KioskMessage",
+    "LeadOutcome",
+    "PrintProblem",
+    "Role",
+    "SessionState",
+    "TicketOperation",
+]
+
+
+class Role(StrEnum):
+    """A staff member's role; it decides what a brief shows and which actions are allowed."""
+
+    LOBBY_MANAGER = "lobby_manager"
+    WEALTH_MANAGER = "wealth_manager"
+    ACCOUNT_MANAGER = "account_manager"
+    TELLER = "teller"
+    BRANCH_ADMIN = "branch_admin"
+
+
+class DeviceKind(StrEnum):
+    """What an enrolled device is (the OU of its client certificate)."""
+
+    KIOSK = "kiosk"
+    TABLET = "tablet"
+    DISPLAY = "display"
+    COUNTER = "counter"
+
+
+class LeadOutcome(StrEnum):
+    """What happened when staff presented one of the customer's leads."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    FOLLOW_UP = "follow_up"
+    NOT_INTERESTED = "not_interested"
+
+
+class EventKind(StrEnum):
+    """Kinds of push event on the branch-wide, sequenced event stream."""
+
+    ARRIVAL = "arrival"
+    CLAIMED = "claimed"
+    NOTE_ADDED = "note_added"
+    HANDOFF = "handoff"
+    LEAD_OUTCOME = "lead_outcome"
+    CALLED = "called"
+    RECALLED = "recalled"
+    NO_SHOW = "no_show"
+    TRANSFERRED = "transferred"
+    FINISHED = "finished"
+    TICKET_UPDATED = "ticket_updated"
+    WAITING_CHANGED = "waiting_changed"
+    DEVICE_ALERT = "device_alert"
+    CACHE_STALE = "cache_stale"
+
+
+class KioskMessage(StrEnum):
+    """Messages to one station's kiosk (in memory, never persisted or replayed)."""
+
+    SESSION = "kiosk.session"
+    CARD_SENSED = "kiosk.card_sensed"
+    SESSION_ENDED = "kiosk.session_ended"
+    MENU_CHANGED = "kiosk.menu_changed"
+    DEVICE_ALERT = "device.alert"
+
+
+class SessionState(StrEnum):
+    """Where the customer in front of a kiosk is in the arrival flow."""
+
+    IDLE = "idle"
+    READING = "reading"
+    RECOGNISED = "recognised"
+    WALK_IN = "walk_in"
+    READ_FAILED = "read_failed"
+
+
+class IdentifiedBy(StrEnum):
+    """Which identifier recognised the customer."""
+
+    PAN = "pan"
+    PASSBOOK = "passbook"
+    ID_NUMBER = "id_number"
+
+
+class DeviceCondition(StrEnum):
+    """A station device's condition as staff see it in a device alert."""
+
+    OK = "ok"
+    FAULT = "fault"
+    PAPER_LOW = "paper_low"
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+    UNAVAILABLE = "unavailable"
+    ERROR = "error"
+
+
+class PrintProblem(StrEnum):
+    """Why a ticket did not come out of the printer (the ticket is issued all the same)."""
+
+    PAPER_OUT = "paper_out"
+    COVER_OPEN = "cover_open"
+    OFFLINE = "offline"
+    ERROR = "error"
+
+
+class TicketOperation(StrEnum):
+    """What staff may do to one ticket (besides calling the next one to a counter)."""
+
+    RECALL = "recall"
+    NO_SHOW = "no-show"
+    FINISH = "finish"
+    PARK = "park"
+    TRANSFER = "transfer"
+
+
+STAFF_ROLES = frozenset(Role)
+QUEUE_ROLES = frozenset(Role)
+DASHBOARD_ROLES = frozenset({Role.LOBBY_MANAGER, Role.BRANCH_ADMIN})
+# Staff log in only on these kinds; a kiosk or a display never carries a staff session.
+STAFF_DEVICE_KINDS = frozenset({DeviceKind.TABLET, DeviceKind.COUNTER})
+
+# What a device that is not a staff tablet or counter (the lobby display, a kiosk) may see:
+# calls, ticket changes and waiting counts, never arrivals, claims or notes.
+PUBLIC_EVENT_KINDS = frozenset(
+    {
+        EventKind.CALLED,
+        EventKind.RECALLED,
+        EventKind.NO_SHOW,
+        EventKind.TRANSFERRED,
+        EventKind.FINISHED,
+        EventKind.TICKET_UPDATED,
+        EventKind.WAITING_CHANGED,
+    }
+)
+
+# Who sends each event kind and who acts on it (checked against the code by a test).
+EVENT_CATALOGUE: dict[EventKind, tuple[str, str]] = {
+    EventKind.ARRIVAL: ("a ticket is issued at a kiosk", "tablets: lobby list and brief"),
+    EventKind.CLAIMED: ("staff claim a customer", "tablets: who is with the customer"),
+    EventKind.NOTE_ADDED: ("staff add a note", "tablets: the brief refreshes its notes"),
+    EventKind.HANDOFF: ("staff hand a customer on", "tablets: the receiver's banner"),
+    EventKind.LEAD_OUTCOME: ("staff record a lead's outcome", "tablets: the brief"),
+    EventKind.CALLED: ("a counter calls a ticket", "display and voice; tablets"),
+    EventKind.RECALLED: ("a counter calls a ticket again", "display and voice; tablets"),
+    EventKind.NO_SHOW: ("a called customer did not come", "display; tablets"),
+    EventKind.TRANSFERRED: ("a ticket moves to another service", "display; tablets"),
+    EventKind.FINISHED: ("a counter finishes a ticket", "display; tablets"),
+    EventKind.TICKET_UPDATED: ("a ticket is parked, resumed or cancelled", "display; tablets"),
+    EventKind.WAITING_CHANGED: ("the waiting counts change", "display; tablets"),
+    EventKind.DEVICE_ALERT: ("a station device changes condition", "tablets: alerts"),
+    EventKind.CACHE_STALE: ("the customer cache turns stale or fresh", "tablets: alerts"),
+}
+
+NOTE_MAX_CHARS = 1000  # a note, a hand-off message or a lead outcome's remark
+REQUEST_ID_MAX_CHARS = 64  # a device's idempotency key for one command
