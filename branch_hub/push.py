@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from branch_hub.atrest import AtRestCipher
+from branch_hub.database import HubDatabase
 
 __all__ = ["Broadcaster", "EventLog", "PushEvent", "Subscriber"]
 
@@ -63,43 +62,35 @@ CREATE TABLE IF NOT EXISTS push_events (
 
 
 class EventLog:
-    """The persisted event log (SQLite WAL); thread-safe, committed before it returns."""
+    """The persisted event log (a table of the hub's database); thread-safe, committed on return."""
 
-    def __init__(self, path: Path, cipher: AtRestCipher) -> None:
+    def __init__(self, db: HubDatabase | Path, cipher: AtRestCipher) -> None:
         self._cipher = cipher
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
-        self._db.executescript(_SCHEMA)
+        self._hdb = HubDatabase.of(db)
+        self._own = not isinstance(db, HubDatabase)
+        self._lock = self._hdb.lock
+        self._db = self._hdb.conn
+        self._hdb.create(_SCHEMA)
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        """Close the database if this log opened it."""
+        if self._own:
+            self._hdb.close()
 
     def _aad(self, seq: int, kind: str) -> bytes:
         return f"push/{seq}/{kind}".encode()
 
     def append(self, kind: str, data: dict[str, Any], now: datetime | None = None) -> PushEvent:
-        """Persist an event and return it with its sequence number."""
+        """Persist an event and return it with its sequence number (joins an open transaction)."""
         at = (now or datetime.now(UTC)).isoformat(timespec="milliseconds")
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT COALESCE(MAX(seq), 0) + 1 FROM push_events"
-                ).fetchone()
-                seq = int(row[0])
-                self._db.execute(
-                    "INSERT INTO push_events (seq, kind, at, sealed) VALUES (?, ?, ?, ?)",
-                    (seq, kind, at, self._cipher.seal(body, self._aad(seq, kind))),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._hdb.transaction() as db:
+            row = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM push_events").fetchone()
+            seq = int(row[0])
+            db.execute(
+                "INSERT INTO push_events (seq, kind, at, sealed) VALUES (?, ?, ?, ?)",
+                (seq, kind, at, self._cipher.seal(body, self._aad(seq, kind))),
+            )
         return PushEvent(seq, kind, at, data)
 
     def last_seq(self) -> int:

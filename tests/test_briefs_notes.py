@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from branch_hub.vocabulary import NOTE_MAX_CHARS
 from branch_hub.atrest import AtRestCipher
 from branch_hub.briefs import (
     AlreadyClaimed,
@@ -180,7 +181,7 @@ def test_lead_outcomes(notes: VisitNotes) -> None:
     ("kwargs", "message"),
     [
         ({"text": "   "}, "must not be empty"),
-        ({"text": "x" * 2001}, "limited to 2000 characters"),
+        ({"text": "x" * (NOTE_MAX_CHARS + 1)}, f"limited to {NOTE_MAX_CHARS} characters"),
         ({"text": "a\x00b"}, "NUL"),
         ({"text": 5}, "must be a string"),
         ({"role": "janitor"}, "role must be one of"),

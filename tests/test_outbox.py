@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
+from branch_common.backoff import Backoff
 from branch_hub.atrest import AtRestCipher
 from branch_hub.outbox import (
-    Backoff,
     Outbox,
     OutboxError,
     OutboxSender,
@@ -118,10 +118,10 @@ def test_bad_events_are_refused(
 
 @given(st.integers(min_value=0, max_value=200), st.floats(0.001, 10), st.floats(10, 600))
 def test_backoff_is_bounded_and_grows(failures: int, base: float, cap: float) -> None:
-    b = Backoff(base, cap, random.Random(failures))
+    b = Backoff(first=base, cap=cap, jitter=0.25, rng=random.Random(failures))
     d = b.delay(failures)
-    nominal = min(cap, base * 2 ** min(failures, 30))
-    assert nominal / 2 <= d <= nominal <= cap
+    nominal = min(cap, base * 2 ** min(failures, 64))
+    assert nominal * 0.75 <= d <= min(cap, nominal * 1.25)
 
 
 def _keys(tmp_path: Path) -> tuple[Ed25519PrivateKey, Path]:
@@ -140,7 +140,7 @@ def test_sender_waits_for_hq_then_delivers_once(tmp_path: Path, outbox: Outbox) 
         ca_file=str(hq.ca),
         branch_id="B001",
         signing_key=key,
-        backoff=Backoff(0.01, 0.05),
+        backoff=Backoff(first=0.01, cap=0.05),
     )
     assert sender.send_due() == 0  # HQ down: nothing sent, the head is rescheduled
     assert outbox.stats()["pending"] == 20

@@ -1,6 +1,6 @@
 """A business day with HQ unreachable and the outbox process killed and restarted, then HQ back.
 
-Real processes: the hub-side outbox (`python -m branch_hub.outbox`) and HQ's collector
+Real processes: the hub-side outbox (`python -m tests.support.outbox_process`) and HQ's collector
 (`branch-sync collector`), TLS on loopback. The outbox process is killed with SIGKILL while
 queuing, stopped with SIGTERM while HQ is down, and dies like SIGKILL while sending, right
 between HQ's acknowledgement and its own commit (the window that makes a resend necessary).
@@ -28,7 +28,7 @@ def _outbox_args(
     args = [
         sys.executable,
         "-m",
-        "branch_hub.outbox",
+        "tests.support.outbox_process",
         "--db",
         str(tmp / "hub.db"),
         "--atrest-key",

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from branch_hub.vocabulary import LeadOutcome
+
 __all__ = ["OUTCOMES", "Claim", "Note"]
 
-OUTCOMES = ("accepted", "declined", "follow_up", "not_interested")
+OUTCOMES = tuple(LeadOutcome)
 
 
 @dataclass(frozen=True, slots=True)

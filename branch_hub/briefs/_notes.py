@@ -14,7 +14,6 @@ import hmac
 import json
 import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -23,6 +22,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from branch_hub.atrest import AtRestCipher, AtRestError
+from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.briefs._errors import (
     AlreadyClaimed,
     InvalidEntry,
@@ -31,15 +31,16 @@ from branch_hub.briefs._errors import (
 )
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.config import STAFF_ROLES
+from branch_hub.vocabulary import NOTE_MAX_CHARS
 
 __all__ = ["MAX_TEXT", "VisitNotes"]
 
 T = TypeVar("T")
-MAX_TEXT = 2000  # characters in one note
+MAX_TEXT = NOTE_MAX_CHARS  # characters in one note (the one limit, from the vocabulary)
 _ID_LIMIT = 128
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS notes_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS entries (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     entry_id TEXT NOT NULL UNIQUE,
@@ -93,30 +94,28 @@ class VisitNotes:
     """The store of today's notes, claims, hand-offs and lead outcomes; thread-safe."""
 
     def __init__(
-        self, db_path: Path | str, cipher: AtRestCipher, *, timezone: str = "Asia/Shanghai"
+        self, db: HubDatabase | Path | str, cipher: AtRestCipher, *, timezone: str = "Asia/Shanghai"
     ) -> None:
         self._cipher = cipher
         self._zone = ZoneInfo(timezone)
-        self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")  # acknowledged means on disk
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.executescript(_SCHEMA)
+            self._hdb = HubDatabase.of(db)
+            self._hdb.create(_SCHEMA)
             self._index_key = self._load_index_key()
-        except sqlite3.Error as exc:
-            raise NotesStoreError(f"cannot open the notes database {db_path}: {exc}") from exc
+        except (sqlite3.Error, DatabaseError) as exc:
+            raise NotesStoreError(f"cannot open the notes database: {exc}") from exc
+        self._own = not isinstance(db, HubDatabase)
+        self._lock = self._hdb.lock
+        self._db = self._hdb.conn
 
     def _load_index_key(self) -> bytes:
         aad = b"briefs/index-key"
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._db.execute("SELECT value FROM meta WHERE name = 'index_key'").fetchone()
+        with self._hdb.transaction() as db:
+            row = db.execute("SELECT value FROM notes_meta WHERE name = 'index_key'").fetchone()
             if row is None:
                 key = os.urandom(32)
-                self._db.execute(
-                    "INSERT INTO meta (name, value) VALUES ('index_key', ?)",
+                db.execute(
+                    "INSERT INTO notes_meta (name, value) VALUES ('index_key', ?)",
                     (self._cipher.seal(key, aad),),
                 )
             else:
@@ -126,16 +125,12 @@ class VisitNotes:
                     raise NotesStoreError(
                         "the notes database was sealed with another at-rest key"
                     ) from exc
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return key
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        """Close the database if this store opened it."""
+        if self._own:
+            self._hdb.close()
 
     def __enter__(self) -> VisitNotes:
         return self
@@ -159,19 +154,12 @@ class VisitNotes:
         return now, day or now.astimezone(self._zone).date()
 
     def _txn(self, body: Callable[[], T]) -> T:
-        """Run body in one BEGIN IMMEDIATE transaction, committed (synchronous=FULL) on return."""
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    result = body()
-                    self._db.execute("COMMIT")
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-            except sqlite3.Error as exc:
-                raise NotesStoreError(f"cannot write to the notes database: {exc}") from exc
-        return result
+        """Run body in one transaction (joining an open one), committed on return."""
+        try:
+            with self._hdb.transaction():
+                return body()
+        except sqlite3.Error as exc:
+            raise NotesStoreError(f"cannot write to the notes database: {exc}") from exc
 
     def _write(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         def body() -> None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from branch_hub.atrest import AtRestCipher, AtRestError
+from branch_hub.database import DatabaseError, HubDatabase
 
 __all__ = ["Visit", "VisitError", "VisitStore"]
 
@@ -53,22 +53,22 @@ class Visit:
 class VisitStore:
     """Sealed visit references in SQLite (WAL); thread-safe, committed before it returns."""
 
-    def __init__(self, path: Path, cipher: AtRestCipher) -> None:
+    def __init__(self, db: HubDatabase | Path, cipher: AtRestCipher) -> None:
         self._cipher = cipher
-        self._lock = threading.Lock()
         try:
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise VisitError(f"{path}: cannot open the visit store: {exc}") from exc
+            self._hdb = HubDatabase.of(db)
+            self._hdb.create(_SCHEMA)
+        except (sqlite3.Error, DatabaseError) as exc:
+            raise VisitError(f"cannot open the visit store: {exc}") from exc
+        self._own = not isinstance(db, HubDatabase)
+        self._lock = self._hdb.lock
+        self._db = self._hdb.conn
         self._by_ticket: dict[str, str] = {}
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
+        """Close the database if this store opened it."""
+        if self._own:
+            self._hdb.close()
 
     @staticmethod
     def _aad(visit_id: str) -> bytes:
@@ -77,9 +77,9 @@ class VisitStore:
     def add(self, visit: Visit) -> None:
         """Persist a visit."""
         body = json.dumps(asdict(visit), separators=(",", ":")).encode()
-        with self._lock:
+        with self._hdb.transaction() as db:
             try:
-                self._db.execute(
+                db.execute(
                     "INSERT INTO visits (visit_id, day, seq, sealed) VALUES "
                     "(?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM visits), ?)",
                     (visit.visit_id, visit.day, self._cipher.seal(body, self._aad(visit.visit_id))),

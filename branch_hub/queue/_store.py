@@ -9,9 +9,7 @@ day's events are replayed into a fresh engine; service-time statistics come from
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Literal, TypeVar
 import orjson
 
 from branch_hub.config import BranchConfig, QueuePolicy
+from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.queue._engine import Clock, QueueEngine
 from branch_hub.queue._errors import QueueError, StoreError
 from branch_hub.queue._model import (
@@ -86,7 +85,7 @@ class QueueStore:
 
     def __init__(
         self,
-        path: str | Path,
+        path: HubDatabase | str | Path,
         config: BranchConfig,
         clock: Clock,
         *,
@@ -97,22 +96,18 @@ class QueueStore:
         self._config = config
         self._clock = clock
         self._policy = policy
-        self._lock = threading.RLock()
-        self._path = Path(path)
+        self._own = not isinstance(path, HubDatabase)
         try:
-            self._conn = sqlite3.connect(
-                self._path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_s
-            )
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise StoreError(f"{self._path}: cannot switch to WAL journal (got {mode!r})")
+            self._hdb = HubDatabase.of(path)
+            self._hdb.create(_SCHEMA)
+        except (sqlite3.Error, DatabaseError) as exc:
+            raise StoreError(f"{path}: cannot open queue database: {exc}") from exc
+        self._lock = self._hdb.lock
+        self._path = self._hdb.path
+        self._conn = self._hdb.conn
+        if synchronous != "FULL":
             self._conn.execute(f"PRAGMA synchronous={synchronous}")
-            self._conn.execute("BEGIN IMMEDIATE")
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._conn.execute(statement)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self._path}: cannot open queue database: {exc}") from exc
+        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
         self._init_meta()
         self._engine = QueueEngine(config, clock, policy=policy)
         self._seq = 0
@@ -122,9 +117,9 @@ class QueueStore:
     # ----------------------------------------------------------------- lifecycle
 
     def close(self) -> None:
-        """Close the database connection."""
-        with self._lock:
-            self._conn.close()
+        """Close the database connection if this store opened it."""
+        if self._own:
+            self._hdb.close()
 
     def __enter__(self) -> QueueStore:
         return self
@@ -295,12 +290,12 @@ class QueueStore:
 
     def _init_meta(self) -> None:
         try:
-            row = self._conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                self._conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-            self._conn.execute("COMMIT")
+            with self._hdb.transaction() as db:
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                if row is None:
+                    db.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                    )
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot initialise queue database: {exc}") from exc
         if row is not None and row[0] != str(SCHEMA_VERSION):
@@ -310,8 +305,7 @@ class QueueStore:
         """Rebuild the engine from the latest business day's events."""
         engine = QueueEngine(self._config, self._clock, policy=self._policy)
         try:
-            self._conn.execute("BEGIN")
-            try:
+            with self._hdb.transaction():
                 last = self._conn.execute(
                     "SELECT day FROM events ORDER BY seq DESC LIMIT 1"
                 ).fetchone()
@@ -332,8 +326,6 @@ class QueueStore:
                     ):
                         engine.apply(QueueEvent.from_json(body, seq=row_seq))
                         seq = row_seq
-            finally:
-                self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot load the queue: {exc}") from exc
         self._engine = engine
@@ -354,28 +346,24 @@ class QueueStore:
             return query(self._engine)
 
     def _transact(self, operation: Callable[[QueueEngine], Outcome]) -> Outcome:
+        """Apply an operation and commit its events (joining the caller's open transaction)."""
         with self._lock:
             if self._stale:
                 self._load()
-            try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self._path}: cannot start a transaction: {exc}") from exc
             clean_failure = False
             try:
-                self._catch_up()
-                before = self._engine.mutations
-                try:
-                    outcome = operation(self._engine)
-                except QueueError:
-                    clean_failure = self._engine.mutations == before
-                    raise
-                events = self._write(outcome.events)
-                self._conn.execute("COMMIT")
+                with self._hdb.transaction():
+                    # An outer transaction that rolls back later must not leave the engine ahead.
+                    self._hdb.on_rollback(self._mark_stale)
+                    self._catch_up()
+                    before = self._engine.mutations
+                    try:
+                        outcome = operation(self._engine)
+                    except QueueError:
+                        clean_failure = self._engine.mutations == before
+                        raise
+                    events = self._write(outcome.events)
             except BaseException as exc:
-                # the transaction may already be gone; the reload below resyncs
-                with contextlib.suppress(sqlite3.Error):
-                    self._conn.execute("ROLLBACK")
                 if not clean_failure:
                     self._stale = True
                 if isinstance(exc, sqlite3.Error):
@@ -385,6 +373,9 @@ class QueueStore:
                 self._seq = events[-1].seq or self._seq
             ticket = outcome.ticket
             return Outcome(ticket, events)
+
+    def _mark_stale(self) -> None:
+        self._stale = True
 
     def _write(self, events: tuple[QueueEvent, ...]) -> tuple[QueueEvent, ...]:
         written = []
