@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from branch_hub.vocabulary import Role
+
 __all__ = [
     "BRIEF_FIELDS",
     "STAFF_ROLES",
@@ -279,7 +281,7 @@ class Station(_Strict):
 
 
 # Staff roles (docs/security.md) and the brief fields a role can be denied (docs/briefs.md).
-STAFF_ROLES = ("lobby_manager", "wealth_manager", "account_manager", "teller", "branch_admin")
+STAFF_ROLES = tuple(Role)
 BRIEF_FIELDS = ("masked_name", "aum_band", "leads", "talking_points", "events", "notes")
 
 

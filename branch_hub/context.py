@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,16 +35,3 @@ def context_from_peercert(peercert: dict[str, Any] | None) -> RequestContext:
     return RequestContext(
         device_id=fields.get("commonName"), device_kind=fields.get("organizationalUnitName")
     )
-
-
-def server_ssl_context(
-    cert: str, key: str, client_ca: str | None, require_client: bool
-) -> ssl.SSLContext:
-    """Build the hub's TLS context; with a client CA, peers must present a certificate it issued."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(cert, key)
-    if client_ca:
-        context.load_verify_locations(client_ca)
-        context.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
-    return context

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import ipaddress
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ __all__ = [
     "issue_server_cert",
     "load_pem_pair",
     "make_ca",
+    "server_ssl_context",
     "write_private_key",
 ]
 
@@ -172,3 +174,16 @@ def load_pem_pair(cert_path: Path, key_path: Path) -> CertifiedKey:
 def ca_fingerprint(cert: x509.Certificate) -> str:
     """Return the SHA-256 fingerprint of a certificate's DER encoding, as lowercase hex."""
     return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
+
+
+def server_ssl_context(
+    cert: str, key: str, client_ca: str | None, require_client: bool
+) -> ssl.SSLContext:
+    """Build the hub's TLS context; with a client CA, peers must present a certificate it issued."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    if client_ca:
+        context.load_verify_locations(client_ca)
+        context.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
+    return context

@@ -54,7 +54,7 @@ def next_notice(stream: EventStream, kind: str, timeout_s: float = 10) -> Stream
 
 
 def test_rest_success_and_typed_rejection(hub: ThreadedHub, tls: TlsEnv) -> None:
-    client = HubClient(hub.url, device(tls))
+    client = HubClient(hub.url, device(tls), token=hub.login("tab-1"))
     assert client.health()["status"] == "ok"
     with pytest.raises(HubRejected) as caught:
         client.get("/events?since=abc")
@@ -96,31 +96,37 @@ def test_backoff_grows_caps_and_resets() -> None:
 
 
 def test_stream_resumes_with_since_across_a_hub_restart(hub: ThreadedHub, tls: TlsEnv) -> None:
+    base = hub.last_seq()  # what the hub said at start (its cache's staleness)
+    client = HubClient(hub.url, device(tls), token=hub.login("tab-1"))
     stream = EventStream(
-        HubClient(hub.url, device(tls)),
+        client,
         "/events",
         resume=True,
-        since=0,
+        since=base,
         backoff=Backoff(first=0.1, cap=0.5),
     ).start()
     try:
         next_notice(stream, "connected")
-        assert next_notice(stream, "message").data == {"type": "live", "seq": 0}
+        assert next_notice(stream, "message").data == {"type": "live", "seq": base}
         for i in range(3):
             hub.emit("arrival", {"n": i})
         seen = [next_notice(stream, "message").data for _ in range(3)]
-        assert [m["seq"] for m in seen] == [1, 2, 3]
+        assert [m["seq"] - base for m in seen] == [1, 2, 3]
         hub.stop()
         assert next_notice(stream, "disconnected").kind == "disconnected"
         assert not stream.connected
-        hub.start()  # same port, same database
-        for i in range(3, 5):
-            hub.emit("called", {"n": i})  # written before the device is back
+        hub.start()  # same port, same database; sessions live in memory: log in again
+        client.token = hub.login("tab-1")
+        written = [hub.emit("called", {"n": i}) for i in range(3, 5)]  # before the device is back
         next_notice(stream, "connected")
-        replay = [next_notice(stream, "message").data for _ in range(3)]
-        assert [m.get("seq") for m in replay] == [4, 5, 5]
+        got = []
+        while not got or got[-1]["type"] != "live":
+            got.append(next_notice(stream, "message").data)
+        replay = [m for m in got if m.get("kind") != "cache_stale"]
         assert [m["type"] for m in replay] == ["event", "event", "live"]
-        assert stream.last_seq == 5
+        assert [m["seq"] for m in replay[:2]] == written
+        assert replay[0]["seq"] > seen[-1]["seq"]
+        assert stream.last_seq == replay[-1]["seq"] >= written[-1]
     finally:
         stream.stop()
 
@@ -128,7 +134,7 @@ def test_stream_resumes_with_since_across_a_hub_restart(hub: ThreadedHub, tls: T
 def test_stream_callback_and_resync_when_hub_log_is_behind(hub: ThreadedHub, tls: TlsEnv) -> None:
     got: queue.Queue[StreamNotice] = queue.Queue()
     stream = EventStream(
-        HubClient(hub.url, device(tls)),
+        HubClient(hub.url, device(tls), token=hub.login("tab-1")),
         "/events",
         resume=True,
         since=42,
@@ -141,7 +147,7 @@ def test_stream_callback_and_resync_when_hub_log_is_behind(hub: ThreadedHub, tls
         while "resync" not in kinds and time.monotonic() < deadline:
             kinds.append(got.get(timeout=10).kind)
         assert "resync" in kinds
-        assert stream.last_seq == 0  # starts again from the hub's end of log
+        assert stream.last_seq == hub.last_seq()  # starts again from the hub's end of log
         while True:
             notice = got.get(timeout=10)
             if notice.kind == "message":

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from branch_hub.security.guard import require
-from branch_hub.server import CONTEXT
+from branch_hub.api.guards import require
+from branch_hub.api import HUB
 from sync.synth import SynthOptions, generate
 from tests.support.pii_scan import ENCODINGS, needles, scan_bytes, scan_tree
 from tests.support.securehub import client, login, secure_hub
@@ -25,7 +25,7 @@ def _brief_route(app: web.Application) -> None:
     async def brief(request: web.Request) -> web.Response:
         context = require(request, kinds={"tablet"}, roles={"wealth_manager"})
         customer = by_id[request.match_info["cid"]]
-        hub = request.app[CONTEXT]
+        hub = request.app[HUB]
         hub.audit.record("brief_view", ctx=context, customer_id=customer["customer_id"])
         return web.json_response({"masked": customer["name"][0] + "*"})
 

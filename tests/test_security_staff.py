@@ -19,7 +19,7 @@ from branch_hub.security import (
     hash_secret,
     verify_secret,
 )
-from branch_hub.security.guard import require
+from branch_hub.api.guards import require
 from branch_hub.security.sessions import Session
 from tests.support.securehub import PIN, client, login, secure_hub
 from tests.support.tlsenv import TlsEnv, make_tls_env

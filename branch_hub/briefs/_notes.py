@@ -22,7 +22,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from branch_hub.atrest import AtRestCipher, AtRestError
-from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.briefs._errors import (
     AlreadyClaimed,
     InvalidEntry,
@@ -31,6 +30,7 @@ from branch_hub.briefs._errors import (
 )
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.config import STAFF_ROLES
+from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.vocabulary import NOTE_MAX_CHARS
 
 __all__ = ["MAX_TEXT", "VisitNotes"]

@@ -6,7 +6,7 @@ card / passbook / ID read at station K1 (a driver thread)
   -> KioskSessions.start(K1, recognised | walk_in)            (kiosk.session to K1's kiosk)
 POST /kiosk/tickets {service, session_id}
   -> QueueStore.issue (priority from the tier) -> VisitStore.add (sealed references)
-  -> at once, side by side: Printer.print_ticket and hub.emit("arrival")
+  -> one transaction: ticket, visit and `arrival` event; then the push, then the printer
   -> the session ends: the customer is forgotten.
 """
 
@@ -26,12 +26,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from branch_hub.config import BranchConfig
+from branch_hub.database import HubDatabase
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
+from branch_hub.lobby.errors import QueueUnavailable, SessionExpired, UnknownService
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
+from branch_hub.lobby.wire import ticket_wire
+from branch_hub.push import PushEvent
 from branch_hub.queue import Actor, QueueError, QueueStore, Ticket, WaitEstimate
-from branch_hub.server import ApiError, HubApp
+from branch_hub.stream import EventStream
+from branch_hub.vocabulary import EventKind as PushKind
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
 
@@ -62,26 +67,6 @@ class PrintOutcome:
         return {"ok": self.ok, "problem": self.problem}
 
 
-def ticket_wire(
-    config: BranchConfig, ticket: Ticket, estimate: WaitEstimate | None
-) -> dict[str, Any]:
-    """The ticket as kiosks and tablets see it (no personal data)."""
-    service = config.service(ticket.service)
-    lo = math.floor(estimate.low_min) if estimate else 0
-    hi = max(lo, math.ceil(estimate.high_min)) if estimate else 0
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "service": service.code,
-        "service_zh": service.name_zh,
-        "service_en": service.name_en,
-        "people_ahead": estimate.ahead if estimate else 0,
-        "wait_min": [lo, hi],
-        "qr": f"branch-edge:{config.branch.id}:{ticket.id}",
-        "issued_at": ticket.issued_at.isoformat(),
-    }
-
-
 def _print_problem(result: Any) -> str:
     problems: set[str] = set()
     for status in (result.before, result.after):
@@ -101,9 +86,10 @@ class Lobby:
 
     def __init__(
         self,
-        hub: HubApp,
+        stream: EventStream,
         config: BranchConfig,
         *,
+        db: HubDatabase,
         queue: QueueStore,
         visits: VisitStore,
         briefing: Briefing,
@@ -111,7 +97,8 @@ class Lobby:
         sim_dir: Path,
         poll_interval: float = 0.1,
     ) -> None:
-        self.hub = hub
+        self.stream = stream
+        self.db = db
         self.config = config
         self.queue = queue
         self.visits = visits
@@ -217,7 +204,7 @@ class Lobby:
         """Push a device_alert event and tell the station's kiosk."""
         data = {"station": station, "device": device, "condition": condition, "cleared": cleared}
         self.sessions.tell(station, "device.alert", data)
-        await self.hub.emit("device_alert", data)
+        await self.stream.emit(PushKind.DEVICE_ALERT, data)
 
     async def identify(self, station: str, kind: str, value: str) -> KioskSession:
         """Identify a read identifier and start the station's session (recognised or walk-in)."""
@@ -247,6 +234,20 @@ class Lobby:
             greeting=self.briefing.greeting(customer.record),
             identified_by=kind,
         )
+
+    async def record_of(self, visit: Visit) -> dict[str, Any] | None:
+        """The visit's customer record from the cache (None for walk-ins or an unreadable cache)."""
+        cache = self.cache
+        if visit.customer_id is None or cache is None:
+            return None
+        cid = visit.customer_id
+        loop = asyncio.get_running_loop()
+        try:
+            customer = await loop.run_in_executor(self._lookup, cache.by_customer_id, cid)
+        except Exception as exc:  # an unreadable cache gives a minimal brief, not a failure
+            log.warning("cache lookup for a brief failed: %s", type(exc).__name__)
+            return None
+        return customer.record if customer is not None else None
 
     # -- kiosk API --------------------------------------------------------------------------
     def session_wire(self, station: str) -> dict[str, Any]:
@@ -312,7 +313,7 @@ class Lobby:
         try:
             self.config.service(service)
         except KeyError:
-            raise ApiError(400, "unknown_service", "no such service at this branch") from None
+            raise UnknownService(f"no service {service!r} at this branch") from None
         loop = asyncio.get_running_loop()
         if request_id is not None:
             visit_ref = hashlib.sha256(f"kiosk\x00{station}\x00{request_id}".encode()).hexdigest()[
@@ -325,11 +326,7 @@ class Lobby:
         if session_id is not None:
             session = self.sessions.current(station)
             if session is None or session.session_id != session_id:
-                raise ApiError(
-                    409,
-                    "session_expired",
-                    "the session has ended; read the card again or take a walk-in ticket",
-                )
+                raise SessionExpired("the kiosk session has ended")
         customer = session.customer if session is not None else None
         identified_by = session.identified_by if session is not None else None
         if session is not None:
@@ -337,23 +334,44 @@ class Lobby:
             self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         visit_id = visit_ref if request_id is not None else secrets.token_hex(8)
-        actor = Actor(None, station)
 
-        def issue() -> tuple[Ticket, WaitEstimate]:
-            # One executor hop: the commit (durable before we answer) and the estimate.
-            issued = self.queue.issue(service, actor, tier=tier, visit_ref=visit_id).ticket
-            if issued is None:  # pragma: no cover - issue always returns its ticket
-                raise ApiError(503, "queue_unavailable", "the queue did not issue a ticket")
-            return issued, self.queue.estimate(issued.id)
+        def issue() -> tuple[Ticket, dict[str, Any], PushEvent]:
+            # One transaction: the ticket, its visit and its arrival event, or none of them.
+            with self.db.transaction():
+                try:
+                    issued = self.queue.issue(
+                        service, Actor(None, station), tier=tier, visit_ref=visit_id
+                    ).ticket
+                except QueueError as exc:
+                    raise QueueUnavailable(f"the queue refused the ticket: {exc}") from exc
+                if issued is None:  # pragma: no cover - issue always returns its ticket
+                    raise QueueUnavailable("the queue did not issue a ticket")
+                wire = ticket_wire(self.config, issued, self.queue.estimate(issued.id))
+                visit = self._visit_of(issued, visit_id, station, customer, tier, identified_by)
+                self.visits.add(visit)
+                record = customer.record if customer else None
+                event = self.stream.append(
+                    PushKind.ARRIVAL, self._arrival(visit, issued, wire, record)
+                )
+            return issued, wire, event
 
-        try:
-            ticket, estimate = await loop.run_in_executor(None, issue)
-        except QueueError as exc:
-            raise ApiError(
-                503, "queue_unavailable", f"the queue refused the ticket: {exc}"
-            ) from exc
-        wire = ticket_wire(self.config, ticket, estimate)
-        visit = Visit(
+        ticket, wire, event = await loop.run_in_executor(None, issue)
+        # The staff hear first: the printer's status round trips would compete with the push.
+        self.stream.publish(event)
+        self.menu_changed()
+        printed = await self._print(station, ticket, wire)
+        return {"ticket": wire, "print": printed.to_wire()}
+
+    def _visit_of(
+        self,
+        ticket: Ticket,
+        visit_id: str,
+        station: str,
+        customer: Customer | None,
+        tier: str | None,
+        identified_by: str | None,
+    ) -> Visit:
+        return Visit(
             visit_id=visit_id,
             day=ticket.day.isoformat(),
             ticket_id=ticket.id,
@@ -365,27 +383,22 @@ class Lobby:
             priority=ticket.priority,
             identified_by=identified_by,
         )
-        record = customer.record if customer else None
+
+    def _arrival(
+        self, visit: Visit, ticket: Ticket, wire: dict[str, Any], record: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """The arrival event's data: the ticket, tier and salutation, never a name or number."""
         greeting = self.briefing.greeting(record)
-        arrival = {
-            "visit_id": visit_id,
+        return {
+            "visit_id": visit.visit_id,
             "ticket": wire,
-            "tier": tier,
+            "tier": visit.tier,
             "priority": ticket.priority,
             "salutation_zh": greeting["salutation_zh"] if greeting else None,
-            "walk_in": customer is None,
-            "station": station,
+            "walk_in": visit.walk_in,
+            "station": visit.station,
             "summary": self.briefing.summary(record, ticket.issued_at.astimezone(self.zone).date()),
         }
-        # The staff hear first: the printer's status round trips would compete with the push
-        # for the CPU; printing starts as soon as the event is committed and queued.
-        await asyncio.gather(
-            loop.run_in_executor(None, self.visits.add, visit),
-            self.hub.emit("arrival", arrival),
-        )
-        self.menu_changed()
-        printed = await self._print(station, ticket, wire)
-        return {"ticket": wire, "print": printed.to_wire()}
 
     def _issued_for(self, visit_ref: str) -> tuple[Ticket, WaitEstimate, bool] | None:
         """Today's ticket committed under this visit reference, with its estimate and whether
@@ -403,32 +416,17 @@ class Lobby:
         ticket, estimate, known = found
         wire = ticket_wire(self.config, ticket, estimate)
         if not known:
-            # The hub stopped between the queue's commit and the visit record: the customer is
-            # no longer known (sessions live in memory), so the visit is kept as a walk-in.
-            visit = Visit(
-                visit_id=visit_ref,
-                day=ticket.day.isoformat(),
-                ticket_id=ticket.id,
-                station=station,
-                arrived_at=ticket.issued_at.isoformat(),
-                walk_in=True,
-                customer_id=None,
-                tier=None,
-                priority=ticket.priority,
-                identified_by=None,
-            )
-            arrival = {
-                "visit_id": visit_ref,
-                "ticket": wire,
-                "tier": None,
-                "priority": ticket.priority,
-                "salutation_zh": None,
-                "walk_in": True,
-                "station": station,
-                "summary": self.briefing.summary(None, ticket.day),
-            }
-            await asyncio.get_running_loop().run_in_executor(None, self.visits.add, visit)
-            await self.hub.emit("arrival", arrival)
+            # A ticket committed before its visit existed (an older hub): keep it as a walk-in.
+            visit = self._visit_of(ticket, visit_ref, station, None, None, None)
+
+            def add() -> PushEvent:
+                with self.db.transaction():
+                    self.visits.add(visit)
+                    return self.stream.append(
+                        PushKind.ARRIVAL, self._arrival(visit, ticket, wire, None)
+                    )
+
+            self.stream.publish(await asyncio.get_running_loop().run_in_executor(None, add))
         # Reprint: the first answer may have been lost before the paper came out; the same
         # number twice on paper is harmless, a second number is not.
         printed = await self._print(station, ticket, wire)

@@ -23,6 +23,7 @@ from branch_hub.briefs import (
     greeting,
 )
 from branch_hub.config import BranchConfig
+from branch_hub.database import HubDatabase
 
 __all__ = ["AlreadyClaimed", "Briefing", "InvalidEntry", "NotClaimHolder"]
 
@@ -32,7 +33,9 @@ _SCORES = ("high", "mid", "low")
 class Briefing:
     """Greeting, brief and colleagues' notes for visits."""
 
-    def __init__(self, config: BranchConfig, notes_db: Path, cipher: AtRestCipher) -> None:
+    def __init__(
+        self, config: BranchConfig, notes_db: HubDatabase | Path, cipher: AtRestCipher
+    ) -> None:
         self.config = config
         self.policy = RedactionPolicy.from_config(config)
         self.notes = VisitNotes(notes_db, cipher, timezone=config.branch.timezone)

@@ -231,11 +231,8 @@ class QueueStore:
                 self._load()
                 return
             try:
-                self._conn.execute("BEGIN")
-                try:
+                with self._hdb.transaction():
                     self._catch_up()
-                finally:
-                    self._conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._stale = True
                 raise StoreError(f"{self._path}: cannot read events: {exc}") from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 from branch_hub.security.audit import AuditEntry, AuditLog, AuditSink, NullAudit
 from branch_hub.security.errors import (
     AccountDisabled,
@@ -19,9 +17,6 @@ from branch_hub.security.passwords import hash_secret, verify_secret
 from branch_hub.security.roles import DEVICE_KINDS, ROLES, STAFF_DEVICE_KINDS
 from branch_hub.security.sessions import Session, SessionStore
 from branch_hub.security.staff import StaffAccount, StaffStore
-
-if TYPE_CHECKING:
-    from branch_hub.security.guard import require
 
 __all__ = [
     "DEVICE_KINDS",
@@ -44,15 +39,5 @@ __all__ = [
     "StaffError",
     "StaffStore",
     "hash_secret",
-    "require",
     "verify_secret",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    # guard imports branch_hub.server, which imports this package: load it on first use.
-    if name == "require":
-        from branch_hub.security.guard import require
-
-        return require
-    raise AttributeError(name)

@@ -1,10 +1,10 @@
-"""Staff roles and device kinds, as the API contract names them."""
+"""Staff roles and device kinds, as the API contract names them (from the one vocabulary)."""
 
 from __future__ import annotations
 
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, STAFF_ROLES, DeviceKind
+
 __all__ = ["DEVICE_KINDS", "ROLES", "STAFF_DEVICE_KINDS"]
 
-ROLES = frozenset({"lobby_manager", "wealth_manager", "account_manager", "teller", "branch_admin"})
-DEVICE_KINDS = frozenset({"kiosk", "tablet", "display", "counter"})
-# Staff log in only on these kinds; a kiosk or a display never carries a staff session.
-STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
+ROLES = STAFF_ROLES
+DEVICE_KINDS = frozenset(DeviceKind)

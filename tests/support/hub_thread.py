@@ -1,8 +1,9 @@
-"""The real hub app (branch_hub.server) on a background thread, restartable on the same port."""
+"""The production hub on a background thread, restartable on the same port."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from branch_hub.atrest import AtRestCipher, load_or_create_key
-from branch_hub.context import server_ssl_context
-from branch_hub.push import EventLog
-from branch_hub.server import HubApp, create_app
+from branch_hub.api import create_app
+from branch_hub.hub import Hub
+from branch_hub.security.errors import StaffError
+from branch_hub.service import hub_ssl_context
+from tests.support.hubkit import open_hub
+from tests.support.lobbyenv import branch_config
 from tests.support.tlsenv import TlsEnv
 
 
@@ -68,13 +71,13 @@ class LoopThreadServer:
 
 
 class ThreadedHub(LoopThreadServer):
-    """Serve create_app(HubApp) over TLS on 127.0.0.1 from its own event loop thread."""
+    """The production hub (`build_hub` + `start_site`) over TLS on 127.0.0.1 from its own
+    event-loop thread; every client certificate the test issues is enrolled."""
 
-    def __init__(self, data: Path, tls: TlsEnv, *, require_client: bool = True) -> None:
+    def __init__(self, data: Path, tls: TlsEnv) -> None:
         self.data = data
         self.tls = tls
-        self.require_client = require_client
-        self.hub: HubApp | None = None
+        self.hub: Hub | None = None
         self._runner: web.AppRunner | None = None
         super().__init__()
 
@@ -86,24 +89,32 @@ class ThreadedHub(LoopThreadServer):
     def emit(self, kind: str, data: dict[str, Any]) -> int:
         """Append and push an event; return its seq."""
         assert self.hub is not None
-        event = self.call(self.hub.emit(kind, data))
+        event = self.call(self.hub.stream.emit(kind, data))
         return int(event.seq)
 
+    def last_seq(self) -> int:
+        """The newest event's seq."""
+        assert self.hub is not None
+        return self.hub.stream.log.last_seq()
+
+    def login(self, device_id: str, staff_id: str = "S-LOBBY") -> str:
+        """A staff session on a device (the event stream needs one); return its token."""
+        assert self.hub is not None
+        security = self.hub.security
+        with contextlib.suppress(StaffError):
+            security.staff.add(staff_id, "Lobby One", "lobby_manager", "580213")
+        return security.sessions.create(staff_id, "lobby_manager", "Lobby One", device_id)
+
     async def _start(self) -> None:
-        key = load_or_create_key(self.data / "atrest.key")
-        self.hub = HubApp(log=EventLog(self.data / "hub.db", AtRestCipher(key)))
+        self.hub = open_hub(branch_config(), self.data, self.tls)
+        ssl_ctx = hub_ssl_context(self.hub)
         self._runner = web.AppRunner(create_app(self.hub), shutdown_timeout=0.5)
         await self._runner.setup()
-        ssl_ctx = server_ssl_context(
-            str(self.tls.server_cert),
-            str(self.tls.server_key),
-            str(self.tls.ca_path),
-            self.require_client,
-        )
         site = web.TCPSite(
             self._runner, "127.0.0.1", self.port, ssl_context=ssl_ctx, reuse_address=True
         )
         await site.start()
+        await self.hub.start()
         self.port = self._runner.addresses[0][1]
 
     async def _stop(self) -> None:
@@ -111,5 +122,5 @@ class ThreadedHub(LoopThreadServer):
             await self._runner.cleanup()
             self._runner = None
         if self.hub is not None:
-            self.hub.log.close()
+            await self.hub.close()
             self.hub = None

@@ -15,23 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.config import BranchConfig, parse_config
-from branch_hub.context import server_ssl_context
-from branch_hub.lobby import open_lobby
-from branch_hub.lobby.setup import LobbyHandle
-from branch_hub.push import EventLog
+from branch_hub.hub import Hub, HubOptions
+from branch_hub.lobby import Lobby
 from branch_hub.security import HubSecurity
 from branch_hub.security.errors import StaffError
-from branch_hub.server import HubApp, create_app
 from sync.publisher import publish
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
+from tests.support.hubkit import served_hub
 from tests.support.tlsenv import TlsEnv
 
 BRANCH = "BJ-CY-0105"
@@ -106,12 +102,15 @@ def branch_config(**station: str) -> BranchConfig:
 class RunningHub:
     """A hub serving on loopback."""
 
-    hub: HubApp
-    handle: LobbyHandle
+    hub: Hub
     url: str
     tls: TlsEnv
-    security: HubSecurity
     _streams: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def security(self) -> HubSecurity:
+        """The hub's security stores."""
+        return self.hub.security
 
     def staff(self, name: str) -> tuple[ssl.SSLContext, dict[str, str]]:
         """A logged-in staff member's device TLS context and Authorization header."""
@@ -135,15 +134,22 @@ class RunningHub:
         return self._streams[name]
 
     @property
-    def lobby(self) -> Any:
+    def lobby(self) -> Lobby:
         """The lobby."""
-        return self.handle.lobby
+        return self.hub.lobby
 
 
 def _prepare(data: Path, cache_dir: Path, cache: BuiltCache | None) -> None:
     data.mkdir(parents=True, exist_ok=True)
     if cache is not None and not cache_dir.exists():
         shutil.copytree(cache.folder, cache_dir)
+
+
+def add_staff(security: HubSecurity) -> None:
+    """The branch's test staff (PIN 580213), once per data folder."""
+    for staff_name, (staff_id, role, _kind) in STAFF.items():
+        with contextlib.suppress(StaffError):  # already there after a restart on the same data
+            security.staff.add(staff_id, staff_name, role, STAFF_PIN)
 
 
 @asynccontextmanager
@@ -153,29 +159,10 @@ async def running_hub(
     config: BranchConfig,
     cache: BuiltCache | None,
 ) -> AsyncIterator[RunningHub]:
-    """Start a hub with its lobby over TLS (client certificates optional, verified when sent)."""
+    """Start a hub with its lobby over TLS, built as production builds it."""
     cache_dir = data / "cache"
     _prepare(data, cache_dir, cache)
-    cipher = AtRestCipher(load_or_create_key(data / "atrest.key"))
-    security = HubSecurity.open(data)
-    tls.registry = security.devices  # certificates the test issues are enrolled devices
-    for staff_name, (staff_id, role, _kind) in STAFF.items():
-        with contextlib.suppress(StaffError):  # already there after a restart on the same data
-            security.staff.add(staff_id, staff_name, role, STAFF_PIN)
-    hub = HubApp(log=EventLog(data / "hub.db", cipher), config=config, security=security)
-    handle = open_lobby(hub, config, data, cipher, cache_dir=cache_dir, poll_interval=0.02)
-    runner = web.AppRunner(create_app(hub))
-    await runner.setup()
-    ssl_ctx = server_ssl_context(str(tls.server_cert), str(tls.server_key), str(tls.ca_path), False)
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_ctx)
-    await site.start()
-    await handle.start()
-    port = runner.addresses[0][1]
-    try:
-        yield RunningHub(hub, handle, f"https://127.0.0.1:{port}", tls, security)
-    finally:
-        tls.registry = None
-        await runner.cleanup()
-        await handle.close()
-        hub.log.close()
-        security.close()
+    options = HubOptions(cache_dir=cache_dir, poll_interval_s=0.02)
+    async with served_hub(config, data, tls, options) as (hub, url):
+        add_staff(hub.security)
+        yield RunningHub(hub, url, tls)

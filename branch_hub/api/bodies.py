@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from aiohttp import web
 
-from branch_hub.server import ApiError
+from branch_hub.api.errors import ApiError
+from branch_hub.vocabulary import REQUEST_ID_MAX_CHARS
 
-__all__ = ["json_body", "opt_str", "path_param", "req_str"]
+__all__ = ["choice", "json_body", "opt_str", "path_param", "req_str", "request_id"]
 
+_E = TypeVar("_E", bound=StrEnum)
 _PATH_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -24,7 +27,7 @@ async def json_body(request: web.Request, *, optional: bool = False) -> dict[str
         raise ApiError(400, "body_required", "send a JSON object in the request body")
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "the request body must be a JSON object")
@@ -54,3 +57,32 @@ def path_param(request: web.Request, name: str, pattern: re.Pattern[str] = _PATH
     if not pattern.fullmatch(value):
         raise ApiError(404, f"unknown_{name}", f"no such {name.replace('_', ' ')}")
     return value
+
+
+_REQUEST_ID = re.compile(rf"[A-Za-z0-9_-]{{1,{REQUEST_ID_MAX_CHARS}}}")
+
+
+def request_id(body: dict[str, Any]) -> str | None:
+    """The optional idempotency key of a command (a retry sends the same one)."""
+    value = body.get("request_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        raise ApiError(
+            400,
+            "bad_request_id",
+            f"'request_id' must be 1-{REQUEST_ID_MAX_CHARS} letters, digits, '-' or '_'",
+            "请求编号格式无效。",
+        )
+    return value
+
+
+def choice(value: str | None, allowed: type[_E], key: str) -> _E | None:
+    """An optional value that must be one of an enum's words."""
+    if value is None:
+        return None
+    try:
+        return allowed(value)
+    except ValueError:
+        words = ", ".join(str(v.value) for v in allowed)
+        raise ApiError(400, f"bad_{key}", f"'{key}' must be one of {words}") from None

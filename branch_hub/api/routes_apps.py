@@ -13,13 +13,22 @@ from typing import Any
 from aiohttp import web
 
 from branch_hub import __version__
+from branch_hub.api.app import HUB, ctx
+from branch_hub.api.errors import ApiError
 from branch_hub.appstore.store import AppStore, AppStoreError
-from branch_hub.server import ApiError, HubApp, ctx
+from branch_hub.vocabulary import DeviceKind
 
-__all__ = ["APP_FOR_KIND", "register"]
+__all__ = ["APP_FOR_KIND", "add_routes"]
 
-APP_FOR_KIND = {"kiosk": "kiosk", "tablet": "tablet", "counter": "tablet"}
-STORE: web.AppKey[AppStore] = web.AppKey("appstore", AppStore)
+APP_FOR_KIND = {
+    DeviceKind.KIOSK: "kiosk",
+    DeviceKind.TABLET: "tablet",
+    DeviceKind.COUNTER: "tablet",
+}
+
+
+def _store(request: web.Request) -> AppStore:
+    return request.app[HUB].appstore
 
 
 def _device(request: web.Request) -> str:
@@ -27,7 +36,8 @@ def _device(request: web.Request) -> str:
     if context.anonymous or context.device_id is None:
         raise ApiError(401, "device_required", "only enrolled devices can fetch app updates")
     app = request.match_info["app"]
-    if APP_FOR_KIND.get(context.device_kind or "") != app:
+    kind = context.device_kind
+    if kind not in set(DeviceKind) or APP_FOR_KIND.get(DeviceKind(kind)) != app:
         raise ApiError(
             403, "wrong_app", f"a {context.device_kind} device does not run the {app} app"
         )
@@ -37,7 +47,7 @@ def _device(request: web.Request) -> str:
 async def offer(request: web.Request) -> web.Response:
     """What this device's channel offers (204 when nothing is published)."""
     device = _device(request)
-    store = request.app[STORE]
+    store = _store(request)
     body = await asyncio.get_running_loop().run_in_executor(
         None, store.offer, request.match_info["app"], device
     )
@@ -50,7 +60,7 @@ async def release_file(request: web.Request) -> web.StreamResponse:
     """One file of a published release."""
     _device(request)
     m = request.match_info
-    path = request.app[STORE].release_file(m["app"], m["version"], m["name"])
+    path = _store(request).release_file(m["app"], m["version"], m["name"])
     if path is None or not path.is_file():
         raise ApiError(404, "not_found", "no such release file")
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
@@ -61,7 +71,7 @@ async def report(request: web.Request) -> web.Response:
     device = _device(request)
     try:
         body: Any = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "bad_json", "the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
@@ -74,7 +84,7 @@ async def report(request: web.Request) -> web.Response:
     try:
         await asyncio.get_running_loop().run_in_executor(
             None,
-            request.app[STORE].record_report,
+            _store(request).record_report,
             device,
             request.match_info["app"],
             version,
@@ -85,12 +95,8 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"recorded": True}, status=201)
 
 
-def register(app: web.Application, hub: HubApp, store: AppStore | None = None) -> None:
-    """Add the app-channel routes; the store defaults to `hub.appstore`."""
-    store = store or getattr(hub, "appstore", None)
-    if not isinstance(store, AppStore):
-        raise TypeError("register() needs an AppStore (pass store= or set hub.appstore)")
-    app[STORE] = store
+def add_routes(app: web.Application) -> None:
+    """Add the app-channel routes."""
     app.router.add_get("/api/v1/apps/{app}/offer", offer)
     app.router.add_get("/api/v1/apps/{app}/releases/{version}/{name}", release_file)
     app.router.add_post("/api/v1/apps/{app}/reports", report)

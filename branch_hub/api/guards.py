@@ -1,4 +1,4 @@
-"""`require(request, kinds=..., roles=...)`: the one check every handler makes first."""
+"""Who may call: `require(request, kinds=..., roles=...)`, the one check every handler makes first."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ from collections.abc import Collection
 
 from aiohttp import web
 
+from branch_hub.api.app import HUB, ctx
+from branch_hub.api.errors import ApiError
 from branch_hub.context import RequestContext
-from branch_hub.server import ApiError, ctx
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, STAFF_ROLES, DeviceKind
 
-__all__ = ["require"]
+__all__ = ["require", "require_kiosk", "require_staff"]
 
 _SESSION_MESSAGES = {
     "unknown": "Your session is not valid; please log in again.",
@@ -57,3 +59,17 @@ def require(
                 f"(allowed: {', '.join(sorted(roles))}).",
             )
     return context
+
+
+def require_kiosk(request: web.Request) -> str:
+    """Return the calling kiosk's station id, or raise 401/403."""
+    context = require(request, kinds={DeviceKind.KIOSK})
+    stations = {s.id for s in request.app[HUB].config.stations}
+    if context.device_id not in stations:
+        raise ApiError(403, "unknown_station", "This kiosk is not a station of the branch.")
+    return str(context.device_id)
+
+
+def require_staff(request: web.Request, roles: Collection[str] = STAFF_ROLES) -> RequestContext:
+    """Return the context of a logged-in staff member on a tablet or counter, or raise 401/403."""
+    return require(request, kinds=STAFF_DEVICE_KINDS, roles=roles)

@@ -9,6 +9,9 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
+from branch_hub.api.app import HUB
+from branch_hub.api.errors import ApiError
+from branch_hub.api.guards import require
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.auth import bearer_token
 from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
@@ -19,28 +22,23 @@ from branch_hub.security.errors import (
     LoginFailed,
     StaffError,
 )
-from branch_hub.security.guard import require
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
-from branch_hub.security.roles import STAFF_DEVICE_KINDS
-from branch_hub.server import CONTEXT, ApiError
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
 
-__all__ = ["add_security_routes", "read_json_object"]
+__all__ = ["add_routes", "read_json_object"]
 
 
 def _security(request: web.Request) -> HubSecurity:
-    security = request.app[CONTEXT].security
-    if security is None:
-        raise ApiError(503, "security_unavailable", "This hub has no staff accounts configured.")
-    return security
+    return request.app[HUB].security
 
 
 async def read_json_object(request: web.Request) -> dict[str, Any]:
     """Read the body as a JSON object, or raise ApiError 400."""
     try:
         body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.") from None
     if not isinstance(body, dict):
         raise ApiError(400, "bad_json", "The request body must be a JSON object.")
@@ -184,7 +182,7 @@ async def enrol_device(request: web.Request) -> web.Response:
 
 async def list_devices(request: web.Request) -> web.Response:
     """The device registry, for a branch administrator."""
-    require(request, kinds=STAFF_DEVICE_KINDS, roles={"branch_admin"})
+    require(request, kinds=STAFF_DEVICE_KINDS, roles={Role.BRANCH_ADMIN})
     security = _security(request)
     devices = [
         {
@@ -201,7 +199,7 @@ async def list_devices(request: web.Request) -> web.Response:
 
 async def revoke_device(request: web.Request) -> web.Response:
     """Revoke a device at once (its open connections are closed), for a branch administrator."""
-    context = require(request, kinds=STAFF_DEVICE_KINDS, roles={"branch_admin"})
+    context = require(request, kinds=STAFF_DEVICE_KINDS, roles={Role.BRANCH_ADMIN})
     security = _security(request)
     device_id = request.match_info["device_id"]
     if device_id == context.device_id:
@@ -213,7 +211,7 @@ async def revoke_device(request: web.Request) -> web.Response:
     return web.json_response({"device_id": device.device_id, "active": device.active})
 
 
-def add_security_routes(app: web.Application) -> None:
+def add_routes(app: web.Application) -> None:
     """Register the security endpoints on the hub's application."""
     app.router.add_post("/api/v1/login", login)
     app.router.add_post("/api/v1/logout", logout)

@@ -8,19 +8,18 @@ import re
 
 from aiohttp import WSMsgType, web
 
-from branch_hub.lobby.access import require_kiosk
+from branch_hub.api.app import HUB
+from branch_hub.api.bodies import json_body, opt_str, req_str
+from branch_hub.api.errors import ApiError
+from branch_hub.api.guards import require_kiosk
 from branch_hub.lobby.arrival import Lobby
-from branch_hub.lobby.bodies import json_body, opt_str, req_str
-from branch_hub.server import CONTEXT, ApiError
+from branch_hub.vocabulary import KioskMessage
 
-__all__ = ["add_kiosk_routes"]
+__all__ = ["add_routes"]
 
 
 def _lobby(request: web.Request) -> Lobby:
-    lobby = request.app[CONTEXT].lobby
-    if lobby is None:
-        raise ApiError(503, "lobby_unavailable", "the lobby service is not running on this hub")
-    return lobby
+    return request.app[HUB].lobby
 
 
 async def menu(request: web.Request) -> web.Response:
@@ -78,7 +77,7 @@ async def kiosk_events(request: web.Request) -> web.StreamResponse:
     queue = lobby.sessions.listen(station)
     reader = asyncio.create_task(_drain(ws))
     try:
-        await ws.send_json({"kind": "kiosk.session", "data": lobby.session_wire(station)})
+        await ws.send_json({"kind": KioskMessage.SESSION, "data": lobby.session_wire(station)})
         while not ws.closed:
             getter = asyncio.create_task(queue.get())
             done, _ = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
@@ -104,7 +103,7 @@ async def _drain(ws: web.WebSocketResponse) -> None:
             break
 
 
-def add_kiosk_routes(app: web.Application) -> None:
+def add_routes(app: web.Application) -> None:
     """Register the kiosk endpoints."""
     app.router.add_get("/api/v1/kiosk/menu", menu)
     app.router.add_get("/api/v1/kiosk/session", session)

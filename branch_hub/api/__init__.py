@@ -1,0 +1,27 @@
+"""The hub's HTTP layer, and the only part of the hub that speaks HTTP.
+
+Routes read and check requests, call the domain (lobby, desks, security, app store) and map its
+errors through one table (`errors.TABLE`) to a status, a reason code and a message in Chinese
+and English.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from branch_hub.api import routes_apps, routes_core, routes_kiosk, routes_security, routes_staff
+from branch_hub.api.app import HUB, MAX_BODY, context_middleware, error_middleware
+from branch_hub.hub import Hub
+
+__all__ = ["HUB", "create_app"]
+
+
+def create_app(hub: Hub) -> web.Application:
+    """Build the aiohttp application for a hub: every route behind the device and staff checks."""
+    app = web.Application(
+        middlewares=[error_middleware, context_middleware], client_max_size=MAX_BODY
+    )
+    app[HUB] = hub
+    for module in (routes_core, routes_security, routes_kiosk, routes_staff, routes_apps):
+        module.add_routes(app)
+    return app

@@ -1,0 +1,89 @@
+"""The hub's HTTPS + WebSocket application: middlewares, the hub's key and the route table."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from branch_hub.api.errors import ApiError, error_response, refusal_for
+from branch_hub.context import RequestContext, context_from_peercert
+from branch_hub.hub import Hub
+from branch_hub.security.auth import with_staff
+from branch_hub.security.policy import admit
+
+__all__ = ["HUB", "MAX_BODY", "context_middleware", "ctx", "error_middleware"]
+
+log = logging.getLogger("branch_hub.api")
+
+HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
+MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+# Refusals whose English message names the specific problem (the table's is generic).
+_DETAILED = frozenset(
+    {"bad_entry", "invalid_transition", "queue_refused", "account_locked", "enrolment_refused"}
+)
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn every failure into a JSON error; never leak a traceback to the client."""
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.message_zh)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        return error_response(
+            exc.status, code, exc.reason, ApiError(exc.status, code, "").message_zh
+        )
+    except Exception as exc:
+        refusal = refusal_for(exc)
+        if refusal is not None:
+            message = (
+                f"{str(exc).capitalize()}." if refusal.code in _DETAILED else refusal.message_en
+            )
+            return error_response(refusal.status, refusal.code, message, refusal.message_zh)
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        return error_response(
+            500,
+            "internal_error",
+            "internal error; the hub logged the details",
+            "系统内部错误，已记录详情。",
+        )
+
+
+@web.middleware
+async def context_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Attach the caller: device from the verified client certificate, staff from the session."""
+    peercert = request.transport.get_extra_info("peercert") if request.transport else None
+    security = request.app[HUB].security
+    context = with_staff(
+        context_from_peercert(peercert),
+        security.sessions,
+        request.headers.get("Authorization"),
+        security.staff.is_disabled,
+    )
+    # Routing ran already: judge the route's canonical path, not the raw request path.
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else request.path
+    serial = peercert.get("serialNumber") if peercert else None
+    refusal = admit(security.devices, route, request.method, context, serial)
+    if refusal is not None:
+        raise ApiError(refusal.status, refusal.code, refusal.message)
+    if context.device_id is not None:
+        security.connections.track(context.device_id, request.transport)
+    request[REQUEST_CONTEXT] = context
+    return await handler(request)
+
+
+def ctx(request: web.Request) -> RequestContext:
+    """Return the request's caller."""
+    return request[REQUEST_CONTEXT]

@@ -1,0 +1,193 @@
+"""The hub's own routes: health, the event stream with resume, the calling board and display."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable
+from importlib import resources
+
+from aiohttp import WSMsgType, web
+
+from branch_hub import __version__
+from branch_hub.api.app import HUB, ctx
+from branch_hub.api.errors import ApiError
+from branch_hub.context import RequestContext
+from branch_hub.push import PushEvent, Subscriber
+from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
+from branch_hub.voice import VOICE_ID
+
+__all__ = ["WS_CLOSE_RESYNC", "add_routes"]
+
+WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
+
+
+async def health(request: web.Request) -> web.Response:
+    """Report liveness and the hub's status figures."""
+    hub = request.app[HUB]
+    loop = asyncio.get_running_loop()
+    last = await loop.run_in_executor(None, hub.stream.log.last_seq)
+    body = {"status": "ok", "version": __version__, "last_seq": last, **hub.status}
+    body["cache"] = await loop.run_in_executor(None, hub.cache_sync.status)
+    return web.json_response(body)
+
+
+def _since(request: web.Request, last: int) -> int:
+    raw = request.query.get("since")
+    if raw is None:
+        return last
+    try:
+        since = int(raw)
+    except ValueError:
+        raise ApiError(
+            400, "bad_since", "since must be a whole number (the last seq you saw)"
+        ) from None
+    if since < 0:
+        raise ApiError(400, "bad_since", "since must not be negative")
+    return since
+
+
+async def events(request: web.Request) -> web.StreamResponse:
+    """Stream events after `since` over a WebSocket: first from the log, then live."""
+    hub = request.app[HUB]
+    last = await asyncio.get_running_loop().run_in_executor(None, hub.stream.log.last_seq)
+    since = _since(request, last)
+    ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
+    await ws.prepare(request)
+    if since > last:
+        # The client saw events this hub never wrote (another hub, or a restored database).
+        await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
+        await ws.close(code=WS_CLOSE_RESYNC)
+        return ws
+    accepts = _event_filter(ctx(request))
+    # Subscribe before replay: nothing falls between the two.
+    sub = hub.stream.broadcaster.subscribe(accepts)
+    reader = asyncio.create_task(_drain_incoming(ws))
+    reader.add_done_callback(lambda _task: _wake(sub))
+    try:
+        sent = since
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = await loop.run_in_executor(None, hub.stream.log.since, sent, 500)
+            if not batch:
+                break
+            for event in batch:
+                if accepts is None or accepts(event):
+                    await ws.send_str(event.wire_json())
+                sent = event.seq
+        await ws.send_json({"type": "live", "seq": sent})
+        while not ws.closed:
+            if sub.overflowed:
+                await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
+                await ws.close(code=WS_CLOSE_RESYNC)
+                break
+            # One await per event and no helper tasks: with 20+ tablets this loop runs for
+            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+            event = await sub.queue.get()
+            if event is _GONE:
+                break
+            if event.seq > sent:  # replay may already have sent it
+                await ws.send_str(event.wire_json())
+                sent = event.seq
+    except (ConnectionError, asyncio.CancelledError):
+        pass  # the client went away; it resumes with since= when it returns
+    finally:
+        hub.stream.broadcaster.unsubscribe(sub)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        if not ws.closed:
+            await ws.close()
+    return ws
+
+
+def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
+    if context.device_kind in STAFF_DEVICE_KINDS:
+        return None
+    return lambda event: event.kind in PUBLIC_EVENT_KINDS
+
+
+_GONE = PushEvent(0, "", "", {})  # queued to a subscriber whose client went away
+
+
+def _wake(sub: Subscriber) -> None:
+    with contextlib.suppress(asyncio.QueueFull):  # a full queue wakes the loop anyway
+        sub.queue.put_nowait(_GONE)
+
+
+async def _drain_incoming(ws: web.WebSocketResponse) -> None:
+    """Read (and ignore) client messages so pings and close frames are processed."""
+    async for msg in ws:
+        if msg.type == WSMsgType.TEXT:
+            with contextlib.suppress(ValueError):
+                json.loads(msg.data)
+        elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+            break
+
+
+async def board(request: web.Request) -> web.Response:
+    """The calling board snapshot: branch names, services, recent calls, waiting counts."""
+    hub = request.app[HUB]
+    config = hub.config
+    branch = {"name_zh": config.branch.name_zh, "name_en": config.branch.name_en}
+    services = [
+        {"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "prefix": s.prefix}
+        for s in config.services
+    ]
+    last = await asyncio.get_running_loop().run_in_executor(None, hub.stream.log.last_seq)
+    return web.json_response(
+        {
+            "branch": branch,
+            "services": services,
+            "calls": hub.stream.board.calls(),
+            "waiting": await asyncio.get_running_loop().run_in_executor(
+                None, hub.lobby.waiting_counts
+            ),
+            "last_seq": last,
+        }
+    )
+
+
+_DISPLAY_FILES = {
+    "": ("display.html", "text/html"),
+    "app.js": ("app.js", "text/javascript"),
+    "style.css": ("style.css", "text/css"),
+}
+
+
+async def display_file(request: web.Request) -> web.Response:
+    """Serve one of the display page's fixed files (a whitelist: no paths from the request)."""
+    name = request.match_info.get("name", "")
+    if name not in _DISPLAY_FILES:
+        raise ApiError(404, "not_found", "no such display file")
+    filename, content_type = _DISPLAY_FILES[name]
+    body = (resources.files("branch_hub") / "web" / filename).read_bytes()
+    return web.Response(
+        body=body,
+        content_type=content_type,
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+async def display_voice(request: web.Request) -> web.StreamResponse:
+    """Serve a cached announcement WAV by its id."""
+    hub = request.app[HUB]
+    voice_id = request.match_info["voice_id"]
+    if not VOICE_ID.fullmatch(voice_id):
+        raise ApiError(404, "not_found", "no such announcement")
+    path = hub.voice.path_for(voice_id)
+    if not path.exists():
+        raise ApiError(404, "not_found", "no such announcement")
+    return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
+
+
+def add_routes(app: web.Application) -> None:
+    """Register health, events, board and the display's files."""
+    app.router.add_get("/api/v1/health", health)
+    app.router.add_get("/api/v1/events", events)
+    app.router.add_get("/api/v1/board", board)
+    app.router.add_get("/display", display_file)
+    app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
+    app.router.add_get("/display/{name}", display_file)

@@ -1,0 +1,188 @@
+"""The one typed hub, built by one function: the service, the tests, the benches and the demo.
+
+`build_hub(config, config_path)` opens everything a branch hub is made of: its database (queue,
+visits, notes, push events, HQ outbox, answered requests, pending audit entries), the security
+stores (devices, staff, sessions, audit log), the lobby and its desks, the customer cache's
+scheduled pull, the voice cache and the app store. There is no hub without security: every
+request is admitted by the device registry and the staff sessions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from branch_hub.appstore.store import AppStore
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.cache_sync import CacheSync, SyncSettings
+from branch_hub.config import BranchConfig, resolve_data_dir
+from branch_hub.database import HubDatabase
+from branch_hub.lobby.actions import Actions
+from branch_hub.lobby.arrival import Lobby
+from branch_hub.lobby.briefing import Briefing
+from branch_hub.lobby.counters import Counters
+from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudit
+from branch_hub.lobby.staffdesk import StaffDesk
+from branch_hub.lobby.visits import VisitStore
+from branch_hub.outbox import Outbox, OutboxSender, open_for_hub
+from branch_hub.pki import load_pem_pair
+from branch_hub.push import Broadcaster, EventLog
+from branch_hub.queue import QueueStore
+from branch_hub.security.audit import AuditLog
+from branch_hub.security.hub import HubSecurity
+from branch_hub.stream import EventStream
+from branch_hub.voice import VoiceCache
+from sync.cache import CustomerCache
+
+__all__ = ["Hub", "HubOptions", "build_hub"]
+
+log = logging.getLogger("branch_hub.hub")
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    """How a hub is built beyond its config (tests and tools change these, never the parts)."""
+
+    cache_dir: Path | None = None  # open this cache folder instead of the scheduled pull's
+    poll_interval_s: float = 0.1  # how often station devices are polled
+    push_queue_size: int = 1000  # events a slow subscriber may fall behind before a resync
+
+
+@dataclass
+class Hub:
+    """A running branch hub's parts, all present and typed."""
+
+    config: BranchConfig
+    data_dir: Path
+    db: HubDatabase
+    stream: EventStream
+    security: HubSecurity
+    lobby: Lobby
+    desk: StaffDesk
+    counters: Counters
+    outbox: Outbox
+    sender: OutboxSender | None
+    cache_sync: CacheSync
+    relay: AuditRelay
+    requests: AnsweredRequests
+    voice: VoiceCache
+    appstore: AppStore
+    own_cache: CustomerCache | None = None
+    status: dict[str, str] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event | None = None
+
+    @property
+    def audit(self) -> AuditLog:
+        """The hash-chained audit log."""
+        return self.security.audit
+
+    async def start(self) -> None:
+        """Open the station devices and start the hub's background work."""
+        self._stop = asyncio.Event()
+        self.relay.start()
+        await self.lobby.start()
+        self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
+        self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
+        if self.sender is not None:
+            self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
+
+    async def close(self) -> None:
+        """Stop background work and devices, then close every store."""
+        if self._stop is not None:
+            self._stop.set()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await self.lobby.stop()
+        await asyncio.get_running_loop().run_in_executor(None, self.relay.close)
+        self.cache_sync.close()
+        if self.sender is not None:
+            self.sender.close()
+        if self.own_cache is not None:
+            self.own_cache.close()
+        self.appstore.close()
+        self.db.close()
+        self.security.close()
+
+
+def _open_cache(cache_dir: Path) -> CustomerCache | None:
+    """Open a cache folder with its sync key; None means every arrival is a walk-in."""
+    key = cache_dir / "hub_sync.key"
+    if not key.exists():
+        log.warning("no hub sync key in %s: customers cannot be recognised", cache_dir)
+        return None
+    try:
+        return CustomerCache(cache_dir, key)
+    except Exception as exc:  # an unreadable cache must not stop the lobby
+        log.warning("customer cache unavailable: %s", type(exc).__name__)
+        return None
+
+
+def _security(data_dir: Path, config: BranchConfig) -> HubSecurity:
+    pki = data_dir / "pki"
+    ca = load_pem_pair(pki / "ca.crt", pki / "ca.key") if (pki / "ca.key").exists() else None
+    return HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
+
+
+def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:
+    """Open every part of the hub for `config` (its data folder must be provisioned)."""
+    options = options or HubOptions()
+    data_dir = resolve_data_dir(config, config_path)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
+    db = HubDatabase(data_dir / "hub.db")
+    stream = EventStream(EventLog(db, cipher), Broadcaster(options.push_queue_size))
+    stream.board.rebuild(stream.log)
+    security = _security(data_dir, config)
+    cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), stream.emit)
+    own = _open_cache(options.cache_dir) if options.cache_dir is not None else None
+    cache: Callable[[], CustomerCache | None] = (
+        (lambda: own) if options.cache_dir is not None else cache_sync.open_cache
+    )
+    outbox, sender = open_for_hub(config, data_dir, cipher, db)
+    pending = PendingAudit(db, cipher)
+    relay = AuditRelay(pending, security.audit)
+    requests = AnsweredRequests(db, cipher)
+    clock = lambda: datetime.now(UTC)  # noqa: E731 (the hub's one clock)
+    queue = QueueStore(db, config, clock)
+    lobby = Lobby(
+        stream,
+        config,
+        db=db,
+        queue=queue,
+        visits=VisitStore(db, cipher),
+        briefing=Briefing(config, db, cipher),
+        cache=cache,
+        sim_dir=data_dir / "sim",
+        poll_interval=options.poll_interval_s,
+    )
+    day = lambda: lobby.now().astimezone(lobby.zone).date().isoformat()  # noqa: E731
+    actions = Actions(db, stream, outbox, pending, relay, requests, clock, day)
+    voice = VoiceCache(data_dir / "voice")
+    counters = Counters(config, queue, actions, voice, lobby.waiting_counts, lobby.menu_changed)
+    return Hub(
+        config=config,
+        data_dir=data_dir,
+        db=db,
+        stream=stream,
+        security=security,
+        lobby=lobby,
+        desk=StaffDesk(lobby, actions),
+        counters=counters,
+        outbox=outbox,
+        sender=sender,
+        cache_sync=cache_sync,
+        relay=relay,
+        requests=requests,
+        voice=voice,
+        appstore=AppStore(data_dir / "appstore"),
+        own_cache=own,
+        status={"branch_id": config.branch.id},
+    )

@@ -1,0 +1,63 @@
+"""What the lobby refuses, as domain errors; the API maps each to a status and a message.
+
+LobbyError
+ +- UnknownService      the branch has no such service
+ +- SessionExpired      the kiosk session the ticket was for has ended
+ +- QueueUnavailable    the queue could not issue or change a ticket
+ +- UnknownVisit        no such visit today
+ +- UnknownLead         the customer has no such lead
+ +- InvalidEntry*       a note, hand-off or outcome the notes store refused (briefs)
+ +- TransferTarget      a transfer names neither a service nor a counter
+ +- UnknownCounter      no such counter at this branch
+ +- RequestConflict     a request id reused for another action
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "LobbyError",
+    "QueueUnavailable",
+    "RequestConflict",
+    "SessionExpired",
+    "TransferTarget",
+    "UnknownCounter",
+    "UnknownLead",
+    "UnknownService",
+    "UnknownVisit",
+]
+
+
+class LobbyError(Exception):
+    """Something the lobby refuses to do; the message is for logs and the English text."""
+
+
+class UnknownService(LobbyError):
+    """The branch offers no such service."""
+
+
+class SessionExpired(LobbyError):
+    """The kiosk session the request names has ended."""
+
+
+class QueueUnavailable(LobbyError):
+    """The queue could not take the change (its database failed)."""
+
+
+class UnknownVisit(LobbyError):
+    """No such visit today."""
+
+
+class UnknownLead(LobbyError):
+    """The customer has no such lead."""
+
+
+class TransferTarget(LobbyError):
+    """A transfer needs a service or a counter."""
+
+
+class UnknownCounter(LobbyError):
+    """No such counter at this branch."""
+
+
+class RequestConflict(LobbyError):
+    """A request id already answered another action."""

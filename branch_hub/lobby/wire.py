@@ -1,0 +1,83 @@
+"""How tickets, dashboards and the kiosk menu look on the wire (no personal data)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from branch_hub.config import BranchConfig
+from branch_hub.queue import Dashboard, Ticket, WaitEstimate
+
+__all__ = ["dashboard_wire", "staff_ticket", "ticket_view", "ticket_wire"]
+
+
+def ticket_wire(
+    config: BranchConfig, ticket: Ticket, estimate: WaitEstimate | None
+) -> dict[str, Any]:
+    """The ticket as kiosks and tablets see it (no personal data)."""
+    service = config.service(ticket.service)
+    lo = math.floor(estimate.low_min) if estimate else 0
+    hi = max(lo, math.ceil(estimate.high_min)) if estimate else 0
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": service.code,
+        "service_zh": service.name_zh,
+        "service_en": service.name_en,
+        "people_ahead": estimate.ahead if estimate else 0,
+        "wait_min": [lo, hi],
+        "qr": f"branch-edge:{config.branch.id}:{ticket.id}",
+        "issued_at": ticket.issued_at.isoformat(),
+    }
+
+
+def ticket_view(ticket: Ticket) -> dict[str, Any]:
+    """The ticket as staff lists show it."""
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "service": ticket.service,
+        "state": ticket.state.value,
+        "counter_id": ticket.counter_id,
+        "issued_at": ticket.issued_at.isoformat(),
+        "called_at": ticket.called_at.isoformat() if ticket.called_at else None,
+    }
+
+
+def staff_ticket(ticket: Ticket | None) -> dict[str, Any]:
+    """A counter operation's answer: the ticket it acted on, with its visit."""
+    if ticket is None:
+        return {"ticket": None}
+    return {"ticket": ticket_view(ticket) | {"visit_id": ticket.visit_ref}}
+
+
+def dashboard_wire(board: Dashboard) -> dict[str, Any]:
+    """The lobby manager's dashboard as JSON."""
+    return {
+        "at": board.at.isoformat(),
+        "day": board.day.isoformat() if board.day else None,
+        "services": [
+            {
+                "service": s.service,
+                "waiting_priority": s.waiting_priority,
+                "waiting_ordinary": s.waiting_ordinary,
+                "longest_wait_min": s.longest_wait_min,
+                "median_service_min": s.median_service_min,
+                "p80_service_min": s.p80_service_min,
+            }
+            for s in board.services
+        ],
+        "counters": [
+            {
+                "counter_id": c.counter_id,
+                "number": c.number,
+                "open": c.open,
+                "current": ticket_view(c.current) if c.current else None,
+                "reserved_waiting": c.reserved_waiting,
+            }
+            for c in board.counters
+        ],
+        "current_calls": [ticket_view(t) for t in board.current_calls],
+        "parked": board.parked,
+        "longest_wait_min": board.longest_wait_min,
+    }
