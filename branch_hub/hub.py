@@ -86,6 +86,10 @@ class Hub:
         """Open the station devices and start the hub's background work."""
         self._stop = asyncio.Event()
         self.relay.start()
+        if not self.cache_sync.settings.url:
+            # No HQ to pull from: say so once, now, before the first client connects.
+            self.cache_sync.open_cache()
+            await self.cache_sync.report_staleness()
         await self.lobby.start()
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))

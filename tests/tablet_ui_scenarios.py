@@ -233,7 +233,7 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     rig.shot(SHOTS / "tablet-advisor.png")
     rig.harness.tap(wealth.view.buttons[key])
     rig.until(lambda: wealth.tablet.message == "outcome recorded", "outcome recorded")
-    events = rig.hub.hub.log.since(0, 1000)  # type: ignore[union-attr]
+    events = rig.hub.hub.stream.log.since(0, 1000)  # type: ignore[union-attr]
     assert any(e.kind == "lead_outcome" and e.data["lead_id"] == lead_id for e in events)
 
 
@@ -254,7 +254,7 @@ def test_teller_calls_next_and_finishes(rig: Rig) -> None:
     rig.harness.tap(counter.view.buttons["finish"])
     rig.until(lambda: counter.tablet.state.serving is None, "finished")
     assert counter.tablet.state.brief is None
-    events = rig.hub.hub.log.since(0, 1000)  # type: ignore[union-attr]
+    events = rig.hub.hub.stream.log.since(0, 1000)  # type: ignore[union-attr]
     assert any(e.kind == "finished" and e.data["ticket"] == walk_in["number"] for e in events)
     counter.tablet.logout()
 

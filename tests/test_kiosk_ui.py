@@ -220,7 +220,7 @@ def arrivals(kiosk: Kiosk) -> list[dict[str, Any]]:
 
     async def read() -> list[Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(None, hub.hub.log.since, 0, 500)
+        return await loop.run_in_executor(None, hub.hub.stream.log.since, 0, 500)
 
     return [e.data for e in kiosk.hub.call(read()) if e.kind == "arrival"]
 

@@ -17,13 +17,12 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.api import create_app
 from branch_hub.config import BranchConfig, parse_config
-from branch_hub.context import server_ssl_context
-from branch_hub.lobby import open_lobby
-from branch_hub.push import EventLog
-from branch_hub.server import HubApp, create_app
+from branch_hub.hub import Hub, HubOptions
+from branch_hub.service import hub_ssl_context
 from tests.support.hub_thread import LoopThreadServer
+from tests.support.hubkit import open_hub
 from tests.support.tlsenv import TlsEnv
 
 
@@ -85,8 +84,7 @@ def kiosk_config(card_reader: str = f"pcsc://{KIOSK_READER}") -> BranchConfig:
 
 @dataclass
 class _Running:
-    hub: HubApp
-    handle: Any
+    hub: Hub
     runner: web.AppRunner
 
 
@@ -118,33 +116,32 @@ class RealKioskHub(LoopThreadServer):
     def lobby(self) -> Any:
         """The running lobby."""
         assert self.running is not None
-        return self.running.handle.lobby
+        return self.running.hub.lobby
 
     def sim(self, name: str) -> Any:
         """A simulator of station K1 ('idreader' or 'printer')."""
         return self.lobby.stations["K1"].sims[name]
 
     async def _start(self) -> None:
-        cipher = AtRestCipher(load_or_create_key(self.data / "atrest.key"))
-        hub = HubApp(log=EventLog(self.data / "hub.db", cipher), config=self.config)
-        handle = open_lobby(
-            hub, self.config, self.data, cipher, cache_dir=self.cache_dir, poll_interval=0.05
+        hub = open_hub(
+            self.config,
+            self.data,
+            self.tls,
+            HubOptions(cache_dir=self.cache_dir or self.data / "cache", poll_interval_s=0.05),
         )
         runner = web.AppRunner(create_app(hub), shutdown_timeout=0.5)
         await runner.setup()
-        ssl_ctx = server_ssl_context(
-            str(self.tls.server_cert), str(self.tls.server_key), str(self.tls.ca_path), True
+        site = web.TCPSite(
+            runner, "127.0.0.1", self.port, ssl_context=hub_ssl_context(hub), reuse_address=True
         )
-        site = web.TCPSite(runner, "127.0.0.1", self.port, ssl_context=ssl_ctx, reuse_address=True)
         await site.start()
         self.port = runner.addresses[0][1]
-        await handle.start()
-        self.running = _Running(hub, handle, runner)
+        await hub.start()
+        self.running = _Running(hub, runner)
 
     async def _stop(self) -> None:
         running, self.running = self.running, None
         if running is None:
             return
         await running.runner.cleanup()
-        await running.handle.close()
-        running.hub.log.close()
+        await running.hub.close()

@@ -1,6 +1,6 @@
 """A real hub (lobby + security + customer cache) on its own thread, for the tablet's tests.
 
-The hub runs the merged lobby (H5) and security (H6) code over mutual TLS on loopback; it can be
+The hub is built as production builds it and served over mutual TLS on loopback; it can be
 stopped and started again on the same port and data folder (a hub restart).
 """
 
@@ -19,17 +19,16 @@ import requests
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.api import create_app
 from branch_hub.config import load_config
-from branch_hub.context import server_ssl_context
-from branch_hub.lobby import open_lobby
-from branch_hub.push import EventLog
+from branch_hub.hub import Hub, HubOptions
 from branch_hub.security import HubSecurity
-from branch_hub.server import HubApp, create_app
+from branch_hub.service import hub_ssl_context
 from sync.keys import load_hub_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
+from tests.support.hubkit import open_hub
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 PIN = "246810"
@@ -84,12 +83,10 @@ class TabletHub:
     data: Path
     tls: TlsEnv
     port: int = 0
-    hub: HubApp | None = None
+    hub: Hub | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
     _runner: web.AppRunner | None = None
-    _handle: Any = None
-    _security: HubSecurity | None = None
 
     @property
     def url(self) -> str:
@@ -117,34 +114,28 @@ class TabletHub:
 
     async def _up(self) -> None:
         config = load_config(SAMPLE)
-        cipher = AtRestCipher(load_or_create_key(self.data / "atrest.key"))
-        security = HubSecurity.open(self.data, ca=self.tls.ca)
-        if not security.staff.list():
+        hub = open_hub(config, self.data, self.tls, HubOptions(cache_dir=self.data / "cache"))
+        if not hub.security.staff.list():
             for staff_id, name, role in STAFF:
-                security.staff.add(staff_id, name, role, PIN)
-        self._security = security
-        hub = HubApp(log=EventLog(self.data / "hub.db", cipher), config=config, security=security)
-        self._handle = open_lobby(hub, config, self.data, cipher, cache_dir=self.data / "cache")
-        app = create_app(hub)
-        self._runner = web.AppRunner(app)
+                hub.security.staff.add(staff_id, name, role, PIN)
+        self._runner = web.AppRunner(create_app(hub))
         await self._runner.setup()
-        ssl_ctx = server_ssl_context(
-            str(self.tls.server_cert), str(self.tls.server_key), str(self.tls.ca_path), False
-        )
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=ssl_ctx)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=hub_ssl_context(hub))
         await site.start()
         self.port = self._runner.addresses[0][1]
+        await hub.start()
         self.hub = hub
 
     async def _down(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-        if self._handle is not None:
-            await self._handle.close()
         if self.hub is not None:
-            self.hub.log.close()
-        if self._security is not None:
-            self._security.close()
+            await self.hub.close()
+
+    @property
+    def _sec(self) -> HubSecurity:
+        assert self.hub is not None
+        return self.hub.security
 
     def stop(self) -> None:
         """Stop the hub (its data stays for a restart)."""
@@ -162,35 +153,30 @@ class TabletHub:
         """Kiosk K1's certificate files, registered with the hub's device registry."""
         cert_path, key_path = self.tls.folder / "K1.crt", self.tls.folder / "K1.key"
         if not cert_path.exists():
-            assert self._security is not None
             cert_path, key_path = self.tls.client("K1", "kiosk")
             from cryptography import x509
 
             cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            self._security.devices.register("K1", "kiosk", cert)
+            self._sec.devices.register("K1", "kiosk", cert)
         return cert_path, key_path
 
     def revoke(self, device_id: str) -> None:
         """Revoke a device the way `branch-provision revoke` does (closes its connections)."""
-        assert self._security is not None
-        security = self._security
+        security = self._sec
         self.call(_in_loop(lambda: security.revoke(device_id)))
 
     def drop_connections(self, device_id: str) -> int:
         """Cut a device's open connections without ending its session (a Wi-Fi drop)."""
-        assert self._security is not None
-        security = self._security
+        security = self._sec
         return self.call(_in_loop(lambda: security.connections.close_device(device_id)))
 
     # -- helpers that play the other devices -------------------------------------------------
     def enrolment_code(self, device_id: str, kind: str = "tablet") -> str:
         """A one-time enrolment code, as `branch-provision` would print it."""
-        assert self._security is not None
-        return self._security.codes.create(device_id, kind)
+        return self._sec.codes.create(device_id, kind)
 
     def kiosk(self) -> requests.Session:
         """An HTTP session with kiosk K1's certificate (registered on first use)."""
-        assert self._security is not None
         cert, key = self.folder_kiosk()
         session = requests.Session()
         session.trust_env = False
@@ -201,7 +187,6 @@ class TabletHub:
     def arrive(self, pan: str | None, service: str = "wealth") -> dict[str, Any]:
         """A customer dips a card (or not) at K1 and takes a ticket; returns the ticket answer."""
         assert self.hub is not None
-        assert self.hub.lobby is not None
         session_id = None
         if pan is not None:
             session = self.call(self.hub.lobby.identify("K1", "pan", pan))

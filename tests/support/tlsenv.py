@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,16 +27,34 @@ class TlsEnv:
     ca_path: Path
     server_cert: Path
     server_key: Path
-    # When set (a branch_hub.security DeviceRegistry), every issued client certificate is
-    # registered in it, as enrolment would: hubs with security refuse unregistered devices.
-    registry: Any = None
+    # A branch_hub.security DeviceRegistry: every client certificate issued (before or after it
+    # is set) is registered in it, as enrolment would; the hub refuses unregistered devices.
+    _registry: Any = None
+    issued: list[tuple[str, str, Any]] = field(default_factory=list)
+
+    @property
+    def registry(self) -> Any:
+        """The hub's device registry the issued certificates are enrolled in (or None)."""
+        return self._registry
+
+    @registry.setter
+    def registry(self, registry: Any) -> None:
+        self._registry = registry
+        if registry is None:
+            return
+        known = {device.device_id for device in registry.list()}
+        latest = {device_id: (kind, cert) for device_id, kind, cert in self.issued}
+        for device_id, (kind, cert) in latest.items():
+            if device_id not in known:  # a restarted hub keeps what it knew (revocations too)
+                registry.register(device_id, kind, cert)
 
     def client(self, device_id: str, kind: str) -> tuple[Path, Path]:
         """Issue a client certificate for a device and return (cert, key) paths."""
         cert, key = issue_client_cert(self.ca, device_id, kind)
         assert key is not None
-        if self.registry is not None:
-            self.registry.register(device_id, kind, cert)
+        self.issued.append((device_id, kind, cert))
+        if self._registry is not None:
+            self._registry.register(device_id, kind, cert)
         cert_path = self.folder / f"{device_id}.crt"
         key_path = self.folder / f"{device_id}.key"
         cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
