@@ -18,16 +18,15 @@ import requests
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from branch_hub.api import create_app
 from branch_hub.appstore import AppUpdater, Refused, verify_bundle
-from branch_hub.appstore.routes import register
 from branch_hub.appstore.store import AppStore
-from branch_hub.atrest import AtRestCipher
-from branch_hub.context import server_ssl_context
-from branch_hub.pki import issue_client_cert, issue_server_cert, make_ca, write_private_key
 from branch_hub.provision.cli import main as provision
-from branch_hub.push import EventLog
-from branch_hub.server import HubApp, create_app
+from branch_hub.service import hub_ssl_context
 from sync.keys import load_signing_private, load_signing_public, write_key_pair
+from tests.support.hubkit import open_hub
+from tests.support.lobbyenv import branch_config
+from tests.support.tlsenv import make_tls_env
 
 HEALTH = [sys.executable, "-c", "import demoapp, sys; sys.exit(demoapp.health())"]
 
@@ -149,53 +148,35 @@ def test_refusals(tmp_path: Path, keys: tuple[Path, Path], spoil: str, reason: s
 
 
 class _Hub:
-    """A hub serving the app routes over mutual TLS on loopback, in a background thread."""
+    """The production hub serving over mutual TLS on loopback, in a background thread, with the
+    test's app store in place of its own."""
 
     def __init__(self, tmp: Path, store: AppStore) -> None:
-        self.ca = make_ca("B001")
-        pki = tmp / "pki"
-        pki.mkdir()
-        server = issue_server_cert(self.ca, "hub", ["localhost"], ["127.0.0.1"])
-        server.save(pki / "hub.crt", pki / "hub.key")
-        (pki / "ca.crt").write_bytes(self.ca.cert_pem())
-        self.pki = pki
-        self.hub = HubApp(log=EventLog(tmp / "hub.db", AtRestCipher(b"a" * 32)))
-        app = create_app(self.hub)
-        register(app, self.hub, store)
-        self.ssl = server_ssl_context(
-            str(pki / "hub.crt"), str(pki / "hub.key"), str(pki / "ca.crt"), require_client=False
-        )
+        self.tls = make_tls_env(tmp / "pki", "B001")
+        self.pki = self.tls.folder
+        self.hub = open_hub(branch_config(), tmp / "hub", self.tls)
+        self.hub.appstore.close()
+        self.hub.appstore = store
         self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(app)
+        self.runner = web.AppRunner(create_app(self.hub))
         self.loop.run_until_complete(self.runner.setup())
-        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=self.ssl)
+        site = web.TCPSite(self.runner, "127.0.0.1", 0, ssl_context=hub_ssl_context(self.hub))
         self.loop.run_until_complete(site.start())
         self.url = f"https://127.0.0.1:{self.runner.addresses[0][1]}"
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
 
     def device(self, device_id: str, kind: str) -> tuple[str, str]:
-        from cryptography.hazmat.primitives import serialization
-
-        cert, key = issue_client_cert(self.ca, device_id, kind)
-        assert key is not None
-        crt, kf = self.pki / f"{device_id}.crt", self.pki / f"{device_id}.key"
-        crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        write_private_key(
-            kf,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        return str(crt), str(kf)
+        """An enrolled device's certificate and key files."""
+        crt, key = self.tls.client(device_id, kind)
+        return str(crt), str(key)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self.runner.cleanup(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(10)
-        self.hub.log.close()
+        self.hub.db.close()
+        self.hub.security.close()
 
 
 @pytest.fixture

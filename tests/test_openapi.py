@@ -20,8 +20,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from branch_hub.push import EventLog
-from branch_hub.server import HubApp, create_app
+from branch_hub.api import create_app
 from tests.support.lobbyenv import RunningHub, branch_config, running_hub
 from tests.support.openapi_check import OpenApi, Operation
 from tests.support.tlsenv import TlsEnv, make_tls_env
@@ -121,6 +120,9 @@ def _fixtures(server: Server) -> dict[str, str]:
         "lead_id": "L1",
         "counter_id": "C1",
         "device_id": "TAB-login",
+        "app": "tablet",
+        "version": "1.0.0",
+        "name": "manifest.json",
     }
 
 
@@ -134,8 +136,9 @@ def _check_error(resp: requests.Response, what: str) -> None:
         )
 
 
-def test_documented_routes_match_the_server() -> None:
-    app = create_app(HubApp(log=EventLog.__new__(EventLog)))
+def test_documented_routes_match_the_server(server: Server) -> None:
+    assert server.run is not None
+    app = create_app(server.run.hub)
     served = {
         (route.method, route.resource.canonical.removeprefix(API.base))
         for route in app.router.routes()
@@ -227,6 +230,9 @@ def test_malformed_bodies_get_4xx(server: Server, op: Operation) -> None:
         "lead_id": "L1",
         "counter_id": "C1",
         "device_id": "TAB-nobody",
+        "app": "tablet",
+        "version": "1.0.0",
+        "name": "manifest.json",
     }
     url = server.url + _valid_path(op, ids)
     client = server.client(op)
@@ -261,6 +267,9 @@ def test_bad_path_parameters_get_4xx(server: Server, op: Operation) -> None:
             "lead_id": "L1",
             "counter_id": "C9",
             "device_id": "../../etc",
+            "app": "tablet",
+            "version": "1.0.0",
+            "name": "manifest.json",
         }
         good[name] = quote(value, safe="")
         resp = client.request(
