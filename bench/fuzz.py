@@ -270,24 +270,28 @@ def random_request(
 
 
 def hub_routes() -> list[tuple[str, str]]:
-    """Every (method, path template) the hub serves, read from its router."""
-    from branch_hub.push import EventLog
-    from branch_hub.server import HubApp, create_app
+    """Every (method, path template) the hub serves, read from the production app's router."""
+    import asyncio
 
+    from branch_hub.api import create_app
+    from branch_hub.config import load_config, resolve_data_dir
+    from branch_hub.hub import build_hub
+    from branch_hub.service import ensure_dev_pki
+
+    sample = Path(__file__).resolve().parent.parent / "branch_hub" / "sample_branch.toml"
     with tempfile.TemporaryDirectory() as tmp:
-        from branch_hub.appstore.routes import register
-        from branch_hub.appstore.store import AppStore
-        from branch_hub.atrest import AtRestCipher
-
-        hub = HubApp(log=EventLog(Path(tmp) / "r.db", AtRestCipher(b"\x00" * 32)))
-        app = create_app(hub)
-        register(app, hub, AppStore(Path(tmp) / "appstore"))  # as service.serve() does
+        config_path = Path(tmp) / "hub.toml"
+        config_path.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
+        config = load_config(config_path)
+        ensure_dev_pki(resolve_data_dir(config, config_path) / "pki", config.branch.id)
+        hub = build_hub(config, config_path)
         routes = []
-        for route in app.router.routes():
+        for route in create_app(hub).router.routes():
             info = route.resource.get_info() if route.resource else {}
             path = info.get("path") or info.get("formatter")
             if path and route.method != "HEAD":
                 routes.append((route.method, str(path)))
+        asyncio.run(hub.close())
     return sorted(set(routes))
 
 
