@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from branch_hub.context import RequestContext
 from branch_hub.security import AuditError, AuditLog
 
-FIELDS = ["at", "action", "device_id", "staff_id", "customer_id", "subject", "detail"]
+FIELDS = ["at", "action", "device_id", "staff_id", "customer_id", "subject", "detail", "entry_id"]
 
 
 def _filled(folder: Path, n: int = 6) -> AuditLog:
@@ -20,6 +20,7 @@ def _filled(folder: Path, n: int = 6) -> AuditLog:
     ctx = RequestContext("TAB1", "tablet", "w1", "wealth_manager")
     for i in range(n):
         log.record("brief_view", ctx=ctx, customer_id=f"C{i:04d}", subject=f"visit-{i}")
+    log.flush()  # the writer thread appends; tamper only with what is written
     return log
 
 
@@ -78,8 +79,8 @@ def test_reordered_entries_are_detected(tmp_path: Path) -> None:
         db.execute("SELECT * FROM audit WHERE seq = ?", (n,)).fetchone()[1:] for n in (2, 3)
     )
     db.execute("DELETE FROM audit WHERE seq IN (2, 3)")
-    db.execute("INSERT INTO audit VALUES (2, ?, ?, ?, ?, ?, ?, ?, ?)", three)
-    db.execute("INSERT INTO audit VALUES (3, ?, ?, ?, ?, ?, ?, ?, ?)", two)
+    db.execute("INSERT INTO audit VALUES (2, ?, ?, ?, ?, ?, ?, ?, ?, ?)", three)
+    db.execute("INSERT INTO audit VALUES (3, ?, ?, ?, ?, ?, ?, ?, ?, ?)", two)
     with pytest.raises(AuditError, match="entry 2"):
         log.verify()
 
