@@ -17,7 +17,12 @@ import pytest
 
 from bench.audit_stall import LockHolder, staff_actions
 from branch_hub.security import AuditError, AuditLog
-from branch_hub.security.audit import AuditBacklogFull, AuditEntry, PendingAudit
+from branch_hub.security.audit import (
+    AuditBacklogFull,
+    AuditEntry,
+    AuditNotWritten,
+    PendingAudit,
+)
 from branch_hub.security.audit_writer import EntryWriter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +34,7 @@ def test_records_during_another_process_lock_never_wait(tmp_path: Path) -> None:
     log.flush()
     with LockHolder(log.db_path, 2.0) as holder:
         done = asyncio.run(staff_actions(log, 200, 0.001))
-        with pytest.raises(AuditError, match="not written yet"):
+        with pytest.raises(AuditNotWritten, match="not written yet"):
             log.flush(0.05)  # the writer thread is the one waiting for the lock
         released = holder.wait()
     # Every record returned while the other process still held the lock.
@@ -56,6 +61,8 @@ def test_a_replayed_entry_is_written_once(tmp_path: Path) -> None:
     kept = json.dumps(pending.to_json())  # as the hub keeps it in its own database
     assert log.record_entry(pending) == pending.entry_id
     log.record_entry(pending)  # handed in twice in one run
+    log.flush()
+    assert log.chained([pending.entry_id, "0" * 32]) == {pending.entry_id}
     log.close()
     again = AuditLog.open(tmp_path)  # after a crash: handed in again from the hub's database
     again.record_entry(PendingAudit.from_json(json.loads(kept)))

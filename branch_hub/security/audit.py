@@ -18,7 +18,7 @@ import hmac
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -31,7 +31,7 @@ from branch_hub.security.audit_fields import (
     Scalar,
     prepare_entry,
 )
-from branch_hub.security.audit_writer import AuditBacklogFull, EntryWriter
+from branch_hub.security.audit_writer import AuditBacklogFull, AuditNotWritten, EntryWriter
 from branch_hub.security.errors import AuditError
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "AuditBacklogFull",
     "AuditEntry",
     "AuditLog",
+    "AuditNotWritten",
     "AuditSink",
     "AuditWriter",
     "NullAudit",
@@ -149,6 +150,10 @@ class AuditWriter(AuditSink, Protocol):
         """Wait until every entry handed in so far is written."""
         ...
 
+    def chained(self, entry_ids: Iterable[str]) -> set[str]:
+        """Which of these entries are in the chain (kept copies of those can go)."""
+        ...
+
 
 class NullAudit:
     """An audit sink that keeps nothing (a hub built without security, in unit tests)."""
@@ -175,6 +180,10 @@ class NullAudit:
 
     def flush(self, timeout: float | None = 30.0) -> None:
         """Nothing is pending."""
+
+    def chained(self, entry_ids: Iterable[str]) -> set[str]:
+        """Every entry counts as done: nothing is kept."""
+        return set(entry_ids)
 
 
 def load_or_create_audit_key(path: Path) -> bytes:
@@ -262,6 +271,20 @@ class AuditLog:
     def flush(self, timeout: float | None = 30.0) -> None:
         """Wait until every entry handed in so far is in the chain; AuditError on timeout."""
         self._writer.flush(timeout)
+
+    def chained(self, entry_ids: Iterable[str]) -> set[str]:
+        """Which of these entries are in the chain (kept copies of those can go)."""
+        wanted = list(entry_ids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT entry_id FROM audit WHERE entry_id IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found.update(r[0] for r in rows)
+        return found
 
     @property
     def backlog(self) -> int:

@@ -16,7 +16,7 @@ from typing import Generic, TypeVar
 from branch_common.backoff import Backoff
 from branch_hub.security.errors import AuditError
 
-__all__ = ["AuditBacklogFull", "EntryWriter"]
+__all__ = ["AuditBacklogFull", "AuditNotWritten", "EntryWriter"]
 
 log = logging.getLogger("branch_hub.security.audit")
 
@@ -25,6 +25,10 @@ T = TypeVar("T")
 
 class AuditBacklogFull(AuditError):
     """The writer's queue is full (the database has been unwritable for long): entry refused."""
+
+
+class AuditNotWritten(AuditError):
+    """Entries handed in were not written within the time waited (the log is not broken)."""
 
 
 class EntryWriter(Generic[T]):
@@ -84,7 +88,7 @@ class EntryWriter(Generic[T]):
             if not self._cond.wait_for(lambda: self._done >= target, timeout):
                 left = target - self._done
                 why = f" (last problem: {self._problem})" if self._problem else ""
-                raise AuditError(f"{left} audit entries are not written yet{why}")
+                raise AuditNotWritten(f"{left} audit entries are not written yet{why}")
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Refuse new entries, flush, stop the thread (AuditError, after stopping, if any are left)."""
