@@ -17,7 +17,7 @@ from branch_hub.ids import (
     visit_id_for_request,
     with_letters,
 )
-from branch_hub.security.audit_fields import looks_like_card_or_id_number
+from branch_hub.security.audit_fields import looks_like_card_or_id_number, prepare_entry
 
 LONG_RUN = re.compile(r"\d{13}")
 HALF = 500_000  # per maker: a million ids in all
@@ -87,3 +87,11 @@ def test_letters_cap_every_digit_run(raw: str) -> None:
     changed = [i for i, (a, b) in enumerate(zip(raw, made, strict=True)) if a != b]
     assert all(i % (LONGEST_DIGIT_RUN + 1) == 8 for i in changed)
     assert with_letters(made) == made
+
+
+@settings(max_examples=500, deadline=None)
+@given(bits=st.integers(0, 2**64 - 1))
+def test_audit_accepts_every_visit_id_the_hub_can_make(bits: int) -> None:
+    made = with_letters(f"{bits:016x}")
+    entry = prepare_entry("claim", device_id=made, subject=f"visit:{made}", detail={"ref": made})
+    assert entry.subject == f"visit:{made}"

@@ -219,7 +219,11 @@ class AuditLog:
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
         if "entry_id" not in columns:
-            self._db.execute("ALTER TABLE audit ADD COLUMN entry_id TEXT")
+            try:
+                self._db.execute("ALTER TABLE audit ADD COLUMN entry_id TEXT")
+            except sqlite3.OperationalError as exc:  # the hub and branch-provision both upgrading
+                if "duplicate column" not in str(exc):
+                    raise
         self._db.execute(_ENTRY_ID_INDEX)
         self._writer_db: sqlite3.Connection | None = None  # the writer thread's own
         self._writer: EntryWriter[PendingAudit] = EntryWriter(self._append, capacity=capacity)
@@ -317,10 +321,12 @@ class AuditLog:
                 prev = self._insert(db, seq, prev, pending)
             if written:
                 self._write_head(seq, prev)
+            db.execute("COMMIT")
         except BaseException:
+            # A failed COMMIT leaves the transaction open: end it so the retry can begin anew
+            # (the retry writes the same entries again, so the head file matches once more).
             db.execute("ROLLBACK")
             raise
-        db.execute("COMMIT")
 
     def _insert(self, db: sqlite3.Connection, seq: int, prev: str, pending: PendingAudit) -> str:
         """Insert one entry after `prev`; return its MAC."""
