@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
 from branch_hub.security.errors import AuditError
+
+if TYPE_CHECKING:
+    from branch_hub.security.hub import HubSecurity
 
 __all__ = ["register"]
 
@@ -28,6 +32,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export.set_defaults(func=run_export)
 
 
+def _close(security: HubSecurity) -> None:
+    """Close the stores; closing writes what was recorded (waiting while the hub holds the lock)."""
+    try:
+        security.close()
+    except AuditError as exc:
+        raise ProvisionError(f"the audit log could not be written: {exc}") from None
+
+
 def run_verify(args: argparse.Namespace) -> int:
     """Verify the chain."""
     security = Branch.load(args.dir).security()
@@ -37,7 +49,7 @@ def run_verify(args: argparse.Namespace) -> int:
         print(f"audit log BROKEN: {exc}", file=sys.stderr)
         return 1
     finally:
-        security.close()
+        _close(security)
     print(f"audit log OK: {count} entries, chain intact")
     return 0
 
@@ -60,5 +72,5 @@ def run_export(args: argparse.Namespace) -> int:
             "export", subject="audit", detail={"entries": len(lines), "to_file": bool(args.out)}
         )
     finally:
-        security.close()
+        _close(security)
     return 0
