@@ -24,6 +24,7 @@ from branch_hub.lobby import open_lobby
 from branch_hub.outbox import open_for_hub
 from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 from branch_hub.push import EventLog
+from branch_hub.retention import today_start
 from branch_hub.security.hub import HubSecurity
 from branch_hub.server import HubApp, create_app
 from branch_hub.voice import VoiceCache
@@ -87,7 +88,7 @@ async def serve(
         voice=VoiceCache(data_dir / "voice"),
         security=security,
     )
-    hub.board.rebuild(hub.log)
+    hub.board.rebuild(hub.log, today_start(config.branch.timezone))
     hub.cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), hub.emit)
     hub.status.update({"branch_id": config.branch.id})
     lobby = open_lobby(hub, config, data_dir, cipher)
