@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from branch_hub.atrest import AtRestCipher
+from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.board import CallBoard
-from branch_hub.config import RetentionSettings
+from branch_hub.config import RetentionSettings, load_config
 from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
 from branch_hub.retention import Pruner, business_date, business_day_start, today_start
+from tests.support.devices import enrolled_device
 
 ZONE = "Asia/Shanghai"
 KEY = b"k" * 32
@@ -234,3 +239,45 @@ def test_pruner_runs_on_schedule_until_stopped(tmp_path: Path) -> None:
     asyncio.run(scenario())
     assert log.first_seq() == 9 * 2 + 1  # the nine days before yesterday are gone
     log.close()
+
+
+def test_restarted_hub_shows_todays_calls_only(
+    script: Callable[[str], str], tmp_path: Path, sample_config_path: Path
+) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(sample_config_path.read_text(encoding="utf-8"), encoding="utf-8")
+    data = tmp_path / "var"
+    data.mkdir()
+    log = EventLog(data / "hub.db", AtRestCipher(load_or_create_key(data / "atrest.key")))
+    now = datetime.now(UTC)
+    zone = load_config(config).branch.timezone
+    log.append("called", _call("Y001"), now=today_start(zone, now) - timedelta(minutes=5))
+    log.append("called", _call("T001"), now=now)
+    log.append("recalled", _call("T001", 4), now=now)
+    log.close()
+    proc = subprocess.Popen(
+        [script("branch-hub"), "--config", str(config), "--listen", "127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("branch-hub: listening on https://"), line
+        cert = enrolled_device(data, "TAB1")
+        board = requests.get(
+            f"{line.split()[-1]}/api/v1/board",
+            verify=str(data / "pki" / "ca.crt"),
+            cert=cert,
+            timeout=10,
+        ).json()
+        assert [(c["ticket"], c["counter_number"]) for c in board["calls"]] == [("T001", 4)]
+        assert board["last_seq"] >= 3  # the lobby may log device alerts at start
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
