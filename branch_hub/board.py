@@ -1,8 +1,9 @@
-"""The calling board: the last calls, rebuilt from the event log after a restart."""
+"""The calling board: the last calls, rebuilt from today's part of the event log after a restart."""
 
 from __future__ import annotations
 
 from collections import deque
+from datetime import datetime
 from typing import Any
 
 from branch_hub.push import EventLog, PushEvent
@@ -39,9 +40,26 @@ class CallBoard:
         self._calls.appendleft(call)
         return True
 
-    def rebuild(self, log: EventLog) -> None:
-        """Replay the log so a restarted hub shows the same board."""
-        for event in log.iter_since(0):
+    def rebuild(self, log: EventLog, day_start: datetime) -> None:
+        """Show the calls made since `day_start` as a hub that never stopped would."""
+        # Walk today's calls newest first and stop once the board is full: the board is the
+        # latest call of each of the most recently called tickets, so older calls cannot change it.
+        self._calls.clear()
+        first = log.first_seq_at(day_start)
+        if first is None:
+            return
+        size = self._calls.maxlen or 0
+        latest: dict[Any, PushEvent] = {}
+        before: int | None = None
+        while len(latest) < size:
+            events = log.latest(CALL_KINDS, first, before, limit=2 * size)
+            if not events:
+                break
+            for event in events:
+                if len(latest) < size:
+                    latest.setdefault(event.data.get("ticket"), event)
+            before = events[-1].seq
+        for event in reversed(latest.values()):
             self.apply(event)
 
     def calls(self) -> list[dict[str, Any]]:

@@ -35,6 +35,7 @@ __all__ = [
     "BriefsSettings",
     "ConfigError",
     "PriorityPolicy",
+    "RetentionSettings",
     "load_config",
     "parse_config",
 ]
@@ -334,6 +335,38 @@ class BriefsSettings(_Strict):
         return value
 
 
+class RetentionSettings(_Strict):
+    """How long the hub keeps history it no longer needs, and how often it deletes the rest."""
+
+    push_days: int = Field(
+        default=7,
+        ge=1,
+        le=366,
+        description="Business days of live-event history kept before today (today is always "
+        "kept); a device that reconnects with an older `since=` is told to reload (`resync`, "
+        "reason `pruned`).",
+    )
+    outbox_sent_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Business days before today for which outcomes HQ has acknowledged (and "
+        "whose day batch HQ holds) stay in the outbox; older ones are deleted. Undelivered or "
+        "refused outcomes are never deleted.",
+    )
+    requeue_rejected_daily: bool = Field(
+        default=True,
+        description="Once a business day, put outcomes HQ refused back in the queue, so a refusal "
+        "HQ has since fixed (e.g. a key it now knows) is delivered without an operator.",
+    )
+    prune_interval_s: float = Field(
+        default=3600.0,
+        ge=60,
+        le=86400,
+        description="Seconds between pruning rounds; the first round runs a minute after start.",
+    )
+
+
 def _default_tiers() -> list[Tier]:
     return [
         Tier(code="mass", name_zh="大众客户", name_en="Mass", min_aum_cny=0),
@@ -368,6 +401,7 @@ class BranchConfig(_Strict):
         default_factory=list, description="Kiosk stations and their devices."
     )
     briefs: BriefsSettings = Field(default_factory=BriefsSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:
@@ -517,6 +551,7 @@ def reference_markdown() -> str:
         ("[queue]", QueuePolicy),
         ("[[stations]]", Station),
         ("[briefs]", BriefsSettings),
+        ("[retention]", RetentionSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

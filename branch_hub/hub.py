@@ -33,6 +33,7 @@ from branch_hub.outbox import Outbox, OutboxSender, open_for_hub
 from branch_hub.pki import load_pem_pair
 from branch_hub.push import Broadcaster, EventLog
 from branch_hub.queue import QueueStore
+from branch_hub.retention import Pruner, today_start
 from branch_hub.security.audit import AuditLog
 from branch_hub.security.hub import HubSecurity
 from branch_hub.stream import EventStream
@@ -72,10 +73,12 @@ class Hub:
     requests: AnsweredRequests
     voice: VoiceCache
     appstore: AppStore
+    pruner: Pruner
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event | None = None
+    _stoppable: asyncio.Task[None] | None = None
 
     @property
     def audit(self) -> AuditLog:
@@ -93,6 +96,7 @@ class Hub:
         await self.lobby.start()
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
+        self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
 
@@ -100,6 +104,10 @@ class Hub:
         """Stop background work and devices, then close every store."""
         if self._stop is not None:
             self._stop.set()
+        if self._stoppable is not None:
+            # Not cancelled: it returns within one batch once stopped, and a cancel could close
+            # the database under its worker thread.
+            await self._stoppable
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -143,7 +151,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     cipher = AtRestCipher(load_or_create_key(data_dir / "atrest.key"))
     db = HubDatabase(data_dir / "hub.db")
     stream = EventStream(EventLog(db, cipher), Broadcaster(options.push_queue_size))
-    stream.board.rebuild(stream.log)
+    stream.board.rebuild(stream.log, today_start(config.branch.timezone))
     security = _security(data_dir, config)
     cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), stream.emit)
     own = _open_cache(options.cache_dir) if options.cache_dir is not None else None
@@ -170,6 +178,9 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     day = lambda: lobby.now().astimezone(lobby.zone).date().isoformat()  # noqa: E731
     actions = Actions(db, stream, outbox, pending, relay, requests, clock, day)
     voice = VoiceCache(data_dir / "voice")
+    pruner = Pruner(
+        stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
+    )
     counters = Counters(config, queue, actions, voice, lobby.waiting_counts, lobby.menu_changed)
     return Hub(
         config=config,
@@ -187,6 +198,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         requests=requests,
         voice=voice,
         appstore=AppStore(data_dir / "appstore"),
+        pruner=pruner,
         own_cache=own,
         status={"branch_id": config.branch.id},
     )

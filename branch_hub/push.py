@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -58,7 +58,15 @@ CREATE TABLE IF NOT EXISTS push_events (
     at TEXT NOT NULL,
     sealed BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS push_events_at ON push_events (at);
 """
+
+
+def _stamp(at: datetime) -> str:
+    """Format an instant as the log stores `at` (UTC, milliseconds), so text order is time order."""
+    if at.tzinfo is None:
+        raise ValueError("a cut-off time must carry its time zone")
+    return at.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 class EventLog:
@@ -120,6 +128,72 @@ class EventLog:
                 return
             yield from events
             seq = events[-1].seq
+
+    # History and retention: the oldest kept event, where a day starts, pruning whole days.
+
+    def bounds(self) -> tuple[int, int]:
+        """Return the oldest kept and the highest sequence number, read together (0, 0 when empty)."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM push_events"
+            ).fetchone()
+        return int(row[0]), int(row[1])
+
+    def first_seq(self) -> int:
+        """Return the oldest sequence number still kept (0 when the log is empty)."""
+        return self.bounds()[0]
+
+    def first_seq_at(self, at: datetime) -> int | None:
+        """Return the lowest sequence number logged at or after `at` (None if there is none)."""
+        # Without the hint SQLite walks the sequence from the oldest event: the whole history.
+        with self._lock:
+            row = self._db.execute(
+                "SELECT MIN(seq) FROM push_events INDEXED BY push_events_at WHERE at >= ?",
+                (_stamp(at),),
+            ).fetchone()
+        return None if row[0] is None else int(row[0])
+
+    def latest(
+        self, kinds: Collection[str], from_seq: int, before: int | None = None, limit: int = 64
+    ) -> list[PushEvent]:
+        """Return up to `limit` events of these kinds with from_seq <= seq < before, newest first."""
+        upper = before if before is not None else 1 << 62
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, kind, at, sealed FROM push_events WHERE seq >= ? AND seq < ?"
+                " AND kind IN (SELECT value FROM json_each(?)) ORDER BY seq DESC LIMIT ?",
+                (from_seq, upper, json.dumps(sorted(kinds)), limit),
+            ).fetchall()
+        return [
+            PushEvent(s, k, a, json.loads(self._cipher.open(b, self._aad(s, k))))
+            for s, k, a, b in rows
+        ]
+
+    def prune(
+        self,
+        before_at: datetime,
+        batch: int = 2000,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> int:
+        """Delete the events logged before `before_at`, oldest first, a batch per transaction.
+
+        Deletes by sequence range, so what is kept stays one unbroken run of sequence numbers,
+        and never the newest event: `append` numbers from the highest kept one. Stops early when
+        `keep_going()` turns false. Returns how many events were deleted.
+        """
+        first, last = self.bounds()
+        below = self.first_seq_at(before_at)
+        below = last if below is None else min(below, last)
+        deleted = 0
+        while first < below and keep_going():
+            step = self._delete_below(min(below, first + batch))
+            deleted += step
+            first = min(below, first + batch)
+        return deleted
+
+    def _delete_below(self, seq: int) -> int:
+        with self._lock:
+            return self._db.execute("DELETE FROM push_events WHERE seq < ?", (seq,)).rowcount
 
 
 @dataclass(eq=False)

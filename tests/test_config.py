@@ -188,3 +188,17 @@ def test_config_reference_documents_every_field() -> None:
         "listen",
     ):
         assert f"`{key}`" in text
+
+
+def test_retention_defaults_and_limits(sample_config_path: Path) -> None:
+    config = load_config(sample_config_path)
+    assert (config.retention.push_days, config.retention.outbox_sent_days) == (7, 30)
+    assert config.retention.prune_interval_s == 3600.0
+    data = tomllib.loads(sample_config_path.read_text(encoding="utf-8"))
+    data["retention"] = {"push_days": 0}
+    with pytest.raises(ConfigError, match=r"retention\.push_days"):
+        parse_config(data)
+    data["retention"] = {"keep_forever": True}
+    with pytest.raises(ConfigError, match=r"retention\.keep_forever: unknown key"):
+        parse_config(data)
+    assert "`outbox_sent_days`" in reference_markdown()
