@@ -14,7 +14,8 @@ from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
 from branch_hub.context import RequestContext
-from branch_hub.push import PushEvent, Subscriber
+from branch_hub.push import EventLog, PushEvent, Subscriber
+from branch_hub.resume import Resync, ResyncReason, resume_plan
 from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
 from branch_hub.voice import VOICE_ID
 
@@ -51,14 +52,15 @@ def _since(request: web.Request, last: int) -> int:
 async def events(request: web.Request) -> web.StreamResponse:
     """Stream events after `since` over a WebSocket: first from the log, then live."""
     hub = request.app[HUB]
-    last = await asyncio.get_running_loop().run_in_executor(None, hub.stream.log.last_seq)
+    loop = asyncio.get_running_loop()
+    first, last = await loop.run_in_executor(None, hub.stream.log.bounds)
     since = _since(request, last)
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     await ws.prepare(request)
-    if since > last:
-        # The client saw events this hub never wrote (another hub, or a restored database).
-        await ws.send_json({"type": "resync", "reason": "unknown_seq", "last_seq": last})
-        await ws.close(code=WS_CLOSE_RESYNC)
+    plan = resume_plan(since, first, last)
+    if isinstance(plan, Resync):
+        # Another hub's or a restored log, or events pruned: the client reloads over REST.
+        await _resync(ws, plan)
         return ws
     accepts = _event_filter(ctx(request))
     # Subscribe before replay: nothing falls between the two.
@@ -66,30 +68,10 @@ async def events(request: web.Request) -> web.StreamResponse:
     reader = asyncio.create_task(_drain_incoming(ws))
     reader.add_done_callback(lambda _task: _wake(sub))
     try:
-        sent = since
-        loop = asyncio.get_running_loop()
-        while True:
-            batch = await loop.run_in_executor(None, hub.stream.log.since, sent, 500)
-            if not batch:
-                break
-            for event in batch:
-                if accepts is None or accepts(event):
-                    await ws.send_str(event.wire_json())
-                sent = event.seq
-        await ws.send_json({"type": "live", "seq": sent})
-        while not ws.closed:
-            if sub.overflowed:
-                await ws.send_json({"type": "resync", "reason": "too_slow", "last_seq": sent})
-                await ws.close(code=WS_CLOSE_RESYNC)
-                break
-            # One await per event and no helper tasks: with 20+ tablets this loop runs for
-            # every subscriber on every event. The reader wakes it with _GONE when the client goes.
-            event = await sub.queue.get()
-            if event is _GONE:
-                break
-            if event.seq > sent:  # replay may already have sent it
-                await ws.send_str(event.wire_json())
-                sent = event.seq
+        sent = await _replay(ws, hub.stream.log, since, accepts)
+        if sent is not None:
+            await ws.send_json({"type": "live", "seq": sent})
+            await _live(ws, sub, sent)
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
@@ -100,6 +82,47 @@ async def events(request: web.Request) -> web.StreamResponse:
         if not ws.closed:
             await ws.close()
     return ws
+
+
+async def _resync(ws: web.WebSocketResponse, plan: Resync) -> None:
+    await ws.send_json(plan.to_wire())
+    await ws.close(code=WS_CLOSE_RESYNC)
+
+
+async def _replay(
+    ws: web.WebSocketResponse,
+    log: EventLog,
+    since: int,
+    accepts: Callable[[PushEvent], bool] | None,
+) -> int | None:
+    """Send the kept events after `since`; None when a prune took them meanwhile (resync sent)."""
+    loop = asyncio.get_running_loop()
+    sent = since
+    while batch := await loop.run_in_executor(None, log.since, sent, 500):
+        if batch[0].seq != sent + 1:
+            await _resync(ws, Resync(ResyncReason.PRUNED, batch[-1].seq))
+            return None
+        for event in batch:
+            if accepts is None or accepts(event):
+                await ws.send_str(event.wire_json())
+            sent = event.seq
+    return sent
+
+
+async def _live(ws: web.WebSocketResponse, sub: Subscriber, sent: int) -> None:
+    """Forward live events until the client goes or falls a whole queue behind."""
+    while not ws.closed:
+        if sub.overflowed:
+            await _resync(ws, Resync(ResyncReason.TOO_SLOW, sent))
+            return
+        # One await per event and no helper tasks: with 20+ tablets this loop runs for
+        # every subscriber on every event. The reader wakes it with _GONE when the client goes.
+        event = await sub.queue.get()
+        if event is _GONE:
+            return
+        if event.seq > sent:  # replay may already have sent it
+            await ws.send_str(event.wire_json())
+            sent = event.seq
 
 
 def _event_filter(context: RequestContext) -> Callable[[PushEvent], bool] | None:
