@@ -217,7 +217,16 @@ async def events(request: web.Request) -> web.StreamResponse:
 # What a device that is not a staff tablet or counter (the lobby display, a kiosk, a browser
 # without a certificate) may see: calls and ticket changes, never arrivals, claims or notes.
 PUBLIC_EVENT_KINDS = frozenset(
-    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated", "board"}
+    {
+        "called",
+        "recalled",
+        "no_show",
+        "transferred",
+        "finished",
+        "ticket_updated",
+        "waiting_changed",
+        "board",
+    }
 )
 STAFF_DEVICE_KINDS = frozenset({"tablet", "counter"})
 
