@@ -1,4 +1,5 @@
-"""The calling board: the last calls, rebuilt from today's part of the event log after a restart."""
+"""The calling board: today's last calls (rebuilt from today's part of the event log after a
+restart) and the last waiting figures pushed."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from branch_hub.push import EventLog, PushEvent
+from branch_hub.vocabulary import EventKind
 
 __all__ = ["CALL_KINDS", "CallBoard"]
 
-CALL_KINDS = frozenset({"called", "recalled"})
+CALL_KINDS = frozenset({EventKind.CALLED, EventKind.RECALLED})
 _BOARD_FIELDS = (
     "ticket",
     "service",
@@ -23,13 +25,21 @@ _BOARD_FIELDS = (
 
 
 class CallBoard:
-    """Recent calls as the lobby display shows them (no customer data: tickets and counters only)."""
+    """Recent calls and waiting figures as the lobby display shows them (no customer data:
+    tickets, counters and counts only)."""
 
     def __init__(self, size: int = 8) -> None:
         self._calls: deque[dict[str, Any]] = deque(maxlen=size)
+        self._waiting: dict[str, Any] | None = None
 
     def apply(self, event: PushEvent) -> bool:
         """Update the board from an event; return True if it changed."""
+        if event.kind == EventKind.WAITING_CHANGED:
+            self._waiting = {
+                "waiting": dict(event.data.get("waiting") or {}),
+                "wait_min": dict(event.data.get("wait_min") or {}),
+            }
+            return True
         if event.kind not in CALL_KINDS:
             return False
         call = {k: event.data.get(k) for k in _BOARD_FIELDS}
@@ -65,3 +75,12 @@ class CallBoard:
     def calls(self) -> list[dict[str, Any]]:
         """Return the calls, newest first."""
         return list(self._calls)
+
+    def waiting(self) -> dict[str, Any] | None:
+        """Return the last `waiting_changed` data (counts and wait ranges), None before one."""
+        if self._waiting is None:
+            return None
+        return {
+            "waiting": dict(self._waiting["waiting"]),
+            "wait_min": dict(self._waiting["wait_min"]),
+        }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,17 @@ from aiohttp import web
 from PIL import Image
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.board import CallBoard
 from branch_hub.calling import announce_call
 from branch_hub.config import BranchConfig, load_config
 from branch_hub.context import server_ssl_context
 from branch_hub.push import EventLog
+from branch_hub.queue import Actor, ManualClock, QueueEngine, waiting_snapshot
 from branch_hub.server import HubApp, create_app
+from branch_hub.vocabulary import EventKind
 from branch_hub.voice import VoiceCache
 from tests.support.chromium import screenshot
+from tests.support.devtools import LivePage
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
@@ -95,6 +101,72 @@ def test_display_shows_calls_and_is_legible(served: tuple[HubThread, BranchConfi
     # The accent colour of the big current number must be on screen (the page rendered and ran).
     accent = sum(1 for px in image.getdata() if px[0] > 230 and 190 < px[1] < 225 and px[2] < 110)
     assert accent > 5000, "the called number is not drawn large in the accent colour"
+
+
+# The footer's figures as the page shows them: {service: [count, wait text]}.
+_SHOWN = """Object.fromEntries([...document.querySelectorAll('#waiting .svc')].map((item) => [
+  item.dataset.service,
+  [item.querySelector('b').textContent, (item.querySelector('.wait') || {}).textContent || '']]))"""
+
+
+def test_display_waiting_counts_change_live(
+    served: tuple[HubThread, BranchConfig, TlsEnv], tmp_path: Path
+) -> None:
+    server, config, _tls = served
+    staff, kiosk = Actor("s-1", "tablet-1"), Actor(None, "K1")
+    queue = QueueEngine(config, ManualClock(datetime(2026, 3, 14, 2, 0, tzinfo=UTC)))
+    with LivePage(f"{server.url}/display") as page:
+        shown = page.wait_for(
+            f"document.querySelectorAll('#waiting .svc').length === 4 && {_SHOWN}"
+        )
+        assert shown == {
+            "cash": ["7", ""],
+            "account": ["3", ""],
+            "wealth": ["1", ""],
+            "loan": ["0", ""],
+        }
+        deadline = time.monotonic() + 15
+        while server.hub.broadcaster.count < 1:  # the page's WebSocket is subscribed: live push
+            assert time.monotonic() < deadline, "the display never opened its event stream"
+            time.sleep(0.05)
+        queue.open_counter("C3", staff)
+        for service in ("cash", "cash", "loan", "loan", "loan", "wealth"):
+            queue.issue(service, kiosk)
+        queue.call_next("C3", staff)
+        data = waiting_snapshot(queue)
+        server.run(server.hub.emit(EventKind.WAITING_CHANGED, data))
+        shown = page.wait_for(f"(() => {{ const s = {_SHOWN}; return s.loan[0] === '3' && s; }})()")
+        assert {code: figures[0] for code, figures in shown.items()} == {
+            "cash": "1",
+            "account": "0",
+            "wealth": "1",
+            "loan": "3",
+        }
+        for code, (lo, hi) in data["wait_min"].items():
+            assert shown[code][1] == (f"约 {lo} 分钟" if lo == hi else f"约 {lo}–{hi} 分钟")
+        out = page.screenshot(tmp_path / "display-waiting.png")
+    image = Image.open(out).convert("RGB")
+    assert image.size == (1920, 1080)
+    assert server.hub.board.waiting() == data
+
+
+def test_board_keeps_the_last_waiting_figures_across_a_rebuild(tmp_path: Path) -> None:
+    log = EventLog(tmp_path / "hub.db", AtRestCipher(load_or_create_key(tmp_path / "k")))
+    try:
+        board = CallBoard()
+        assert board.waiting() is None
+        first = {"waiting": {"cash": 2}, "wait_min": {"cash": [3, 5]}}
+        latest = {"waiting": {"cash": 1}, "wait_min": {"cash": [1, 2]}}
+        for data in (first, latest):
+            assert board.apply(log.append(EventKind.WAITING_CHANGED, data))
+        assert not board.apply(log.append("arrival", {"visit_id": "v1"}))
+        assert board.waiting() == latest
+        rebuilt = CallBoard()
+        rebuilt.rebuild(log)
+        assert rebuilt.waiting() == latest
+        assert rebuilt.calls() == []
+    finally:
+        log.close()
 
 
 def test_voice_is_cached_and_served(

@@ -1,7 +1,8 @@
 """The branch queue: a pure ticket engine with an injected clock, persisted in SQLite WAL.
 
 `QueueEngine` is the deterministic core (no I/O); `QueueStore` wraps it with a durable,
-multi-process-safe event log. See docs/queue.md.
+multi-process-safe event log; `WaitEstimator` is the one wait formula every screen shows.
+See docs/queue.md.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from branch_hub.queue._errors import (
     UnknownTicket,
     UnknownTier,
 )
+from branch_hub.queue._estimate import QueueSnapshot, WaitEstimator, WaitRange
 from branch_hub.queue._model import (
     Actor,
     CounterView,
@@ -34,6 +36,7 @@ from branch_hub.queue._model import (
     WaitEstimate,
 )
 from branch_hub.queue._numbering import business_day, format_number
+from branch_hub.queue._screens import DashboardSource, menu_estimates, waiting_snapshot
 from branch_hub.queue._store import QueueStore, Synchronous
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "CounterClosed",
     "CounterView",
     "Dashboard",
+    "DashboardSource",
     "EventKind",
     "GraceExpired",
     "InvalidTransition",
@@ -52,6 +56,7 @@ __all__ = [
     "QueueEngine",
     "QueueError",
     "QueueEvent",
+    "QueueSnapshot",
     "QueueStore",
     "ServiceLoad",
     "StoreError",
@@ -63,6 +68,10 @@ __all__ = [
     "UnknownTicket",
     "UnknownTier",
     "WaitEstimate",
+    "WaitEstimator",
+    "WaitRange",
     "business_day",
     "format_number",
+    "menu_estimates",
+    "waiting_snapshot",
 ]

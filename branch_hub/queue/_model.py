@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from branch_hub.queue._errors import QueueError
+from branch_hub.queue._estimate import WaitRange
 
 __all__ = [
     "Actor",
@@ -240,6 +241,15 @@ class WaitEstimate:
         """Return the midpoint of the range."""
         return (self.low_min + self.high_min) / 2
 
+    @property
+    def range(self) -> WaitRange:
+        """Return the estimate without its ticket id."""
+        return WaitRange(self.ahead, self.low_min, self.high_min)
+
+    def whole_minutes(self) -> tuple[int, int]:
+        """Return the range in whole minutes, as the ticket prints it (low <= high)."""
+        return self.range.whole_minutes()
+
 
 @dataclass(frozen=True, slots=True)
 class ServiceLoad:
@@ -266,7 +276,8 @@ class CounterView:
 
 @dataclass(frozen=True, slots=True)
 class Dashboard:
-    """What the lobby manager sees: queues, counters, current calls and the longest wait."""
+    """What the lobby manager sees: queues, counters, current calls and the longest wait;
+    and what the lobby screens show: waiting counts and the wait a ticket issued now gets."""
 
     at: datetime
     day: date | None
@@ -275,6 +286,12 @@ class Dashboard:
     current_calls: tuple[Ticket, ...]
     parked: int
     longest_wait_min: float
+    waiting: Mapping[str, int]
+    """Waiting tickets per service, those transferred to one counter included."""
+    new_ticket_wait: Mapping[str, WaitRange]
+    """Per service, the range an ordinary ticket issued now would get."""
+    new_priority_wait: Mapping[str, WaitRange]
+    """Per service, the range a priority-class ticket issued now would get."""
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -26,6 +26,13 @@ class ServiceTimes:
         self._recent: dict[str, deque[float]] = {s: deque(maxlen=window) for s in typical_min}
         self._cache: dict[str, tuple[float, float]] = {}
 
+    def copy(self) -> ServiceTimes:
+        """Return an independent copy (to work out figures without changing these)."""
+        twin = ServiceTimes(self._typical)
+        twin._recent = {s: deque(d, maxlen=d.maxlen) for s, d in self._recent.items()}
+        twin._cache = dict(self._cache)
+        return twin
+
     def add(self, service: str, duration_s: float) -> None:
         """Record one finished service's duration in seconds."""
         self._recent[service].append(max(0.0, duration_s))

@@ -1,4 +1,5 @@
 // Calling display: board snapshot, then live events over the WebSocket, resuming with since=N.
+// Calls come as `called` / `recalled`; waiting counts and wait ranges as `waiting_changed`.
 "use strict";
 const state = { since: 0, calls: [], services: {} };
 const $ = (id) => document.getElementById(id);
@@ -33,13 +34,23 @@ function renderCalls(flash) {
   }
 }
 
-function renderWaiting(waiting) {
+function waitText(range) {
+  if (!Array.isArray(range) || range.length !== 2) return "";
+  const [lo, hi] = range.map((n) => Math.max(0, Math.round(Number(n) || 0)));
+  return lo === hi ? `约 ${lo} 分钟` : `约 ${lo}–${hi} 分钟`;
+}
+
+function renderWaiting(waiting, waitMin) {
   const box = $("waiting");
   box.replaceChildren();
   for (const [code, count] of Object.entries(waiting || {})) {
     const svc = state.services[code] || { name_zh: code, name_en: "" };
-    const item = el("div", null, svc.name_zh);
+    const item = el("div", "svc");
+    item.dataset.service = code;
+    item.appendChild(el("span", "name", svc.name_zh));
     item.appendChild(el("b", null, String(count)));
+    const wait = waitText((waitMin || {})[code]);
+    if (wait) item.appendChild(el("span", "wait", wait));
     box.appendChild(item);
   }
 }
@@ -57,8 +68,8 @@ function onEvent(msg) {
     state.calls = [msg.data, ...state.calls.filter((c) => c.ticket !== msg.data.ticket)].slice(0, 8);
     renderCalls(true);
     play(msg.data);
-  } else if (msg.kind === "board" && msg.data.waiting) {
-    renderWaiting(msg.data.waiting);
+  } else if (msg.kind === "waiting_changed" && msg.data.waiting) {
+    renderWaiting(msg.data.waiting, msg.data.wait_min);
   }
 }
 
@@ -82,7 +93,7 @@ async function start() {
   state.calls = board.calls;
   state.since = board.last_seq;
   renderCalls(false);
-  renderWaiting(board.waiting);
+  renderWaiting(board.waiting, board.wait_min);
   connect();
 }
 
