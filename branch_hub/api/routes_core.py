@@ -7,6 +7,7 @@ import contextlib
 import json
 from collections.abc import Callable
 from importlib import resources
+from typing import Any
 
 from aiohttp import WSMsgType, web
 
@@ -14,7 +15,9 @@ from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
 from branch_hub.context import RequestContext
+from branch_hub.hub import Hub
 from branch_hub.push import EventLog, PushEvent, Subscriber
+from branch_hub.queue import waiting_snapshot
 from branch_hub.resume import Resync, ResyncReason, resume_plan
 from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
 from branch_hub.voice import VOICE_ID
@@ -158,18 +161,23 @@ async def board(request: web.Request) -> web.Response:
         {"code": s.code, "name_zh": s.name_zh, "name_en": s.name_en, "prefix": s.prefix}
         for s in config.services
     ]
-    last = await asyncio.get_running_loop().run_in_executor(None, hub.stream.log.last_seq)
+    loop = asyncio.get_running_loop()
+    last = await loop.run_in_executor(None, hub.stream.log.last_seq)
+    figures = hub.stream.board.waiting() or await loop.run_in_executor(None, _snapshot, hub)
     return web.json_response(
         {
             "branch": branch,
             "services": services,
             "calls": hub.stream.board.calls(),
-            "waiting": await asyncio.get_running_loop().run_in_executor(
-                None, hub.lobby.waiting_counts
-            ),
+            **figures,
             "last_seq": last,
         }
     )
+
+
+def _snapshot(hub: Hub) -> dict[str, Any]:
+    """Waiting counts and ranges read from the queue (before any `waiting_changed` was pushed)."""
+    return waiting_snapshot(hub.lobby.queue)
 
 
 _DISPLAY_FILES = {

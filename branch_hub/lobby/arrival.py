@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import math
 import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +33,15 @@ from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
 from branch_hub.lobby.wire import ticket_wire
 from branch_hub.push import PushEvent
-from branch_hub.queue import Actor, QueueError, QueueStore, Ticket, WaitEstimate
+from branch_hub.queue import (
+    Actor,
+    QueueError,
+    QueueStore,
+    Ticket,
+    WaitEstimate,
+    menu_estimates,
+    waiting_snapshot,
+)
 from branch_hub.stream import EventStream
 from branch_hub.vocabulary import EventKind as PushKind
 from drivers.events import DeviceEvent, EventKind
@@ -258,30 +265,24 @@ class Lobby:
         return session.to_wire(self.sessions.now())
 
     def menu(self) -> dict[str, Any]:
-        """Branch and services with their waiting counts and a wait range (blocking: executor)."""
-        waiting = self.waiting_counts()
-        dashboard = self.queue.dashboard()
-        open_counters = {c.counter_id for c in dashboard.counters if c.open}
-        loads = {load.service: load for load in dashboard.services}
+        """Branch and services with waiting counts and the wait a ticket issued now would get.
+
+        Blocking (executor). The range comes from the same estimator as the ticket's own, so the
+        menu and the ticket printed a moment later agree.
+        """
+        board = self.queue.dashboard()
+        ranges = menu_estimates(board)
         services = []
         for service in self.config.services:
-            load = loads.get(service.code)
-            count = waiting.get(service.code, 0)
-            serving = [c.id for c in self.config.counters if service.code in c.services]
-            capacity = max(len([c for c in serving if c in open_counters]) or len(serving), 1)
-            median = load.median_service_min if load else service.typical_service_min
-            p80 = load.p80_service_min if load else service.typical_service_min * 1.5
+            wait = ranges.get(service.code)
             services.append(
                 {
                     "code": service.code,
                     "name_zh": service.name_zh,
                     "name_en": service.name_en,
                     "prefix": service.prefix,
-                    "waiting": count,
-                    "wait_min": [
-                        math.floor(count * median / capacity),
-                        math.ceil(count * p80 / capacity),
-                    ],
+                    "waiting": board.waiting.get(service.code, 0),
+                    "wait_min": list(wait.whole_minutes()) if wait else [0, 0],
                 }
             )
         branch = self.config.branch
@@ -295,11 +296,8 @@ class Lobby:
         self.sessions.tell_all("kiosk.menu_changed", {})
 
     def waiting_counts(self) -> dict[str, int]:
-        """Waiting tickets per service (under the store's lock: executor threads write it)."""
-        counts = {s.code: 0 for s in self.config.services}
-        for ticket in self.queue.waiting():
-            counts[ticket.service] = counts.get(ticket.service, 0) + 1
-        return counts
+        """Waiting tickets per service (blocking: executor)."""
+        return dict(self.queue.dashboard().waiting)
 
     async def issue_ticket(
         self, station: str, service: str, session_id: str | None, request_id: str | None = None
@@ -335,7 +333,7 @@ class Lobby:
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         visit_id = visit_ref if request_id is not None else secrets.token_hex(8)
 
-        def issue() -> tuple[Ticket, dict[str, Any], PushEvent]:
+        def issue() -> tuple[Ticket, dict[str, Any], list[PushEvent]]:
             # One transaction: the ticket, its visit and its arrival event, or none of them.
             with self.db.transaction():
                 try:
@@ -350,14 +348,18 @@ class Lobby:
                 visit = self._visit_of(issued, visit_id, station, customer, tier, identified_by)
                 self.visits.add(visit)
                 record = customer.record if customer else None
-                event = self.stream.append(
-                    PushKind.ARRIVAL, self._arrival(visit, issued, wire, record)
-                )
-            return issued, wire, event
+                events = [
+                    self.stream.append(
+                        PushKind.ARRIVAL, self._arrival(visit, issued, wire, record)
+                    ),
+                    self.stream.append(PushKind.WAITING_CHANGED, waiting_snapshot(self.queue)),
+                ]
+            return issued, wire, events
 
-        ticket, wire, event = await loop.run_in_executor(None, issue)
+        ticket, wire, events = await loop.run_in_executor(None, issue)
         # The staff hear first: the printer's status round trips would compete with the push.
-        self.stream.publish(event)
+        for event in events:
+            self.stream.publish(event)
         self.menu_changed()
         printed = await self._print(station, ticket, wire)
         return {"ticket": wire, "print": printed.to_wire()}

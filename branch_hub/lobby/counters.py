@@ -17,7 +17,7 @@ from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.errors import TransferTarget, UnknownCounter
 from branch_hub.lobby.wire import dashboard_wire, staff_ticket
-from branch_hub.queue import Actor, Dashboard, Outcome, QueueStore
+from branch_hub.queue import Actor, Dashboard, Outcome, QueueStore, waiting_snapshot
 from branch_hub.queue import EventKind as QueueEventKind
 from branch_hub.vocabulary import EventKind, TicketOperation
 from branch_hub.voice import VoiceCache, VoiceError, announcement
@@ -115,6 +115,8 @@ class Counters:
         def work(scope: ActionScope) -> dict[str, Any]:
             outcome = op()
             self._push(scope, outcome, voices)
+            if outcome.events:  # the display's and tablets' counts change with the queue
+                scope.event(EventKind.WAITING_CHANGED, waiting_snapshot(self.queue))
             return staff_ticket(outcome.ticket)
 
         answer: dict[str, Any] = await self.actions.run(

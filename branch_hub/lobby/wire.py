@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from branch_hub.config import BranchConfig
@@ -16,8 +15,7 @@ def ticket_wire(
 ) -> dict[str, Any]:
     """The ticket as kiosks and tablets see it (no personal data)."""
     service = config.service(ticket.service)
-    lo = math.floor(estimate.low_min) if estimate else 0
-    hi = max(lo, math.ceil(estimate.high_min)) if estimate else 0
+    lo, hi = estimate.whole_minutes() if estimate else (0, 0)
     return {
         "id": ticket.id,
         "number": ticket.number,
