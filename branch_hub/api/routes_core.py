@@ -163,7 +163,9 @@ async def board(request: web.Request) -> web.Response:
     ]
     loop = asyncio.get_running_loop()
     last = await loop.run_in_executor(None, hub.stream.log.last_seq)
-    figures = hub.stream.board.waiting() or await loop.run_in_executor(None, _snapshot, hub)
+    figures: dict[str, Any] = hub.stream.board.waiting() or await loop.run_in_executor(
+        None, _snapshot, hub
+    )
     return web.json_response(
         {
             "branch": branch,
