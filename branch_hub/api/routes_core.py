@@ -163,9 +163,9 @@ async def board(request: web.Request) -> web.Response:
     ]
     loop = asyncio.get_running_loop()
     last = await loop.run_in_executor(None, hub.stream.log.last_seq)
-    figures: dict[str, Any] = hub.stream.board.waiting() or await loop.run_in_executor(
-        None, _snapshot, hub
-    )
+    figures = hub.stream.board.waiting()
+    if figures is None:
+        figures = await loop.run_in_executor(None, _snapshot, hub)
     return web.json_response(
         {
             "branch": branch,
