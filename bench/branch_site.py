@@ -31,6 +31,7 @@ from branch_hub.outbox import load_or_create_signing_key
 from branch_hub.pki import issue_client_cert, issue_server_cert, make_ca, write_private_key
 from branch_hub.security.devices import DeviceRegistry
 from branch_hub.security.staff import StaffStore
+from drivers.sim.identity import identity_from_export
 from drivers.sim.idreader import IdReaderSim
 from drivers.sim.magstripe import MagstripeSimulator
 from drivers.sim.printer import PrinterSim
@@ -278,10 +279,11 @@ class BranchSite:
     def _simulators(self) -> None:
         sim = self.root / "sim"
         sim.mkdir(exist_ok=True)
+        people = [identity_from_export(c) for c in self.customers[:20]]
         for i in range(self.opts.stations):
             sid = f"K{i + 1}"
             msr = MagstripeSimulator("wedge", sim / f"{sid}-msr")
-            idr = IdReaderSim(sim / f"{sid}-id", seed=i + 1)
+            idr = IdReaderSim(sim / f"{sid}-id", people, seed=i + 1)
             idr.start()
             prn = PrinterSim(
                 sim / f"{sid}-printer", self.root / "tickets" / sid, render=self.opts.render_tickets

@@ -37,7 +37,11 @@ def register(sub: Any, decode: Any, sim: Any) -> None:
         default="unionpay_debit",
         choices=("unionpay_debit", "contactless", "t0", "no_pse"),
     )
-    p.add_argument("--seed", type=int, default=1, help="synthetic identity seed")
+    p.add_argument(
+        "--export",
+        help="synthetic HQ export (JSON lines) to take the customer from (default: built-in)",
+    )
+    p.add_argument("--index", type=int, default=0, help="which customer with a card (default 0)")
     p.add_argument(
         "--port", type=int, default=35963, help="vpcd port (35963 = 'Virtual PCD 00 00')"
     )
@@ -122,19 +126,27 @@ def _wait(duration: float) -> None:
 
 def _sim_card(args: argparse.Namespace) -> int:
     from drivers.sim.card import (
+        CardIdentity,
         ControlServer,
         VirtualCard,
         VirtualCardDevice,
         profile,
-        synthetic_identity,
     )
+    from drivers.sim.identity import IdentityError, identities_for
     from drivers.sim.pcscd import PcscDaemon
 
+    try:
+        holders = [i for i in identities_for(args.export) if i.pan is not None]
+        if not holders:
+            return fail("no customer with a bank card in the export")
+        identity = CardIdentity.of(holders[args.index % len(holders)])
+    except IdentityError as exc:
+        return fail(str(exc))
     daemon = PcscDaemon() if args.pcscd else None
     try:
         if daemon is not None:
             daemon.start()
-        card = VirtualCard(profile(args.profile, synthetic_identity(args.seed)))
+        card = VirtualCard(profile(args.profile, identity))
         device = VirtualCardDevice(card, port=args.port)
         device.set_fault(args.fault)
         device.insert()

@@ -49,9 +49,12 @@ def register(sub: Any, decode: Any, sim: Any) -> None:
     p = sim.add_parser("idreader", help="run the SAM_V ID reader simulator on a pty")
     p.add_argument("--link", required=True, help="stable symlink path for the pty")
     p.add_argument("--control", help="unix socket path for runtime control (JSON lines)")
-    p.add_argument("--seed", type=int, default=1)
     p.add_argument(
-        "--place", type=int, metavar="INDEX", help="place synthetic identity INDEX at start"
+        "--export", help="synthetic HQ export (JSON lines) with the customers (default: built-in)"
+    )
+    p.add_argument("--seed", type=int, default=1, help="seed for the made-up card details")
+    p.add_argument(
+        "--place", type=int, metavar="INDEX", help="place customer INDEX's card at start"
     )
     p.set_defaults(handler=_sim_idreader)
 
@@ -188,9 +191,14 @@ def _serve(device: Any, control_path: str | None, info: dict[str, Any]) -> int:
 
 
 def _sim_idreader(args: argparse.Namespace) -> int:
+    from drivers.sim.identity import IdentityError, identities_for
     from drivers.sim.idreader import IdReaderSim
 
-    device = IdReaderSim(args.link, seed=args.seed)
+    try:
+        identities = identities_for(args.export)
+    except IdentityError as exc:
+        return fail(str(exc))
+    device = IdReaderSim(args.link, identities, seed=args.seed)
     if args.place is not None:
         device.place(args.place)
     return _serve(device, args.control, {"simulator": "idreader"})

@@ -77,6 +77,18 @@ def _text(fn: Callable[[str], object]) -> Callable[[bytes], object]:
     return lambda data: fn(data.decode("latin-1"))
 
 
+def _swipe_seeds() -> list[bytes]:
+    from drivers.sim.magstripe import card_swipe, passbook_swipe
+
+    return [
+        card_swipe("6222021001098550814", "4912", "120", "ZHANG/SAN").encode(),
+        b";6217993300000000015=49122205180600000?",
+        b"%B5350290149345177^FATEHI/SUALEH^16042010000000000000000000000000000567001000?",
+        b"+6202408082356005=15046200000010000000000004976?",
+        passbook_swipe("62284800000000000123").encode(),
+    ]
+
+
 def targets() -> dict[str, Target]:
     """Return every available fuzz target."""
     from drivers import tlv
@@ -88,15 +100,9 @@ def targets() -> dict[str, Target]:
         parse_swipe,
         parse_track,
     )
-    from drivers.sim.magstripe import card_swipe, msr_frame, passbook_swipe
+    from drivers.sim.magstripe import msr_frame
 
-    swipes = [
-        card_swipe("6222021001098550814", "4912", "120", "ZHANG/SAN").encode(),
-        b";6217993300000000015=49122205180600000?",
-        b"%B5350290149345177^FATEHI/SUALEH^16042010000000000000000000000000000567001000?",
-        b"+6202408082356005=15046200000010000000000004976?",
-        passbook_swipe("62284800000000000123").encode(),
-    ]
+    swipes = _swipe_seeds()
     card_seeds = _card_seeds()
     reader = EmvReader()
     out: dict[str, Target] = {

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from drivers.sim.card import VirtualCard, VirtualCardDevice, profile, synthetic_identity
+from drivers.sim.card import VirtualCard, VirtualCardDevice, profile
 from drivers.sim.pcscd import PcscDaemon
+from tests.sim_identities import synthetic_card
 
 READER = "Virtual PCD 00 00"
 
@@ -51,4 +52,4 @@ def wait_reader_state(present: bool, timeout: float = 5.0) -> None:
 
 def make_card(name: str = "unionpay_debit", seed: int = 3) -> VirtualCardDevice:
     """A virtual card device (not yet inserted)."""
-    return VirtualCardDevice(VirtualCard(profile(name, synthetic_identity(seed))))
+    return VirtualCardDevice(VirtualCard(profile(name, synthetic_card(seed))))

@@ -16,11 +16,12 @@ from drivers.events import DeviceEvent, EventKind
 from drivers.idcard.reader import IdReader
 from drivers.sim.idreader import IdReaderSim
 from drivers.sim.pty import ControlServer, control
+from tests.sim_identities import synthetic_people
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[IdReaderSim]:
-    device = IdReaderSim(tmp_path / "ttyID", seed=7)
+    device = IdReaderSim(tmp_path / "ttyID", synthetic_people(20, seed=7), seed=7)
     device.start()
     yield device
     device.stop()
@@ -43,7 +44,7 @@ def test_one_id_read_per_placement(sim: IdReaderSim, reader: IdReader) -> None:
     placed = sim.place(2)
     events = reader.poll()
     assert kinds(events) == [EventKind.id_read]
-    payload = events[0].payload
+    payload = events[0].payload.to_json()
     for key in ("name", "gender", "birth", "id_number", "address", "authority"):
         assert payload[key] == placed[key]
     assert payload["kind"] == "resident_id"
@@ -76,7 +77,7 @@ def test_checksum_fault_then_recovery(sim: IdReaderSim, reader: IdReader) -> Non
     sim.set_fault("checksum")
     events = reader.poll()
     assert kinds(events) == [EventKind.device_fault]
-    assert events[0].payload["reason"] == "checksum"
+    assert events[0].payload.reason == "checksum"
     assert reader.poll() == []  # reported once per episode
     sim.clear_faults()
     sim.place(0)
@@ -91,7 +92,7 @@ def test_no_card_fault_and_read_failure(sim: IdReaderSim, reader: IdReader) -> N
     sim.set_fault("read_fail")
     events = reader.poll()
     assert kinds(events) == [EventKind.read_failed]
-    assert events[0].payload["reason"] == "sw3_41"
+    assert (events[0].payload.reason, events[0].payload.code) == ("card_error", "41")
     sim.clear_faults()
     assert reader.poll() == []  # must be re-placed after an error
     sim.remove()
@@ -104,7 +105,7 @@ def test_mute_reader_times_out(sim: IdReaderSim, reader: IdReader) -> None:
     sim.set_fault("mute")
     events = reader.poll()
     assert kinds(events) == [EventKind.device_fault]
-    assert events[0].payload["reason"] == "timeout"
+    assert events[0].payload.reason == "timeout"
 
 
 def test_sam_fault_is_reset_at_open(sim: IdReaderSim) -> None:
@@ -122,7 +123,7 @@ def test_unplug_replug_recovers(sim: IdReaderSim, reader: IdReader) -> None:
     sim.unplug()
     events = reader.poll()
     assert kinds(events) == [EventKind.device_fault]
-    assert events[0].payload["reason"] == "transport"
+    assert events[0].payload.reason == "transport"
     assert reader.poll() == []  # link still gone: no repeat
     sim.replug()
     sim.place(1)

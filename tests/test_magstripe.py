@@ -173,7 +173,7 @@ def test_wedge_reader_unplug_replug() -> None:
         sim.swipe(card_swipe("6222021001098550814", "4912", "220"))
         ev = events.next()
         assert ev.kind is EventKind.card_read
-        assert ev.payload.account == "6222021001098550814"
+        assert ev.payload.pan == "6222021001098550814"
         sim.set_fault("bad_swipe")
         sim.swipe("x")
         assert events.next().kind is EventKind.read_failed
@@ -185,7 +185,7 @@ def test_wedge_reader_unplug_replug() -> None:
         time.sleep(0.1)
         sim.swipe(passbook_swipe("62284800000000001"))
         ev = events.next()
-        assert ev.kind is EventKind.card_read
+        assert ev.kind is EventKind.passbook_read
         assert isinstance(ev.payload, PassbookRead)
     finally:
         watcher.stop()

@@ -14,10 +14,11 @@ import pytest
 
 from drivers.events import DeviceEvent, EventKind
 from drivers.pcsc import CardWatcher, FailReason, asyncio_sink, read_card, wait_for_card
-from drivers.sim.card import PROFILES, synthetic_identity
+from drivers.sim.card import PROFILES
 from drivers.sim.pcscd import PcscDaemon
 from tests import pcsc_fixture
 from tests.pcsc_fixture import READER, make_card, wait_reader_state
+from tests.sim_identities import synthetic_card
 
 pytestmark = pytest.mark.pcsc
 pcscd = pcsc_fixture.pcscd
@@ -30,7 +31,7 @@ def test_read_each_profile(pcscd: PcscDaemon, name: str) -> None:
     try:
         assert wait_for_card("Virtual PCD 00 00", 5) == READER
         got = read_card(READER, 5)
-        assert got.pan == synthetic_identity(3).pan
+        assert got.pan == synthetic_card(3).pan
     finally:
         card.remove()
         wait_reader_state(False)
@@ -49,7 +50,7 @@ def test_cli_read_card(pcscd: PcscDaemon) -> None:
         wait_reader_state(False)
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    ident = synthetic_identity(3)
+    ident = synthetic_card(3)
     assert out == {
         "kind": "bank_card",
         "pan": ident.pan,
@@ -117,7 +118,7 @@ def test_watcher_insert_read_remove(watched: tuple[CardWatcher, Events]) -> None
     card.insert()
     events.wait(EventKind.card_inserted)
     read = events.wait(EventKind.card_read).payload
-    assert read.pan == synthetic_identity(3).pan
+    assert read.pan == synthetic_card(3).pan
     assert read.source == "ppse"
     card.remove()
     events.wait(EventKind.card_removed)
@@ -147,7 +148,7 @@ def test_watcher_faults(
     # The same watcher reads the next good card: nothing had to be restarted.
     card.set_fault("none")
     card.insert()
-    assert events.wait(EventKind.card_read).payload.pan == synthetic_identity(3).pan
+    assert events.wait(EventKind.card_read).payload.pan == synthetic_card(3).pan
     card.remove()
     events.wait(EventKind.card_removed)
     wait_reader_state(False)
@@ -170,7 +171,7 @@ def test_watcher_survives_pcscd_restart(
     events.wait(EventKind.device_recovered)
     events.wait(EventKind.reader_added)
     card.insert()
-    assert events.wait(EventKind.card_read).payload.pan == synthetic_identity(3).pan
+    assert events.wait(EventKind.card_read).payload.pan == synthetic_card(3).pan
     card.remove()
     events.wait(EventKind.card_removed)
     wait_reader_state(False)

@@ -7,13 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from drivers.events import EventKind
+from drivers.events import DeviceEvent, DeviceProblem, EventKind, Problem
 from drivers.printer.device import Printer
 from drivers.printer.ticket import TicketLayout
 from drivers.sim.printer import PrinterSim
@@ -150,3 +151,68 @@ def test_cli_print_test_and_status(sim: PrinterSim) -> None:
         check=False,
     )
     assert json.loads(done.stdout)["flags"]["paper_end_stop"] is True
+
+
+class _Collected:
+    """Events from the printer's polling thread, waited for by kind."""
+
+    def __init__(self) -> None:
+        self.events: list[DeviceEvent] = []
+        self._cond = threading.Condition()
+
+    def __call__(self, event: DeviceEvent) -> None:
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def wait(self, kind: EventKind, after: int = 0, timeout: float = 5.0) -> DeviceEvent:
+        def found() -> DeviceEvent | None:
+            return next((e for e in self.events[after:] if e.kind is kind), None)
+
+        with self._cond:
+            self._cond.wait_for(lambda: found() is not None, timeout)
+            event = found()
+        assert event is not None, f"no {kind}; saw {[e.kind for e in self.events]}"
+        return event
+
+
+def test_polling_reports_paper_out_before_the_next_ticket(sim: PrinterSim) -> None:
+    got = _Collected()
+    printer = Printer(sim.path, status_timeout=0.3, interval=0.05, on_event=got)
+    with printer:
+        sim.set_fault("near_end")
+        assert got.wait(EventKind.paper_low).payload == DeviceProblem(Problem.paper_low, "")
+        sim.set_fault("paper_end")
+        out = got.wait(EventKind.paper_out)
+        assert isinstance(out.payload, DeviceProblem)
+        assert out.payload.reason is Problem.paper_out
+        sim.clear_faults()
+        got.wait(EventKind.printer_ok, after=got.events.index(out))
+        seen = len(got.events)
+        sim.set_fault("cover_open")
+        got.wait(EventKind.cover_open, after=seen)
+        sim.clear_faults()
+        got.wait(EventKind.printer_ok, after=seen)
+        seen = len(got.events)
+        sim.unplug()
+        assert got.wait(EventKind.device_fault, after=seen).payload.reason is Problem.transport
+        sim.replug()
+        got.wait(EventKind.device_recovered, after=seen)
+    assert not printer.running
+    assert sim.tickets == []  # status polling never prints
+    # Each state change is reported once, not on every poll.
+    kinds = [e.kind for e in got.events]
+    assert kinds.count(EventKind.paper_out) == 1
+    assert kinds.count(EventKind.device_fault) == 1
+
+
+def test_printer_state_table() -> None:
+    from drivers.printer.status import PrinterState, PrinterStatus, printer_state
+
+    assert printer_state(PrinterStatus()) is PrinterState.ready
+    assert printer_state(PrinterStatus(paper_near_end=True)) is PrinterState.paper_low
+    stopped = PrinterStatus(offline=True, paper_end=True, paper_near_end=True)
+    assert printer_state(stopped) is PrinterState.paper_out
+    assert printer_state(PrinterStatus(offline=True, cover_open=True)) is PrinterState.cover_open
+    assert printer_state(PrinterStatus(offline=True)) is PrinterState.offline
+    assert printer_state(PrinterStatus(offline=True, error=True)) is PrinterState.error

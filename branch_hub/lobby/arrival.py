@@ -168,22 +168,23 @@ class Lobby:
     # -- device events ----------------------------------------------------------------------
     async def on_device_event(self, event: DeviceEvent) -> None:
         """React to one device event of a station."""
+        from drivers.events import FailReason, IdCardRead, ReadFailure
+
         station = event.station
         kind = event.kind
+        payload = event.payload
         if kind is EventKind.card_inserted:
             self.sessions.tell(station, "kiosk.card_sensed", {"device": event.device})
             self.sessions.start(station, "reading")
-        elif kind is EventKind.card_read:
-            await self._identify_read(station, event.payload)
-        elif kind is EventKind.id_read:
-            payload = event.payload if isinstance(event.payload, dict) else {}
-            await self.identify(station, "id_number", str(payload.get("id_number", "")))
-        elif kind is EventKind.read_failed:
-            reason = getattr(event.payload, "reason", event.payload)
-            if isinstance(event.payload, dict):
-                reason = event.payload.get("reason")
-            problem = "card_removed" if str(reason) == "card_removed" else "unreadable"
-            self.sessions.start(station, "read_failed", problem=problem)
+        elif kind in (EventKind.card_read, EventKind.passbook_read):
+            await self._identify_read(station, payload)
+        elif kind is EventKind.id_read and isinstance(payload, IdCardRead):
+            await self.identify(station, "id_number", payload.id_number)
+        elif kind is EventKind.read_failed and isinstance(payload, ReadFailure):
+            removed = payload.reason is FailReason.card_removed
+            self.sessions.start(
+                station, "read_failed", problem="card_removed" if removed else "unreadable"
+            )
         elif kind in _ALERTS or kind in _CLEARS:
             await self.alert(station, event.device, _ALERTS.get(kind, "ok"), kind in _CLEARS)
             if kind is EventKind.device_fault and event.device in {
@@ -196,16 +197,14 @@ class Lobby:
                     self.sessions.start(station, "read_failed", problem="reader_fault")
 
     async def _identify_read(self, station: str, payload: Any) -> None:
-        from drivers.magstripe.passbook import PassbookRead
+        from drivers.events import CardRead, PassbookRead
 
         if isinstance(payload, PassbookRead):
             await self.identify(station, "passbook", payload.account)
-            return
-        account = getattr(payload, "pan", None) or getattr(payload, "account", None)
-        if not account:
+        elif isinstance(payload, CardRead) and payload.pan:
+            await self.identify(station, "pan", payload.pan)
+        else:
             self.sessions.start(station, "read_failed", problem="unreadable")
-            return
-        await self.identify(station, "pan", str(account))
 
     async def alert(self, station: str, device: str, condition: str, cleared: bool = False) -> None:
         """Push a device_alert event and tell the station's kiosk."""

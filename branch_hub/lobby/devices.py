@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from branch_hub.config import Station
-from drivers.events import DeviceEvent, EventKind
+from drivers.events import DeviceEvent, DeviceProblem, EventKind, Problem
 
 __all__ = ["VPCD_READER", "StationDevices"]
 
@@ -30,10 +30,18 @@ Sink = Callable[[DeviceEvent], None]
 class StationDevices:
     """The watchers and printer of one kiosk station."""
 
-    def __init__(self, station: Station, sim_dir: Path, *, poll_interval: float = 0.1) -> None:
+    def __init__(
+        self,
+        station: Station,
+        sim_dir: Path,
+        *,
+        poll_interval: float = 0.1,
+        printer_interval: float = 5.0,
+    ) -> None:
         self.station = station
         self.sim_dir = sim_dir
         self.poll_interval = poll_interval
+        self.printer_interval = printer_interval
         self.printer: Any = None
         self.sims: dict[str, Any] = {}
         self._stoppers: list[Callable[[], None]] = []
@@ -63,9 +71,8 @@ class StationDevices:
                     urlsplit(url).scheme,
                     type(exc).__name__,
                 )
-                sink(
-                    DeviceEvent(self.id, device, EventKind.device_fault, {"reason": "open_failed"})
-                )
+                problem = DeviceProblem(Problem.unavailable, "cannot be opened")
+                sink(DeviceEvent(self.id, device, EventKind.device_fault, problem))
 
     def stop(self) -> None:
         """Stop watchers and simulators."""
@@ -107,9 +114,11 @@ class StationDevices:
 
         interval = max(self.poll_interval, MIN_POLL_INTERVAL)  # real readers need the pause
         if urlsplit(url).scheme == "sim":
+            from drivers.sim.identity import BUILT_IN
             from drivers.sim.idreader import IdReaderSim
 
-            sim = IdReaderSim(self._sim_path("idreader"))
+            # Tests and the demo place their own customers' cards (`place(identity)`).
+            sim = IdReaderSim(self._sim_path("idreader"), BUILT_IN)
             sim.start()
             self.sims["idreader"] = sim
             self._stoppers.append(sim.stop)
@@ -119,8 +128,7 @@ class StationDevices:
             url, station=self.id, device="idreader", on_event=sink, poll_interval=interval
         )
         reader.start()
-        self._stoppers.append(reader.close)
-        self._stoppers.append(reader.stop)  # stopped first (reverse order), then closed
+        self._stoppers.append(reader.stop)  # the thread closes the link as it ends
 
     def _magstripe(self, url: str, sink: Sink) -> None:
         from drivers.magstripe.readers import (
@@ -172,5 +180,8 @@ class StationDevices:
             self.sims["printer"] = sim
             self._stoppers.append(sim.stop)
             url = sim.path
-        self.printer = Printer(url, station=self.id, device="printer", on_event=sink)
-        self._stoppers.append(self.printer.close)
+        printer = Printer(
+            url, station=self.id, device="printer", on_event=sink, interval=self.printer_interval
+        )
+        self.printer = printer.start()  # polls the status between tickets (paper out, cover)
+        self._stoppers.append(printer.stop)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import Any
 
 from drivers import tlv
 from drivers.emv.apdu import (
@@ -17,6 +15,7 @@ from drivers.emv.apdu import (
 )
 from drivers.emv.selection import DEFAULT_AIDS, Candidate, KnownAid, candidates
 from drivers.errors import CardError, NoApplication, ProtocolError, StatusWordError
+from drivers.events import CardRead
 
 __all__ = [
     "CHINA_TERMINAL",
@@ -49,33 +48,6 @@ CHINA_TERMINAL: dict[int, bytes] = {
 }
 
 MAX_RECORDS = 64
-
-
-@dataclass(frozen=True)
-class CardRead:
-    """What the kiosk needs from a bank card; PAN, name and ID number stay out of repr."""
-
-    pan: str = field(repr=False)
-    expiry: str  # YYMM
-    aid: str  # hex
-    label: str
-    name: str | None = field(default=None, repr=False)
-    holder_id: str | None = field(default=None, repr=False)
-    holder_id_type: str | None = None
-    service_code: str | None = None
-    source: str = ""  # ppse, pse or list
-
-    def to_json(self) -> dict[str, Any]:
-        """Render the CLI/hub JSON object."""
-        return {
-            "kind": "bank_card",
-            "pan": self.pan,
-            "expiry": self.expiry,
-            "aid": self.aid,
-            "label": self.label,
-            "name": self.name,
-            "holder_id": self.holder_id,
-        }
 
 
 def build_pdol(pdol: bytes, terminal: dict[int, bytes] = CHINA_TERMINAL) -> bytes:

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Self
 
+from branch_common.backoff import Backoff
 from drivers.errors import DeviceError, DeviceTimeout, TransportError
-from drivers.events import DeviceEvent, EventKind
+from drivers.events import CardPresence, EventKind, FailReason, IdCardRead, Problem, ReadFailure
 from drivers.idcard.codec import (
     CMD_FIND,
     CMD_READ_FP,
@@ -27,15 +26,15 @@ from drivers.idcard.codec import (
     SW3_FIND_OK,
     ChecksumError,
     FrameReceiver,
-    ReadPayload,
     Response,
     SamStatusError,
     build_command,
     parse_read_payload,
     parse_response,
 )
-from drivers.idcard.text import IdentityRecord, decode_text_block
+from drivers.idcard.text import decode_text_block
 from drivers.serial_link import SERIAL_ERRORS, open_serial
+from drivers.watcher import DeviceWatcher, Sink
 
 __all__ = ["MIN_POLL_INTERVAL", "IdCardRead", "IdReader"]
 
@@ -43,27 +42,10 @@ log = logging.getLogger(__name__)
 MIN_POLL_INTERVAL = 0.3  # seconds between find-card commands on real hardware
 
 
-class IdCardRead:
-    """One successful read: the decoded record and the sizes of the opaque photo/fingerprint."""
+class IdReader(DeviceWatcher):
+    """A SAM_V reader at a serial URL; `poll()` / `start()` turn placements into events."""
 
-    __slots__ = ("fingerprint_bytes", "photo_bytes", "record")
-
-    def __init__(self, record: IdentityRecord, payload: ReadPayload) -> None:
-        self.record = record
-        # The photo (WLT) and fingerprint are never kept: only their sizes.
-        self.photo_bytes = len(payload.photo)
-        self.fingerprint_bytes = len(payload.fingerprint or b"")
-
-    def to_json(self) -> dict[str, Any]:
-        """Record fields plus the photo/fingerprint sizes."""
-        out = self.record.to_json()
-        out["photo_bytes"] = self.photo_bytes
-        out["fingerprint_bytes"] = self.fingerprint_bytes
-        return out
-
-
-class IdReader:
-    """A SAM_V reader at a serial URL; `poll()` / `run()` turn placements into events."""
+    thread_name = "idreader"
 
     def __init__(
         self,
@@ -77,26 +59,29 @@ class IdReader:
         with_fingerprint: bool = False,
         station: str = "",
         device: str = "idreader",
-        on_event: Callable[[DeviceEvent], None] | None = None,
+        on_event: Sink | None = None,
     ) -> None:
+        cap = max(reconnect_interval, 5.0) if reconnect_interval > 0 else 0.0
+        super().__init__(
+            on_event,
+            station=station,
+            device=device,
+            interval=poll_interval,
+            backoff=Backoff(first=reconnect_interval, cap=cap),
+        )
         self.url = url
         self.baudrate = baudrate
         self.timeout = timeout
-        self.poll_interval = poll_interval
-        self.reconnect_interval = reconnect_interval
         self.retries = retries
         self.with_fingerprint = with_fingerprint
-        self.station = station
-        self.device = device
-        self.on_event = on_event
         self._port: Any = None
         self._rx = FrameReceiver()
-        self._lock = threading.Lock()
         self._present = False
-        self._faulted = False
-        self._last_open_try = 0.0
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between two find-card rounds."""
+        return self.interval
 
     # -- link -------------------------------------------------------------------------------
     @property
@@ -118,11 +103,15 @@ class IdReader:
     def close(self) -> None:
         """Close the link (idempotent)."""
         port, self._port = self._port, None
+        self._present = False
         if port is not None:
             with contextlib.suppress(*SERIAL_ERRORS):
                 port.close()
 
-    def __enter__(self) -> IdReader:
+    open_device = open
+    close_device = close
+
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -195,7 +184,8 @@ class IdReader:
         cmd = CMD_READ_FP if self.with_fingerprint else CMD_READ_TEXT
         answer = self.transact(cmd).check(COMMAND_NAMES[cmd])
         payload = parse_read_payload(answer.data, self.with_fingerprint)
-        return IdCardRead(decode_text_block(payload.text), payload)
+        fingerprint = len(payload.fingerprint or b"")
+        return IdCardRead(decode_text_block(payload.text), len(payload.photo), fingerprint)
 
     def read_once(self, timeout: float) -> IdCardRead:
         """Wait up to `timeout` s for a card, then select and read it."""
@@ -208,50 +198,28 @@ class IdReader:
         return self.read()
 
     # -- polling ----------------------------------------------------------------------------
-    def _emit(self, events: list[DeviceEvent], event_kind: EventKind, **payload: Any) -> None:
-        event = DeviceEvent(self.station, self.device, event_kind, payload)
-        events.append(event)
-        if self.on_event is not None:
-            self.on_event(event)
+    def problem(self, exc: DeviceError) -> Problem:
+        """Name the problem behind a failure of the reader."""
+        if isinstance(exc, ChecksumError):
+            return Problem.checksum
+        if isinstance(exc, SamStatusError) and exc.sam_fault:
+            return Problem.sam
+        return super().problem(exc)
 
-    def poll(self) -> list[DeviceEvent]:
-        """One polling step: (re)open if needed, find, and read a newly placed card once."""
-        events: list[DeviceEvent] = []
-        with self._lock:
-            try:
-                self._poll(events)
-            except TransportError as exc:
-                self.close()
-                self._present = False
-                if not self._faulted:
-                    self._faulted = True
-                    self._emit(events, EventKind.device_fault, reason="transport", message=str(exc))
-            except DeviceError as exc:
-                if not self._faulted:
-                    self._faulted = True
-                    self._emit(
-                        events, EventKind.device_fault, reason=_reason(exc), message=str(exc)
-                    )
-                if isinstance(exc, SamStatusError) and exc.sam_fault and self.is_open:
-                    with contextlib.suppress(DeviceError):
-                        self.check_sam()
-        return events
+    def after_fault(self, exc: DeviceError) -> None:
+        """Reset a SAM that reports a fault of its own."""
+        if isinstance(exc, SamStatusError) and exc.sam_fault and self.is_open:
+            with contextlib.suppress(DeviceError):
+                self.check_sam()
 
-    def _poll(self, events: list[DeviceEvent]) -> None:
-        if self._port is None:
-            now = time.monotonic()
-            if now - self._last_open_try < self.reconnect_interval:
-                return
-            self._last_open_try = now
-            self.open()
+    def step(self) -> None:
+        """Find a card; read a newly placed card once; report its removal."""
         found = self.find()
-        if self._faulted:
-            self._faulted = False
-            self._emit(events, EventKind.device_recovered)
+        self.mark_ready()
         if not found:
             if self._present and not self._still_selected():
                 self._present = False
-                self._emit(events, EventKind.card_removed)
+                self.emit(EventKind.card_removed, CardPresence(self.device))
             return
         if self._present:
             return
@@ -260,15 +228,12 @@ class IdReader:
         try:
             self.select()
             result = self.read()
-        except (SamStatusError, ChecksumError, DeviceTimeout) as exc:
-            self._emit(events, EventKind.read_failed, reason=_reason(exc), message=str(exc))
-            return
+        except TransportError:
+            raise
         except DeviceError as exc:
-            if isinstance(exc, TransportError):
-                raise
-            self._emit(events, EventKind.read_failed, reason=_reason(exc), message=str(exc))
+            self.emit(EventKind.read_failed, _failure(self.device, exc))
             return
-        self._emit(events, EventKind.id_read, **result.to_json())
+        self.emit(EventKind.id_read, result)
 
     def _still_selected(self) -> bool:
         # Some readers stop answering 9F to find-card once a card has been read although it is
@@ -279,37 +244,13 @@ class IdReader:
             return False
         return True
 
-    def run(self, stop: threading.Event) -> None:
-        """Poll until `stop` is set."""
-        while not stop.is_set():
-            self.poll()
-            stop.wait(self.poll_interval)
 
-    def start(self) -> None:
-        """Poll in a background thread."""
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.run, args=(self._stop,), daemon=True, name="idreader"
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the background thread (if any)."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join(timeout=5)
-
-
-def _reason(exc: DeviceError) -> str:
+def _failure(device: str, exc: DeviceError) -> ReadFailure:
     if isinstance(exc, SamStatusError):
-        return "no_card" if exc.no_card else f"sw3_{exc.sw3:02x}"
+        reason = FailReason.no_card if exc.no_card else FailReason.card_error
+        return ReadFailure(device, reason, str(exc), f"{exc.sw3:02X}")
     if isinstance(exc, ChecksumError):
-        return "checksum"
+        return ReadFailure(device, FailReason.checksum, str(exc))
     if isinstance(exc, DeviceTimeout):
-        return "timeout"
-    if isinstance(exc, TransportError):
-        return "transport"
-    return "protocol"
+        return ReadFailure(device, FailReason.timeout, str(exc))
+    return ReadFailure(device, FailReason.protocol_error, str(exc))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from drivers.errors import TrackError
+from drivers.events import PassbookRead
 from drivers.magstripe.tracks import split_swipe
 
 
@@ -35,16 +34,6 @@ class PassbookRule(BaseModel):
 
 
 DEFAULT_RULE = PassbookRule()
-
-
-@dataclass(frozen=True)
-class PassbookRead:
-    """An account read from a passbook stripe."""
-
-    account: str = field(repr=False)
-    bank: str
-    track: int
-    fields: tuple[str, ...] = field(repr=False)
 
 
 def _fields(body: str, rule: PassbookRule) -> list[str]:

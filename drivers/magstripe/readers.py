@@ -2,7 +2,7 @@
 
 Codec (pure): `build_read_command`, `parse_msr_response`, `classify_swipe`.
 Transports: a file descriptor (pty, hidraw-to-text bridge, stdin) or a pyserial URL.
-Device: `MagstripeWatcher`, a thread that emits card_read / read_failed / device_fault events.
+Device: `MagstripeWatcher`, a `DeviceWatcher` emitting card_read / passbook_read / read_failed.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ import contextlib
 import logging
 import os
 import select
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from branch_common.backoff import Backoff
+from branch_common.identifiers import luhn_valid
 from drivers.errors import (
     DeviceError,
     DeviceTimeout,
@@ -25,9 +26,10 @@ from drivers.errors import (
     TrackError,
     TransportError,
 )
-from drivers.events import DeviceEvent, EventKind
-from drivers.magstripe.passbook import DEFAULT_RULE, PassbookRead, PassbookRule, parse_passbook
+from drivers.events import CardRead, EventKind, FailReason, PassbookRead, ReadFailure
+from drivers.magstripe.passbook import DEFAULT_RULE, PassbookRule, parse_passbook
 from drivers.magstripe.tracks import Swipe, parse_swipe
+from drivers.watcher import DeviceWatcher, Sink
 
 __all__ = [
     "MSR_STATUS",
@@ -40,6 +42,8 @@ __all__ = [
     "classify_swipe",
     "find_msr_frame",
     "parse_msr_response",
+    "stripe_card_read",
+    "swipe_failure",
 ]
 
 log = logging.getLogger(__name__)
@@ -121,8 +125,6 @@ def parse_msr_response(frame: bytes) -> MsrResponse:
 
 def classify_swipe(text: str, rule: PassbookRule = DEFAULT_RULE) -> Swipe | PassbookRead:
     """Tell a bank card swipe (Luhn-valid PAN with expiry and service code) from a passbook."""
-    from sync.identifiers import luhn_valid
-
     try:
         swipe = parse_swipe(text)
     except TrackError:
@@ -261,76 +263,90 @@ class SerialMsrReader:
             self.port.close()
 
 
-class MagstripeWatcher:
-    """Read swipes from a line source in a thread; emit card_read/read_failed/device_fault.
+class MagstripeWatcher(DeviceWatcher):
+    """Read swipes from a line source in a thread; emit card_read, passbook_read, read_failed.
 
-    `open_source` is called again after a transport failure (pty closed, cable pulled), every
-    `retry` seconds, until the device is back.
+    `open_source` is called again after a transport failure (pty closed, cable pulled), after
+    a back-off starting at `retry` seconds, until the device is back.
     """
+
+    thread_name = "magstripe"
 
     def __init__(
         self,
         open_source: Callable[[], LineSource],
-        on_event: Callable[[DeviceEvent], None],
+        on_event: Sink,
         *,
         station: str = "kiosk",
         device: str = "magstripe",
         rule: PassbookRule = DEFAULT_RULE,
         retry: float = 0.2,
+        wait: float = 0.2,
     ) -> None:
+        super().__init__(
+            on_event,
+            station=station,
+            device=device,
+            interval=0.0,  # `step` itself waits up to `wait` seconds for a swipe
+            backoff=Backoff(first=retry, cap=max(retry, 5.0)),
+        )
         self.open_source = open_source
-        self.on_event = on_event
-        self.station, self.device = station, device
         self.rule = rule
-        self.retry = retry
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.wait = wait
+        self._source: LineSource | None = None
 
-    def start(self) -> MagstripeWatcher:
-        """Start the reading thread."""
-        self._thread = threading.Thread(target=self._run, name="magstripe", daemon=True)
-        self._thread.start()
-        return self
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the reader is open."""
+        return self._source is not None
 
-    def stop(self) -> None:
-        """Stop the reading thread."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(5)
+    def open_device(self) -> None:
+        """Open the line source."""
+        self._source = self.open_source()
 
-    def _emit(self, kind: EventKind, payload: Any) -> None:
-        try:
-            self.on_event(DeviceEvent(self.station, self.device, kind, payload))
-        except Exception:
-            log.exception("event callback failed for %s", kind)
-
-    def _run(self) -> None:
-        source: LineSource | None = None
-        faulted = False
-        while not self._stop.is_set():
-            if source is None:
-                try:
-                    source = self.open_source()
-                except DeviceError as exc:
-                    if not faulted:
-                        faulted = True
-                        self._emit(EventKind.device_fault, str(exc))
-                    self._stop.wait(self.retry)
-                    continue
-                if faulted:
-                    faulted = False
-                    self._emit(EventKind.device_recovered, self.device)
-            try:
-                line = source.read_line(0.2)
-                if line is None:
-                    continue
-                self._emit(EventKind.card_read, classify_swipe(line, self.rule))
-            except TransportError as exc:
-                source.close()
-                source = None
-                faulted = True
-                self._emit(EventKind.device_fault, str(exc))
-            except DeviceError as exc:
-                self._emit(EventKind.read_failed, str(exc))
+    def close_device(self) -> None:
+        """Close the line source."""
+        source, self._source = self._source, None
         if source is not None:
             source.close()
+
+    def step(self) -> None:
+        """Wait for one swipe and report it."""
+        assert self._source is not None  # noqa: S101 (opened by the base before `step`)
+        try:
+            line = self._source.read_line(self.wait)
+            if line is None:
+                return
+            read = classify_swipe(line, self.rule)
+        except TransportError:
+            raise
+        except DeviceError as exc:
+            self.emit(EventKind.read_failed, swipe_failure(self.device, exc))
+            return
+        if isinstance(read, PassbookRead):
+            self.emit(EventKind.passbook_read, read)
+        else:
+            self.emit(EventKind.card_read, stripe_card_read(read, self.device))
+
+
+def swipe_failure(device: str, exc: DeviceError) -> ReadFailure:
+    """The read_failed payload for a swipe that could not be read."""
+    if isinstance(exc, SwipeError):
+        return ReadFailure(device, FailReason.bad_swipe, str(exc), f"{exc.status:02X}")
+    if isinstance(exc, DeviceTimeout):
+        return ReadFailure(device, FailReason.timeout, str(exc))
+    return ReadFailure(device, FailReason.bad_swipe, str(exc))
+
+
+def stripe_card_read(swipe: Swipe, reader: str = "") -> CardRead:
+    """The card_read payload for a bank card's stripe (track 2, else track 1)."""
+    main = swipe.tracks.get(2) or swipe.tracks.get(1) or swipe.tracks[min(swipe.tracks)]
+    name = swipe.tracks[1].name if 1 in swipe.tracks else None
+    return CardRead(
+        pan=main.account,
+        expiry=main.expiry,
+        name=name,
+        service_code=main.service_code,
+        source="stripe",
+        reader=reader,
+    )

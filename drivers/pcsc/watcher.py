@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from types import TracebackType
+from dataclasses import replace
 from typing import Any
 
-from drivers.emv.reader import CardRead, EmvReader
+from branch_common.backoff import Backoff
+from drivers.emv.reader import EmvReader
 from drivers.errors import (
     CardError,
     CardRemoved,
@@ -26,9 +25,21 @@ from drivers.errors import (
     DeviceTimeout,
     NoApplication,
     ProtocolError,
+    StatusWordError,
+    TransportError,
 )
-from drivers.events import DeviceEvent, EventKind
+from drivers.events import (
+    CardPresence,
+    CardRead,
+    DeviceEvent,
+    EventKind,
+    FailReason,
+    Problem,
+    ReaderChange,
+    ReadFailure,
+)
 from drivers.pcsc.transport import PcscTransport, _scard, call_with_timeout
+from drivers.watcher import DeviceWatcher, Sink
 
 __all__ = [
     "CardWatcher",
@@ -36,31 +47,12 @@ __all__ = [
     "ReadFailure",
     "asyncio_sink",
     "classify",
+    "failure",
     "read_card",
     "wait_for_card",
 ]
 
 log = logging.getLogger(__name__)
-
-
-class FailReason(enum.StrEnum):
-    """Why a card read failed, for the hub and the kiosk screen."""
-
-    card_removed = "card_removed"
-    timeout = "timeout"
-    no_application = "no_application"
-    card_error = "card_error"
-    protocol_error = "protocol_error"
-    transport_error = "transport_error"
-
-
-@dataclass(frozen=True)
-class ReadFailure:
-    """Payload of a read_failed event: a typed reason and a message without personal data."""
-
-    reader: str
-    reason: FailReason
-    message: str
 
 
 def classify(exc: DeviceError) -> FailReason:
@@ -76,6 +68,12 @@ def classify(exc: DeviceError) -> FailReason:
     if isinstance(exc, ProtocolError):
         return FailReason.protocol_error
     return FailReason.transport_error
+
+
+def failure(reader: str, exc: DeviceError) -> ReadFailure:
+    """The read_failed payload for a card read that ended in `exc`."""
+    code = f"{exc.sw:04X}" if isinstance(exc, StatusWordError) else ""
+    return ReadFailure(reader, classify(exc), str(exc), code)
 
 
 def read_card(reader: str, timeout: float = 10.0, emv: EmvReader | None = None) -> CardRead:
@@ -147,12 +145,18 @@ class _Context:
         return out
 
 
-class CardWatcher:
-    """Poll readers and cards in a thread; read every inserted card; emit events."""
+class CardWatcher(DeviceWatcher):
+    """Poll readers and cards in a thread; read every inserted card; emit events.
+
+    The "device" is the PC/SC service: losing it is a fault (readers are then reported gone),
+    and it is re-established with back-off.
+    """
+
+    thread_name = "card-watcher"
 
     def __init__(
         self,
-        on_event: Callable[[DeviceEvent], None],
+        on_event: Sink,
         *,
         station: str = "kiosk",
         device: str = "card_reader",
@@ -160,85 +164,69 @@ class CardWatcher:
         poll_interval: float = 0.1,
         read_timeout: float = 8.0,
         emv: EmvReader | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
-        self.on_event = on_event
-        self.station, self.device = station, device
+        super().__init__(
+            on_event,
+            station=station,
+            device=device,
+            interval=poll_interval,
+            backoff=backoff or Backoff(first=poll_interval, cap=max(poll_interval, 2.0)),
+        )
         self.reader_filter = reader_filter
-        self.poll_interval = poll_interval
         self.read_timeout = read_timeout
         self.emv = emv or EmvReader()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ctx: _Context | None = None
         self._cards: dict[str, bytes | None] = {}
-        self._faulted = False
         self._reads: dict[str, tuple[threading.Thread, float, int]] = {}
         self._generation = 0  # tags reads so a stale one cannot report after a removal
-        self._lock = threading.Lock()
+        self._read_lock = threading.Lock()
 
-    # -- life cycle
-    def start(self) -> CardWatcher:
-        """Start the watching thread."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name="card-watcher", daemon=True)
-            self._thread.start()
-        return self
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stop the watching thread (reads in progress are abandoned)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def __enter__(self) -> CardWatcher:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between two looks at the readers."""
+        return self.interval
 
     @property
     def readers(self) -> list[str]:
         """Readers currently seen."""
         return sorted(self._cards)
 
-    # -- internals
-    def _emit(self, kind: EventKind, payload: Any) -> None:
-        try:
-            self.on_event(DeviceEvent(self.station, self.device, kind, payload))
-        except Exception:
-            log.exception("event callback failed for %s", kind)
+    # -- the PC/SC service as the device ----------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """Tell whether a PC/SC context is established."""
+        return self._ctx is not None and self._ctx.handle is not None
 
+    def problem(self, exc: DeviceError) -> Problem:
+        """The PC/SC service is either there or not."""
+        return Problem.unavailable
+
+    def open_device(self) -> None:
+        """Establish a PC/SC context."""
+        ctx = self._ctx or _Context()
+        self._ctx = ctx
+        if not ctx.ensure():
+            raise TransportError("PC/SC service (pcscd) unavailable")
+
+    def close_device(self) -> None:
+        """Release the context and forget every reader."""
+        if self._ctx is not None:
+            self._ctx.drop()
+        self._update({})
+
+    def step(self) -> None:
+        """Look at the readers once; start a read for each new card; time out slow reads."""
+        assert self._ctx is not None  # noqa: S101 (opened by the base before `step`)
+        snap = self._ctx.snapshot()
+        if snap is None:
+            raise TransportError("PC/SC service (pcscd) stopped answering")
+        self._update({r: a for r, a in snap.items() if self._wanted(r)})
+        self._check_reads()
+
+    # -- internals
     def _wanted(self, reader: str) -> bool:
         return self.reader_filter is None or self.reader_filter in reader
-
-    def _run(self) -> None:
-        ctx = _Context()
-        while not self._stop.is_set():
-            snap = ctx.snapshot() if ctx.ensure() else None
-            if snap is None:
-                ctx.drop()
-                self._lost()
-            else:
-                if self._faulted:
-                    self._faulted = False
-                    self._emit(EventKind.device_recovered, "pcscd available")
-                self._update({r: a for r, a in snap.items() if self._wanted(r)})
-            self._check_reads()
-            self._stop.wait(self.poll_interval)
-        ctx.drop()
-
-    def _lost(self) -> None:
-        if not self._faulted:
-            self._faulted = True
-            log.warning("PC/SC service unavailable; retrying")
-            self._emit(EventKind.device_fault, "pcscd unavailable")
-        self._update({})
 
     def _update(self, snap: dict[str, bytes | None]) -> None:
         for reader in list(self._cards):
@@ -246,43 +234,43 @@ class CardWatcher:
                 if self._cards[reader] is not None:
                     self._removed(reader)
                 del self._cards[reader]
-                self._emit(EventKind.reader_removed, reader)
+                self.emit(EventKind.reader_removed, ReaderChange(reader))
         for reader, atr in snap.items():
             if reader not in self._cards:
                 self._cards[reader] = None
-                self._emit(EventKind.reader_added, reader)
+                self.emit(EventKind.reader_added, ReaderChange(reader))
             before = self._cards[reader]
             if before is None and atr is not None:
                 self._cards[reader] = atr
-                self._emit(EventKind.card_inserted, {"reader": reader, "atr": atr.hex().upper()})
+                self.emit(EventKind.card_inserted, CardPresence(reader, atr.hex().upper()))
                 self._start_read(reader)
             elif before is not None and atr is None:
                 self._cards[reader] = None
                 self._removed(reader)
 
     def _removed(self, reader: str) -> None:
-        with self._lock:
+        with self._read_lock:
             self._generation += 1
             pending = self._reads.pop(reader, None)
         if pending is not None:  # pulled mid-read: the read's own outcome no longer matters
             msg = "card removed during the read"
-            self._emit(EventKind.read_failed, ReadFailure(reader, FailReason.card_removed, msg))
-        self._emit(EventKind.card_removed, reader)
+            self.emit(EventKind.read_failed, ReadFailure(reader, FailReason.card_removed, msg))
+        self.emit(EventKind.card_removed, CardPresence(reader))
 
     def _start_read(self, reader: str) -> None:
-        with self._lock:
+        with self._read_lock:
             self._generation += 1
             gen = self._generation
         thread = threading.Thread(
             target=self._read, args=(reader, gen), name=f"card-read {reader}", daemon=True
         )
-        with self._lock:
+        with self._read_lock:
             self._reads[reader] = (thread, time.monotonic(), gen)
         thread.start()
 
     def _claim(self, reader: str, gen: int) -> bool:
         # Only the read that is still current for this reader may report.
-        with self._lock:
+        with self._read_lock:
             current = self._reads.get(reader)
             if current is None or current[2] != gen:
                 return False
@@ -295,22 +283,20 @@ class CardWatcher:
                 result = self.emv.read(card)
         except DeviceError as exc:
             if self._claim(reader, gen):
-                self._emit(EventKind.read_failed, ReadFailure(reader, classify(exc), str(exc)))
+                self.emit(EventKind.read_failed, failure(reader, exc))
             return
         except Exception as exc:
             log.exception("unexpected error reading a card")
             if self._claim(reader, gen):
-                self._emit(
-                    EventKind.read_failed,
-                    ReadFailure(reader, FailReason.transport_error, type(exc).__name__),
-                )
+                reason = FailReason.transport_error
+                self.emit(EventKind.read_failed, ReadFailure(reader, reason, type(exc).__name__))
             return
         if self._claim(reader, gen):
-            self._emit(EventKind.card_read, result)
+            self.emit(EventKind.card_read, replace(result, reader=reader))
 
     def _check_reads(self) -> None:
         now = time.monotonic()
-        with self._lock:
+        with self._read_lock:
             late = [
                 (r, g)
                 for r, (_t, start, g) in self._reads.items()
@@ -319,7 +305,7 @@ class CardWatcher:
         for reader, gen in late:
             if self._claim(reader, gen):
                 msg = f"card did not answer within {self.read_timeout:g} s"
-                self._emit(EventKind.read_failed, ReadFailure(reader, FailReason.timeout, msg))
+                self.emit(EventKind.read_failed, ReadFailure(reader, FailReason.timeout, msg))
 
 
 def wait_for_card(reader_filter: str | None, timeout: float) -> str:

@@ -1,24 +1,32 @@
 """Ticket printer device: one transport interface (serial URL, python-escpos USB or network),
-DLE EOT status before and after each ticket, and events on every status change."""
+DLE EOT status before and after each ticket and on an interval, and events on every state change."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
+from branch_common.backoff import Backoff
 from drivers.errors import DeviceError, DeviceTimeout, TransportError
-from drivers.events import DeviceEvent, EventKind
-from drivers.printer.status import PrinterStatus, StatusError, combine_status, status_request
+from drivers.events import DeviceEvent, DeviceProblem, DeviceRecovered, EventKind, Problem
+from drivers.printer.status import (
+    PrinterState,
+    PrinterStatus,
+    StatusError,
+    combine_status,
+    printer_state,
+    status_request,
+)
 from drivers.printer.ticket import TicketLayout, ticket_bytes
 from drivers.serial_link import SERIAL_ERRORS, open_serial
+from drivers.watcher import DeviceWatcher, Sink
 
 __all__ = [
+    "STATE_EVENTS",
     "EscposTransport",
     "PrintResult",
     "Printer",
@@ -169,22 +177,26 @@ class PrintResult:
         }
 
 
-# Problem flag -> event kind, in the order they are reported.
-_CONDITIONS: tuple[tuple[str, EventKind], ...] = (
-    ("no_response", EventKind.printer_offline),
-    ("offline", EventKind.printer_offline),
-    ("cover_open", EventKind.cover_open),
-    ("paper_end", EventKind.paper_out),
-    ("paper_end_stop", EventKind.paper_out),
-    ("paper_near_end", EventKind.paper_low),
-    ("error", EventKind.device_fault),
-    ("bad_status", EventKind.device_fault),
-    ("transport", EventKind.device_fault),
-)
+# Printer state -> the event that announces it and the problem it carries.
+STATE_EVENTS: dict[PrinterState, tuple[EventKind, Problem]] = {
+    PrinterState.paper_low: (EventKind.paper_low, Problem.paper_low),
+    PrinterState.paper_out: (EventKind.paper_out, Problem.paper_out),
+    PrinterState.cover_open: (EventKind.cover_open, Problem.cover_open),
+    PrinterState.offline: (EventKind.printer_offline, Problem.offline),
+    PrinterState.no_answer: (EventKind.printer_offline, Problem.timeout),
+    PrinterState.bad_status: (EventKind.device_fault, Problem.protocol),
+    PrinterState.error: (EventKind.device_fault, Problem.printer_error),
+}
 
 
-class Printer:
-    """An ESC/POS ticket printer; `print_ticket` is thread-safe and never raises for device faults."""
+class Printer(DeviceWatcher):
+    """An ESC/POS ticket printer; `print_ticket` is thread-safe and never raises for device faults.
+
+    `start()` polls the status (DLE EOT) every `interval` seconds between tickets, so a paper
+    roll running out is reported before the next customer's ticket fails.
+    """
+
+    thread_name = "printer"
 
     def __init__(
         self,
@@ -193,39 +205,54 @@ class Printer:
         transport: PrinterTransport | None = None,
         baudrate: int = 115200,
         status_timeout: float = 0.5,
+        interval: float = 5.0,
         station: str = "",
         device: str = "printer",
-        on_event: Callable[[DeviceEvent], None] | None = None,
+        on_event: Sink | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         if url is None and transport is None:
             raise ValueError("give a URL or a transport")
+        super().__init__(
+            on_event, station=station, device=device, interval=interval, backoff=backoff
+        )
         self.url = url
         self.baudrate = baudrate
         self.status_timeout = status_timeout
-        self.station = station
-        self.device = device
-        self.on_event = on_event
+        self.printer_state = PrinterState.ready
+        self.status: PrinterStatus | None = None  # from the last round; None when unknown
         self._transport = transport
-        self._lock = threading.Lock()
-        self._conditions: set[str] = set()
+        self._reason = ""
 
-    def close(self) -> None:
-        """Close the link; the next call reopens it."""
-        with self._lock:
-            self._drop()
+    # -- link -------------------------------------------------------------------------------
+    @property
+    def is_open(self) -> bool:
+        """Tell whether the link to the printer is open."""
+        return self._transport is not None
 
-    def _drop(self) -> None:
+    def open_device(self) -> None:
+        """Open the link named by the URL."""
+        if self.url is None:
+            raise TransportError("printer transport is closed")
+        self._transport = open_transport(self.url, self.baudrate)
+
+    def close_device(self) -> None:
+        """Close the link; the next round reopens it."""
         transport, self._transport = self._transport, None
         if transport is not None:
             transport.close()
 
+    def close(self) -> None:
+        """Close the link; the next call reopens it."""
+        with self._lock:
+            self.close_device()
+
     def _link(self) -> PrinterTransport:
         if self._transport is None:
-            if self.url is None:
-                raise TransportError("printer transport is closed")
-            self._transport = open_transport(self.url, self.baudrate)
+            raise TransportError("printer link is not open")
         return self._transport
 
+    # -- status -----------------------------------------------------------------------------
     def _query(self, n: int) -> bytes:
         link = self._link()
         link.write(status_request(n))
@@ -241,64 +268,67 @@ class Printer:
         self._link().discard_input()
         return combine_status(self._query(1), self._query(2), self._query(4))
 
-    def _observe(self, events: list[DeviceEvent]) -> tuple[PrinterStatus | None, str]:
-        """Read the status, update conditions and emit events for what changed."""
-        status: PrinterStatus | None = None
-        reason = ""
+    def step(self) -> None:
+        """Read the status and report a change of state (a lost link raises TransportError)."""
         try:
-            status = self.read_status()
-            now = set(status.problems)
+            self.status = self.read_status()
         except StatusError as exc:
-            now, reason = {"bad_status"}, str(exc)
+            self._enter(PrinterState.bad_status, str(exc))
+            return
         except DeviceTimeout as exc:
-            now, reason = {"no_response"}, str(exc)
-        except TransportError as exc:
-            self._drop()
-            now, reason = {"transport"}, str(exc)
-        before = self._conditions
-        if "transport" in before and "transport" not in now:
-            self._emit(events, EventKind.device_recovered)
-        fresh = {kind for name, kind in _CONDITIONS if name in now and name not in before}
-        for name, kind in _CONDITIONS:
-            if name in now and name not in before and kind in fresh:
-                fresh.discard(kind)
-                self._emit(events, kind, condition=name, message=reason)
-        if before and not now:
-            self._emit(events, EventKind.printer_ok)
-        self._conditions = now
-        if status is not None and not reason:
-            reason = ", ".join(p for p in status.problems if p != "paper_near_end")
-        return status, reason
+            self._enter(PrinterState.no_answer, str(exc))
+            return
+        problems = [p for p in self.status.problems if p != "paper_near_end"]
+        self._enter(printer_state(self.status), ", ".join(problems))
 
-    def _emit(self, events: list[DeviceEvent], kind: EventKind, **payload: Any) -> None:
-        event = DeviceEvent(self.station, self.device, kind, payload)
-        events.append(event)
-        if self.on_event is not None:
-            self.on_event(event)
+    def fault(self, exc: DeviceError) -> None:
+        """Remember why the link failed, then report it once."""
+        self._reason = str(exc)
+        super().fault(exc)
 
-    def poll(self) -> tuple[PrinterStatus | None, list[DeviceEvent]]:
-        """Check the status between tickets (reopens a lost link); return it with new events."""
-        events: list[DeviceEvent] = []
-        with self._lock:
-            status, _ = self._observe(events)
-        return status, events
+    def _enter(self, state: PrinterState, reason: str) -> None:
+        self._reason = reason
+        if state is self.printer_state:
+            return
+        self.printer_state = state
+        if state is PrinterState.ready:
+            self.emit(EventKind.printer_ok, DeviceRecovered())
+            return
+        kind, problem = STATE_EVENTS[state]
+        self.emit(kind, DeviceProblem(problem, reason))
 
+    def _observe(self) -> PrinterStatus | None:
+        """One status round now, reopening the link at once (a customer is waiting)."""
+        self.status = None
+        self._retry_at = 0.0
+        self._one_round()
+        return self.status
+
+    # -- printing ---------------------------------------------------------------------------
     def print_ticket(self, layout: TicketLayout) -> PrintResult:
         """Print one ticket; printed only if the printer was healthy before and after."""
         data = ticket_bytes(layout)
-        events: list[DeviceEvent] = []
         with self._lock:
-            before, reason = self._observe(events)
-            if before is None or not before.healthy:
-                return PrintResult(False, before, None, f"not ready: {reason}", events)
+            events: list[DeviceEvent] = []
+            self._round = events
             try:
-                self._link().write(data)
-            except TransportError as exc:
-                self._drop()
-                self._conditions.add("transport")
-                self._emit(events, EventKind.device_fault, condition="transport", message=str(exc))
-                return PrintResult(False, before, None, f"link lost: {exc}", events)
-            after, reason = self._observe(events)
-            if after is None or not after.healthy:
-                return PrintResult(False, before, after, f"fault after printing: {reason}", events)
-            return PrintResult(True, before, after, "", events)
+                return self._print(data, events)
+            finally:
+                self._round = None
+
+    def _print(self, data: bytes, events: list[DeviceEvent]) -> PrintResult:
+        before = self._observe()
+        if before is None or not before.healthy:
+            return PrintResult(False, before, None, f"not ready: {self._reason}", events)
+        try:
+            self._link().write(data)
+        except TransportError as exc:
+            self.fault(exc)
+            self.close_device()
+            return PrintResult(False, before, None, f"link lost: {exc}", events)
+        after = self._observe()
+        if after is None or not after.healthy:
+            return PrintResult(
+                False, before, after, f"fault after printing: {self._reason}", events
+            )
+        return PrintResult(True, before, after, "", events)

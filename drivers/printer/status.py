@@ -6,17 +6,21 @@ one byte with the fixed pattern 0xx1xx10 (bits 0 and 7 clear, bits 1 and 4 set).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import asdict, dataclass
 
 from drivers.errors import ProtocolError
 
 __all__ = [
     "DLE_EOT",
+    "STATE_LOOKUP",
+    "PrinterState",
     "PrinterStatus",
     "StatusError",
     "combine_status",
     "decode_status",
     "is_valid_status_byte",
+    "printer_state",
     "status_request",
 ]
 
@@ -115,3 +119,37 @@ def combine_status(r1: bytes, r2: bytes, r4: bytes) -> PrinterStatus:
         paper_near_end=s4["paper_near_end"],
         paper_end=s4["paper_end"],
     )
+
+
+class PrinterState(enum.StrEnum):
+    """What the staff need to know about a printer, one state at a time."""
+
+    ready = "ready"
+    paper_low = "paper_low"  # still prints
+    paper_out = "paper_out"
+    cover_open = "cover_open"
+    offline = "offline"
+    no_answer = "no_answer"  # the link is up but status queries go unanswered
+    bad_status = "bad_status"  # replies that are not status bytes
+    error = "error"
+
+
+# Status flag -> printer state, most important first: the first flag that is set wins. A
+# printer that stops for paper or an open cover also sets "offline", so offline comes late.
+STATE_LOOKUP: tuple[tuple[str, PrinterState], ...] = (
+    ("error", PrinterState.error),
+    ("cover_open", PrinterState.cover_open),
+    ("paper_end", PrinterState.paper_out),
+    ("paper_end_stop", PrinterState.paper_out),
+    ("offline", PrinterState.offline),
+    ("paper_near_end", PrinterState.paper_low),
+)
+
+
+def printer_state(status: PrinterStatus) -> PrinterState:
+    """Translate decoded status flags into the one state the staff see."""
+    flags = status.to_json()
+    for flag, state in STATE_LOOKUP:
+        if flags[flag]:
+            return state
+    return PrinterState.ready

@@ -5,6 +5,9 @@ payload is control (0 power off, 1 power on, 2 reset, 4 ATR request, answered wi
 anything longer is a command APDU answered with the response APDU. Closing the socket pulls the
 card out of the reader.
 
+The card's identity and applications come from `drivers.sim.card_profiles`; the caller hands
+in the identity (`CardIdentity`, or `CardIdentity.of(identity)` for a synthetic customer).
+
 Faults switch at runtime (`VirtualCardDevice.set_fault`, or the control socket: one text line
 per command, answered "ok ..." or "error ..."):
   fault none | fault pull [N] | fault mute | fault wrong_sw      insert | remove | status
@@ -18,10 +21,18 @@ import logging
 import socket
 import struct
 import threading
-from dataclasses import dataclass
 
 from drivers import tlv
 from drivers.errors import TransportError
+from drivers.sim.card_profiles import (
+    PROFILES,
+    App,
+    CardIdentity,
+    CardProfile,
+    atr_with_tck,
+    profile,
+)
+from drivers.sim.card_profiles import _t as _t
 
 __all__ = [
     "PROFILES",
@@ -32,7 +43,7 @@ __all__ = [
     "VirtualCard",
     "VirtualCardDevice",
     "atr_with_tck",
-    "synthetic_identity",
+    "profile",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,170 +60,6 @@ class Fault(enum.StrEnum):
     mute = "mute"  # the card stops answering (no response APDU)
     wrong_sw = "wrong_sw"  # GPO and READ RECORD answer 6F00 instead of data
 
-
-@dataclass(frozen=True)
-class CardIdentity:
-    """The synthetic person and card data a virtual card carries."""
-
-    pan: str
-    expiry: str  # YYMM
-    name: str | None = None  # embossed name, Latin ("ZHANG/SAN"); Chinese debit cards often omit it
-    holder_id: str | None = None  # PBOC 9F61
-    service_code: str = "220"  # 2xx = international, chip present
-
-
-def synthetic_identity(seed: int = 1) -> CardIdentity:
-    """Take a UnionPay-style card (PAN starting 62) and ID number from the synthetic HQ export."""
-    from sync.synth import SynthOptions, generate
-
-    for customer in generate(SynthOptions(customers=50, seed=seed)):
-        for card in customer["cards"]:
-            if card["pan"].startswith("62"):
-                return CardIdentity(
-                    pan=card["pan"],
-                    expiry=card["expiry"],
-                    name=None,
-                    holder_id=customer["id_number"],
-                )
-    raise LookupError("no card starting with 62 in the synthetic sample")
-
-
-def atr_with_tck(body_hex: str) -> bytes:
-    """Append TCK (XOR of T0..last byte, ISO 7816-3 §8.2.5) to an ATR that needs one."""
-    body = bytes.fromhex(body_hex)
-    tck = 0
-    for b in body[1:]:
-        tck ^= b
-    return body + bytes([tck])
-
-
-ATR_T0 = bytes.fromhex("3B021450")  # T=0 only, 2 historical bytes, no TCK
-ATR_T1 = atr_with_tck("3B8880010000000000000000")  # T=0 and T=1 offered
-ATR_CL = atr_with_tck("3B8880014241424300000000")  # PC/SC part 3 style contactless ATR
-
-
-def _bcd(digits: str) -> bytes:
-    if len(digits) % 2:
-        digits += "F"
-    return bytes.fromhex(digits)
-
-
-def _t(tag: int, value: bytes | list[bytes]) -> bytes:
-    return tlv.encode_one(tag, value if isinstance(value, bytes) else b"".join(value))
-
-
-@dataclass(frozen=True)
-class App:
-    """One payment application on the card."""
-
-    aid: bytes
-    label: str
-    priority: int
-    pdol: bytes  # empty: no PDOL
-    gpo_format: int  # 1 or 2
-    records: dict[tuple[int, int], bytes]  # (sfi, record) -> record template 70
-    gpo_extra: bytes = b""  # objects returned in a format 2 GPO besides 82/94 (e.g. 57)
-
-    @property
-    def afl(self) -> bytes:
-        """AFL covering every record, one entry per SFI."""
-        out = bytearray()
-        for sfi in sorted({s for s, _ in self.records}):
-            recs = sorted(r for s, r in self.records if s == sfi)
-            out += bytes([sfi << 3, recs[0], recs[-1], 0])
-        return bytes(out)
-
-
-@dataclass(frozen=True)
-class CardProfile:
-    """A kind of card: ATR, directories, applications, and T=0 behaviour."""
-
-    name: str
-    description: str
-    atr: bytes
-    pse: bool
-    ppse: bool
-    t0: bool
-    apps: tuple[App, ...]
-
-
-def _identity_records(
-    ident: CardIdentity, pan_in_records: bool = True
-) -> dict[tuple[int, int], bytes]:
-    track2 = _bcd(f"{ident.pan}D{ident.expiry}{ident.service_code}0000000000")
-    rec1 = [_t(0x57, track2)]
-    if ident.name is not None:
-        rec1.append(_t(0x5F20, ident.name.encode("ascii")))
-    if ident.holder_id is not None:
-        rec1.append(_t(0x9F61, ident.holder_id.encode("ascii")))
-        rec1.append(_t(0x9F62, b"\x00"))
-    rec2 = [_t(0x5F24, _bcd(ident.expiry + "31")), _t(0x5F34, b"\x01"), _t(0x5F28, b"\x01\x56")]
-    if pan_in_records:
-        rec2.insert(0, _t(0x5A, _bcd(ident.pan)))
-    return {(2, 1): _t(0x70, rec1), (3, 1): _t(0x70, rec2)}
-
-
-def profile(name: str, ident: CardIdentity) -> CardProfile:
-    """Build a named profile around an identity."""
-    debit = bytes.fromhex("A000000333010101")
-    credit = bytes.fromhex("A000000333010102")
-    ecash = bytes.fromhex("A000000333010106")
-    contact_pdol = bytes.fromhex("9F7A019F02065F2A02")
-    if name in ("unionpay_debit", "t0"):
-        app = App(debit, "PBOC DEBIT", 1, contact_pdol, 2, _identity_records(ident))
-        return CardProfile(
-            name,
-            "UnionPay debit contact card with PSE"
-            + (", T=0: answers 61xx to case 4 and 6Cxx to case 2" if name == "t0" else ""),
-            ATR_T0 if name == "t0" else ATR_T1,
-            pse=True,
-            ppse=False,
-            t0=name == "t0",
-            apps=(app,),
-        )
-    if name == "contactless":
-        track2 = _bcd(f"{ident.pan}D{ident.expiry}{ident.service_code}0000000000")
-        recs = {
-            (1, 1): _t(0x70, [_t(0x5A, _bcd(ident.pan)), _t(0x5F24, _bcd(ident.expiry + "31"))])
-        }
-        if ident.holder_id is not None:
-            recs[(1, 2)] = _t(0x70, [_t(0x9F61, ident.holder_id.encode()), _t(0x9F62, b"\x00")])
-        app = App(
-            credit,
-            "UnionPay Credit",
-            1,
-            bytes.fromhex("9F66049F02069F03069F1A0295055F2A029A039C019F3704"),
-            2,
-            recs,
-            gpo_extra=_t(0x57, track2),
-        )
-        return CardProfile(
-            name,
-            "contactless (qPBOC) card answering PPSE only",
-            ATR_CL,
-            pse=False,
-            ppse=True,
-            t0=False,
-            apps=(app,),
-        )
-    if name == "no_pse":
-        apps = (
-            App(ecash, "PBOC ECASH", 2, b"", 1, _identity_records(ident)),
-            App(credit, "PBOC CREDIT", 1, b"", 1, _identity_records(ident)),
-        )
-        return CardProfile(
-            name,
-            "card without PSE/PPSE: list selection, GPO format 1",
-            ATR_T1,
-            pse=False,
-            ppse=False,
-            t0=False,
-            apps=apps,
-        )
-    raise KeyError(name)
-
-
-PROFILES = ("unionpay_debit", "contactless", "t0", "no_pse")
 
 SW_OK = b"\x90\x00"
 T0_CHUNK = 0x10  # bytes per GET RESPONSE, small enough to force several chained 61xx

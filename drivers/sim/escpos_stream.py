@@ -110,6 +110,56 @@ def _need(buf: bytes, end: int) -> None:
         raise _Incomplete
 
 
+def _gs_paren(buf: bytes, pos: int) -> tuple[Op, int]:
+    # GS ( x pL pH data
+    _need(buf, pos + 5)
+    fn = buf[pos + 2]
+    size = buf[pos + 3] | buf[pos + 4] << 8
+    end = pos + 5 + size
+    _need(buf, end)
+    body = buf[pos + 5 : end]
+    if fn == 0x6B and size >= 3 and body[0] == 0x31:
+        return _qr(body, buf[pos:end]), end
+    return Op("gs_paren", bytes([fn]) + body, buf[pos:end]), end
+
+
+def _gs_cut(buf: bytes, pos: int) -> tuple[Op, int]:
+    # GS V m [n]
+    _need(buf, pos + 3)
+    m = buf[pos + 2]
+    end = pos + 4 if m in (0x41, 0x42, 0x61, 0x62, 0x67, 0x68) else pos + 3
+    _need(buf, end)
+    return Op("cut", buf[pos + 2 : end], buf[pos:end]), end
+
+
+def _gs_raster(buf: bytes, pos: int) -> tuple[Op, int]:
+    # GS v 0 m xL xH yL yH raster
+    _need(buf, pos + 8)
+    width = buf[pos + 4] | buf[pos + 5] << 8
+    height = buf[pos + 6] | buf[pos + 7] << 8
+    end = pos + 8 + width * height
+    _need(buf, end)
+    return Op("raster", buf[pos + 4 : pos + 8], buf[pos:end]), end
+
+
+def _gs_barcode(buf: bytes, pos: int) -> tuple[Op, int]:
+    # GS k m ...
+    _need(buf, pos + 3)
+    m = buf[pos + 2]
+    if m <= 6:
+        nul = buf.find(b"\x00", pos + 3)
+        if nul < 0:
+            raise _Incomplete
+        return Op("barcode", buf[pos + 2 : nul], buf[pos : nul + 1]), nul + 1
+    _need(buf, pos + 4)
+    end = pos + 4 + buf[pos + 3]
+    _need(buf, end)
+    return Op("barcode", bytes([m]) + buf[pos + 4 : end], buf[pos:end]), end
+
+
+_GS_SPECIAL = {0x28: _gs_paren, 0x56: _gs_cut, 0x76: _gs_raster, 0x6B: _gs_barcode}
+
+
 def _parse_one(buf: bytes, pos: int) -> tuple[Op, int]:
     b = buf[pos]
     if b not in _CONTROL:
@@ -131,41 +181,8 @@ def _parse_one(buf: bytes, pos: int) -> tuple[Op, int]:
             _need(buf, pos + 3)
             return Op("status", buf[pos + 2 : pos + 3], buf[pos : pos + 3]), pos + 3
         return Op("unknown", bytes([c]), buf[pos : pos + 2]), pos + 2
-    if b == GS and c == 0x28:  # GS ( x pL pH data
-        _need(buf, pos + 5)
-        fn = buf[pos + 2]
-        size = buf[pos + 3] | buf[pos + 4] << 8
-        end = pos + 5 + size
-        _need(buf, end)
-        body = buf[pos + 5 : end]
-        if fn == 0x6B and size >= 3 and body[0] == 0x31:
-            return _qr(body, buf[pos:end]), end
-        return Op("gs_paren", bytes([fn]) + body, buf[pos:end]), end
-    if b == GS and c == 0x56:  # GS V m [n]
-        _need(buf, pos + 3)
-        m = buf[pos + 2]
-        end = pos + 4 if m in (0x41, 0x42, 0x61, 0x62, 0x67, 0x68) else pos + 3
-        _need(buf, end)
-        return Op("cut", buf[pos + 2 : end], buf[pos:end]), end
-    if b == GS and c == 0x76:  # GS v 0 m xL xH yL yH raster
-        _need(buf, pos + 8)
-        width = buf[pos + 4] | buf[pos + 5] << 8
-        height = buf[pos + 6] | buf[pos + 7] << 8
-        end = pos + 8 + width * height
-        _need(buf, end)
-        return Op("raster", buf[pos + 4 : pos + 8], buf[pos:end]), end
-    if b == GS and c == 0x6B:  # GS k m ...
-        _need(buf, pos + 3)
-        m = buf[pos + 2]
-        if m <= 6:
-            nul = buf.find(b"\x00", pos + 3)
-            if nul < 0:
-                raise _Incomplete
-            return Op("barcode", buf[pos + 2 : nul], buf[pos : nul + 1]), nul + 1
-        _need(buf, pos + 4)
-        end = pos + 4 + buf[pos + 3]
-        _need(buf, end)
-        return Op("barcode", bytes([m]) + buf[pos + 4 : end], buf[pos:end]), end
+    if b == GS and c in _GS_SPECIAL:
+        return _GS_SPECIAL[c](buf, pos)
     table = {ESC: _ESC_ARGS, GS: _GS_ARGS, FS: _FS_ARGS}[b]
     n = table.get(c, 1)
     end = pos + 2 + n

@@ -1,4 +1,7 @@
-"""Simulated SAM_V resident ID reader on a pty, with synthetic identities and switchable faults."""
+"""Simulated SAM_V resident ID reader on a pty, presenting the synthetic identities it is given.
+
+Faults switch at runtime (methods or the JSON-lines control socket).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -26,11 +30,12 @@ from drivers.idcard.codec import (
 )
 from drivers.idcard.tables import NATIONS
 from drivers.idcard.text import LONG_TERM, encode_text_block
+from drivers.sim.identity import Identity
 from drivers.sim.pty import PtyDevice
 
-__all__ = ["FAULTS", "IdReaderFaults", "IdReaderSim", "synthetic_identities"]
+__all__ = ["FAULTS", "IdReaderFaults", "IdReaderSim", "id_card_fields"]
 
-# Real GB/T 2260 district codes used by sync.synth, with their public names:
+# Real GB/T 2260 district codes of the synthetic customers, with their public names:
 # (province-level prefix, city or "" for municipalities, district).
 _REGION_NAMES: dict[str, tuple[str, str, str]] = {
     "110101": ("北京市", "", "东城区"),
@@ -102,45 +107,41 @@ def _address(rng: random.Random, region: str) -> tuple[str, str]:
     return address, authority
 
 
-def synthetic_identities(
-    count: int, seed: int = 1, region_code: str = "110105", as_of: date | None = None
-) -> list[dict[str, str]]:
-    """Build read-id style identities from the synthetic customer generator (never a real person)."""
-    from sync.synth import SynthOptions, generate
+def _valid_to(issued: date, birth: date) -> str:
+    # GA 467 validity periods by age at issue: <16 5 y, 16-25 10 y, 26-45 20 y, 46+ long-term.
+    age = (issued - birth).days // 365
+    years = 5 if age < 16 else 10 if age < 26 else 20 if age < 46 else 0
+    if years == 0:
+        return LONG_TERM
+    try:
+        return issued.replace(year=issued.year + years).isoformat()
+    except ValueError:  # 29 February
+        return (issued + timedelta(days=1)).replace(year=issued.year + years).isoformat()
 
+
+def id_card_fields(identity: Identity, seed: int = 1, as_of: date | None = None) -> dict[str, str]:
+    """The face of a synthetic customer's resident ID card (read-id field names).
+
+    Address, authority, nation and issue date are made up per customer and seed; the rest is
+    the customer's own.
+    """
     today = as_of or date.today()
-    rng = random.Random(f"idreader/{seed}")  # noqa: S311 (synthetic data, not secrets)
-    out = []
-    for customer in generate(
-        SynthOptions(customers=count, seed=seed, region_code=region_code, as_of=today)
-    ):
-        birth = date.fromisoformat(customer["birth_date"])
-        issued = today - timedelta(days=rng.randrange(1, 5 * 365))
-        age = (issued - birth).days // 365
-        # GA 467 validity periods by age at issue: <16 5 y, 16-25 10 y, 26-45 20 y, 46+ long-term.
-        years = 5 if age < 16 else 10 if age < 26 else 20 if age < 46 else 0
-        try:
-            valid_to = (
-                LONG_TERM if years == 0 else issued.replace(year=issued.year + years).isoformat()
-            )
-        except ValueError:  # 29 February
-            valid_to = (issued + timedelta(days=1)).replace(year=issued.year + years).isoformat()
-        address, authority = _address(rng, customer["region_code"])
-        nation = "01" if rng.random() < 0.9 else rng.choice(sorted(NATIONS))
-        out.append(
-            {
-                "name": customer["name"],
-                "gender": customer["gender"],
-                "nation": nation,
-                "birth": customer["birth_date"],
-                "address": address,
-                "id_number": customer["id_number"],
-                "authority": authority,
-                "valid_from": issued.isoformat(),
-                "valid_to": valid_to,
-            }
-        )
-    return out
+    rng = random.Random(f"idreader/{seed}/{identity.id_number}")  # noqa: S311 (synthetic data)
+    birth = date.fromisoformat(identity.birth_date)
+    issued = today - timedelta(days=rng.randrange(1, 5 * 365))
+    address, authority = _address(rng, identity.region_code)
+    nation = "01" if rng.random() < 0.9 else rng.choice(sorted(NATIONS))
+    return {
+        "name": identity.name,
+        "gender": identity.gender,
+        "nation": nation,
+        "birth": identity.birth_date,
+        "address": address,
+        "id_number": identity.id_number,
+        "authority": authority,
+        "valid_from": issued.isoformat(),
+        "valid_to": _valid_to(issued, birth),
+    }
 
 
 FAULTS = ("no_card", "checksum", "garbage", "slow", "sam_fault", "read_fail", "mute")
@@ -174,13 +175,15 @@ class IdReaderSim(PtyDevice):
     def __init__(
         self,
         link: str | os.PathLike[str],
+        identities: Sequence[Identity],
         *,
         seed: int = 1,
-        region_code: str = "110105",
-        identities: int = 20,
     ) -> None:
         super().__init__(link)
-        self.identities = synthetic_identities(identities, seed, region_code)
+        if not identities:
+            raise ValueError("give the reader at least one identity to present")
+        self.seed = seed
+        self.identities = [id_card_fields(identity, seed) for identity in identities]
         self.faults = IdReaderFaults()
         self._rng = random.Random(f"idreader-sim/{seed}")  # noqa: S311 (simulated noise)
         self._rx = FrameReceiver()
@@ -190,9 +193,14 @@ class IdReaderSim(PtyDevice):
         self.sam_id = bytes(range(16))
 
     # -- Python API -------------------------------------------------------------------------
-    def place(self, index: int = 0, card_type: str = " ", **overrides: str) -> dict[str, str]:
-        """Put identity `index` (with optional field overrides) on the reader; return its fields."""
-        fields = dict(self.identities[index % len(self.identities)])
+    def place(
+        self, who: int | Identity = 0, card_type: str = " ", **overrides: str
+    ) -> dict[str, str]:
+        """Put a card on the reader: identity number `who`, or this identity; return its fields."""
+        if isinstance(who, Identity):
+            fields = id_card_fields(who, self.seed)
+        else:
+            fields = dict(self.identities[who % len(self.identities)])
         fields.update(overrides)
         with self._lock:
             self._card = _Card(encode_text_block(fields, card_type), fields, card_type)
