@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from branch_common.identifiers import mask_name
 from branch_hub.config import ConfigError, load_config
-from sync.identifiers import mask_name
 from sync.synth import SynthOptions, TierThreshold, write_export_file
 
 __all__ = ["main"]

@@ -27,6 +27,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from branch_common.identifiers import mask_name, normalise
 from sync import _faults
 from sync.bundle import (
     TAG_BYTES,
@@ -39,7 +40,6 @@ from sync.bundle import (
     utc_now,
 )
 from sync.errors import BundleError, CacheError, RollbackError, SequenceGapError, WrongBranchError
-from sync.identifiers import mask_name, normalise
 from sync.keys import GenerationKeys, load_hub_private, unwrap_keys
 
 __all__ = [

@@ -9,9 +9,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from branch_common.identifiers import IdentifierError, mask_name, mask_number
 from branch_hub.config import ConfigError, load_config
 from sync.errors import SyncError
-from sync.identifiers import IdentifierError, mask_name, mask_number
 from sync.synth import SynthOptions, TierThreshold, write_export_file
 
 __all__ = ["main"]

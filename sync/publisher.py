@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tqdm import tqdm
 
+from branch_common.identifiers import IdentifierError
 from sync.bundle import (
     FORMAT,
     BlindIndexer,
@@ -38,7 +39,6 @@ from sync.bundle import (
     utc_now,
 )
 from sync.errors import BundleError, ExportError, PublishError
-from sync.identifiers import IdentifierError
 from sync.keys import GenerationKeys, derive_generation_keys, fingerprint, wrap_keys
 
 __all__ = ["PublishResult", "publish", "read_pointer"]

@@ -25,7 +25,7 @@ from typing import Any, BinaryIO, TypeVar
 import orjson
 from tqdm import tqdm
 
-from sync.identifiers import gb11643_check_char, luhn_check_digit
+from branch_common.identifiers import gb11643_check_char, luhn_check_digit
 
 __all__ = ["SynthOptions", "TierThreshold", "generate", "write_export_file"]
 

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from branch_common.identifiers import gb11643_check_char, luhn_check_digit
 from branch_hub.briefs import (
     DEFAULT_HIDDEN,
     RedactionPolicy,
@@ -19,7 +20,6 @@ from branch_hub.briefs import (
     greeting,
 )
 from branch_hub.config import load_config
-from sync.identifiers import gb11643_check_char, luhn_check_digit
 from sync.synth import _GIVEN_F, _GIVEN_M, _PRODUCTS, _REGIONS, _SURNAMES
 
 BRANCH = load_config(Path(__file__).parent.parent / "branch_hub" / "sample_branch.toml")

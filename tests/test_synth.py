@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sync.identifiers import is_valid_id_number, luhn_valid
+from branch_common.identifiers import is_valid_id_number, luhn_valid
 from sync.synth import BLOCK, SynthOptions, generate, write_export_file
 
 AS_OF = date(2026, 11, 1)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from branch_common.identifiers import is_valid_id_number, luhn_valid
 from branch_hub.security.errors import AuditError
-from sync.identifiers import is_valid_id_number, luhn_valid
 
 if TYPE_CHECKING:
     from branch_hub.context import RequestContext
