@@ -1,4 +1,8 @@
-"""Named fault-injection points for tests (a crash, a full disk) at exact moments of an apply."""
+"""A named test hook still called by `branch_hub/outbox.py`; nothing in `sync/` uses it.
+
+Sync's own crash and disk-full tests wrap the real functions instead (tests/sync_crash.py).
+Remove this module once the outbox's crash test does the same.
+"""
 
 from __future__ import annotations
 
