@@ -1,7 +1,7 @@
-"""A named test hook still called by `branch_hub/outbox.py`; nothing in `sync/` uses it.
+"""A test hook `branch_hub/outbox.py` still imports; no test and nothing in `sync/` uses it.
 
-Sync's own crash and disk-full tests wrap the real functions instead (tests/sync_crash.py).
-Remove this module once the outbox's crash test does the same.
+Crash and disk-full tests wrap the real functions instead (tests/sync_crash.py,
+tests/outbox_crash.py). Delete this module together with the outbox's import of it.
 """
 
 from __future__ import annotations
