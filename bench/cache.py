@@ -29,9 +29,9 @@ from typing import Any
 
 import orjson
 
+from branch_common.identifiers import gb11643_check_char, luhn_check_digit, normalise
 from sync.bundle import identifiers_of
 from sync.cache import CustomerCache
-from sync.identifiers import gb11643_check_char, luhn_check_digit, normalise
 from sync.keys import load_hub_private, load_hub_public, load_signing_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull

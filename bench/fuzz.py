@@ -45,7 +45,7 @@ def parser_targets() -> dict[str, Target]:
     from drivers.fuzz_targets import targets as driver_targets
     from sync import bundle
     from sync.errors import SyncError
-    from sync.publisher import _parse as parse_export_line
+    from sync.export_reader import parse_line as parse_export_line
 
     out: dict[str, Target] = {
         f"drivers.{name}": (fn, seeds, (DeviceError,))

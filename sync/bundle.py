@@ -18,8 +18,8 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from branch_common.identifiers import normalise
 from sync.errors import BundleError, ChunkError, SignatureError
-from sync.identifiers import normalise
 
 __all__ = [
     "DELETE_MAGIC",

@@ -9,9 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from branch_hub.config import ConfigError, load_config
+from branch_common.identifiers import IdentifierError, mask_name, mask_number
 from sync.errors import SyncError
-from sync.identifiers import IdentifierError, mask_name, mask_number
 from sync.synth import SynthOptions, TierThreshold, write_export_file
 
 __all__ = ["main"]
@@ -33,6 +32,26 @@ def _positive(value: str) -> int:
     return n
 
 
+def _tier(value: str) -> TierThreshold:
+    code, sep, aum = value.partition("=")
+    if not sep or not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", code) or not aum.isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected CODE=MIN_AUM_CNY (e.g. wealth=500000), got {value!r}"
+        )
+    return TierThreshold(code, int(aum))
+
+
+def _tiers(given: list[TierThreshold]) -> tuple[TierThreshold, ...]:
+    """Check --tier values as a branch configuration would: distinct, the lowest at 0 CNY."""
+    if len({t.code for t in given}) != len(given):
+        raise SyncError("--tier: each tier code once")
+    if len({t.min_aum_cny for t in given}) != len(given):
+        raise SyncError("--tier: each threshold once")
+    if min(t.min_aum_cny for t in given) != 0:
+        raise SyncError("--tier: the lowest tier must start at 0")
+    return tuple(given)
+
+
 def _day(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -47,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="HQ-to-branch customer data: synthetic exports, bundles, pulls, lookups.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_synth, _add_keygen, _add_publish, _add_pull, _add_lookup):
+        add(sub)
+    from sync.collector import add_commands as add_collector_commands
+
+    add_collector_commands(sub)
+    return parser
+
+
+def _add_synth(sub: Any) -> None:
     synth = sub.add_parser(
         "synth",
         help="write a synthetic HQ customer export (JSONL)",
@@ -69,20 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference date for ages, visits and lead expiry (default today)",
     )
     synth.add_argument(
-        "--config",
-        type=Path,
+        "--tier",
+        type=_tier,
+        action="append",
         default=None,
-        help="branch TOML whose tier thresholds decide each customer's tier",
+        metavar="CODE=MIN_AUM",
+        help="a tier and the lowest AUM (CNY) that earns it, as in the branch's [[tiers]]; repeat "
+        "per tier (default mass=0 basic=50000 wealth=500000 private=6000000)",
     )
     synth.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
-    _add_sync_commands(sub)
-    from sync.collector import add_commands as add_collector_commands
-
-    add_collector_commands(sub)
-    return parser
 
 
-def _add_sync_commands(sub: Any) -> None:
+def _add_keygen(sub: Any) -> None:
     keygen = sub.add_parser(
         "keygen",
         help="make HQ's signing key pair and/or a hub's sync key pair",
@@ -92,6 +118,8 @@ def _add_sync_commands(sub: Any) -> None:
     keygen.add_argument("--out", type=Path, required=True, help="folder for the key files")
     keygen.add_argument("--kind", choices=("hq", "hub", "both"), default="both")
 
+
+def _add_publish(sub: Any) -> None:
     pub = sub.add_parser(
         "publish",
         help="publish a signed, encrypted snapshot (or delta) bundle for one branch",
@@ -119,6 +147,8 @@ def _add_sync_commands(sub: Any) -> None:
     )
     pub.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
 
+
+def _add_pull(sub: Any) -> None:
     pull = sub.add_parser(
         "pull",
         help="pull, verify and apply HQ's latest bundle into the branch cache",
@@ -135,6 +165,8 @@ def _add_sync_commands(sub: Any) -> None:
     )
     pull.add_argument("--retries", type=int, default=5, help="retries per download (default 5)")
 
+
+def _add_lookup(sub: Any) -> None:
     lookup = sub.add_parser(
         "lookup",
         help="identify a customer in the cache and print the record masked",
@@ -152,10 +184,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     opts = SynthOptions(customers=args.customers, seed=args.seed, region_code=args.region_code)
     if args.as_of:
         opts = SynthOptions(**{**opts.__dict__, "as_of": args.as_of})
-    if args.config:
-        config = load_config(args.config)
-        tiers = tuple(TierThreshold(t.code, t.min_aum_cny) for t in config.tiers)
-        opts = SynthOptions(**{**opts.__dict__, "tiers": tiers})
+    if args.tier:
+        opts = SynthOptions(**{**opts.__dict__, "tiers": _tiers(args.tier)})
     if not args.out.parent.is_dir():
         raise SystemExit(f"branch-sync: error: output folder {args.out.parent} does not exist")
     n = write_export_file(opts, args.out, workers=args.workers)
@@ -293,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command not in commands:
             return int(args.func(args))
         return commands[args.command](args)
-    except (ConfigError, SyncError, IdentifierError) as exc:
+    except (SyncError, IdentifierError) as exc:
         print(f"branch-sync: error: {exc}", file=sys.stderr)
         return 2
 

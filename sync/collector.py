@@ -16,23 +16,23 @@ import argparse
 import asyncio
 import base64
 import binascii
-import hashlib
 import json
 import signal
-import sqlite3
 import ssl
-import threading
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from collections.abc import Mapping
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.batch import BatchError, verify_batch
-from sync.errors import SyncError
+from sync.collector_store import CollectorError, CollectorStore, Reconciliation
 from sync.keys import load_signing_public
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 __all__ = ["CollectorError", "CollectorStore", "Reconciliation", "add_commands", "serve"]
 
@@ -40,59 +40,6 @@ EVENT_CONTEXT = b"branch-edge/v1 outcome\x00"
 KINDS = frozenset({"lead_outcome", "claim", "note", "handoff"})
 MAX_EVENT = 64 * 1024
 MAX_BATCH = 64 * 1024 * 1024
-
-
-class CollectorError(SyncError):
-    """A request to the collector is refused: the status and a stable reason code say why."""
-
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.reason = reason
-
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    idempotency_key TEXT PRIMARY KEY,
-    branch_id TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    at TEXT NOT NULL,
-    business_day TEXT NOT NULL,
-    envelope TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    source TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    deliveries INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS events_day ON events (branch_id, business_day);
-CREATE TABLE IF NOT EXISTS conflicts (
-    idempotency_key TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batches (
-    branch_id TEXT NOT NULL,
-    business_day TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    events INTEGER NOT NULL,
-    received_at TEXT NOT NULL,
-    PRIMARY KEY (branch_id, business_day)
-);
-CREATE TABLE IF NOT EXISTS batch_events (
-    branch_id TEXT NOT NULL,
-    business_day TEXT NOT NULL,
-    line INTEGER NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    sha256 TEXT NOT NULL,
-    PRIMARY KEY (branch_id, business_day, line)
-);
-"""
-
-
-def canonical(envelope: dict[str, Any]) -> tuple[str, str]:
-    """The envelope's canonical JSON and its SHA-256 (what 'same event' means)."""
-    text = json.dumps(envelope, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return text, hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_envelope(env: Any, branch_id: str, key: str | None = None) -> dict[str, Any]:
@@ -120,203 +67,6 @@ def check_envelope(env: Any, branch_id: str, key: str | None = None) -> dict[str
     return env
 
 
-@dataclass(frozen=True)
-class Reconciliation:
-    """What a day's batch and the live feed agree and disagree on."""
-
-    branch_id: str
-    business_day: str
-    batch_received: bool
-    live: int
-    in_batch: int
-    missing: list[str]  # in the batch, never received live
-    duplicate: list[str]  # more than once in the batch
-    mismatched: list[str]  # live and batch contents differ
-    unexpected: list[str]  # received live for the day, absent from the batch
-    redeliveries: int  # live resends absorbed by idempotency
-
-    @property
-    def ok(self) -> bool:
-        """True when the batch and the live feed match exactly."""
-        return self.batch_received and not (
-            self.missing or self.duplicate or self.mismatched or self.unexpected
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The report as JSON."""
-        return {
-            "branch_id": self.branch_id,
-            "business_day": self.business_day,
-            "batch_received": self.batch_received,
-            "live": self.live,
-            "in_batch": self.in_batch,
-            "missing": self.missing,
-            "duplicate": self.duplicate,
-            "mismatched": self.mismatched,
-            "unexpected": self.unexpected,
-            "redeliveries": self.redeliveries,
-            "ok": self.ok,
-        }
-
-
-class CollectorStore:
-    """The collector's SQLite database (WAL, synchronous=FULL); thread-safe."""
-
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        """Close the database."""
-        with self._lock:
-            self._db.close()
-
-    @staticmethod
-    def _now() -> str:
-        return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-    def receive(self, env: dict[str, Any], source: str = "live") -> bool:
-        """Store an event once; True if new, False for a redelivery; CollectorError on conflict."""
-        text, digest = canonical(env)
-        key = env["idempotency_key"]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT sha256 FROM events WHERE idempotency_key = ?", (key,)
-                ).fetchone()
-                if row is None:
-                    self._db.execute(
-                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                        (
-                            key,
-                            env["branch_id"],
-                            env["kind"],
-                            env["at"],
-                            env["business_day"],
-                            text,
-                            digest,
-                            source,
-                            self._now(),
-                        ),
-                    )
-                elif row[0] == digest:
-                    self._db.execute(
-                        "UPDATE events SET deliveries = deliveries + 1 WHERE idempotency_key = ?",
-                        (key,),
-                    )
-                else:
-                    self._db.execute(
-                        "INSERT INTO conflicts VALUES (?, ?, ?)", (key, digest, self._now())
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        if row is not None and row[0] != digest:
-            raise CollectorError(
-                409, "conflict", "this idempotency key was already used for another event"
-            )
-        return row is None
-
-    def receive_batch(
-        self, branch_id: str, day: str, sha: str, events: list[dict[str, Any]]
-    ) -> None:
-        """Store a verified batch (replacing an earlier upload of the same day)."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute(
-                    "DELETE FROM batch_events WHERE branch_id = ? AND business_day = ?",
-                    (branch_id, day),
-                )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
-                    (branch_id, day, sha, len(events), self._now()),
-                )
-                self._db.executemany(
-                    "INSERT INTO batch_events VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (branch_id, day, n, env["idempotency_key"], canonical(env)[1])
-                        for n, env in enumerate(events)
-                    ],
-                )
-                # An event the live feed never delivered is recovered from the signed batch.
-                for env in events:
-                    text, digest = canonical(env)
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, 'batch', ?, 0)",
-                        (
-                            env["idempotency_key"],
-                            branch_id,
-                            env["kind"],
-                            env["at"],
-                            day,
-                            text,
-                            digest,
-                            self._now(),
-                        ),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def reconcile(self, branch_id: str, day: str) -> Reconciliation:
-        """Compare a day's batch with the events received live."""
-        with self._lock:
-            batch = self._db.execute(
-                "SELECT 1 FROM batches WHERE branch_id = ? AND business_day = ?", (branch_id, day)
-            ).fetchone()
-            live = dict(
-                self._db.execute(
-                    "SELECT idempotency_key, sha256 FROM events WHERE branch_id = ?"
-                    " AND business_day = ? AND source = 'live'",
-                    (branch_id, day),
-                ).fetchall()
-            )
-            redeliveries = self._db.execute(
-                "SELECT COALESCE(SUM(deliveries - 1), 0) FROM events WHERE branch_id = ?"
-                " AND business_day = ? AND source = 'live'",
-                (branch_id, day),
-            ).fetchone()[0]
-            rows = self._db.execute(
-                "SELECT idempotency_key, sha256 FROM batch_events WHERE branch_id = ?"
-                " AND business_day = ? ORDER BY line",
-                (branch_id, day),
-            ).fetchall()
-        seen: dict[str, str] = {}
-        duplicate: list[str] = []
-        for key, digest in rows:
-            if key in seen:
-                duplicate.append(key)
-            seen[key] = digest
-        return Reconciliation(
-            branch_id=branch_id,
-            business_day=day,
-            batch_received=batch is not None,
-            live=len(live),
-            in_batch=len(rows),
-            missing=sorted(k for k in seen if k not in live),
-            duplicate=sorted(set(duplicate)),
-            mismatched=sorted(k for k, d in seen.items() if k in live and live[k] != d),
-            unexpected=sorted(k for k in live if k not in seen) if batch else [],
-            redeliveries=int(redeliveries),
-        )
-
-    def counts(self) -> dict[str, int]:
-        """Totals: events stored, deliveries seen, conflicts."""
-        with self._lock:
-            events, deliveries = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(deliveries), 0) FROM events"
-            ).fetchone()
-            conflicts = self._db.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0]
-        return {"events": events, "deliveries": deliveries, "conflicts": conflicts}
-
-
 def _check_size(body: bytes) -> None:
     if len(body) > MAX_EVENT:
         raise CollectorError(413, "too_large", "an event is at most 64 KiB")
@@ -337,55 +87,72 @@ def _signature_doc(raw: str | None) -> dict[str, Any]:
     return dict(doc)
 
 
-def _create_app(store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> Any:
+def _refuse(exc: CollectorError) -> web.Response:
     from aiohttp import web
 
-    def refuse(exc: CollectorError) -> web.Response:
-        return web.json_response(
-            {"error": {"code": exc.reason, "message": str(exc)}}, status=exc.status
-        )
+    return web.json_response(
+        {"error": {"code": exc.reason, "message": str(exc)}}, status=exc.status
+    )
 
-    def branch_key(branch_id: str) -> Ed25519PublicKey:
-        key = keys.get(branch_id)
+
+class _Handlers:
+    """The collector's HTTP endpoints over one store and the registered branch keys."""
+
+    def __init__(self, store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> None:
+        self.store = store
+        self.keys = keys
+
+    def branch_key(self, branch_id: str) -> Ed25519PublicKey:
+        """The registered outcome key of a branch; 403 for an unknown branch."""
+        key = self.keys.get(branch_id)
         if key is None:
             raise CollectorError(403, "unknown_branch", f"branch {branch_id!r} is not registered")
         return key
 
-    async def post_event(request: web.Request) -> web.Response:
+    def signed_event(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The event in a request body, once its size, signature and shape check out."""
+        _check_size(body)
+        branch_id = headers.get("Branch-Id", "")
+        key = self.branch_key(branch_id)
+        try:
+            sig = base64.b64decode(headers.get("Branch-Signature", ""), validate=True)
+            key.verify(sig, EVENT_CONTEXT + body)
+        except (binascii.Error, ValueError, InvalidSignature) as exc:
+            raise CollectorError(
+                401, "bad_signature", "the event is not signed by this branch's outcome key"
+            ) from exc
+        try:
+            env = json.loads(body)
+        except ValueError as exc:
+            raise CollectorError(400, "malformed", "the body is not JSON") from exc
+        return check_envelope(env, branch_id, headers.get("Idempotency-Key"))
+
+    async def post_event(self, request: web.Request) -> web.Response:
+        """POST /v1/events: store one signed event once."""
+        from aiohttp import web
+
         loop = asyncio.get_running_loop()
         try:
-            body = await request.read()
-            _check_size(body)
-            branch_id = request.headers.get("Branch-Id", "")
-            key = branch_key(branch_id)
-            try:
-                sig = base64.b64decode(request.headers.get("Branch-Signature", ""), validate=True)
-                key.verify(sig, EVENT_CONTEXT + body)
-            except (binascii.Error, ValueError, InvalidSignature) as exc:
-                raise CollectorError(
-                    401, "bad_signature", "the event is not signed by this branch's outcome key"
-                ) from exc
-            try:
-                env = json.loads(body)
-            except ValueError as exc:
-                raise CollectorError(400, "malformed", "the body is not JSON") from exc
-            env = check_envelope(env, branch_id, request.headers.get("Idempotency-Key"))
-            new = await loop.run_in_executor(None, store.receive, env)
+            env = self.signed_event(await request.read(), request.headers)
+            new = await loop.run_in_executor(None, self.store.receive, env)
         except CollectorError as exc:
-            return refuse(exc)
+            return _refuse(exc)
         return web.json_response(
             {"idempotency_key": env["idempotency_key"], "duplicate": not new},
             status=201 if new else 200,
         )
 
-    async def post_batch(request: web.Request) -> web.Response:
+    async def post_batch(self, request: web.Request) -> web.Response:
+        """POST /v1/batches: store a day's signed batch and answer its reconciliation."""
+        from aiohttp import web
+
         loop = asyncio.get_running_loop()
         try:
             body = await request.read()
             doc = _signature_doc(request.headers.get("Batch-Signature"))
             branch_id = str(doc.get("branch_id", ""))
             try:
-                events = verify_batch(body, doc, branch_key(branch_id))
+                events = verify_batch(body, doc, self.branch_key(branch_id))
                 for env in events:
                     check_envelope(env, branch_id)
             except BatchError as exc:
@@ -393,34 +160,45 @@ def _create_app(store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> Any
                 raise CollectorError(status, exc.reason, str(exc)) from exc
             day = str(doc["business_day"])
             await loop.run_in_executor(
-                None, store.receive_batch, branch_id, day, str(doc["sha256"]), events
+                None, self.store.receive_batch, branch_id, day, str(doc["sha256"]), events
             )
-            report = await loop.run_in_executor(None, store.reconcile, branch_id, day)
+            report = await loop.run_in_executor(None, self.store.reconcile, branch_id, day)
         except CollectorError as exc:
-            return refuse(exc)
+            return _refuse(exc)
         return web.json_response(report.to_json(), status=201)
 
-    async def get_reconciliation(request: web.Request) -> web.Response:
+    async def get_reconciliation(self, request: web.Request) -> web.Response:
+        """GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD."""
+        from aiohttp import web
+
         branch_id = request.query.get("branch", "")
         day = request.query.get("day", "")
         try:
             date.fromisoformat(day)
         except ValueError:
-            return refuse(CollectorError(400, "bad_day", "day must be YYYY-MM-DD"))
+            return _refuse(CollectorError(400, "bad_day", "day must be YYYY-MM-DD"))
         report = await asyncio.get_running_loop().run_in_executor(
-            None, store.reconcile, branch_id, day
+            None, self.store.reconcile, branch_id, day
         )
         return web.json_response(report.to_json())
 
-    async def get_health(_request: web.Request) -> web.Response:
-        counts = await asyncio.get_running_loop().run_in_executor(None, store.counts)
+    async def get_health(self, _request: web.Request) -> web.Response:
+        """GET /v1/health: totals."""
+        from aiohttp import web
+
+        counts = await asyncio.get_running_loop().run_in_executor(None, self.store.counts)
         return web.json_response({"status": "ok", **counts})
 
+
+def _create_app(store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> web.Application:
+    from aiohttp import web
+
+    handlers = _Handlers(store, keys)
     app = web.Application(client_max_size=MAX_BATCH)
-    app.router.add_post("/v1/events", post_event)
-    app.router.add_post("/v1/batches", post_batch)
-    app.router.add_get("/v1/reconciliation", get_reconciliation)
-    app.router.add_get("/v1/health", get_health)
+    app.router.add_post("/v1/events", handlers.post_event)
+    app.router.add_post("/v1/batches", handlers.post_batch)
+    app.router.add_get("/v1/reconciliation", handlers.get_reconciliation)
+    app.router.add_get("/v1/health", handlers.get_health)
     return app
 
 

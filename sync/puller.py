@@ -13,27 +13,23 @@ import fcntl
 import hashlib
 import logging
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin, urlsplit
 
-import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tqdm import tqdm
 
-from sync import _faults
 from sync.bundle import Manifest, open_envelope
+from sync.bundle_host import BundleHost
 from sync.cache import CacheStatus, apply_delta, apply_snapshot, cache_status, remove_stale
 from sync.errors import (
     BundleError,
     CacheError,
     ChunkError,
-    DownloadError,
     RollbackError,
     SequenceGapError,
     WrongBranchError,
@@ -42,8 +38,6 @@ from sync.errors import (
 __all__ = ["PullResult", "pull"]
 
 log = logging.getLogger("sync.puller")
-_PIECE = 64 << 10  # bytes per write: what a cut connection can lose before the next Range resume
-_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 @dataclass
@@ -60,144 +54,6 @@ class PullResult:
     def up_to_date(self) -> bool:
         """True if nothing needed applying."""
         return not self.applied
-
-
-class _Retry(Exception):
-    pass
-
-
-class _Source:
-    """HQ's bundle host: https:// (CA pinned), http:// or file://."""
-
-    def __init__(
-        self, url: str, ca_file: Path | None, timeout_s: float, retries: int, backoff_s: float
-    ) -> None:
-        self.base = url if url.endswith("/") else url + "/"
-        self.scheme = urlsplit(self.base).scheme
-        if self.scheme not in {"https", "http", "file"}:
-            raise DownloadError(
-                f"unsupported bundle URL scheme {self.scheme!r} (https:// or file://)"
-            )
-        self.session = requests.Session()
-        self.session.trust_env = False  # never route HQ traffic through an ambient proxy
-        self.verify: str | bool = str(ca_file) if ca_file else True
-        self.timeout = timeout_s
-        self.retries = retries
-        self.backoff = backoff_s
-
-    def _path(self, name: str) -> Path:
-        return Path(unquote(urlsplit(urljoin(self.base, name)).path))
-
-    def _sleep(self, attempt: int) -> None:
-        time.sleep(min(self.backoff * 2**attempt, 30.0))
-
-    def get(self, name: str, limit: int = 16 << 20) -> bytes:
-        """Fetch a small file (pointer, manifest) whole."""
-        if self.scheme == "file":
-            try:
-                return self._path(name).read_bytes()[: limit + 1]
-            except OSError as exc:
-                raise DownloadError(f"cannot read {name}: {exc.strerror}") from exc
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            try:
-                resp = self.session.get(
-                    urljoin(self.base, name), timeout=self.timeout, verify=self.verify
-                )
-                if resp.status_code in _RETRY_STATUS:
-                    raise _Retry(f"HTTP {resp.status_code}")  # noqa: TRY301
-                if resp.status_code != 200:
-                    raise DownloadError(f"{name}: HTTP {resp.status_code} from HQ's bundle host")
-                return resp.content[: limit + 1]
-            except requests.exceptions.SSLError as exc:
-                raise DownloadError(
-                    f"{name}: TLS verification against HQ's CA failed: {exc}"
-                ) from exc
-            except (requests.RequestException, _Retry) as exc:
-                last = exc
-                if attempt < self.retries:
-                    self._sleep(attempt)
-        raise DownloadError(f"{name}: giving up after {self.retries + 1} attempts: {last}")
-
-    def download(self, name: str, part: Path, size: int, bar: tqdm[Any]) -> int:
-        """Download into `part`, resuming what is there; return bytes transferred."""
-        if self.scheme == "file":
-            src = self._path(name)
-            try:
-                with src.open("rb") as fin, part.open("wb") as fout:
-                    shutil.copyfileobj(fin, fout, 1 << 20)
-            except OSError as exc:
-                raise DownloadError(f"cannot read {name}: {exc.strerror}") from exc
-            got = part.stat().st_size
-            bar.update(got)
-            return got
-        moved = 0
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            have = part.stat().st_size if part.exists() else 0
-            if have > size:
-                part.unlink()
-                have = 0
-            if have == size:
-                return moved
-            headers = {"Range": f"bytes={have}-"} if have else {}
-            try:
-                with self.session.get(
-                    urljoin(self.base, name),
-                    headers=headers,
-                    stream=True,
-                    timeout=self.timeout,
-                    verify=self.verify,
-                ) as resp:
-                    if resp.status_code == 416:
-                        raise ChunkError(
-                            f"chunk {name.rsplit('/', 1)[-1][:12]}…: the host has only {have} of its "
-                            f"{size} bytes (truncated on the server)"
-                        )
-                    if resp.status_code in _RETRY_STATUS:
-                        raise _Retry(f"HTTP {resp.status_code}")  # noqa: TRY301
-                    if resp.status_code == 206 and have:
-                        mode = "ab"
-                    elif resp.status_code == 200:
-                        mode, have = "wb", 0
-                    else:
-                        raise DownloadError(
-                            f"{name}: HTTP {resp.status_code} from HQ's bundle host"
-                        )
-                    with part.open(mode) as fh:
-                        for piece in resp.iter_content(_PIECE):
-                            fh.write(piece)
-                            _faults.point("download:piece")
-                            moved += len(piece)
-                            bar.update(len(piece))
-                            if have + moved > size + (1 << 20):
-                                break
-            except requests.exceptions.SSLError as exc:
-                raise DownloadError(
-                    f"{name}: TLS verification against HQ's CA failed: {exc}"
-                ) from exc
-            except (requests.RequestException, _Retry) as exc:
-                last = exc
-                log.info("download of %s interrupted (%s); resuming", name, type(exc).__name__)
-                if attempt < self.retries:
-                    self._sleep(attempt)
-                continue
-            got = part.stat().st_size
-            if got == size:
-                return moved
-            if got > size:
-                break
-            last = ChunkError(f"short read ({got} of {size} bytes)")
-            if attempt < self.retries:
-                self._sleep(attempt)
-        got = part.stat().st_size if part.exists() else 0
-        raise ChunkError(
-            f"chunk {name.rsplit('/', 1)[-1][:12]}…: got {got} of {size} bytes after "
-            f"{self.retries + 1} attempts (truncated download; {last})"
-        )
-
-    def close(self) -> None:
-        self.session.close()
 
 
 @contextlib.contextmanager
@@ -273,7 +129,7 @@ def pull(
     cache_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     downloads = downloads or cache_dir / "downloads"
     downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
-    source = _Source(url, ca_file, timeout_s, retries, backoff_s)
+    source = BundleHost(url, ca_file, timeout_s, retries, backoff_s)
     with contextlib.closing(source), _lock(cache_dir):
         remove_stale(cache_dir)  # what a killed pull left behind
         local = cache_status(cache_dir)
@@ -291,47 +147,72 @@ def pull(
         if local is not None and head == local.sequence:
             log.info("cache is up to date at sequence %d", head)
             return result
-        for step in _plan(pointer, local):
-            raw = source.get(step["manifest"])
-            if hashlib.sha256(raw).hexdigest() != step["sha256"]:
-                raise BundleError(
-                    f"manifest {step['manifest']} does not match the hash in latest.json"
-                )
-            manifest = Manifest(open_envelope(raw, hq_public, f"manifest {step['sequence']}"))
-            if manifest.sequence != int(step["sequence"]) or manifest.kind != step["kind"]:
-                raise BundleError(
-                    f"manifest {step['manifest']} is not {step['kind']} {step['sequence']}"
-                )
-            if manifest.branch_id != branch_id:
-                raise WrongBranchError(
-                    f"the bundle is for branch {manifest.branch_id!r}, this hub is branch {branch_id!r}"
-                )
-            local = cache_status(cache_dir)
-            if local is not None and manifest.sequence <= local.sequence:
-                raise RollbackError(
-                    f"bundle sequence {manifest.sequence} is not newer than the cache's {local.sequence} (refusing to go back)"
-                )
-            started = time.perf_counter()
-            paths = _fetch_chunks(source, manifest, downloads, progress, result)
-            result.download_s += time.perf_counter() - started
-            started = time.perf_counter()
-            if manifest.kind == "snapshot":
-                status = apply_snapshot(
-                    cache_dir, manifest, [p for _, p in paths], hub_key, branch_id
-                )
-            else:
-                status = apply_delta(cache_dir, manifest, paths, hub_key, branch_id)
-            result.apply_s += time.perf_counter() - started
-            result.status = status
-            result.applied.append(f"{manifest.kind} {manifest.sequence}")
-            log.info("applied %s %d (%d chunks)", manifest.kind, manifest.sequence, len(paths))
-            for _, path in paths:
-                path.unlink(missing_ok=True)
+        step = _Step(source, cache_dir, downloads, hq_public, hub_key, branch_id, progress)
+        for planned in _plan(pointer, local):
+            step.apply(planned, result)
         return result
 
 
+@dataclass
+class _Step:
+    """Fetch, verify and apply one planned bundle (snapshot or delta)."""
+
+    source: BundleHost
+    cache_dir: Path
+    downloads: Path
+    hq_public: Ed25519PublicKey
+    hub_key: X25519PrivateKey
+    branch_id: str
+    progress: bool | None
+
+    def manifest(self, step: dict[str, Any]) -> Manifest:
+        """The step's manifest, checked against the pointer, the branch and the cache."""
+        raw = self.source.get(step["manifest"])
+        if hashlib.sha256(raw).hexdigest() != step["sha256"]:
+            raise BundleError(f"manifest {step['manifest']} does not match the hash in latest.json")
+        manifest = Manifest(open_envelope(raw, self.hq_public, f"manifest {step['sequence']}"))
+        if manifest.sequence != int(step["sequence"]) or manifest.kind != step["kind"]:
+            raise BundleError(
+                f"manifest {step['manifest']} is not {step['kind']} {step['sequence']}"
+            )
+        if manifest.branch_id != self.branch_id:
+            raise WrongBranchError(
+                f"the bundle is for branch {manifest.branch_id!r}, this hub is branch {self.branch_id!r}"
+            )
+        local = cache_status(self.cache_dir)
+        if local is not None and manifest.sequence <= local.sequence:
+            raise RollbackError(
+                f"bundle sequence {manifest.sequence} is not newer than the cache's {local.sequence} (refusing to go back)"
+            )
+        return manifest
+
+    def apply(self, step: dict[str, Any], result: PullResult) -> None:
+        """Download the step's chunks and apply them to the cache."""
+        manifest = self.manifest(step)
+        started = time.perf_counter()
+        paths = _fetch_chunks(self.source, manifest, self.downloads, self.progress, result)
+        result.download_s += time.perf_counter() - started
+        started = time.perf_counter()
+        if manifest.kind == "snapshot":
+            status = apply_snapshot(
+                self.cache_dir, manifest, [p for _, p in paths], self.hub_key, self.branch_id
+            )
+        else:
+            status = apply_delta(self.cache_dir, manifest, paths, self.hub_key, self.branch_id)
+        result.apply_s += time.perf_counter() - started
+        result.status = status
+        result.applied.append(f"{manifest.kind} {manifest.sequence}")
+        log.info("applied %s %d (%d chunks)", manifest.kind, manifest.sequence, len(paths))
+        for _, path in paths:
+            path.unlink(missing_ok=True)
+
+
 def _fetch_chunks(
-    source: _Source, manifest: Manifest, downloads: Path, progress: bool | None, result: PullResult
+    source: BundleHost,
+    manifest: Manifest,
+    downloads: Path,
+    progress: bool | None,
+    result: PullResult,
 ) -> list[tuple[str, Path]]:
     out: list[tuple[str, Path]] = []
     todo = []

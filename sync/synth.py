@@ -9,7 +9,6 @@ processes.
 from __future__ import annotations
 
 import bisect
-import itertools
 import math
 import os
 import random
@@ -25,257 +24,26 @@ from typing import Any, BinaryIO, TypeVar
 import orjson
 from tqdm import tqdm
 
-from sync.identifiers import gb11643_check_char, luhn_check_digit
+from branch_common.identifiers import gb11643_check_char, luhn_check_digit
+from sync.synth_tables import (
+    BINS,
+    GIVEN_F,
+    GIVEN_M,
+    LEAD_COUNTS,
+    LEAD_CUM,
+    PHONE_PREFIXES,
+    PRODUCTS,
+    REGIONS,
+    SCORE_CUM,
+    SCORES,
+    SEGMENTS,
+    SURNAMES,
+)
 
 __all__ = ["SynthOptions", "TierThreshold", "generate", "write_export_file"]
 
 T = TypeVar("T")
 BLOCK = 5_000  # customers per independently seeded block
-
-# Surnames roughly by frequency (Ministry of Public Security 2020 ranking; weights are approximate).
-_SURNAMES: Sequence[tuple[str, int]] = (
-    ("王", 74),
-    ("李", 72),
-    ("张", 69),
-    ("刘", 55),
-    ("陈", 48),
-    ("杨", 36),
-    ("黄", 25),
-    ("赵", 22),
-    ("吴", 21),
-    ("周", 21),
-    ("徐", 16),
-    ("孙", 15),
-    ("马", 15),
-    ("朱", 13),
-    ("胡", 12),
-    ("郭", 12),
-    ("何", 12),
-    ("林", 11),
-    ("高", 11),
-    ("罗", 11),
-    ("郑", 10),
-    ("梁", 10),
-    ("谢", 8),
-    ("宋", 8),
-    ("唐", 7),
-    ("许", 7),
-    ("韩", 7),
-    ("邓", 7),
-    ("冯", 7),
-    ("曹", 6),
-    ("彭", 6),
-    ("曾", 6),
-    ("肖", 6),
-    ("田", 6),
-    ("董", 5),
-    ("潘", 5),
-    ("袁", 5),
-    ("蔡", 5),
-    ("蒋", 5),
-    ("余", 5),
-    ("于", 5),
-    ("杜", 4),
-    ("叶", 4),
-    ("程", 4),
-    ("魏", 4),
-    ("苏", 4),
-    ("吕", 4),
-    ("丁", 4),
-    ("任", 4),
-    ("卢", 4),
-    ("姚", 4),
-    ("沈", 4),
-    ("钟", 3),
-    ("姜", 3),
-    ("崔", 3),
-    ("谭", 3),
-    ("陆", 3),
-    ("范", 3),
-    ("汪", 3),
-    ("廖", 3),
-    ("石", 3),
-    ("金", 3),
-    ("韦", 3),
-    ("贾", 3),
-    ("夏", 3),
-    ("付", 3),
-    ("方", 3),
-    ("邹", 2),
-    ("熊", 2),
-    ("白", 2),
-    ("孟", 2),
-    ("秦", 2),
-    ("邱", 2),
-    ("侯", 2),
-    ("江", 2),
-    ("尹", 2),
-    ("薛", 2),
-    ("欧阳", 1),
-    ("司马", 1),
-    ("上官", 1),
-)
-_GIVEN_M = (
-    "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国志成文博文轩子豪宇航浩然俊杰"
-)
-_GIVEN_F = "芳娜敏静丽艳娟霞秀英玲桂兰燕萍红梅琳雪婷颖倩洁晶佳欣怡雨涵梓涵可馨思彤诗琪紫萱晓慧"
-
-# Real GB/T 2260 district codes (public administrative data) used as birthplaces.
-_REGIONS: Sequence[str] = (
-    "110101",
-    "110102",
-    "110105",
-    "110106",
-    "110108",
-    "110114",
-    "120101",
-    "120104",
-    "130102",
-    "130203",
-    "140105",
-    "150102",
-    "210102",
-    "210202",
-    "220102",
-    "230102",
-    "310101",
-    "310104",
-    "310115",
-    "320102",
-    "320505",
-    "330106",
-    "330203",
-    "340104",
-    "350102",
-    "350203",
-    "360102",
-    "370102",
-    "370202",
-    "410105",
-    "420106",
-    "430104",
-    "440106",
-    "440304",
-    "450103",
-    "460106",
-    "500103",
-    "510104",
-    "520102",
-    "530102",
-    "610113",
-    "620102",
-    "650102",
-)
-# UnionPay issuer BINs of large Chinese banks (public BIN tables), with PAN length.
-_BINS: Sequence[tuple[str, int, str]] = (
-    ("622202", 19, "debit"),
-    ("621226", 19, "debit"),
-    ("622848", 19, "debit"),
-    ("621700", 19, "debit"),
-    ("621661", 19, "debit"),
-    ("622588", 16, "credit"),
-    ("625965", 16, "credit"),
-    ("622260", 19, "debit"),
-    ("621483", 16, "debit"),
-    ("628288", 16, "credit"),
-    ("622150", 19, "debit"),
-    ("623058", 19, "debit"),
-    ("622609", 17, "debit"),
-    ("621799", 18, "debit"),
-)
-_PHONE_PREFIXES = (
-    "133",
-    "135",
-    "136",
-    "138",
-    "139",
-    "150",
-    "151",
-    "158",
-    "159",
-    "177",
-    "180",
-    "186",
-    "187",
-    "188",
-    "189",
-    "199",
-)
-
-_PRODUCTS: Sequence[tuple[str, str, Sequence[str]]] = (
-    (
-        "large_cd",
-        "大额存单",
-        ("三年期利率高于同期定期存款", "20万元起存，可提前支取部分本金", "适合稳健型资金长期配置"),
-    ),
-    (
-        "wealth_fixed",
-        "稳健型理财产品",
-        ("R2风险等级，过往业绩比较基准3%左右", "可按月申赎，流动性较好", "适合到期存款续作"),
-    ),
-    (
-        "fund_sip",
-        "基金定投",
-        ("每月500元起投，分散入市时点", "可在手机银行随时调整或暂停", "适合为子女教育做长期积累"),
-    ),
-    (
-        "pension_acct",
-        "个人养老金账户",
-        (
-            "每年12000元额度内可税前扣除",
-            "可投资养老理财、养老基金等",
-            "退休后领取，适合有个税的客户",
-        ),
-    ),
-    (
-        "credit_card",
-        "信用卡",
-        ("新户首刷礼及境外消费返现", "最长56天免息期", "可绑定工资卡自动还款"),
-    ),
-    (
-        "instalment",
-        "信用卡分期",
-        ("大额消费可分3至24期", "按月手续费率透明", "适合家装、教育等大额支出"),
-    ),
-    (
-        "mortgage",
-        "个人住房贷款",
-        ("支持组合贷款与提前还款", "审批进度可在手机银行查询", "可预约客户经理上门面签"),
-    ),
-    (
-        "insurance",
-        "保险保障规划",
-        ("重疾与医疗保障搭配", "可为父母配置专属医疗险", "保单年度检视服务"),
-    ),
-    ("fx", "外汇及跨境汇款", ("留学、旅游购汇额度说明", "跨境汇款手续费优惠", "可预约外币现钞")),
-    ("gold", "积存金", ("1克起购，分散配置", "可按月定投", "可兑换实物金条")),
-    ("payroll", "代发工资", ("为企业员工批量开卡", "员工享专属理财额度", "对公账户联动服务")),
-    (
-        "mobile_banking",
-        "手机银行开通",
-        ("转账汇款免手续费", "理财、缴费一站办理", "可绑定微信支付"),
-    ),
-)
-_SCORES = ("high", "mid", "low")
-# Tags drawn at random; "senior", "high_net_worth" and "young_professional" follow from age and tier.
-_SEGMENTS = (
-    "payroll",
-    "pension",
-    "business_owner",
-    "mortgage_holder",
-    "credit_card_active",
-    "digital_active",
-    "dormant",
-    "family_with_children",
-    "cross_border",
-)
-_LEAD_COUNTS = (0, 1, 2, 3, 4, 5)
-# Cumulative weights by tier rank (0 = lowest): richer customers carry more, better-scored leads.
-_LEAD_CUM = tuple(
-    tuple(itertools.accumulate((35 - 8 * r, 25, 18, 10 + 3 * r, 7 + 3 * r, 5 + 2 * r)))
-    for r in range(4)
-)
-_SCORE_CUM = tuple(tuple(itertools.accumulate((20 + 5 * r, 45, 35 - 5 * r))) for r in range(4))
 
 
 @dataclass(frozen=True)
@@ -307,10 +75,10 @@ class SynthOptions:
     local_share: float = 0.72  # customers born in the branch's own district or province
 
 
-_SURNAME_POP = [s for s, _ in _SURNAMES]
+_SURNAME_POP = [s for s, _ in SURNAMES]
 _SURNAME_CUM: list[int] = []
 _acc = 0
-for _, _w in _SURNAMES:
+for _, _w in SURNAMES:
     _acc += _w
     _SURNAME_CUM.append(_acc)
 
@@ -335,7 +103,7 @@ def _digits(rng: random.Random, n: int) -> str:
 
 def _name(rng: random.Random, gender: str) -> str:
     family = _weighted(rng, _SURNAME_POP, _SURNAME_CUM)
-    pool = _GIVEN_M if gender == "M" else _GIVEN_F
+    pool = GIVEN_M if gender == "M" else GIVEN_F
     if rng.random() < 0.3:
         return family + _pick(rng, pool)
     return family + _pick(rng, pool) + _pick(rng, pool)
@@ -354,7 +122,7 @@ def _id_number(rng: random.Random, region: str, birth_iso: str, gender: str) -> 
 
 
 def _pan(rng: random.Random) -> tuple[str, str]:
-    bin_, length, kind = _pick(rng, _BINS)
+    bin_, length, kind = _pick(rng, BINS)
     body = bin_ + _digits(rng, length - len(bin_) - 1)
     return body + luhn_check_digit(body), kind
 
@@ -381,8 +149,8 @@ class _Plan:
         prov = opts.region_code[:2]
         return cls(
             opts=opts,
-            same_province=tuple(c for c in _REGIONS if c[:2] == prov) or (opts.region_code,),
-            other_provinces=tuple(c for c in _REGIONS if c[:2] != prov),
+            same_province=tuple(c for c in REGIONS if c[:2] == prov) or (opts.region_code,),
+            other_provinces=tuple(c for c in REGIONS if c[:2] != prov),
             tiers=tuple(sorted(opts.tiers, key=lambda t: t.min_aum_cny)),
         )
 
@@ -402,7 +170,58 @@ class _Plan:
         return self.tiers[rank].code, rank
 
 
+def _cards(rng: random.Random, as_of: date) -> list[dict[str, str]]:
+    cards = []
+    for _ in range(_weighted(rng, (1, 2, 3), (60, 90, 100))):
+        pan, kind = _pan(rng)
+        months = as_of.year * 12 + as_of.month - 1 + 2 + _below(rng, 118)
+        cards.append(
+            {"pan": pan, "kind": kind, "expiry": f"{months // 12 % 100:02d}{months % 12 + 1:02d}"}
+        )
+    return cards
+
+
+def _leads(rng: random.Random, index: int, rank: int, as_of: date) -> list[dict[str, Any]]:
+    lead_count = _weighted(rng, LEAD_COUNTS, LEAD_CUM[min(rank, 3)])
+    leads = []
+    for n, (code, product, points) in enumerate(_sample(rng, PRODUCTS, lead_count)):
+        leads.append(
+            {
+                "lead_id": f"L{index:010d}{n}",
+                "product": product,
+                "product_code": code,
+                "score": _weighted(rng, SCORES, SCORE_CUM[min(rank, 3)]),
+                "talking_points": _sample(rng, points, 2 + _below(rng, 2)),
+                "expires": (as_of + timedelta(days=7 + _below(rng, 113))).isoformat(),
+            }
+        )
+    return leads
+
+
+def _segments(rng: random.Random, age: int, rank: int) -> list[str]:
+    segments = set(_sample(rng, SEGMENTS, _below(rng, 3)))
+    if age >= 60:
+        segments.add("senior")
+    if rank >= 2:
+        segments.add("high_net_worth")
+    if age < 35 and rng.random() < 0.5:
+        segments.add("young_professional")
+    return sorted(segments)
+
+
+def _relationship(rng: random.Random, rank: int, as_of: date) -> tuple[str | None, str | None]:
+    """The relationship manager (richer customers) and the last visit (most customers)."""
+    if rank >= 2 or (rank == 1 and rng.random() < 0.3):
+        rm: str | None = f"RM{1 + _below(rng, 59):04d}"
+    else:
+        rm = None
+    if rng.random() < 0.08:
+        return rm, None
+    return rm, (as_of - timedelta(days=int(rng.expovariate(1 / 90)))).isoformat()
+
+
 def _customer(rng: random.Random, index: int, plan: _Plan) -> dict[str, Any]:
+    # Every draw below comes from `rng` in a fixed order: reordering them changes the export.
     opts = plan.opts
     gender = "M" if rng.random() < 0.5 else "F"
     birth = _birth(rng, opts.as_of)
@@ -413,46 +232,14 @@ def _customer(rng: random.Random, index: int, plan: _Plan) -> dict[str, Any]:
     aum = round(math.exp(rng.gauss(math.log(20_000), 2.1)), 2)
     aum = min(aum, 2_000_000_000.0)
     tier, rank = plan.tier(aum)
-    cards = []
-    for _ in range(_weighted(rng, (1, 2, 3), (60, 90, 100))):
-        pan, kind = _pan(rng)
-        months = opts.as_of.year * 12 + opts.as_of.month - 1 + 2 + _below(rng, 118)
-        cards.append(
-            {"pan": pan, "kind": kind, "expiry": f"{months // 12 % 100:02d}{months % 12 + 1:02d}"}
-        )
+    cards = _cards(rng, opts.as_of)
     passbooks = [
         {"account": _digits(rng, 17 if rng.random() < 0.5 else 19)}
         for _ in range(_weighted(rng, (0, 1, 2), (65, 95, 100)))
     ]
-    lead_count = _weighted(rng, _LEAD_COUNTS, _LEAD_CUM[min(rank, 3)])
-    leads = []
-    for n, (code, product, points) in enumerate(_sample(rng, _PRODUCTS, lead_count)):
-        leads.append(
-            {
-                "lead_id": f"L{index:010d}{n}",
-                "product": product,
-                "product_code": code,
-                "score": _weighted(rng, _SCORES, _SCORE_CUM[min(rank, 3)]),
-                "talking_points": _sample(rng, points, 2 + _below(rng, 2)),
-                "expires": (opts.as_of + timedelta(days=7 + _below(rng, 113))).isoformat(),
-            }
-        )
-    age = (opts.as_of - birth).days // 365
-    segments = set(_sample(rng, _SEGMENTS, _below(rng, 3)))
-    if age >= 60:
-        segments.add("senior")
-    if rank >= 2:
-        segments.add("high_net_worth")
-    if age < 35 and rng.random() < 0.5:
-        segments.add("young_professional")
-    if rank >= 2 or (rank == 1 and rng.random() < 0.3):
-        rm: str | None = f"RM{1 + _below(rng, 59):04d}"
-    else:
-        rm = None
-    if rng.random() < 0.08:
-        last_visit: str | None = None
-    else:
-        last_visit = (opts.as_of - timedelta(days=int(rng.expovariate(1 / 90)))).isoformat()
+    leads = _leads(rng, index, rank, opts.as_of)
+    segments = _segments(rng, (opts.as_of - birth).days // 365, rank)
+    rm, last_visit = _relationship(rng, rank, opts.as_of)
     return {
         "customer_id": f"C{index:010d}",
         "name": _name(rng, gender),
@@ -460,12 +247,12 @@ def _customer(rng: random.Random, index: int, plan: _Plan) -> dict[str, Any]:
         "birth_date": birth_iso,
         "id_number": id_number,
         "region_code": region,
-        "phone": _pick(rng, _PHONE_PREFIXES) + _digits(rng, 8),
+        "phone": _pick(rng, PHONE_PREFIXES) + _digits(rng, 8),
         "cards": cards,
         "passbooks": passbooks,
         "tier": tier,
         "aum": aum,
-        "segments": sorted(segments),
+        "segments": segments,
         "leads": leads,
         "relationship_manager": rm,
         "last_visit": last_visit,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.branch_day import DayOptions, run_day
+from branch_demo.day import DayOptions, run_day
 
 
 @pytest.mark.timeout(240)

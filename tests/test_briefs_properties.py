@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from branch_common.identifiers import gb11643_check_char, luhn_check_digit
 from branch_hub.briefs import (
     DEFAULT_HIDDEN,
     RedactionPolicy,
@@ -19,8 +20,7 @@ from branch_hub.briefs import (
     greeting,
 )
 from branch_hub.config import load_config
-from sync.identifiers import gb11643_check_char, luhn_check_digit
-from sync.synth import _GIVEN_F, _GIVEN_M, _PRODUCTS, _REGIONS, _SURNAMES
+from sync.synth_tables import GIVEN_F, GIVEN_M, PRODUCTS, REGIONS, SURNAMES
 
 BRANCH = load_config(Path(__file__).parent.parent / "branch_hub" / "sample_branch.toml")
 POLICY = RedactionPolicy.from_config(BRANCH)
@@ -32,18 +32,18 @@ dates = st.dates(min_value=date(1920, 1, 1), max_value=date(2099, 12, 31))
 @st.composite
 def customers(draw: st.DrawFn) -> dict[str, Any]:
     gender = draw(st.sampled_from("MF"))
-    surname = draw(st.sampled_from([s for s, _ in _SURNAMES]))
-    pool = _GIVEN_M if gender == "M" else _GIVEN_F
+    surname = draw(st.sampled_from([s for s, _ in SURNAMES]))
+    pool = GIVEN_M if gender == "M" else GIVEN_F
     name = surname + "".join(draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2)))
     born = draw(st.dates(min_value=date(1930, 1, 1), max_value=date(2008, 12, 31)))
-    region = draw(st.sampled_from(_REGIONS))
+    region = draw(st.sampled_from(REGIONS))
     first17 = f"{region}{born:%Y%m%d}{draw(st.integers(0, 999)):03d}"
     body = "622202" + "".join(
         draw(st.lists(st.sampled_from("0123456789"), min_size=12, max_size=12))
     )
     leads = []
     for n, (code, product, points) in enumerate(
-        draw(st.lists(st.sampled_from(_PRODUCTS), max_size=5, unique_by=lambda p: p[0]))
+        draw(st.lists(st.sampled_from(PRODUCTS), max_size=5, unique_by=lambda p: p[0]))
     ):
         leads.append(
             {
@@ -178,7 +178,7 @@ def test_birthday_matches_day_by_day_reference(born: date, today: date) -> None:
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(_REGIONS), st.sampled_from(_REGIONS), edge_days, st.integers(0, 400))
+@given(st.sampled_from(REGIONS), st.sampled_from(REGIONS), edge_days, st.integers(0, 400))
 def test_region_and_absence_events(home: str, branch_region: str, today: date, ago: int) -> None:
     last = today - timedelta(days=ago)
     events = customer_events(

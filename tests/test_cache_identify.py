@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from branch_common.identifiers import IdentifierError
 from sync.cache import CustomerCache, cache_status
 from sync.errors import CacheError
-from sync.identifiers import IdentifierError
 from sync.publisher import publish
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from branch_common.identifiers import IdentifierError, normalise
 from sync.bundle import (
     BlindIndexer,
     blind_index,
@@ -30,7 +31,6 @@ from sync.bundle import (
     upsert_rows,
 )
 from sync.errors import BundleError, ChunkError, SignatureError
-from sync.identifiers import IdentifierError, normalise
 from sync.keys import derive_generation_keys, unwrap_keys, wrap_keys
 
 tags = st.binary(min_size=16, max_size=16)

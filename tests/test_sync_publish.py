@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from sync.bundle import open_envelope, parse_manifest
 from sync.errors import ExportError, PublishError
+from sync.export_reader import snapshot_blocks
 from sync.keys import write_key_pair
-from sync.publisher import _snapshot_blocks, publish
+from sync.publisher import publish
 from sync.synth import SynthOptions, write_export_file
 
 AS_OF = date(2026, 11, 1)
@@ -195,7 +196,7 @@ def test_snapshot_blocks_keep_every_line_and_its_number(
 ) -> None:
     text = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     sha = hashlib.sha256()
-    blocks = list(_snapshot_blocks(io.BytesIO(text), sha, block_bytes, max_lines))
+    blocks = list(snapshot_blocks(io.BytesIO(text), sha, block_bytes, max_lines))
     assert sha.digest() == hashlib.sha256(text).digest()
     expected = text if not text or text.endswith(b"\n") else text + b"\n"
     assert b"".join(b.lines for b in blocks) == expected

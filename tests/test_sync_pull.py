@@ -7,7 +7,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync import _faults
+from sync import cache_apply
 from sync.bundle import open_envelope, parse_manifest, seal_envelope
 from sync.cache import CustomerCache, apply_delta, cache_status
 from sync.errors import (
@@ -110,7 +109,6 @@ def world(tmp_path: Path, pki: tuple[Path, Path, Path]) -> Iterator[World]:
     (tmp_path / "www").mkdir()
     with StaticServer(tmp_path / "www", cert, key) as server:
         yield World(tmp_path, server, ca)
-    _faults.HOOKS.clear()
 
 
 @pytest.fixture
@@ -338,28 +336,42 @@ def test_delta_gap_falls_back_to_the_snapshot(world: World, exports: Any) -> Non
     assert world.sequence() == 4
 
 
-def _full(*_: object) -> None:
+def _full() -> None:
     raise sqlite3.OperationalError("database or disk is full")
 
 
-def test_disk_full_during_apply_keeps_the_last_good_version(world: World, exports: Any) -> None:
+def test_disk_full_during_apply_keeps_the_last_good_version(
+    world: World, exports: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first, second, rows, _ = exports
     world.publish(first)
     world.pull()
     world.publish(second, previous=first)
-    _faults.HOOKS["delta:chunk"] = _full
-    with pytest.raises(CacheError, match="disk is full; the cache stays at sequence 1"):
-        world.pull()
+    with monkeypatch.context() as patch:
+        patch.setattr(cache_apply, "_apply_delta_chunk", _then(cache_apply._apply_delta_chunk))
+        with pytest.raises(CacheError, match="disk is full; the cache stays at sequence 1"):
+            world.pull()
     world.publish(first)  # snapshot 3
-    _faults.HOOKS["snapshot:chunk"] = _full
-    with pytest.raises(CacheError, match="disk is full; the cache stays at sequence 1"):
-        world.pull()
+    with monkeypatch.context() as patch:
+        real = cache_apply._insert_snapshot_chunk
+        patch.setattr(cache_apply, "_insert_snapshot_chunk", _then(real))
+        with pytest.raises(CacheError, match="disk is full; the cache stays at sequence 1"):
+            world.pull()
     assert world.sequence() == 1
     assert len(list(world.cache.glob("customers-*.db"))) == 1
     with CustomerCache(world.cache, world.hub) as cache:
         assert cache.identify("pan", rows[3]["cards"][0]["pan"]) is not None
-    _faults.HOOKS.clear()
     assert world.pull().applied == ["snapshot 3"]
+
+
+def _then(real: Callable[..., Any]) -> Callable[..., Any]:
+    """`real`, then the disk fills up (after the chunk's writes, as SQLite would report it)."""
+
+    def wrapper(*args: Any) -> Any:
+        real(*args)
+        _full()
+
+    return wrapper
 
 
 def test_disk_full_on_a_real_tiny_filesystem(world: World, exports: Any, tmp_path: Path) -> None:
@@ -394,25 +406,6 @@ def test_disk_full_on_a_real_tiny_filesystem(world: World, exports: Any, tmp_pat
         subprocess.run(["umount", str(small)], check=False)
 
 
-KILLER = textwrap.dedent(
-    """
-    import os, signal, sys
-    from pathlib import Path
-    from cryptography.hazmat.primitives import serialization as s
-    from sync import _faults
-    from sync.puller import pull
-    point, url, cache, ca, hq, hub = sys.argv[1:7]
-    def die():
-        os.kill(os.getpid(), signal.SIGKILL)
-    if point != "none":
-        _faults.HOOKS[point] = die
-    pull(url, Path(cache), hq_public=s.load_pem_public_key(Path(hq).read_bytes()),
-         hub_key=s.load_pem_private_key(Path(hub).read_bytes(), None), branch_id="B001",
-         ca_file=Path(ca), progress=False, backoff_s=0.01)
-    """
-)
-
-
 def test_kill_at_any_moment_leaves_the_previous_version(
     world: World, exports: Any, tmp_path: Path
 ) -> None:
@@ -430,8 +423,8 @@ def test_kill_at_any_moment_leaves_the_previous_version(
     def run(point: str) -> int:
         args = [
             sys.executable,
-            "-c",
-            KILLER,
+            "-m",
+            "tests.sync_crash",
             point,
             world.url,
             str(world.cache),
@@ -439,12 +432,16 @@ def test_kill_at_any_moment_leaves_the_previous_version(
             str(hq_pem),
             str(hub_pem),
         ]
-        return subprocess.run(args, capture_output=True, timeout=120, check=False).returncode
+        root = Path(__file__).resolve().parent.parent  # where `tests.sync_crash` imports from
+        done = subprocess.run(args, capture_output=True, timeout=120, check=False, cwd=root)
+        return done.returncode
 
     world.publish(first)
     for point in ("download:piece", "snapshot:chunk", "snapshot:built"):
         assert run(point) == -9, point
         assert world.sequence() == 0
+        if point == "download:piece":
+            assert list((world.cache / "downloads").glob("*.part")), "killed mid-chunk"
     assert list(world.cache.glob("customers-*.db")), "a killed build leaves its file behind"
     assert run("snapshot:switched") == -9
     assert world.sequence() == 1  # switched before the kill: complete and usable

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from sync.identifiers import is_valid_id_number, luhn_valid
+from branch_common.identifiers import is_valid_id_number, luhn_valid
 from sync.synth import BLOCK, SynthOptions, generate, write_export_file
 
 AS_OF = date(2026, 11, 1)
@@ -172,12 +172,30 @@ def test_cli_synth(script: Callable[[str], str], tmp_path: Path) -> None:
     assert sum(r["region_code"][:2] == "44" for r in rows) > 150
 
 
+def test_cli_synth_tiers_from_arguments(script: Callable[[str], str], tmp_path: Path) -> None:
+    out = tmp_path / "export.jsonl"
+    tiers = ["--tier", "everyday=0", "--tier", "gold=50000", "--tier", "black=5000000"]
+    args = [script("branch-sync"), "synth", "--customers", "400", "--out", str(out), *tiers]
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    for r in rows:
+        want = "black" if r["aum"] >= 5_000_000 else "gold" if r["aum"] >= 50_000 else "everyday"
+        assert r["tier"] == want
+    assert {r["tier"] for r in rows} >= {"everyday", "gold"}
+
+
 def test_cli_synth_bad_arguments(script: Callable[[str], str], tmp_path: Path) -> None:
     for bad in (
         ["--customers", "-3"],
         ["--customers", "ten"],
         ["--region-code", "12345"],
         ["--as-of", "2026-13-01"],
+        ["--tier", "gold"],
+        ["--tier", "Gold=5"],
+        ["--tier", "mass=0", "--tier", "gold=-1"],
+        ["--tier", "mass=10", "--tier", "gold=100"],
+        ["--tier", "mass=0", "--tier", "mass=100"],
     ):
         args = [
             script("branch-sync"),

@@ -9,13 +9,13 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from branch_common.identifiers import mask_name
 from branch_hub.briefs._errors import RecordError
 from branch_hub.briefs._events import customer_events, parse_date
 from branch_hub.briefs._model import Note
 from branch_hub.briefs._names import salutation
 from branch_hub.briefs._policy import RedactionPolicy
 from branch_hub.config import BRIEF_FIELDS, BranchConfig, Tier
-from sync.identifiers import mask_name
 
 __all__ = ["aum_band", "build_brief", "greeting", "sort_leads"]
 

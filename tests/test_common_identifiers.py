@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.identifiers import (
+from branch_common.identifiers import (
     IdentifierError,
     gb11643_check_char,
     is_valid_id_number,

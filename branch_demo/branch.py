@@ -19,26 +19,17 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from drivers.sim.pcscd import PcscDaemon
 
 __all__ = ["run_branch"]
-
-HELP = """commands (N picks synthetic customer number N):
-  chip N      insert customer N's chip card into the virtual reader (pcscd + vpcd)
-  pull        take the chip card out
-  card N      swipe customer N's bank card on the stripe reader
-  id N        place customer N's resident ID card on the reader
-  off         take the ID card off the reader
-  paper       toggle 'paper out' on the printer
-  ticket [S]  take a ticket at K1 as its touchscreen would (service S, default cash)
-  call C      call the next ticket to counter C (e.g. C1) as its teller
-  log         the hub's last log line
-  quit        stop everything (or Ctrl-C)"""
 
 
 def _display_relay(site: Any) -> Any:
     """Start the relay that shows the calling display to a browser as device D1."""
-    from branch_hub.demo_display import DisplayRelay
+    from branch_demo.display_relay import DisplayRelay
 
     pki, dev = site.data / "pki", site.root / "devices"
     return DisplayRelay(
@@ -74,7 +65,7 @@ def _screenshot(url: str, out: Path) -> bool:
 
 
 def _headless(args: argparse.Namespace) -> int:
-    from bench.branch_day import DayOptions, run_day
+    from branch_demo.day import DayOptions, run_day
 
     out: Path = args.out
     folder = out / "branch"
@@ -154,56 +145,13 @@ def _windows(site: Any, out: Path, display_url: str) -> list[subprocess.Popen[by
     return procs
 
 
-def _as_device(site: Any, cmd: str, arg: str) -> str:
-    """Act as K1's touchscreen (ticket) or a counter's teller (call) over mTLS."""
-    import requests
-
-    from bench.branch_site import PIN
-
-    ca = str(site.data / "pki" / "ca.crt")
-    dev = site.root / "devices"
-    device = "K1" if cmd == "ticket" else (arg or "C1")
-    http = requests.Session()
-    http.trust_env = False  # REQUESTS_CA_BUNDLE would replace the pinned branch CA
-    http.verify, http.cert = ca, (str(dev / f"{device}.crt"), str(dev / f"{device}.key"))
-    try:
-        if cmd == "ticket":
-            session = http.get(f"{site.url}/api/v1/kiosk/session", timeout=10).json()
-            body = {"service": arg or "cash", "session_id": session.get("session_id")}
-            reply = http.post(f"{site.url}/api/v1/kiosk/tickets", json=body, timeout=10).json()
-            http.post(f"{site.url}/api/v1/kiosk/session/end", timeout=10)
-            ticket = reply.get("ticket") or {}
-            greeting = session.get("greeting") or {}
-            return (
-                f"ticket {ticket.get('number')} ({greeting.get('salutation_zh', 'walk-in')}), "
-                f"printed: {(reply.get('print') or {}).get('ok')}"
-            )
-        login = http.post(
-            f"{site.url}/api/v1/login", json={"staff_id": f"S-{device}", "pin": PIN}, timeout=30
-        ).json()
-        http.headers["Authorization"] = f"Bearer {login.get('token')}"
-        reply = http.post(f"{site.url}/api/v1/counters/{device}/call-next", timeout=10).json()
-        return f"called: {(reply.get('ticket') or {}).get('number') or 'nobody waiting'}"
-    except (requests.RequestException, ValueError) as exc:
-        return f"{cmd}: the hub did not answer ({type(exc).__name__})"
-    finally:
-        http.close()
-
-
 def _interactive(args: argparse.Namespace) -> int:
-    from bench.branch_site import PIN, BranchSite, SiteOptions
-    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
-    from drivers.sim.magstripe import card_swipe
-    from drivers.sim.pcscd import PcscDaemon
+    from branch_demo.prompt import HELP, Prompt
+    from branch_demo.site import PIN, BranchSite, SiteOptions
 
     out: Path = args.out
     shutil.rmtree(out / "branch", ignore_errors=True)
-    pcscd: PcscDaemon | None = PcscDaemon(log_path=out / "pcscd.log")
-    try:
-        pcscd.start()  # type: ignore[union-attr]
-    except Exception as exc:  # no pcscd/vpcd: chip cards are off, everything else works
-        print(f"demo: no virtual chip-card reader ({exc}); stripe and ID cards still work")
-        pcscd = None
+    pcscd = _start_pcscd(out)
     site = BranchSite(
         out / "branch",
         SiteOptions(
@@ -217,7 +165,7 @@ def _interactive(args: argparse.Namespace) -> int:
     )
     procs: list[subprocess.Popen[bytes]] = []
     relay: Any = None
-    chip: VirtualCardDevice | None = None
+    prompt = Prompt(site, chip_reader=pcscd is not None)
     try:
         print(f"demo: publishing {args.customers} synthetic customers (HQ) ...", flush=True)
         site.build()
@@ -230,50 +178,7 @@ def _interactive(args: argparse.Namespace) -> int:
             procs = _windows(site, out, relay.url)
             print("demo: kiosk K1, lobby manager (S-T01 on T01), teller (S-C1 on C1) started")
         print(HELP)
-        station = site.stations[0]
-        while True:
-            try:
-                words = input("demo> ").split()
-            except EOFError:
-                break
-            if not words:
-                continue
-            cmd = words[0]
-            n = int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
-            customer = site.customers[n % len(site.customers)]
-            card = customer["cards"][0] if customer["cards"] else None
-            if cmd == "quit":
-                break
-            if cmd == "chip" and card and pcscd is not None:
-                if chip is not None:
-                    chip.remove()
-                ident = CardIdentity(pan=card["pan"], expiry=card["expiry"])
-                chip = VirtualCardDevice(VirtualCard(profile("unionpay_debit", ident)))
-                chip.insert()
-            elif cmd == "pull" and chip is not None:
-                chip.remove()
-                chip = None
-            elif cmd == "card" and card:
-                station.msr.swipe(card_swipe(card["pan"], card["expiry"]))
-            elif cmd == "id":
-                station.idreader.place(
-                    0,
-                    name=customer["name"],
-                    gender=customer["gender"],
-                    birth=customer["birth_date"],
-                    id_number=customer["id_number"],
-                )
-            elif cmd == "off":
-                station.idreader.remove()
-            elif cmd == "paper":
-                station.printer.set_fault("paper_end", not station.printer.faults.paper_end)
-            elif cmd in ("ticket", "call"):
-                print(_as_device(site, cmd, words[1] if len(words) > 1 else ""))
-            elif cmd == "log":
-                lines = (site.root / "hub.log").read_text(encoding="utf-8").splitlines()
-                print(lines[-1] if lines else "")
-            else:
-                print(HELP if cmd in ("help", "?") else f"{cmd}: not possible now\n{HELP}")
+        prompt.run()
     except KeyboardInterrupt:
         pass
     finally:
@@ -283,9 +188,7 @@ def _interactive(args: argparse.Namespace) -> int:
         for proc in procs:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5)
-        if chip is not None:
-            with contextlib.suppress(Exception):
-                chip.remove()
+        prompt.close()
         if relay is not None:
             relay.stop()
         site.close(keep=True)
@@ -293,6 +196,19 @@ def _interactive(args: argparse.Namespace) -> int:
             pcscd.stop()
         print("demo: stopped")
     return 0
+
+
+def _start_pcscd(out: Path) -> PcscDaemon | None:
+    """Start pcscd with the virtual reader, or None when this machine has no pcscd/vpcd."""
+    from drivers.sim.pcscd import PcscDaemon
+
+    pcscd = PcscDaemon(log_path=out / "pcscd.log")
+    try:
+        pcscd.start()
+    except Exception as exc:  # no pcscd/vpcd: chip cards are off, everything else works
+        print(f"demo: no virtual chip-card reader ({exc}); stripe and ID cards still work")
+        return None
+    return pcscd
 
 
 def run_branch(args: argparse.Namespace) -> int:

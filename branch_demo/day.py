@@ -29,7 +29,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.branch_site import COUNTERS, PIN, SERVICES, BranchSite, SiteOptions
+from branch_demo.site import COUNTERS, PIN, SERVICES, BranchSite, SiteOptions
 
 __all__ = ["DayOptions", "main", "run_day"]
 

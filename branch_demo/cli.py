@@ -1,4 +1,4 @@
-"""`./run demo`: run what exists of the simulated branch and show it."""
+"""`./run demo` (`python -m branch_demo`): the simulated branch, or a summary of its HQ data."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from branch_hub.config import ConfigError, load_config
-from sync.identifiers import mask_name
+from branch_common.identifiers import mask_name
+from branch_hub.config import BranchConfig, ConfigError, load_config
 from sync.synth import SynthOptions, TierThreshold, write_export_file
 
 __all__ = ["main"]
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the demo."""
     args = build_parser().parse_args(argv)
     if not args.summary:
-        from branch_hub.demo_branch import run_branch
+        from branch_demo.branch import run_branch
 
         return run_branch(args)
     config_path = args.config or Path(str(resources.files("branch_hub") / "sample_branch.toml"))
@@ -89,6 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     n = write_export_file(opts, export)
     elapsed = time.perf_counter() - started
     print(f"\nHQ export: {n} synthetic customers in {elapsed:.1f} s -> {export}")
+    _summarise(export, n, config)
+    print(f"\nThe export holds synthetic people only; delete {args.out} when done.")
+    return 0
+
+
+def _summarise(export: Path, n: int, config: BranchConfig) -> None:
+    """Print the tier mix, the out-of-town share and a few masked priority customers."""
     tiers: Counter[str] = Counter()
     out_of_town = 0
     samples: list[dict[str, Any]] = []
@@ -115,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"    [{lead['score']:>4}] {lead['product']}: {'；'.join(lead['talking_points'])}"
             )
-    print(f"\nThe export holds synthetic people only; delete {args.out} when done.")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,407 @@
+"""A whole simulated branch on loopback: HQ bundles over HTTPS, the collector, the real hub process.
+
+Shared by the branch day (`branch_demo.day`, `python -m bench.branch_day`) and `./run demo`. Everything lives under one folder: the branch CA and
+device certificates, the hub's data directory and TOML, HQ's keys and published bundles, the
+collector's database, and pty simulators (stripe reader, ID reader, printer) per kiosk station,
+which the bench drives from outside the hub process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from branch_demo.site_files import BRANCH, COUNTERS, PIN, SERVICES, HubToml, enrol
+from branch_hub.pki import write_private_key
+from drivers.sim.identity import identity_from_export
+from drivers.sim.idreader import IdReaderSim
+from drivers.sim.magstripe import MagstripeSimulator
+from drivers.sim.printer import PrinterSim
+from sync.publisher import publish
+from sync.static_server import StaticServer, make_test_pki
+from sync.synth import SynthOptions, write_export_file
+
+__all__ = [
+    "BRANCH",
+    "COUNTERS",
+    "PIN",
+    "SERVICES",
+    "BranchSite",
+    "SiteOptions",
+    "Station",
+    "free_port",
+]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class SiteOptions:
+    """How big and how fast the simulated branch is."""
+
+    customers: int = 5000
+    stations: int = 3
+    tablets: int = 20
+    speed: float = 60.0  # simulated seconds per real second
+    seed: int = 11
+    pull_interval_s: float = 10.0  # real seconds (the config's floor)
+    render_tickets: bool = False
+    pcsc_card_reader: bool = False  # station K1 reads chip cards through pcscd + vpcd
+
+
+@dataclass
+class Station:
+    """One kiosk station's simulators and its client certificate."""
+
+    id: str
+    msr: MagstripeSimulator
+    idreader: IdReaderSim
+    printer: PrinterSim
+
+
+@dataclass
+class BranchSite:
+    """The running simulated branch (hub subprocess, collector subprocess, HQ static server)."""
+
+    root: Path
+    opts: SiteOptions
+    customers: list[dict[str, Any]] = field(default_factory=list)
+    stations: list[Station] = field(default_factory=list)
+    hub: subprocess.Popen[bytes] | None = None
+    collector: subprocess.Popen[bytes] | None = None
+    static: StaticServer | None = None
+    hub_port: int = 0
+    collector_port: int = 0
+    restarts: int = 0
+    peak_rss_kb: int = 0
+    published: list[int] = field(default_factory=list)
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def data(self) -> Path:
+        """The hub's data directory."""
+        return self.root / "hub" / "var"
+
+    @property
+    def config_path(self) -> Path:
+        """The hub's TOML."""
+        return self.root / "hub" / "hub.toml"
+
+    @property
+    def url(self) -> str:
+        """The hub's base URL."""
+        return f"https://127.0.0.1:{self.hub_port}"
+
+    def device_context(self, device_id: str) -> ssl.SSLContext:
+        """A TLS client context presenting an enrolled device's certificate."""
+        ctx = ssl.create_default_context(cafile=str(self.data / "pki" / "ca.crt"))
+        dev = self.root / "devices"
+        ctx.load_cert_chain(str(dev / f"{device_id}.crt"), str(dev / f"{device_id}.key"))
+        return ctx
+
+    @property
+    def _workers(self) -> int | None:
+        return 1 if self.opts.customers <= 20_000 else None  # big exports use every core
+
+    # -- build ----------------------------------------------------------------------------
+    def build(self) -> None:
+        """Create PKI, devices, staff, HQ data and bundles, simulators and the hub's config."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        enrol(self.data, self.root, self.opts.stations, self.opts.tablets)
+        self._hq_first_publish()
+        self._simulators()
+        self._write_config()
+
+    def _hq_first_publish(self) -> None:
+        hq = self.root / "hq"
+        hq.mkdir(exist_ok=True)
+        self.hq_key = Ed25519PrivateKey.generate()
+        (hq / "hq_signing.pub").write_bytes(
+            self.hq_key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        self.hub_sync = X25519PrivateKey.generate()
+        pem = self.hub_sync.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        for folder in (self.data / "keys", self.data / "cache"):
+            folder.mkdir(parents=True, exist_ok=True)
+            write_private_key(folder / "hub_sync.key", pem)
+        export = hq / "export-1.jsonl"
+        write_export_file(
+            SynthOptions(
+                customers=self.opts.customers,
+                seed=self.opts.seed,
+                region_code="110105",
+                as_of=date.today(),
+            ),
+            export,
+            workers=self._workers,
+            progress=False,
+        )
+        self.customers = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+        publish(
+            export,
+            self.hub_sync.public_key(),
+            self.hq_key,
+            hq / "pub",
+            BRANCH,
+            workers=self._workers,
+            progress=False,
+        )
+        self.published.append(len(self.customers))
+        self.tls_ca, self.tls_cert, self.tls_key = make_test_pki(hq / "tls")
+        self.static = StaticServer(hq / "pub", self.tls_cert, self.tls_key)
+        self.static.start()
+        self.collector_port = free_port()
+
+    def publish_delta(self, added: int = 50, changed: int = 50) -> list[dict[str, Any]]:
+        """Publish a delta (new and re-tiered customers); return the new customers."""
+        hq = self.root / "hq"
+        n = len(self.published)
+        previous, export = hq / f"export-{n}.jsonl", hq / f"export-{n + 1}.jsonl"
+        rows = [dict(c) for c in self.customers]
+        for c in rows[:changed]:
+            c["tier"] = "wealth" if c["tier"] != "wealth" else "private"
+        extra = SynthOptions(
+            customers=added,
+            seed=self.opts.seed + 1000 + n,
+            region_code="110105",
+            as_of=date.today(),
+        )
+        from sync.synth import generate
+
+        base = len(rows)
+        new: list[dict[str, Any]] = []
+        for i, c in enumerate(generate(extra)):
+            c["customer_id"] = f"C{base + i + 9_000_000_000:010d}"  # sorts after every existing id
+            new.append(c)
+        rows += new
+        with export.open("wb") as fh:
+            for c in rows:
+                fh.write(orjson.dumps(c) + b"\n")
+        publish(
+            export,
+            self.hub_sync.public_key(),
+            self.hq_key,
+            hq / "pub",
+            BRANCH,
+            previous=previous,
+            workers=1,
+            progress=False,
+        )
+        self.customers = rows
+        self.published.append(len(rows))
+        return new
+
+    def _simulators(self) -> None:
+        sim = self.root / "sim"
+        sim.mkdir(exist_ok=True)
+        people = [identity_from_export(c) for c in self.customers[:20]]
+        for i in range(self.opts.stations):
+            sid = f"K{i + 1}"
+            msr = MagstripeSimulator("wedge", sim / f"{sid}-msr")
+            idr = IdReaderSim(sim / f"{sid}-id", people, seed=i + 1)
+            idr.start()
+            prn = PrinterSim(
+                sim / f"{sid}-printer", self.root / "tickets" / sid, render=self.opts.render_tickets
+            )
+            prn.start()
+            self.stations.append(Station(sid, msr, idr, prn))
+
+    def _write_config(self) -> None:
+        toml = HubToml(
+            speed=self.opts.speed,
+            bundle_url=self.static.url if self.static else "",
+            collector_port=self.collector_port,
+            tls_ca=self.tls_ca,
+            hq_signing_pub=self.root / "hq" / "hq_signing.pub",
+            pull_interval_s=self.opts.pull_interval_s,
+        )
+        stations = [
+            (
+                st.id,
+                "sim://card" if (i == 0 and self.opts.pcsc_card_reader) else "none",
+                f"serial://{st.idreader.path}",
+                f"wedge://{st.msr.path}",
+                f"serial://{st.printer.path}",
+            )
+            for i, st in enumerate(self.stations)
+        ]
+        self.config_path.write_text(toml.text(stations), encoding="utf-8")
+
+    # -- processes ------------------------------------------------------------------------
+    def start_hub(self, timeout: float = 60.0) -> None:
+        """Start (or restart) the hub on the same port and wait until it answers."""
+        if not self.hub_port:
+            self.hub_port = free_port()
+        log = (self.root / "hub.log").open("ab")
+        self.hub = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "branch_hub.cli",
+                "--config",
+                str(self.config_path),
+                "--listen",
+                f"127.0.0.1:{self.hub_port}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+        )
+        log.close()
+        self._wait_port(self.hub_port, timeout, self.hub)
+
+    def kill_hub(self) -> None:
+        """kill -9 the hub (a power cut or a crash)."""
+        if self.hub is None:
+            return
+        self.sample_rss()
+        self.hub.send_signal(signal.SIGKILL)
+        self.hub.wait(10)
+
+    def restart_hub(self) -> None:
+        """kill -9 the hub, then start it again."""
+        self.kill_hub()
+        self.restarts += 1
+        self.start_hub()
+
+    def stop_hub(self) -> None:
+        """Stop the hub cleanly."""
+        if self.hub is not None and self.hub.poll() is None:
+            self.sample_rss()
+            self.hub.send_signal(signal.SIGTERM)
+            try:
+                self.hub.wait(20)
+            except subprocess.TimeoutExpired:
+                self.hub.kill()
+                self.hub.wait(5)
+
+    def sample_rss(self) -> None:
+        """Record the hub's peak resident set size (VmHWM)."""
+        if self.hub is None or self.hub.poll() is not None:
+            return
+        try:
+            status = Path(f"/proc/{self.hub.pid}/status").read_text()
+        except OSError:
+            return
+        for line in status.splitlines():
+            if line.startswith("VmHWM:"):
+                self.peak_rss_kb = max(self.peak_rss_kb, int(line.split()[1]))
+
+    def start_collector(self) -> None:
+        """Start HQ's outcome collector (the WAN is up)."""
+        hq = self.root / "hq"
+        log = (self.root / "collector.log").open("ab")
+        self.collector = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sync.cli",
+                "collector",
+                "--listen",
+                f"127.0.0.1:{self.collector_port}",
+                "--db",
+                str(hq / "collector.db"),
+                "--cert",
+                str(self.tls_cert),
+                "--key",
+                str(self.tls_key),
+                "--branch-key",
+                f"{BRANCH}={self.data / 'outcome_signing.pub'}",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self._wait_port(self.collector_port, 30, self.collector)
+
+    def stop_collector(self) -> None:
+        """Stop the collector (the WAN link to HQ is down)."""
+        if self.collector is not None and self.collector.poll() is None:
+            self.collector.terminate()
+            try:
+                self.collector.wait(10)
+            except subprocess.TimeoutExpired:
+                self.collector.kill()
+                self.collector.wait(5)
+        self.collector = None
+
+    @staticmethod
+    def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes]) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"process exited with {proc.returncode} before listening")
+            with socket.socket() as s:
+                s.settimeout(0.2)
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+    def collector_counts(self) -> dict[str, int]:
+        """Outcome events HQ stored, by kind, and redeliveries it deduplicated."""
+        import sqlite3
+
+        db = self.root / "hq" / "collector.db"
+        if not db.exists():
+            return {}
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            rows = con.execute("SELECT kind, COUNT(*), SUM(deliveries) FROM events GROUP BY kind")
+            out: dict[str, int] = {}
+            for kind, n, deliveries in rows:
+                out[kind] = int(n)
+                out[f"{kind}_deliveries"] = int(deliveries or 0)
+            out["conflicts"] = int(con.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0])
+            return out
+        finally:
+            con.close()
+
+    def close(self, keep: bool = False) -> None:
+        """Stop everything (and remove the folder unless `keep`)."""
+        self.stop_hub()
+        self.stop_collector()
+        if self.static is not None:
+            self.static.stop()
+        for st in self.stations:
+            for stop in (st.msr.close, st.idreader.stop, st.printer.stop):
+                with contextlib.suppress(Exception):  # best effort at teardown
+                    stop()
+        if not keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+def pid_alive(pid: int) -> bool:
+    """Tell whether a process exists."""
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
