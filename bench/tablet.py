@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         harness.until(lambda: tablet.state.connected, 30, "live")
         if hub.hub is None:
             raise RuntimeError("hub not running")
-        emit = hub.hub.emit
+        emit = hub.hub.stream.emit
 
         # 1. push -> visible, one arrival at a time
         visible: list[float] = []

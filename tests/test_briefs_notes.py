@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from branch_hub.vocabulary import NOTE_MAX_CHARS
 from branch_hub.atrest import AtRestCipher
 from branch_hub.briefs import (
     AlreadyClaimed,
@@ -23,6 +22,7 @@ from branch_hub.briefs import (
     NotesStoreError,
     VisitNotes,
 )
+from branch_hub.vocabulary import NOTE_MAX_CHARS
 
 KEY = bytes(range(32))
 AT = datetime(2026, 3, 10, 2, 30, tzinfo=UTC)  # 10:30 in Beijing

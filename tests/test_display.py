@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 import requests
 from aiohttp import web
+from branch_hub.calling import announce_call
+from branch_hub.server import HubApp, create_app
 from PIL import Image
 
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.board import CallBoard
-from branch_hub.calling import announce_call
 from branch_hub.config import BranchConfig, load_config
 from branch_hub.context import server_ssl_context
 from branch_hub.push import EventLog
 from branch_hub.queue import Actor, ManualClock, QueueEngine, waiting_snapshot
-from branch_hub.server import HubApp, create_app
 from branch_hub.vocabulary import EventKind
 from branch_hub.voice import VoiceCache
 from tests.support.chromium import screenshot

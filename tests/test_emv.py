@@ -12,7 +12,6 @@ from drivers.emv import CardRead, EmvReader, exchange, parse_track2_equivalent
 from drivers.emv.apdu import get_response, read_record, select
 from drivers.emv.reader import build_pdol, parse_afl, parse_gpo
 from drivers.errors import NoApplication, ProtocolError, StatusWordError
-from branch_common.identifiers import luhn_valid
 from drivers.sim.card import PROFILES, CardIdentity, Fault, VirtualCard, profile
 from tests.sim_identities import synthetic_card
 from tests.test_tlv import GPO_VISA, PPSE, SELECT_VISA

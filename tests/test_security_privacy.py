@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from branch_hub.api.guards import require
 from branch_hub.api import HUB
+from branch_hub.api.guards import require
 from sync.synth import SynthOptions, generate
 from tests.support.pii_scan import ENCODINGS, needles, scan_bytes, scan_tree
 from tests.support.securehub import client, login, secure_hub

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from branch_hub.api.guards import require
 from branch_hub.security import (
     AccountDisabled,
     AccountLocked,
@@ -19,7 +20,6 @@ from branch_hub.security import (
     hash_secret,
     verify_secret,
 )
-from branch_hub.api.guards import require
 from branch_hub.security.sessions import Session
 from tests.support.securehub import PIN, client, login, secure_hub
 from tests.support.tlsenv import TlsEnv, make_tls_env
