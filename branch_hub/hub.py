@@ -26,7 +26,7 @@ from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
-from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudit
+from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox, OutboxSender, open_for_hub
@@ -159,8 +159,8 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         (lambda: own) if options.cache_dir is not None else cache_sync.open_cache
     )
     outbox, sender = open_for_hub(config, data_dir, cipher, db)
-    pending = PendingAudit(db, cipher)
-    relay = AuditRelay(pending, security.audit)
+    pending = PendingAudits(db, cipher, security.audit)
+    relay = AuditRelay(pending)
     requests = AnsweredRequests(db, cipher)
     clock = lambda: datetime.now(UTC)  # noqa: E731 (the hub's one clock)
     queue = QueueStore(db, config, clock)

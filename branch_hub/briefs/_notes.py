@@ -14,7 +14,6 @@ import hmac
 import json
 import os
 import sqlite3
-import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -31,6 +30,7 @@ from branch_hub.briefs._errors import (
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.config import STAFF_ROLES
 from branch_hub.database import DatabaseError, HubDatabase
+from branch_hub.ids import new_token_id
 from branch_hub.vocabulary import NOTE_MAX_CHARS
 
 __all__ = ["MAX_TEXT", "VisitNotes"]
@@ -218,7 +218,7 @@ class VisitNotes:
         """Add a colleague's note about a visit (optionally only for one role); durable on return."""
         now, business_day = self._now_and_day(at, day)
         note = Note(
-            note_id=uuid.uuid4().hex,
+            note_id=new_token_id(32),
             visit_id=_check_id("visit_id", visit_id),
             kind="note",
             by=_check_id("staff_id", by),
@@ -287,7 +287,7 @@ class VisitNotes:
             raise InvalidEntry("a hand-off names exactly one of to_staff_id or to_role")
         now, business_day = self._now_and_day(at, day)
         entry = Note(
-            note_id=uuid.uuid4().hex,
+            note_id=new_token_id(32),
             visit_id=_check_id("visit_id", visit_id),
             kind="handoff",
             by=_check_id("staff_id", by),
@@ -342,7 +342,7 @@ class VisitNotes:
             raise InvalidEntry(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
         now, business_day = self._now_and_day(at, day)
         entry = Note(
-            note_id=uuid.uuid4().hex,
+            note_id=new_token_id(32),
             visit_id=_check_id("visit_id", visit_id),
             kind="outcome",
             by=_check_id("staff_id", by),

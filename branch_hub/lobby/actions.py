@@ -17,10 +17,11 @@ from typing import Any, TypeVar
 
 from branch_hub.context import RequestContext
 from branch_hub.database import HubDatabase
-from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudit
+from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.visits import Visit
 from branch_hub.outbox import Outbox
 from branch_hub.push import PushEvent
+from branch_hub.security.audit_fields import PendingAudit
 from branch_hub.stream import EventStream
 from branch_hub.vocabulary import EventKind
 
@@ -37,6 +38,7 @@ class ActionScope:
     caller: RequestContext
     now: datetime
     events: list[PushEvent] = field(default_factory=list)
+    audits: list[PendingAudit] = field(default_factory=list)
 
     def event(self, kind: EventKind, data: dict[str, Any]) -> PushEvent:
         """Commit a push event with the action."""
@@ -49,9 +51,10 @@ class ActionScope:
         if visit is not None:
             fields.setdefault("customer_id", visit.customer_id)
             fields.setdefault("subject", f"visit:{visit.visit_id}")
-        self.actions.pending.add(
+        entry = self.actions.pending.add(
             action, device_id=self.caller.device_id, staff_id=self.caller.staff_id, **fields
         )
+        self.audits.append(entry)
 
     def to_hq(self, kind: str, visit: Visit, payload: dict[str, Any], key: str) -> None:
         """Commit the action's record for HQ with it (walk-ins have no HQ customer)."""
@@ -68,7 +71,7 @@ class Actions:
     db: HubDatabase
     stream: EventStream
     outbox: Outbox
-    pending: PendingAudit
+    pending: PendingAudits
     relay: AuditRelay
     requests: AnsweredRequests
     clock: Callable[[], datetime]
@@ -93,6 +96,7 @@ class Actions:
                     return prior, []
                 answer = work(scope)
                 self.requests.remember(device, request_id, action, self.day(), answer)
+            self._hand_in(scope)
             return answer, scope.events
 
         answer, events = await asyncio.get_running_loop().run_in_executor(None, unit)
@@ -103,11 +107,19 @@ class Actions:
         self.relay.wake()
         return answer
 
+    def _hand_in(self, scope: ActionScope) -> None:
+        """After the commit: give the action's audit entries to the log's writer (never waits)."""
+        for entry in scope.audits:
+            self.pending.log.record_entry(entry)
+
     async def audit_view(self, caller: RequestContext, action: str, visit: Visit) -> None:
         """Audit a view of customer data (its own small transaction; chained off the loop)."""
 
         def unit() -> None:
-            ActionScope(self, caller, self.clock()).audit(action, visit)
+            scope = ActionScope(self, caller, self.clock())
+            with self.db.transaction():
+                scope.audit(action, visit)
+            self._hand_in(scope)
 
         await asyncio.get_running_loop().run_in_executor(None, unit)
         self.relay.wake()

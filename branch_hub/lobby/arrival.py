@@ -13,9 +13,7 @@ POST /kiosk/tickets {service, session_id}
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import secrets
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from branch_hub.config import BranchConfig
 from branch_hub.database import HubDatabase
+from branch_hub.ids import new_visit_id, visit_id_for_request
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.errors import QueueUnavailable, SessionExpired, UnknownService
@@ -313,9 +312,7 @@ class Lobby:
             raise UnknownService(f"no service {service!r} at this branch") from None
         loop = asyncio.get_running_loop()
         if request_id is not None:
-            visit_ref = hashlib.sha256(f"kiosk\x00{station}\x00{request_id}".encode()).hexdigest()[
-                :16
-            ]
+            visit_ref = visit_id_for_request(station, request_id)
             found = await loop.run_in_executor(None, self._issued_for, visit_ref)
             if found is not None:
                 return await self._replay(station, visit_ref, found)
@@ -330,7 +327,7 @@ class Lobby:
             # One ticket per session: a retried or doubled request finds it ended (409).
             self.sessions.end(station, "ticket_issued")
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
-        visit_id = visit_ref if request_id is not None else secrets.token_hex(8)
+        visit_id = visit_ref if request_id is not None else new_visit_id()
 
         def issue() -> tuple[Ticket, dict[str, Any], list[PushEvent]]:
             # One transaction: the ticket, its visit and its arrival event, or none of them.

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
 import threading
 from typing import Any
 
 from branch_hub.atrest import AtRestCipher
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.errors import RequestConflict
-from branch_hub.security.audit import AuditSink
+from branch_hub.security.audit import AuditWriter
+from branch_hub.security.audit_fields import PendingAudit
 
-__all__ = ["AnsweredRequests", "AuditRelay", "PendingAudit"]
+__all__ = ["AnsweredRequests", "AuditRelay", "PendingAudits"]
 
 log = logging.getLogger("branch_hub.lobby")
 
@@ -93,93 +93,98 @@ class AnsweredRequests:
         return cur.rowcount
 
 
-class PendingAudit:
-    """Audit entries committed with their action, waiting for the relay to chain them."""
+class PendingAudits:
+    """Audit entries committed with their action, kept until the audit log has chained them."""
 
-    def __init__(self, db: HubDatabase, cipher: AtRestCipher) -> None:
+    def __init__(self, db: HubDatabase, cipher: AtRestCipher, log: AuditWriter) -> None:
         self._db = db
         self._cipher = cipher
+        self.log = log
         db.create(_SCHEMA)
 
-    def add(self, action: str, **fields: Any) -> str:
-        """Queue one entry (joins the action's transaction); return its id."""
-        entry_id = secrets.token_hex(8)
-        body = json.dumps({"action": action, **fields}, separators=(",", ":")).encode()
+    def add(self, action: str, **fields: Any) -> PendingAudit:
+        """Check and keep one entry (joins the action's transaction); hand it in after commit."""
+        entry = self.log.prepare(action, **fields)
+        body = json.dumps(entry.to_json(), separators=(",", ":")).encode()
+        sealed = self._cipher.seal(body, f"audit/{entry.entry_id}".encode())
         with self._db.transaction() as db:
             seq = db.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM audit_pending").fetchone()[0]
             db.execute(
                 "INSERT INTO audit_pending (entry_id, seq, sealed) VALUES (?, ?, ?)",
-                (entry_id, seq, self._cipher.seal(body, f"audit/{entry_id}".encode())),
+                (entry.entry_id, seq, sealed),
             )
-        return entry_id
+        return entry
 
-    def oldest(self, limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
-        """Pending entries in the order their actions committed."""
+    def kept(self) -> list[PendingAudit]:
+        """Entries not yet known to be chained, in the order their actions committed."""
         with self._db.reading() as db:
-            rows = db.execute(
-                "SELECT entry_id, sealed FROM audit_pending ORDER BY seq LIMIT ?", (limit,)
-            ).fetchall()
+            rows = db.execute("SELECT entry_id, sealed FROM audit_pending ORDER BY seq").fetchall()
         return [
-            (eid, json.loads(self._cipher.open(bytes(s), f"audit/{eid}".encode())))
-            for eid, s in rows
+            PendingAudit.from_json(json.loads(self._cipher.open(bytes(s), f"audit/{e}".encode())))
+            for e, s in rows
         ]
 
-    def done(self, entry_id: str) -> None:
-        """Drop an entry the audit log now holds."""
+    def forget(self, entry_ids: set[str]) -> None:
+        """Drop the kept copies of entries the audit log now holds."""
         with self._db.transaction() as db:
-            db.execute("DELETE FROM audit_pending WHERE entry_id = ?", (entry_id,))
+            db.executemany(
+                "DELETE FROM audit_pending WHERE entry_id = ?", [(e,) for e in entry_ids]
+            )
 
 
 class AuditRelay:
-    """One thread that moves pending entries into the audit log, in commit order."""
+    """Hands kept entries to the audit log after a crash and drops the copies once chained.
 
-    def __init__(self, pending: PendingAudit, audit: AuditSink) -> None:
+    The log's own writer thread does the writing (never the event loop, never an action's
+    transaction); this thread only waits for it and tidies up.
+    """
+
+    def __init__(self, pending: PendingAudits, interval_s: float = 5.0) -> None:
         self._pending = pending
-        self._audit = audit
+        self._interval_s = interval_s
         self._wake = threading.Event()
-        self._idle = threading.Event()
-        self._stop = False
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="audit-relay", daemon=True)
 
     def start(self) -> None:
-        """Start relaying (also what a crash left pending)."""
-        self._wake.set()
+        """Hand in what a crash left kept (the log skips entries it already has), then tidy up."""
+        for entry in self._pending.kept():
+            self._pending.log.record_entry(entry)
         self._thread.start()
 
     def wake(self) -> None:
-        """Tell the relay that an action committed entries."""
-        self._idle.clear()
+        """Tell the relay that an action handed entries in."""
         self._wake.set()
 
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until nothing is pending (tests, shutdown); False on time-out."""
-        self.wake()
-        return self._idle.wait(timeout_s)
+    def flush(self, timeout_s: float = 10.0) -> None:
+        """Wait until the log has written everything, and drop the kept copies (tests, shutdown)."""
+        self._pending.log.flush(timeout_s)
+        self._tidy()
+
+    def _tidy(self) -> None:
+        kept = self._pending.kept()
+        if kept:
+            done = self._pending.log.chained(e.entry_id for e in kept)
+            if done:
+                self._pending.forget(done)
 
     def _run(self) -> None:
-        while not self._stop:
-            self._wake.wait()
+        while not self._stop.is_set():
+            self._wake.wait(self._interval_s)
             self._wake.clear()
             try:
-                self._relay()
-            except Exception:  # the entries stay pending; the next wake retries them
-                log.exception("audit relay round failed")
-                self._wake.wait(1.0)
-                self._wake.set()
-                continue
-            if not self._wake.is_set():
-                self._idle.set()
-
-    def _relay(self) -> None:
-        while batch := self._pending.oldest():
-            for entry_id, fields in batch:
-                self._audit.record(**fields)
-                self._pending.done(entry_id)
+                self._pending.log.flush(self._interval_s)
+                self._tidy()
+            except Exception as exc:  # kept copies stay; the next round tries again
+                log.warning("audit relay round failed: %s", type(exc).__name__)
 
     def close(self, timeout_s: float = 5.0) -> None:
-        """Relay what is left and stop."""
+        """Tidy up once more and stop."""
         if self._thread.is_alive():
-            self.flush(timeout_s)
-            self._stop = True
+            self._stop.set()
             self._wake.set()
             self._thread.join(timeout_s)
+            try:
+                self.flush(timeout_s)
+            except Exception as exc:  # what stays kept is handed in again at the next start
+                log.warning("audit relay could not finish: %s", type(exc).__name__)

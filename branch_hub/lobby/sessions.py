@@ -9,12 +9,12 @@ Each station's kiosk listens on `/kiosk/events`; messages are not persisted and 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from branch_hub.ids import new_token_id
 from sync.cache import Customer
 
 __all__ = ["KioskSession", "KioskSessions", "SessionState"]
@@ -30,7 +30,7 @@ class KioskSession:
     station: str
     state: SessionState
     expires_at: float
-    session_id: str = field(default_factory=lambda: secrets.token_hex(8))
+    session_id: str = field(default_factory=new_token_id)
     customer: Customer | None = field(default=None, repr=False)
     greeting: dict[str, Any] | None = None
     problem: str | None = None
