@@ -62,8 +62,15 @@ class DisplayRelay:
         self._stop = asyncio.Event()
         session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=self.client_ssl))
         app = web.Application()
-        app.router.add_get("/api/v1/events", lambda r: self._events(r, session))
-        app.router.add_get("/{tail:.*}", lambda r: self._get(r, session))
+
+        async def events(request: web.Request) -> web.StreamResponse:
+            return await self._events(request, session)
+
+        async def get(request: web.Request) -> web.StreamResponse:
+            return await self._get(request, session)
+
+        app.router.add_get("/api/v1/events", events)
+        app.router.add_get("/{tail:.*}", get)
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=self.server_ssl)

@@ -58,6 +58,8 @@ class CallBoard:
         first = log.first_seq_at(day_start)
         if first is None:
             return
+        for event in log.latest({EventKind.WAITING_CHANGED}, first, limit=1):
+            self.apply(event)  # today's last waiting figures, one indexed read
         size = self._calls.maxlen or 0
         latest: dict[Any, PushEvent] = {}
         before: int | None = None

@@ -7,25 +7,17 @@ import json
 import logging
 import signal
 import socket
-import ssl
 from pathlib import Path
 
-from aiohttp import web
 from cryptography import x509
 
-from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.discovery import HubAdvert, HubAdvertiser
-from branch_hub.hub import Hub, build_hub
-from branch_hub.pki import (
-    ca_fingerprint,
-    issue_server_cert,
-    load_pem_pair,
-    make_ca,
-    server_ssl_context,
-)
+from branch_hub.hub import build_hub
+from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 
-__all__ = ["ensure_dev_pki", "hub_ssl_context", "serve", "start_site"]
+__all__ = ["ensure_dev_pki", "serve"]
 
 log = logging.getLogger("branch_hub.service")
 
@@ -58,27 +50,6 @@ def _advertise(config: BranchConfig, pki_dir: Path, port: int) -> HubAdvertiser:
     interfaces = list(config.hub.mdns_interfaces)
     advert = HubAdvert(config.branch.id, hub_id, ca_fingerprint(ca), port, tuple(interfaces))
     return HubAdvertiser(advert, interfaces)
-
-
-async def start_site(
-    hub: Hub, host: str, port: int, ssl_ctx: ssl.SSLContext, shutdown_timeout_s: float = 60.0
-) -> web.AppRunner:
-    """Serve a hub's API over TLS on host:port (0 picks a free port); return the runner."""
-    runner = web.AppRunner(
-        create_app(hub), handle_signals=False, shutdown_timeout=shutdown_timeout_s
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
-    await site.start()
-    return runner
-
-
-def hub_ssl_context(hub: Hub) -> ssl.SSLContext:
-    """The hub's TLS context: its server certificate; client certificates from the branch CA."""
-    pki = hub.data_dir / "pki"
-    return server_ssl_context(
-        str(pki / "hub.crt"), str(pki / "hub.key"), str(pki / "ca.crt"), require_client=False
-    )
 
 
 async def serve(

@@ -19,10 +19,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context
 from branch_hub.appstore import AppUpdater, Refused, verify_bundle
 from branch_hub.appstore.store import AppStore
 from branch_hub.provision.cli import main as provision
-from branch_hub.service import hub_ssl_context
 from sync.keys import load_signing_private, load_signing_public, write_key_pair
 from tests.support.hubkit import open_hub
 from tests.support.lobbyenv import branch_config

@@ -2,100 +2,91 @@
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
-from aiohttp import web
-from branch_hub.calling import announce_call
-from branch_hub.server import HubApp, create_app
 from PIL import Image
 
+from branch_demo.display_relay import DisplayRelay
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.board import CallBoard
-from branch_hub.config import BranchConfig, load_config
-from branch_hub.context import server_ssl_context
-from branch_hub.push import EventLog
+from branch_hub.context import RequestContext
+from branch_hub.push import EventLog, PushEvent
 from branch_hub.queue import Actor, ManualClock, QueueEngine, waiting_snapshot
-from branch_hub.vocabulary import EventKind
-from branch_hub.voice import VoiceCache
-from tests.support.chromium import screenshot
+from branch_hub.vocabulary import EventKind, TicketOperation
+from tests.support.chromium import screenshot, shots_dir
 from tests.support.devtools import LivePage
+from tests.support.hub_thread import ThreadedHub
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+TELLER = RequestContext(device_id="CTR-1", device_kind="counter", staff_id="S-T", role="teller")
+START = {"waiting": {"cash": 7, "account": 3, "wealth": 1, "loan": 0}, "wait_min": {}}
 
 
-class HubThread:
-    """A hub app served on its own event loop in a background thread."""
+@dataclass
+class Served:
+    """The production hub on a thread, the display's own certificate, and the relay Chromium
+    loads the page through (it presents that certificate to the hub)."""
 
-    def __init__(self, hub: HubApp, tls: TlsEnv) -> None:
-        self.hub = hub
-        self.loop = asyncio.new_event_loop()
-        self.url = ""
-        ready = threading.Event()
+    hub: ThreadedHub
+    tls: TlsEnv
+    display: tuple[str, str]
+    relay: DisplayRelay
 
-        async def start() -> None:
-            runner = web.AppRunner(create_app(hub))
-            await runner.setup()
-            ctx = server_ssl_context(
-                str(tls.server_cert), str(tls.server_key), str(tls.ca_path), False
-            )
-            site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
-            await site.start()
-            self.runner = runner
-            self.url = f"https://127.0.0.1:{runner.addresses[0][1]}"
-            ready.set()
+    @property
+    def url(self) -> str:
+        return self.hub.url
 
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(start(), self.loop)
-        assert ready.wait(10)
+    def get(self, path: str) -> requests.Response:
+        """GET as the lobby display device."""
+        return requests.get(
+            f"{self.url}{path}", verify=str(self.tls.ca_path), cert=self.display, timeout=10
+        )
 
-    def run(self, coro: object) -> object:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)  # type: ignore[arg-type]
-
-    def stop(self) -> None:
-        self.run(self.runner.cleanup())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.hub.log.close()
+    def call(self, service: str, counter: str) -> PushEvent:
+        """Issue a walk-in ticket and call it to a counter, as a kiosk and a teller would."""
+        assert self.hub.hub is not None
+        hub = self.hub.hub
+        self.hub.call(hub.lobby.issue_ticket("K1", service, None))
+        self.hub.call(hub.counters.call_next(TELLER, counter))
+        return hub.stream.log.latest({"called"}, 1, limit=1)[0]
 
 
 @pytest.fixture
-def served(
-    tmp_path: Path, sample_config_path: Path
-) -> Iterator[tuple[HubThread, BranchConfig, TlsEnv]]:
+def served(tmp_path: Path) -> Iterator[Served]:
     tls = make_tls_env(tmp_path / "pki")
-    config = load_config(sample_config_path)
-    hub = HubApp(
-        log=EventLog(tmp_path / "hub.db", AtRestCipher(load_or_create_key(tmp_path / "k"))),
-        config=config,
-        voice=VoiceCache(tmp_path / "voice"),
-        waiting_counts=lambda: {"cash": 7, "account": 3, "wealth": 1, "loan": 0},
-    )
-    server = HubThread(hub, tls)
-    yield server, config, tls
-    server.stop()
+    hub = ThreadedHub(tmp_path / "hub", tls).start()
+    hub.emit(EventKind.WAITING_CHANGED, START)
+    crt, key = (str(p) for p in tls.client("D1", "display"))
+    relay = DisplayRelay(
+        hub.url, tls.ca_path, Path(crt), Path(key), tls.server_cert, tls.server_key
+    ).start()
+    try:
+        yield Served(hub, tls, (crt, key), relay)
+    finally:
+        relay.stop()
+        hub.close()
 
 
-def test_display_shows_calls_and_is_legible(served: tuple[HubThread, BranchConfig, TlsEnv]) -> None:
-    server, config, tls = served
-    counters = {c.id: c for c in config.counters}
-    for ticket, counter in (("A007", "C1"), ("B003", "C2"), ("C001", "V1"), ("A012", "C3")):
-        server.run(
-            announce_call(server.hub, ticket=ticket, service="cash", counter=counters[counter])
+def test_display_shows_calls_and_is_legible(served: Served, tmp_path: Path) -> None:
+    called = [
+        served.call(service, counter)
+        for service, counter in (
+            ("cash", "C1"),
+            ("account", "C2"),
+            ("wealth", "V1"),
+            ("cash", "C3"),
         )
-    board = requests.get(f"{server.url}/api/v1/board", verify=str(tls.ca_path), timeout=10).json()
-    assert [c["ticket"] for c in board["calls"]] == ["A012", "C001", "B003", "A007"]
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    out = screenshot(f"{server.url}/display", SCREENSHOTS / "display.png")
+    ]
+    board = served.get("/api/v1/board").json()
+    assert [c["ticket"] for c in board["calls"]] == [e.data["ticket"] for e in reversed(called)]
+    out = screenshot(served.relay.url, shots_dir(tmp_path) / "display.png")
     image = Image.open(out).convert("RGB")
     assert image.size == (1920, 1080)
     # The accent colour of the big current number must be on screen (the page rendered and ran).
@@ -109,13 +100,12 @@ _SHOWN = """Object.fromEntries([...document.querySelectorAll('#waiting .svc')].m
   [item.querySelector('b').textContent, (item.querySelector('.wait') || {}).textContent || '']]))"""
 
 
-def test_display_waiting_counts_change_live(
-    served: tuple[HubThread, BranchConfig, TlsEnv], tmp_path: Path
-) -> None:
-    server, config, _tls = served
+def test_display_waiting_counts_change_live(served: Served, tmp_path: Path) -> None:
+    assert served.hub.hub is not None
+    hub = served.hub.hub
     staff, kiosk = Actor("s-1", "tablet-1"), Actor(None, "K1")
-    queue = QueueEngine(config, ManualClock(datetime(2026, 3, 14, 2, 0, tzinfo=UTC)))
-    with LivePage(f"{server.url}/display") as page:
+    queue = QueueEngine(hub.config, ManualClock(datetime(2026, 3, 14, 2, 0, tzinfo=UTC)))
+    with LivePage(served.relay.url) as page:
         shown = page.wait_for(
             f"document.querySelectorAll('#waiting .svc').length === 4 && {_SHOWN}"
         )
@@ -126,7 +116,7 @@ def test_display_waiting_counts_change_live(
             "loan": ["0", ""],
         }
         deadline = time.monotonic() + 15
-        while server.hub.broadcaster.count < 1:  # the page's WebSocket is subscribed: live push
+        while hub.stream.broadcaster.count < 1:  # the page's WebSocket is subscribed: live push
             assert time.monotonic() < deadline, "the display never opened its event stream"
             time.sleep(0.05)
         queue.open_counter("C3", staff)
@@ -134,7 +124,7 @@ def test_display_waiting_counts_change_live(
             queue.issue(service, kiosk)
         queue.call_next("C3", staff)
         data = waiting_snapshot(queue)
-        server.run(server.hub.emit(EventKind.WAITING_CHANGED, data))
+        served.hub.emit(EventKind.WAITING_CHANGED, data)
         shown = page.wait_for(f"(() => {{ const s = {_SHOWN}; return s.loan[0] === '3' && s; }})()")
         assert {code: figures[0] for code, figures in shown.items()} == {
             "cash": "1",
@@ -147,7 +137,7 @@ def test_display_waiting_counts_change_live(
         out = page.screenshot(tmp_path / "display-waiting.png")
     image = Image.open(out).convert("RGB")
     assert image.size == (1920, 1080)
-    assert server.hub.board.waiting() == data
+    assert hub.stream.board.waiting() == data
 
 
 def test_board_keeps_the_last_waiting_figures_across_a_rebuild(tmp_path: Path) -> None:
@@ -162,24 +152,18 @@ def test_board_keeps_the_last_waiting_figures_across_a_rebuild(tmp_path: Path) -
         assert not board.apply(log.append("arrival", {"visit_id": "v1"}))
         assert board.waiting() == latest
         rebuilt = CallBoard()
-        rebuilt.rebuild(log)
+        rebuilt.rebuild(log, datetime.now(UTC) - timedelta(hours=1))
         assert rebuilt.waiting() == latest
         assert rebuilt.calls() == []
     finally:
         log.close()
 
 
-def test_voice_is_cached_and_served(
-    served: tuple[HubThread, BranchConfig, TlsEnv], tmp_path: Path
-) -> None:
-    server, config, tls = served
-    counter = config.counters[2]
-    event = server.run(announce_call(server.hub, ticket="A012", service="cash", counter=counter))
-    voice_id = event.data["voice_id"]  # type: ignore[attr-defined]
-    assert event.data["text_zh"] == "请 A 零 一 二 号 到 三 号 窗口"  # type: ignore[attr-defined]
-    resp = requests.get(
-        f"{server.url}/display/voice/{voice_id}.wav", verify=str(tls.ca_path), timeout=10
-    )
+def test_voice_is_cached_and_served(served: Served, tmp_path: Path) -> None:
+    event = served.call("cash", "C3")
+    voice_id = event.data["voice_id"]
+    assert event.data["text_zh"] == f"请 {' '.join(_spoken(event.data['ticket']))} 号 到 三 号 窗口"
+    resp = served.get(f"/display/voice/{voice_id}.wav")
     assert resp.status_code == 200
     wav = tmp_path / "call.wav"
     wav.write_bytes(resp.content)
@@ -187,13 +171,17 @@ def test_voice_is_cached_and_served(
         subprocess.run(["soxi", "-D", str(wav)], capture_output=True, text=True, check=True).stdout
     )
     assert 3 < seconds < 15
-    mtime = (tmp_path / "voice" / f"{voice_id}.wav").stat().st_mtime_ns
-    server.run(
-        announce_call(server.hub, ticket="A012", service="cash", counter=counter, recalled=True)
-    )
-    assert (
-        tmp_path / "voice" / f"{voice_id}.wav"
-    ).stat().st_mtime_ns == mtime  # cached, not redone
+    cached = served.hub.data / "voice" / f"{voice_id}.wav"
+    mtime = cached.stat().st_mtime_ns
+    assert served.hub.hub is not None
+    ticket_id = event.data["ticket_id"]
+    served.hub.call(served.hub.hub.counters.ticket_op(TELLER, ticket_id, TicketOperation.RECALL))
+    assert cached.stat().st_mtime_ns == mtime  # cached, not redone
+
+
+def _spoken(ticket: str) -> list[str]:
+    digits = "零一二三四五六七八九"
+    return [ticket[0], *(digits[int(d)] for d in ticket[1:])]
 
 
 @pytest.mark.parametrize(
@@ -206,10 +194,7 @@ def test_voice_is_cached_and_served(
         "/display/app.js%00",
     ],
 )
-def test_display_routes_refuse_traversal(
-    served: tuple[HubThread, BranchConfig, TlsEnv], path: str
-) -> None:
-    server, _config, tls = served
-    resp = requests.get(f"{server.url}{path}", verify=str(tls.ca_path), timeout=10)
+def test_display_routes_refuse_traversal(served: Served, path: str) -> None:
+    resp = served.get(path)
     assert resp.status_code == 404
     assert resp.json()["error"]["code"] == "not_found"

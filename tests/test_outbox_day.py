@@ -55,8 +55,7 @@ def _outbox_args(
         "0.3",
     ]
     if crash_after_ack:  # the same process, dying right after HQ's N-th acknowledgement
-        crash = Path(__file__).with_name("outbox_crash.py")
-        args = [sys.executable, str(crash), str(crash_after_ack), *args[3:]]
+        args += ["--crash-after-ack", str(crash_after_ack)]
     return [*args, "--wait-batch"] if wait_batch else args
 
 

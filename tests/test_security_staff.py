@@ -299,7 +299,7 @@ def test_branch_admin_lists_and_revokes_devices(tmp_path: Path, tls: TlsEnv) -> 
                 assert r.status == 404
             async with victim.get(f"{url}/api/v1/health") as r:
                 assert r.status == 403
-            revocations = [e for e in security.audit.entries() if e.action == "revocation"]
+            revocations = [e for e in hub.audit.entries() if e.action == "revocation"]
             assert [(e.staff_id, e.subject) for e in revocations] == [("boss", "TAB2")]
 
     asyncio.run(main())

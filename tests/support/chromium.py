@@ -44,3 +44,16 @@ def screenshot(
             timeout=90,
         )
     return out
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where a test writes its screenshots: a temporary folder, or docs/screenshots/ when
+    BRANCH_EDGE_SCREENSHOTS=docs (the command that refreshes the documentation's pictures)."""
+    import os
+
+    if os.environ.get("BRANCH_EDGE_SCREENSHOTS") == "docs":
+        out = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+    else:
+        out = tmp_path / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    return out

@@ -12,9 +12,9 @@ from typing import Any, Self
 from aiohttp import web
 
 from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context
 from branch_hub.hub import Hub
 from branch_hub.security.errors import StaffError
-from branch_hub.service import hub_ssl_context
 from tests.support.hubkit import open_hub
 from tests.support.lobbyenv import branch_config
 from tests.support.tlsenv import TlsEnv

@@ -13,9 +13,9 @@ from pathlib import Path
 from aiohttp import web
 
 from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig
 from branch_hub.hub import Hub, HubOptions, build_hub
-from branch_hub.service import hub_ssl_context, start_site
 from tests.support.tlsenv import TlsEnv
 
 __all__ = ["hub_config", "install_pki", "open_hub", "served_hub"]

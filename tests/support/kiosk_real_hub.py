@@ -18,9 +18,9 @@ import orjson
 from aiohttp import web
 
 from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context
 from branch_hub.config import BranchConfig, parse_config
 from branch_hub.hub import Hub, HubOptions
-from branch_hub.service import hub_ssl_context
 from tests.support.hub_thread import LoopThreadServer
 from tests.support.hubkit import open_hub
 from tests.support.tlsenv import TlsEnv

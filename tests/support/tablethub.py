@@ -20,10 +20,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.api import create_app
+from branch_hub.api.serve import hub_ssl_context
 from branch_hub.config import load_config
 from branch_hub.hub import Hub, HubOptions
 from branch_hub.security import HubSecurity
-from branch_hub.service import hub_ssl_context
 from sync.keys import load_hub_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull
