@@ -47,7 +47,7 @@ def _child_bare() -> None:
     from kivy.uix.label import Label
 
     from kiosk.app import use_font
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
 
     use_font(find_cjk_font())
     Window.size = (1920, 1080)
@@ -65,7 +65,7 @@ def _child_kiosk(args: argparse.Namespace) -> None:
     from branch_hub.client import DeviceTls, HubClient
     from kiosk.app import KioskView, use_font
     from kiosk.flow import Flow, Phase
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
     from kiosk.link import Controller, HubLink
 
     use_font(find_cjk_font())
@@ -154,7 +154,7 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
         from branch_hub.client import DeviceTls, HubClient
         from kiosk.app import KioskView, use_font
         from kiosk.flow import Flow, Phase
-        from kiosk.fonts import find_cjk_font
+        from branch_hub.client.fonts import find_cjk_font
         from kiosk.link import Controller, HubLink
 
         use_font(find_cjk_font())

@@ -153,7 +153,7 @@ class Tablet:
         def job() -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
             client = self._client()
             answer = _once_more(lambda: client.login(staff_id.strip(), pin))
-            last = int(client.health().get("last_seq", 0))
+            last = client.health().last_seq
             visits = client.get("/visits?state=all").get("visits", [])
             return answer, last, visits
 
@@ -342,7 +342,7 @@ class Tablet:
     def _reload(self) -> None:
         def job() -> tuple[int, list[dict[str, Any]]]:
             client = self._client()
-            last = int(client.health().get("last_seq", 0))
+            last = client.health().last_seq
             return last, client.get("/visits?state=all").get("visits", [])
 
         self.submit("reload", job)

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 def harness() -> Iterator[Harness]:
     xvfb = start_xvfb("1280x800x24")
     prepare_kivy_env()
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())

@@ -73,7 +73,7 @@ PORTRAIT = (1080, 1920)
 def harness() -> Harness:
     h = shared_harness()
     from kiosk.app import use_font
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
 
     use_font(find_cjk_font())
     return h
