@@ -6,10 +6,12 @@ carries out the returned effects, so every flow is unit-testable without a windo
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from branch_hub.client import KioskMessage, SessionState, new_request_id
+from branch_hub.client import models as wire
 
 __all__ = [
     "BadAnswer",
@@ -74,7 +76,7 @@ class ServiceOption:
 
 @dataclass(frozen=True)
 class Menu:
-    """The branch and its services as the hub's GET /kiosk/menu gives them."""
+    """The branch and its services as the menu screen shows them."""
 
     branch_zh: str
     branch_en: str
@@ -82,7 +84,7 @@ class Menu:
 
     @classmethod
     def from_wire(cls, body: Any) -> Menu:
-        """Parse the menu JSON; raise ValueError on a shape the contract does not allow."""
+        """Parse menu JSON leniently; raise BadAnswer (a ValueError) on a shape it cannot use."""
         if not isinstance(body, dict):
             raise BadAnswer("menu is not a JSON object")
         branch = body.get("branch") or {}
@@ -101,6 +103,15 @@ class Menu:
                 )
             )
         return cls(str(branch.get("name_zh", "")), str(branch.get("name_en", "")), tuple(services))
+
+    @classmethod
+    def from_offer(cls, menu: wire.Menu) -> Menu:
+        """The screen's menu from the hub's typed menu."""
+        services = tuple(
+            ServiceOption(s.code, s.name_zh, s.name_en, s.prefix, s.waiting, s.wait_min)
+            for s in menu.services
+        )
+        return cls(menu.branch.name_zh, menu.branch.name_en, services)
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,19 @@ class Greeting:
             tier_en=str(body.get("tier_en") or ""),
         )
 
+    @classmethod
+    def from_model(cls, greeting: wire.Greeting | None) -> Greeting | None:
+        """The screen's greeting from the hub's typed one (None when absent)."""
+        if greeting is None:
+            return None
+        return cls(
+            greeting.salutation_zh,
+            greeting.salutation_en,
+            greeting.priority,
+            greeting.tier_zh or "",
+            greeting.tier_en or "",
+        )
+
 
 @dataclass(frozen=True)
 class Ticket:
@@ -141,7 +165,7 @@ class Ticket:
 
     @classmethod
     def from_wire(cls, body: Any) -> Ticket:
-        """Parse POST /kiosk/tickets' answer; raise ValueError on a wrong shape."""
+        """Parse a ticket answer leniently; raise BadAnswer (a ValueError) on a wrong shape."""
         if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
             raise BadAnswer("ticket answer carries no ticket")
         t = body["ticket"]
@@ -162,32 +186,49 @@ class Ticket:
             print_problem=problem,
         )
 
+    @classmethod
+    def from_issued(cls, issued: wire.TicketIssued) -> Ticket:
+        """The screen's ticket from the hub's typed answer."""
+        t = issued.ticket
+        problem = None if issued.printed.ok else str(issued.printed.problem or "error")
+        return cls(
+            t.number,
+            t.service_zh,
+            t.service_en,
+            t.people_ahead,
+            t.wait_min,
+            t.qr or t.number,
+            problem,
+        )
+
 
 # Effects: what the app must do for the flow. Results come back as Flow method calls.
 @dataclass(frozen=True)
 class FetchMenu:
-    """Load GET /kiosk/menu, then call Flow.menu_loaded."""
+    """Load the menu (`HubClient.menu`), then call Flow.menu_loaded."""
 
 
 @dataclass(frozen=True)
 class FetchSession:
-    """Load GET /kiosk/session, then call Flow.session_update."""
+    """Load the station's session (`HubClient.kiosk_session`), then call Flow.session_update."""
 
 
 @dataclass(frozen=True)
 class IssueTicket:
-    """POST /kiosk/tickets, then call Flow.ticket_issued or Flow.ticket_failed."""
+    """Ask for a ticket (`HubClient.issue_ticket`), then call Flow.ticket_issued or Flow.ticket_failed."""
 
     service: str
     session_id: str | None
     # One per customer choice, sent as the hub's idempotency key: a repeat of this request
     # (a retry after a lost answer) gets the same ticket back, never a second number.
-    request_id: str | None = field(default=None, compare=False)
+    request_id: str = field(default_factory=new_request_id, compare=False)
 
 
 @dataclass(frozen=True)
 class EndSession:
-    """POST /kiosk/session/end (best effort)."""
+    """End the station's session (`HubClient.end_session`, best effort)."""
+
+    request_id: str = field(default_factory=new_request_id, compare=False)
 
 
 Effect = FetchMenu | FetchSession | IssueTicket | EndSession
@@ -314,38 +355,45 @@ class Flow:
             self._go(Phase.READING)
         return []
 
-    def session_update(self, session: Any) -> list[Effect]:
-        """A kiosk session object from GET /kiosk/session or a kiosk.session event."""
-        if not isinstance(session, dict):
+    def session_update(self, session: wire.KioskSession | Any) -> list[Effect]:
+        """A kiosk session from `HubClient.kiosk_session`, or a kiosk.session message's data."""
+        if isinstance(session, wire.KioskSession):
+            kind: Any = session.state
+            session_id = session.session_id
+            problem: Any = session.problem
+            greeting = Greeting.from_model(session.greeting)
+        elif isinstance(session, dict):
+            kind = session.get("state")
+            raw_id = session.get("session_id")
+            session_id = str(raw_id) if raw_id is not None else None
+            problem = session.get("problem")
+            greeting = Greeting.from_wire(session.get("greeting"))
+        else:
             return []
-        kind = session.get("state")
-        if kind == "idle" or kind is None:
+        if kind == SessionState.IDLE or kind is None:
             return []
         if self.state.phase in (Phase.UNAVAILABLE, Phase.PRINTING, Phase.TICKET):
             return []  # a new card while a ticket is shown waits for the attract screen
         if self.state.phase is Phase.TICKET_FAILED:
             return []
-        session_id = session.get("session_id")
-        session_id = str(session_id) if session_id is not None else None
-        if kind == "reading":
+        if kind == SessionState.READING:
             if self.state.phase in (Phase.ATTRACT, Phase.READ_FAILED, Phase.READING):
                 self._go(Phase.READING, session_id=session_id)
             return []
-        if kind == "read_failed":
+        if kind == SessionState.READ_FAILED:
             self._go(
                 Phase.READ_FAILED,
                 session_id=session_id,
-                problem=str(session.get("problem") or "unreadable"),
+                problem=str(problem or "unreadable"),
                 greeting=None,
             )
             return []
-        if kind == "recognised":
-            greeting = Greeting.from_wire(session.get("greeting"))
+        if kind == SessionState.RECOGNISED:
             if self.state.phase is Phase.MENU and self.state.session_id == session_id:
                 return []  # already past the greeting (e.g. a resume after reconnect)
             self._go(Phase.GREETING, session_id=session_id, greeting=greeting, walk_in=False)
             return []
-        if kind == "walk_in":
+        if kind == SessionState.WALK_IN:
             # The card was read but is not a customer the branch knows: an ordinary ticket.
             self._go(Phase.MENU, session_id=session_id, greeting=None, walk_in=True)
             return []
@@ -359,19 +407,19 @@ class Flow:
         return []
 
     def message(self, message: Any) -> list[Effect]:
-        """Dispatch one message from GET /kiosk/events."""
+        """Dispatch one message of the station's live messages (`HubClient.kiosk_events`)."""
         if not isinstance(message, dict):
             return []
         kind = message.get("kind")
         raw = message.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if kind == "kiosk.card_sensed":
+        if kind == KioskMessage.CARD_SENSED:
             return self.card_sensed()
-        if kind == "kiosk.session":
+        if kind == KioskMessage.SESSION:
             return self.session_update(data)
-        if kind == "kiosk.session_ended":
+        if kind == KioskMessage.SESSION_ENDED:
             return self.session_ended(data.get("session_id"))
-        if kind == "kiosk.menu_changed":
+        if kind == KioskMessage.MENU_CHANGED:
             return [FetchMenu()]
         return []
 
@@ -398,7 +446,7 @@ class Flow:
             if self.state.menu is None or code not in {s.code for s in self.state.menu.services}:
                 return []
             self._go(Phase.PRINTING)
-            return [IssueTicket(code, self.state.session_id, secrets.token_hex(12))]
+            return [IssueTicket(code, self.state.session_id)]
         if action in ("cancel", "done") and phase in (
             Phase.READ_FAILED,
             Phase.GREETING,
