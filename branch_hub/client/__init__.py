@@ -29,6 +29,7 @@ from branch_hub.client._stream import EventStream, StreamNotice
 from branch_hub.client._tls import DeviceTls
 from branch_hub.client._wire import new_request_id
 from branch_hub.vocabulary import (
+    DASHBOARD_ROLES,
     NOTE_MAX_CHARS,
     REQUEST_ID_MAX_CHARS,
     EventKind,
@@ -41,6 +42,7 @@ from branch_hub.vocabulary import (
 )
 
 __all__ = [
+    "DASHBOARD_ROLES",
     "NOTE_MAX_CHARS",
     "REQUEST_ID_MAX_CHARS",
     "AlreadyClaimed",

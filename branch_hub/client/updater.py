@@ -125,9 +125,7 @@ class AppUpdater:
             if "/" in name or name.startswith("."):
                 raise Refused("malformed", f"the hub offered an unsafe file name {name!r}")
             try:
-                self.client.download_release(
-                    self.app, offer.version, name, folder / name, MAX_FILE
-                )
+                self.client.download_release(self.app, offer.version, name, folder / name, MAX_FILE)
             except HubProtocolError as exc:
                 raise Refused("tampered", str(exc)) from exc
             except HubError as exc:
