@@ -71,7 +71,7 @@ def test_font_lookup_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setattr(fonts, "CANDIDATES", (str(tmp_path / "gone.ttc"), str(font)))
     assert find_cjk_font() == font
     monkeypatch.setattr(fonts, "CANDIDATES", ())
-    monkeypatch.setattr(fonts.shutil, "which", lambda _name: None)
+    monkeypatch.setattr("branch_hub.client.fonts.shutil.which", lambda _name: None)
     with pytest.raises(FontMissing, match="fonts-wqy-microhei or fonts-noto-cjk"):
         find_cjk_font()
 
