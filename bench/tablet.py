@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cold_s, bare_s = cold_start()
         prepare_kivy_env()
-        from branch_hub.pki import ca_fingerprint
         from branch_hub.client.fonts import find_cjk_font
+        from branch_hub.pki import ca_fingerprint
         from tablet.app import TabletView, use_font
         from tablet.controller import Tablet
         from tablet.device import DeviceStore

@@ -224,8 +224,9 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     rig.until(lambda: _visible(wealth.view, visit_id), "handed-to row")
     rig.harness.tap(wealth.view.rows[visit_id])
     rig.until(
-        lambda: wealth.tablet.state.brief is not None
-        and wealth.tablet.state.brief.visit_id == visit_id,
+        lambda: (
+            wealth.tablet.state.brief is not None and wealth.tablet.state.brief.visit_id == visit_id
+        ),
         "brief",
     )
     brief = wealth.tablet.state.brief

@@ -13,6 +13,7 @@ from typing import Literal
 import requests
 
 from branch_hub.client._backoff import Backoff
+from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
 from branch_hub.client._kiosk_models import (
     AppOffer,
@@ -33,12 +34,10 @@ from branch_hub.client._requests import (
     TransferRequest,
 )
 from branch_hub.client._staff_models import (
-    Brief,
     ClaimResult,
     Dashboard,
     HandoffResult,
     LoginResult,
-    NoteResult,
     OutcomeResult,
     TicketResult,
     VisitList,

@@ -6,6 +6,7 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 
 from __future__ import annotations
 
+from branch_hub.client._brief_models import Brief, BriefLead, BriefNote, BriefTier, NoteResult
 from branch_hub.client._errors import WireError
 from branch_hub.client._kiosk_models import (
     AppOffer,
@@ -37,16 +38,11 @@ from branch_hub.client._requests import (
     TransferRequest,
 )
 from branch_hub.client._staff_models import (
-    Brief,
-    BriefLead,
-    BriefNote,
-    BriefTier,
     ClaimResult,
     CounterLoad,
     Dashboard,
     HandoffResult,
     LoginResult,
-    NoteResult,
     OutcomeResult,
     ServedTicket,
     ServiceLoad,
