@@ -318,7 +318,12 @@ class Tablet:
             self.message = "no ticket is being served"
             self.state.touch()
             return
-        operation = TicketOperation(op)
+        try:
+            operation = TicketOperation(op)
+        except ValueError:
+            self.message = f"no such ticket operation: {op}"
+            self.state.touch()
+            return
         tag = "serve" if operation is TicketOperation.RECALL else "served"
 
         def build() -> CommandRequest | TransferRequest:

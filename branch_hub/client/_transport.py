@@ -11,10 +11,17 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from branch_hub.client._errors import HubError, HubProtocolError, HubUnavailable, refused
+from branch_hub.client._errors import (
+    HubError,
+    HubProtocolError,
+    HubUnavailable,
+    WireError,
+    refused,
+)
+from branch_hub.client._kiosk_models import ErrorBody
 from branch_hub.client._tls import DeviceTls
 
-__all__ = ["API_PREFIX", "HubTransport", "segment"]
+__all__ = ["API_PREFIX", "HubTransport", "decode_answer", "segment"]
 
 API_PREFIX = "/api/v1"
 
@@ -31,6 +38,27 @@ def _check_base(base_url: str) -> str:
     if parts.scheme != "https" or not parts.netloc:
         raise HubError(f"hub address must be an https:// URL, got {base_url!r}")
     return base_url.rstrip("/")
+
+
+def decode_answer(response: requests.Response) -> Any:
+    """The answer's JSON, or the HubError subclass its status and body call for."""
+    try:
+        payload = response.json() if response.content else None
+    except (ValueError, json.JSONDecodeError) as exc:
+        if response.status_code >= 500:
+            raise HubUnavailable(f"hub answered {response.status_code}") from exc
+        raise HubProtocolError(
+            f"hub answered {response.status_code} with a body that is not JSON"
+        ) from exc
+    if response.status_code < 400:
+        return payload
+    try:
+        error = ErrorBody.from_wire(payload)
+    except WireError:  # not the API's error body (a proxy page, an aiohttp default): keep going
+        error = ErrorBody("unknown", str(response.reason))
+    if response.status_code >= 500:
+        raise HubUnavailable(f"hub failed ({response.status_code} {error.code}): {error.message}")
+    raise refused(response.status_code, error.code, error.message, error.message_zh)
 
 
 class HubTransport:
@@ -95,7 +123,7 @@ class HubTransport:
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """Send one request and return the decoded JSON body; raise a HubError subclass on failure."""
-        return self._decode(self._send(method, path, body, stream=False))
+        return decode_answer(self._send(method, path, body, stream=False))
 
     @contextmanager
     def stream(self, path: str) -> Iterator[requests.Response]:
@@ -103,32 +131,10 @@ class HubTransport:
         response = self._send("GET", path, None, stream=True)
         try:
             if response.status_code >= 400:
-                self._decode(response)
+                decode_answer(response)
             yield response
         finally:
             response.close()
-
-    @staticmethod
-    def _decode(response: requests.Response) -> Any:
-        try:
-            payload = response.json() if response.content else None
-        except (ValueError, json.JSONDecodeError) as exc:
-            if response.status_code >= 500:
-                raise HubUnavailable(f"hub answered {response.status_code}") from exc
-            raise HubProtocolError(
-                f"hub answered {response.status_code} with a body that is not JSON"
-            ) from exc
-        if response.status_code < 400:
-            return payload
-        error = payload.get("error") if isinstance(payload, dict) else None
-        if not isinstance(error, dict):
-            error = {}
-        code = str(error.get("code", "unknown"))
-        message = str(error.get("message", response.reason))
-        message_zh = error.get("message_zh")
-        if response.status_code >= 500:
-            raise HubUnavailable(f"hub failed ({response.status_code} {code}): {message}")
-        raise refused(response.status_code, code, message, str(message_zh) if message_zh else None)
 
     def get(self, path: str) -> Any:
         """GET an API path and return its JSON."""

@@ -17,7 +17,7 @@ from urllib3.exceptions import InsecureRequestWarning
 from branch_hub.client._errors import HubError, HubUnavailable, WireError
 from branch_hub.client._rest import HubClient
 from branch_hub.client._tls import DeviceTls
-from branch_hub.client._transport import API_PREFIX, HubTransport
+from branch_hub.client._transport import API_PREFIX, decode_answer
 from branch_hub.client._wire import Reader
 
 __all__ = ["EnrolRequest", "Enrolment", "enrol_unverified", "hub_is_trusted"]
@@ -92,7 +92,7 @@ def enrol_unverified(hub_url: str, request: EnrolRequest, timeout_s: float = 10.
         raise HubUnavailable(f"the hub at {hub} cannot be reached: {type(exc).__name__}") from exc
     finally:
         http.close()
-    answer = HubTransport._decode(reply)
+    answer = decode_answer(reply)
     if not isinstance(answer, dict):
         raise WireError("the hub's enrolment answer is not a JSON object")
     return Enrolment.from_wire(answer)
