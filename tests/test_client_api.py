@@ -6,6 +6,7 @@ describe the JSON the hub sends today, not a guess of it.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections.abc import Callable, Iterator
@@ -31,6 +32,8 @@ from branch_hub.client import (
 )
 from branch_hub.client import models as m
 from branch_hub.pki import ca_fingerprint
+from kiosk.flow import EndSession, FetchMenu, FetchSession, IssueTicket, Menu, Ticket
+from kiosk.link import HubLink
 from tablet.controller import Tablet
 from tablet.device import DeviceStore
 from tablet.enrolment import enrol_device
@@ -232,3 +235,39 @@ def test_tablet_controller_without_a_window(
         )
     finally:
         tablet.close()
+
+
+def test_kiosk_link_runs_effects_through_the_client(
+    branch: tuple[TabletHub, list[dict[str, Any]]],
+) -> None:
+    hub, _rows = branch
+    cert, key = hub.folder_kiosk()
+    link = HubLink(HubClient(hub.url, DeviceTls(cert, key, hub.tls.ca_path))).start()
+    got: dict[str, Any] = {}
+
+    def wait_for(kind: str) -> Any:
+        deadline = time.monotonic() + 15
+        while kind not in got:
+            assert time.monotonic() < deadline, f"no {kind} in the kiosk's inbox"
+            with contextlib.suppress(queue.Empty):
+                item_kind, payload = link.inbox.get(timeout=0.5)
+                got[item_kind] = payload
+        return got.pop(kind)
+
+    try:
+        wait_for("connected")
+        link.submit(FetchMenu())
+        assert isinstance(wait_for("menu"), Menu)
+        link.submit(FetchSession())
+        assert wait_for("session").state is SessionState.IDLE
+        effect = IssueTicket("cash", None)
+        link.submit(effect)
+        first = wait_for("ticket")
+        assert isinstance(first, Ticket)
+        link.submit(effect)  # the same effect again: a retry of one customer's choice
+        assert wait_for("ticket").number == first.number
+        link.submit(IssueTicket("no-such-service", None))
+        assert wait_for("ticket_failed") == ("unknown_service", False)
+        link.submit(EndSession())
+    finally:
+        link.stop()
