@@ -46,8 +46,8 @@ def _child_bare() -> None:
     from kivy.core.window import Window
     from kivy.uix.label import Label
 
+    from branch_hub.client.fonts import find_cjk_font
     from kiosk.app import use_font
-    from kiosk.fonts import find_cjk_font
 
     use_font(find_cjk_font())
     Window.size = (1920, 1080)
@@ -63,9 +63,9 @@ def _child_kiosk(args: argparse.Namespace) -> None:
     from kivy.core.window import Window
 
     from branch_hub.client import DeviceTls, HubClient
+    from branch_hub.client.fonts import find_cjk_font
     from kiosk.app import KioskView, use_font
     from kiosk.flow import Flow, Phase
-    from kiosk.fonts import find_cjk_font
     from kiosk.link import Controller, HubLink
 
     use_font(find_cjk_font())
@@ -152,9 +152,9 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
         kiosk_starts = [_cold_start(["kiosk", *conn]) for _ in range(starts)]
 
         from branch_hub.client import DeviceTls, HubClient
+        from branch_hub.client.fonts import find_cjk_font
         from kiosk.app import KioskView, use_font
         from kiosk.flow import Flow, Phase
-        from kiosk.fonts import find_cjk_font
         from kiosk.link import Controller, HubLink
 
         use_font(find_cjk_font())

@@ -56,7 +56,7 @@ def cold_start_child() -> None:
     from tests.support.kivy_harness import prepare_kivy_env
 
     prepare_kivy_env()
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
     from tablet.app import TabletView, use_font
     from tablet.controller import Tablet
     from tablet.device import DeviceStore
@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cold_s, bare_s = cold_start()
         prepare_kivy_env()
+        from branch_hub.client.fonts import find_cjk_font
         from branch_hub.pki import ca_fingerprint
-        from kiosk.fonts import find_cjk_font
         from tablet.app import TabletView, use_font
         from tablet.controller import Tablet
         from tablet.device import DeviceStore

@@ -6,8 +6,8 @@ holds the thin Kivy layer and is imported only when a window is wanted.
 
 from __future__ import annotations
 
+from branch_hub.client.fonts import FontMissing, find_cjk_font
 from kiosk.flow import Flow, Phase, State, Timeouts
-from kiosk.fonts import FontMissing, find_cjk_font
 from kiosk.screens import ScreenModel, describe
 
 __all__ = [

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Imports are late: Kivy reads its environment and configuration when first imported.
     from branch_hub.client import DeviceTls, HubClient, HubError
-    from kiosk.fonts import FontMissing, find_cjk_font
+    from branch_hub.client.fonts import FontMissing, find_cjk_font
 
     try:
         font = find_cjk_font(args.font)

@@ -6,10 +6,13 @@ carries out the returned effects, so every flow is unit-testable without a windo
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
+
+from branch_hub.client import KioskMessage, SessionState, new_request_id
+from branch_hub.client import models as wire
+from kiosk.shown import BadAnswer, Greeting, Menu, ServiceOption, Ticket
 
 __all__ = [
     "BadAnswer",
@@ -17,11 +20,13 @@ __all__ = [
     "FetchMenu",
     "FetchSession",
     "Flow",
+    "Greeting",
     "IssueTicket",
     "Menu",
     "Phase",
     "ServiceOption",
     "State",
+    "Ticket",
     "Timeouts",
 ]
 
@@ -40,154 +45,39 @@ class Phase(Enum):
     TICKET_FAILED = "ticket_failed"
 
 
-class BadAnswer(ValueError):
-    """The hub's answer does not have the shape the API contract promises."""
-
-
-def _minutes_range(value: Any) -> tuple[int, int]:
-    """A [lo, hi] minutes pair; anything else counts as unknown (0, 0)."""
-    if isinstance(value, list | tuple) and len(value) == 2:
-        try:
-            return int(value[0]), int(value[1])
-        except (TypeError, ValueError):
-            return 0, 0
-    return 0, 0
-
-
 # Screens that hold a customer's data; leaving them for ATTRACT or UNAVAILABLE drops it.
 CUSTOMER_PHASES = frozenset(
     {Phase.READING, Phase.READ_FAILED, Phase.GREETING, Phase.MENU, Phase.PRINTING}
 )
 
 
-@dataclass(frozen=True)
-class ServiceOption:
-    """One service on the menu with its queue figures."""
-
-    code: str
-    name_zh: str
-    name_en: str
-    prefix: str
-    waiting: int
-    wait_min: tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Menu:
-    """The branch and its services as the hub's GET /kiosk/menu gives them."""
-
-    branch_zh: str
-    branch_en: str
-    services: tuple[ServiceOption, ...]
-
-    @classmethod
-    def from_wire(cls, body: Any) -> Menu:
-        """Parse the menu JSON; raise ValueError on a shape the contract does not allow."""
-        if not isinstance(body, dict):
-            raise BadAnswer("menu is not a JSON object")
-        branch = body.get("branch") or {}
-        services = []
-        for item in body.get("services") or []:
-            if not isinstance(item, dict) or "code" not in item:
-                raise BadAnswer("menu service without a code")
-            services.append(
-                ServiceOption(
-                    code=str(item["code"]),
-                    name_zh=str(item.get("name_zh", item["code"])),
-                    name_en=str(item.get("name_en", item["code"])),
-                    prefix=str(item.get("prefix", "")),
-                    waiting=int(item.get("waiting", 0)),
-                    wait_min=_minutes_range(item.get("wait_min")),
-                )
-            )
-        return cls(str(branch.get("name_zh", "")), str(branch.get("name_en", "")), tuple(services))
-
-
-@dataclass(frozen=True)
-class Greeting:
-    """What the kiosk may say to a recognised customer: a salutation and a priority flag only."""
-
-    salutation_zh: str
-    salutation_en: str
-    priority: bool
-    tier_zh: str = ""
-    tier_en: str = ""
-
-    @classmethod
-    def from_wire(cls, body: Any) -> Greeting | None:
-        """Parse the session's greeting object (None when absent)."""
-        if not isinstance(body, dict):
-            return None
-        return cls(
-            salutation_zh=str(body.get("salutation_zh") or ""),
-            salutation_en=str(body.get("salutation_en") or ""),
-            priority=bool(body.get("priority")),
-            tier_zh=str(body.get("tier_zh") or ""),
-            tier_en=str(body.get("tier_en") or ""),
-        )
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A ticket the hub issued, and whether it printed."""
-
-    number: str
-    service_zh: str
-    service_en: str
-    people_ahead: int
-    wait_min: tuple[int, int]
-    qr: str
-    print_problem: str | None
-
-    @classmethod
-    def from_wire(cls, body: Any) -> Ticket:
-        """Parse POST /kiosk/tickets' answer; raise ValueError on a wrong shape."""
-        if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
-            raise BadAnswer("ticket answer carries no ticket")
-        t = body["ticket"]
-        raw_print = body.get("print")
-        printed: dict[str, Any] = raw_print if isinstance(raw_print, dict) else {}
-        if "number" not in t:
-            raise BadAnswer("ticket without a number")
-        problem = None
-        if not printed.get("ok", False):
-            problem = str(printed.get("problem") or "error")
-        return cls(
-            number=str(t["number"]),
-            service_zh=str(t.get("service_zh", "")),
-            service_en=str(t.get("service_en", "")),
-            people_ahead=int(t.get("people_ahead", 0)),
-            wait_min=_minutes_range(t.get("wait_min")),
-            qr=str(t.get("qr") or t["number"]),
-            print_problem=problem,
-        )
-
-
 # Effects: what the app must do for the flow. Results come back as Flow method calls.
 @dataclass(frozen=True)
 class FetchMenu:
-    """Load GET /kiosk/menu, then call Flow.menu_loaded."""
+    """Load the menu (`HubClient.menu`), then call Flow.menu_loaded."""
 
 
 @dataclass(frozen=True)
 class FetchSession:
-    """Load GET /kiosk/session, then call Flow.session_update."""
+    """Load the station's session (`HubClient.kiosk_session`), then call Flow.session_update."""
 
 
 @dataclass(frozen=True)
 class IssueTicket:
-    """POST /kiosk/tickets, then call Flow.ticket_issued or Flow.ticket_failed."""
+    """Ask for a ticket (`HubClient.issue_ticket`), then call Flow.ticket_issued or Flow.ticket_failed."""
 
     service: str
     session_id: str | None
     # One per customer choice, sent as the hub's idempotency key: a repeat of this request
     # (a retry after a lost answer) gets the same ticket back, never a second number.
-    request_id: str | None = field(default=None, compare=False)
+    request_id: str = field(default_factory=new_request_id, compare=False)
 
 
 @dataclass(frozen=True)
 class EndSession:
-    """POST /kiosk/session/end (best effort)."""
+    """End the station's session (`HubClient.end_session`, best effort)."""
+
+    request_id: str = field(default_factory=new_request_id, compare=False)
 
 
 Effect = FetchMenu | FetchSession | IssueTicket | EndSession
@@ -314,38 +204,45 @@ class Flow:
             self._go(Phase.READING)
         return []
 
-    def session_update(self, session: Any) -> list[Effect]:
-        """A kiosk session object from GET /kiosk/session or a kiosk.session event."""
-        if not isinstance(session, dict):
+    def session_update(self, session: wire.KioskSession | Any) -> list[Effect]:
+        """A kiosk session from `HubClient.kiosk_session`, or a kiosk.session message's data."""
+        if isinstance(session, wire.KioskSession):
+            kind: Any = session.state
+            session_id = session.session_id
+            problem: Any = session.problem
+            greeting = Greeting.from_model(session.greeting)
+        elif isinstance(session, dict):
+            kind = session.get("state")
+            raw_id = session.get("session_id")
+            session_id = str(raw_id) if raw_id is not None else None
+            problem = session.get("problem")
+            greeting = Greeting.from_wire(session.get("greeting"))
+        else:
             return []
-        kind = session.get("state")
-        if kind == "idle" or kind is None:
+        if kind == SessionState.IDLE or kind is None:
             return []
         if self.state.phase in (Phase.UNAVAILABLE, Phase.PRINTING, Phase.TICKET):
             return []  # a new card while a ticket is shown waits for the attract screen
         if self.state.phase is Phase.TICKET_FAILED:
             return []
-        session_id = session.get("session_id")
-        session_id = str(session_id) if session_id is not None else None
-        if kind == "reading":
+        if kind == SessionState.READING:
             if self.state.phase in (Phase.ATTRACT, Phase.READ_FAILED, Phase.READING):
                 self._go(Phase.READING, session_id=session_id)
             return []
-        if kind == "read_failed":
+        if kind == SessionState.READ_FAILED:
             self._go(
                 Phase.READ_FAILED,
                 session_id=session_id,
-                problem=str(session.get("problem") or "unreadable"),
+                problem=str(problem or "unreadable"),
                 greeting=None,
             )
             return []
-        if kind == "recognised":
-            greeting = Greeting.from_wire(session.get("greeting"))
+        if kind == SessionState.RECOGNISED:
             if self.state.phase is Phase.MENU and self.state.session_id == session_id:
                 return []  # already past the greeting (e.g. a resume after reconnect)
             self._go(Phase.GREETING, session_id=session_id, greeting=greeting, walk_in=False)
             return []
-        if kind == "walk_in":
+        if kind == SessionState.WALK_IN:
             # The card was read but is not a customer the branch knows: an ordinary ticket.
             self._go(Phase.MENU, session_id=session_id, greeting=None, walk_in=True)
             return []
@@ -359,19 +256,19 @@ class Flow:
         return []
 
     def message(self, message: Any) -> list[Effect]:
-        """Dispatch one message from GET /kiosk/events."""
+        """Dispatch one message of the station's live messages (`HubClient.kiosk_events`)."""
         if not isinstance(message, dict):
             return []
         kind = message.get("kind")
         raw = message.get("data")
         data: dict[str, Any] = raw if isinstance(raw, dict) else {}
-        if kind == "kiosk.card_sensed":
+        if kind == KioskMessage.CARD_SENSED:
             return self.card_sensed()
-        if kind == "kiosk.session":
+        if kind == KioskMessage.SESSION:
             return self.session_update(data)
-        if kind == "kiosk.session_ended":
+        if kind == KioskMessage.SESSION_ENDED:
             return self.session_ended(data.get("session_id"))
-        if kind == "kiosk.menu_changed":
+        if kind == KioskMessage.MENU_CHANGED:
             return [FetchMenu()]
         return []
 
@@ -398,7 +295,7 @@ class Flow:
             if self.state.menu is None or code not in {s.code for s in self.state.menu.services}:
                 return []
             self._go(Phase.PRINTING)
-            return [IssueTicket(code, self.state.session_id, secrets.token_hex(12))]
+            return [IssueTicket(code, self.state.session_id)]
         if action in ("cancel", "done") and phase in (
             Phase.READ_FAILED,
             Phase.GREETING,

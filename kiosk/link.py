@@ -15,15 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from branch_hub.client import (
-    EventStream,
     HubClient,
     HubError,
-    HubRejected,
+    HubRefused,
     HubUnavailable,
     StreamNotice,
 )
+from branch_hub.client.models import EndSessionRequest, TicketRequest
 from kiosk.flow import (
-    BadAnswer,
     Effect,
     EndSession,
     FetchMenu,
@@ -47,7 +46,7 @@ class HubLink:
     def __init__(self, client: HubClient, inbox: Inbox | None = None) -> None:
         self.client = client
         self.inbox: Inbox = inbox or queue.Queue()
-        self.stream = EventStream(client, "/kiosk/events", on_notice=self._on_notice)
+        self.stream = client.kiosk_events(on_notice=self._on_notice)
         self._jobs: queue.Queue[Effect | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="kiosk-effects", daemon=True)
         self.notice_times: dict[str, float] = {}
@@ -93,37 +92,35 @@ class HubLink:
     def _run(self, effect: Effect) -> None:
         if isinstance(effect, FetchMenu):
             try:
-                self.inbox.put(("menu", Menu.from_wire(self.client.get("/kiosk/menu"))))
-            except (HubError, BadAnswer, KeyError, TypeError, ValueError) as exc:
+                self.inbox.put(("menu", Menu.from_offer(self.client.menu())))
+            except HubError as exc:
                 log.warning("menu not loaded: %s", type(exc).__name__)
                 self.inbox.put(("menu_failed", None))
         elif isinstance(effect, FetchSession):
             try:
-                self.inbox.put(("session", self.client.get("/kiosk/session")))
+                self.inbox.put(("session", self.client.kiosk_session()))
             except HubError as exc:
                 log.warning("session not loaded: %s", type(exc).__name__)
         elif isinstance(effect, IssueTicket):
-            try:
-                body = self.client.post(
-                    "/kiosk/tickets",
-                    {
-                        "service": effect.service,
-                        "session_id": effect.session_id,
-                        "request_id": effect.request_id,
-                    },
-                )
-                self.inbox.put(("ticket", Ticket.from_wire(body)))
-            except HubRejected as exc:
-                self.inbox.put(("ticket_failed", (exc.code, False)))
-            except HubUnavailable:
-                self.inbox.put(("ticket_failed", ("unavailable", True)))
-            except (HubError, KeyError, TypeError, ValueError):
-                self.inbox.put(("ticket_failed", ("bad_answer", False)))
+            self._issue(effect)
         elif isinstance(effect, EndSession):
             try:
-                self.client.post("/kiosk/session/end")
+                self.client.end_session(EndSessionRequest(effect.request_id))
             except HubError as exc:
                 log.info("session end not delivered: %s", type(exc).__name__)
+
+    def _issue(self, effect: IssueTicket) -> None:
+        try:
+            # The effect's request id goes with every attempt: a retry gets the same ticket.
+            request = TicketRequest(effect.service, effect.session_id, effect.request_id)
+            issued = self.client.issue_ticket(request)
+            self.inbox.put(("ticket", Ticket.from_issued(issued)))
+        except HubRefused as exc:
+            self.inbox.put(("ticket_failed", (exc.code, False)))
+        except HubUnavailable:
+            self.inbox.put(("ticket_failed", ("unavailable", True)))
+        except HubError:
+            self.inbox.put(("ticket_failed", ("bad_answer", False)))
 
 
 @dataclass

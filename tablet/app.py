@@ -17,6 +17,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
 
+from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role, TicketOperation
 from tablet.controller import Tablet
 from tablet.state import Arrival
 
@@ -211,7 +212,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         if op == "call_next":
             t.call_next(str(t.store.settings().get("counter", "C1")))
         elif op == "transfer":
-            t.ticket_op("transfer", {"service": "wealth"})
+            t.ticket_op(TicketOperation.TRANSFER, service="wealth")
         else:
             t.ticket_op(op)
 
@@ -282,9 +283,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             row.color = INK if visit.priority else (1, 1, 1, 1)
         serving = state.serving
         if self.drawn_screen == "counter":
-            self.serving.text = (
-                f"正在服务 Serving: {serving.get('number')}" if serving else "空闲 Idle"
-            )
+            self.serving.text = f"正在服务 Serving: {serving.number}" if serving else "空闲 Idle"
 
     def _select(self, visit_id: str) -> None:
         self.selected = visit_id
@@ -305,35 +304,35 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         if not brief:
             box.add_widget(_label("选择一位客户查看简报 Pick a customer to see the brief"))
             return
-        visit_id = str(brief.get("visit_id"))
-        tier = brief.get("tier") or {}
-        title = f"{brief.get('salutation_zh') or '散客'}  {brief.get('masked_name') or ''}"
+        visit_id = brief.visit_id
+        tier = brief.tier
+        title = f"{brief.salutation_zh or '散客'}  {brief.masked_name or ''}"
         box.add_widget(_label(title, bold=True, font_size=22, size_hint_y=None, height=36))
-        tier_line = f"{tier.get('name_zh', '')} {tier.get('name_en', '')}"
-        if brief.get("aum_band"):
-            tier_line += f"   资产 {brief['aum_band']}"
-        if brief.get("claimed_by"):
-            tier_line += f"   认领 {brief['claimed_by']}"
+        tier_line = f"{tier.name_zh} {tier.name_en}" if tier else " "
+        if brief.aum_band:
+            tier_line += f"   资产 {brief.aum_band}"
+        if brief.claimed_by:
+            tier_line += f"   认领 {brief.claimed_by}"
         box.add_widget(_label(tier_line, size_hint_y=None, height=30))
-        for event in brief.get("events") or []:
+        for event in brief.events:
             box.add_widget(_label(f"• {event.get('text_zh', '')}", size_hint_y=None, height=26))
         role = self.tablet.state.session.role if self.tablet.state.session else ""
-        for lead in brief.get("leads") or []:
-            points = "；".join(lead.get("talking_points") or [])
+        for lead in brief.leads:
+            points = "；".join(lead.talking_points)
             box.add_widget(
                 _label(
-                    f"◆ {lead.get('product')} ({lead.get('score')})  {points}",
+                    f"◆ {lead.product} ({lead.score})  {points}",
                     size_hint_y=None,
                     height=44,
                 )
             )
-            if role != "teller":
+            if role != Role.TELLER:
                 row = BoxLayout(size_hint_y=None, height=36, spacing=4)
-                lead_id = str(lead.get("lead_id"))
+                lead_id = lead.lead_id
                 for outcome, title in (
-                    ("accepted", "接受"),
-                    ("follow_up", "跟进"),
-                    ("declined", "拒绝"),
+                    (LeadOutcome.ACCEPTED, "接受"),
+                    (LeadOutcome.FOLLOW_UP, "跟进"),
+                    (LeadOutcome.DECLINED, "拒绝"),
                 ):
                     button = _button(
                         title,
@@ -344,12 +343,10 @@ class TabletView(BoxLayout):  # type: ignore[misc]
                     self.buttons[f"outcome:{lead_id}:{outcome}"] = button
                     row.add_widget(button)
                 box.add_widget(row)
-        for note in brief.get("notes") or []:
-            box.add_widget(
-                _label(f"备注 {note.get('by')}: {note.get('text')}", size_hint_y=None, height=26)
-            )
+        for note in brief.notes:
+            box.add_widget(_label(f"备注 {note.by}: {note.text}", size_hint_y=None, height=26))
         actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
-        if role in ("lobby_manager", "branch_admin"):
+        if role in DASHBOARD_ROLES:
             self.buttons["claim"] = _button(
                 "认领 Claim", on_release=lambda *_: self.tablet.claim(visit_id)
             )
@@ -362,13 +359,13 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             "备注 Note",
             on_release=lambda *_: self._note(visit_id),
         )
-        if role in ("lobby_manager", "branch_admin"):
+        if role in DASHBOARD_ROLES:
             self.buttons["handoff_wealth"] = _button(
                 "转理财 → wealth",
-                on_release=lambda *_: self._handoff(visit_id, "wealth_manager"),
+                on_release=lambda *_: self._handoff(visit_id, Role.WEALTH_MANAGER),
             )
             self.buttons["handoff_teller"] = _button(
-                "转柜员 → teller", on_release=lambda *_: self._handoff(visit_id, "teller")
+                "转柜员 → teller", on_release=lambda *_: self._handoff(visit_id, Role.TELLER)
             )
             actions.add_widget(self.buttons["handoff_wealth"])
             actions.add_widget(self.buttons["handoff_teller"])

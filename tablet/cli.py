@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         for module in ("tablet.controller", "tablet.app"):
             importlib.import_module(module)
         return 0
-    from kiosk.fonts import FontMissing, find_cjk_font
+    from branch_hub.client.fonts import FontMissing, find_cjk_font
     from tablet.device import DeviceStore, default_home
 
     try:

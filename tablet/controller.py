@@ -12,32 +12,43 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from branch_hub.client import (
     Backoff,
+    DeviceRevoked,
     EventStream,
     HubClient,
     HubError,
-    HubRejected,
+    HubRefused,
     HubUnavailable,
+    LeadOutcome,
+    Role,
+    StaffSessionEnded,
     StreamNotice,
+    TicketOperation,
+    WireError,
+)
+from branch_hub.client.models import (
+    Brief,
+    CommandRequest,
+    HandoffRequest,
+    LeadOutcomeRequest,
+    LoginResult,
+    NoteRequest,
+    TicketResult,
+    TransferRequest,
+    VisitRow,
 )
 from tablet.device import DeviceStore, EnrolmentError
 from tablet.state import StaffSession, TabletState, screen_for
 
-__all__ = ["REVOKED_CODES", "Tablet"]
+__all__ = ["Tablet"]
 
 log = logging.getLogger("tablet")
 
-# Answers that mean this device is no longer trusted: forget its key.
-REVOKED_CODES = frozenset(
-    {"device_revoked", "device_not_enrolled", "certificate_revoked", "unknown_device"}
-)
-# Answers that mean the staff session is gone: back to the login screen.
-SESSION_CODES = frozenset({"login_required", "session_invalid", "session_expired"})
-
 Job = Callable[[], Any]
+_R = TypeVar("_R")
 PROBE_EVERY_S = 2.0
 REASONS = {
     "idle": "已超时退出 Logged out after inactivity",
@@ -47,13 +58,20 @@ REASONS = {
 }
 
 
-def _once_more(call: Callable[[], Any]) -> Any:
+def _once_more(call: Callable[[], _R]) -> _R:
     """Run `call`, and once more if the hub was unreachable (a pooled connection the hub had
-    closed, e.g. after its restart); only for calls that are safe to repeat."""
+    closed, e.g. after its restart); commands repeat with the same request id."""
     try:
         return call()
     except HubUnavailable:
         return call()
+
+
+def _role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise WireError(f"{value!r} is not a staff role") from None
 
 
 class Tablet:
@@ -141,7 +159,7 @@ class Tablet:
 
     def discover(self, interfaces: list[str] | None = None) -> None:
         """Look for hubs by mDNS; results land in `found_hubs`."""
-        from tablet.discovery import find_hubs
+        from branch_hub.client.discovery import find_hubs
 
         self.submit("discover", lambda: find_hubs(interfaces))
 
@@ -150,25 +168,16 @@ class Tablet:
         """Log in, then load today's visits and open the live stream."""
         self.activity()
 
-        def job() -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+        def job() -> tuple[LoginResult, int, tuple[VisitRow, ...]]:
             client = self._client()
             answer = _once_more(lambda: client.login(staff_id.strip(), pin))
-            last = int(client.health().get("last_seq", 0))
-            visits = client.get("/visits?state=all").get("visits", [])
-            return answer, last, visits
+            last = client.health().last_seq
+            return answer, last, client.visits("all")
 
         self.submit("login", job)
 
     def _start_stream(self, since: int) -> None:
-        client = self._client()
-        self.stream = EventStream(
-            client,
-            "/events",
-            resume=True,
-            since=since,
-            on_notice=self._on_notice,
-            backoff=self.backoff,
-        ).start()
+        self.stream = self._client().staff_events(since, self._on_notice, self.backoff).start()
 
     def _on_notice(self, notice: StreamNotice) -> None:
         if self.record_times and notice.kind == "message":
@@ -233,27 +242,35 @@ class Tablet:
             self.client.close()
 
     # -- work ---------------------------------------------------------------------------------
-    def _call(self, tag: str, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    def _command(
+        self, tag: str, build: Callable[[], _R], send: Callable[[HubClient, _R], Any]
+    ) -> None:
+        """Send one user action: its request (and request id) is made once, reused on a retry."""
         self.activity()
-        if method == "GET":
-            self.submit(tag, lambda: _once_more(lambda: self._client().get(path)))
-        else:
-            self.submit(tag, lambda: self._client().post(path, body))
+
+        def job() -> Any:
+            request = build()
+            client = self._client()
+            return _once_more(lambda: send(client, request))
+
+        self.submit(tag, job)
 
     def open_brief(self, visit_id: str) -> None:
         """Fetch the visit's brief for my role."""
-        self._call("brief", "GET", f"/visits/{visit_id}/brief")
+        self.activity()
+        self.submit("brief", lambda: _once_more(lambda: self._client().brief(visit_id)))
 
     def claim(self, visit_id: str) -> None:
         """Claim the customer."""
-        self._call("claim", "POST", f"/visits/{visit_id}/claim")
+        self._command("claim", CommandRequest, lambda c, r: c.claim(visit_id, r))
 
     def add_note(self, visit_id: str, text: str, for_role: str | None = None) -> None:
         """Leave a note for colleagues."""
-        body: dict[str, Any] = {"text": text}
-        if for_role:
-            body["for_role"] = for_role
-        self._call("note", "POST", f"/visits/{visit_id}/notes", body)
+        self._command(
+            "note",
+            lambda: NoteRequest(text, _role(for_role) if for_role else None),
+            lambda c, r: c.add_note(visit_id, r),
+        )
 
     def handoff(
         self,
@@ -264,35 +281,57 @@ class Tablet:
         note: str | None = None,
     ) -> None:
         """Hand the customer to a colleague or a role, with an optional note."""
-        body: dict[str, Any] = {}
-        if to_staff_id:
-            body["to_staff_id"] = to_staff_id
-        else:
-            body["to_role"] = to_role
-        if note:
-            body["note"] = note
-        self._call("handoff", "POST", f"/visits/{visit_id}/handoff", body)
+
+        def build() -> HandoffRequest:
+            if to_staff_id:
+                return HandoffRequest(to_staff_id=to_staff_id, note=note or None)
+            return HandoffRequest(to_role=_role(to_role or ""), note=note or None)
+
+        self._command("handoff", build, lambda c, r: c.handoff(visit_id, r))
 
     def record_outcome(self, visit_id: str, lead_id: str, outcome: str, note: str = "") -> None:
         """Record a lead's outcome."""
-        body: dict[str, Any] = {"outcome": outcome}
-        if note:
-            body["note"] = note
-        self._call("outcome", "POST", f"/visits/{visit_id}/leads/{lead_id}/outcome", body)
+
+        def build() -> LeadOutcomeRequest:
+            try:
+                chosen = LeadOutcome(outcome)
+            except ValueError:
+                raise WireError(f"{outcome!r} is not a lead outcome") from None
+            return LeadOutcomeRequest(chosen, note or None)
+
+        self._command("outcome", build, lambda c, r: c.lead_outcome(visit_id, lead_id, r))
 
     def call_next(self, counter_id: str) -> None:
         """Call the next ticket to my counter."""
-        self._call("serve", "POST", f"/counters/{counter_id}/call-next")
+        self._command("serve", CommandRequest, lambda c, r: c.call_next(counter_id, r))
 
-    def ticket_op(self, op: str, body: dict[str, Any] | None = None) -> None:
-        """recall | no-show | finish | park | transfer the ticket I am serving."""
+    def ticket_op(
+        self,
+        op: TicketOperation | str,
+        *,
+        service: str | None = None,
+        counter: str | None = None,
+    ) -> None:
+        """Recall, no-show, finish, park or transfer (to `service` or `counter`) my ticket."""
         serving = self.state.serving
-        if not serving:
+        if serving is None:
             self.message = "no ticket is being served"
             self.state.touch()
             return
-        tag = "serve" if op == "recall" else "served"
-        self._call(tag, "POST", f"/tickets/{serving['id']}/{op}", body)
+        try:
+            operation = TicketOperation(op)
+        except ValueError:
+            self.message = f"no such ticket operation: {op}"
+            self.state.touch()
+            return
+        tag = "serve" if operation is TicketOperation.RECALL else "served"
+
+        def build() -> CommandRequest | TransferRequest:
+            if operation is TicketOperation.TRANSFER:
+                return TransferRequest(service, counter)
+            return CommandRequest()
+
+        self._command(tag, build, lambda c, r: c.ticket_operation(operation, serving.id, r))
 
     # -- UI thread ----------------------------------------------------------------------------
     def pump(self, limit: int = 500) -> int:
@@ -326,7 +365,7 @@ class Tablet:
             return
         self._next_probe = now + PROBE_EVERY_S
         self._probing = True
-        self.submit("probe", lambda: self._client().get("/visits?state=waiting"))
+        self.submit("probe", lambda: self._client().visits("waiting"))
 
     def _apply_notice(self, notice: StreamNotice) -> None:
         if self.state.session is None:
@@ -340,10 +379,10 @@ class Tablet:
             self._reload()
 
     def _reload(self) -> None:
-        def job() -> tuple[int, list[dict[str, Any]]]:
+        def job() -> tuple[int, tuple[VisitRow, ...]]:
             client = self._client()
-            last = int(client.health().get("last_seq", 0))
-            return last, client.get("/visits?state=all").get("visits", [])
+            last = client.health().last_seq
+            return last, client.visits("all")
 
         self.submit("reload", job)
 
@@ -356,10 +395,7 @@ class Tablet:
             answer, last, visits = result
             self.state.clear()
             self.state.session = StaffSession(
-                str(answer.get("staff_id")),
-                str(answer.get("role")),
-                str(answer.get("name", "")),
-                str(answer.get("token")),
+                answer.staff_id, answer.role, answer.name, answer.token
             )
             self.state.board.load(visits, last)
             self.screen = screen_for(self.state.session.role)
@@ -379,19 +415,19 @@ class Tablet:
             self.wiped = False
             self.screen = "login"
         elif tag == "brief" and self.state.session is not None:
-            self.state.brief = result if isinstance(result, dict) else None
-        elif tag == "serve" and self.state.session is not None:
-            ticket = result.get("ticket") if isinstance(result, dict) else None
-            self.state.serving = ticket if isinstance(ticket, dict) else None
-            visit = self.state.serving.get("visit_id") if self.state.serving else None
+            self.state.brief = result if isinstance(result, Brief) else None
+        elif tag == "serve" and self.state.session is not None and isinstance(result, TicketResult):
+            self.state.serving = result.ticket
             self.state.brief = None
-            if visit:
-                self.open_brief(str(visit))
-            elif ticket is None:
+            if result.ticket is not None and result.ticket.visit_id:
+                self.open_brief(result.ticket.visit_id)
+            elif result.ticket is None:
                 self.message = "nobody is waiting"
-        elif tag == "served" and self.state.session is not None:
-            ticket = result.get("ticket") if isinstance(result, dict) else None
-            if isinstance(ticket, dict) and ticket.get("state") == "called":
+        elif (
+            tag == "served" and self.state.session is not None and isinstance(result, TicketResult)
+        ):
+            ticket = result.ticket
+            if ticket is not None and ticket.state == "called":
                 self.state.serving = ticket
             else:
                 self.state.serving = None
@@ -405,20 +441,20 @@ class Tablet:
             }[tag]
             brief = self.state.brief
             if brief is not None and tag in ("claim", "note"):
-                self.open_brief(str(brief.get("visit_id")))
+                self.open_brief(brief.visit_id)
         self.state.touch()
 
     def _failed(self, tag: str, exc: Exception) -> None:
         self.failures.append(f"{tag}: {type(exc).__name__} {getattr(exc, 'code', '')}")
         if tag == "probe":
             self._probing = False
-        if isinstance(exc, HubRejected):
-            if exc.code in REVOKED_CODES:
+        if isinstance(exc, HubRefused):
+            if isinstance(exc, DeviceRevoked):
                 self.wipe(exc.code)
                 self.message = "this device was revoked: enrol it again"
                 self.state.touch()
                 return
-            if (exc.code in SESSION_CODES or exc.status == 401) and tag != "login":
+            if (isinstance(exc, StaffSessionEnded) or exc.status == 401) and tag != "login":
                 self.logout("session_ended")
                 return
             self.message = exc.message

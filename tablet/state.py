@@ -7,9 +7,13 @@ idle timeout, revocation). Nothing in this module ever writes to disk.
 from __future__ import annotations
 
 from collections import OrderedDict, deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from branch_hub.client import EventKind, Role, WireError
+from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow
 
 __all__ = [
     "ROLE_SCREENS",
@@ -23,18 +27,25 @@ __all__ = [
 ]
 
 # Which work screen each role opens after login.
-ROLE_SCREENS = {
-    "lobby_manager": "lobby",
-    "branch_admin": "lobby",
-    "wealth_manager": "advisor",
-    "account_manager": "advisor",
-    "teller": "counter",
+ROLE_SCREENS: dict[str, str] = {
+    Role.LOBBY_MANAGER: "lobby",
+    Role.BRANCH_ADMIN: "lobby",
+    Role.WEALTH_MANAGER: "advisor",
+    Role.ACCOUNT_MANAGER: "advisor",
+    Role.TELLER: "counter",
 }
 
-# Ticket states after which a visit leaves the live list.
-_DONE_KINDS = frozenset({"finished", "no_show"})
+# Ticket events, and those after which a visit leaves the live list.
+_DONE_KINDS = frozenset({EventKind.FINISHED, EventKind.NO_SHOW})
 _TICKET_KINDS = frozenset(
-    {"called", "recalled", "no_show", "transferred", "finished", "ticket_updated"}
+    {
+        EventKind.CALLED,
+        EventKind.RECALLED,
+        EventKind.NO_SHOW,
+        EventKind.TRANSFERRED,
+        EventKind.FINISHED,
+        EventKind.TICKET_UPDATED,
+    }
 )
 MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
 MAX_NOTIFICATIONS = 20
@@ -58,6 +69,16 @@ def _parse_time(value: Any) -> datetime | None:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _event(raw: PushEvent | Mapping[str, Any]) -> PushEvent | None:
+    """The event parsed, or None when it is malformed or of a kind this app does not know."""
+    if isinstance(raw, PushEvent):
+        return raw
+    try:
+        return PushEvent.from_wire(raw)
+    except WireError:
+        return None
 
 
 @dataclass
@@ -96,8 +117,27 @@ class Arrival:
         return max(0, int((now - self.arrived_at).total_seconds() // 60))
 
     @classmethod
-    def from_wire(cls, data: dict[str, Any]) -> Arrival | None:
-        """Build from an `arrival` event's data or a `/visits` row; None if it is malformed."""
+    def from_row(cls, row: VisitRow) -> Arrival:
+        """Build from a row of today's visits."""
+        ticket = row.ticket
+        return cls(
+            visit_id=row.visit_id,
+            ticket=ticket.number,
+            ticket_id=ticket.id,
+            service=ticket.service,
+            tier=row.tier,
+            priority=row.priority,
+            salutation_zh=row.salutation_zh,
+            arrived_at=_parse_time(row.arrived_at or ticket.issued_at),
+            walk_in=row.walk_in,
+            claimed_by=row.claimed_by,
+            state="serving" if ticket.state == "called" else ticket.state,
+            counter_id=ticket.counter_id,
+        )
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> Arrival | None:
+        """Build from an `arrival` event's data (or a visit row as JSON); None if malformed."""
         visit_id = _str(data.get("visit_id"))
         ticket = data.get("ticket")
         if visit_id is None or not isinstance(ticket, dict):
@@ -148,32 +188,30 @@ class LiveBoard:
         self.applied = 0
         self.duplicates = 0
 
-    def load(self, rows: list[dict[str, Any]], last_seq: int) -> None:
-        """Replace the list with a `/visits` snapshot taken at `last_seq` (newer events apply on top)."""
+    def load(self, rows: Iterable[VisitRow | Mapping[str, Any]], last_seq: int) -> None:
+        """Replace the list with a snapshot of today's visits taken at `last_seq` (newer events
+        apply on top)."""
         self.visits.clear()
         self.last_seq = last_seq
         for row in rows:
-            arrival = Arrival.from_wire(row)
+            arrival = Arrival.from_row(row) if isinstance(row, VisitRow) else Arrival.from_wire(row)
             if arrival is not None:
                 self.visits[arrival.visit_id] = arrival
         self._trim()
 
-    def apply(self, event: dict[str, Any]) -> bool:
-        """Apply one `{"seq","kind","data"}` event; False for a duplicate or one that changed nothing."""
-        seq = event.get("seq")
-        if not isinstance(seq, int) or isinstance(seq, bool):
+    def apply(self, raw: PushEvent | Mapping[str, Any]) -> bool:
+        """Apply one event; False for a duplicate, a malformed one or one that changed nothing."""
+        event = _event(raw)
+        if event is None:
             return False
-        if seq <= self.last_seq:
+        if event.seq <= self.last_seq:
             self.duplicates += 1
             return False
-        self.last_seq = seq
+        self.last_seq = event.seq
         self.applied += 1
-        kind = event.get("kind")
-        data = event.get("data")
-        if not isinstance(data, dict):
-            return False
+        kind, data = event.kind, event.data
         visit_id = _str(data.get("visit_id"))
-        if kind == "arrival":
+        if kind is EventKind.ARRIVAL:
             arrival = Arrival.from_wire(data)
             if arrival is None:
                 return False
@@ -186,18 +224,18 @@ class LiveBoard:
         visit = self.visits.get(visit_id) if visit_id else None
         if visit is None:
             return False
-        if kind == "claimed":
+        if kind is EventKind.CLAIMED:
             visit.claimed_by = _str(data.get("staff_id")) or _str(data.get("by"))
-        elif kind == "handoff":
+        elif kind is EventKind.HANDOFF:
             visit.handed_to_staff = _str(data.get("to_staff_id"))
             visit.handed_to_role = _str(data.get("to_role"))
         elif kind in _TICKET_KINDS:
             visit.counter_id = _str(data.get("counter_id")) or visit.counter_id
-            if kind in ("called", "recalled"):
+            if kind in (EventKind.CALLED, EventKind.RECALLED):
                 visit.state = "serving"
             elif kind in _DONE_KINDS:
                 visit.state = "done"
-            elif kind == "transferred":
+            elif kind is EventKind.TRANSFERRED:
                 visit.state = "waiting"
                 visit.service = _str(data.get("service")) or visit.service
         else:
@@ -236,8 +274,8 @@ class TabletState:
 
     session: StaffSession | None = None
     board: LiveBoard = field(default_factory=LiveBoard)
-    brief: dict[str, Any] | None = None
-    serving: dict[str, Any] | None = None  # the teller's current ticket
+    brief: Brief | None = None
+    serving: ServedTicket | None = None  # the teller's current ticket
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
         default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
@@ -245,17 +283,18 @@ class TabletState:
     connected: bool = False
     revision: int = 0  # bumped on every change the views must redraw
 
-    def on_event(self, event: dict[str, Any]) -> bool:
-        """Apply a stream event to the board, alerts and notifications."""
+    def on_event(self, raw: PushEvent | Mapping[str, Any]) -> bool:
+        """Apply a stream event to the board, alerts and notifications (malformed: ignored)."""
+        event = _event(raw)
+        if event is None:
+            return False
         seq_before = self.board.last_seq
         changed = self.board.apply(event)
         if self.board.last_seq == seq_before:
             return False  # duplicate
-        kind, data, seq = event.get("kind"), event.get("data"), self.board.last_seq
-        if not isinstance(data, dict):
-            data = {}
-        if kind == "arrival" and data.get("priority"):
-            ticket = data.get("ticket") if isinstance(data.get("ticket"), dict) else {}
+        kind, data, seq = event.kind, event.data, event.seq
+        if kind is EventKind.ARRIVAL and data.get("priority"):
+            ticket = data.get("ticket")
             number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
             who = _str(data.get("salutation_zh")) or "贵宾"
             tier = _str(data.get("tier")) or ""
@@ -263,7 +302,7 @@ class TabletState:
                 Notification(seq, f"{tier} {who} {number}".strip(), str(data.get("visit_id")))
             )
             changed = True
-        elif kind == "handoff" and self.session is not None:
+        elif kind is EventKind.HANDOFF and self.session is not None:
             if data.get("to_staff_id") == self.session.staff_id or (
                 data.get("to_role") == self.session.role
             ):
@@ -271,19 +310,19 @@ class TabletState:
                     Notification(seq, "交接 hand-off", str(data.get("visit_id")))
                 )
                 changed = True
-        elif kind == "device_alert":
+        elif kind is EventKind.DEVICE_ALERT:
             key = f"{data.get('station')}:{data.get('device')}:{data.get('condition')}"
             if data.get("cleared"):
                 self.alerts.pop(key, None)
             else:
                 text = f"{data.get('station')} {data.get('device')}: {data.get('condition')}"
-                self.alerts[key] = Alert(key, text, str(event.get("at", "")))
+                self.alerts[key] = Alert(key, text, event.at)
                 while len(self.alerts) > MAX_ALERTS:
                     self.alerts.popitem(last=False)
             changed = True
-        elif kind == "cache_stale":
+        elif kind is EventKind.CACHE_STALE:
             self.alerts["hub:cache_stale"] = Alert(
-                "hub:cache_stale", "customer data is out of date", str(event.get("at", ""))
+                "hub:cache_stale", "customer data is out of date", event.at
             )
             changed = True
         if changed:

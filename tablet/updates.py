@@ -1,4 +1,4 @@
-"""App updates: ask the hub's app channel for a newer signed version (H9's `AppUpdater`)."""
+"""App updates: ask the hub's app channel for a newer signed version (`branch_hub.client.updater`)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def check_for_update(store: DeviceStore) -> str:
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
         from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-        from branch_hub.appstore.client import AppUpdater
-    except ImportError:  # the app store client is not shipped in this build
+        from branch_hub.client.updater import AppUpdater
+    except ImportError:  # cryptography is not shipped in this build
         return "unavailable"
     key = load_pem_public_key(release_pub.read_bytes())
     if not isinstance(key, Ed25519PublicKey):

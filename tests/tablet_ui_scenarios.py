@@ -32,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 def harness() -> Iterator[Harness]:
     xvfb = start_xvfb("1280x800x24")
     prepare_kivy_env()
-    from kiosk.fonts import find_cjk_font
+    from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
@@ -191,7 +191,7 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
     assert ticket["number"] in lobby.view.banner.text  # the priority notification
     rig.harness.tap(lobby.view.rows[visit.visit_id])
     rig.until(lambda: lobby.tablet.state.brief is not None, "brief")
-    assert lobby.tablet.state.brief["leads"], "a VIP with leads shows talking points"
+    assert lobby.tablet.state.brief.leads, "a VIP with leads shows talking points"
     rig.until(lambda: "claim" in lobby.view.buttons, "claim button")
     rig.harness.tap(lobby.view.buttons["claim"])
     rig.until(lambda: visit.claimed_by == "lm1", "claimed event")
@@ -199,8 +199,8 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
     rig.harness.tap(lobby.view.buttons["note"])
     rig.until(
         lambda: any(
-            "maturing" in str(n.get("text"))
-            for n in (lobby.tablet.state.brief or {}).get("notes", [])
+            "maturing" in n.text
+            for n in (lobby.tablet.state.brief.notes if lobby.tablet.state.brief else ())
         ),
         "note in the brief",
     )
@@ -223,11 +223,17 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     visit_id = rig.pending_visit  # type: ignore[attr-defined]
     rig.until(lambda: _visible(wealth.view, visit_id), "handed-to row")
     rig.harness.tap(wealth.view.rows[visit_id])
-    rig.until(lambda: (wealth.tablet.state.brief or {}).get("visit_id") == visit_id, "brief")
+    rig.until(
+        lambda: (
+            wealth.tablet.state.brief is not None and wealth.tablet.state.brief.visit_id == visit_id
+        ),
+        "brief",
+    )
     brief = wealth.tablet.state.brief
-    assert brief["leads"][0]["talking_points"], "a wealth manager sees the talking points"
-    assert any("maturing" in n["text"] for n in brief["notes"])
-    lead_id = brief["leads"][0]["lead_id"]
+    assert brief is not None
+    assert brief.leads[0].talking_points, "a wealth manager sees the talking points"
+    assert any("maturing" in n.text for n in brief.notes)
+    lead_id = brief.leads[0].lead_id
     key = f"outcome:{lead_id}:accepted"
     rig.until(lambda: key in wealth.view.buttons, "outcome buttons")
     rig.shot(SHOTS / "tablet-advisor.png")
@@ -244,7 +250,7 @@ def test_teller_calls_next_and_finishes(rig: Rig) -> None:
     walk_in = rig.hub.arrive(None, service="cash")["ticket"]
     rig.harness.tap(counter.view.buttons["call_next"])
     rig.until(lambda: counter.tablet.state.serving is not None, "ticket called")
-    assert counter.tablet.state.serving["number"] == walk_in["number"]
+    assert counter.tablet.state.serving.number == walk_in["number"]
     rig.until(lambda: counter.tablet.state.brief is not None, "brief of the served customer")
     rig.until(lambda: walk_in["number"] in counter.view.serving.text, "serving shown")
     rig.shot(SHOTS / "tablet-counter.png")

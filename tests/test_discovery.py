@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from branch_hub.discovery import DiscoveryError, HubAdvert, accept_rediscovery
+from branch_hub.client.discovery import DiscoveryError, HubAdvert, accept_rediscovery
 
 pytestmark = pytest.mark.netns
 
@@ -30,7 +30,7 @@ a.close()
 """.replace("{fp}", FP)
 BROWSE = """
 import json, sys
-from branch_hub.discovery import browse
+from branch_hub.client.discovery import browse
 print(json.dumps([a.__dict__ for a in browse([sys.argv[1]], float(sys.argv[2]))]))
 """
 

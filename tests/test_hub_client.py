@@ -55,7 +55,7 @@ def next_notice(stream: EventStream, kind: str, timeout_s: float = 10) -> Stream
 
 def test_rest_success_and_typed_rejection(hub: ThreadedHub, tls: TlsEnv) -> None:
     client = HubClient(hub.url, device(tls), token=hub.login("tab-1"))
-    assert client.health()["status"] == "ok"
+    assert client.health().status == "ok"
     with pytest.raises(HubRejected) as caught:
         client.get("/events?since=abc")
     assert (caught.value.status, caught.value.code) == (400, "bad_since")

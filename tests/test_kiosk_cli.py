@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import kiosk.fonts
-from kiosk.fonts import FontMissing, find_cjk_font
+import branch_hub.client.fonts as fonts
+from branch_hub.client.fonts import FontMissing, find_cjk_font
 from tests.support.tlsenv import make_tls_env
 
 
@@ -68,10 +68,10 @@ def test_font_lookup_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("KIOSK_FONT", str(font))
     assert find_cjk_font() == font
     monkeypatch.delenv("KIOSK_FONT")
-    monkeypatch.setattr(kiosk.fonts, "CANDIDATES", (str(tmp_path / "gone.ttc"), str(font)))
+    monkeypatch.setattr(fonts, "CANDIDATES", (str(tmp_path / "gone.ttc"), str(font)))
     assert find_cjk_font() == font
-    monkeypatch.setattr(kiosk.fonts, "CANDIDATES", ())
-    monkeypatch.setattr(kiosk.fonts.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(fonts, "CANDIDATES", ())
+    monkeypatch.setattr("branch_hub.client.fonts.shutil.which", lambda _name: None)
     with pytest.raises(FontMissing, match="fonts-wqy-microhei or fonts-noto-cjk"):
         find_cjk_font()
 

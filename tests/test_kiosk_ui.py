@@ -72,8 +72,8 @@ PORTRAIT = (1080, 1920)
 @pytest.fixture(scope="module")
 def harness() -> Harness:
     h = shared_harness()
+    from branch_hub.client.fonts import find_cjk_font
     from kiosk.app import use_font
-    from kiosk.fonts import find_cjk_font
 
     use_font(find_cjk_font())
     return h

@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from branch_hub.client import HubRefused, HubUnavailable
+from branch_hub.client.models import ClaimResult, CommandRequest, NoteRequest
 from branch_hub.pki import ca_fingerprint, make_ca
 from tablet.controller import Tablet
 from tablet.device import (
@@ -186,3 +189,54 @@ def test_self_check_used_by_the_updater_health_check(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class _FlakyHub:
+    """Stands in for HubClient: the first attempt of each command is lost on the way."""
+
+    token: str | None = None
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def _attempt(self, what: str, request: CommandRequest | NoteRequest) -> None:
+        self.seen.append((what, request.request_id))
+        if len([s for s in self.seen if s[0] == what]) == 1:
+            raise HubUnavailable("connection reset")
+
+    def claim(self, visit_id: str, request: CommandRequest) -> ClaimResult:
+        self._attempt("claim", request)
+        return ClaimResult(visit_id, "lm1")
+
+    def add_note(self, visit_id: str, request: NoteRequest) -> Any:
+        self._attempt("note", request)
+        raise HubRefused(409, "already_claimed", "someone else")
+
+    def brief(self, visit_id: str) -> Any:
+        raise HubUnavailable("not needed here")
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_retried_action_sends_the_same_request_id(tmp_path: Path) -> None:
+    tablet = Tablet(DeviceStore(tmp_path))
+    hub = _FlakyHub()
+    tablet.client = hub  # type: ignore[assignment]
+    tablet.state.session = StaffSession("lm1", "lobby_manager", "LM", "tok")
+    tablet.state.connected = True  # no probing in this test
+    tablet.claim("0123456789abcdef")
+    tablet.claim("0123456789abcdef")  # a second tap is a second action
+    tablet.add_note("0123456789abcdef", "hello")
+    deadline = time.monotonic() + 10
+    while (tablet.busy or len(hub.seen) < 5) and time.monotonic() < deadline:
+        tablet.pump()
+        time.sleep(0.01)
+    claims = [rid for what, rid in hub.seen if what == "claim"]
+    notes = [rid for what, rid in hub.seen if what == "note"]
+    assert len(claims) == 3  # lost, retried, then the second tap
+    assert claims[0] == claims[1] != claims[2]
+    assert notes[0] == notes[1]
+    assert tablet.message == "someone else"
+    tablet.state.session = None
+    tablet.close()

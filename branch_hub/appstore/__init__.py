@@ -1,7 +1,7 @@
-"""The private app store: signed release bundles, hub channels, and the device-side updater.
+"""The private app store, the hub's side: channels (`store`) and their routes (`routes`).
 
-`bundle` and `client` import nothing from the hub (the kiosk and tablet apps use them);
-`store` and `routes` are the hub's side.
+The bundle format is shared with the devices (`branch_hub.client.bundle`, re-exported as
+`bundle`); the device-side updater is `branch_hub.client.updater`.
 """
 
 from __future__ import annotations
@@ -13,15 +13,10 @@ from branch_hub.appstore.bundle import (
     verify_bundle,
     write_manifest,
 )
-from branch_hub.appstore.client import AppUpdater, Offer, UpdaterError, UpdateResult
 
 __all__ = [
-    "AppUpdater",
     "Manifest",
-    "Offer",
     "Refused",
-    "UpdateResult",
-    "UpdaterError",
     "parse_version",
     "verify_bundle",
     "write_manifest",

@@ -12,8 +12,8 @@ import shlex
 import sys
 from pathlib import Path
 
-from branch_hub.appstore.bundle import APPS
-from branch_hub.appstore.client import AppUpdater, UpdaterError
+from branch_hub.client.bundle import APPS
+from branch_hub.client.updater import AppUpdater, UpdaterError
 from sync.errors import KeyFileError
 from sync.keys import load_signing_public
 

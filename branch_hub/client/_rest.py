@@ -1,143 +1,219 @@
-"""REST calls to the hub over mutual TLS, with typed errors."""
+"""The hub API as typed methods: the one place that knows paths and bodies.
+
+Commands take a request model carrying the action's `request_id`; a caller that retries an
+action passes the same model again, so the hub can answer the retry with its first answer.
+"""
 
 from __future__ import annotations
 
-import json
-import threading
-from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from pathlib import Path
+from typing import Literal
 
 import requests
 
-from branch_hub.client._errors import HubError, HubProtocolError, HubRejected, HubUnavailable
-from branch_hub.client._tls import DeviceTls
+from branch_hub.client._backoff import Backoff
+from branch_hub.client._brief_models import Brief, NoteResult
+from branch_hub.client._errors import HubProtocolError, HubUnavailable
+from branch_hub.client._kiosk_models import (
+    AppOffer,
+    Ended,
+    Health,
+    KioskSession,
+    Menu,
+    TicketIssued,
+)
+from branch_hub.client._requests import (
+    CommandRequest,
+    HandoffRequest,
+    LeadOutcomeRequest,
+    LoginRequest,
+    NoteRequest,
+    ReportRequest,
+    TicketRequest,
+    TransferRequest,
+)
+from branch_hub.client._staff_models import (
+    ClaimResult,
+    Dashboard,
+    HandoffResult,
+    LoginResult,
+    OutcomeResult,
+    TicketResult,
+    VisitList,
+    VisitRow,
+)
+from branch_hub.client._stream import EventStream, StreamNotice
+from branch_hub.client._transport import HubTransport, segment
+from branch_hub.vocabulary import TicketOperation
 
-__all__ = ["HubClient"]
+__all__ = ["HubClient", "VisitFilter"]
 
-API_PREFIX = "/api/v1"
-
-
-def _check_base(base_url: str) -> str:
-    parts = urlsplit(base_url)
-    if parts.scheme != "https" or not parts.netloc:
-        raise HubError(f"hub address must be an https:// URL, got {base_url!r}")
-    return base_url.rstrip("/")
+VisitFilter = Literal["waiting", "serving", "all"]
+Notify = Callable[[StreamNotice], None]
+_CHUNK = 1 << 16
 
 
-class HubClient:
-    """Talk to one hub's REST API as an enrolled device (thread-safe: one session per thread)."""
+class HubClient(HubTransport):
+    """Talk to one hub's API as an enrolled kiosk, tablet or counter."""
 
-    def __init__(
-        self,
-        base_url: str,
-        tls: DeviceTls,
-        *,
-        timeout_s: float = 5.0,
-        token: str | None = None,
-    ) -> None:
-        self.base_url = _check_base(base_url)
-        self.tls = tls
-        self.timeout_s = timeout_s
-        self.token = token
-        tls.check()
-        self._local = threading.local()
+    # -- every device -------------------------------------------------------------------------
+    def health(self) -> Health:
+        """The hub's health report (and the event log's last seq)."""
+        return Health.from_wire(self.get("/health"))
 
-    @property
-    def websocket_base(self) -> str:
-        """The wss:// form of the hub address."""
-        return "wss://" + self.base_url.removeprefix("https://")
+    # -- kiosk --------------------------------------------------------------------------------
+    def kiosk_session(self) -> KioskSession:
+        """This station's kiosk session, or idle."""
+        return KioskSession.from_wire(self.get("/kiosk/session"))
 
-    def _session(self) -> requests.Session:
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            session.trust_env = False  # the hub is on the LAN: never route it through a proxy
-            session.cert = (str(self.tls.cert), str(self.tls.key))
-            session.verify = str(self.tls.ca)
-            self._local.session = session
-        return session
+    def menu(self) -> Menu:
+        """The branch's services with waiting counts and wait ranges."""
+        return Menu.from_wire(self.get("/kiosk/menu"))
 
-    def url(self, path: str) -> str:
-        """The full URL of an API path such as '/kiosk/menu'."""
-        return f"{self.base_url}{API_PREFIX}{path}"
+    def issue_ticket(self, request: TicketRequest) -> TicketIssued:
+        """Issue (and print) a ticket; retrying with the same request gets the same ticket."""
+        return TicketIssued.from_wire(self.post("/kiosk/tickets", request.to_wire()))
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Send one request and return the decoded JSON body; raise a HubError subclass on failure."""
-        headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        try:
-            response = self._session().request(
-                method, self.url(path), json=body, headers=headers, timeout=self.timeout_s
-            )
-        except requests.RequestException as exc:
-            # TLS 1.3 reports a refused client certificate as a reset after the handshake,
-            # so connection errors and TLS errors alike mean "cannot talk to the hub now".
-            raise HubUnavailable(
-                f"hub at {self.base_url} is unreachable: {type(exc).__name__}"
-            ) from exc
-        return self._decode(response)
+    def end_session(self, request: CommandRequest | None = None) -> Ended:
+        """End this station's kiosk session (forgetting the customer)."""
+        body = (request or CommandRequest()).to_wire()
+        return Ended.from_wire(self.post("/kiosk/session/end", body))
 
-    @staticmethod
-    def _decode(response: requests.Response) -> Any:
-        try:
-            payload = response.json() if response.content else None
-        except (ValueError, json.JSONDecodeError) as exc:
-            if response.status_code >= 500:
-                raise HubUnavailable(f"hub answered {response.status_code}") from exc
-            raise HubProtocolError(
-                f"hub answered {response.status_code} with a body that is not JSON"
-            ) from exc
-        if response.status_code < 400:
-            return payload
-        error = payload.get("error") if isinstance(payload, dict) else None
-        code = str(error.get("code", "unknown")) if isinstance(error, dict) else "unknown"
-        message = (
-            str(error.get("message", response.reason))
-            if isinstance(error, dict)
-            else str(response.reason)
-        )
-        message_zh = error.get("message_zh") if isinstance(error, dict) else None
-        if response.status_code >= 500:
-            raise HubUnavailable(f"hub failed ({response.status_code} {code}): {message}")
-        raise HubRejected(
-            response.status_code, code, message, str(message_zh) if message_zh else None
-        )
+    def kiosk_events(
+        self, on_notice: Notify | None = None, backoff: Backoff | None = None
+    ) -> EventStream:
+        """The station's live messages (not started; call `.start()`)."""
+        return EventStream(self, "/kiosk/events", on_notice=on_notice, backoff=backoff)
 
-    def get(self, path: str) -> Any:
-        """GET an API path and return its JSON."""
-        return self.request("GET", path)
-
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
-        """POST JSON to an API path and return the JSON answer."""
-        return self.request("POST", path, body if body is not None else {})
-
-    def login(self, staff_id: str, pin: str) -> dict[str, Any]:
+    # -- staff session ------------------------------------------------------------------------
+    def login(self, staff_id: str, pin: str) -> LoginResult:
         """Open a staff session on this device; later requests carry its token."""
-        answer = self.post("/login", {"staff_id": staff_id, "pin": pin})
-        if not isinstance(answer, dict) or not isinstance(answer.get("token"), str):
-            raise HubProtocolError("login answer carries no token")
-        self.token = answer["token"]
-        return answer
+        answer = self.post("/login", LoginRequest(staff_id, pin).to_wire())
+        result = LoginResult.from_wire(answer)
+        self.token = result.token
+        return result
 
     def logout(self) -> None:
         """Close the staff session (and forget the token even if the hub cannot be told)."""
         try:
             if self.token:
-                self.post("/logout")
+                Ended.from_wire(self.post("/logout"))
         finally:
             self.token = None
 
-    def health(self) -> dict[str, Any]:
-        """The hub's health report."""
-        answer = self.get("/health")
-        if not isinstance(answer, dict):
-            raise HubProtocolError("health answer is not a JSON object")
-        return answer
+    def staff_events(
+        self,
+        since: int,
+        on_notice: Notify | None = None,
+        backoff: Backoff | None = None,
+    ) -> EventStream:
+        """The branch's event stream from after `since`, resuming across drops (not started)."""
+        return EventStream(
+            self, "/events", resume=True, since=since, on_notice=on_notice, backoff=backoff
+        )
 
-    def close(self) -> None:
-        """Close this thread's HTTP session."""
-        session: requests.Session | None = getattr(self._local, "session", None)
-        if session is not None:
-            session.close()
-            self._local.session = None
+    # -- visits and briefs --------------------------------------------------------------------
+    def visits(self, state: VisitFilter = "all") -> tuple[VisitRow, ...]:
+        """Today's visits: waiting, serving or all."""
+        if state not in ("waiting", "serving", "all"):
+            raise HubProtocolError(f"no such visit filter {state!r}")
+        return VisitList.from_wire(self.get(f"/visits?state={state}")).visits
+
+    def brief(self, visit_id: str) -> Brief:
+        """The visit's brief for my role."""
+        return Brief.from_wire(self.get(f"/visits/{segment(visit_id)}/brief"))
+
+    def claim(self, visit_id: str, request: CommandRequest | None = None) -> ClaimResult:
+        """Claim the customer so nobody approaches twice."""
+        body = (request or CommandRequest()).to_wire()
+        return ClaimResult.from_wire(self.post(f"/visits/{segment(visit_id)}/claim", body))
+
+    def add_note(self, visit_id: str, request: NoteRequest) -> NoteResult:
+        """Leave a note about the visit for colleagues."""
+        answer = self.post(f"/visits/{segment(visit_id)}/notes", request.to_wire())
+        return NoteResult.from_wire(answer)
+
+    def handoff(self, visit_id: str, request: HandoffRequest) -> HandoffResult:
+        """Hand the customer to a colleague or a role."""
+        answer = self.post(f"/visits/{segment(visit_id)}/handoff", request.to_wire())
+        return HandoffResult.from_wire(answer)
+
+    def lead_outcome(
+        self, visit_id: str, lead_id: str, request: LeadOutcomeRequest
+    ) -> OutcomeResult:
+        """Record what happened with one of the customer's leads."""
+        path = f"/visits/{segment(visit_id)}/leads/{segment(lead_id)}/outcome"
+        return OutcomeResult.from_wire(self.post(path, request.to_wire()))
+
+    # -- queue --------------------------------------------------------------------------------
+    def call_next(self, counter_id: str, request: CommandRequest | None = None) -> TicketResult:
+        """Call the next ticket to a counter (ticket None: nobody is waiting)."""
+        body = (request or CommandRequest()).to_wire()
+        answer = self.post(f"/counters/{segment(counter_id)}/call-next", body)
+        return TicketResult.from_wire(answer)
+
+    def ticket_operation(
+        self,
+        operation: TicketOperation,
+        ticket_id: str,
+        request: CommandRequest | TransferRequest | None = None,
+    ) -> TicketResult:
+        """Recall, no-show, finish, park or transfer a ticket."""
+        operation = TicketOperation(operation)
+        if operation is TicketOperation.TRANSFER and not isinstance(request, TransferRequest):
+            raise HubProtocolError("a transfer needs a TransferRequest")
+        body = (request or CommandRequest()).to_wire()
+        answer = self.post(f"/tickets/{segment(ticket_id)}/{operation.value}", body)
+        return TicketResult.from_wire(answer)
+
+    def recall(self, ticket_id: str, request: CommandRequest | None = None) -> TicketResult:
+        """Call the ticket again."""
+        return self.ticket_operation(TicketOperation.RECALL, ticket_id, request)
+
+    def no_show(self, ticket_id: str, request: CommandRequest | None = None) -> TicketResult:
+        """The called customer did not come."""
+        return self.ticket_operation(TicketOperation.NO_SHOW, ticket_id, request)
+
+    def finish(self, ticket_id: str, request: CommandRequest | None = None) -> TicketResult:
+        """The customer has been served."""
+        return self.ticket_operation(TicketOperation.FINISH, ticket_id, request)
+
+    def park(self, ticket_id: str, request: CommandRequest | None = None) -> TicketResult:
+        """Put the ticket aside (the customer steps away)."""
+        return self.ticket_operation(TicketOperation.PARK, ticket_id, request)
+
+    def transfer(self, ticket_id: str, request: TransferRequest) -> TicketResult:
+        """Move the ticket to another service or counter."""
+        return self.ticket_operation(TicketOperation.TRANSFER, ticket_id, request)
+
+    def dashboard(self) -> Dashboard:
+        """The lobby manager's queue dashboard."""
+        return Dashboard.from_wire(self.get("/queue/dashboard"))
+
+    # -- app store ----------------------------------------------------------------------------
+    def app_offer(self, app: str) -> AppOffer | None:
+        """What this device's channel offers for `app` (None when nothing is published)."""
+        answer = self.get(f"/apps/{segment(app)}/offer")
+        return None if answer is None else AppOffer.from_wire(answer)
+
+    def download_release(
+        self, app: str, version: str, name: str, target: Path, max_bytes: int
+    ) -> int:
+        """Save one release file to `target`; raise HubProtocolError past `max_bytes`."""
+        path = f"/apps/{segment(app)}/releases/{segment(version)}/{segment(name)}"
+        size = 0
+        with self.stream(path) as response, target.open("wb") as out:
+            try:
+                for chunk in response.iter_content(_CHUNK):
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise HubProtocolError(f"{name} is larger than any release file")
+                    out.write(chunk)
+            except requests.RequestException as exc:
+                raise HubUnavailable(f"download of {name} broke off: {type(exc).__name__}") from exc
+        return size
+
+    def report_update(self, app: str, report: ReportRequest) -> None:
+        """Tell the hub what an update did on this device."""
+        self.post(f"/apps/{segment(app)}/reports", report.to_wire())

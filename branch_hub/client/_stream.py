@@ -15,7 +15,7 @@ import aiohttp
 
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._errors import HubError
-from branch_hub.client._rest import API_PREFIX, HubClient
+from branch_hub.client._transport import API_PREFIX, HubTransport
 
 __all__ = ["EventStream", "StreamNotice"]
 
@@ -40,7 +40,7 @@ class EventStream:
 
     def __init__(
         self,
-        client: HubClient,
+        client: HubTransport,
         path: str,
         *,
         on_notice: Callable[[StreamNotice], None] | None = None,
@@ -140,7 +140,7 @@ class EventStream:
         if self._stop is None:
             return "not started"
         try:
-            # The staff event stream needs the staff session (H6's SESSION_RULES).
+            # The staff event stream needs the staff session.
             token = self.client.token
             headers = {"Authorization": f"Bearer {token}"} if token else None
             async with http.ws_connect(

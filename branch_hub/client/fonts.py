@@ -1,4 +1,4 @@
-"""Find a font that has Chinese glyphs (Kivy's default Roboto draws boxes for them)."""
+"""Find a font that has Chinese glyphs for the kiosk and the tablet (Kivy's Roboto draws boxes)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ CANDIDATES = (
 
 
 class FontMissing(RuntimeError):
-    """No usable CJK font: the kiosk would show boxes instead of Chinese."""
+    """No usable CJK font: the app would show boxes instead of Chinese."""
 
 
 def _fontconfig_guess() -> Path | None:

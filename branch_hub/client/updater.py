@@ -1,7 +1,7 @@
 """The device side of the app store: check, download, verify, install, health-check, roll back.
 
-The kiosk and tablet apps call `AppUpdater.update(...)`; it imports nothing from the hub (only
-the bundle format next to it, requests and cryptography). Install layout under `root`:
+The kiosk and tablet apps call `AppUpdater.update(...)`; it talks to the hub through
+`HubClient` and checks bundles with `branch_hub.client.bundle`. Install layout under `root`:
 `versions/<version>/` (the app's wheels installed with `pip install --target`), `current`
 (a symlink switched atomically) and `state.json` (current and previous version). A version
 whose health check fails after start is rolled back to the previous one and reported.
@@ -19,30 +19,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from branch_hub.appstore.bundle import MANIFEST, SIGNATURE, Manifest, Refused, verify_bundle
+from branch_hub.client._errors import HubError, HubProtocolError
+from branch_hub.client._kiosk_models import AppOffer
+from branch_hub.client._requests import ReportRequest
+from branch_hub.client._rest import HubClient
+from branch_hub.client._tls import DeviceTls
+from branch_hub.client.bundle import MANIFEST, SIGNATURE, Manifest, Refused, verify_bundle
 
 __all__ = ["AppUpdater", "Offer", "UpdateResult", "UpdaterError"]
 
-_CHUNK = 1 << 16
 MAX_FILE = 512 * 1024 * 1024
+Offer = AppOffer  # what the hub offers this device on its channel
 
 
 class UpdaterError(Exception):
     """The update could not run (hub unreachable, install failed); nothing was switched."""
-
-
-@dataclass(frozen=True)
-class Offer:
-    """What the hub offers this device on its channel."""
-
-    app: str
-    version: str
-    channel: str
-    hub_version: str
-    files: list[str]
 
 
 @dataclass
@@ -70,15 +63,17 @@ class AppUpdater:
         client_cert: tuple[str, str] | None = None,
         timeout_s: float = 30.0,
     ) -> None:
-        self.base = hub_url.rstrip("/") + "/api/v1/apps/" + app
+        if client_cert is None:
+            raise UpdaterError("app updates need this device's enrolled certificate and key")
         self.app = app
         self.root = root
         self.release_key = release_key
-        self.timeout_s = timeout_s
-        self.session = requests.Session()
-        self.session.verify = ca_file  # the branch CA pinned at enrolment
-        self.session.cert = client_cert
-        self.session.trust_env = False
+        try:
+            tls = DeviceTls(Path(client_cert[0]), Path(client_cert[1]), Path(ca_file))
+            # The branch CA pinned at enrolment is the only trust anchor, as for every hub call.
+            self.client = HubClient(hub_url, tls, timeout_s=timeout_s)
+        except HubError as exc:
+            raise UpdaterError(str(exc)) from exc
         root.mkdir(parents=True, exist_ok=True)
 
     # ---- state -------------------------------------------------------------------------
@@ -112,31 +107,14 @@ class AppUpdater:
         os.replace(link, self.current_path)  # rename(2) swaps the link atomically
 
     # ---- hub ---------------------------------------------------------------------------
-    def _get(self, url: str, **kw: Any) -> requests.Response:
-        try:
-            resp = self.session.get(url, timeout=self.timeout_s, **kw)
-        except requests.RequestException as exc:
-            raise UpdaterError(f"hub unreachable: {type(exc).__name__}") from exc
-        if resp.status_code >= 400:
-            raise UpdaterError(f"hub answered HTTP {resp.status_code} for {url.rsplit('/', 1)[-1]}")
-        return resp
-
     def check(self) -> Offer | None:
         """Ask the hub what this device's channel offers; None when nothing is published."""
-        resp = self._get(f"{self.base}/offer")
-        if resp.status_code == 204:
-            return None
         try:
-            doc = resp.json()
-            return Offer(
-                str(doc["app"]),
-                str(doc["version"]),
-                str(doc["channel"]),
-                str(doc["hub_version"]),
-                [str(f) for f in doc["files"]],
-            )
-        except (ValueError, KeyError, TypeError) as exc:
+            return self.client.app_offer(self.app)
+        except HubProtocolError as exc:
             raise UpdaterError("the hub's offer is malformed") from exc
+        except HubError as exc:
+            raise UpdaterError(f"hub unreachable or refusing: {exc}") from exc
 
     def download(self, offer: Offer) -> Path:
         """Download an offered bundle into downloads/<version>/ (fresh each time)."""
@@ -146,24 +124,21 @@ class AppUpdater:
         for name in offer.files:
             if "/" in name or name.startswith("."):
                 raise Refused("malformed", f"the hub offered an unsafe file name {name!r}")
-            resp = self._get(f"{self.base}/releases/{offer.version}/{name}", stream=True)
-            size = 0
-            with (folder / name).open("wb") as fh:
-                for chunk in resp.iter_content(_CHUNK):
-                    size += len(chunk)
-                    if size > MAX_FILE:
-                        raise Refused("tampered", f"{name} is larger than any release file")
-                    fh.write(chunk)
+            try:
+                self.client.download_release(self.app, offer.version, name, folder / name, MAX_FILE)
+            except HubProtocolError as exc:
+                raise Refused("tampered", str(exc)) from exc
+            except HubError as exc:
+                raise UpdaterError(f"download of {name} failed: {exc}") from exc
         return folder
 
     def report(self, event: str, version: str | None, reason: str = "", detail: str = "") -> bool:
         """Tell the hub what happened (installed, refused, rolled_back); False if it is away."""
-        body = {"event": event, "version": version, "reason": reason, "detail": detail[:500]}
         try:
-            resp = self.session.post(f"{self.base}/reports", json=body, timeout=self.timeout_s)
-        except requests.RequestException:
+            self.client.report_update(self.app, ReportRequest(event, version, reason, detail[:500]))
+        except HubError:
             return False
-        return resp.status_code < 300
+        return True
 
     # ---- install -----------------------------------------------------------------------
     def verify(self, folder: Path, hub_version: str | None = None) -> Manifest:
@@ -297,4 +272,4 @@ class AppUpdater:
 
     def close(self) -> None:
         """Close the HTTP session."""
-        self.session.close()
+        self.client.close()

@@ -1,0 +1,194 @@
+"""A visit's brief as the hub builds it for the caller's role, and the notes it lists.
+
+Each model's `to_wire()` gives back the hub's JSON exactly; `from_wire()` raises WireError on
+anything else. A brief's events stay plain dicts (their keys vary by event).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from branch_hub.client._wire import Reader, optional
+from branch_hub.vocabulary import LeadOutcome, Role
+
+__all__ = ["Brief", "BriefLead", "BriefNote", "BriefTier", "NoteResult"]
+
+
+@dataclass(frozen=True)
+class BriefTier:
+    """The customer's tier in a brief."""
+
+    code: str
+    name_zh: str
+    name_en: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"code": self.code, "name_zh": self.name_zh, "name_en": self.name_en}
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefTier:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "tier")
+        return cls(r.text("code"), r.text("name_zh"), r.text("name_en"))
+
+
+@dataclass(frozen=True)
+class BriefLead:
+    """One lead in a brief, with its outcome once recorded."""
+
+    lead_id: str
+    product: str
+    product_code: str
+    score: str
+    talking_points: tuple[str, ...]
+    outcome: LeadOutcome | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object (outcome only once recorded)."""
+        out: dict[str, Any] = {
+            "lead_id": self.lead_id,
+            "product": self.product,
+            "product_code": self.product_code,
+            "score": self.score,
+            "talking_points": list(self.talking_points),
+        }
+        return optional(out, "outcome", self.outcome)
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefLead:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "lead")
+        return cls(
+            r.text("lead_id"),
+            r.text("product"),
+            r.text("product_code"),
+            r.text("score"),
+            r.texts("talking_points"),
+            r.opt_enum("outcome", LeadOutcome),
+        )
+
+
+@dataclass(frozen=True)
+class BriefNote:
+    """A colleague's note, a hand-off or a lead outcome, as a brief lists it."""
+
+    by: str
+    role: Role
+    at: str
+    text: str
+    kind: str  # note | handoff | outcome
+    for_role: Role | None = None
+    to_staff_id: str | None = None  # hand-offs
+    to_role: Role | None = None  # hand-offs
+    lead_id: str | None = None  # outcomes
+    outcome: LeadOutcome | None = None  # outcomes
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object: hand-off and outcome keys only on those kinds."""
+        out: dict[str, Any] = {
+            "by": self.by,
+            "role": self.role,
+            "at": self.at,
+            "text": self.text,
+            "kind": self.kind,
+        }
+        optional(out, "for_role", self.for_role)
+        if self.kind == "handoff":
+            out["to_staff_id"], out["to_role"] = self.to_staff_id, self.to_role
+        if self.kind == "outcome":
+            out["lead_id"], out["outcome"] = self.lead_id, self.outcome
+        return out
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefNote:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "note")
+        kind = r.text("kind")
+        handoff, outcome = kind == "handoff", kind == "outcome"
+        return cls(
+            r.text("by"),
+            r.enum("role", Role),
+            r.text("at"),
+            r.text("text"),
+            kind,
+            r.opt_enum("for_role", Role),
+            r.opt_text("to_staff_id") if handoff else None,
+            r.opt_enum("to_role", Role) if handoff else None,
+            r.opt_text("lead_id") if outcome else None,
+            r.opt_enum("outcome", LeadOutcome) if outcome else None,
+        )
+
+
+@dataclass(frozen=True)
+class Brief:
+    """GET /visits/{id}/brief: what the caller's role may see about the customer."""
+
+    visit_id: str
+    walk_in: bool
+    salutation_zh: str
+    salutation_en: str
+    masked_name: str | None
+    tier: BriefTier | None
+    aum_band: str | None
+    leads: tuple[BriefLead, ...]
+    events: tuple[dict[str, Any], ...]
+    notes: tuple[BriefNote, ...]
+    claimed_by: str | None
+    redacted: tuple[str, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {
+            "visit_id": self.visit_id,
+            "walk_in": self.walk_in,
+            "salutation_zh": self.salutation_zh,
+            "salutation_en": self.salutation_en,
+            "masked_name": self.masked_name,
+            "tier": self.tier.to_wire() if self.tier else None,
+            "aum_band": self.aum_band,
+            "leads": [lead.to_wire() for lead in self.leads],
+            "events": [dict(e) for e in self.events],
+            "notes": [n.to_wire() for n in self.notes],
+            "claimed_by": self.claimed_by,
+            "redacted": list(self.redacted),
+        }
+
+    @classmethod
+    def from_wire(cls, body: object) -> Brief:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "brief")
+        tier = r.data.get("tier")
+        return cls(
+            r.text("visit_id"),
+            r.flag("walk_in"),
+            r.text("salutation_zh"),
+            r.text("salutation_en"),
+            r.opt_text("masked_name"),
+            None if tier is None else BriefTier.from_wire(tier),
+            r.opt_text("aum_band"),
+            r.items("leads", BriefLead.from_wire),
+            r.mappings("events"),
+            r.items("notes", BriefNote.from_wire),
+            r.opt_text("claimed_by"),
+            r.texts("redacted"),
+        )
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    """POST /visits/{id}/notes' answer: the note as briefs will list it."""
+
+    visit_id: str
+    note: BriefNote
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"visit_id": self.visit_id, "note": self.note.to_wire()}
+
+    @classmethod
+    def from_wire(cls, body: object) -> NoteResult:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "note answer")
+        return cls(r.text("visit_id"), BriefNote.from_wire(r.data.get("note")))

@@ -1,0 +1,152 @@
+"""HTTPS to the hub over mutual TLS: one requests session per thread, typed errors."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from branch_hub.client._errors import (
+    HubError,
+    HubProtocolError,
+    HubUnavailable,
+    WireError,
+    refused,
+)
+from branch_hub.client._kiosk_models import ErrorBody
+from branch_hub.client._tls import DeviceTls
+
+__all__ = ["API_PREFIX", "HubTransport", "decode_answer", "segment"]
+
+API_PREFIX = "/api/v1"
+
+
+def segment(value: str) -> str:
+    """One path segment, percent-encoded so an id can never change the path."""
+    if not isinstance(value, str) or not value:
+        raise HubError("an id in the path must be non-empty text")
+    return quote(value, safe="")
+
+
+def _check_base(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise HubError(f"hub address must be an https:// URL, got {base_url!r}")
+    return base_url.rstrip("/")
+
+
+def decode_answer(response: requests.Response) -> Any:
+    """The answer's JSON, or the HubError subclass its status and body call for."""
+    try:
+        payload = response.json() if response.content else None
+    except (ValueError, json.JSONDecodeError) as exc:
+        if response.status_code >= 500:
+            raise HubUnavailable(f"hub answered {response.status_code}") from exc
+        raise HubProtocolError(
+            f"hub answered {response.status_code} with a body that is not JSON"
+        ) from exc
+    if response.status_code < 400:
+        return payload
+    try:
+        error = ErrorBody.from_wire(payload)
+    except WireError:  # not the API's error body (a proxy page, an aiohttp default): keep going
+        error = ErrorBody("unknown", str(response.reason))
+    if response.status_code >= 500:
+        raise HubUnavailable(f"hub failed ({response.status_code} {error.code}): {error.message}")
+    raise refused(response.status_code, error.code, error.message, error.message_zh)
+
+
+class HubTransport:
+    """Send requests to one hub as an enrolled device (thread-safe: one session per thread)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        tls: DeviceTls,
+        *,
+        timeout_s: float = 5.0,
+        token: str | None = None,
+    ) -> None:
+        self.base_url = _check_base(base_url)
+        self.tls = tls
+        self.timeout_s = timeout_s
+        self.token = token
+        tls.check()
+        self._local = threading.local()
+
+    @property
+    def websocket_base(self) -> str:
+        """The wss:// form of the hub address."""
+        return "wss://" + self.base_url.removeprefix("https://")
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False  # the hub is on the LAN: never route it through a proxy
+            session.cert = (str(self.tls.cert), str(self.tls.key))
+            session.verify = str(self.tls.ca)
+            self._local.session = session
+        return session
+
+    def url(self, path: str) -> str:
+        """The full URL of an API path such as '/kiosk/menu'."""
+        return f"{self.base_url}{API_PREFIX}{path}"
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"Accept": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        return headers
+
+    def _send(self, method: str, path: str, body: Any, *, stream: bool) -> requests.Response:
+        try:
+            return self._session().request(
+                method,
+                self.url(path),
+                json=body,
+                headers=self._headers(),
+                timeout=self.timeout_s,
+                stream=stream,
+            )
+        except requests.RequestException as exc:
+            # TLS 1.3 reports a refused client certificate as a reset after the handshake,
+            # so connection errors and TLS errors alike mean "cannot talk to the hub now".
+            raise HubUnavailable(
+                f"hub at {self.base_url} is unreachable: {type(exc).__name__}"
+            ) from exc
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Send one request and return the decoded JSON body; raise a HubError subclass on failure."""
+        return decode_answer(self._send(method, path, body, stream=False))
+
+    @contextmanager
+    def stream(self, path: str) -> Iterator[requests.Response]:
+        """GET a file as a stream; a refusal raises as for `request`."""
+        response = self._send("GET", path, None, stream=True)
+        try:
+            if response.status_code >= 400:
+                decode_answer(response)
+            yield response
+        finally:
+            response.close()
+
+    def get(self, path: str) -> Any:
+        """GET an API path and return its JSON."""
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """POST JSON to an API path and return the JSON answer."""
+        return self.request("POST", path, body if body is not None else {})
+
+    def close(self) -> None:
+        """Close this thread's HTTP session."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None

@@ -1,0 +1,102 @@
+"""The hub API's wire models: typed request bodies and answers, stdlib dataclasses only.
+
+Every model has `to_wire() -> dict` giving the hub's JSON exactly and `from_wire(obj)` that
+raises `WireError` (a `HubProtocolError`) on any other shape, never anything else.
+"""
+
+from __future__ import annotations
+
+from branch_hub.client._brief_models import Brief, BriefLead, BriefNote, BriefTier, NoteResult
+from branch_hub.client._errors import WireError
+from branch_hub.client._kiosk_models import (
+    AppOffer,
+    Branch,
+    Ended,
+    ErrorBody,
+    Greeting,
+    Health,
+    KioskSession,
+    KioskTicket,
+    Menu,
+    PrintResult,
+    PushEvent,
+    ServiceOffer,
+    TicketIssued,
+)
+from branch_hub.client._requests import (
+    CallNextRequest,
+    ClaimRequest,
+    CommandRequest,
+    EndSessionRequest,
+    HandoffRequest,
+    LeadOutcomeRequest,
+    LoginRequest,
+    NoteRequest,
+    ReportRequest,
+    TicketOperationRequest,
+    TicketRequest,
+    TransferRequest,
+)
+from branch_hub.client._staff_models import (
+    ClaimResult,
+    CounterLoad,
+    Dashboard,
+    HandoffResult,
+    LoginResult,
+    OutcomeResult,
+    ServedTicket,
+    ServiceLoad,
+    StaffTicket,
+    TicketResult,
+    VisitList,
+    VisitRow,
+)
+from branch_hub.client._wire import check_request_id, new_request_id
+
+__all__ = [
+    "AppOffer",
+    "Branch",
+    "Brief",
+    "BriefLead",
+    "BriefNote",
+    "BriefTier",
+    "CallNextRequest",
+    "ClaimRequest",
+    "ClaimResult",
+    "CommandRequest",
+    "CounterLoad",
+    "Dashboard",
+    "EndSessionRequest",
+    "Ended",
+    "ErrorBody",
+    "Greeting",
+    "HandoffRequest",
+    "HandoffResult",
+    "Health",
+    "KioskSession",
+    "KioskTicket",
+    "LeadOutcomeRequest",
+    "LoginRequest",
+    "LoginResult",
+    "Menu",
+    "NoteRequest",
+    "NoteResult",
+    "OutcomeResult",
+    "PrintResult",
+    "PushEvent",
+    "ReportRequest",
+    "ServedTicket",
+    "ServiceLoad",
+    "ServiceOffer",
+    "StaffTicket",
+    "TicketIssued",
+    "TicketOperationRequest",
+    "TicketRequest",
+    "TicketResult",
+    "TransferRequest",
+    "VisitList",
+    "VisitRow",
+    "WireError",
+    "check_request_id",
+    "new_request_id",
+]
