@@ -1,4 +1,4 @@
-"""`python -m branch_hub.appstore update ...`: one update round for a device (systemd timer).
+"""`python -m branch_hub.client update ...`: one update round for a device (systemd timer).
 
 Exit status: 0 up to date, 10 a new version was installed (restart the app), 3 the new
 version failed its health check and was rolled back, 4 the offered bundle was refused,
@@ -12,10 +12,27 @@ import shlex
 import sys
 from pathlib import Path
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from branch_hub.client.bundle import APPS
 from branch_hub.client.updater import AppUpdater, UpdaterError
-from sync.errors import KeyFileError
-from sync.keys import load_signing_public
+
+
+class KeyFileError(ValueError):
+    """The release key file is not an Ed25519 public key in PEM."""
+
+
+def load_release_key(path: Path) -> Ed25519PublicKey:
+    """Load the release-signing public key the device trusts."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except ValueError as exc:
+        raise KeyFileError(f"{path} is not a PEM public key") from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise KeyFileError(f"{path} is not an Ed25519 public key (the release key)")
+    return key
+
 
 __all__ = ["main"]
 
@@ -24,7 +41,7 @@ EXIT = {"up_to_date": 0, "skipped": 0, "installed": 10, "rolled_back": 3, "refus
 
 def main(argv: list[str] | None = None) -> int:
     """Run one update round."""
-    p = argparse.ArgumentParser(prog="python -m branch_hub.appstore", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m branch_hub.client", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
     up = sub.add_parser("update", help="check, download, verify, install, health-check")
     up.add_argument("--app", choices=APPS, required=True)
@@ -50,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             url,
             args.app,
             args.root,
-            load_signing_public(args.release_key),
+            load_release_key(args.release_key),
             ca_file=args.ca,
             client_cert=(args.cert, args.key),
         )
