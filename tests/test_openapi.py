@@ -261,6 +261,8 @@ def test_bad_path_parameters_get_4xx(server: Server, op: Operation) -> None:
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.sampled_from(names), st.text(min_size=1, max_size=400))
     def check(name: str, value: str) -> None:
+        if name == "counter_id" and value in {c.id for c in branch_config().counters}:
+            return  # a real counter is not a bad parameter
         good = {
             "visit_id": "0123456789abcdef",
             "ticket_id": "20260101-A001",
