@@ -300,7 +300,10 @@ class Day:
         hub = self.counters[cid]
         idle_since: float | None = None
         while True:
-            status, body = await hub.call("POST", f"/api/v1/counters/{cid}/call-next")
+            # One request id per press of "call next": a retry after a lost answer (the hub was
+            # killed) gets the ticket the first press called, never a second one.
+            press = {"request_id": secrets.token_hex(12)}
+            status, body = await hub.call("POST", f"/api/v1/counters/{cid}/call-next", press)
             ticket = body.get("ticket") if status == 200 else None
             if ticket is None:
                 if status != 200:
@@ -319,7 +322,8 @@ class Day:
                 await self._brief_and_outcomes(hub, visit)
             minutes = self.rng.lognormvariate(math.log(TYPICAL[ticket["service"]]), 0.45)
             await self.sleep_sim(minutes)
-            status, body = await hub.call("POST", f"/api/v1/tickets/{tid}/finish")
+            done = {"request_id": secrets.token_hex(12)}
+            status, body = await hub.call("POST", f"/api/v1/tickets/{tid}/finish", done)
             if status == 200:
                 self.rec.finished.add(tid)
             else:
@@ -335,7 +339,8 @@ class Day:
         for lead in brief.get("leads") or []:
             outcome = self.rng.choice(["accepted", "declined", "follow_up", "not_interested"])
             path = f"/api/v1/visits/{visit}/leads/{lead['lead_id']}/outcome"
-            status, _ = await hub.call("POST", path, {"outcome": outcome})
+            body = {"outcome": outcome, "request_id": secrets.token_hex(12)}
+            status, _ = await hub.call("POST", path, body)
             if status in (200, 201):
                 self.rec.outcomes.add(f"{visit}:{lead['lead_id']}")
             else:
@@ -498,6 +503,10 @@ class Day:
             hub_tickets[t["id"]] = t
             priority[t["id"]] = bool(v.get("priority"))
         lost = [tid for tid in rec.tickets if tid not in hub_tickets]
+        # Called at the hub, but no counter ever got the answer: a customer nobody serves.
+        never_received = [
+            tid for tid, t in hub_tickets.items() if t.get("called_at") and tid not in rec.called
+        ]
         unacknowledged = [tid for tid in hub_tickets if tid not in rec.tickets]
         duplicated = rec.duplicate_ticket_ids + sum(n - 1 for n in numbers.values() if n > 1)
         # Tablets catch up once at the end (as after any reconnect), then every seq must be seen.
@@ -532,6 +541,7 @@ class Day:
             "tickets_issued_unacknowledged": len(unacknowledged),
             "ambiguous_ticket_posts": rec.ambiguous_ticket_posts,
             "tickets_finished": len(rec.finished),
+            "tickets_called_never_received": len(never_received),
             "reads": rec.reads,
             "recognised": rec.recognised,
             "read_fallback_walk_in": rec.read_fallback_walk_in,
@@ -642,6 +652,7 @@ def run_day(
         result["ok"] = (
             result["tickets_lost"] == 0
             and result["tickets_duplicated"] == 0
+            and result["tickets_called_never_received"] == 0
             and result["events_missed_by_tablets"] == 0
             and result["outcomes_received_at_hq"] == result["outcomes_created"]
             and result["outcomes_duplicated_at_hq"] == 0

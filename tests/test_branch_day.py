@@ -25,6 +25,7 @@ def test_short_branch_day_loses_nothing(tmp_path: Path) -> None:
     assert result["tickets_issued"] > 0
     assert result["tickets_lost"] == 0
     assert result["tickets_duplicated"] == 0
+    assert result["tickets_called_never_received"] == 0
     assert result["events_missed_by_tablets"] == 0
     assert result["outcomes_received_at_hq"] == result["outcomes_created"]
     assert result["outcomes_duplicated_at_hq"] == 0
