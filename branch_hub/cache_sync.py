@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from branch_hub.config import BranchConfig
+from branch_hub.vocabulary import EventKind
 from sync.cache import CustomerCache, cache_status
 from sync.errors import SyncError
 from sync.keys import load_hub_private, load_signing_public
@@ -153,7 +154,7 @@ class CacheSync:
         self._stale_reported = stale
         if self._emit is not None:
             await self._emit(
-                "cache_stale",
+                EventKind.CACHE_STALE,
                 {
                     "stale": stale,
                     "sequence": status["sequence"],

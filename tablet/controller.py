@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from branch_hub.client import (
     Backoff,
     DeviceRevoked,
+    EventKind,
     EventStream,
     HubClient,
     HubError,
@@ -42,6 +43,11 @@ from branch_hub.client.models import (
 )
 from tablet.device import DeviceStore, EnrolmentError
 from tablet.state import StaffSession, TabletState, screen_for
+
+# Events that change what an open brief shows (its notes, claim, hand-offs and outcomes).
+_BRIEF_KINDS = frozenset(
+    {EventKind.NOTE_ADDED, EventKind.CLAIMED, EventKind.HANDOFF, EventKind.LEAD_OUTCOME}
+)
 
 __all__ = ["Tablet"]
 
@@ -372,11 +378,25 @@ class Tablet:
             return  # late message after logout: dropped, never kept
         if notice.kind == "message":
             self.state.on_event(notice.data)
+            self._refresh_open_brief(notice.data)
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
             self.state.touch()
-        elif notice.kind == "resync" and notice.data.get("reason") == "too_slow":
-            self._reload()
+        elif notice.kind == "resync":
+            self._reload()  # too slow, pruned or another log: the lists come again over REST
+
+    def _refresh_open_brief(self, message: Any) -> None:
+        """A colleague's note, claim, hand-off or outcome on the open brief: fetch it again."""
+        brief = self.state.brief
+        data = message.get("data") if isinstance(message, dict) else None
+        if brief is None or not isinstance(data, dict) or message.get("kind") not in _BRIEF_KINDS:
+            return
+        if data.get("visit_id") == brief.visit_id and data.get("by") != self._staff_id():
+            self.open_brief(brief.visit_id)
+
+    def _staff_id(self) -> str | None:
+        session = self.state.session
+        return session.staff_id if session is not None else None
 
     def _reload(self) -> None:
         def job() -> tuple[int, tuple[VisitRow, ...]]:

@@ -187,8 +187,10 @@ class EventStream:
         seq = message.get("seq")
         if kind == "resync":
             hub_last = message.get("last_seq")
-            if message.get("reason") == "unknown_seq" and isinstance(hub_last, int):
-                self._last_seq = hub_last  # the hub's log is behind ours: start from its end
+            if message.get("reason") in ("unknown_seq", "pruned") and isinstance(hub_last, int):
+                # The hub's log is behind ours, or the events we lack are gone: the app reloads
+                # over REST and the stream starts again from the hub's end.
+                self._last_seq = hub_last
             self._emit("resync", message)
             return
         if isinstance(seq, int) and not isinstance(seq, bool) and kind in ("event", "live"):
