@@ -32,6 +32,7 @@ from branch_hub.queue import (
     QueueStore,
 )
 from branch_hub.stream import EventStream
+from branch_hub.vocabulary import KioskMessage, SessionState
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
 
@@ -136,8 +137,8 @@ class Lobby(KioskTickets):
         kind = event.kind
         payload = event.payload
         if kind is EventKind.card_inserted:
-            self.sessions.tell(station, "kiosk.card_sensed", {"device": event.device})
-            self.sessions.start(station, "reading")
+            self.sessions.tell(station, KioskMessage.CARD_SENSED, {"device": event.device})
+            self.sessions.start(station, SessionState.READING)
         elif kind in (EventKind.card_read, EventKind.passbook_read):
             await self._identify_read(station, payload)
         elif kind is EventKind.id_read and isinstance(payload, IdCardRead):
@@ -145,7 +146,9 @@ class Lobby(KioskTickets):
         elif kind is EventKind.read_failed and isinstance(payload, ReadFailure):
             removed = payload.reason is FailReason.card_removed
             self.sessions.start(
-                station, "read_failed", problem="card_removed" if removed else "unreadable"
+                station,
+                SessionState.READ_FAILED,
+                problem="card_removed" if removed else "unreadable",
             )
         elif kind in _ALERTS or kind in _CLEARS:
             await self.alert(station, event.device, _ALERTS.get(kind, "ok"), kind in _CLEARS)
@@ -155,8 +158,8 @@ class Lobby(KioskTickets):
                 "magstripe",
             }:
                 current = self.sessions.current(station)
-                if current is not None and current.state == "reading":
-                    self.sessions.start(station, "read_failed", problem="reader_fault")
+                if current is not None and current.state is SessionState.READING:
+                    self.sessions.start(station, SessionState.READ_FAILED, problem="reader_fault")
 
     async def _identify_read(self, station: str, payload: Any) -> None:
         from drivers.events import CardRead, PassbookRead
@@ -166,7 +169,7 @@ class Lobby(KioskTickets):
         elif isinstance(payload, CardRead) and payload.pan:
             await self.identify(station, "pan", payload.pan)
         else:
-            self.sessions.start(station, "read_failed", problem="unreadable")
+            self.sessions.start(station, SessionState.READ_FAILED, problem="unreadable")
 
     async def identify(self, station: str, kind: str, value: str) -> KioskSession:
         """Identify a read identifier and start the station's session (recognised or walk-in)."""
@@ -188,10 +191,12 @@ class Lobby(KioskTickets):
             if customer is None:
                 problem = "unknown_card"
         if customer is None:
-            return self.sessions.start(station, "walk_in", problem=problem, identified_by=kind)
+            return self.sessions.start(
+                station, SessionState.WALK_IN, problem=problem, identified_by=kind
+            )
         return self.sessions.start(
             station,
-            "recognised",
+            SessionState.RECOGNISED,
             customer=customer,
             greeting=self.briefing.greeting(customer.record),
             identified_by=kind,

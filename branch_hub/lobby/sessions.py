@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from branch_hub.ids import new_token_id
+from branch_hub.vocabulary import KioskMessage, SessionState
 from sync.cache import Customer
 
 __all__ = ["KioskSession", "KioskSessions", "SessionState"]
 
-SessionState = str  # reading | recognised | walk_in | read_failed
 _QUEUE = 64  # kiosk messages per listener before it is dropped (the kiosk reconnects)
 
 
@@ -90,11 +90,15 @@ class KioskSessions:
             problem=problem,
             identified_by=identified_by,
         )
-        if old is not None and old.state == "reading" and state != "reading":
+        if (
+            old is not None
+            and old.state is SessionState.READING
+            and state is not SessionState.READING
+        ):
             session.session_id = old.session_id  # the same customer, now read
         self._sessions[station] = session
         self._arm(station)
-        self.tell(station, "kiosk.session", session.to_wire(self._clock()))
+        self.tell(station, KioskMessage.SESSION, session.to_wire(self._clock()))
         return session
 
     def end(self, station: str, reason: str = "ended") -> bool:
@@ -113,7 +117,7 @@ class KioskSessions:
             session.customer = None
             self.tell(
                 station,
-                "kiosk.session_ended",
+                KioskMessage.SESSION_ENDED,
                 {"session_id": session.session_id, "reason": reason},
             )
 

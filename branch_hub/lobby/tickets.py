@@ -36,6 +36,7 @@ from branch_hub.queue import (
 )
 from branch_hub.stream import EventStream
 from branch_hub.vocabulary import EventKind as PushKind
+from branch_hub.vocabulary import KioskMessage
 from sync.cache import Customer
 
 __all__ = ["KioskTickets", "PrintOutcome"]
@@ -85,12 +86,12 @@ class KioskTickets:
     async def alert(self, station: str, device: str, condition: str, cleared: bool = False) -> None:
         """Push a device_alert event and tell the station's kiosk."""
         data = {"station": station, "device": device, "condition": condition, "cleared": cleared}
-        self.sessions.tell(station, "device.alert", data)
+        self.sessions.tell(station, KioskMessage.DEVICE_ALERT, data)
         await self.stream.emit(PushKind.DEVICE_ALERT, data)
 
     def menu_changed(self) -> None:
         """Tell every kiosk that waiting counts changed (they fetch /kiosk/menu again)."""
-        self.sessions.tell_all("kiosk.menu_changed", {})
+        self.sessions.tell_all(KioskMessage.MENU_CHANGED, {})
 
     def menu(self) -> dict[str, Any]:
         """Branch and services with waiting counts and the wait a ticket issued now would get.
