@@ -1,7 +1,7 @@
 // Calling display: board snapshot, then live events over the WebSocket, resuming with since=N.
 // Calls come as `called` / `recalled`; waiting counts and wait ranges as `waiting_changed`.
 "use strict";
-const state = { since: 0, calls: [], services: {} };
+const state = { since: 0, calls: [], services: {}, reload: false };
 const $ = (id) => document.getElementById(id);
 
 function el(tag, cls, text) {
@@ -59,7 +59,7 @@ function play(call) {
   if (!call.voice_id) return;
   const audio = $("voice");
   audio.src = `/display/voice/${call.voice_id}.wav`;
-  audio.play().catch(() => {});  // a TV browser must allow autoplay; otherwise the hub speaks
+  audio.play().catch(() => {});  // the TV's browser policy must allow autoplay (docs/operations.md)
 }
 
 function onEvent(msg) {
@@ -79,12 +79,16 @@ function connect() {
   ws.onmessage = (e) => {
     const msg = JSON.parse(e.data);
     if (msg.type === "event") onEvent(msg);
-    else if (msg.type === "resync") { state.since = Math.min(state.since, msg.last_seq); }
+    else if (msg.type === "resync") { state.reload = true; }  // too slow, pruned, other log
   };
-  ws.onclose = () => { $("status").textContent = "重新连接中… Reconnecting…"; setTimeout(connect, 2000); };
+  ws.onclose = () => {
+    $("status").textContent = "重新连接中… Reconnecting…";
+    // After a resync the board is read again (calls, counts, last_seq), then the stream resumes.
+    setTimeout(() => (state.reload ? load().then(connect, connect) : connect()), 2000);
+  };
 }
 
-async function start() {
+async function load() {
   const resp = await fetch("/api/v1/board");
   const board = await resp.json();
   $("branch-zh").textContent = board.branch.name_zh;
@@ -92,8 +96,13 @@ async function start() {
   for (const svc of board.services) state.services[svc.code] = svc;
   state.calls = board.calls;
   state.since = board.last_seq;
+  state.reload = false;
   renderCalls(false);
   renderWaiting(board.waiting, board.wait_min);
+}
+
+async function start() {
+  await load();
   connect();
 }
 
