@@ -59,7 +59,7 @@ function play(call) {
   if (!call.voice_id) return;
   const audio = $("voice");
   audio.src = `/display/voice/${call.voice_id}.wav`;
-  audio.play().catch(() => {});  // the TV's browser policy must allow autoplay (docs/operations.md)
+  audio.play().catch(() => {});  // the TV's browser must be set to allow autoplay
 }
 
 function onEvent(msg) {
