@@ -54,6 +54,8 @@ class StaffStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
+        self._active: set[str] = set()
+        self._active_marker: tuple[int, int] = (-1, -1)
         self._clock = clock
 
     def close(self) -> None:
@@ -98,11 +100,19 @@ class StaffStore:
         return [StaffAccount(r[0], r[1], r[2], bool(r[3]), float(r[4])) for r in rows]
 
     def is_disabled(self, staff_id: str) -> bool:
-        """True when the account is disabled or gone (read from disk on every call)."""
-        row = self._db.execute(
-            "SELECT disabled FROM staff WHERE staff_id = ?", (staff_id,)
-        ).fetchone()
-        return row is None or bool(row[0])
+        """True when the account is disabled or gone (also when another process changed it).
+
+        Called for every staff request on the event loop, so it reads memory: the set of active
+        accounts is read again only when the database changed (`PRAGMA data_version` reads the
+        WAL index and never waits for a writer).
+        """
+        with self._lock:
+            marker = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
+            if marker != self._active_marker:
+                rows = self._db.execute("SELECT staff_id FROM staff WHERE disabled = 0")
+                self._active = {r[0] for r in rows}
+                self._active_marker = marker
+            return staff_id not in self._active
 
     def set_disabled(self, staff_id: str, disabled: bool = True) -> None:
         """Disable (or re-enable) an account."""
