@@ -7,7 +7,7 @@ docs/openapi.yaml from the same rows and the device client's wire models.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiohttp import web
@@ -93,7 +93,6 @@ class Route:
     refusals: frozenset[int] = frozenset()
     websocket: bool = False
     description: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def needs_session(self) -> frozenset[DeviceKind]:
         """The device kinds that must carry a staff session to call this route."""

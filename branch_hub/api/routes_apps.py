@@ -15,13 +15,13 @@ from aiohttp import web
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
-from branch_hub.api.routes import Body, Param, Reply, Route, register
+from branch_hub.api.routes import Body, Param, Reply, Route
 from branch_hub.api.wire_schemas import RECORDED
 from branch_hub.appstore.store import AppStore, AppStoreError
 from branch_hub.client.models import AppOffer, ReportRequest
 from branch_hub.vocabulary import DeviceKind
 
-__all__ = ["APP_FOR_KIND", "ROUTES", "add_routes"]
+__all__ = ["APP_FOR_KIND", "ROUTES"]
 
 APP_FOR_KIND = {
     DeviceKind.KIOSK: "kiosk",
@@ -155,8 +155,3 @@ ROUTES = (
         ),
     ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Add the app-channel routes."""
-    register(app, ROUTES)

@@ -14,7 +14,7 @@ from aiohttp import WSMsgType, web
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
-from branch_hub.api.routes import ALL_KINDS, BOARD_KINDS, Param, Reply, Route, register
+from branch_hub.api.routes import ALL_KINDS, BOARD_KINDS, Param, Reply, Route
 from branch_hub.api.wire_schemas import BOARD
 from branch_hub.client.models import Health
 from branch_hub.context import RequestContext
@@ -25,7 +25,7 @@ from branch_hub.resume import Resync, ResyncReason, resume_plan
 from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
 from branch_hub.voice import VOICE_ID
 
-__all__ = ["ROUTES", "WS_CLOSE_RESYNC", "add_routes"]
+__all__ = ["ROUTES", "WS_CLOSE_RESYNC"]
 
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
@@ -270,8 +270,3 @@ ROUTES = (
         "GET", "/display/{name}", display_file, "displayFile", "A display file.", BOARD_KINDS, {}
     ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register health, events, board and the display's files."""
-    register(app, ROUTES)

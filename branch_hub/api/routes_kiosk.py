@@ -12,12 +12,12 @@ from branch_hub.api.app import HUB
 from branch_hub.api.bodies import json_body, opt_str, req_str
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_kiosk
-from branch_hub.api.routes import Body, Reply, Route, register
+from branch_hub.api.routes import Body, Reply, Route
 from branch_hub.client.models import Ended, KioskSession, Menu, TicketIssued, TicketRequest
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.vocabulary import DeviceKind, KioskMessage
 
-__all__ = ["ROUTES", "add_routes"]
+__all__ = ["ROUTES"]
 
 
 def _lobby(request: web.Request) -> Lobby:
@@ -161,8 +161,3 @@ ROUTES = (
         refusals=frozenset({409, 503}),
     ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the kiosk endpoints."""
-    register(app, ROUTES)

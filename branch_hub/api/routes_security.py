@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import serialization
 from branch_hub.api.app import HUB
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require
-from branch_hub.api.routes import Body, Param, Reply, Route, register, staff_route
+from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
 from branch_hub.api.wire_schemas import DEVICE_LIST, REVOKED
 from branch_hub.client.enrolment import Enrolment, EnrolRequest
 from branch_hub.client.models import Ended, LoginRequest, LoginResult
@@ -31,7 +31,7 @@ from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
 from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
 
-__all__ = ["ROUTES", "add_routes", "read_json_object"]
+__all__ = ["ROUTES", "read_json_object"]
 
 
 def _security(request: web.Request) -> HubSecurity:
@@ -275,8 +275,3 @@ ROUTES = (
         refusals=frozenset({400, 404}),
     ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the security endpoints on the hub's application."""
-    register(app, ROUTES)

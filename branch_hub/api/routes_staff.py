@@ -19,7 +19,7 @@ from branch_hub.api.bodies import (
 )
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_staff
-from branch_hub.api.routes import Body, Param, Reply, Route, register, staff_route
+from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
 from branch_hub.client.models import (
     Brief,
     ClaimResult,
@@ -47,7 +47,7 @@ from branch_hub.vocabulary import (
     TicketOperation,
 )
 
-__all__ = ["ROUTES", "add_routes"]
+__all__ = ["ROUTES"]
 
 _VISIT_ID = re.compile(r"^[0-9a-f]{16}$")
 _TICKET_ID = re.compile(r"^[0-9]{8}-[A-Z][0-9]{3,6}$")
@@ -290,8 +290,3 @@ ROUTES = (
         refusals=frozenset({503}),
     ),
 )
-
-
-def add_routes(app: web.Application) -> None:
-    """Register the staff endpoints."""
-    register(app, ROUTES)

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 
 import requests
 
-from tests.support.lobbyenv import RunningHub, branch_config, running_hub
+from branch_hub.security.errors import StaffError
+from tests.support.lobbyenv import STAFF_PIN, RunningHub, branch_config, running_hub
 from tests.support.openapi_check import Operation
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 BASE = "/api/v1"
-# Identity name -> (device id, device kind); "staff" also carries S-LOBBY's session.
+# Identity name -> (device id, device kind); "staff" also carries S-LOBBY's session, "admin"
+# a branch administrator's.
 IDENTITIES = {
     "kiosk": ("K1", "kiosk"),
     "staff": ("TAB-staff", "tablet"),
+    "admin": ("TAB-admin", "tablet"),
     "device": ("TAB-login", "tablet"),
     "display": ("DISP-1", "display"),
     "anonymous": ("", ""),
@@ -56,9 +60,13 @@ class Server:
             if device:
                 session.cert = tuple(str(p) for p in self.tls.client(device, kind))  # type: ignore[assignment]
             self.sessions[name] = session
-        token = self.run.security.sessions.create("S-LOBBY", "lobby_manager", "Lobby", "TAB-staff")
-        self.token = token
+        security = self.run.security
+        token = security.sessions.create("S-LOBBY", "lobby_manager", "Lobby", "TAB-staff")
         self.sessions["staff"].headers["Authorization"] = f"Bearer {token}"
+        with contextlib.suppress(StaffError):
+            security.staff.add("S-ADMIN", "Admin", "branch_admin", STAFF_PIN)
+        token = security.sessions.create("S-ADMIN", "branch_admin", "Admin", "TAB-admin")
+        self.sessions["admin"].headers["Authorization"] = f"Bearer {token}"
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -79,7 +87,10 @@ class Server:
         if not op.kinds:
             return "anonymous"
         if "tablet" in op.kinds:
-            return "staff" if op.staff else "device"
+            roles = op.spec.get("x-roles", ["lobby_manager"])
+            if not op.staff:
+                return "device"
+            return "staff" if "lobby_manager" in roles else "admin"
         return "kiosk" if "kiosk" in op.kinds else "display"
 
     def client(self, op: Operation) -> requests.Session:
