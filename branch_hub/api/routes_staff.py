@@ -170,8 +170,8 @@ _COMMAND = Body(CommandRequest, required=False)
 _MOVED = {
     200: Reply("The ticket after the operation (null when nothing was waiting).", TicketResult)
 }
-_ON_VISIT = frozenset({400, 404, 409, 503})
-_ON_TICKET = frozenset({400, 404, 409, 503})
+# A command's refusals: a bad field, no such visit or ticket, a conflict, a store down.
+_COMMAND_REFUSALS = frozenset({400, 404, 409, 503})
 _TICKET_OPS = {
     TicketOperation.RECALL: ("recall", "Recall a called ticket (or a no-show within its grace)."),
     TicketOperation.NO_SHOW: ("noShow", "Mark a called ticket as a no-show."),
@@ -197,7 +197,7 @@ def _ticket_route(op: TicketOperation) -> Route:
         roles=QUEUE_ROLES,
         params=(_TICKET,),
         body=Body(TransferRequest, example={"service": "wealth"}) if transfer else _COMMAND,
-        refusals=_ON_TICKET,
+        refusals=_COMMAND_REFUSALS,
     )
 
 
@@ -231,7 +231,7 @@ ROUTES = (
         {200: Reply("Claimed.", ClaimResult)},
         params=(_VISIT,),
         body=_COMMAND,
-        refusals=_ON_VISIT,
+        refusals=_COMMAND_REFUSALS,
     ),
     staff_route(
         "POST",
@@ -242,7 +242,7 @@ ROUTES = (
         {201: Reply("Added.", NoteResult)},
         params=(_VISIT,),
         body=Body(NoteRequest, example={"text": "客户想了解养老金账户"}),
-        refusals=_ON_VISIT,
+        refusals=_COMMAND_REFUSALS,
     ),
     staff_route(
         "POST",
@@ -253,7 +253,7 @@ ROUTES = (
         {200: Reply("Handed off.", HandoffResult)},
         params=(_VISIT,),
         body=Body(HandoffRequest, example={"to_role": "wealth_manager", "note": "想咨询理财"}),
-        refusals=_ON_VISIT,
+        refusals=_COMMAND_REFUSALS,
     ),
     staff_route(
         "POST",
@@ -264,7 +264,7 @@ ROUTES = (
         {201: Reply("Recorded.", OutcomeResult)},
         params=(_VISIT, _LEAD),
         body=Body(LeadOutcomeRequest, example={"outcome": "follow_up", "note": "下周再联系"}),
-        refusals=_ON_VISIT,
+        refusals=_COMMAND_REFUSALS,
     ),
     staff_route(
         "POST",
