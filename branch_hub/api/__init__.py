@@ -11,9 +11,19 @@ from aiohttp import web
 
 from branch_hub.api import routes_apps, routes_core, routes_kiosk, routes_security, routes_staff
 from branch_hub.api.app import HUB, MAX_BODY, context_middleware, error_middleware
+from branch_hub.api.routes import Route, register
 from branch_hub.hub import Hub
 
-__all__ = ["HUB", "create_app"]
+__all__ = ["HUB", "ROUTES", "create_app"]
+
+# Every route of the hub, in the order the application registers them.
+ROUTES: tuple[Route, ...] = (
+    *routes_core.ROUTES,
+    *routes_security.ROUTES,
+    *routes_kiosk.ROUTES,
+    *routes_staff.ROUTES,
+    *routes_apps.ROUTES,
+)
 
 
 def create_app(hub: Hub) -> web.Application:
@@ -22,6 +32,5 @@ def create_app(hub: Hub) -> web.Application:
         middlewares=[error_middleware, context_middleware], client_max_size=MAX_BODY
     )
     app[HUB] = hub
-    for module in (routes_core, routes_security, routes_kiosk, routes_staff, routes_apps):
-        module.add_routes(app)
+    register(app, ROUTES)
     return app

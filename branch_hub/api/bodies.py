@@ -12,10 +12,10 @@ from aiohttp import web
 from branch_hub.api.errors import ApiError
 from branch_hub.vocabulary import REQUEST_ID_MAX_CHARS
 
-__all__ = ["choice", "json_body", "opt_str", "path_param", "req_str", "request_id"]
+__all__ = ["PATH_SAFE", "choice", "json_body", "opt_str", "path_param", "req_str", "request_id"]
 
 _E = TypeVar("_E", bound=StrEnum)
-_PATH_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+PATH_SAFE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 async def json_body(request: web.Request, *, optional: bool = False) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def opt_str(body: dict[str, Any], key: str, *, max_len: int = 200) -> str | None
     return req_str(body, key, max_len=max_len)
 
 
-def path_param(request: web.Request, name: str, pattern: re.Pattern[str] = _PATH_SAFE) -> str:
+def path_param(request: web.Request, name: str, pattern: re.Pattern[str] = PATH_SAFE) -> str:
     """A path parameter that must match `pattern`, else 404 (no such thing can exist)."""
     value = request.match_info.get(name, "")
     if not pattern.fullmatch(value):

@@ -15,10 +15,13 @@ from aiohttp import web
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
+from branch_hub.api.routes import Body, Param, Reply, Route
+from branch_hub.api.wire_schemas import RECORDED
 from branch_hub.appstore.store import AppStore, AppStoreError
+from branch_hub.client.models import AppOffer, ReportRequest
 from branch_hub.vocabulary import DeviceKind
 
-__all__ = ["APP_FOR_KIND", "add_routes"]
+__all__ = ["APP_FOR_KIND", "ROUTES"]
 
 APP_FOR_KIND = {
     DeviceKind.KIOSK: "kiosk",
@@ -95,8 +98,60 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"recorded": True}, status=201)
 
 
-def add_routes(app: web.Application) -> None:
-    """Add the app-channel routes."""
-    app.router.add_get("/api/v1/apps/{app}/offer", offer)
-    app.router.add_get("/api/v1/apps/{app}/releases/{version}/{name}", release_file)
-    app.router.add_post("/api/v1/apps/{app}/reports", report)
+_APP = Param("app", {"type": "string", "enum": sorted(set(APP_FOR_KIND.values()))})
+_APP_KINDS = frozenset(APP_FOR_KIND)
+
+ROUTES = (
+    Route(
+        "GET",
+        "/api/v1/apps/{app}/offer",
+        offer,
+        "appOffer",
+        "What this device's app channel offers (204 when nothing is published).",
+        _APP_KINDS,
+        {
+            200: Reply(
+                "The channel's release, its signed manifest and the hub's version.", AppOffer
+            ),
+            204: Reply("Nothing is published on this device's channel."),
+        },
+        params=(_APP,),
+        description="A kiosk runs the kiosk app, a tablet or counter PC the tablet app; asking "
+        "for another app is refused with 403.",
+    ),
+    Route(
+        "GET",
+        "/api/v1/apps/{app}/releases/{version}/{name}",
+        release_file,
+        "appReleaseFile",
+        "One file of a published release (names come from its signed manifest).",
+        _APP_KINDS,
+        {
+            200: Reply(
+                "The file's bytes.",
+                {"type": "string", "format": "binary"},
+                media_type="application/octet-stream",
+            )
+        },
+        params=(
+            _APP,
+            Param("version", {"type": "string"}),
+            Param("name", {"type": "string"}),
+        ),
+        refusals=frozenset({404}),
+    ),
+    Route(
+        "POST",
+        "/api/v1/apps/{app}/reports",
+        report,
+        "appReport",
+        "A device reports an install, a refusal or a rollback.",
+        _APP_KINDS,
+        {201: Reply("Recorded.", RECORDED)},
+        params=(_APP,),
+        body=Body(
+            ReportRequest,
+            example={"event": "installed", "version": "1.0.0", "reason": "", "detail": ""},
+        ),
+    ),
+)

@@ -14,6 +14,9 @@ from aiohttp import WSMsgType, web
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
+from branch_hub.api.routes import ALL_KINDS, BOARD_KINDS, Param, Reply, Route
+from branch_hub.api.wire_schemas import BOARD
+from branch_hub.client.models import Health
 from branch_hub.context import RequestContext
 from branch_hub.hub import Hub
 from branch_hub.push import EventLog, PushEvent, Subscriber
@@ -22,7 +25,7 @@ from branch_hub.resume import Resync, ResyncReason, resume_plan
 from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
 from branch_hub.voice import VOICE_ID
 
-__all__ = ["WS_CLOSE_RESYNC", "add_routes"]
+__all__ = ["ROUTES", "WS_CLOSE_RESYNC"]
 
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
 
@@ -216,11 +219,54 @@ async def display_voice(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register health, events, board and the display's files."""
-    app.router.add_get("/api/v1/health", health)
-    app.router.add_get("/api/v1/events", events)
-    app.router.add_get("/api/v1/board", board)
-    app.router.add_get("/display", display_file)
-    app.router.add_get("/display/voice/{voice_id}.wav", display_voice)
-    app.router.add_get("/display/{name}", display_file)
+_SINCE = Param("since", {"type": "integer", "minimum": 0}, where="query")
+
+ROUTES = (
+    Route(
+        "GET",
+        "/api/v1/health",
+        health,
+        "health",
+        "Liveness and status figures (any enrolled device).",
+        ALL_KINDS,
+        {200: Reply("The hub is up.", Health)},
+    ),
+    Route(
+        "GET",
+        "/api/v1/events",
+        events,
+        "events",
+        "Live events after `since` (WebSocket; replay then live).",
+        BOARD_KINDS,
+        {101: Reply("Switching to the WebSocket protocol.")},
+        session_kinds=STAFF_DEVICE_KINDS,
+        params=(_SINCE,),
+        websocket=True,
+        description="A display gets only the public events (calls, ticket changes, waiting "
+        "counts); a tablet or counter needs a staff session and gets every event. A plain GET "
+        "without the WebSocket upgrade is refused with 400.",
+    ),
+    Route(
+        "GET",
+        "/api/v1/board",
+        board,
+        "board",
+        "The calling board snapshot for the lobby display.",
+        BOARD_KINDS,
+        {200: Reply("Branch, services, recent calls, waiting counts.", BOARD)},
+        refusals=frozenset({503}),
+    ),
+    Route("GET", "/display", display_file, "display", "The display page.", BOARD_KINDS, {}),
+    Route(
+        "GET",
+        "/display/voice/{voice_id}.wav",
+        display_voice,
+        "displayVoice",
+        "A cached announcement.",
+        BOARD_KINDS,
+        {},
+    ),
+    Route(
+        "GET", "/display/{name}", display_file, "displayFile", "A display file.", BOARD_KINDS, {}
+    ),
+)

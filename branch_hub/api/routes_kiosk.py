@@ -12,10 +12,12 @@ from branch_hub.api.app import HUB
 from branch_hub.api.bodies import json_body, opt_str, req_str
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_kiosk
+from branch_hub.api.routes import Body, Reply, Route
+from branch_hub.client.models import Ended, KioskSession, Menu, TicketIssued, TicketRequest
 from branch_hub.lobby.arrival import Lobby
-from branch_hub.vocabulary import KioskMessage
+from branch_hub.vocabulary import DeviceKind, KioskMessage
 
-__all__ = ["add_routes"]
+__all__ = ["ROUTES"]
 
 
 def _lobby(request: web.Request) -> Lobby:
@@ -103,10 +105,59 @@ async def _drain(ws: web.WebSocketResponse) -> None:
             break
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the kiosk endpoints."""
-    app.router.add_get("/api/v1/kiosk/menu", menu)
-    app.router.add_get("/api/v1/kiosk/session", session)
-    app.router.add_post("/api/v1/kiosk/session/end", end_session)
-    app.router.add_get("/api/v1/kiosk/events", kiosk_events)
-    app.router.add_post("/api/v1/kiosk/tickets", tickets)
+_KIOSK = frozenset({DeviceKind.KIOSK})
+_ISSUED = "Issued; `print` says whether the paper ticket came out."
+_REPLAYED = "A repeated request_id: the ticket issued the first time, printed again (`replayed`)."
+
+ROUTES = (
+    Route(
+        "GET",
+        "/api/v1/kiosk/menu",
+        menu,
+        "kioskMenu",
+        "Branch and services with waiting counts and wait ranges.",
+        _KIOSK,
+        {200: Reply("The menu.", Menu)},
+        refusals=frozenset({503}),
+    ),
+    Route(
+        "GET",
+        "/api/v1/kiosk/session",
+        session,
+        "kioskSession",
+        "The calling station's session, or idle.",
+        _KIOSK,
+        {200: Reply("The session (never a full name, number or amount).", KioskSession)},
+    ),
+    Route(
+        "POST",
+        "/api/v1/kiosk/session/end",
+        end_session,
+        "kioskSessionEnd",
+        "End (forget) the station's session.",
+        _KIOSK,
+        {200: Reply("Whether a session was live.", Ended)},
+    ),
+    Route(
+        "GET",
+        "/api/v1/kiosk/events",
+        kiosk_events,
+        "kioskEvents",
+        "Station-scoped kiosk messages (WebSocket, not persisted, no replay).",
+        _KIOSK,
+        {101: Reply("Switching to the WebSocket protocol.")},
+        websocket=True,
+        description="A plain GET without the WebSocket upgrade is refused with 400.",
+    ),
+    Route(
+        "POST",
+        "/api/v1/kiosk/tickets",
+        tickets,
+        "kioskTicket",
+        "Issue a ticket for the station's customer (or a walk-in) and print it.",
+        _KIOSK,
+        {201: Reply(_ISSUED, TicketIssued), 200: Reply(_REPLAYED, TicketIssued)},
+        body=Body(TicketRequest, example={"service": "cash", "session_id": None}),
+        refusals=frozenset({409, 503}),
+    ),
+)

@@ -12,6 +12,10 @@ from cryptography.hazmat.primitives import serialization
 from branch_hub.api.app import HUB
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require
+from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
+from branch_hub.api.wire_schemas import DEVICE_LIST, REVOKED
+from branch_hub.client.enrolment import Enrolment, EnrolRequest
+from branch_hub.client.models import Ended, LoginRequest, LoginResult
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.auth import bearer_token
 from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
@@ -27,7 +31,7 @@ from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
 from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
 
-__all__ = ["add_routes", "read_json_object"]
+__all__ = ["ROUTES", "read_json_object"]
 
 
 def _security(request: web.Request) -> HubSecurity:
@@ -211,10 +215,63 @@ async def revoke_device(request: web.Request) -> web.Response:
     return web.json_response({"device_id": device.device_id, "active": device.active})
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the security endpoints on the hub's application."""
-    app.router.add_post("/api/v1/login", login)
-    app.router.add_post("/api/v1/logout", logout)
-    app.router.add_post(ENROL_ROUTE, enrol_device)
-    app.router.add_get("/api/v1/devices", list_devices)
-    app.router.add_post("/api/v1/devices/{device_id}/revoke", revoke_device)
+_ADMIN = frozenset({Role.BRANCH_ADMIN})
+
+ROUTES = (
+    Route(
+        "POST",
+        "/api/v1/login",
+        login,
+        "login",
+        "Start a staff session on this tablet or counter.",
+        STAFF_DEVICE_KINDS,
+        {200: Reply("Logged in.", LoginResult)},
+        body=Body(LoginRequest, example={"staff_id": "S-LOBBY", "pin": "246810"}),
+        refusals=frozenset({423, 429}),
+        description="Wrong PINs lock the account for a while (423); too many failed logins "
+        "on one device, across staff ids, are refused for a while (429).",
+    ),
+    Route(
+        "POST",
+        "/api/v1/logout",
+        logout,
+        "logout",
+        "End the caller's staff session.",
+        STAFF_DEVICE_KINDS,
+        {200: Reply("Whether a session ended.", Ended)},
+    ),
+    Route(
+        "POST",
+        ENROL_ROUTE,
+        enrol_device,
+        "enrol",
+        "Exchange a one-time enrolment code and a CSR for the device's client certificate.",
+        None,
+        {201: Reply("The device's certificate and the branch CA.", Enrolment)},
+        body=Body(EnrolRequest),
+        refusals=frozenset({429, 503}),
+        description="The only route reachable without a client certificate. Rate-limited per "
+        "source and branch-wide; the code is single use and expires after 10 minutes. 503 when "
+        "this hub holds no CA key to issue certificates with.",
+    ),
+    staff_route(
+        "GET",
+        "/api/v1/devices",
+        list_devices,
+        "devices",
+        "Enrolled devices (branch admin).",
+        {200: Reply("Every enrolled device.", DEVICE_LIST)},
+        roles=_ADMIN,
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/devices/{device_id}/revoke",
+        revoke_device,
+        "revoke_device",
+        "Revoke a device at once (branch admin); its open connections are closed.",
+        {200: Reply("The device and whether it is still active.", REVOKED)},
+        roles=_ADMIN,
+        params=(Param("device_id", {"type": "string", "maxLength": 64}),),
+        refusals=frozenset({400, 404}),
+    ),
+)

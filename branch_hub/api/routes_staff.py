@@ -8,9 +8,33 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from branch_hub.api.app import HUB
-from branch_hub.api.bodies import choice, json_body, opt_str, path_param, req_str, request_id
+from branch_hub.api.bodies import (
+    PATH_SAFE,
+    choice,
+    json_body,
+    opt_str,
+    path_param,
+    req_str,
+    request_id,
+)
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_staff
+from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
+from branch_hub.client.models import (
+    Brief,
+    ClaimResult,
+    CommandRequest,
+    Dashboard,
+    HandoffRequest,
+    HandoffResult,
+    LeadOutcomeRequest,
+    NoteRequest,
+    NoteResult,
+    OutcomeResult,
+    TicketResult,
+    TransferRequest,
+    VisitList,
+)
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.vocabulary import (
@@ -23,7 +47,7 @@ from branch_hub.vocabulary import (
     TicketOperation,
 )
 
-__all__ = ["add_routes"]
+__all__ = ["ROUTES"]
 
 _VISIT_ID = re.compile(r"^[0-9a-f]{16}$")
 _TICKET_ID = re.compile(r"^[0-9]{8}-[A-Z][0-9]{3,6}$")
@@ -137,16 +161,132 @@ async def dashboard(request: web.Request) -> web.Response:
     return web.json_response(await _counters(request).dashboard())
 
 
-def add_routes(app: web.Application) -> None:
-    """Register the staff endpoints."""
-    r = app.router
-    r.add_get("/api/v1/visits", visits)
-    r.add_get("/api/v1/visits/{visit_id}/brief", brief)
-    r.add_post("/api/v1/visits/{visit_id}/claim", claim)
-    r.add_post("/api/v1/visits/{visit_id}/notes", notes)
-    r.add_post("/api/v1/visits/{visit_id}/handoff", handoff)
-    r.add_post("/api/v1/visits/{visit_id}/leads/{lead_id}/outcome", lead_outcome)
-    r.add_post("/api/v1/counters/{counter_id}/call-next", call_next)
-    for op in TicketOperation:
-        r.add_post(f"/api/v1/tickets/{{ticket_id}}/{op.value}", _ticket_handler(op))
-    r.add_get("/api/v1/queue/dashboard", dashboard)
+_VISIT = Param.matching("visit_id", _VISIT_ID.pattern)
+_TICKET = Param.matching("ticket_id", _TICKET_ID.pattern)
+_LEAD = Param.matching("lead_id", _LEAD_ID.pattern)
+_COUNTER = Param.matching("counter_id", PATH_SAFE.pattern, example="C1")
+_STATE = Param("state", {"type": "string", "enum": ["waiting", "serving", "all"]}, where="query")
+_COMMAND = Body(CommandRequest, required=False)
+_MOVED = {
+    200: Reply("The ticket after the operation (null when nothing was waiting).", TicketResult)
+}
+# A command's refusals: a bad field, no such visit or ticket, a conflict, a store down.
+_COMMAND_REFUSALS = frozenset({400, 404, 409, 503})
+_TICKET_OPS = {
+    TicketOperation.RECALL: ("recall", "Recall a called ticket (or a no-show within its grace)."),
+    TicketOperation.NO_SHOW: ("noShow", "Mark a called ticket as a no-show."),
+    TicketOperation.FINISH: (
+        "finish",
+        "Finish serving a ticket (it moves on to its next service, if any).",
+    ),
+    TicketOperation.PARK: ("park", "Park a called ticket (the counter becomes free)."),
+    TicketOperation.TRANSFER: ("transfer", "Transfer a ticket to another service and/or counter."),
+}
+
+
+def _ticket_route(op: TicketOperation) -> Route:
+    operation_id, summary = _TICKET_OPS[op]
+    transfer = op is TicketOperation.TRANSFER
+    return staff_route(
+        "POST",
+        f"/api/v1/tickets/{{ticket_id}}/{op.value}",
+        _ticket_handler(op),
+        operation_id,
+        summary,
+        _MOVED,
+        roles=QUEUE_ROLES,
+        params=(_TICKET,),
+        body=Body(TransferRequest, example={"service": "wealth"}) if transfer else _COMMAND,
+        refusals=_COMMAND_REFUSALS,
+    )
+
+
+ROUTES = (
+    staff_route(
+        "GET",
+        "/api/v1/visits",
+        visits,
+        "visits",
+        "Today's visits.",
+        {200: Reply("The visits in arrival order.", VisitList)},
+        params=(_STATE,),
+        refusals=frozenset({400, 503}),
+    ),
+    staff_route(
+        "GET",
+        "/api/v1/visits/{visit_id}/brief",
+        brief,
+        "brief",
+        "The visit's brief for the caller's role (computed in memory, audited).",
+        {200: Reply("The brief.", Brief)},
+        params=(_VISIT,),
+        refusals=frozenset({404, 503}),
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/visits/{visit_id}/claim",
+        claim,
+        "claim",
+        "Claim the customer (exclusive).",
+        {200: Reply("Claimed.", ClaimResult)},
+        params=(_VISIT,),
+        body=_COMMAND,
+        refusals=_COMMAND_REFUSALS,
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/visits/{visit_id}/notes",
+        notes,
+        "addNote",
+        "Add a note for colleagues (optionally for one role).",
+        {201: Reply("Added.", NoteResult)},
+        params=(_VISIT,),
+        body=Body(NoteRequest, example={"text": "客户想了解养老金账户"}),
+        refusals=_COMMAND_REFUSALS,
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/visits/{visit_id}/handoff",
+        handoff,
+        "handoff",
+        "Hand the customer to a colleague or a role (exactly one of to_staff_id, to_role).",
+        {200: Reply("Handed off.", HandoffResult)},
+        params=(_VISIT,),
+        body=Body(HandoffRequest, example={"to_role": "wealth_manager", "note": "想咨询理财"}),
+        refusals=_COMMAND_REFUSALS,
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/visits/{visit_id}/leads/{lead_id}/outcome",
+        lead_outcome,
+        "leadOutcome",
+        "Record what happened with a lead.",
+        {201: Reply("Recorded.", OutcomeResult)},
+        params=(_VISIT, _LEAD),
+        body=Body(LeadOutcomeRequest, example={"outcome": "follow_up", "note": "下周再联系"}),
+        refusals=_COMMAND_REFUSALS,
+    ),
+    staff_route(
+        "POST",
+        "/api/v1/counters/{counter_id}/call-next",
+        call_next,
+        "callNext",
+        "Call the next ticket to a counter (opening it if closed).",
+        _MOVED,
+        roles=QUEUE_ROLES,
+        params=(_COUNTER,),
+        body=_COMMAND,
+        refusals=frozenset({404, 409, 503}),
+    ),
+    *(_ticket_route(op) for op in TicketOperation),
+    staff_route(
+        "GET",
+        "/api/v1/queue/dashboard",
+        dashboard,
+        "dashboard",
+        "The lobby manager's queue dashboard.",
+        {200: Reply("Queues, counters, current calls, longest wait.", Dashboard)},
+        roles=DASHBOARD_ROLES,
+        refusals=frozenset({503}),
+    ),
+)
