@@ -177,24 +177,34 @@ class _Synced:
     figures: dict[str, Any]
 
 
-def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
-    """Synthesise, publish and pull a snapshot, then a delta; time a plain insert alongside."""
-    export, export2 = work / "export.jsonl", work / "export-delta.jsonl"
-    hq, hub, pubdir = work / "hq-keys", work / "hub", work / "published"
-    for d in (hq, hub):
-        d.mkdir(parents=True, exist_ok=True)
+def _synthesise(export: Path, customers: int, seed: int, quiet: bool) -> float:
+    """Write HQ's export of synthetic customers; return the seconds it took."""
     started = time.perf_counter()
     write_export_file(
         SynthOptions(customers=customers, seed=seed, as_of=AS_OF), export, progress=False
     )
     synth_s = time.perf_counter() - started
     _say(quiet, f"synth: {customers} customers in {synth_s:.1f} s")
+    return synth_s
+
+
+def _keys(hq: Path, hub: Path) -> tuple[Any, Any, Any]:
+    """Write HQ's signing keys and the hub's sync keys; return signing, hub private, public."""
     write_key_pair("hq", hq / "hq_signing.key", hq / "hq_signing.pub")
     write_key_pair("hub", hub / "hub_sync.key", hub / "hub_sync.pub")
     shutil.copy(hq / "hq_signing.pub", hub / "hq_signing.pub")
     signing = load_signing_private(hq / "hq_signing.key")
-    hub_key = load_hub_private(hub / "hub_sync.key")
-    hub_pub = load_hub_public(hub / "hub_sync.pub")
+    return signing, load_hub_private(hub / "hub_sync.key"), load_hub_public(hub / "hub_sync.pub")
+
+
+def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
+    """Synthesise, publish and pull a snapshot, then a delta; time a plain insert alongside."""
+    export, export2 = work / "export.jsonl", work / "export-delta.jsonl"
+    hq, hub, pubdir = work / "hq-keys", work / "hub", work / "published"
+    for d in (hq, hub):
+        d.mkdir(parents=True, exist_ok=True)
+    synth_s = _synthesise(export, customers, seed, quiet)
+    signing, hub_key, hub_pub = _keys(hq, hub)
 
     started = time.perf_counter()
     snap = publish(export, hub_pub, signing, pubdir, BRANCH, progress=False)

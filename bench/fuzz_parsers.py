@@ -21,6 +21,17 @@ __all__ = ["Target", "fuzz_parsers", "parser_targets"]
 
 Target = tuple[Callable[[bytes], object], list[bytes], tuple[type[BaseException], ...]]
 
+_EXPORT_SEED = orjson.dumps(
+    {
+        "customer_id": "C1",
+        "name": "王小明",
+        "gender": "M",
+        "id_number": "11010519491231002X",
+        "cards": [{"pan": "6222021001098550814"}],
+        "passbooks": [{"account": "62284800000000000123"}],
+    }
+)
+
 
 def parser_targets() -> dict[str, Target]:
     """Every parser as name -> (callable, seeds, the exception types it may raise)."""
@@ -73,16 +84,6 @@ def _sync_targets() -> dict[str, Target]:
         except ValueError as exc:  # the publisher reports these with the line number
             raise SyncError(str(exc)) from exc
 
-    export_seed = orjson.dumps(
-        {
-            "customer_id": "C1",
-            "name": "王小明",
-            "gender": "M",
-            "id_number": "11010519491231002X",
-            "cards": [{"pan": "6222021001098550814"}],
-            "passbooks": [{"account": "62284800000000000123"}],
-        }
-    )
     return {
         "sync.envelope": (
             lambda d: bundle.open_envelope(d, public, "fuzz"),
@@ -100,7 +101,7 @@ def _sync_targets() -> dict[str, Target]:
             [bundle.delete_chunk([b"r" * 16, b"q" * 16])],
             (SyncError,),
         ),
-        "sync.export_line": (export_line, [export_seed], (SyncError,)),
+        "sync.export_line": (export_line, [_EXPORT_SEED], (SyncError,)),
     }
 
 
