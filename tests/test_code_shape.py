@@ -7,7 +7,16 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("branch_common", "branch_hub", "branch_demo", "drivers", "sync", "kiosk", "tablet", "bench")
+PACKAGES = (
+    "branch_common",
+    "branch_hub",
+    "branch_demo",
+    "drivers",
+    "sync",
+    "kiosk",
+    "tablet",
+    "bench",
+)
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
 
