@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -164,25 +165,46 @@ def _percentile(sorted_ns: list[int], q: float) -> float:
     return sorted_ns[min(len(sorted_ns) - 1, int(q * len(sorted_ns)))] / 1000.0
 
 
-def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dict[str, Any]:
-    """Run the whole benchmark in `work`; return the figures."""
-    export = work / "export.jsonl"
-    export2 = work / "export-delta.jsonl"
-    hq, hub, pubdir = work / "hq-keys", work / "hub", work / "published"
-    for d in (hq, hub):
-        d.mkdir(parents=True, exist_ok=True)
+@dataclass
+class _Synced:
+    """What the sync phase left: the exports, the hub's key and cache folder, and its figures."""
+
+    export: Path
+    delta_export: Path
+    hub: Path
+    hub_key: Any
+    plain_db: Path
+    figures: dict[str, Any]
+
+
+def _synthesise(export: Path, customers: int, seed: int, quiet: bool) -> float:
+    """Write HQ's export of synthetic customers; return the seconds it took."""
     started = time.perf_counter()
     write_export_file(
         SynthOptions(customers=customers, seed=seed, as_of=AS_OF), export, progress=False
     )
     synth_s = time.perf_counter() - started
     _say(quiet, f"synth: {customers} customers in {synth_s:.1f} s")
+    return synth_s
+
+
+def _keys(hq: Path, hub: Path) -> tuple[Any, Any, Any]:
+    """Write HQ's signing keys and the hub's sync keys; return signing, hub private, public."""
     write_key_pair("hq", hq / "hq_signing.key", hq / "hq_signing.pub")
     write_key_pair("hub", hub / "hub_sync.key", hub / "hub_sync.pub")
     shutil.copy(hq / "hq_signing.pub", hub / "hq_signing.pub")
     signing = load_signing_private(hq / "hq_signing.key")
-    hub_key = load_hub_private(hub / "hub_sync.key")
-    hub_pub = load_hub_public(hub / "hub_sync.pub")
+    return signing, load_hub_private(hub / "hub_sync.key"), load_hub_public(hub / "hub_sync.pub")
+
+
+def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
+    """Synthesise, publish and pull a snapshot, then a delta; time a plain insert alongside."""
+    export, export2 = work / "export.jsonl", work / "export-delta.jsonl"
+    hq, hub, pubdir = work / "hq-keys", work / "hub", work / "published"
+    for d in (hq, hub):
+        d.mkdir(parents=True, exist_ok=True)
+    synth_s = _synthesise(export, customers, seed, quiet)
+    signing, hub_key, hub_pub = _keys(hq, hub)
 
     started = time.perf_counter()
     snap = publish(export, hub_pub, signing, pubdir, BRANCH, progress=False)
@@ -218,12 +240,34 @@ def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dic
         f"delta: {delta.records} upserts, {delta.deletes} deletes; publish {delta_publish_s:.1f} s, "
         f"apply {second.apply_s:.1f} s",
     )
+    figures = {
+        "customers": customers,
+        "synth_s": round(synth_s, 2),
+        "publish_s": round(publish_s, 2),
+        "snapshot_bytes": snap.bytes,
+        "snapshot_download_s": round(first.download_s, 2),
+        "snapshot_apply_s": round(first.apply_s, 2),
+        "apply_records_per_s": round(customers / first.apply_s),
+        "plain_apply_s": round(plain_s, 2),
+        "apply_ratio_vs_plain": round(first.apply_s / plain_s, 2),
+        "delta_upserts": delta.records,
+        "delta_deletes": delta.deletes,
+        "delta_touched": counts,
+        "delta_publish_s": round(delta_publish_s, 2),
+        "delta_apply_s": round(second.apply_s, 2),
+    }
+    return _Synced(export, export2, hub, hub_key, plain_db, figures)
 
+
+def _identify(synced: _Synced, seed: int, lookups: int) -> tuple[list[int], list[int], int]:
+    """Time identifications in our cache and in the plain baseline; return both and the misses."""
+    hub, plain_db = synced.hub, synced.plain_db
     # Identify against the delta-applied cache; the plain baseline holds the snapshot rows, so
     # it looks up identifiers sampled from the snapshot export (same hit/miss mix, same sizes).
-    ours_q = sample_identifiers(export2, lookups * 9 // 10, lookups - lookups * 9 // 10, seed + 2)
-    plain_q = sample_identifiers(export, lookups * 9 // 10, lookups - lookups * 9 // 10, seed + 3)
-    cache = CustomerCache(hub / "cache", hub_key)
+    hits, misses = lookups * 9 // 10, lookups - lookups * 9 // 10
+    ours_q = sample_identifiers(synced.delta_export, hits, misses, seed + 2)
+    plain_q = sample_identifiers(synced.export, hits, misses, seed + 3)
+    cache = CustomerCache(hub / "cache", synced.hub_key)
     plain = sqlite3.connect(f"file:{plain_db}?mode=ro", uri=True)
     plain_sql = "SELECT c.data FROM ident i JOIN customer c ON c.id = i.customer WHERE i.kind = ? AND i.value = ?"
 
@@ -262,31 +306,24 @@ def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dic
                 wrong += found != hit
     cache.close()
     plain.close()
-    ours_ns.sort()
-    plain_ns.sort()
+    return sorted(ours_ns), sorted(plain_ns), wrong
+
+
+def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dict[str, Any]:
+    """Run the whole benchmark in `work`; return the figures."""
+    synced = _sync(customers, work, seed, quiet)
+    ours_ns, plain_ns, wrong = _identify(synced, seed, lookups)
+    plain_db = synced.plain_db
     plain_db.unlink()
     for extra in ("-wal", "-shm"):
         Path(f"{plain_db}{extra}").unlink(missing_ok=True)
-    db_bytes = sum(p.stat().st_size for p in (hub / "cache").glob("customers-*"))
+    db_bytes = sum(p.stat().st_size for p in (synced.hub / "cache").glob("customers-*"))
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     p50 = statistics.median(ours_ns) / 1000
     plain_p50 = statistics.median(plain_ns) / 1000
     return {
-        "customers": customers,
-        "synth_s": round(synth_s, 2),
-        "publish_s": round(publish_s, 2),
-        "snapshot_bytes": snap.bytes,
-        "snapshot_download_s": round(first.download_s, 2),
-        "snapshot_apply_s": round(first.apply_s, 2),
-        "apply_records_per_s": round(customers / first.apply_s),
-        "plain_apply_s": round(plain_s, 2),
-        "apply_ratio_vs_plain": round(first.apply_s / plain_s, 2),
-        "delta_upserts": delta.records,
-        "delta_deletes": delta.deletes,
-        "delta_touched": counts,
-        "delta_publish_s": round(delta_publish_s, 2),
-        "delta_apply_s": round(second.apply_s, 2),
+        **synced.figures,
         "identify_n": len(ours_ns),
         "identify_wrong": wrong,
         "identify_p50_us": round(p50, 2),

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -122,16 +123,10 @@ def _insert(device: Any, daemon: Any) -> float:
     raise AssertionError("unreachable")
 
 
-def run(rounds: int, starts: int) -> dict[str, Any]:
-    """Measure and return the figures."""
-    harness_mod = _support("kivy_harness")
-    xvfb = harness_mod.start_xvfb()
-    harness_mod.prepare_kivy_env()
+def _start_pcscd(work: Path) -> Any:
     from drivers.errors import DeviceError
-    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
     from drivers.sim.pcscd import PcscDaemon
 
-    work = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
     daemon = PcscDaemon(log_path=work / "pcscd.log")
     for attempt in range(10):  # pcscd is machine-wide: another process may be restarting it
         try:
@@ -141,76 +136,78 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
             if attempt == 9:
                 raise
             time.sleep(2)
-    tls = _support("tlsenv").make_tls_env(work / "pki")
-    real = _support("kiosk_real_hub")
-    rows = real.build_cache(work / "hq", "BJ-CY-0105")
-    hub = real.RealKioskHub(work / "hub", tls, cache_dir=work / "hq" / "cache").start()
-    cert, key = tls.client("K1", "kiosk")
-    try:
-        conn = ["--hub", hub.url, "--cert", str(cert), "--key", str(key), "--ca", str(tls.ca_path)]
-        bare = [_cold_start(["bare"]) for _ in range(starts)]
-        kiosk_starts = [_cold_start(["kiosk", *conn]) for _ in range(starts)]
+    return daemon
 
-        from branch_hub.client import DeviceTls, HubClient
-        from branch_hub.client.fonts import find_cjk_font
-        from kiosk.app import KioskView, use_font
-        from kiosk.flow import Flow, Phase
-        from kiosk.link import Controller, HubLink
 
-        use_font(find_cjk_font())
-        harness = harness_mod.Harness()
-        link = HubLink(HubClient(hub.url, DeviceTls(cert, key, tls.ca_path)))
-        controller = Controller(Flow(), link.inbox, link.submit)
-        view = KioskView(controller)
-        harness.show(view, (1920, 1080))
-        session_at: dict[str, float] = {}
-        original = link._on_notice
+@dataclass
+class _Kiosk:
+    """The kiosk app in this process, and when the hub's recognised-session message came."""
 
-        def spy(notice: Any) -> None:
-            data = notice.data.get("data") if notice.kind == "message" else None
-            if isinstance(data, dict) and data.get("state") == "recognised":
-                session_at["t"] = time.perf_counter()
-            original(notice)
+    harness: Any
+    link: Any
+    controller: Any
+    view: Any
+    session_at: dict[str, float] = field(default_factory=dict)
 
-        link.stream._on_notice = spy
-        link.start()
-        harness.until(lambda: controller.flow.state.phase is Phase.ATTRACT, 20, "attract")
-        customers = [c for c in rows if any(card["pan"].startswith("62") for card in c["cards"])]
-        sensed_ms, session_ms, insert_ms = [], [], []
-        for i in range(rounds):
-            customer = customers[i % len(customers)]
-            card = next(c for c in customer["cards"] if c["pan"].startswith("62"))
-            device = VirtualCardDevice(
-                VirtualCard(profile("unionpay_debit", CardIdentity(card["pan"], card["expiry"]))),
-                port=real.KIOSK_READER_PORT,
-            )
-            session_at.clear()
-            link.notice_times.pop("kiosk.card_sensed", None)
-            inserted = _insert(device, daemon)
-            harness.until(
-                lambda: (
-                    controller.flow.state.phase is Phase.GREETING
-                    and view.rendered_version == controller.flow.state.version
-                ),
-                15,
-                "greeting",
-            )
-            harness.frames(1)  # the frame that draws it
-            shown = time.perf_counter()
-            sensed_ms.append((shown - link.notice_times["kiosk.card_sensed"]) * 1000)
-            session_ms.append((shown - session_at["t"]) * 1000)
-            insert_ms.append((shown - inserted) * 1000)
-            device.remove()
-            controller.touch("cancel")
-            harness.until(lambda: controller.flow.state.phase is Phase.ATTRACT, 10, "attract")
-            harness.frames(5)
-        view.stop()
-        link.stop()
-    finally:
-        hub.close()
-        daemon.stop()
-        if xvfb is not None:
-            xvfb.terminate()
+
+def _open_kiosk(harness_mod: Any, url: str, cert: Path, key: Path, ca: Path) -> _Kiosk:
+    from branch_hub.client import DeviceTls, HubClient
+    from branch_hub.client.fonts import find_cjk_font
+    from kiosk.app import KioskView, use_font
+    from kiosk.flow import Flow, Phase
+    from kiosk.link import Controller, HubLink
+
+    use_font(find_cjk_font())
+    harness = harness_mod.Harness()
+    link = HubLink(HubClient(url, DeviceTls(cert, key, ca)))
+    controller = Controller(Flow(), link.inbox, link.submit)
+    view = KioskView(controller)
+    harness.show(view, (1920, 1080))
+    kiosk = _Kiosk(harness, link, controller, view)
+    original = link._on_notice
+
+    def spy(notice: Any) -> None:
+        data = notice.data.get("data") if notice.kind == "message" else None
+        if isinstance(data, dict) and data.get("state") == "recognised":
+            kiosk.session_at["t"] = time.perf_counter()
+        original(notice)
+
+    link.stream._on_notice = spy
+    link.start()
+    harness.until(lambda: controller.flow.state.phase is Phase.ATTRACT, 20, "attract")
+    return kiosk
+
+
+def _greet(kiosk: _Kiosk, device: Any, daemon: Any) -> tuple[float, float, float]:
+    """Insert a card until the greeting shows; return ms from card sensed, session, insert."""
+    from kiosk.flow import Phase
+
+    flow, harness = kiosk.controller.flow, kiosk.harness
+    kiosk.session_at.clear()
+    kiosk.link.notice_times.pop("kiosk.card_sensed", None)
+    inserted = _insert(device, daemon)
+    harness.until(
+        lambda: (
+            flow.state.phase is Phase.GREETING and kiosk.view.rendered_version == flow.state.version
+        ),
+        15,
+        "greeting",
+    )
+    harness.frames(1)  # the frame that draws it
+    shown = time.perf_counter()
+    sensed = (shown - kiosk.link.notice_times["kiosk.card_sensed"]) * 1000
+    timings = (sensed, (shown - kiosk.session_at["t"]) * 1000, (shown - inserted) * 1000)
+    device.remove()
+    kiosk.controller.touch("cancel")
+    harness.until(lambda: flow.state.phase is Phase.ATTRACT, 10, "attract")
+    harness.frames(5)
+    return timings
+
+
+def _figures(
+    bare: list[float], kiosk_starts: list[float], greetings: list[tuple[float, float, float]]
+) -> dict[str, Any]:
+    sensed_ms, session_ms, insert_ms = (list(column) for column in zip(*greetings, strict=True))
     kiosk_median = statistics.median(kiosk_starts)
     bare_median = statistics.median(bare)
     greet = _summary(sensed_ms)
@@ -232,6 +229,45 @@ def run(rounds: int, starts: int) -> dict[str, Any]:
         "target_ms": TARGET_MS,
         "within_target": greet["p95"] <= TARGET_MS,
     }
+
+
+def run(rounds: int, starts: int) -> dict[str, Any]:
+    """Measure and return the figures."""
+    harness_mod = _support("kivy_harness")
+    xvfb = harness_mod.start_xvfb()
+    harness_mod.prepare_kivy_env()
+    from drivers.sim.card import CardIdentity, VirtualCard, VirtualCardDevice, profile
+
+    work = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
+    daemon = _start_pcscd(work)
+    tls = _support("tlsenv").make_tls_env(work / "pki")
+    real = _support("kiosk_real_hub")
+    rows = real.build_cache(work / "hq", "BJ-CY-0105")
+    hub = real.RealKioskHub(work / "hub", tls, cache_dir=work / "hq" / "cache").start()
+    cert, key = tls.client("K1", "kiosk")
+    try:
+        conn = ["--hub", hub.url, "--cert", str(cert), "--key", str(key), "--ca", str(tls.ca_path)]
+        bare = [_cold_start(["bare"]) for _ in range(starts)]
+        kiosk_starts = [_cold_start(["kiosk", *conn]) for _ in range(starts)]
+        kiosk = _open_kiosk(harness_mod, hub.url, cert, key, tls.ca_path)
+        customers = [c for c in rows if any(card["pan"].startswith("62") for card in c["cards"])]
+        greetings = []
+        for i in range(rounds):
+            customer = customers[i % len(customers)]
+            card = next(c for c in customer["cards"] if c["pan"].startswith("62"))
+            device = VirtualCardDevice(
+                VirtualCard(profile("unionpay_debit", CardIdentity(card["pan"], card["expiry"]))),
+                port=real.KIOSK_READER_PORT,
+            )
+            greetings.append(_greet(kiosk, device, daemon))
+        kiosk.view.stop()
+        kiosk.link.stop()
+    finally:
+        hub.close()
+        daemon.stop()
+        if xvfb is not None:
+            xvfb.terminate()
+    return _figures(bare, kiosk_starts, greetings)
 
 
 def main(argv: list[str] | None = None) -> int:

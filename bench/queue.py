@@ -14,7 +14,6 @@ priority customers are treated as ordinary; the maximum over ordinary customers.
 from __future__ import annotations
 
 import argparse
-import heapq
 import json
 import math
 import random
@@ -23,62 +22,20 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from branch_hub.config import BranchConfig, PriorityPolicy, QueuePolicy, parse_config
-from branch_hub.queue import Actor, ManualClock, Outcome, QueueEngine, QueueStore, Synchronous
-
-# service code, prefix, median minutes, share of arrivals
-SERVICES = [("cash", "A", 1.5, 0.60), ("account", "B", 3.0, 0.25), ("wealth", "C", 6.0, 0.08)]
-SERVICES += [("loan", "D", 4.5, 0.07)]
-COUNTERS = [["cash", "account"]] * 5 + [["cash", "loan"], ["account", "loan", "wealth"]]
-COUNTERS += [["wealth", "loan", "account"]]
-SIGMA = 0.5  # lognormal shape of service times
-# arrivals per hour from 09:00 to 17:00 (peak 300/hour late morning)
-PROFILE = [50, 120, 300, 180, 90, 110, 160, 70]
-# tier shares: mass and basic are ordinary; wealth and private are priority; plus appointments
-TIERS = [("mass", 0.60), ("basic", 0.285), ("wealth", 0.09), ("private", 0.015)]
-APPOINTMENT_SHARE = 0.01
-OPEN = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
-KIOSK = Actor(None, "K1")
-STAFF = Actor("s-bench", "tablet-bench")
-
-POLICIES = {
-    "strict": QueuePolicy(policy=PriorityPolicy.STRICT, aging_cap_min=0),
-    "weighted": QueuePolicy(policy=PriorityPolicy.WEIGHTED, aging_cap_min=0),
-    "weighted_cap": QueuePolicy(policy=PriorityPolicy.WEIGHTED, aging_cap_min=15),
-    "strict_cap": QueuePolicy(policy=PriorityPolicy.STRICT, aging_cap_min=15),
-}
-DEFAULT_POLICY = "weighted_cap"
-
-
-def bench_config(policy: QueuePolicy | None = None) -> BranchConfig:
-    """The simulated branch: four services, eight counters."""
-    return parse_config(
-        {
-            "branch": {
-                "id": "BENCH",
-                "name_zh": "基准支行",
-                "name_en": "Bench branch",
-                "region_code": "110105",
-            },
-            "services": [
-                {"code": c, "name_zh": c, "name_en": c, "prefix": p, "typical_service_min": m}
-                for c, p, m, _ in SERVICES
-            ],
-            "counters": [
-                {"id": f"C{i + 1}", "name_zh": f"{i + 1}号窗口", "number": i + 1, "services": s}
-                for i, s in enumerate(COUNTERS)
-            ],
-            "queue": (policy or POLICIES[DEFAULT_POLICY]).model_dump(mode="json"),
-        }
-    )
-
-
-# --------------------------------------------------------------------- latency
+from bench.queue_branch import (
+    COUNTERS,
+    DEFAULT_POLICY,
+    KIOSK,
+    OPEN,
+    STAFF,
+    bench_config,
+    draw_customer,
+)
+from bench.queue_day import simulate
+from branch_hub.queue import ManualClock, Outcome, QueueEngine, QueueStore, Synchronous
 
 
 def _percentiles(samples_ns: list[int]) -> dict[str, float]:
@@ -96,12 +53,6 @@ class _Ops:
         self.open_counter: Callable[..., Outcome] = target.open_counter
 
 
-def _customer(rng: random.Random) -> tuple[str, str, bool]:
-    service = rng.choices([s[0] for s in SERVICES], [s[3] for s in SERVICES])[0]
-    tier = rng.choices([t[0] for t in TIERS], [t[1] for t in TIERS])[0]
-    return service, tier, rng.random() < APPOINTMENT_SHARE
-
-
 def _latency(ops: _Ops, clock: ManualClock, ops_count: int, seed: int) -> dict[str, Any]:
     """Time `ops_count` issues then as many calls, three rounds; report the median round."""
     rounds = [_latency_round(ops, clock, ops_count, seed + r) for r in range(3)]
@@ -112,7 +63,7 @@ def _latency_round(ops: _Ops, clock: ManualClock, ops_count: int, seed: int) -> 
     rng = random.Random(seed)
     issue_ns: list[int] = []
     for _ in range(ops_count):
-        service, tier, appointment = _customer(rng)
+        service, tier, appointment = draw_customer(rng)
         clock.advance(seconds=0.5)
         started = time.perf_counter_ns()
         ops.issue(service, KIOSK, tier=tier, appointment=appointment)
@@ -138,7 +89,7 @@ def _prefill(ops: _Ops, clock: ManualClock, waiting: int) -> None:
     for i in range(len(COUNTERS)):
         ops.open_counter(f"C{i + 1}", STAFF)
     for _ in range(waiting):
-        service, tier, appointment = _customer(rng)
+        service, tier, appointment = draw_customer(rng)
         clock.advance(seconds=0.01)
         ops.issue(service, KIOSK, tier=tier, appointment=appointment)
 
@@ -208,159 +159,6 @@ def latency_sqlite_baseline(ops_count: int, synchronous: Synchronous) -> dict[st
         conn.close()
     result = _percentiles(samples)
     return {"commit_p50_us": result["p50_us"], "commit_p99_us": result["p99_us"]}
-
-
-# --------------------------------------------------------------------- simulated day
-
-
-@dataclass(frozen=True)
-class Customer:
-    """One arrival of the simulated day."""
-
-    arrival_min: float
-    service: str
-    tier: str
-    appointment: bool
-    duration_min: float
-
-
-def simulate_arrivals(seed: int) -> list[Customer]:
-    """Draw one day of arrivals (non-homogeneous Poisson by thinning) with service times."""
-    rng = random.Random(seed)
-    peak = max(PROFILE) / 60.0
-    medians = {s[0]: s[2] for s in SERVICES}
-    customers: list[Customer] = []
-    t = 0.0
-    while True:
-        t += rng.expovariate(peak)
-        if t >= 60 * len(PROFILE):
-            return customers
-        if rng.random() > PROFILE[int(t // 60)] / 60.0 / peak:
-            continue
-        service, tier, appointment = _customer(rng)
-        duration = rng.lognormvariate(math.log(medians[service]), SIGMA)
-        customers.append(Customer(t, service, tier, appointment, duration))
-
-
-def run_day(
-    customers: list[Customer], policy: QueuePolicy, *, all_ordinary: bool = False
-) -> dict[int, dict[str, float | bool]]:
-    """Run one day through the engine; return per customer: wait, estimate, priority."""
-    clock = ManualClock(OPEN)
-    engine = QueueEngine(bench_config(policy), clock)
-    counters = [f"C{i + 1}" for i in range(len(COUNTERS))]
-    for counter in counters:
-        engine.open_counter(counter, STAFF)
-    by_ticket: dict[str, int] = {}
-    result: dict[int, dict[str, float | bool]] = {}
-    busy: dict[str, bool] = dict.fromkeys(counters, False)
-    # events: (minute, order, kind, payload); kind 0 = counter free, 1 = arrival
-    heap: list[tuple[float, int, int, str | int]] = []
-    for i, c in enumerate(customers):
-        heapq.heappush(heap, (c.arrival_min, i, 1, i))
-    order = len(customers)
-
-    def call(counter: str, now: float) -> None:
-        nonlocal order
-        outcome = engine.call_next(counter, STAFF)
-        ticket = outcome.ticket
-        if ticket is None:
-            busy[counter] = False
-            return
-        busy[counter] = True
-        index = by_ticket[ticket.id]
-        result[index]["wait_min"] = now - customers[index].arrival_min
-        order += 1
-        heapq.heappush(heap, (now + customers[index].duration_min, order, 0, counter))
-
-    while heap:
-        now, _, kind, payload = heapq.heappop(heap)
-        clock.set(OPEN + timedelta(minutes=now))
-        if kind == 1:
-            index = int(payload)
-            c = customers[index]
-            ticket = engine.issue(
-                c.service,
-                KIOSK,
-                tier="mass" if all_ordinary else c.tier,
-                appointment=c.appointment and not all_ordinary,
-            ).ticket
-            assert ticket is not None  # noqa: S101 - issue always returns its ticket
-            by_ticket[ticket.id] = index
-            estimate = engine.estimate(ticket.id)
-            result[index] = {
-                "priority": ticket.priority,
-                "estimate_mid_min": estimate.mid_min,
-                "estimate_low_min": estimate.low_min,
-            }
-            for counter, serves in zip(counters, COUNTERS, strict=True):
-                if not busy[counter] and c.service in serves:
-                    call(counter, now)
-                    break
-        else:
-            call(str(payload), now)
-    return result
-
-
-def day_figures(
-    customers: list[Customer], policy: QueuePolicy, baseline: dict[int, dict[str, float | bool]]
-) -> dict[str, Any]:
-    """Estimate error and extra ordinary wait of one policy against the counterfactual day."""
-    run = run_day(customers, policy)
-    errors_mid, errors_low, extra, waits_p, waits_o = [], [], [], [], []
-    for index, row in run.items():
-        wait = float(row["wait_min"])
-        errors_mid.append(abs(float(row["estimate_mid_min"]) - wait))
-        errors_low.append(abs(float(row["estimate_low_min"]) - wait))
-        if row["priority"]:
-            waits_p.append(wait)
-        else:
-            waits_o.append(wait)
-            extra.append(wait - float(baseline[index]["wait_min"]))
-    extra.sort()
-    return {
-        "wait_estimate_mae_min": round(statistics.fmean(errors_mid), 2),
-        "wait_estimate_mae_low_min": round(statistics.fmean(errors_low), 2),
-        "max_extra_wait_ordinary_min": round(extra[-1], 2),
-        "p95_extra_wait_ordinary_min": round(extra[int(0.95 * (len(extra) - 1))], 2),
-        "mean_wait_priority_min": round(statistics.fmean(waits_p), 2),
-        "mean_wait_ordinary_min": round(statistics.fmean(waits_o), 2),
-        "max_wait_ordinary_min": round(max(waits_o), 2),
-    }
-
-
-def simulate(days: int) -> dict[str, Any]:
-    """Run every policy over `days` simulated days; figures are the worst (max) or mean."""
-    per_policy: dict[str, list[dict[str, Any]]] = {name: [] for name in POLICIES}
-    arrivals = []
-    priority_share = []
-    for day in range(days):
-        customers = simulate_arrivals(seed=100 + day)
-        arrivals.append(len(customers))
-        baseline = run_day(customers, POLICIES[DEFAULT_POLICY], all_ordinary=True)
-        for name, policy in POLICIES.items():
-            figures = day_figures(customers, policy, baseline)
-            per_policy[name].append(figures)
-        priority_share.append(
-            sum(1 for c in customers if c.tier in {"wealth", "private"} or c.appointment)
-            / len(customers)
-        )
-    merged = {}
-    for name, rows in per_policy.items():
-        merged[name] = {
-            key: (
-                max(r[key] for r in rows)
-                if key.startswith(("max_", "p95_"))
-                else round(statistics.fmean(r[key] for r in rows), 2)
-            )
-            for key in rows[0]
-        }
-    return {
-        "days": days,
-        "arrivals_per_day": round(statistics.fmean(arrivals)),
-        "priority_share": round(statistics.fmean(priority_share), 3),
-        "policies": merged,
-    }
 
 
 def main() -> None:

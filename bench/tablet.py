@@ -97,106 +97,95 @@ def cold_start(runs: int = 3) -> tuple[float, float]:
     return statistics.median(app), statistics.median(bare)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the tablet benchmark."""
-    parser = argparse.ArgumentParser(prog="python -m bench.tablet")
-    parser.add_argument("--arrivals", type=int, default=100, help="arrivals timed one by one")
-    parser.add_argument("--hours", type=float, default=8.0, help="simulated day length")
-    parser.add_argument("--per-hour", type=int, default=300, help="arrivals per simulated hour")
-    parser.add_argument("--cold-start-child", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.cold_start_child:
-        cold_start_child()
-        return 0
+def _open_tablet(harness: Any, hub: Any, pin: str, app_dir: Path) -> tuple[Any, Any]:
+    """Enrol the app with the hub, log a lobby manager in and wait for the live stream."""
+    from kivy.clock import Clock
 
-    from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+    from branch_hub.pki import ca_fingerprint
+    from tablet.app import TabletView
+    from tablet.controller import Tablet
+    from tablet.device import DeviceStore
 
-    xvfb = start_xvfb("1280x800x24")
-    try:
-        cold_s, bare_s = cold_start()
-        prepare_kivy_env()
-        from branch_hub.client.fonts import find_cjk_font
-        from branch_hub.pki import ca_fingerprint
-        from tablet.app import TabletView, use_font
-        from tablet.controller import Tablet
-        from tablet.device import DeviceStore
-        from tests.support.tablethub import PIN, make_hub
+    store = DeviceStore(app_dir)
+    tablet = Tablet(store, idle_timeout_s=10**9)
+    tablet.record_times = True
+    view = TabletView(tablet)
+    harness.show(view, (1280, 800))
+    Clock.schedule_interval(view.tick, 0)
+    tablet.enrol(hub.url, hub.enrolment_code("BENCH1"), ca_fingerprint(hub.tls.ca.cert)[:16])
+    harness.until(lambda: tablet.screen == "login", 30, "enrolled")
+    tablet.login("lm1", pin)
+    harness.until(lambda: tablet.state.connected, 30, "live")
+    return tablet, view
 
-        use_font(find_cjk_font())
-        harness = Harness()
-        root = Path(tempfile.mkdtemp(prefix="bench-tablet-"))
-        hub, _ = make_hub(root, customers=10)
-        store = DeviceStore(root / "app")
-        tablet = Tablet(store, idle_timeout_s=10**9)
-        tablet.record_times = True
-        view = TabletView(tablet)
-        harness.show(view, (1280, 800))
-        from kivy.clock import Clock
 
-        Clock.schedule_interval(view.tick, 0)
-        tablet.enrol(hub.url, hub.enrolment_code("BENCH1"), ca_fingerprint(hub.tls.ca.cert)[:16])
-        harness.until(lambda: tablet.screen == "login", 30, "enrolled")
-        tablet.login("lm1", PIN)
-        harness.until(lambda: tablet.state.connected, 30, "live")
-        if hub.hub is None:
-            raise RuntimeError("hub not running")
-        emit = hub.hub.stream.emit
+def _time_arrivals(harness: Any, hub: Any, tablet: Any, view: Any, count: int) -> dict[str, Any]:
+    """Push arrivals one at a time; return seconds to visible, to laid out, and on the wire."""
+    emit = hub.hub.stream.emit
+    visible: list[float] = []
+    wire: list[float] = []
+    laid_out: list[float] = []
+    live: list[str] = []
+    for i in range(count):
+        data = _arrival(f"A{i:03d}", priority=i % 5 == 0)
+        vid = data["visit_id"]
+        start = time.perf_counter()
+        event = hub.call(emit("arrival", data))
 
-        # 1. push -> visible, one arrival at a time
-        visible: list[float] = []
-        wire: list[float] = []
-        laid_out: list[float] = []
-        live: list[str] = []
-        for i in range(args.arrivals):
-            data = _arrival(f"A{i:03d}", priority=i % 5 == 0)
-            vid = data["visit_id"]
-            start = time.perf_counter()
-            event = hub.call(emit("arrival", data))
+        def shown(v: str = vid) -> bool:
+            return v in view.rows and bool(view.rows[v].text)
 
-            def shown(v: str = vid) -> bool:
-                return v in view.rows and bool(view.rows[v].text)
+        # EventLoop.idle runs the tick (row laid out) and then draws and flips that frame.
+        harness.until(shown, 10, "row visible")
+        visible.append(time.perf_counter() - start)
+        laid_out.append(view.row_times.pop(vid) - start)
+        wire.append(tablet.event_times.pop(event.seq, time.perf_counter()) - start)
+        live.append(vid)
+        if len(live) > 15:  # keep the list a realistic length (one screenful)
+            hub.call(emit("finished", {"visit_id": live.pop(0)}))
+    return {"visible": visible, "wire": wire, "laid_out": laid_out}
 
-            # EventLoop.idle runs the tick (row laid out) and then draws and flips that frame.
-            harness.until(shown, 10, "row visible")
-            visible.append(time.perf_counter() - start)
-            laid_out.append(view.row_times.pop(vid) - start)
-            wire.append(tablet.event_times.pop(event.seq, time.perf_counter()) - start)
-            live.append(vid)
-            if len(live) > 15:  # keep the list a realistic length (one screenful)
-                hub.call(emit("finished", {"visit_id": live.pop(0)}))
 
-        # 2. a simulated day: arrivals, calls and finishes as fast as the UI keeps up
-        tablet.record_times = False
-        total = int(args.hours * args.per_hour)
-        rss_samples: list[tuple[int, float]] = []
-        start_day = time.perf_counter()
-        waiting: list[str] = []
-        for i in range(total):
-            data = _arrival(f"B{i % 1000:03d}", priority=i % 7 == 0)
-            hub.call(emit("arrival", data))
-            waiting.append(data["visit_id"])
-            if len(waiting) > 25:
-                done = waiting.pop(0)
-                hub.call(emit("called", {"visit_id": done, "counter_id": "C1", "ticket": "x"}))
-                hub.call(emit("finished", {"visit_id": done}))
-            if i % 10 == 0:
-                harness.loop.idle()
-            if i % max(1, total // 20) == 0:
-                harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
-                rss_samples.append((i, _rss_mb()))
-        harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
-        harness.loop.idle()
-        rss_samples.append((total, _rss_mb()))
-        day_s = time.perf_counter() - start_day
-        board_size = len(tablet.state.board.visits)
-        tablet.close()
-        hub.stop()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(5)
+def _simulated_day(
+    harness: Any, hub: Any, tablet: Any, total: int
+) -> tuple[list[tuple[int, float]], float]:
+    """Arrivals, calls and finishes as fast as the UI keeps up; return RSS samples and seconds."""
+    emit = hub.hub.stream.emit
+    tablet.record_times = False
+    rss_samples: list[tuple[int, float]] = []
+    start_day = time.perf_counter()
+    waiting: list[str] = []
+    for i in range(total):
+        data = _arrival(f"B{i % 1000:03d}", priority=i % 7 == 0)
+        hub.call(emit("arrival", data))
+        waiting.append(data["visit_id"])
+        if len(waiting) > 25:
+            done = waiting.pop(0)
+            hub.call(emit("called", {"visit_id": done, "counter_id": "C1", "ticket": "x"}))
+            hub.call(emit("finished", {"visit_id": done}))
+        if i % 10 == 0:
+            harness.loop.idle()
+        if i % max(1, total // 20) == 0:
+            harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
+            rss_samples.append((i, _rss_mb()))
+    harness.until(lambda: tablet.inbox.empty(), 30, "caught up")
+    harness.loop.idle()
+    rss_samples.append((total, _rss_mb()))
+    return rss_samples, time.perf_counter() - start_day
+
+
+def _figures(
+    args: argparse.Namespace,
+    timed: dict[str, Any],
+    starts: tuple[float, float],
+    day: tuple[list[tuple[int, float]], float, int],
+) -> dict[str, Any]:
+    visible, wire, laid_out = timed["visible"], timed["wire"], timed["laid_out"]
+    cold_s, bare_s = starts
+    rss_samples, day_s, board_size = day
+    total = int(args.hours * args.per_hour)
     warm = rss_samples[len(rss_samples) // 4][1]  # after warm-up (caches, first textures)
-    result = {
+    return {
         "bench": "tablet",
         "arrivals_timed": args.arrivals,
         "visible_ms_p50": round(statistics.median(visible) * 1000, 1),
@@ -220,7 +209,47 @@ def main(argv: list[str] | None = None) -> int:
         "rss_growth_mb_after_warmup": round(rss_samples[-1][1] - warm, 1),
         "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
-    print(json.dumps(result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the tablet benchmark."""
+    parser = argparse.ArgumentParser(prog="python -m bench.tablet")
+    parser.add_argument("--arrivals", type=int, default=100, help="arrivals timed one by one")
+    parser.add_argument("--hours", type=float, default=8.0, help="simulated day length")
+    parser.add_argument("--per-hour", type=int, default=300, help="arrivals per simulated hour")
+    parser.add_argument("--cold-start-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.cold_start_child:
+        cold_start_child()
+        return 0
+
+    from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+
+    xvfb = start_xvfb("1280x800x24")
+    try:
+        starts = cold_start()
+        prepare_kivy_env()
+        from branch_hub.client.fonts import find_cjk_font
+        from tablet.app import use_font
+        from tests.support.tablethub import PIN, make_hub
+
+        use_font(find_cjk_font())
+        harness = Harness()
+        root = Path(tempfile.mkdtemp(prefix="bench-tablet-"))
+        hub, _ = make_hub(root, customers=10)
+        tablet, view = _open_tablet(harness, hub, PIN, root / "app")
+        if hub.hub is None:
+            raise RuntimeError("hub not running")
+        timed = _time_arrivals(harness, hub, tablet, view, args.arrivals)
+        rss_samples, day_s = _simulated_day(harness, hub, tablet, int(args.hours * args.per_hour))
+        board_size = len(tablet.state.board.visits)
+        tablet.close()
+        hub.stop()
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+    print(json.dumps(_figures(args, timed, starts, (rss_samples, day_s, board_size))))
     return 0
 
 

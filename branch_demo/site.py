@@ -18,24 +18,27 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from branch_demo.hq import (
+    collector_command,
+    collector_counts,
+    make_keys,
+    retier_and_add,
+    synth_options,
+    write_export,
+)
 from branch_demo.site_files import BRANCH, COUNTERS, PIN, SERVICES, HubToml, enrol
-from branch_hub.pki import write_private_key
 from drivers.sim.identity import identity_from_export
 from drivers.sim.idreader import IdReaderSim
 from drivers.sim.magstripe import MagstripeSimulator
 from drivers.sim.printer import PrinterSim
 from sync.publisher import publish
 from sync.static_server import StaticServer, make_test_pki
-from sync.synth import SynthOptions, write_export_file
+from sync.synth import write_export_file
 
 __all__ = [
     "BRANCH",
@@ -136,29 +139,10 @@ class BranchSite:
     def _hq_first_publish(self) -> None:
         hq = self.root / "hq"
         hq.mkdir(exist_ok=True)
-        self.hq_key = Ed25519PrivateKey.generate()
-        (hq / "hq_signing.pub").write_bytes(
-            self.hq_key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
-        )
-        self.hub_sync = X25519PrivateKey.generate()
-        pem = self.hub_sync.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        for folder in (self.data / "keys", self.data / "cache"):
-            folder.mkdir(parents=True, exist_ok=True)
-            write_private_key(folder / "hub_sync.key", pem)
+        self.hq_key, self.hub_sync = make_keys(hq, self.data)
         export = hq / "export-1.jsonl"
         write_export_file(
-            SynthOptions(
-                customers=self.opts.customers,
-                seed=self.opts.seed,
-                region_code="110105",
-                as_of=date.today(),
-            ),
+            synth_options(self.opts.customers, self.opts.seed),
             export,
             workers=self._workers,
             progress=False,
@@ -184,26 +168,10 @@ class BranchSite:
         hq = self.root / "hq"
         n = len(self.published)
         previous, export = hq / f"export-{n}.jsonl", hq / f"export-{n + 1}.jsonl"
-        rows = [dict(c) for c in self.customers]
-        for c in rows[:changed]:
-            c["tier"] = "wealth" if c["tier"] != "wealth" else "private"
-        extra = SynthOptions(
-            customers=added,
-            seed=self.opts.seed + 1000 + n,
-            region_code="110105",
-            as_of=date.today(),
+        rows, new = retier_and_add(
+            self.customers, changed=changed, added=added, seed=self.opts.seed + 1000 + n
         )
-        from sync.synth import generate
-
-        base = len(rows)
-        new: list[dict[str, Any]] = []
-        for i, c in enumerate(generate(extra)):
-            c["customer_id"] = f"C{base + i + 9_000_000_000:010d}"  # sorts after every existing id
-            new.append(c)
-        rows += new
-        with export.open("wb") as fh:
-            for c in rows:
-                fh.write(orjson.dumps(c) + b"\n")
+        write_export(export, rows)
         publish(
             export,
             self.hub_sync.public_key(),
@@ -318,23 +286,16 @@ class BranchSite:
         """Start HQ's outcome collector (the WAN is up)."""
         hq = self.root / "hq"
         log = (self.root / "collector.log").open("ab")
+        command = collector_command(
+            self.collector_port,
+            hq / "collector.db",
+            self.tls_cert,
+            self.tls_key,
+            BRANCH,
+            self.data / "outcome_signing.pub",
+        )
         self.collector = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "sync.cli",
-                "collector",
-                "--listen",
-                f"127.0.0.1:{self.collector_port}",
-                "--db",
-                str(hq / "collector.db"),
-                "--cert",
-                str(self.tls_cert),
-                "--key",
-                str(self.tls_key),
-                "--branch-key",
-                f"{BRANCH}={self.data / 'outcome_signing.pub'}",
-            ],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -367,22 +328,7 @@ class BranchSite:
 
     def collector_counts(self) -> dict[str, int]:
         """Outcome events HQ stored, by kind, and redeliveries it deduplicated."""
-        import sqlite3
-
-        db = self.root / "hq" / "collector.db"
-        if not db.exists():
-            return {}
-        con = sqlite3.connect(db, timeout=5)
-        try:
-            rows = con.execute("SELECT kind, COUNT(*), SUM(deliveries) FROM events GROUP BY kind")
-            out: dict[str, int] = {}
-            for kind, n, deliveries in rows:
-                out[kind] = int(n)
-                out[f"{kind}_deliveries"] = int(deliveries or 0)
-            out["conflicts"] = int(con.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0])
-            return out
-        finally:
-            con.close()
+        return collector_counts(self.root / "hq" / "collector.db")
 
     def close(self, keep: bool = False) -> None:
         """Stop everything (and remove the folder unless `keep`)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.flow import Phase, ServiceOption, State
@@ -125,6 +126,15 @@ def _service_button(s: ServiceOption, lang: str) -> ButtonModel:
     return ButtonModel(f"service:{s.code}", main, f"{other}\n{figures}", "service")
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """What every screen shares: its language, the branch's name and the language button."""
+
+    lang: str
+    header: str
+    lang_button: ButtonModel
+
+
 def describe(state: State) -> ScreenModel:
     """Build the screen for a flow state."""
     lang = state.lang
@@ -132,135 +142,168 @@ def describe(state: State) -> ScreenModel:
     header = ""
     if menu is not None:
         header = menu.branch_en if lang == "en" else menu.branch_zh
-    lang_button = ButtonModel("lang", text("lang", lang), kind="secondary")
-    phase = state.phase
-    if phase is Phase.UNAVAILABLE:
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            "暂停服务 / Temporarily unavailable",
-            subtitle=text("unavailable_hint", lang),
-            busy=True,
+    frame = _Frame(lang, header, ButtonModel("lang", text("lang", lang), kind="secondary"))
+    return _SCREENS.get(state.phase, _ticket_failed)(state, frame)
+
+
+def _unavailable(state: State, f: _Frame) -> ScreenModel:
+    return ScreenModel(
+        Phase.UNAVAILABLE,
+        f.lang,
+        f.header,
+        "暂停服务 / Temporarily unavailable",
+        subtitle=text("unavailable_hint", f.lang),
+        busy=True,
+    )
+
+
+def _attract(state: State, f: _Frame) -> ScreenModel:
+    lang, menu = f.lang, state.menu
+    lines: tuple[str, ...] = ()
+    if menu is not None:
+        lines = tuple(
+            f"{s.name_en if lang == 'en' else s.name_zh}  {_waiting(s.waiting, lang)}"
+            for s in menu.services
         )
-    if phase is Phase.ATTRACT:
-        lines: tuple[str, ...] = ()
-        if menu is not None:
-            lines = tuple(
-                f"{s.name_en if lang == 'en' else s.name_zh}  {_waiting(s.waiting, lang)}"
-                for s in menu.services
-            )
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            text("insert", lang),
-            subtitle=text("waiting_now", lang),
-            lines=lines,
-            illustration=True,
-            buttons=(ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),),
-            lang_button=lang_button,
-        )
-    if phase is Phase.READING:
-        return ScreenModel(
-            phase, lang, header, text("reading", lang), text("reading_hint", lang), busy=True
-        )
-    if phase is Phase.READ_FAILED:
-        problem = PROBLEMS.get(state.problem or "unreadable", PROBLEMS["unreadable"])
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            _pick(problem, lang),
-            subtitle=text("retry", lang),
-            notice=text("read_failed", lang),
-            illustration=True,
-            buttons=(
-                ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),
-                ButtonModel("cancel", text("cancel", lang), kind="secondary"),
-            ),
-            lang_button=lang_button,
-        )
-    if phase is Phase.GREETING:
-        g = state.greeting
-        salutation = ""
-        if g is not None:
-            salutation = g.salutation_en if lang == "en" else g.salutation_zh
-        title = (
-            f"{salutation}，{text('welcome', lang)}"
-            if lang == "zh"
-            else f"{text('welcome', lang)}, {salutation}"
-        )
-        if not salutation:
-            title = text("welcome", lang)
-        note = text("priority", lang) if g is not None and g.priority else ""
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            title,
-            subtitle=note,
-            buttons=(ButtonModel("continue", text("continue", lang)),),
-            lang_button=lang_button,
-        )
-    if phase is Phase.MENU:
-        g = state.greeting
-        greet = ""
-        if g is not None:
-            greet = (g.salutation_en if lang == "en" else g.salutation_zh) or ""
-        title = text("choose", lang)
-        if greet:
-            title = (
-                f"{greet}，{title}" if lang == "zh" else f"{greet}, {title[0].lower()}{title[1:]}"
-            )
-        services = tuple(_service_button(s, lang) for s in (menu.services if menu else ()))
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            title,
-            subtitle=text("priority", lang) if g is not None and g.priority else "",
-            buttons=(*services, ButtonModel("cancel", text("cancel", lang), kind="secondary")),
-            lang_button=lang_button,
-        )
-    if phase is Phase.PRINTING:
-        return ScreenModel(phase, lang, header, text("printing", lang), busy=True)
-    if phase is Phase.TICKET and state.ticket is not None:
-        t = state.ticket
-        service = t.service_en if lang == "en" else t.service_zh
-        ahead = (
-            f"{t.people_ahead} ahead of you" if lang == "en" else f"前面还有 {t.people_ahead} 人"
-        )
-        ticket_lines = (
-            service,
-            f"{ahead} · {_wait_range(*t.wait_min, lang)}",
-            text("scan", lang),
-        )
-        notice = ""
-        title = text("take_ticket", lang)
-        if t.print_problem is not None:
-            problem = PRINT_PROBLEMS.get(t.print_problem, PRINT_PROBLEMS["error"])
-            notice = f"{_pick(problem, lang)} · {text('not_printed', lang)}"
-            title = text("your_number", lang)
-        return ScreenModel(
-            phase,
-            lang,
-            header,
-            title,
-            lines=ticket_lines,
-            big_number=t.number,
-            qr=t.qr,
-            notice=notice,
-            buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
-            lang_button=lang_button,
-        )
-    # TICKET_FAILED (or a ticket screen without a ticket, which the flow never builds)
+    return ScreenModel(
+        Phase.ATTRACT,
+        lang,
+        f.header,
+        text("insert", lang),
+        subtitle=text("waiting_now", lang),
+        lines=lines,
+        illustration=True,
+        buttons=(ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),),
+        lang_button=f.lang_button,
+    )
+
+
+def _reading(state: State, f: _Frame) -> ScreenModel:
+    return ScreenModel(
+        Phase.READING,
+        f.lang,
+        f.header,
+        text("reading", f.lang),
+        text("reading_hint", f.lang),
+        busy=True,
+    )
+
+
+def _read_failed(state: State, f: _Frame) -> ScreenModel:
+    lang = f.lang
+    problem = PROBLEMS.get(state.problem or "unreadable", PROBLEMS["unreadable"])
+    return ScreenModel(
+        Phase.READ_FAILED,
+        lang,
+        f.header,
+        _pick(problem, lang),
+        subtitle=text("retry", lang),
+        notice=text("read_failed", lang),
+        illustration=True,
+        buttons=(
+            ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),
+            ButtonModel("cancel", text("cancel", lang), kind="secondary"),
+        ),
+        lang_button=f.lang_button,
+    )
+
+
+def _greeting(state: State, f: _Frame) -> ScreenModel:
+    lang, g = f.lang, state.greeting
+    salutation = ""
+    if g is not None:
+        salutation = g.salutation_en if lang == "en" else g.salutation_zh
+    title = (
+        f"{salutation}，{text('welcome', lang)}"
+        if lang == "zh"
+        else f"{text('welcome', lang)}, {salutation}"
+    )
+    if not salutation:
+        title = text("welcome", lang)
+    note = text("priority", lang) if g is not None and g.priority else ""
+    return ScreenModel(
+        Phase.GREETING,
+        lang,
+        f.header,
+        title,
+        subtitle=note,
+        buttons=(ButtonModel("continue", text("continue", lang)),),
+        lang_button=f.lang_button,
+    )
+
+
+def _menu(state: State, f: _Frame) -> ScreenModel:
+    lang, g, menu = f.lang, state.greeting, state.menu
+    greet = ""
+    if g is not None:
+        greet = (g.salutation_en if lang == "en" else g.salutation_zh) or ""
+    title = text("choose", lang)
+    if greet:
+        title = f"{greet}，{title}" if lang == "zh" else f"{greet}, {title[0].lower()}{title[1:]}"
+    services = tuple(_service_button(s, lang) for s in (menu.services if menu else ()))
+    return ScreenModel(
+        Phase.MENU,
+        lang,
+        f.header,
+        title,
+        subtitle=text("priority", lang) if g is not None and g.priority else "",
+        buttons=(*services, ButtonModel("cancel", text("cancel", lang), kind="secondary")),
+        lang_button=f.lang_button,
+    )
+
+
+def _printing(state: State, f: _Frame) -> ScreenModel:
+    return ScreenModel(Phase.PRINTING, f.lang, f.header, text("printing", f.lang), busy=True)
+
+
+def _ticket(state: State, f: _Frame) -> ScreenModel:
+    t = state.ticket
+    if t is None:  # the flow never shows a ticket screen without a ticket
+        return _ticket_failed(state, f)
+    lang = f.lang
+    service = t.service_en if lang == "en" else t.service_zh
+    ahead = f"{t.people_ahead} ahead of you" if lang == "en" else f"前面还有 {t.people_ahead} 人"
+    ticket_lines = (service, f"{ahead} · {_wait_range(*t.wait_min, lang)}", text("scan", lang))
+    notice = ""
+    title = text("take_ticket", lang)
+    if t.print_problem is not None:
+        problem = PRINT_PROBLEMS.get(t.print_problem, PRINT_PROBLEMS["error"])
+        notice = f"{_pick(problem, lang)} · {text('not_printed', lang)}"
+        title = text("your_number", lang)
+    return ScreenModel(
+        Phase.TICKET,
+        lang,
+        f.header,
+        title,
+        lines=ticket_lines,
+        big_number=t.number,
+        qr=t.qr,
+        notice=notice,
+        buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
+        lang_button=f.lang_button,
+    )
+
+
+def _ticket_failed(state: State, f: _Frame) -> ScreenModel:
     return ScreenModel(
         Phase.TICKET_FAILED,
-        lang,
-        header,
-        text("ticket_failed", lang),
-        subtitle=text("ask_staff", lang),
-        buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
-        lang_button=lang_button,
+        f.lang,
+        f.header,
+        text("ticket_failed", f.lang),
+        subtitle=text("ask_staff", f.lang),
+        buttons=(ButtonModel("done", text("done", f.lang), kind="secondary"),),
+        lang_button=f.lang_button,
     )
+
+
+_SCREENS: dict[Phase, Callable[[State, _Frame], ScreenModel]] = {
+    Phase.UNAVAILABLE: _unavailable,
+    Phase.ATTRACT: _attract,
+    Phase.READING: _reading,
+    Phase.READ_FAILED: _read_failed,
+    Phase.GREETING: _greeting,
+    Phase.MENU: _menu,
+    Phase.PRINTING: _printing,
+    Phase.TICKET: _ticket,
+    Phase.TICKET_FAILED: _ticket_failed,
+}

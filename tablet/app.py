@@ -4,62 +4,36 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
-from kivy.uix.label import Label
 from kivy.uix.textinput import TextInput
 
-from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role, TicketOperation
+from branch_hub.client import TicketOperation
+from tablet.brief_panel import draw_brief
 from tablet.controller import Tablet
 from tablet.state import Arrival
+from tablet.widgets import (
+    BG,
+    GOLD,
+    GREY,
+    INK,
+    NAVY,
+    RED,
+    forget_widget_caches,
+    make_button,
+    make_label,
+    use_font,
+)
 
 __all__ = ["TabletApp", "TabletView", "forget_widget_caches", "use_font"]
 
-BG = (0.95, 0.96, 0.98, 1)
-INK = (0.08, 0.12, 0.2, 1)
-NAVY = (0.09, 0.2, 0.38, 1)
-GOLD = (0.96, 0.74, 0.2, 1)
-GREY = (0.55, 0.6, 0.68, 1)
-RED = (0.78, 0.2, 0.18, 1)
 MAX_ROWS = 40  # one screenful; the board itself keeps the whole day
-
-
-def use_font(path: Path) -> None:
-    """Make `path` (a CJK font) Kivy's default so Chinese draws."""
-    LabelBase.register(DEFAULT_FONT, fn_regular=str(path), fn_bold=str(path))
-
-
-def forget_widget_caches() -> None:
-    """Drop Kivy's cached label textures (they may hold customer text)."""
-    from kivy.cache import Cache
-
-    for category in ("textinput.label", "textinput.width", "kv.texture", "kv.image"):
-        if category in Cache._categories:
-            Cache.remove(category)
-
-
-def _label(text: str = "", **kw: Any) -> Label:
-    kw.setdefault("color", INK)
-    kw.setdefault("halign", "left")
-    kw.setdefault("valign", "middle")
-    label = Label(text=text, **kw)
-    label.bind(size=lambda w, s: setattr(w, "text_size", s))
-    return label
-
-
-def _button(text: str, **kw: Any) -> Button:
-    kw.setdefault("background_normal", "")
-    kw.setdefault("background_color", NAVY)
-    kw.setdefault("color", (1, 1, 1, 1))
-    return Button(text=text, **kw)
 
 
 class TabletView(BoxLayout):  # type: ignore[misc]
@@ -82,11 +56,11 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         # The window's clear colour is the background: one full-screen fill less per frame
         # (software GL renders every frame on the CPU).
         Window.clearcolor = BG
-        self.header = _label(size_hint_y=None, height=40, bold=True, font_size=20)
-        self.banner = _label(size_hint_y=None, height=0, color=(0.35, 0.2, 0, 1), font_size=18)
-        self.alerts = _label(size_hint_y=None, height=0, color=RED)
+        self.header = make_label(size_hint_y=None, height=40, bold=True, font_size=20)
+        self.banner = make_label(size_hint_y=None, height=0, color=(0.35, 0.2, 0, 1), font_size=18)
+        self.alerts = make_label(size_hint_y=None, height=0, color=RED)
         self.body = BoxLayout(spacing=8)
-        self.status = _label(size_hint_y=None, height=30, color=GREY)
+        self.status = make_label(size_hint_y=None, height=30, color=GREY)
         for widget in (self.header, self.banner, self.alerts, self.body, self.status):
             self.add_widget(widget)
 
@@ -129,17 +103,17 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     def _form(self, fields: list[tuple[str, str, bool]], action: str, label: str) -> None:
         form = GridLayout(cols=2, spacing=6, size_hint=(0.7, None), height=60 * (len(fields) + 1))
         for key, title, secret in fields:
-            form.add_widget(_label(title, size_hint_x=0.35))
+            form.add_widget(make_label(title, size_hint_x=0.35))
             box = TextInput(multiline=False, password=secret, write_tab=False, font_size=20)
             self.inputs[key] = box
             form.add_widget(box)
-        form.add_widget(_label(""))
-        button = _button(label, on_release=lambda *_: self._submit(action))
+        form.add_widget(make_label(""))
+        button = make_button(label, on_release=lambda *_: self._submit(action))
         self.buttons[action] = button
         form.add_widget(button)
         holder = BoxLayout(orientation="vertical")
         holder.add_widget(form)
-        holder.add_widget(_label(""))
+        holder.add_widget(make_label(""))
         self.body.add_widget(holder)
 
     def _build_setup(self) -> None:
@@ -154,7 +128,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             "注册 Enrol",
         )
         self.inputs["hub"].text = str(settings.get("hub_url", "https://"))
-        self.buttons["discover"] = _button(
+        self.buttons["discover"] = make_button(
             "查找中心 Find hub (mDNS)",
             size_hint=(0.7, None),
             height=48,
@@ -190,19 +164,21 @@ class TabletView(BoxLayout):  # type: ignore[misc]
                 ("transfer", "转 Transfer"),
                 ("finish", "完成 Finish"),
             ):
-                self.buttons[op] = _button(title, on_release=lambda *_, o=op: self._counter(o))
+                self.buttons[op] = make_button(title, on_release=lambda *_, o=op: self._counter(o))
                 tools.add_widget(self.buttons[op])
-        self.buttons["logout"] = _button(
+        self.buttons["logout"] = make_button(
             "退出 Log out", background_color=GREY, on_release=lambda *_: self.tablet.logout()
         )
         tools.add_widget(self.buttons["logout"])
         left.add_widget(tools)
-        self.serving = _label(size_hint_y=None, height=36 if screen == "counter" else 0, bold=True)
+        self.serving = make_label(
+            size_hint_y=None, height=36 if screen == "counter" else 0, bold=True
+        )
         left.add_widget(self.serving)
         self.list_box = GridLayout(cols=1, spacing=3, size_hint_y=None)
         self.list_box.bind(minimum_height=self.list_box.setter("height"))
         left.add_widget(self.list_box)
-        left.add_widget(_label(""))
+        left.add_widget(make_label(""))
         self.brief_box = BoxLayout(orientation="vertical", spacing=4)
         self.body.add_widget(left)
         self.body.add_widget(self.brief_box)
@@ -263,7 +239,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             for visit in visits:
                 row = self.rows.get(visit.visit_id)
                 if row is None:
-                    row = _button(
+                    row = make_button(
                         "",
                         size_hint_y=None,
                         height=44,
@@ -302,90 +278,9 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             if k in ("logout", "call_next", "recall", "no-show", "transfer", "finish")
         }
         if not brief:
-            box.add_widget(_label("选择一位客户查看简报 Pick a customer to see the brief"))
+            box.add_widget(make_label("选择一位客户查看简报 Pick a customer to see the brief"))
             return
-        visit_id = brief.visit_id
-        tier = brief.tier
-        title = f"{brief.salutation_zh or '散客'}  {brief.masked_name or ''}"
-        box.add_widget(_label(title, bold=True, font_size=22, size_hint_y=None, height=36))
-        tier_line = f"{tier.name_zh} {tier.name_en}" if tier else " "
-        if brief.aum_band:
-            tier_line += f"   资产 {brief.aum_band}"
-        if brief.claimed_by:
-            tier_line += f"   认领 {brief.claimed_by}"
-        box.add_widget(_label(tier_line, size_hint_y=None, height=30))
-        for event in brief.events:
-            box.add_widget(_label(f"• {event.get('text_zh', '')}", size_hint_y=None, height=26))
-        role = self.tablet.state.session.role if self.tablet.state.session else ""
-        for lead in brief.leads:
-            points = "；".join(lead.talking_points)
-            box.add_widget(
-                _label(
-                    f"◆ {lead.product} ({lead.score})  {points}",
-                    size_hint_y=None,
-                    height=44,
-                )
-            )
-            if role != Role.TELLER:
-                row = BoxLayout(size_hint_y=None, height=36, spacing=4)
-                lead_id = lead.lead_id
-                for outcome, title in (
-                    (LeadOutcome.ACCEPTED, "接受"),
-                    (LeadOutcome.FOLLOW_UP, "跟进"),
-                    (LeadOutcome.DECLINED, "拒绝"),
-                ):
-                    button = _button(
-                        title,
-                        on_release=lambda *_, o=outcome, lid=lead_id: self.tablet.record_outcome(
-                            visit_id, lid, o
-                        ),
-                    )
-                    self.buttons[f"outcome:{lead_id}:{outcome}"] = button
-                    row.add_widget(button)
-                box.add_widget(row)
-        for note in brief.notes:
-            box.add_widget(_label(f"备注 {note.by}: {note.text}", size_hint_y=None, height=26))
-        actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
-        if role in DASHBOARD_ROLES:
-            self.buttons["claim"] = _button(
-                "认领 Claim", on_release=lambda *_: self.tablet.claim(visit_id)
-            )
-            actions.add_widget(self.buttons["claim"])
-        note_box = self.inputs.get("note") or TextInput(multiline=False, font_size=18)
-        self.inputs["note"] = note_box
-        if note_box.parent is not None:
-            note_box.parent.remove_widget(note_box)
-        self.buttons["note"] = _button(
-            "备注 Note",
-            on_release=lambda *_: self._note(visit_id),
-        )
-        if role in DASHBOARD_ROLES:
-            self.buttons["handoff_wealth"] = _button(
-                "转理财 → wealth",
-                on_release=lambda *_: self._handoff(visit_id, Role.WEALTH_MANAGER),
-            )
-            self.buttons["handoff_teller"] = _button(
-                "转柜员 → teller", on_release=lambda *_: self._handoff(visit_id, Role.TELLER)
-            )
-            actions.add_widget(self.buttons["handoff_wealth"])
-            actions.add_widget(self.buttons["handoff_teller"])
-        box.add_widget(actions)
-        note_row = BoxLayout(size_hint_y=None, height=40, spacing=4)
-        note_row.add_widget(note_box)
-        note_row.add_widget(self.buttons["note"])
-        box.add_widget(note_row)
-        box.add_widget(_label(""))
-
-    def _note(self, visit_id: str) -> None:
-        text = self.inputs["note"].text.strip()
-        if text:
-            self.tablet.add_note(visit_id, text)
-            self.inputs["note"].text = ""
-
-    def _handoff(self, visit_id: str, role: str) -> None:
-        text = self.inputs["note"].text.strip()
-        self.tablet.handoff(visit_id, to_role=role, note=text or None)
-        self.inputs["note"].text = ""
+        draw_brief(self, brief)
 
 
 class TabletApp(App):  # type: ignore[misc]

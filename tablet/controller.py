@@ -6,9 +6,7 @@ Views call the verbs (`login`, `claim`, `call_next`, ...); results and stream ev
 
 from __future__ import annotations
 
-import logging
 import queue
-import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -16,33 +14,29 @@ from typing import Any, TypeVar
 
 from branch_hub.client import (
     Backoff,
-    DeviceRevoked,
     EventKind,
     EventStream,
     HubClient,
     HubError,
-    HubRefused,
-    HubUnavailable,
     LeadOutcome,
     Role,
-    StaffSessionEnded,
     StreamNotice,
     TicketOperation,
     WireError,
 )
 from branch_hub.client.models import (
-    Brief,
     CommandRequest,
     HandoffRequest,
     LeadOutcomeRequest,
     LoginResult,
     NoteRequest,
-    TicketResult,
     TransferRequest,
     VisitRow,
 )
-from tablet.device import DeviceStore, EnrolmentError
-from tablet.state import StaffSession, TabletState, screen_for
+from tablet.device import DeviceStore
+from tablet.results import apply_failure, apply_result
+from tablet.state import TabletState
+from tablet.worker import HubWorker, Job, once_more
 
 # Events that change what an open brief shows (its notes, claim, hand-offs and outcomes).
 _BRIEF_KINDS = frozenset(
@@ -51,9 +45,7 @@ _BRIEF_KINDS = frozenset(
 
 __all__ = ["Tablet"]
 
-log = logging.getLogger("tablet")
 
-Job = Callable[[], Any]
 _R = TypeVar("_R")
 PROBE_EVERY_S = 2.0
 REASONS = {
@@ -62,15 +54,6 @@ REASONS = {
     "paused": "",
     "exit": "",
 }
-
-
-def _once_more(call: Callable[[], _R]) -> _R:
-    """Run `call`, and once more if the hub was unreachable (a pooled connection the hub had
-    closed, e.g. after its restart); commands repeat with the same request id."""
-    try:
-        return call()
-    except HubUnavailable:
-        return call()
 
 
 def _role(value: str) -> Role:
@@ -104,9 +87,7 @@ class Tablet:
         self.event_times: dict[int, float] = {}  # seq -> when it reached the inbox (bench only)
         self.record_times = False
         self._last_activity = clock()
-        self._jobs: queue.Queue[tuple[str, Job] | None] = queue.Queue()
-        self._worker: threading.Thread | None = None
-        self._busy = 0
+        self._hub_worker = HubWorker(self.inbox)
         self._probing = False
         self._next_probe = 0.0
         self.failures: deque[str] = deque(maxlen=20)  # tag + error class/code: no customer data
@@ -114,32 +95,14 @@ class Tablet:
         self.found_hubs: list[Any] = []
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _ensure_worker(self) -> None:
-        if self._worker is None or not self._worker.is_alive():
-            self._worker = threading.Thread(target=self._work, name="tablet-hub", daemon=True)
-            self._worker.start()
-
-    def _work(self) -> None:
-        while True:
-            item = self._jobs.get()
-            if item is None:
-                return
-            tag, job = item
-            try:
-                self.inbox.put(("done", (tag, job())))
-            except Exception as exc:  # every failure becomes a message on the UI thread
-                self.inbox.put(("failed", (tag, exc)))
-
     def submit(self, tag: str, job: Job) -> None:
         """Run `job` on the hub worker; its result arrives through `pump()`."""
-        self._busy += 1
-        self._ensure_worker()
-        self._jobs.put((tag, job))
+        self._hub_worker.submit(tag, job)
 
     @property
     def busy(self) -> bool:
         """True while hub calls are outstanding."""
-        return self._busy > 0
+        return self._hub_worker.outstanding > 0
 
     def _client(self) -> HubClient:
         if self.client is None:
@@ -176,13 +139,14 @@ class Tablet:
 
         def job() -> tuple[LoginResult, int, tuple[VisitRow, ...]]:
             client = self._client()
-            answer = _once_more(lambda: client.login(staff_id.strip(), pin))
+            answer = once_more(lambda: client.login(staff_id.strip(), pin))
             last = client.health().last_seq
             return answer, last, client.visits("all")
 
         self.submit("login", job)
 
-    def _start_stream(self, since: int) -> None:
+    def start_stream(self, since: int) -> None:
+        """Open the live stream of the branch's events from `since`."""
         self.stream = self._client().staff_events(since, self._on_notice, self.backoff).start()
 
     def _on_notice(self, notice: StreamNotice) -> None:
@@ -241,9 +205,7 @@ class Tablet:
     def close(self) -> None:
         """App exit: log out and stop the worker."""
         self.logout("exit")
-        self._jobs.put(None)
-        if self._worker is not None:
-            self._worker.join(3.0)
+        self._hub_worker.stop(3.0)
         if self.client is not None:
             self.client.close()
 
@@ -257,14 +219,14 @@ class Tablet:
         def job() -> Any:
             request = build()
             client = self._client()
-            return _once_more(lambda: send(client, request))
+            return once_more(lambda: send(client, request))
 
         self.submit(tag, job)
 
     def open_brief(self, visit_id: str) -> None:
         """Fetch the visit's brief for my role."""
         self.activity()
-        self.submit("brief", lambda: _once_more(lambda: self._client().brief(visit_id)))
+        self.submit("brief", lambda: once_more(lambda: self._client().brief(visit_id)))
 
     def claim(self, visit_id: str) -> None:
         """Claim the customer."""
@@ -351,15 +313,20 @@ class Tablet:
             handled += 1
             if kind == "stream":
                 self._apply_notice(payload)
-            elif kind == "done":
-                self._busy = max(0, self._busy - 1)
-                self._done(*payload)
-            elif kind == "failed":
-                self._busy = max(0, self._busy - 1)
-                self._failed(*payload)
+            elif kind in ("done", "failed"):
+                self._settle(kind, *payload)
         self._probe_if_down()
         self.check_idle()
         return handled
+
+    def _settle(self, kind: str, tag: str, answer: Any) -> None:
+        self._hub_worker.settled()
+        if tag == "probe":
+            self._probing = False
+        if kind == "failed":
+            apply_failure(self, tag, answer)
+        elif tag != "probe":
+            apply_result(self, tag, answer)
 
     def _probe_if_down(self) -> None:
         # While the stream is down, ask over REST now and then why: the hub may have ended the
@@ -405,84 +372,3 @@ class Tablet:
             return last, client.visits("all")
 
         self.submit("reload", job)
-
-    def _done(self, tag: str, result: Any) -> None:
-        if tag == "probe":
-            self._probing = False
-            return
-        self.message = ""
-        if tag == "login":
-            answer, last, visits = result
-            self.state.clear()
-            self.state.session = StaffSession(
-                answer.staff_id, answer.role, answer.name, answer.token
-            )
-            self.state.board.load(visits, last)
-            self.screen = screen_for(self.state.session.role)
-            self._start_stream(last)
-        elif tag == "reload" and self.state.session is not None:
-            last, visits = result
-            self.state.board.load(visits, last)
-        elif tag == "discover":
-            self.found_hubs = list(result)
-            if self.found_hubs:
-                hub = self.found_hubs[0]
-                # Shown for comparison only: the fingerprint must come from IT, not the network.
-                self.message = f"{hub.hub_id} ({hub.branch_id}) CA {hub.ca_fingerprint[:16]}…"
-            else:
-                self.message = "没有找到中心 No hub found; type its address"
-        elif tag == "enrol":
-            self.wiped = False
-            self.screen = "login"
-        elif tag == "brief" and self.state.session is not None:
-            self.state.brief = result if isinstance(result, Brief) else None
-        elif tag == "serve" and self.state.session is not None and isinstance(result, TicketResult):
-            self.state.serving = result.ticket
-            self.state.brief = None
-            if result.ticket is not None and result.ticket.visit_id:
-                self.open_brief(result.ticket.visit_id)
-            elif result.ticket is None:
-                self.message = "nobody is waiting"
-        elif (
-            tag == "served" and self.state.session is not None and isinstance(result, TicketResult)
-        ):
-            ticket = result.ticket
-            if ticket is not None and ticket.state == "called":
-                self.state.serving = ticket
-            else:
-                self.state.serving = None
-                self.state.brief = None
-        elif tag in ("claim", "note", "handoff", "outcome"):
-            self.message = {
-                "claim": "claimed",
-                "note": "note saved",
-                "handoff": "handed off",
-                "outcome": "outcome recorded",
-            }[tag]
-            brief = self.state.brief
-            if brief is not None and tag in ("claim", "note"):
-                self.open_brief(brief.visit_id)
-        self.state.touch()
-
-    def _failed(self, tag: str, exc: Exception) -> None:
-        self.failures.append(f"{tag}: {type(exc).__name__} {getattr(exc, 'code', '')}")
-        if tag == "probe":
-            self._probing = False
-        if isinstance(exc, HubRefused):
-            if isinstance(exc, DeviceRevoked):
-                self.wipe(exc.code)
-                self.message = "this device was revoked: enrol it again"
-                self.state.touch()
-                return
-            if (isinstance(exc, StaffSessionEnded) or exc.status == 401) and tag != "login":
-                self.logout("session_ended")
-                return
-            self.message = exc.message
-        elif isinstance(exc, HubUnavailable):
-            self.message = "the hub cannot be reached; retrying when you try again"
-        elif isinstance(exc, EnrolmentError | HubError):
-            self.message = str(exc)
-        else:
-            log.warning("tablet job %s failed: %s", tag, type(exc).__name__)
-            self.message = f"{tag} failed"
-        self.state.touch()

@@ -278,8 +278,8 @@ def test_reconnect_after_a_drop_and_a_hub_restart_without_duplicates(rig: Rig) -
     rig.until(lambda: all(n in _tickets(lobby) for n in missed), "missed arrivals after the drop")
     tickets = _tickets(lobby)
     assert len(tickets) == len(set(tickets)), "no duplicates"
-    # Hub restart: sessions end there (H6), so the tablet asks for the PIN again, and the
-    # list after login holds everything, once.
+    # Hub restart: staff sessions live only in the hub's memory, so the tablet asks for the PIN
+    # again, and the list after login holds everything, once.
     rig.hub.stop()
     rig.until(lambda: not tablet.state.connected or tablet.screen == "login", "link lost")
     rig.hub.start()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -21,6 +20,14 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from branch_hub.atrest import AtRestCipher, AtRestError
+from branch_hub.briefs._entries import (
+    MAX_TEXT,
+    check_id,
+    check_role,
+    check_text,
+    open_entry,
+    seal_entry,
+)
 from branch_hub.briefs._errors import (
     AlreadyClaimed,
     InvalidEntry,
@@ -28,16 +35,12 @@ from branch_hub.briefs._errors import (
     NotesStoreError,
 )
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
-from branch_hub.config import STAFF_ROLES
 from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.ids import new_token_id
-from branch_hub.vocabulary import NOTE_MAX_CHARS
 
 __all__ = ["MAX_TEXT", "VisitNotes"]
 
 T = TypeVar("T")
-MAX_TEXT = NOTE_MAX_CHARS  # characters in one note (the one limit, from the vocabulary)
-_ID_LIMIT = 128
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS notes_meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -59,35 +62,6 @@ CREATE TABLE IF NOT EXISTS claims (
     at TEXT NOT NULL
 );
 """
-
-
-def _check_id(what: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > _ID_LIMIT:
-        raise InvalidEntry(f"{what} must be a non-empty string of at most {_ID_LIMIT} characters")
-    if any(ord(c) < 32 for c in value):
-        raise InvalidEntry(f"{what} contains control characters")
-    return value
-
-
-def _check_role(what: str, role: object) -> str:
-    if role not in STAFF_ROLES:
-        raise InvalidEntry(f"{what} must be one of {', '.join(STAFF_ROLES)}, got {role!r}")
-    return str(role)
-
-
-def _check_text(text: object, *, required: bool) -> str:
-    if text is None:
-        text = ""
-    if not isinstance(text, str):
-        raise InvalidEntry("a note's text must be a string")
-    text = text.strip()
-    if required and not text:
-        raise InvalidEntry("a note's text must not be empty")
-    if len(text) > MAX_TEXT:
-        raise InvalidEntry(f"a note's text is limited to {MAX_TEXT} characters, got {len(text)}")
-    if "\x00" in text:
-        raise InvalidEntry("a note's text contains a NUL character")
-    return text
 
 
 class VisitNotes:
@@ -143,10 +117,6 @@ class VisitNotes:
     def _tag(self, customer_id: str) -> bytes:
         return hmac.new(self._index_key, customer_id.encode(), hashlib.sha256).digest()[:16]
 
-    @staticmethod
-    def _aad(entry_id: str, kind: str, visit_id: str, day: str) -> bytes:
-        return f"briefs/entry/{entry_id}/{kind}/{visit_id}/{day}".encode()
-
     def _now_and_day(self, at: datetime | None, day: date | None) -> tuple[datetime, date]:
         now = at or datetime.now(UTC)
         if now.tzinfo is None:
@@ -169,29 +139,8 @@ class VisitNotes:
         self._txn(body)
 
     def _insert(self, note: Note, day: date) -> tuple[str, tuple[Any, ...]]:
-        body = {
-            "by": note.by,
-            "role": note.role,
-            "at": note.at.isoformat(timespec="microseconds"),
-            "text": note.text,
-            "customer_id": note.customer_id,
-            "for_role": note.for_role,
-            "to_staff_id": note.to_staff_id,
-            "to_role": note.to_role,
-            "lead_id": note.lead_id,
-            "outcome": note.outcome,
-        }
-        plain = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-        iso_day = day.isoformat()
-        sealed = self._cipher.seal(
-            plain, self._aad(note.note_id, note.kind, note.visit_id, iso_day)
-        )
         tag = self._tag(note.customer_id) if note.customer_id else None
-        return (
-            "INSERT INTO entries (entry_id, day, visit_id, kind, customer_tag, sealed) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (note.note_id, iso_day, note.visit_id, note.kind, tag, sealed),
-        )
+        return seal_entry(self._cipher, note, day, tag)
 
     def _holder(self, visit_id: str) -> Claim | None:
         row = self._db.execute(
@@ -219,14 +168,14 @@ class VisitNotes:
         now, business_day = self._now_and_day(at, day)
         note = Note(
             note_id=new_token_id(32),
-            visit_id=_check_id("visit_id", visit_id),
+            visit_id=check_id("visit_id", visit_id),
             kind="note",
-            by=_check_id("staff_id", by),
-            role=_check_role("role", role),
+            by=check_id("staff_id", by),
+            role=check_role("role", role),
             at=now,
-            text=_check_text(text, required=True),
-            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
-            for_role=None if for_role is None else _check_role("for_role", for_role),
+            text=check_text(text, required=True),
+            customer_id=None if customer_id is None else check_id("customer_id", customer_id),
+            for_role=None if for_role is None else check_role("for_role", for_role),
         )
         self._write([self._insert(note, business_day)])
         return note
@@ -235,9 +184,9 @@ class VisitNotes:
         self, visit_id: str, *, staff_id: str, role: str, at: datetime | None = None
     ) -> Claim:
         """Claim a visit for a staff member; idempotent for the holder, AlreadyClaimed for others."""
-        _check_id("visit_id", visit_id)
-        _check_id("staff_id", staff_id)
-        _check_role("role", role)
+        check_id("visit_id", visit_id)
+        check_id("staff_id", staff_id)
+        check_role("role", role)
         now, _ = self._now_and_day(at, None)
 
         def body() -> Claim:
@@ -257,7 +206,7 @@ class VisitNotes:
 
     def release(self, visit_id: str, *, staff_id: str, force: bool = False) -> None:
         """Release a claim; only its holder may, unless force (a supervisor's decision)."""
-        _check_id("visit_id", visit_id)
+        check_id("visit_id", visit_id)
 
         def body() -> None:
             holder = self._holder(visit_id)
@@ -288,19 +237,19 @@ class VisitNotes:
         now, business_day = self._now_and_day(at, day)
         entry = Note(
             note_id=new_token_id(32),
-            visit_id=_check_id("visit_id", visit_id),
+            visit_id=check_id("visit_id", visit_id),
             kind="handoff",
-            by=_check_id("staff_id", by),
-            role=_check_role("role", role),
+            by=check_id("staff_id", by),
+            role=check_role("role", role),
             at=now,
-            text=_check_text(note, required=False),
-            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
-            to_staff_id=None if to_staff_id is None else _check_id("to_staff_id", to_staff_id),
-            to_role=None if to_role is None else _check_role("to_role", to_role),
+            text=check_text(note, required=False),
+            customer_id=None if customer_id is None else check_id("customer_id", customer_id),
+            to_staff_id=None if to_staff_id is None else check_id("to_staff_id", to_staff_id),
+            to_role=None if to_role is None else check_role("to_role", to_role),
         )
         receiver_role = entry.role
         if to_staff_role is not None:
-            receiver_role = _check_role("to_staff_role", to_staff_role)
+            receiver_role = check_role("to_staff_role", to_staff_role)
 
         def body() -> None:
             holder = self._holder(visit_id)
@@ -343,14 +292,14 @@ class VisitNotes:
         now, business_day = self._now_and_day(at, day)
         entry = Note(
             note_id=new_token_id(32),
-            visit_id=_check_id("visit_id", visit_id),
+            visit_id=check_id("visit_id", visit_id),
             kind="outcome",
-            by=_check_id("staff_id", by),
-            role=_check_role("role", role),
+            by=check_id("staff_id", by),
+            role=check_role("role", role),
             at=now,
-            text=_check_text(note, required=False),
-            customer_id=None if customer_id is None else _check_id("customer_id", customer_id),
-            lead_id=_check_id("lead_id", lead_id),
+            text=check_text(note, required=False),
+            customer_id=None if customer_id is None else check_id("customer_id", customer_id),
+            lead_id=check_id("lead_id", lead_id),
             outcome=outcome,
         )
         self._write([self._insert(entry, business_day)])
@@ -392,29 +341,4 @@ class VisitNotes:
                 rows = self._db.execute(sql, params).fetchall()
             except sqlite3.Error as exc:
                 raise NotesStoreError(f"cannot read the notes database: {exc}") from exc
-        return [self._open(*row) for row in rows]
-
-    def _open(self, entry_id: str, day: str, visit_id: str, kind: str, sealed: bytes) -> Note:
-        try:
-            body = json.loads(
-                self._cipher.open(bytes(sealed), self._aad(entry_id, kind, visit_id, day))
-            )
-        except AtRestError as exc:
-            raise NotesStoreError(
-                f"note {entry_id} failed authentication (wrong key or altered database)"
-            ) from exc
-        return Note(
-            note_id=entry_id,
-            visit_id=visit_id,
-            kind=kind,
-            by=body["by"],
-            role=body["role"],
-            at=datetime.fromisoformat(body["at"]),
-            text=body["text"],
-            customer_id=body["customer_id"],
-            for_role=body["for_role"],
-            to_staff_id=body["to_staff_id"],
-            to_role=body["to_role"],
-            lead_id=body["lead_id"],
-            outcome=body["outcome"],
-        )
+        return [open_entry(self._cipher, *row) for row in rows]

@@ -14,15 +14,9 @@ import requests
 
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._brief_models import Brief, NoteResult
+from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
-from branch_hub.client._kiosk_models import (
-    AppOffer,
-    Ended,
-    Health,
-    KioskSession,
-    Menu,
-    TicketIssued,
-)
+from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,

@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
+from branch_hub.client._device_models import ErrorBody
 from branch_hub.client._errors import (
     HubError,
     HubProtocolError,
@@ -18,7 +19,6 @@ from branch_hub.client._errors import (
     WireError,
     refused,
 )
-from branch_hub.client._kiosk_models import ErrorBody
 from branch_hub.client._tls import DeviceTls
 
 __all__ = ["API_PREFIX", "HubTransport", "decode_answer", "segment"]

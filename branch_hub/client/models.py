@@ -7,19 +7,15 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 from __future__ import annotations
 
 from branch_hub.client._brief_models import Brief, BriefLead, BriefNote, BriefTier, NoteResult
+from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
 from branch_hub.client._kiosk_models import (
-    AppOffer,
     Branch,
-    Ended,
-    ErrorBody,
     Greeting,
-    Health,
     KioskSession,
     KioskTicket,
     Menu,
     PrintResult,
-    PushEvent,
     ServiceOffer,
     TicketIssued,
 )

@@ -21,8 +21,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from branch_hub.client._device_models import AppOffer
 from branch_hub.client._errors import HubError, HubProtocolError
-from branch_hub.client._kiosk_models import AppOffer
 from branch_hub.client._requests import ReportRequest
 from branch_hub.client._rest import HubClient
 from branch_hub.client._tls import DeviceTls

@@ -12,8 +12,8 @@ import tomllib
 from importlib import resources
 from pathlib import Path
 
-from branch_hub.config import ConfigError, parse_config
-from branch_hub.pki import ca_fingerprint, issue_server_cert, make_ca
+from branch_hub.config import BranchConfig, ConfigError, parse_config
+from branch_hub.pki import CertifiedKey, ca_fingerprint, issue_server_cert, make_ca
 from branch_hub.provision.common import Branch, ProvisionError, read_pin
 from branch_hub.security.errors import StaffError
 from branch_hub.security.hub import HubSecurity
@@ -89,18 +89,7 @@ def run(args: argparse.Namespace) -> int:
     folder: Path = args.dir
     toml_path = folder / "hub.toml"
     data_dir = folder / "var"
-    if (toml_path.exists() or data_dir.exists()) and not args.force:
-        raise ProvisionError(
-            f"{folder} already holds a branch; pass --force to replace it (this invalidates "
-            "every enrolled device and staff account)"
-        )
-    for address in args.address:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise ProvisionError(f"--address {address!r} is not an IP address") from None
-    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", args.host):
-        raise ProvisionError(f"--host {args.host!r} is not a host name")
+    _refuse_bad_arguments(args, toml_path, data_dir)
     text = _hub_toml(args)
     try:
         config = parse_config(tomllib.loads(text), str(toml_path))
@@ -115,12 +104,47 @@ def run(args: argparse.Namespace) -> int:
     if args.force and data_dir.exists():
         shutil.rmtree(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    pki = data_dir / "pki"
+    ca, hub_id = _write_hub_identity(args, config.branch.id, data_dir / "pki")
+    from sync.keys import write_key_pair
+
+    cache = data_dir / "cache"
+    cache.mkdir(parents=True)
+    sync_fp = write_key_pair("hub", cache / "hub_sync.key", cache / "hub_sync.pub")
+    toml_path.write_text(text, encoding="utf-8")
+    _add_first_admin(args, config, data_dir, ca, hub_id, pin)
+    branch = Branch.load(folder)  # prove the written folder loads
+    print(f"branch {branch.config.branch.id} provisioned in {folder}")
+    print(f"  hub.toml:           {toml_path}")
+    print(f"  CA fingerprint:     {ca_fingerprint(ca.cert)}")
+    print(f"  hub sync key (HQ):  {cache / 'hub_sync.pub'} (fingerprint {sync_fp})")
+    print(f"  first admin:        {args.admin_id}")
+    return 0
+
+
+def _refuse_bad_arguments(args: argparse.Namespace, toml_path: Path, data_dir: Path) -> None:
+    if (toml_path.exists() or data_dir.exists()) and not args.force:
+        raise ProvisionError(
+            f"{args.dir} already holds a branch; pass --force to replace it (this invalidates "
+            "every enrolled device and staff account)"
+        )
+    for address in args.address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ProvisionError(f"--address {address!r} is not an IP address") from None
+    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", args.host):
+        raise ProvisionError(f"--host {args.host!r} is not a host name")
+
+
+def _write_hub_identity(
+    args: argparse.Namespace, branch_id: str, pki: Path
+) -> tuple[CertifiedKey, str]:
+    """Write the branch CA, the hub's server certificate and hub.json; return the CA and hub id."""
     pki.mkdir(parents=True)
     pki.chmod(0o700)
-    ca = make_ca(config.branch.id)
+    ca = make_ca(branch_id)
     ca.save(pki / "ca.crt", pki / "ca.key")
-    hub_id = f"{config.branch.id}-hub"
+    hub_id = f"{branch_id}-hub"
     names = sorted({args.host, f"{args.host}.local", "localhost"})
     addresses = sorted({"127.0.0.1", *args.address})
     issue_server_cert(ca, hub_id, names, addresses).save(pki / "hub.crt", pki / "hub.key")
@@ -129,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 "hub_id": hub_id,
-                "branch_id": config.branch.id,
+                "branch_id": branch_id,
                 "host": args.host,
                 "names": names,
                 "addresses": addresses,
@@ -139,13 +163,17 @@ def run(args: argparse.Namespace) -> int:
         ),
         encoding="utf-8",
     )
-    from sync.keys import write_key_pair
+    return ca, hub_id
 
-    cache = data_dir / "cache"
-    cache.mkdir(parents=True)
-    sync_fp = write_key_pair("hub", cache / "hub_sync.key", cache / "hub_sync.pub")
-    toml_path.write_text(text, encoding="utf-8")
 
+def _add_first_admin(
+    args: argparse.Namespace,
+    config: BranchConfig,
+    data_dir: Path,
+    ca: CertifiedKey,
+    hub_id: str,
+    pin: str,
+) -> None:
     security = HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
     try:
         security.staff.add(args.admin_id, args.admin_name, "branch_admin", pin)
@@ -156,10 +184,3 @@ def run(args: argparse.Namespace) -> int:
     )
     security.audit.record("staff_change", staff_id=args.admin_id, detail={"step": "add"})
     security.close()
-    branch = Branch.load(folder)  # prove the written folder loads
-    print(f"branch {branch.config.branch.id} provisioned in {folder}")
-    print(f"  hub.toml:           {toml_path}")
-    print(f"  CA fingerprint:     {ca_fingerprint(ca.cert)}")
-    print(f"  hub sync key (HQ):  {cache / 'hub_sync.pub'} (fingerprint {sync_fp})")
-    print(f"  first admin:        {args.admin_id}")
-    return 0

@@ -11,70 +11,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, TypeVar
-
-import orjson
 
 from branch_hub.config import BranchConfig, QueuePolicy
 from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.queue._engine import Clock, QueueEngine
 from branch_hub.queue._errors import QueueError, StoreError
-from branch_hub.queue._model import (
-    Actor,
-    Dashboard,
-    EventKind,
-    Outcome,
-    QueueEvent,
-    Ticket,
-    WaitEstimate,
+from branch_hub.queue._model import Actor, Dashboard, Outcome, QueueEvent, Ticket, WaitEstimate
+from branch_hub.queue._tables import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    replay_latest_day,
+    stored_ticket,
+    write_events,
 )
-from branch_hub.queue._stats import WINDOW
 
 __all__ = ["SCHEMA_VERSION", "QueueStore"]
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    day TEXT NOT NULL,
-    at TEXT NOT NULL,
-    kind TEXT NOT NULL,
-    ticket_id TEXT,
-    counter_id TEXT,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_day ON events (day, seq);
-CREATE TABLE IF NOT EXISTS tickets (
-    id TEXT PRIMARY KEY,
-    day TEXT NOT NULL,
-    number TEXT NOT NULL,
-    service TEXT NOT NULL,
-    state TEXT NOT NULL,
-    priority INTEGER NOT NULL,
-    tier TEXT,
-    visit_ref TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    last_seq INTEGER NOT NULL,
-    body BLOB NOT NULL,
-    UNIQUE (day, number)
-);
-CREATE TABLE IF NOT EXISTS numbering (
-    day TEXT NOT NULL,
-    service TEXT NOT NULL,
-    last INTEGER NOT NULL,
-    PRIMARY KEY (day, service)
-);
-CREATE TABLE IF NOT EXISTS service_times (
-    seq INTEGER PRIMARY KEY,
-    service TEXT NOT NULL,
-    duration_s REAL NOT NULL
-);
-"""
 
 Synchronous = Literal["NORMAL", "FULL"]
 _T = TypeVar("_T")
@@ -99,7 +53,7 @@ class QueueStore:
         self._own = not isinstance(path, HubDatabase)
         try:
             self._hdb = HubDatabase.of(path)
-            self._hdb.create(_SCHEMA)
+            self._hdb.create(SCHEMA)
         except (sqlite3.Error, DatabaseError) as exc:
             raise StoreError(f"{path}: cannot open queue database: {exc}") from exc
         self._lock = self._hdb.lock
@@ -276,12 +230,9 @@ class QueueStore:
         """Return a ticket as stored in the tickets table (any day), or None."""
         with self._lock:
             try:
-                row = self._conn.execute(
-                    "SELECT body FROM tickets WHERE id = ?", (ticket_id,)
-                ).fetchone()
+                return stored_ticket(self._conn, ticket_id)
             except sqlite3.Error as exc:
                 raise StoreError(f"{self._path}: cannot read tickets: {exc}") from exc
-        return Ticket.from_dict(_loads(row[0])) if row else None
 
     # ----------------------------------------------------------------- internals
 
@@ -303,26 +254,7 @@ class QueueStore:
         engine = QueueEngine(self._config, self._clock, policy=self._policy)
         try:
             with self._hdb.transaction():
-                last = self._conn.execute(
-                    "SELECT day FROM events ORDER BY seq DESC LIMIT 1"
-                ).fetchone()
-                seq = 0
-                if last is not None:
-                    first = self._conn.execute(
-                        "SELECT min(seq) FROM events WHERE day = ?", (last[0],)
-                    ).fetchone()[0]
-                    for code in (s.code for s in self._config.services):
-                        rows = self._conn.execute(
-                            "SELECT duration_s FROM service_times WHERE service = ? AND seq < ? "
-                            "ORDER BY seq DESC LIMIT ?",
-                            (code, first, WINDOW),
-                        ).fetchall()
-                        engine.stats.extend((code, r[0]) for r in reversed(rows))
-                    for row_seq, body in self._conn.execute(
-                        "SELECT seq, body FROM events WHERE seq >= ? ORDER BY seq", (first,)
-                    ):
-                        engine.apply(QueueEvent.from_json(body, seq=row_seq))
-                        seq = row_seq
+                seq = replay_latest_day(self._conn, self._config, engine)
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot load the queue: {exc}") from exc
         self._engine = engine
@@ -359,7 +291,7 @@ class QueueStore:
                     except QueueError:
                         clean_failure = self._engine.mutations == before
                         raise
-                    events = self._write(outcome.events)
+                    events = write_events(self._conn, outcome.events)
             except BaseException as exc:
                 if not clean_failure:
                     self._stale = True
@@ -373,68 +305,3 @@ class QueueStore:
 
     def _mark_stale(self) -> None:
         self._stale = True
-
-    def _write(self, events: tuple[QueueEvent, ...]) -> tuple[QueueEvent, ...]:
-        written = []
-        for event in events:
-            ticket = event.ticket
-            cursor = self._conn.execute(
-                "INSERT INTO events (day, at, kind, ticket_id, counter_id, body) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    event.day.isoformat(),
-                    event.at.isoformat(),
-                    event.kind.value,
-                    ticket.id if ticket else None,
-                    event.counter_id,
-                    event.to_json(),
-                ),
-            )
-            seq = int(cursor.lastrowid or 0)
-            written.append(replace(event, seq=seq))
-            if ticket is not None:
-                self._conn.execute(
-                    "INSERT INTO tickets (id, day, number, service, state, priority, tier, "
-                    "visit_ref, issued_at, last_seq, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "ON CONFLICT (id) DO UPDATE SET service = excluded.service, "
-                    "state = excluded.state, last_seq = excluded.last_seq, body = excluded.body",
-                    (
-                        ticket.id,
-                        ticket.day.isoformat(),
-                        ticket.number,
-                        ticket.service,
-                        ticket.state.value,
-                        int(ticket.priority),
-                        ticket.tier,
-                        ticket.visit_ref,
-                        ticket.issued_at.isoformat(),
-                        seq,
-                        _dumps(ticket.to_dict()),
-                    ),
-                )
-            if event.kind is EventKind.TICKET_ISSUED and ticket is not None:
-                self._conn.execute(
-                    "INSERT INTO numbering (day, service, last) VALUES (?, ?, ?) "
-                    "ON CONFLICT (day, service) DO UPDATE SET last = max(last, excluded.last)",
-                    (ticket.day.isoformat(), ticket.services[0], ticket.ordinal),
-                )
-            elif event.kind is EventKind.FINISHED:
-                service = event.detail.get("service")
-                duration = event.detail.get("service_s")
-                if isinstance(service, str) and isinstance(duration, int | float):
-                    self._conn.execute(
-                        "INSERT INTO service_times (seq, service, duration_s) VALUES (?, ?, ?)",
-                        (seq, service, float(duration)),
-                    )
-        return tuple(written)
-
-
-def _dumps(value: object) -> bytes:
-    return orjson.dumps(value)
-
-
-def _loads(raw: bytes | str) -> dict[str, object]:
-    data = orjson.loads(raw)
-    if not isinstance(data, dict):
-        raise QueueError("malformed ticket row")
-    return data

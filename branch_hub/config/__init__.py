@@ -1,0 +1,52 @@
+"""Branch configuration: one TOML file per branch, validated into typed objects.
+
+Every field carries its meaning and unit in its description; `docs/configuration.md`
+is generated from the same descriptions (`branch-hub --config-reference`).
+A bad file raises `ConfigError` whose message is one line naming the file, the key
+and what is wrong.
+"""
+
+from branch_hub.config._branch import (
+    BranchInfo,
+    Counter,
+    PriorityPolicy,
+    QueuePolicy,
+    Service,
+    Station,
+    Tier,
+)
+from branch_hub.config._hub import (
+    BRIEF_FIELDS,
+    STAFF_ROLES,
+    BriefsSettings,
+    HqSettings,
+    HubSettings,
+    RetentionSettings,
+    split_listen,
+)
+from branch_hub.config._loading import BranchConfig, load_config, parse_config, resolve_data_dir
+from branch_hub.config._reference import reference_markdown
+from branch_hub.config._strict import ConfigError
+
+__all__ = [
+    "BRIEF_FIELDS",
+    "STAFF_ROLES",
+    "BranchConfig",
+    "BranchInfo",
+    "BriefsSettings",
+    "ConfigError",
+    "Counter",
+    "HqSettings",
+    "HubSettings",
+    "PriorityPolicy",
+    "QueuePolicy",
+    "RetentionSettings",
+    "Service",
+    "Station",
+    "Tier",
+    "load_config",
+    "parse_config",
+    "reference_markdown",
+    "resolve_data_dir",
+    "split_listen",
+]

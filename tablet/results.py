@@ -1,0 +1,119 @@
+"""What a finished hub call does to the tablet's screen, applied on the UI thread."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from branch_hub.client import (
+    DeviceRevoked,
+    HubError,
+    HubRefused,
+    HubUnavailable,
+    StaffSessionEnded,
+)
+from branch_hub.client.models import Brief, TicketResult
+from tablet.device import EnrolmentError
+from tablet.state import StaffSession, screen_for
+
+if TYPE_CHECKING:
+    from tablet.controller import Tablet
+
+__all__ = ["apply_failure", "apply_result"]
+
+log = logging.getLogger("tablet")
+
+_CONFIRMATIONS = {
+    "claim": "claimed",
+    "note": "note saved",
+    "handoff": "handed off",
+    "outcome": "outcome recorded",
+}
+
+
+def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
+    """Show what a hub call returned."""
+    tablet.message = ""
+    logged_in = tablet.state.session is not None
+    if tag == "login":
+        _logged_in(tablet, result)
+    elif tag == "reload" and logged_in:
+        last, visits = result
+        tablet.state.board.load(visits, last)
+    elif tag == "discover":
+        _hubs_found(tablet, list(result))
+    elif tag == "enrol":
+        tablet.wiped = False
+        tablet.screen = "login"
+    elif tag == "brief" and logged_in:
+        tablet.state.brief = result if isinstance(result, Brief) else None
+    elif tag == "serve" and logged_in and isinstance(result, TicketResult):
+        _called(tablet, result)
+    elif tag == "served" and logged_in and isinstance(result, TicketResult):
+        _served(tablet, result)
+    elif tag in _CONFIRMATIONS:
+        tablet.message = _CONFIRMATIONS[tag]
+        brief = tablet.state.brief
+        if brief is not None and tag in ("claim", "note"):
+            tablet.open_brief(brief.visit_id)
+    tablet.state.touch()
+
+
+def _logged_in(tablet: Tablet, result: Any) -> None:
+    answer, last, visits = result
+    tablet.state.clear()
+    tablet.state.session = StaffSession(answer.staff_id, answer.role, answer.name, answer.token)
+    tablet.state.board.load(visits, last)
+    tablet.screen = screen_for(tablet.state.session.role)
+    tablet.start_stream(last)
+
+
+def _hubs_found(tablet: Tablet, hubs: list[Any]) -> None:
+    tablet.found_hubs = hubs
+    if hubs:
+        hub = hubs[0]
+        # Shown for comparison only: the fingerprint must come from IT, not the network.
+        tablet.message = f"{hub.hub_id} ({hub.branch_id}) CA {hub.ca_fingerprint[:16]}…"
+    else:
+        tablet.message = "没有找到中心 No hub found; type its address"
+
+
+def _called(tablet: Tablet, result: TicketResult) -> None:
+    tablet.state.serving = result.ticket
+    tablet.state.brief = None
+    if result.ticket is not None and result.ticket.visit_id:
+        tablet.open_brief(result.ticket.visit_id)
+    elif result.ticket is None:
+        tablet.message = "nobody is waiting"
+
+
+def _served(tablet: Tablet, result: TicketResult) -> None:
+    ticket = result.ticket
+    if ticket is not None and ticket.state == "called":
+        tablet.state.serving = ticket
+    else:
+        tablet.state.serving = None
+        tablet.state.brief = None
+
+
+def apply_failure(tablet: Tablet, tag: str, exc: Exception) -> None:
+    """Show why a hub call failed: a revoked device is wiped, an ended session logs out."""
+    tablet.failures.append(f"{tag}: {type(exc).__name__} {getattr(exc, 'code', '')}")
+    if isinstance(exc, HubRefused):
+        if isinstance(exc, DeviceRevoked):
+            tablet.wipe(exc.code)
+            tablet.message = "this device was revoked: enrol it again"
+            tablet.state.touch()
+            return
+        if (isinstance(exc, StaffSessionEnded) or exc.status == 401) and tag != "login":
+            tablet.logout("session_ended")
+            return
+        tablet.message = exc.message
+    elif isinstance(exc, HubUnavailable):
+        tablet.message = "the hub cannot be reached; retrying when you try again"
+    elif isinstance(exc, EnrolmentError | HubError):
+        tablet.message = str(exc)
+    else:
+        log.warning("tablet job %s failed: %s", tag, type(exc).__name__)
+        tablet.message = f"{tag} failed"
+    tablet.state.touch()
