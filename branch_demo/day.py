@@ -17,19 +17,19 @@ import json
 import math
 import random
 import secrets
-import statistics
 import sys
 import tempfile
 import time
-from collections import Counter as Tally
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from branch_demo.site import COUNTERS, PIN, SERVICES, BranchSite, SiteOptions
+from branch_demo.day_client import Hub
+from branch_demo.day_report import DayOptions, HubSeen, Record, report, write_record
+from branch_demo.day_staff import StaffSide
+from branch_demo.site import COUNTERS, SERVICES, BranchSite, SiteOptions
 
 __all__ = ["DayOptions", "main", "run_day"]
 
@@ -41,107 +41,7 @@ SERVES = {cid: set(services) for cid, _, services in COUNTERS}
 RETRY_S = 60.0  # real seconds a client keeps retrying while the hub restarts
 
 
-@dataclass
-class DayOptions:
-    """The day's shape and its drills."""
-
-    hours: float = 8.0
-    speed: float = 60.0
-    seed: int = 11
-    customers: int = 5000
-    stations: int = 4
-    tablets: int = 20
-    restarts: int = 3
-    printer_fault_share: float = 0.05
-    read_share: float = 0.7
-    outage_min: float = 60.0
-    delta: bool = True
-
-
-@dataclass
-class Record:
-    """What the bench saw and did."""
-
-    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> ticket + times
-    duplicate_ticket_ids: int = 0
-    ambiguous_ticket_posts: int = 0
-    arrivals: int = 0
-    reads: int = 0
-    recognised: int = 0
-    read_fallback_walk_in: int = 0
-    print_failed: int = 0
-    printer_faults_injected: int = 0
-    briefs_ms: list[float] = field(default_factory=list)
-    read_ms: list[float] = field(default_factory=list)
-    ticket_ms: list[float] = field(default_factory=list)
-    kiosk_ms: list[float] = field(default_factory=list)
-    outcomes: set[str] = field(default_factory=set)  # visit:lead acknowledged by the hub
-    tablet_seen: list[set[int]] = field(default_factory=list)
-    tablet_reconnects: int = 0
-    called: dict[str, tuple[float, str]] = field(default_factory=dict)  # id -> (real t, counter)
-    finished: set[str] = field(default_factory=set)
-    drills: list[dict[str, Any]] = field(default_factory=list)
-    delta_customers: list[dict[str, Any]] = field(default_factory=list)
-    delta_recognised: int = 0
-    errors: Tally[str] = field(default_factory=Tally)
-
-
-class Hub:
-    """Talk to the hub as one enrolled device, retrying through restarts."""
-
-    def __init__(self, site: BranchSite, device: str, staff: str | None = None) -> None:
-        self.site = site
-        self.device = device
-        self.staff = staff
-        self.ssl = site.device_context(device)
-        self.token: str | None = None
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=self.ssl, limit=4),
-            timeout=aiohttp.ClientTimeout(total=20),
-        )
-
-    async def login(self) -> None:
-        """Log the staff member in on this device."""
-        async with self.session.post(
-            f"{self.site.url}/api/v1/login", json={"staff_id": self.staff, "pin": PIN}
-        ) as resp:
-            body = await resp.json()
-            if resp.status != 200:
-                raise RuntimeError(f"login {self.staff}: {resp.status} {body}")
-            self.token = body["token"]
-
-    def headers(self) -> dict[str, str]:
-        """The bearer header when logged in."""
-        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
-
-    async def call(
-        self, method: str, path: str, body: Any = None, *, retry: bool = True
-    ) -> tuple[int, Any]:
-        """One request; on a connection error or a lost session, wait for the hub and retry."""
-        deadline = time.monotonic() + RETRY_S
-        while True:
-            try:
-                if self.staff and self.token is None:
-                    await self.login()
-                async with self.session.request(
-                    method, f"{self.site.url}{path}", json=body, headers=self.headers()
-                ) as resp:
-                    data = await resp.json(content_type=None)
-                    if resp.status == 401 and self.staff:
-                        self.token = None  # sessions live in the hub's memory: log in again
-                        continue
-                    return resp.status, data
-            except (aiohttp.ClientError, TimeoutError, RuntimeError):
-                if not retry or time.monotonic() > deadline:
-                    raise
-                await asyncio.sleep(0.2)
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        await self.session.close()
-
-
-class Day:
+class Day(StaffSide):
     """One simulated day."""
 
     def __init__(self, site: BranchSite, opts: DayOptions) -> None:
@@ -156,15 +56,6 @@ class Day:
         self.kiosk_locks = {st.id: asyncio.Lock() for st in site.stations}
         self.phases: dict[str, float] = {}
         self._delta_wait: asyncio.Task[None] | None = None
-
-    # -- time ---------------------------------------------------------------------------
-    def sim_min(self) -> float:
-        """Simulated minutes since the day started."""
-        return (time.monotonic() - self.t0) * self.opts.speed / 60.0
-
-    async def sleep_sim(self, minutes: float) -> None:
-        """Sleep for simulated minutes."""
-        await asyncio.sleep(max(0.0, minutes) * 60.0 / self.opts.speed)
 
     def rate_per_min(self, minute: float) -> float:
         """Arrivals per simulated minute: 300/hour at the 10:30 peak, 45/hour off-peak."""
@@ -294,93 +185,6 @@ class Day:
         if not body["print"]["ok"]:
             rec.print_failed += 1
 
-    # -- counters -----------------------------------------------------------------------
-    async def counter(self, cid: str) -> None:
-        """Call next, read the brief, record lead outcomes, serve (lognormal), finish."""
-        hub = self.counters[cid]
-        idle_since: float | None = None
-        while True:
-            # One request id per press of "call next": a retry after a lost answer (the hub was
-            # killed) gets the ticket the first press called, never a second one.
-            press = {"request_id": secrets.token_hex(12)}
-            status, body = await hub.call("POST", f"/api/v1/counters/{cid}/call-next", press)
-            ticket = body.get("ticket") if status == 200 else None
-            if ticket is None:
-                if status != 200:
-                    self.rec.errors[f"call_next_{status}"] += 1
-                if self.arrivals_done.is_set():
-                    idle_since = idle_since or time.monotonic()
-                    if time.monotonic() - idle_since > 3.0:
-                        return
-                await self.sleep_sim(0.5)
-                continue
-            idle_since = None
-            tid = ticket["id"]
-            self.rec.called.setdefault(tid, (time.monotonic(), cid))
-            visit = ticket.get("visit_id")
-            if visit:
-                await self._brief_and_outcomes(hub, visit)
-            minutes = self.rng.lognormvariate(math.log(TYPICAL[ticket["service"]]), 0.45)
-            await self.sleep_sim(minutes)
-            done = {"request_id": secrets.token_hex(12)}
-            status, body = await hub.call("POST", f"/api/v1/tickets/{tid}/finish", done)
-            if status == 200:
-                self.rec.finished.add(tid)
-            else:
-                self.rec.errors[f"finish_{status}"] += 1
-
-    async def _brief_and_outcomes(self, hub: Hub, visit: str) -> None:
-        started = time.perf_counter()
-        status, brief = await hub.call("GET", f"/api/v1/visits/{visit}/brief")
-        self.rec.briefs_ms.append((time.perf_counter() - started) * 1000)
-        if status != 200:
-            self.rec.errors[f"brief_{status}"] += 1
-            return
-        for lead in brief.get("leads") or []:
-            outcome = self.rng.choice(["accepted", "declined", "follow_up", "not_interested"])
-            path = f"/api/v1/visits/{visit}/leads/{lead['lead_id']}/outcome"
-            body = {"outcome": outcome, "request_id": secrets.token_hex(12)}
-            status, _ = await hub.call("POST", path, body)
-            if status in (200, 201):
-                self.rec.outcomes.add(f"{visit}:{lead['lead_id']}")
-            else:
-                self.rec.errors[f"outcome_{status}"] += 1
-
-    # -- tablets ------------------------------------------------------------------------
-    async def tablet(self, i: int) -> None:
-        """Follow the live stream; drop now and then and resume with since=."""
-        hub = self.tablets[i]
-        seen = self.rec.tablet_seen[i]
-        last = 0
-        while not self.stop.is_set():
-            try:
-                if hub.token is None:
-                    await hub.login()
-                url = f"{self.site.url}/api/v1/events?since={last}"
-                async with hub.session.ws_connect(url, headers=hub.headers(), heartbeat=5) as ws:
-                    drop_at = time.monotonic() + self.rng.expovariate(1 / 20.0)
-                    while not self.stop.is_set():
-                        timeout = max(0.05, min(0.5, drop_at - time.monotonic()))
-                        try:
-                            msg = await ws.receive(timeout=timeout)
-                        except TimeoutError:
-                            if time.monotonic() >= drop_at and i % 2 == 0:
-                                break  # half the tablets walk out of Wi-Fi range now and then
-                            continue
-                        if msg.type != aiohttp.WSMsgType.TEXT:
-                            break
-                        event = json.loads(msg.data)
-                        if isinstance(event, dict) and isinstance(event.get("seq"), int):
-                            seen.add(event["seq"])
-                            last = max(last, event["seq"])
-            except aiohttp.WSServerHandshakeError as exc:
-                if exc.status == 401:
-                    hub.token = None
-                await asyncio.sleep(0.2)
-            except (aiohttp.ClientError, TimeoutError, RuntimeError, OSError):
-                await asyncio.sleep(0.2)
-            self.rec.tablet_reconnects += 1
-
     # -- drills -------------------------------------------------------------------------
     async def drills(self) -> None:
         """kill -9 restarts at random moments, the WAN outage, the delta at the peak."""
@@ -458,7 +262,7 @@ class Day:
         if self.site.collector is None:
             await asyncio.get_running_loop().run_in_executor(None, self.site.start_collector)
         result = await self.reconcile()
-        self._write_record()
+        write_record(self.site.root / "bench-record.jsonl", self.rec, self.t0)
         self.stop.set()
         for task in background:
             task.cancel()
@@ -467,54 +271,18 @@ class Day:
             await hub.close()
         return result
 
-    def _write_record(self) -> None:
-        """Everything the bench did and saw, one JSON line per ticket (no personal data)."""
-        path = self.site.root / "bench-record.jsonl"
-        with path.open("w", encoding="utf-8") as fh:
-            for tid, t in self.rec.tickets.items():
-                called = self.rec.called.get(tid)
-                row = {
-                    "ticket_id": tid,
-                    "number": t["number"],
-                    "service": t["service"],
-                    "wait_min_estimate": t.get("wait_min"),
-                    "issued_s": round(t["issued_r"] - self.t0, 3),
-                    "called_s": round(called[0] - self.t0, 3) if called else None,
-                    "counter": called[1] if called else None,
-                    "finished": tid in self.rec.finished,
-                }
-                fh.write(json.dumps(row) + "\n")
-            for drill in self.rec.drills:
-                fh.write(json.dumps({"drill": drill}) + "\n")
-
     async def reconcile(self) -> dict[str, Any]:
         """Compare what the bench saw with the hub's records and HQ's collector."""
-        rec, opts = self.rec, self.opts
+        rec = self.rec
         staff = self.tablets[0]
         _, visits = await staff.call("GET", "/api/v1/visits?state=all")
         _, health = await staff.call("GET", "/api/v1/health")
         last_seq = int(health["last_seq"])
-        hub_tickets: dict[str, dict[str, Any]] = {}
-        numbers: Tally[str] = Tally()
-        priority: dict[str, bool] = {}
-        for v in visits.get("visits", []):
-            t = v["ticket"]
-            numbers[t["number"]] += 1
-            hub_tickets[t["id"]] = t
-            priority[t["id"]] = bool(v.get("priority"))
-        lost = [tid for tid in rec.tickets if tid not in hub_tickets]
-        # Called at the hub, but no counter ever got the answer: a customer nobody serves.
-        never_received = [
-            tid for tid, t in hub_tickets.items() if t.get("called_at") and tid not in rec.called
-        ]
-        unacknowledged = [tid for tid in hub_tickets if tid not in rec.tickets]
-        duplicated = rec.duplicate_ticket_ids + sum(n - 1 for n in numbers.values() if n > 1)
         # Tablets catch up once at the end (as after any reconnect), then every seq must be seen.
         for _ in range(100):  # bounded: 30 s
             if all(len(s) >= last_seq for s in rec.tablet_seen):
                 break
             await asyncio.sleep(0.3)
-        missed = sum(len(set(range(1, last_seq + 1)) - s) for s in rec.tablet_seen)
         self.phases["tablets_caught_up_s"] = round(time.monotonic() - self.t0, 1)
         # Outcomes reach HQ after the outage (the outbox backs off up to a few minutes).
         hq_wait_started = time.monotonic()
@@ -525,97 +293,13 @@ class Day:
             if counts.get("lead_outcome", 0) >= len(rec.outcomes):
                 break
             await asyncio.sleep(1.0)
-        hq_caught_up_s = round(time.monotonic() - hq_wait_started, 1)
-        waits = self._waits(priority)
-        briefs = sorted(rec.briefs_ms)
-        p99 = briefs[min(len(briefs) - 1, int(len(briefs) * 0.99))] if briefs else None
-        return {
-            "bench": "branch_day",
-            "hours": opts.hours,
-            "speed": opts.speed,
-            "arrivals": rec.arrivals,
-            "tickets_issued": len(rec.tickets),
-            "tickets_at_hub": len(hub_tickets),
-            "tickets_lost": len(lost),
-            "tickets_duplicated": duplicated,
-            "tickets_issued_unacknowledged": len(unacknowledged),
-            "ambiguous_ticket_posts": rec.ambiguous_ticket_posts,
-            "tickets_finished": len(rec.finished),
-            "tickets_called_never_received": len(never_received),
-            "reads": rec.reads,
-            "recognised": rec.recognised,
-            "read_fallback_walk_in": rec.read_fallback_walk_in,
-            "printer_faults_injected": rec.printer_faults_injected,
-            "tickets_print_failed": rec.print_failed,
-            "events_at_hub": last_seq,
-            "events_missed_by_tablets": missed,
-            "tablets": len(rec.tablet_seen),
-            "tablet_reconnects": rec.tablet_reconnects,
-            "outcomes_created": len(rec.outcomes),
-            "outcomes_received_at_hq": counts.get("lead_outcome", 0),
-            "outcomes_duplicated_at_hq": counts.get("conflicts", 0),
-            "outcome_redeliveries_deduplicated": counts.get("lead_outcome_deliveries", 0)
-            - counts.get("lead_outcome", 0),
-            "hq_caught_up_after_day_s": hq_caught_up_s,
-            "briefs": len(briefs),
-            "brief_p50_ms": round(statistics.median(briefs), 1) if briefs else None,
-            "brief_p99_ms": round(p99, 1) if p99 is not None else None,
-            "kiosk_read_p50_ms": _p50(rec.read_ms),
-            "ticket_post_p50_ms": _p50(rec.ticket_ms),
-            "kiosk_customer_p50_ms": _p50(rec.kiosk_ms),
-            **waits,
-            "delta_customers_recognised": rec.delta_recognised,
+        seen = HubSeen.of(visits, last_seq, counts, round(time.monotonic() - hq_wait_started, 1))
+        site = {
             "hub_restarts": self.site.restarts,
             "peak_rss_mb": round(self.site.peak_rss_kb / 1024, 1),
-            "drills": rec.drills,
-            "errors": dict(rec.errors),
             "phases_real_s": self.phases,
         }
-
-    def _waits(self, priority: dict[str, bool]) -> dict[str, Any]:
-        """Waits in simulated minutes; extra wait of ordinary customers behind priority calls."""
-        scale = self.opts.speed / 60.0
-        rows = []
-        for tid, t in self.rec.tickets.items():
-            if tid in self.rec.called:
-                called, cid = self.rec.called[tid]
-                rows.append((t["issued_r"], called, cid, t, priority.get(tid, False)))
-        errors = []
-        inside = 0
-        for issued, called, _, t, _ in rows:
-            lo, hi = t.get("wait_min") or [0, 0]
-            # The hub estimates in its own (real) whole minutes: convert back to simulated minutes
-            # (so the estimate's resolution is `speed` simulated minutes).
-            actual = (called - issued) * scale
-            errors.append(abs((lo + hi) / 2 * self.opts.speed - actual))
-            inside += lo * self.opts.speed <= actual <= hi * self.opts.speed
-        extra = 0.0
-        by_service: dict[str, list[tuple[float, float]]] = {}
-        for issued, called, _, t, prio in rows:
-            if not prio:
-                by_service.setdefault(t["service"], []).append((issued, called))
-        prio_calls = [(called, cid) for _, called, cid, _, prio in rows if prio]
-        for service, ordinary in by_service.items():
-            ordinary.sort()
-            prev_called = 0.0
-            for issued, called in ordinary:
-                head = max(issued, prev_called)
-                if any(head <= c <= called and service in SERVES[cid] for c, cid in prio_calls):
-                    extra = max(extra, (called - head) * scale)
-                prev_called = max(prev_called, called)
-        waits = [(called - issued) * scale for issued, called, *_ in rows]
-        return {
-            "wait_mean_min": round(statistics.fmean(waits), 1) if waits else None,
-            "wait_max_min": round(max(waits), 1) if waits else None,
-            "max_extra_wait_ordinary_min": round(extra, 1),
-            "wait_estimate_mae_min": round(statistics.fmean(errors), 1) if errors else None,
-            "wait_estimate_in_range_share": round(inside / len(rows), 3) if rows else None,
-            "wait_estimate_resolution_min": self.opts.speed,
-        }
-
-
-def _p50(values: list[float]) -> float | None:
-    return round(statistics.median(values), 1) if values else None
+        return report(rec, self.opts.hours, self.opts.speed, seen) | site
 
 
 def run_day(
