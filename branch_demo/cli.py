@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the demo."""
     args = build_parser().parse_args(argv)
+    # The hub and the other processes run in their own folders: paths the user gave relative to
+    # where they typed the command must not be read relative to somewhere else.
+    args.out = args.out.resolve()
+    if args.config is not None:
+        args.config = args.config.resolve()
     if not args.summary:
         from branch_demo.branch import run_branch
 
