@@ -105,7 +105,7 @@ async def _bench(folder: Path, actions: int, hold_s: float) -> dict[str, Any]:
         visits = []
         for _ in range(5):
             answer = await hub.lobby.issue_ticket("K1", "cash", None)
-            visits.append(hub.lobby.visits.visit_of_ticket(answer["ticket"]["id"]) or "")
+            visits.append(hub.lobby.visits.visit_of_ticket(answer.ticket.id) or "")
         connector = aiohttp.TCPConnector(ssl=_device(hub, folder, "TAB-bench"))
         headers = {"Authorization": f"Bearer {token}"}
         async with aiohttp.ClientSession(connector=connector, headers=headers) as http:

@@ -67,7 +67,7 @@ async def tickets(request: web.Request) -> web.Response:
             400, "bad_request_id", "'request_id' must be 8-64 letters, digits, '-' or '_'"
         )
     result = await lobby.issue_ticket(station, service, session_id, request_id)
-    return web.json_response(result, status=200 if result.get("replayed") else 201)
+    return web.json_response(result.to_wire(), status=200 if result.replayed else 201)
 
 
 async def kiosk_events(request: web.Request) -> web.StreamResponse:

@@ -83,7 +83,8 @@ async def claim(request: web.Request) -> web.Response:
     context = require_staff(request, STAFF_ROLES)
     visit_id = path_param(request, "visit_id", _VISIT_ID)
     body = await json_body(request, optional=True)
-    return web.json_response(await _desk(request).claim(context, visit_id, request_id(body)))
+    answer = await _desk(request).claim(context, visit_id, request_id(body))
+    return web.json_response(answer.to_wire())
 
 
 async def notes(request: web.Request) -> web.Response:
@@ -95,7 +96,7 @@ async def notes(request: web.Request) -> web.Response:
     for_role = choice(opt_str(body, "for_role", max_len=32), Role, "for_role")
     desk = _desk(request)
     answer = await desk.add_note(context, visit_id, text, for_role, request_id(body))
-    return web.json_response(answer, status=201)
+    return web.json_response(answer.to_wire(), status=201)
 
 
 async def handoff(request: web.Request) -> web.Response:
@@ -111,7 +112,7 @@ async def handoff(request: web.Request) -> web.Response:
     note = opt_str(body, "note", max_len=NOTE_MAX_CHARS)
     desk = _desk(request)
     answer = await desk.handoff(context, visit_id, to_staff, role, note, request_id(body))
-    return web.json_response(answer)
+    return web.json_response(answer.to_wire())
 
 
 async def lead_outcome(request: web.Request) -> web.Response:
@@ -126,7 +127,7 @@ async def lead_outcome(request: web.Request) -> web.Response:
     desk = _desk(request)
     rid = request_id(body)
     answer = await desk.lead_outcome(context, visit_id, lead_id, outcome, note, rid)
-    return web.json_response(answer, status=201)
+    return web.json_response(answer.to_wire(), status=201)
 
 
 async def call_next(request: web.Request) -> web.Response:
@@ -135,7 +136,7 @@ async def call_next(request: web.Request) -> web.Response:
     counter_id = path_param(request, "counter_id")
     body = await json_body(request, optional=True)
     answer = await _counters(request).call_next(context, counter_id, request_id(body))
-    return web.json_response(answer)
+    return web.json_response(answer.to_wire())
 
 
 def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -149,7 +150,7 @@ def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[we
         answer = await _counters(request).ticket_op(
             context, ticket_id, op, service=service, counter=counter, request_id=request_id(body)
         )
-        return web.json_response(answer)
+        return web.json_response(answer.to_wire())
 
     handler.__doc__ = f"{op.value} a ticket."
     return handler

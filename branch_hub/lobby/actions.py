@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from branch_hub.context import RequestContext
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
+from branch_hub.lobby.results import Answer, Replayed
 from branch_hub.lobby.visits import Visit
 from branch_hub.outbox import Outbox
 from branch_hub.push import PushEvent
@@ -27,7 +28,7 @@ from branch_hub.vocabulary import EventKind
 
 __all__ = ["ActionScope", "Actions"]
 
-_T = TypeVar("_T")
+_A = TypeVar("_A", bound=Answer)
 
 
 @dataclass
@@ -82,20 +83,21 @@ class Actions:
         caller: RequestContext,
         request_id: str | None,
         action: str,
-        work: Callable[[ActionScope], _T],
+        work: Callable[[ActionScope], _A],
         before_push: Callable[[], Awaitable[None]] | None = None,
-    ) -> _T | Any:
+    ) -> _A | Replayed:
         """Do `work` once per request id; commit everything it wrote together, then push."""
         device = str(caller.device_id)
 
-        def unit() -> tuple[Any, list[PushEvent]]:
+        def unit() -> tuple[_A | Replayed, list[PushEvent]]:
             scope = ActionScope(self, caller, self.clock())
             with self.db.transaction():
                 prior = self.requests.find(device, request_id, action)
                 if prior is not None:
-                    return prior, []
+                    return Replayed(prior), []
                 answer = work(scope)
-                self.requests.remember(device, request_id, action, self.day(), answer)
+                wire = answer.to_wire()
+                self.requests.remember(device, request_id, action, self.day(), wire)
             self._hand_in(scope)
             return answer, scope.events
 

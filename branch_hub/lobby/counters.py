@@ -16,7 +16,8 @@ from branch_hub.config import BranchConfig, Counter
 from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.errors import TransferTarget, UnknownCounter
-from branch_hub.lobby.wire import dashboard_wire, staff_ticket
+from branch_hub.lobby.results import Answer, CounterTicket
+from branch_hub.lobby.wire import dashboard_wire
 from branch_hub.queue import Actor, Dashboard, Outcome, QueueStore, waiting_snapshot
 from branch_hub.queue import EventKind as QueueEventKind
 from branch_hub.vocabulary import EventKind, TicketOperation
@@ -63,7 +64,7 @@ class Counters:
 
     async def call_next(
         self, caller: RequestContext, counter_id: str, request_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Call the next ticket to a counter (opening the counter if it was closed)."""
         if counter_id not in self._counters:
             raise UnknownCounter(f"no counter {counter_id}")
@@ -86,7 +87,7 @@ class Counters:
         service: str | None = None,
         counter: str | None = None,
         request_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Recall, no-show, finish, park or transfer a ticket."""
         actor = self._actor(caller)
         queue = self.queue
@@ -109,17 +110,17 @@ class Counters:
         request_id: str | None,
         action: str,
         op: Callable[[], Outcome],
-    ) -> dict[str, Any]:
+    ) -> Answer:
         voices: list[Any] = []
 
-        def work(scope: ActionScope) -> dict[str, Any]:
+        def work(scope: ActionScope) -> CounterTicket:
             outcome = op()
             self._push(scope, outcome, voices)
             if outcome.events:  # the display's and tablets' counts change with the queue
                 scope.event(EventKind.WAITING_CHANGED, waiting_snapshot(self.queue))
-            return staff_ticket(outcome.ticket)
+            return CounterTicket(outcome.ticket)
 
-        answer: dict[str, Any] = await self.actions.run(
+        answer = await self.actions.run(
             caller, request_id, action, work, before_push=lambda: self._render(voices)
         )
         self._on_change()

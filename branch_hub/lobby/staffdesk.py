@@ -18,6 +18,7 @@ from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.errors import UnknownLead, UnknownVisit
+from branch_hub.lobby.results import Answer, Claimed, HandedOff, NoteAdded, OutcomeRecorded
 from branch_hub.lobby.visits import Visit
 from branch_hub.lobby.wire import ticket_view
 from branch_hub.queue import TicketState
@@ -97,17 +98,17 @@ class StaffDesk:
     # -- changes -----------------------------------------------------------------------------
     async def claim(
         self, caller: RequestContext, visit_id: str, request_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Claim the visit for the caller (exclusive)."""
         visit = await self._visit(visit_id)
         staff, role = str(caller.staff_id), str(caller.role)
 
-        def work(scope: ActionScope) -> dict[str, Any]:
+        def work(scope: ActionScope) -> Claimed:
             self.notes.claim(visit.visit_id, staff_id=staff, role=role, at=scope.now)
             scope.event(EventKind.CLAIMED, {"visit_id": visit.visit_id, "by": staff, "role": role})
             scope.to_hq("claim", visit, {"staff_id": staff}, f"claim:{visit.visit_id}:{staff}")
             scope.audit("claim", visit)
-            return {"visit_id": visit.visit_id, "claimed_by": staff}
+            return Claimed(visit.visit_id, staff)
 
         return await self.actions.run(caller, request_id, f"claim:{visit_id}", work)
 
@@ -118,11 +119,11 @@ class StaffDesk:
         text: str,
         for_role: Role | None,
         request_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Add a note about the visit for colleagues (its text stays out of the event log)."""
         visit = await self._visit(visit_id)
 
-        def work(scope: ActionScope) -> dict[str, Any]:
+        def work(scope: ActionScope) -> NoteAdded:
             entry = self.notes.add_note(
                 visit.visit_id,
                 by=str(caller.staff_id),
@@ -137,7 +138,7 @@ class StaffDesk:
             payload = {"staff_id": str(caller.staff_id)}
             scope.to_hq("note", visit, payload, f"note:{entry.note_id}")
             scope.audit("note", visit)
-            return {"visit_id": visit.visit_id, "note": entry.to_brief()}
+            return NoteAdded(visit.visit_id, entry)
 
         return await self.actions.run(caller, request_id, f"note:{visit_id}", work)
 
@@ -149,13 +150,13 @@ class StaffDesk:
         to_role: Role | None,
         note: str | None,
         request_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Hand the customer to a colleague or a role."""
         visit = await self._visit(visit_id)
         by = str(caller.staff_id)
         target = to_staff or f"role:{to_role}"
 
-        def work(scope: ActionScope) -> dict[str, Any]:
+        def work(scope: ActionScope) -> HandedOff:
             self.notes.handoff(
                 visit.visit_id,
                 by=by,
@@ -166,17 +167,12 @@ class StaffDesk:
                 customer_id=visit.customer_id,
                 at=scope.now,
             )
-            data = {
-                "visit_id": visit.visit_id,
-                "by": by,
-                "to_staff_id": to_staff,
-                "to_role": to_role,
-            }
-            scope.event(EventKind.HANDOFF, data)
+            done = HandedOff(visit.visit_id, by, to_staff, to_role)
+            scope.event(EventKind.HANDOFF, done.to_wire())
             payload = {"staff_id": by, "to_staff_id": to_staff, "to_role": to_role, "note": note}
             scope.to_hq("handoff", visit, payload, f"handoff:{visit.visit_id}:{by}:{target}")
             scope.audit("handoff", visit)
-            return data
+            return done
 
         return await self.actions.run(caller, request_id, f"handoff:{visit_id}", work)
 
@@ -188,7 +184,7 @@ class StaffDesk:
         outcome: LeadOutcome,
         note: str | None,
         request_id: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> Answer:
         """Record what happened with one of the customer's leads."""
         visit = await self._visit(visit_id)
         record = await self.lobby.record_of(visit)
@@ -197,7 +193,7 @@ class StaffDesk:
             raise UnknownLead(f"no lead {lead_id} for this customer")
         by = str(caller.staff_id)
 
-        def work(scope: ActionScope) -> dict[str, Any]:
+        def work(scope: ActionScope) -> OutcomeRecorded:
             self.notes.record_outcome(
                 visit.visit_id,
                 lead_id,
@@ -208,12 +204,12 @@ class StaffDesk:
                 customer_id=visit.customer_id,
                 at=scope.now,
             )
-            data = {"visit_id": visit.visit_id, "lead_id": lead_id, "outcome": outcome, "by": by}
-            scope.event(EventKind.LEAD_OUTCOME, data)
+            done = OutcomeRecorded(visit.visit_id, lead_id, outcome, by)
+            scope.event(EventKind.LEAD_OUTCOME, done.to_wire())
             payload = {"staff_id": by, "lead_id": lead_id, "outcome": outcome}
             scope.to_hq("lead_outcome", visit, payload, f"outcome:{visit.visit_id}:{lead_id}")
             scope.audit("outcome", visit, detail={"lead_id": lead_id, "outcome": outcome})
-            return data
+            return done
 
         action = f"outcome:{visit_id}:{lead_id}"
         return await self.actions.run(caller, request_id, action, work)

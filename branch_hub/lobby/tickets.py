@@ -23,7 +23,7 @@ from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.errors import QueueUnavailable, SessionExpired, UnknownService
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
-from branch_hub.lobby.wire import ticket_wire
+from branch_hub.lobby.wire import TicketShown, ticket_wire
 from branch_hub.push import PushEvent
 from branch_hub.queue import (
     Actor,
@@ -39,7 +39,7 @@ from branch_hub.vocabulary import EventKind as PushKind
 from branch_hub.vocabulary import KioskMessage
 from sync.cache import Customer
 
-__all__ = ["KioskTickets", "PrintOutcome"]
+__all__ = ["KioskTickets", "PrintOutcome", "TicketIssued"]
 
 log = logging.getLogger("branch_hub.lobby")
 
@@ -68,6 +68,20 @@ def _print_problem(result: Any) -> str:
     if "offline" in problems or result.before is None:
         return "offline"
     return "error"
+
+
+@dataclass(frozen=True)
+class TicketIssued:
+    """The kiosk's answer: the ticket, how printing went, and whether it was issued before."""
+
+    ticket: TicketShown
+    printed: PrintOutcome
+    replayed: bool = False
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form (`replayed` only on a repeated request)."""
+        out = {"ticket": self.ticket.to_wire(), "print": self.printed.to_wire()}
+        return out | {"replayed": True} if self.replayed else out
 
 
 class KioskTickets:
@@ -122,7 +136,7 @@ class KioskTickets:
 
     async def issue_ticket(
         self, station: str, service: str, session_id: str | None, request_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> TicketIssued:
         """Issue, persist, print and announce a ticket for the station's customer (or a walk-in).
 
         With a `request_id` the call is idempotent for the business day: the visit id is derived
@@ -159,7 +173,7 @@ class KioskTickets:
             self.stream.publish(event)
         self.menu_changed()
         printed = await self._print(station, ticket, wire)
-        return {"ticket": wire, "print": printed.to_wire()}
+        return TicketIssued(wire, printed, replayed=False)
 
     def _commit(
         self,
@@ -168,7 +182,7 @@ class KioskTickets:
         visit_id: str,
         customer: Customer | None,
         by: str | None,
-    ) -> tuple[Ticket, dict[str, Any], list[PushEvent]]:
+    ) -> tuple[Ticket, TicketShown, list[PushEvent]]:
         """One transaction: the ticket, its visit and its push events, or none of them."""
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         with self.db.transaction():
@@ -213,13 +227,13 @@ class KioskTickets:
         )
 
     def _arrival(
-        self, visit: Visit, ticket: Ticket, wire: dict[str, Any], record: dict[str, Any] | None
+        self, visit: Visit, ticket: Ticket, wire: TicketShown, record: dict[str, Any] | None
     ) -> dict[str, Any]:
         """The arrival event's data: the ticket, tier and salutation, never a name or number."""
         greeting = self.briefing.greeting(record)
         return {
             "visit_id": visit.visit_id,
-            "ticket": wire,
+            "ticket": wire.to_wire(),
             "tier": visit.tier,
             "priority": ticket.priority,
             "salutation_zh": greeting["salutation_zh"] if greeting else None,
@@ -239,7 +253,7 @@ class KioskTickets:
 
     async def _replay(
         self, station: str, visit_ref: str, found: tuple[Ticket, WaitEstimate, bool]
-    ) -> dict[str, Any]:
+    ) -> TicketIssued:
         """Answer a repeated request with the ticket it already has (and reprint it)."""
         ticket, estimate, known = found
         wire = ticket_wire(self.config, ticket, estimate)
@@ -258,12 +272,12 @@ class KioskTickets:
         # Reprint: the first answer may have been lost before the paper came out; the same
         # number twice on paper is harmless, a second number is not.
         printed = await self._print(station, ticket, wire)
-        return {"ticket": wire, "print": printed.to_wire(), "replayed": True}
+        return TicketIssued(wire, printed, replayed=True)
 
     def _known_tier(self, code: str) -> bool:
         return any(t.code == code for t in self.config.tiers)
 
-    async def _print(self, station: str, ticket: Ticket, wire: dict[str, Any]) -> PrintOutcome:
+    async def _print(self, station: str, ticket: Ticket, wire: TicketShown) -> PrintOutcome:
         from drivers.printer.ticket import TicketLayout
 
         devices = self.stations.get(station)
@@ -273,12 +287,12 @@ class KioskTickets:
         layout = TicketLayout(
             branch_name=self.config.branch.name_zh,
             ticket_number=ticket.number,
-            service=wire["service_zh"],
-            people_ahead=wire["people_ahead"],
-            wait_min_minutes=wire["wait_min"][0],
-            wait_max_minutes=wire["wait_min"][1],
+            service=wire.service_zh,
+            people_ahead=wire.people_ahead,
+            wait_min_minutes=wire.wait_min[0],
+            wait_max_minutes=wire.wait_min[1],
             issued_at=ticket.issued_at.astimezone(self.zone).replace(tzinfo=None),
-            token=wire["qr"],
+            token=wire.qr,
         )
         try:
             result = await asyncio.get_running_loop().run_in_executor(

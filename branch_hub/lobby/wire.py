@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from branch_hub.config import BranchConfig
 from branch_hub.queue import Dashboard, Ticket, WaitEstimate
 
-__all__ = ["dashboard_wire", "staff_ticket", "ticket_view", "ticket_wire"]
+__all__ = ["TicketShown", "dashboard_wire", "staff_ticket", "ticket_view", "ticket_wire"]
 
 
-def ticket_wire(
-    config: BranchConfig, ticket: Ticket, estimate: WaitEstimate | None
-) -> dict[str, Any]:
-    """The ticket as kiosks and tablets see it (no personal data)."""
+@dataclass(frozen=True)
+class TicketShown:
+    """A ticket as the kiosk shows and prints it and tablets list it (no personal data)."""
+
+    id: str
+    number: str
+    service: str
+    service_zh: str
+    service_en: str
+    people_ahead: int
+    wait_min: tuple[int, int]
+    qr: str
+    issued_at: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        out = asdict(self)
+        out["wait_min"] = list(self.wait_min)
+        return out
+
+
+def ticket_wire(config: BranchConfig, ticket: Ticket, estimate: WaitEstimate | None) -> TicketShown:
+    """The ticket with its service's names and its wait as the one estimator gives it."""
     service = config.service(ticket.service)
-    lo, hi = estimate.whole_minutes() if estimate else (0, 0)
-    return {
-        "id": ticket.id,
-        "number": ticket.number,
-        "service": service.code,
-        "service_zh": service.name_zh,
-        "service_en": service.name_en,
-        "people_ahead": estimate.ahead if estimate else 0,
-        "wait_min": [lo, hi],
-        "qr": f"branch-edge:{config.branch.id}:{ticket.id}",
-        "issued_at": ticket.issued_at.isoformat(),
-    }
+    return TicketShown(
+        id=ticket.id,
+        number=ticket.number,
+        service=service.code,
+        service_zh=service.name_zh,
+        service_en=service.name_en,
+        people_ahead=estimate.ahead if estimate else 0,
+        wait_min=estimate.whole_minutes() if estimate else (0, 0),
+        qr=f"branch-edge:{config.branch.id}:{ticket.id}",
+        issued_at=ticket.issued_at.isoformat(),
+    )
 
 
 def ticket_view(ticket: Ticket) -> dict[str, Any]:

@@ -1,0 +1,117 @@
+"""What the lobby's commands answer: typed results, each with the wire form the API sends.
+
+A retried command (same device, same request id) gets `Replayed`: the first answer exactly as it
+was sent, kept in the hub's database with the action.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from branch_hub.briefs import Note
+from branch_hub.lobby.wire import staff_ticket
+from branch_hub.queue import Ticket
+from branch_hub.vocabulary import LeadOutcome, Role
+
+__all__ = [
+    "Answer",
+    "Claimed",
+    "CounterTicket",
+    "HandedOff",
+    "NoteAdded",
+    "OutcomeRecorded",
+    "Replayed",
+]
+
+
+class Answer(Protocol):
+    """A command's result as the device receives it."""
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object sent to the device."""
+        ...
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """The first answer to a repeated request, as it was sent then."""
+
+    wire: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        """The kept answer."""
+        return dict(self.wire)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A visit claimed by a staff member."""
+
+    visit_id: str
+    claimed_by: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"visit_id": self.visit_id, "claimed_by": self.claimed_by}
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    """A note added to a visit (its text goes to the brief, never to the event log)."""
+
+    visit_id: str
+    note: Note
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"visit_id": self.visit_id, "note": self.note.to_brief()}
+
+
+@dataclass(frozen=True)
+class HandedOff:
+    """A customer handed to a colleague or a role."""
+
+    visit_id: str
+    by: str
+    to_staff_id: str | None
+    to_role: Role | None
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form (also the push event's data)."""
+        return {
+            "visit_id": self.visit_id,
+            "by": self.by,
+            "to_staff_id": self.to_staff_id,
+            "to_role": self.to_role,
+        }
+
+
+@dataclass(frozen=True)
+class OutcomeRecorded:
+    """A lead's outcome recorded for a visit."""
+
+    visit_id: str
+    lead_id: str
+    outcome: LeadOutcome
+    by: str
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form (also the push event's data)."""
+        return {
+            "visit_id": self.visit_id,
+            "lead_id": self.lead_id,
+            "outcome": self.outcome,
+            "by": self.by,
+        }
+
+
+@dataclass(frozen=True)
+class CounterTicket:
+    """The ticket a counter operation acted on (None: nobody was waiting)."""
+
+    ticket: Ticket | None
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form: the ticket as staff lists show it, with its visit."""
+        return staff_ticket(self.ticket)
