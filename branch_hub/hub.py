@@ -181,7 +181,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     pruner = Pruner(
         stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
     )
-    counters = Counters(config, queue, actions, voice, lobby.waiting_counts, lobby.menu_changed)
+    counters = Counters(config, queue, actions, voice, lobby.menu_changed)
     return Hub(
         config=config,
         data_dir=data_dir,

@@ -68,7 +68,7 @@ async def visits(request: web.Request) -> web.Response:
     state = request.query.get("state", "all")
     if state not in {"waiting", "serving", "all"}:
         raise ApiError(400, "bad_state", "state must be waiting, serving or all")
-    return web.json_response(await _desk(request).visits(state))
+    return web.json_response((await _desk(request).visits(state)).to_wire())
 
 
 async def brief(request: web.Request) -> web.Response:
@@ -159,7 +159,7 @@ def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[we
 async def dashboard(request: web.Request) -> web.Response:
     """The queue dashboard for the lobby manager."""
     require_staff(request, DASHBOARD_ROLES)
-    return web.json_response(await _counters(request).dashboard())
+    return web.json_response((await _counters(request).dashboard()).to_wire())
 
 
 _VISIT = Param.matching("visit_id", _VISIT_ID.pattern)

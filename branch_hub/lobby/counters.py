@@ -16,8 +16,7 @@ from branch_hub.config import BranchConfig, Counter
 from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.errors import TransferTarget, UnknownCounter
-from branch_hub.lobby.results import Answer, CounterTicket
-from branch_hub.lobby.wire import dashboard_wire
+from branch_hub.lobby.results import Answer, CounterTicket, DashboardView
 from branch_hub.queue import Actor, Dashboard, Outcome, QueueStore, waiting_snapshot
 from branch_hub.queue import EventKind as QueueEventKind
 from branch_hub.vocabulary import EventKind, TicketOperation
@@ -48,14 +47,12 @@ class Counters:
         queue: QueueStore,
         actions: Actions,
         voice: VoiceCache | None,
-        waiting: Callable[[], dict[str, Any]],
         on_change: Callable[[], None],
     ) -> None:
         self.config = config
         self.queue = queue
         self.actions = actions
         self.voice = voice
-        self._waiting = waiting
         self._on_change = on_change
         self._counters = {c.id: c for c in config.counters}
 
@@ -175,14 +172,11 @@ class Counters:
             except VoiceError as exc:
                 log.warning("voice announcement unavailable: %s", exc)
 
-    async def dashboard(self) -> dict[str, Any]:
-        """The queue dashboard for the lobby manager."""
+    async def dashboard(self) -> DashboardView:
+        """The queue dashboard for the lobby manager (read in a worker thread)."""
 
         def read() -> Dashboard:
             self.queue.refresh()
             return self.queue.dashboard()
 
-        board = await asyncio.get_running_loop().run_in_executor(None, read)
-        out = dashboard_wire(board)
-        out["waiting"] = self._waiting()
-        return out
+        return DashboardView(await asyncio.get_running_loop().run_in_executor(None, read))

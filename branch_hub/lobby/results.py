@@ -10,18 +10,22 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from branch_hub.briefs import Note
-from branch_hub.lobby.wire import staff_ticket
-from branch_hub.queue import Ticket
+from branch_hub.lobby.visits import Visit
+from branch_hub.lobby.wire import dashboard_wire, staff_ticket, ticket_view
+from branch_hub.queue import Dashboard, Ticket
 from branch_hub.vocabulary import LeadOutcome, Role
 
 __all__ = [
     "Answer",
     "Claimed",
     "CounterTicket",
+    "DashboardView",
     "HandedOff",
     "NoteAdded",
     "OutcomeRecorded",
     "Replayed",
+    "VisitList",
+    "VisitListed",
 ]
 
 
@@ -115,3 +119,49 @@ class CounterTicket:
     def to_wire(self) -> dict[str, Any]:
         """JSON form: the ticket as staff lists show it, with its visit."""
         return staff_ticket(self.ticket)
+
+
+@dataclass(frozen=True)
+class VisitListed:
+    """One of today's visits as the lobby list shows it (references and a salutation only)."""
+
+    visit: Visit
+    ticket: Ticket
+    salutation_zh: str | None
+    claimed_by: str | None
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        visit = self.visit
+        return {
+            "visit_id": visit.visit_id,
+            "ticket": ticket_view(self.ticket),
+            "tier": visit.tier,
+            "priority": visit.priority,
+            "salutation_zh": self.salutation_zh,
+            "claimed_by": self.claimed_by,
+            "arrived_at": visit.arrived_at,
+            "walk_in": visit.walk_in,
+        }
+
+
+@dataclass(frozen=True)
+class VisitList:
+    """Today's visits in arrival order."""
+
+    visits: tuple[VisitListed, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        return {"visits": [v.to_wire() for v in self.visits]}
+
+
+@dataclass(frozen=True)
+class DashboardView:
+    """The lobby manager's queue dashboard with the waiting counts."""
+
+    board: Dashboard
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form."""
+        return dashboard_wire(self.board) | {"waiting": dict(self.board.waiting)}

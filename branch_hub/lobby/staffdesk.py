@@ -18,16 +18,31 @@ from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.errors import UnknownLead, UnknownVisit
-from branch_hub.lobby.results import Answer, Claimed, HandedOff, NoteAdded, OutcomeRecorded
+from branch_hub.lobby.results import (
+    Answer,
+    Claimed,
+    HandedOff,
+    NoteAdded,
+    OutcomeRecorded,
+    VisitList,
+    VisitListed,
+)
 from branch_hub.lobby.visits import Visit
-from branch_hub.lobby.wire import ticket_view
-from branch_hub.queue import TicketState
+from branch_hub.queue import Ticket, TicketState
 from branch_hub.vocabulary import EventKind, LeadOutcome, Role
 
 __all__ = ["StaffDesk"]
 
 log = logging.getLogger("branch_hub.lobby.staff")
 _T = TypeVar("_T")
+
+
+def _in_state(ticket: Ticket, state: str) -> bool:
+    if state == "waiting":
+        return ticket.state in (TicketState.WAITING, TicketState.PARKED)
+    if state == "serving":
+        return ticket.state is TicketState.CALLED
+    return True
 
 
 class StaffDesk:
@@ -52,35 +67,26 @@ class StaffDesk:
         return visit
 
     # -- views -------------------------------------------------------------------------------
-    async def visits(self, state: str) -> dict[str, Any]:
+    async def visits(self, state: str) -> VisitList:
         """Today's visits, filtered by ticket state (waiting, serving or all)."""
         day = self.today().isoformat()
-        visits = await self._run(lambda: self.lobby.visits.of_day(day))
-        tickets = {t.id: t for t in await self._run(self.lobby.queue.tickets)}
-        out = []
-        for visit in visits:
-            ticket = tickets.get(visit.ticket_id)
-            if ticket is None:
-                continue
-            serving = ticket.state is TicketState.CALLED
-            waiting = ticket.state in (TicketState.WAITING, TicketState.PARKED)
-            if (state == "waiting" and not waiting) or (state == "serving" and not serving):
-                continue
-            record = await self.lobby.record_of(visit)
-            greeting = self.lobby.briefing.greeting(record)
-            out.append(
-                {
-                    "visit_id": visit.visit_id,
-                    "ticket": ticket_view(ticket),
-                    "tier": visit.tier,
-                    "priority": visit.priority,
-                    "salutation_zh": greeting["salutation_zh"] if greeting else None,
-                    "claimed_by": self.lobby.briefing.claimed_by(visit.visit_id),
-                    "arrived_at": visit.arrived_at,
-                    "walk_in": visit.walk_in,
-                }
-            )
-        return {"visits": out}
+
+        def read() -> list[tuple[Visit, Ticket, str | None]]:
+            # One worker-thread hop for every database read of the list (never on the loop).
+            tickets = {t.id: t for t in self.lobby.queue.tickets()}
+            rows = []
+            for visit in self.lobby.visits.of_day(day):
+                ticket = tickets.get(visit.ticket_id)
+                if ticket is not None and _in_state(ticket, state):
+                    rows.append((visit, ticket, self.lobby.briefing.claimed_by(visit.visit_id)))
+            return rows
+
+        listed = []
+        for visit, ticket, claimed_by in await self._run(read):
+            greeting = self.lobby.briefing.greeting(await self.lobby.record_of(visit))
+            salutation = greeting["salutation_zh"] if greeting else None
+            listed.append(VisitListed(visit, ticket, salutation, claimed_by))
+        return VisitList(tuple(listed))
 
     async def brief(self, caller: RequestContext, visit_id: str) -> dict[str, Any]:
         """The visit's brief for the caller's role, built in memory; the view is audited."""
