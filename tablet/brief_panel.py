@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
+from tablet.controller import Tablet
 from tablet.widgets import make_button, make_label
 
-if TYPE_CHECKING:
-    from tablet.app import TabletView
+
+class TabletView(Protocol):
+    """The parts of the tablet's window the brief panel draws into (`tablet.app.TabletView`)."""
+
+    tablet: Tablet
+    brief_box: BoxLayout
+    buttons: dict[str, Button]
+    inputs: dict[str, TextInput]
+
 
 __all__ = ["draw_brief"]
 

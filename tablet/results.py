@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections import deque
+from typing import Any, Protocol
 
 from branch_hub.client import (
     DeviceRevoked,
@@ -14,10 +15,31 @@ from branch_hub.client import (
 )
 from branch_hub.client.models import Brief, TicketResult
 from tablet.device import EnrolmentError
-from tablet.state import StaffSession, screen_for
+from tablet.state import StaffSession, TabletState, screen_for
 
-if TYPE_CHECKING:
-    from tablet.controller import Tablet
+
+class Tablet(Protocol):
+    """What a result or a refusal changes on the app (the controller is one)."""
+
+    state: TabletState
+    message: str
+    screen: str
+    wiped: bool
+    found_hubs: list[Any]
+    failures: deque[str]
+
+    def start_stream(self, since: int) -> None:
+        """Follow the live stream from `since`."""
+
+    def logout(self, reason: str = "") -> None:
+        """End the staff session and forget every customer."""
+
+    def wipe(self, reason: str = "device_revoked") -> None:
+        """Forget the device's key and every customer."""
+
+    def open_brief(self, visit_id: str) -> None:
+        """Fetch a visit's brief."""
+
 
 __all__ = ["apply_failure", "apply_result"]
 
