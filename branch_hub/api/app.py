@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -11,7 +13,8 @@ from branch_hub.api.errors import ApiError, error_response, refusal_for
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.hub import Hub
 from branch_hub.security.auth import with_staff
-from branch_hub.security.policy import admit
+from branch_hub.security.hub import HubSecurity
+from branch_hub.security.policy import Refusal, admit
 
 __all__ = ["HUB", "MAX_BODY", "context_middleware", "ctx", "error_middleware"]
 
@@ -65,23 +68,44 @@ async def context_middleware(
     """Attach the caller: device from the verified client certificate, staff from the session."""
     peercert = request.transport.get_extra_info("peercert") if request.transport else None
     security = request.app[HUB].security
-    context = with_staff(
-        context_from_peercert(peercert),
-        security.sessions,
-        request.headers.get("Authorization"),
-        security.staff.is_disabled,
-    )
     # Routing ran already: judge the route's canonical path, not the raw request path.
     resource = request.match_info.route.resource
     route = resource.canonical if resource is not None else request.path
-    serial = peercert.get("serialNumber") if peercert else None
-    refusal = admit(security.devices, route, request.method, context, serial)
+    # The device registry and staff accounts are SQLite files another process may be writing
+    # (branch-provision revoke): they are read in a worker thread, never on the event loop.
+    context, refusal = await asyncio.get_running_loop().run_in_executor(
+        None,
+        _admission,
+        security,
+        peercert,
+        request.headers.get("Authorization"),
+        route,
+        request.method,
+    )
     if refusal is not None:
         raise ApiError(refusal.status, refusal.code, refusal.message)
     if context.device_id is not None:
         security.connections.track(context.device_id, request.transport)
     request[REQUEST_CONTEXT] = context
     return await handler(request)
+
+
+def _admission(
+    security: HubSecurity,
+    peercert: dict[str, Any] | None,
+    authorization: str | None,
+    route: str,
+    method: str,
+) -> tuple[RequestContext, Refusal | None]:
+    """The caller (device and staff) and whether the request may reach its handler."""
+    context = with_staff(
+        context_from_peercert(peercert),
+        security.sessions,
+        authorization,
+        security.staff.is_disabled,
+    )
+    serial = peercert.get("serialNumber") if peercert else None
+    return context, admit(security.devices, route, method, context, serial)
 
 
 def ctx(request: web.Request) -> RequestContext:

@@ -102,9 +102,9 @@ class StaffStore:
     def is_disabled(self, staff_id: str) -> bool:
         """True when the account is disabled or gone (also when another process changed it).
 
-        Called for every staff request on the event loop, so it reads memory: the set of active
-        accounts is read again only when the database changed (`PRAGMA data_version` reads the
-        WAL index and never waits for a writer).
+        Called for every staff request (in a worker thread), so it reads memory: the set of
+        active accounts is read again only when the database changed (`PRAGMA data_version`
+        reads the WAL index and never waits for a writer).
         """
         with self._lock:
             marker = (self._db.execute("PRAGMA data_version").fetchone()[0], self._db.total_changes)
