@@ -186,7 +186,7 @@ def test_revocation_closes_an_open_websocket_and_refuses_the_device(
             context = device_context(tls, "D1", "display", hub)
             session, ws = await _open_events(context, url)
             try:
-                hub.security.revoke("D1")
+                await hub.security.revoke("D1")
                 assert await _closed_within(ws, 2.0)
             finally:
                 await session.close()

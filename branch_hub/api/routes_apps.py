@@ -63,8 +63,10 @@ async def release_file(request: web.Request) -> web.StreamResponse:
     """One file of a published release."""
     _device(request)
     m = request.match_info
-    path = _store(request).release_file(m["app"], m["version"], m["name"])
-    if path is None or not path.is_file():
+    path = await asyncio.get_running_loop().run_in_executor(
+        None, _store(request).release_file, m["app"], m["version"], m["name"]
+    )
+    if path is None:
         raise ApiError(404, "not_found", "no such release file")
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 

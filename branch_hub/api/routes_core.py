@@ -198,13 +198,17 @@ async def display_file(request: web.Request) -> web.Response:
     if name not in _DISPLAY_FILES:
         raise ApiError(404, "not_found", "no such display file")
     filename, content_type = _DISPLAY_FILES[name]
-    body = (resources.files("branch_hub") / "web" / filename).read_bytes()
+    body = await asyncio.get_running_loop().run_in_executor(None, _web_file, filename)
     return web.Response(
         body=body,
         content_type=content_type,
         charset="utf-8",
         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
+
+
+def _web_file(filename: str) -> bytes:
+    return (resources.files("branch_hub") / "web" / filename).read_bytes()
 
 
 async def display_voice(request: web.Request) -> web.StreamResponse:
@@ -214,7 +218,7 @@ async def display_voice(request: web.Request) -> web.StreamResponse:
     if not VOICE_ID.fullmatch(voice_id):
         raise ApiError(404, "not_found", "no such announcement")
     path = hub.voice.path_for(voice_id)
-    if not path.exists():
+    if not await asyncio.get_running_loop().run_in_executor(None, path.is_file):
         raise ApiError(404, "not_found", "no such announcement")
     return web.FileResponse(path, headers={"Content-Type": "audio/wav"})
 

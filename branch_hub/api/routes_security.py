@@ -16,6 +16,7 @@ from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
 from branch_hub.api.wire_schemas import DEVICE_LIST, REVOKED
 from branch_hub.client.enrolment import Enrolment, EnrolRequest
 from branch_hub.client.models import Ended, LoginRequest, LoginResult
+from branch_hub.context import RequestContext
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.auth import bearer_token
 from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
@@ -78,17 +79,9 @@ async def login(request: web.Request) -> web.Response:
         # scrypt takes ~0.1 s: off the event loop so other devices are not held up.
         account = await loop.run_in_executor(None, security.staff.login, staff_id, pin)
     except LoginFailed as exc:
-        known = _known(security, staff_id)
-        reason = type(exc).__name__
         security.login_limiter.failed(device_id)
         await loop.run_in_executor(
-            None,
-            lambda: security.audit.record(
-                "login_failed",
-                ctx=context,
-                staff_id=staff_id if known else None,
-                detail={"reason": reason, "known_id": known},
-            ),
+            None, _record_failed_login, security, context, staff_id, type(exc).__name__
         )
         if isinstance(exc, AccountLocked):
             raise ApiError(423, "account_locked", f"{str(exc).capitalize()}.") from None
@@ -110,12 +103,21 @@ async def login(request: web.Request) -> web.Response:
     )
 
 
-def _known(security: HubSecurity, staff_id: str) -> bool:
+def _record_failed_login(
+    security: HubSecurity, context: RequestContext, staff_id: str, reason: str
+) -> None:
+    """Audit a refused login, naming the staff id only when it exists (reads the staff file)."""
     try:
         security.staff.get(staff_id)
+        known = True
     except StaffError:
-        return False
-    return True
+        known = False
+    security.audit.record(
+        "login_failed",
+        ctx=context,
+        staff_id=staff_id if known else None,
+        detail={"reason": reason, "known_id": known},
+    )
 
 
 async def logout(request: web.Request) -> web.Response:
@@ -125,7 +127,9 @@ async def logout(request: web.Request) -> web.Response:
     token = bearer_token(request.headers.get("Authorization"))
     ended = security.sessions.end(token) if token else None
     if ended is not None:
-        security.audit.record("logout", ctx=context, staff_id=ended.staff_id)
+        await asyncio.get_running_loop().run_in_executor(
+            None, lambda: security.audit.record("logout", ctx=context, staff_id=ended.staff_id)
+        )
     return web.json_response({"ended": ended is not None})
 
 
@@ -196,7 +200,7 @@ async def list_devices(request: web.Request) -> web.Response:
             "enrolled_at": d.enrolled_at,
             "cert_not_after": d.not_after,
         }
-        for d in security.devices.list()
+        for d in await asyncio.get_running_loop().run_in_executor(None, security.devices.list)
     ]
     return web.json_response({"devices": devices})
 
@@ -209,7 +213,7 @@ async def revoke_device(request: web.Request) -> web.Response:
     if device_id == context.device_id:
         raise ApiError(400, "revoke_self", "Revoke this device from another device or the CLI.")
     try:
-        device = security.revoke(device_id, by_staff=context.staff_id)
+        device = await security.revoke(device_id, by_staff=context.staff_id)
     except EnrolmentError:
         raise ApiError(404, "no_such_device", "No device with this id is enrolled.") from None
     return web.json_response({"device_id": device.device_id, "active": device.active})

@@ -200,7 +200,10 @@ class AppStore:
         }
 
     def release_file(self, app: str, version: str, name: str) -> Path | None:
-        """A file of a published release, only if its manifest lists it (no paths from clients)."""
+        """A file of a published release, only if its manifest lists it (no paths from clients).
+
+        It reads the manifest from disk: call it from a worker thread, not the event loop.
+        """
         if app not in APPS:
             return None
         try:
@@ -212,7 +215,7 @@ class AppStore:
             man = Manifest.from_bytes((folder / MANIFEST).read_bytes())
         except (OSError, Refused):
             return None
-        if name not in (MANIFEST, SIGNATURE, *man.files):
+        if name not in (MANIFEST, SIGNATURE, *man.files) or not (folder / name).is_file():
             return None
         return folder / name
 

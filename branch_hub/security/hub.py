@@ -70,24 +70,33 @@ class HubSecurity:
         self.sessions.end_for_device(device_id)
         return self.connections.close_device(device_id)
 
-    def revoke(self, device_id: str, by_staff: str | None = None) -> Device:
+    async def revoke(self, device_id: str, by_staff: str | None = None) -> Device:
         """Revoke a device: refused from now on, its connections closed at once, audited."""
-        device = self.devices.revoke(device_id)
+        # The registry and the audit chain are files: written in a worker thread; the
+        # connections are the loop's, cut on it.
+        loop = asyncio.get_running_loop()
+        device = await loop.run_in_executor(None, self.devices.revoke, device_id)
         closed = self.cut_off(device_id)
-        self.audit.record(
-            "revocation", staff_id=by_staff, subject=device_id, detail={"closed": closed}
+        await loop.run_in_executor(
+            None,
+            lambda: self.audit.record(
+                "revocation", staff_id=by_staff, subject=device_id, detail={"closed": closed}
+            ),
         )
         return device
 
     async def watch_revocations(self, interval_s: float = 1.0) -> None:
         """Close connections of devices revoked by another process (branch-provision revoke)."""
-        marker = self.devices.marker()
+        # The registry is a SQLite file: read in a worker thread; connections are cut on the loop.
+        loop = asyncio.get_running_loop()
+        marker = await loop.run_in_executor(None, self.devices.marker)
         while True:
             await asyncio.sleep(interval_s)
-            current = self.devices.marker()
+            current = await loop.run_in_executor(None, self.devices.marker)
             if current == marker:
                 continue
             marker = current
-            for device_id in self.devices.revoked_ids() & self.connections.devices():
+            revoked = await loop.run_in_executor(None, self.devices.revoked_ids)
+            for device_id in revoked & self.connections.devices():
                 closed = self.cut_off(device_id)
                 log.info("device %s revoked: closed %d connection(s)", device_id, closed)

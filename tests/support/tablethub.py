@@ -163,7 +163,7 @@ class TabletHub:
     def revoke(self, device_id: str) -> None:
         """Revoke a device the way `branch-provision revoke` does (closes its connections)."""
         security = self._sec
-        self.call(_in_loop(lambda: security.revoke(device_id)))
+        self.call(security.revoke(device_id))
 
     def drop_connections(self, device_id: str) -> int:
         """Cut a device's open connections without ending its session (a Wi-Fi drop)."""
