@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,19 +73,25 @@ class CacheSync:
         self.last_error: str | None = None
         self._stale_reported: bool | None = None
         self._lock = asyncio.Lock()
+        # open_cache reads files, so it runs in worker threads (the pull's and the lookups').
+        self._opening = threading.Lock()
 
     def open_cache(self) -> CustomerCache | None:
         """Open the cache read side if the hub has its key and a first version was applied."""
-        if self.cache is not None:
+        with self._opening:
+            if self.cache is not None:
+                return self.cache
+            try:
+                if (
+                    not self.settings.hub_key.exists()
+                    or cache_status(self.settings.cache_dir) is None
+                ):
+                    return None
+                self.cache = CustomerCache(self.settings.cache_dir, self.settings.hub_key)
+            except SyncError as exc:
+                self.last_error = str(exc)
+                log.warning("customer cache unusable: %s", exc)
             return self.cache
-        try:
-            if not self.settings.hub_key.exists() or cache_status(self.settings.cache_dir) is None:
-                return None
-            self.cache = CustomerCache(self.settings.cache_dir, self.settings.hub_key)
-        except SyncError as exc:
-            self.last_error = str(exc)
-            log.warning("customer cache unusable: %s", exc)
-        return self.cache
 
     def status(self) -> dict[str, Any]:
         """The cache figures for /health: sequence, age, staleness and the last pull's outcome."""
@@ -140,13 +147,13 @@ class CacheSync:
                 log.info("scheduled pull: %s", what)
                 ok = True
             self.last_pull_at = time.time()
-            self.open_cache()
+            await loop.run_in_executor(None, self.open_cache)
             await self.report_staleness()
             return ok
 
     async def report_staleness(self) -> None:
         """Push a `cache_stale` event whenever staleness changes (and once at start if stale)."""
-        status = self.status()
+        status = await asyncio.get_running_loop().run_in_executor(None, self.status)
         stale = bool(status["stale"])
         if stale == self._stale_reported or (self._stale_reported is None and not stale):
             self._stale_reported = stale
@@ -166,7 +173,7 @@ class CacheSync:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Pull at start, then every `interval_s` (±10 % jitter so branches do not pull in step)."""
-        self.open_cache()
+        await asyncio.get_running_loop().run_in_executor(None, self.open_cache)
         if not self.settings.url:
             await self.report_staleness()
             return

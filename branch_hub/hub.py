@@ -91,7 +91,7 @@ class Hub:
         self.relay.start()
         if not self.cache_sync.settings.url:
             # No HQ to pull from: say so once, now, before the first client connects.
-            self.cache_sync.open_cache()
+            await asyncio.get_running_loop().run_in_executor(None, self.cache_sync.open_cache)
             await self.cache_sync.report_staleness()
         await self.lobby.start()
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))

@@ -91,6 +91,10 @@ class Lobby(KioskTickets):
         """The customer cache, or None before the hub has its key and a first version."""
         return self._cache()
 
+    async def _open_cache(self) -> CustomerCache | None:
+        # Opening it checks files and may decrypt: in the lookup thread, never on the loop.
+        return await asyncio.get_running_loop().run_in_executor(self._lookup, self._cache)
+
     # -- life cycle -------------------------------------------------------------------------
     async def start(self) -> None:
         """Open the stations' devices and start handling their events."""
@@ -175,7 +179,7 @@ class Lobby(KioskTickets):
         """Identify a read identifier and start the station's session (recognised or walk-in)."""
         customer: Customer | None = None
         problem: str | None = None
-        cache = self.cache
+        cache = await self._open_cache()
         if cache is None:
             problem = "unknown_card"
             if not self._cache_alerted:
@@ -204,8 +208,7 @@ class Lobby(KioskTickets):
 
     async def record_of(self, visit: Visit) -> dict[str, Any] | None:
         """The visit's customer record from the cache (None for walk-ins or an unreadable cache)."""
-        cache = self.cache
-        if visit.customer_id is None or cache is None:
+        if visit.customer_id is None or (cache := await self._open_cache()) is None:
             return None
         cid = visit.customer_id
         loop = asyncio.get_running_loop()

@@ -278,26 +278,31 @@ class KioskTickets:
         return any(t.code == code for t in self.config.tiers)
 
     async def _print(self, station: str, ticket: Ticket, wire: TicketShown) -> PrintOutcome:
-        from drivers.printer.ticket import TicketLayout
-
         devices = self.stations.get(station)
         printer = devices.printer if devices is not None else None
         if printer is None:
             return PrintOutcome(False, "offline")
-        layout = TicketLayout(
-            branch_name=self.config.branch.name_zh,
-            ticket_number=ticket.number,
-            service=wire.service_zh,
-            people_ahead=wire.people_ahead,
-            wait_min_minutes=wire.wait_min[0],
-            wait_max_minutes=wire.wait_min[1],
-            issued_at=ticket.issued_at.astimezone(self.zone).replace(tzinfo=None),
-            token=wire.qr,
-        )
-        try:
-            result = await asyncio.get_running_loop().run_in_executor(
-                None, printer.print_ticket, layout
+        branch_name = self.config.branch.name_zh
+        issued_at = ticket.issued_at.astimezone(self.zone).replace(tzinfo=None)
+
+        def print_blocking() -> Any:
+            # The first ticket imports the ESC/POS stack (files, ~0.2 s): never on the loop.
+            from drivers.printer.ticket import TicketLayout
+
+            layout = TicketLayout(
+                branch_name=branch_name,
+                ticket_number=ticket.number,
+                service=wire.service_zh,
+                people_ahead=wire.people_ahead,
+                wait_min_minutes=wire.wait_min[0],
+                wait_max_minutes=wire.wait_min[1],
+                issued_at=issued_at,
+                token=wire.qr,
             )
+            return printer.print_ticket(layout)
+
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(None, print_blocking)
         except Exception as exc:  # a driver bug must not lose the ticket
             log.warning("printing at %s failed: %s", station, type(exc).__name__)
             await self.alert(station, "printer", "error")
