@@ -89,16 +89,19 @@ class StaffDesk:
         return VisitList(tuple(listed))
 
     async def brief(self, caller: RequestContext, visit_id: str) -> dict[str, Any]:
-        """The visit's brief for the caller's role, built in memory; the view is audited."""
+        """The visit's brief for the caller's role (its notes read in a worker); audited."""
         visit = await self._visit(visit_id)
         record = await self.lobby.record_of(visit)
         await self.actions.audit_view(caller, "brief_view", visit)
-        return self.lobby.briefing.brief(
-            record,
-            role=str(caller.role),
-            visit_id=visit.visit_id,
-            today=self.today(),
-            customer_id=visit.customer_id,
+        today = self.today()
+        return await self._run(
+            lambda: self.lobby.briefing.brief(
+                record,
+                role=str(caller.role),
+                visit_id=visit.visit_id,
+                today=today,
+                customer_id=visit.customer_id,
+            )
         )
 
     # -- changes -----------------------------------------------------------------------------
