@@ -5,12 +5,10 @@ from __future__ import annotations
 import ast
 import asyncio
 import base64
-import hashlib
 import shutil
 import subprocess
 import sys
 import threading
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,32 +27,9 @@ from sync.keys import load_signing_private, load_signing_public, write_key_pair
 from tests.support.hubkit import open_hub
 from tests.support.lobbyenv import branch_config
 from tests.support.tlsenv import make_tls_env
+from tests.support.wheels import make_wheel
 
 HEALTH = [sys.executable, "-c", "import demoapp, sys; sys.exit(demoapp.health())"]
-
-
-def make_wheel(folder: Path, version: str, healthy: bool = True) -> Path:
-    """Write a minimal, valid wheel of a tiny app `demoapp` (PEP 427 layout)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    dist = f"demoapp-{version}.dist-info"
-    files = {
-        "demoapp/__init__.py": f"VERSION = {version!r}\n\ndef health():\n"
-        f"    return {0 if healthy else 1}\n",
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: demoapp\nVersion: {version}\n",
-        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
-    }
-    record = []
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record.append(f"{name},sha256={digest.decode()},{len(text.encode())}")
-    record.append(f"{dist}/RECORD,,")
-    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
-    path = folder / f"demoapp-{version}-py3-none-any.whl"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, text in files.items():
-            zf.writestr(name, text)
-    return path
 
 
 @pytest.fixture
