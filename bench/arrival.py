@@ -38,11 +38,13 @@ from typing import Any
 import aiohttp
 
 from bench.arrival_setup import (
+    STAFF_PIN,
     TimedPrinter,
     Trigger,
     build_cache,
     card_triggers,
     client_ssl,
+    enrol,
     say,
     start_pcscd,
     start_process,
@@ -173,7 +175,12 @@ async def run_arrivals(
     timings = _Timings()
     async with aiohttp.ClientSession() as http:
         conns = [
-            await http.ws_connect(f"{url}/api/v1/events", ssl=ssls[dev], max_msg_size=0)
+            await http.ws_connect(
+                f"{url}/api/v1/events",
+                ssl=ssls[dev],
+                max_msg_size=0,
+                headers=await _login(http, url, ssls[dev], dev),
+            )
             for dev in tablets.names
         ]
         for ws in conns:
@@ -303,6 +310,18 @@ class _Rig:
             self.swiper.close()
 
 
+async def _login(
+    http: aiohttp.ClientSession, url: str, context: ssl.SSLContext, device: str
+) -> dict[str, str]:
+    """Log the tablet's staff member in (the event stream needs a staff session)."""
+    body = {"staff_id": f"S-{device}", "pin": STAFF_PIN}
+    async with http.post(f"{url}/api/v1/login", json=body, ssl=context) as resp:
+        answer = await resp.json()
+        if resp.status != 200:
+            raise RuntimeError(f"login on {device}: {resp.status} {answer}")
+    return {"Authorization": f"Bearer {answer['token']}"}
+
+
 def _measure(
     args: argparse.Namespace, work: Path, rig: _Rig
 ) -> tuple[dict[str, Any], list[float], dict[str, Any] | None]:
@@ -311,6 +330,7 @@ def _measure(
     _cache, sample = build_cache(work, args.customers, quiet)
     data_dir = work / "hub"
     certs = write_pki(data_dir / "pki", args.tablets)
+    enrol(data_dir, certs)
     ca = data_dir / "pki" / "ca.crt"
     ssls = {dev: client_ssl(ca, pair) for dev, pair in certs.items()}
     swiper = rig.swiper = MagstripeSimulator("wedge", work / "ttyMSR")

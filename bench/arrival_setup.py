@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -27,6 +28,8 @@ from branch_hub.pki import (
     make_ca,
     write_private_key,
 )
+from branch_hub.security.devices import DeviceRegistry
+from branch_hub.security.staff import StaffStore
 from drivers.sim.magstripe import MagstripeSimulator, card_swipe, passbook_swipe
 from drivers.sim.printer import PrinterSim
 from sync.publisher import publish
@@ -77,9 +80,9 @@ def build_cache(work: Path, customers: int, quiet: bool) -> tuple[Path, list[dic
         branch_id=BRANCH,
         progress=False,
     )
-    # Where the hub's scheduled sync looks for its key (`[hq] sync_key_file`, data-relative).
-    (work / "hub" / "keys").mkdir(parents=True, exist_ok=True)
-    (work / "hub" / "keys" / "hub_sync.key").write_bytes(
+    # Where the hub's scheduled sync looks for its key (`[hq] sync_key_file`, data-relative;
+    # the sample branch keeps the default).
+    (cache / "hub_sync.key").write_bytes(
         hub.private_bytes(
             serialization.Encoding.PEM,
             serialization.PrivateFormat.PKCS8,
@@ -111,6 +114,25 @@ def write_pki(folder: Path, tablets: int) -> dict[str, tuple[Path, Path]]:
     )
     clients = {"K1": "kiosk", **{f"T{i:02d}": "tablet" for i in range(tablets)}}
     return {dev: _client(ca, folder, dev, kind) for dev, kind in clients.items()}
+
+
+STAFF_PIN = "246810"
+
+
+def enrol(data_dir: Path, certs: dict[str, tuple[Path, Path]]) -> None:
+    """Enrol every device in the hub's registry and give each tablet its own staff member,
+    as `branch-provision enroll` and `staff add` would (the hub refuses anything else)."""
+    registry = DeviceRegistry(data_dir / "security" / "devices.db")
+    staff = StaffStore(data_dir / "security" / "staff.db")
+    try:
+        for device, (cert_path, _key) in certs.items():
+            kind = "kiosk" if device.startswith("K") else "tablet"
+            registry.register(device, kind, x509.load_pem_x509_certificate(cert_path.read_bytes()))
+            if kind == "tablet":
+                staff.add(f"S-{device}", f"Bench {device}", "lobby_manager", STAFF_PIN)
+    finally:
+        registry.close()
+        staff.close()
 
 
 def _client(ca: CertifiedKey, folder: Path, device: str, kind: str) -> tuple[Path, Path]:
