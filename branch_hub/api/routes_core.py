@@ -280,8 +280,10 @@ ROUTES = (
         params=(_SINCE,),
         websocket=True,
         description="A display gets only the public events (calls, ticket changes, waiting "
-        "counts); a tablet or counter needs a staff session and gets every event. A plain GET "
-        "without the WebSocket upgrade is refused with 400.",
+        "counts); a tablet or counter needs a staff session and gets every event, until the "
+        "session ends (logout, another login on the device, account disabled, idle expiry): "
+        "the hub then closes the socket with code 4001 and the device must log in again. A "
+        "plain GET without the WebSocket upgrade is refused with 400.",
     ),
     Route(
         "GET",
