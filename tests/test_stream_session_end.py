@@ -23,6 +23,7 @@ import pytest
 from branch_hub.client import HubClient, StaffSessionEnded, StreamNotice
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.hub import security_folder
+from branch_hub.security.sessions import SessionStore
 from branch_hub.vocabulary import WS_CLOSE_SESSION_ENDED
 from tablet.controller import Tablet
 from tablet.device import DeviceStore
@@ -186,3 +187,34 @@ def test_idle_expiry_closes_the_stream(branch: TabletHub, tmp_path: Path) -> Non
     finally:
         sessions.idle_timeout_s = before
         watched.close()
+
+
+def test_every_way_a_session_ends_names_it() -> None:
+    now = [0.0]
+    sessions = SessionStore(10.0, clock=lambda: now[0])
+    told: list[list[str]] = []
+    sessions.on_end = told.append
+    first = sessions.create("lm1", "lobby_manager", "L", "TAB-1")
+    second = sessions.create("t1", "teller", "T", "TAB-1")  # replaces the first
+    assert told.pop() == [SessionStore.key_of(first)]
+    sessions.end(second)
+    assert told.pop() == [SessionStore.key_of(second)]
+    by_device = sessions.create("w1", "wealth_manager", "W", "TAB-2")
+    sessions.end_for_device("TAB-2")
+    assert told.pop() == [SessionStore.key_of(by_device)]
+    by_staff = sessions.create("w1", "wealth_manager", "W", "TAB-3")
+    sessions.end_for_staff("w1")
+    assert told.pop() == [SessionStore.key_of(by_staff)]
+    idle = sessions.create("t1", "teller", "T", "TAB-4")
+    now[0] = 10.0
+    assert sessions.end_idle() == 0  # exactly the timeout: still live
+    assert sessions.has(SessionStore.key_of(idle))
+    now[0] = 10.5
+    assert sessions.end_idle() == 1
+    assert told.pop() == [SessionStore.key_of(idle)]
+    seen_late = sessions.create("t1", "teller", "T", "TAB-5")
+    now[0] = 21.0
+    assert sessions.resolve(seen_late, "TAB-5") == "expired"
+    assert told.pop() == [SessionStore.key_of(seen_late)]
+    assert sessions.end(seen_late) is None
+    assert told == []
