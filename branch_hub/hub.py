@@ -96,6 +96,7 @@ class Hub:
         await self.lobby.start()
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
+        self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))

@@ -17,6 +17,7 @@ __all__ = [
     "REQUEST_ID_MAX_CHARS",
     "STAFF_DEVICE_KINDS",
     "STAFF_ROLES",
+    "WS_CLOSE_SESSION_ENDED",
     "DeviceCondition",
     "DeviceKind",
     "EventKind",
@@ -177,3 +178,7 @@ EVENT_CATALOGUE: dict[EventKind, tuple[str, str]] = {
 
 NOTE_MAX_CHARS = 1000  # a note, a hand-off message or a lead outcome's remark
 REQUEST_ID_MAX_CHARS = 64  # a device's idempotency key for one command
+
+# WebSocket close code: the staff session behind the stream ended (logout, another login on
+# the device, account disabled, idle expiry, device revoked): log in again, do not reconnect.
+WS_CLOSE_SESSION_ENDED = 4001

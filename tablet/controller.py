@@ -351,6 +351,10 @@ class Tablet:
             self.state.touch()
         elif notice.kind == "resync":
             self._reload()  # too slow, pruned or another log: the lists come again over REST
+        elif notice.kind == "session_ended":
+            # Logout elsewhere, another login here, account disabled or idle: the hub closed the
+            # stream for good, so the lists go and the login screen comes back.
+            self.logout("session_ended")
 
     def _refresh_open_brief(self, message: Any) -> None:
         """A colleague's note, claim, hand-off or outcome on the open brief: fetch it again."""

@@ -22,12 +22,14 @@ from branch_hub.hub import Hub
 from branch_hub.push import EventLog, PushEvent, Subscriber
 from branch_hub.queue import waiting_snapshot
 from branch_hub.resume import Resync, ResyncReason, resume_plan
-from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS
+from branch_hub.security.auth import bearer_token
+from branch_hub.vocabulary import PUBLIC_EVENT_KINDS, STAFF_DEVICE_KINDS, WS_CLOSE_SESSION_ENDED
 from branch_hub.voice import VOICE_ID
 
-__all__ = ["ROUTES", "WS_CLOSE_RESYNC"]
+__all__ = ["ROUTES", "WS_CLOSE_RESYNC", "WS_CLOSE_SESSION_ENDED"]
 
 WS_CLOSE_RESYNC = 4000  # application close code: client fell behind and must resume with since=
+# WS_CLOSE_SESSION_ENDED (4001, from the vocabulary): the staff session ended; log in again.
 
 
 async def health(request: web.Request) -> web.Response:
@@ -71,23 +73,51 @@ async def events(request: web.Request) -> web.StreamResponse:
     accepts = _event_filter(ctx(request))
     # Subscribe before replay: nothing falls between the two.
     sub = hub.stream.broadcaster.subscribe(accepts)
+    gate = _SessionGate(hub, sub, request.headers.get("Authorization"))
     reader = asyncio.create_task(_drain_incoming(ws))
     reader.add_done_callback(lambda _task: _wake(sub))
     try:
-        sent = await _replay(ws, hub.stream.log, since, accepts)
-        if sent is not None:
+        sent = await _replay(ws, hub.stream.log, since, accepts, gate)
+        if sent is not None and not gate.ended:
             await ws.send_json({"type": "live", "seq": sent})
-            await _live(ws, sub, sent)
+            await _live(ws, sub, sent, gate)
     except (ConnectionError, asyncio.CancelledError):
         pass  # the client went away; it resumes with since= when it returns
     finally:
+        gate.release()
         hub.stream.broadcaster.unsubscribe(sub)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await reader
         if not ws.closed:
-            await ws.close()
+            if gate.ended:
+                await ws.close(code=WS_CLOSE_SESSION_ENDED, message=b"session ended")
+            else:
+                await ws.close()
     return ws
+
+
+class _SessionGate:
+    """A staff stream's tie to its session: when the session ends, no event passes any more."""
+
+    def __init__(self, hub: Hub, sub: Subscriber, authorization: str | None) -> None:
+        self.ended = False
+        self.release: Callable[[], None] = lambda: None
+        token = bearer_token(authorization)
+        if not token:
+            return  # a display: no session to outlive
+        security = hub.security
+        key = security.sessions.key_of(token)
+
+        def end() -> None:
+            # On the loop, before the cause's answer goes out: later events never reach `sub`.
+            self.ended = True
+            hub.stream.broadcaster.unsubscribe(sub)
+            _wake(sub)
+
+        self.release = security.streams.open(key, end)
+        if not security.sessions.has(key):  # ended between the request's check and now
+            end()
 
 
 async def _resync(ws: web.WebSocketResponse, plan: Resync) -> None:
@@ -100,6 +130,7 @@ async def _replay(
     log: EventLog,
     since: int,
     accepts: Callable[[PushEvent], bool] | None,
+    gate: _SessionGate,
 ) -> int | None:
     """Send the kept events after `since`; None when a prune took them meanwhile (resync sent)."""
     loop = asyncio.get_running_loop()
@@ -109,22 +140,24 @@ async def _replay(
             await _resync(ws, Resync(ResyncReason.PRUNED, batch[-1].seq))
             return None
         for event in batch:
+            if gate.ended:
+                return sent
             if accepts is None or accepts(event):
                 await ws.send_str(event.wire_json())
             sent = event.seq
     return sent
 
 
-async def _live(ws: web.WebSocketResponse, sub: Subscriber, sent: int) -> None:
-    """Forward live events until the client goes or falls a whole queue behind."""
-    while not ws.closed:
+async def _live(ws: web.WebSocketResponse, sub: Subscriber, sent: int, gate: _SessionGate) -> None:
+    """Forward live events until the client goes, its session ends or it falls behind."""
+    while not ws.closed and not gate.ended:
         if sub.overflowed:
             await _resync(ws, Resync(ResyncReason.TOO_SLOW, sent))
             return
         # One await per event and no helper tasks: with 20+ tablets this loop runs for
         # every subscriber on every event. The reader wakes it with _GONE when the client goes.
         event = await sub.queue.get()
-        if event is _GONE:
+        if event is _GONE or gate.ended:
             return
         if event.seq > sent:  # replay may already have sent it
             await ws.send_str(event.wire_json())
@@ -247,8 +280,10 @@ ROUTES = (
         params=(_SINCE,),
         websocket=True,
         description="A display gets only the public events (calls, ticket changes, waiting "
-        "counts); a tablet or counter needs a staff session and gets every event. A plain GET "
-        "without the WebSocket upgrade is refused with 400.",
+        "counts); a tablet or counter needs a staff session and gets every event, until the "
+        "session ends (logout, another login on the device, account disabled, idle expiry): "
+        "the hub then closes the socket with code 4001 and the device must log in again. A "
+        "plain GET without the WebSocket upgrade is refused with 400.",
     ),
     Route(
         "GET",

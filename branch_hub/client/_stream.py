@@ -16,15 +16,17 @@ import aiohttp
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._errors import HubError
 from branch_hub.client._transport import API_PREFIX, HubTransport
+from branch_hub.vocabulary import WS_CLOSE_SESSION_ENDED
 
 __all__ = ["EventStream", "StreamNotice"]
 
-NoticeKind = Literal["connected", "disconnected", "message", "resync"]
+NoticeKind = Literal["connected", "disconnected", "message", "resync", "session_ended"]
 
 
 @dataclass(frozen=True)
 class StreamNotice:
-    """What the stream reports: a connection change, a message from the hub, or a resync request."""
+    """What the stream reports: a connection change, a message, a resync request, or that the
+    staff session ended (the stream then stops: log in again and start a new one)."""
 
     kind: NoticeKind
     data: dict[str, Any] = field(default_factory=dict)
@@ -64,6 +66,7 @@ class EventStream:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
+        self._session_ended = False
 
     @property
     def last_seq(self) -> int | None:
@@ -131,6 +134,10 @@ class EventStream:
             while not self._stop.is_set():
                 reason = await self._connect_once(http, ssl_context)
                 self._set_connected(False, reason)
+                if self._session_ended:
+                    # Reconnecting with the same token would only be refused: a login is needed.
+                    self._emit("session_ended", {"code": WS_CLOSE_SESSION_ENDED})
+                    break
                 if self._stop.is_set():
                     break
                 with contextlib.suppress(TimeoutError):
@@ -168,6 +175,7 @@ class EventStream:
                         elif msg.type in (aiohttp.WSMsgType.BINARY,):
                             continue
                         else:
+                            self._session_ended = ws.close_code == WS_CLOSE_SESSION_ENDED
                             return f"closed ({ws.close_code})"
                 finally:
                     stopper.cancel()

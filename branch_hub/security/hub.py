@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +15,13 @@ from branch_hub.security.devices import Device, DeviceRegistry
 from branch_hub.security.enrolment import EnrolmentCodes, RateLimiter
 from branch_hub.security.sessions import SessionStore
 from branch_hub.security.staff import StaffStore
+from branch_hub.security.streams import StaffStreams
 
-__all__ = ["HubSecurity", "security_folder"]
+__all__ = ["SESSION_WATCH_S", "HubSecurity", "security_folder"]
+
+# How often idle sessions and accounts disabled by another process are looked for: a staff
+# stream of such a session closes within this (plus a worker thread's hop).
+SESSION_WATCH_S = 0.25
 
 log = logging.getLogger("branch_hub.security")
 
@@ -40,6 +46,10 @@ class HubSecurity:
         default_factory=lambda: RateLimiter(per_source=10, overall=60, window_s=600.0)
     )
     connections: DeviceConnections = field(default_factory=DeviceConnections)
+    streams: StaffStreams = field(default_factory=StaffStreams)
+
+    def __post_init__(self) -> None:
+        self.sessions.on_end = self.streams.sessions_ended
 
     @classmethod
     def open(
@@ -100,3 +110,21 @@ class HubSecurity:
             for device_id in revoked & self.connections.devices():
                 closed = self.cut_off(device_id)
                 log.info("device %s revoked: closed %d connection(s)", device_id, closed)
+
+    async def watch_sessions(self, interval_s: float = SESSION_WATCH_S) -> None:
+        """End idle sessions and those of disabled accounts (also disabled by another process)."""
+        # An open stream is not activity: only requests keep a session alive. The staff file is
+        # read in a worker thread (only when it changed); ended sessions close their streams.
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await loop.run_in_executor(None, self._end_stale_sessions)
+            except sqlite3.Error as exc:
+                log.warning("session watch could not read the staff accounts: %s", exc)
+
+    def _end_stale_sessions(self) -> None:
+        self.sessions.end_idle()
+        for staff_id in self.sessions.staff_ids():
+            if self.staff.is_disabled(staff_id):
+                self.sessions.end_for_staff(staff_id)
