@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web, web_response
 
 from branch_hub.api.errors import ApiError, error_response, refusal_for
+from branch_hub.api.handshakes import HandshakeWatch
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.hub import Hub
 from branch_hub.security.auth import with_staff
@@ -17,6 +18,7 @@ from branch_hub.security.hub import HubSecurity
 from branch_hub.security.policy import Refusal, admit
 
 __all__ = [
+    "HANDSHAKES",
     "HUB",
     "MAX_BODY",
     "SERVER_NAME",
@@ -29,6 +31,7 @@ __all__ = [
 log = logging.getLogger("branch_hub.api")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+HANDSHAKES: web.AppKey[HandshakeWatch] = web.AppKey("handshakes", HandshakeWatch)
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
 SERVER_NAME = "branch-hub"  # the `Server` header: no product or version for a scanner to match
