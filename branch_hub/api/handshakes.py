@@ -58,7 +58,7 @@ class HandshakeWatch:
 
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLError):
-        return exc.reason or type(exc).__name__
+        return str(getattr(exc, "reason", None) or type(exc).__name__)
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, ConnectionError):
