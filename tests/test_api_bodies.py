@@ -38,17 +38,17 @@ OPERATIONS = {
 BODY_ROUTES = [r for r in ROUTES if r.body is not None]
 DEEP = b'{"a":' + b"[" * 20_000 + b"]" * 20_000 + b"}"  # 40 kB: under the size limit
 MALFORMED = {
-    "deep_array": (DEEP, 400, "json_too_deep"),
-    "deep_object": (b'{"a":' * 200 + b"1" + b"}" * 200, 400, "json_too_deep"),
-    "duplicate_key": (b'{"service":"cash","service":"loans"}', 400, "duplicate_key"),
+    "deep_array": (DEEP, 400, "bad_json_depth"),
+    "deep_object": (b'{"a":' * 200 + b"1" + b"}" * 200, 400, "bad_json_depth"),
+    "bad_duplicate_key": (b'{"service":"cash","service":"loans"}', 400, "bad_duplicate_key"),
     "nan": (b'{"service":NaN}', 400, "bad_number"),
     "infinity": (b'{"service":-Infinity}', 400, "bad_number"),
     "huge_float": (b'{"service":1e999}', 400, "bad_number"),
     "latin1": (b'{"service":"caf\xe9"}', 400, "bad_encoding"),
     "bom": (b'\xef\xbb\xbf{"service":"cash"}', 400, "bad_encoding"),
     "lone_surrogate": (b'{"service":"\\ud800"}', 400, "bad_encoding"),
-    "array": (b"[]", 400, "not_an_object"),
-    "string": (b'"cash"', 400, "not_an_object"),
+    "array": (b"[]", 400, "bad_json_type"),
+    "string": (b'"cash"', 400, "bad_json_type"),
     "truncated": (b'{"service":', 400, "bad_json"),
     "too_large": (b'{"a":"' + b"x" * 70_000 + b'"}', 413, "body_too_large"),
 }
@@ -109,7 +109,7 @@ def test_enrolment_without_a_certificate_refuses_deep_json(server: Server) -> No
         f"{server.url}/enrol", data=DEEP, headers={"Content-Type": "application/json"}, timeout=10
     )
     assert answer.status_code == 400
-    assert answer.json()["error"]["code"] == "json_too_deep"
+    assert answer.json()["error"]["code"] == "bad_json_depth"
 
 
 def test_a_method_a_path_does_not_take_answers_405_with_allow(
@@ -198,7 +198,7 @@ def test_a_valid_object_reads_back_unless_too_deep(value: dict[str, Any], depth:
     read = _read(raw)
     if isinstance(read, ApiError):
         too_deep = _nesting(nested) > MAX_JSON_DEPTH
-        assert read.code == ("json_too_deep" if too_deep else "bad_encoding"), read.code
+        assert read.code == ("bad_json_depth" if too_deep else "bad_encoding"), read.code
     else:
         assert _nesting(nested) <= MAX_JSON_DEPTH
         assert read == nested

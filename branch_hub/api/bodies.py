@@ -69,7 +69,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     text = _utf8_text(raw)
     if _depth(text) > MAX_JSON_DEPTH:
         raise ApiError(
-            400, "json_too_deep", f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
+            400, "bad_json_depth", f"the request body nests deeper than {MAX_JSON_DEPTH} levels"
         )
     try:
         body = json.loads(
@@ -83,7 +83,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         raise ApiError(400, "bad_json", "the request body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise ApiError(400, "not_an_object", "the request body must be a JSON object")
+        raise ApiError(400, "bad_json_type", "the request body must be a JSON object")
     if _has_lone_surrogate(body):
         raise ApiError(400, "bad_encoding", "the request body has an unpaired \\u escape")
     return body
@@ -108,7 +108,7 @@ def _depth(text: str) -> int:
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     body = dict(pairs)
     if len(body) != len(pairs):
-        raise _Refused("duplicate_key", "the request body repeats a key in one object")
+        raise _Refused("bad_duplicate_key", "the request body repeats a key in one object")
     return body
 
 
