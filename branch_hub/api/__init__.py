@@ -10,7 +10,15 @@ from __future__ import annotations
 from aiohttp import web
 
 from branch_hub.api import routes_apps, routes_core, routes_kiosk, routes_security, routes_staff
-from branch_hub.api.app import HUB, MAX_BODY, context_middleware, error_middleware
+from branch_hub.api.app import (
+    HANDSHAKES,
+    HUB,
+    MAX_BODY,
+    context_middleware,
+    error_middleware,
+    hide_server_version,
+)
+from branch_hub.api.handshakes import HandshakeWatch
 from branch_hub.api.routes import Route, register
 from branch_hub.hub import Hub
 
@@ -32,5 +40,7 @@ def create_app(hub: Hub) -> web.Application:
         middlewares=[error_middleware, context_middleware], client_max_size=MAX_BODY
     )
     app[HUB] = hub
+    app[HANDSHAKES] = HandshakeWatch()
+    hide_server_version(app)
     register(app, ROUTES)
     return app

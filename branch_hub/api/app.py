@@ -7,22 +7,39 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_response
 
 from branch_hub.api.errors import ApiError, error_response, refusal_for
+from branch_hub.api.handshakes import HandshakeWatch
 from branch_hub.context import RequestContext, context_from_peercert
 from branch_hub.hub import Hub
 from branch_hub.security.auth import with_staff
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.policy import Refusal, admit
 
-__all__ = ["HUB", "MAX_BODY", "context_middleware", "ctx", "error_middleware"]
+__all__ = [
+    "HANDSHAKES",
+    "HUB",
+    "MAX_BODY",
+    "SERVER_NAME",
+    "context_middleware",
+    "ctx",
+    "error_middleware",
+    "hide_server_version",
+]
 
 log = logging.getLogger("branch_hub.api")
 
 HUB: web.AppKey[Hub] = web.AppKey("hub", Hub)
+HANDSHAKES: web.AppKey[HandshakeWatch] = web.AppKey("handshakes", HandshakeWatch)
 REQUEST_CONTEXT: web.RequestKey[RequestContext] = web.RequestKey("ctx", RequestContext)
 MAX_BODY = 64 * 1024  # no legitimate request to the hub is larger
+SERVER_NAME = "branch-hub"  # the `Server` header: no product or version for a scanner to match
+# aiohttp's own refusals whose reason phrase says too little: reason code, English message.
+_HTTP_REFUSALS = {
+    405: ("method_not_allowed", "this path does not take that method (see Allow)"),
+    413: ("body_too_large", f"the request body is larger than {MAX_BODY // 1024} KiB"),
+}
 # Refusals whose English message names the specific problem (the table's is generic).
 _DETAILED = frozenset(
     {"bad_entry", "invalid_transition", "queue_refused", "account_locked", "enrolment_refused"}
@@ -41,10 +58,15 @@ async def error_middleware(
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = exc.reason.lower().replace(" ", "_")
-        return error_response(
-            exc.status, code, exc.reason, ApiError(exc.status, code, "").message_zh
+        code, message = _HTTP_REFUSALS.get(
+            exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason)
         )
+        response = error_response(
+            exc.status, code, message, ApiError(exc.status, code, "").message_zh
+        )
+        if "Allow" in exc.headers:  # a 405 names the methods the path takes
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception as exc:
         refusal = refusal_for(exc)
         if refusal is not None:
@@ -111,3 +133,15 @@ def _admission(
 def ctx(request: web.Request) -> RequestContext:
     """Return the request's caller."""
     return request[REQUEST_CONTEXT]
+
+
+def hide_server_version(app: web.Application) -> None:
+    """Answer every response with a neutral `Server` header instead of aiohttp's version."""
+    app.on_response_prepare.append(_neutral_server)
+    # aiohttp's own answers to a malformed request line or header never reach the application's
+    # signals; they take the header from this module default.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+
+
+async def _neutral_server(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_NAME

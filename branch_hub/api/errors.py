@@ -196,6 +196,13 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
 # Messages for the HTTP layer's own refusals, by reason code.
 _ZH_BY_CODE = {
     "bad_json": "请求内容不是有效的 JSON 对象。",
+    "bad_encoding": "请求内容不是有效的 UTF-8 文本。",
+    "bad_json_depth": "请求内容嵌套层级过深。",
+    "bad_duplicate_key": "请求内容中同一对象有重复的字段名。",
+    "bad_number": "请求内容含有无效的数值。",
+    "bad_json_type": "请求内容必须是 JSON 对象。",
+    "body_too_large": "请求内容过大。",
+    "method_not_allowed": "此地址不支持这种请求方法。",
     "body_required": "请求需要 JSON 内容。",
     "device_not_enrolled": "此设备未注册，请先完成设备注册。",
     "device_kind_forbidden": "此类设备不能进行这项操作。",

@@ -8,12 +8,12 @@ signed manifest, never from the request path.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from aiohttp import web
 
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
+from branch_hub.api.bodies import json_body
 from branch_hub.api.errors import ApiError
 from branch_hub.api.routes import Body, Param, Reply, Route
 from branch_hub.api.wire_schemas import RECORDED
@@ -74,12 +74,7 @@ async def release_file(request: web.Request) -> web.StreamResponse:
 async def report(request: web.Request) -> web.Response:
     """A device reports an install, a refusal or a rollback."""
     device = _device(request)
-    try:
-        body: Any = await request.json()
-    except (ValueError, RecursionError):
-        raise ApiError(400, "bad_json", "the body must be a JSON object") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "the body must be a JSON object")
+    body = await json_body(request)
     version = body.get("version")
     fields = [body.get("event"), body.get("reason", ""), body.get("detail", "")]
     if not all(isinstance(f, str) for f in fields) or not (

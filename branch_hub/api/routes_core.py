@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
-from branch_hub.api.app import HUB, ctx
+from branch_hub.api.app import HANDSHAKES, HUB, ctx
 from branch_hub.api.errors import ApiError
 from branch_hub.api.routes import ALL_KINDS, BOARD_KINDS, Param, Reply, Route
 from branch_hub.api.wire_schemas import BOARD
@@ -39,6 +39,7 @@ async def health(request: web.Request) -> web.Response:
     last = await loop.run_in_executor(None, hub.stream.log.last_seq)
     body = {"status": "ok", "version": __version__, "last_seq": last, **hub.status}
     body["cache"] = await loop.run_in_executor(None, hub.cache_sync.status)
+    body["tls_handshakes_failed"] = request.app[HANDSHAKES].failed
     return web.json_response(body)
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
 from branch_hub.api.app import HUB
+from branch_hub.api.bodies import json_body
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require
 from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
@@ -32,22 +32,11 @@ from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
 from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
 
-__all__ = ["ROUTES", "read_json_object"]
+__all__ = ["ROUTES"]
 
 
 def _security(request: web.Request) -> HubSecurity:
     return request.app[HUB].security
-
-
-async def read_json_object(request: web.Request) -> dict[str, Any]:
-    """Read the body as a JSON object, or raise ApiError 400."""
-    try:
-        body = await request.json(loads=json.loads)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise ApiError(400, "bad_json", "The request body must be a JSON object.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_json", "The request body must be a JSON object.")
-    return body
 
 
 def _field(body: dict[str, Any], name: str, max_len: int) -> str:
@@ -61,7 +50,7 @@ async def login(request: web.Request) -> web.Response:
     """Check staff id + PIN on an enrolled tablet/counter and start a device-bound session."""
     context = require(request, kinds=STAFF_DEVICE_KINDS)
     security = _security(request)
-    body = await read_json_object(request)
+    body = await json_body(request)
     staff_id = _field(body, "staff_id", 64)
     pin = _field(body, "pin", MAX_SECRET_LEN)
     device_id = context.device_id or ""  # require() refused requests without one
@@ -144,7 +133,7 @@ async def enrol_device(request: web.Request) -> web.Response:
             "too_many_attempts",
             f"Too many failed enrolment attempts; try again in {int(wait) + 1} seconds.",
         )
-    body = await read_json_object(request)  # bad input is the caller's error (4xx) first
+    body = await json_body(request)  # bad input is the caller's error (4xx) first
     code = _field(body, "code", 64)
     csr = _field(body, "csr", MAX_CSR_BYTES)
     if security.ca is None:

@@ -7,6 +7,8 @@ import ssl
 from aiohttp import web
 
 from branch_hub.api import create_app
+from branch_hub.api.app import HANDSHAKES
+from branch_hub.api.handshakes import TlsSite
 from branch_hub.hub import Hub
 from branch_hub.pki import server_ssl_context
 
@@ -16,12 +18,14 @@ __all__ = ["hub_ssl_context", "start_site"]
 async def start_site(
     hub: Hub, host: str, port: int, ssl_ctx: ssl.SSLContext, shutdown_timeout_s: float = 60.0
 ) -> web.AppRunner:
-    """Serve a hub's API over TLS on host:port (0 picks a free port); return the runner."""
-    runner = web.AppRunner(
-        create_app(hub), handle_signals=False, shutdown_timeout=shutdown_timeout_s
-    )
+    """Serve a hub's API over TLS on host:port (0 picks a free port); return the runner.
+
+    Failed TLS handshakes are counted (GET /health, `tls_handshakes_failed`) and logged.
+    """
+    app = create_app(hub)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=ssl_ctx)
+    site = TlsSite(runner, host, port, ssl_ctx, app[HANDSHAKES])
     await site.start()
     return runner
 

@@ -16,6 +16,8 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from branch_hub.api import ROUTES
+from branch_hub.api.app import MAX_BODY
+from branch_hub.api.bodies import MAX_JSON_DEPTH
 from branch_hub.api.routes import Body, Param, Reply, Route, Shape
 from branch_hub.api.wire_schemas import EXPLICIT, FIELD_LIMITS
 from branch_hub.client.models import ErrorBody
@@ -35,7 +37,12 @@ _INFO = {
         "its OU the device kind). Staff endpoints also need a staff session (`Authorization: "
         'Bearer TOKEN` from POST /login). Every error is JSON `{"error": {"code", '
         '"message", "message_zh"}}` with a 4xx status (503 when a store is unavailable); bad '
-        "input never gives a 500. Generated from the hub's route table and the device client's "
+        "input never gives a 500. A JSON body is one UTF-8 object (no byte order mark, no "
+        f"unpaired \\u escape, no repeated key, no NaN or Infinity, at most {MAX_JSON_DEPTH} "
+        f"levels deep, at most {MAX_BODY // 1024} KiB): else 400 with the reason code "
+        "`bad_json`, `bad_encoding`, `bad_json_depth`, `bad_duplicate_key`, `bad_number` or "
+        "`bad_json_type`, or 413 `body_too_large`. A method a path does not take answers 405 "
+        "`method_not_allowed` with an `Allow` header. Generated from the hub's route table and the device client's "
         f"wire models by `{REFRESH}`: do not edit by hand. Extensions: `x-device-kinds` (the "
         "device kinds whose certificate may call), `x-staff` (a staff session is needed; "
         "`x-session-kinds` says on which kinds where not all), `x-roles` (the staff roles "

@@ -170,6 +170,11 @@ def _health(_ref: Ref) -> Schema:
             "status": {"type": "string", "enum": ["ok"]},
             "version": {"type": "string"},
             "last_seq": {"type": "integer", "minimum": 0},
+            "tls_handshakes_failed": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "TLS handshakes that failed since the hub started.",
+            },
         },
         "additionalProperties": True,
     }
