@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Callable
 from importlib import resources
 from typing import Any
@@ -180,12 +179,9 @@ def _wake(sub: Subscriber) -> None:
 
 
 async def _drain_incoming(ws: web.WebSocketResponse) -> None:
-    """Read (and ignore) client messages so pings and close frames are processed."""
+    """Read (and ignore, unparsed) client messages so pings and close frames are processed."""
     async for msg in ws:
-        if msg.type == WSMsgType.TEXT:
-            with contextlib.suppress(ValueError):
-                json.loads(msg.data)
-        elif msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
+        if msg.type in (WSMsgType.ERROR, WSMsgType.CLOSE):
             break
 
 
