@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from branch_hub import __version__
-from branch_hub.config import ConfigError, load_config, reference_markdown, split_listen
+from branch_hub.config import (
+    ConfigError,
+    check_hq,
+    load_config,
+    reference_markdown,
+    split_listen,
+)
 from branch_hub.service import serve
 
 __all__ = ["main"]
@@ -47,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config FILE is required")
     try:
         config = load_config(args.config)
+        # The same checks as --check, so a bad URL or key stops the hub here, not mid-start.
+        check_hq(config, args.config)
         if args.listen:
             split_listen(args.listen)
     except ConfigError as exc:
