@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from branch_hub.config import (
     check_hq,
     load_config,
     reference_markdown,
+    resolve_data_dir,
     split_listen,
 )
 from branch_hub.service import serve
@@ -43,7 +45,31 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run branch-hub."""
+    """Run branch-hub with a private umask (as the systemd unit's UMask=0077)."""
+    previous = os.umask(0o077)
+    try:
+        return _run(argv)
+    finally:
+        os.umask(previous)
+
+
+def make_private(folder: Path) -> None:
+    """Make the data folder and all in it owner-only (0700 folders, 0600 files)."""
+    if not folder.is_dir():
+        return
+    folder.chmod(0o700)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(0o700)
+        for name in files:
+            path = Path(root, name)
+            if not path.is_symlink():
+                path.chmod(0o600)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config_reference:
@@ -73,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # A folder an older version (or another umask) left readable to all is closed at start.
+    make_private(resolve_data_dir(config, args.config))
     try:
         asyncio.run(serve(config, args.config, args.listen))
     except OSError as exc:
