@@ -57,16 +57,23 @@ def make_private(folder: Path) -> None:
     """Make the data folder and all in it owner-only (0700 folders, 0600 files)."""
     if not folder.is_dir():
         return
-    folder.chmod(0o700)
+    _chmod(folder, 0o700)
     for root, dirs, files in os.walk(folder):
         for name in dirs:
-            path = Path(root, name)
-            if not path.is_symlink():
-                path.chmod(0o700)
+            _chmod(Path(root, name), 0o700)
         for name in files:
-            path = Path(root, name)
-            if not path.is_symlink():
-                path.chmod(0o600)
+            _chmod(Path(root, name), 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    if path.is_symlink():
+        return
+    try:
+        path.chmod(mode)
+    except OSError as exc:  # e.g. a file another user owns: the hub still starts
+        logging.getLogger("branch_hub.cli").warning(
+            "cannot make %s owner-only: %s", path, exc.strerror or exc
+        )
 
 
 def _run(argv: list[str] | None) -> int:
