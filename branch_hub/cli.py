@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
 from branch_hub import __version__
-from branch_hub.config import ConfigError, load_config, reference_markdown, split_listen
+from branch_hub.config import (
+    ConfigError,
+    check_hq,
+    load_config,
+    reference_markdown,
+    resolve_data_dir,
+    split_listen,
+)
 from branch_hub.service import serve
 
 __all__ = ["main"]
@@ -37,7 +45,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run branch-hub."""
+    """Run branch-hub with a private umask (as the systemd unit's UMask=0077)."""
+    previous = os.umask(0o077)
+    try:
+        return _run(argv)
+    finally:
+        os.umask(previous)
+
+
+def make_private(folder: Path) -> None:
+    """Make the data folder and all in it owner-only (0700 folders, 0600 files)."""
+    if not folder.is_dir():
+        return
+    _chmod(folder, 0o700)
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            _chmod(Path(root, name), 0o700)
+        for name in files:
+            _chmod(Path(root, name), 0o600)
+
+
+def _chmod(path: Path, mode: int) -> None:
+    if path.is_symlink():
+        return
+    try:
+        path.chmod(mode)
+    except OSError as exc:  # e.g. a file another user owns: the hub still starts
+        logging.getLogger("branch_hub.cli").warning(
+            "cannot make %s owner-only: %s", path, exc.strerror or exc
+        )
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.config_reference:
@@ -47,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--config FILE is required")
     try:
         config = load_config(args.config)
+        # The same checks as --check, so a bad URL or key stops the hub here, not mid-start.
+        check_hq(config, args.config)
         if args.listen:
             split_listen(args.listen)
     except ConfigError as exc:
@@ -65,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # A folder an older version (or another umask) left readable to all is closed at start.
+    make_private(resolve_data_dir(config, args.config))
     try:
         asyncio.run(serve(config, args.config, args.listen))
     except OSError as exc:

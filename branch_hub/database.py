@@ -9,12 +9,24 @@ the lock for the whole unit of work, and transactions nest (only the outermost c
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = ["DatabaseError", "HubDatabase"]
+
+
+def _private_file(path: Path) -> None:
+    """Create the database file owner-only, whatever the umask; close up an older one.
+
+    SQLite creates the -wal and -shm files with the database file's mode.
+    """
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists():
+            part.chmod(0o600)
 
 
 class DatabaseError(Exception):
@@ -30,6 +42,7 @@ class HubDatabase:
         self._depth = 0
         self._on_rollback: list[Callable[[], None]] = []
         try:
+            _private_file(self.path)
             self.conn = sqlite3.connect(
                 self.path, check_same_thread=False, isolation_level=None, timeout=busy_timeout_s
             )
@@ -37,7 +50,7 @@ class HubDatabase:
             if str(mode).lower() != "wal":
                 raise DatabaseError(f"{self.path}: cannot switch to WAL journal (got {mode!r})")
             self.conn.execute("PRAGMA synchronous=FULL")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(f"{self.path}: cannot open the hub database: {exc}") from exc
 
     @classmethod

@@ -20,7 +20,7 @@ from pathlib import Path
 from branch_hub.appstore.store import AppStore
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
-from branch_hub.config import BranchConfig, resolve_data_dir
+from branch_hub.config import BranchConfig, HqFiles, resolve_data_dir
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
@@ -159,7 +159,8 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     cache: Callable[[], CustomerCache | None] = (
         (lambda: own) if options.cache_dir is not None else cache_sync.open_cache
     )
-    outbox, sender = open_for_hub(config, data_dir, cipher, db)
+    hq_ca = HqFiles.of(config, config_path).ca_file
+    outbox, sender = open_for_hub(config, data_dir, cipher, db, hq_ca)
     pending = PendingAudits(db, cipher, security.audit)
     relay = AuditRelay(pending)
     requests = AnsweredRequests(db, cipher)

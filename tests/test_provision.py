@@ -11,6 +11,7 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,9 @@ from cryptography.x509.oid import NameOID
 from branch_hub.config import load_config
 from branch_hub.pki import ca_fingerprint, write_private_key
 from branch_hub.provision.cli import main
+from branch_hub.provision.common import Branch
+from branch_hub.security.errors import LoginFailed
+from branch_hub.security.staff import MAX_FAILURES
 
 PIN = "864213"
 
@@ -87,6 +91,33 @@ def test_staff_commands(
     assert "branch_admin" in out
     assert "w7" in out
     assert "disabled" in out
+
+
+def test_staff_list_shows_a_locked_account_and_until_when(
+    branch: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = ["--dir", str(branch)]
+    add = ["staff", "add", *d, "t7", "--name", "Tao", "--role", "teller", "--pin-stdin"]
+    assert run(add, monkeypatch, "975310\n") == 0
+    security = Branch.load(branch).security()
+    try:
+        for guess in range(MAX_FAILURES):
+            with pytest.raises(LoginFailed):
+                security.staff.login("t7", f"{300000 + guess}")
+        until = security.staff.get("t7").locked_until
+    finally:
+        security.close()
+    capsys.readouterr()
+    assert run(["staff", "list", *d], monkeypatch) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("t7 "))
+    stamp = datetime.fromtimestamp(until).astimezone()
+    assert f"locked until {stamp:%Y-%m-%d %H:%M}" in line
+    assert "active" not in line
+    assert run(["staff", "enable", *d, "t7"], monkeypatch) == 0  # enable lifts the lock
+    capsys.readouterr()
+    assert run(["staff", "list", *d], monkeypatch) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("t7 "))
+    assert "active" in line
 
 
 def _enrol_uri(branch: Path, kind: str, name: str, monkeypatch: pytest.MonkeyPatch) -> str:

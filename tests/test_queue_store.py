@@ -242,3 +242,30 @@ def _caller(db: str, go: str, counter: str) -> None:
 if __name__ == "__main__":
     if sys.argv[1] == "caller":
         _caller(*sys.argv[2:5])
+
+
+def test_tiers_stored_by_older_versions_are_forgotten_on_open(tmp_path: Path) -> None:
+    db = tmp_path / "queue.db"
+    with open_store(db) as store:
+        issued = store.issue("cash", KIOSK, tier="wealth").ticket
+        assert issued.priority
+    raw = sqlite3.connect(db)
+    # What an older version wrote: the tier in its column and in both JSON bodies.
+    body = raw.execute("SELECT body FROM tickets").fetchone()[0]
+    legacy = body.replace(b'"priority":true', b'"priority":true,"tier":"wealth"')
+    raw.execute("UPDATE tickets SET tier = 'wealth', body = ?", (legacy,))
+    for seq, event in raw.execute("SELECT seq, body FROM events").fetchall():
+        old = event.replace(b'"priority":true', b'"priority":true,"tier":"wealth"')
+        raw.execute("UPDATE events SET body = ? WHERE seq = ?", (old, seq))
+    raw.execute("DELETE FROM meta WHERE key = 'tiers_forgotten'")
+    raw.commit()
+    assert raw.execute("SELECT count(*) FROM events WHERE instr(body, 'wealth')").fetchone()[0]
+    raw.close()
+    with open_store(db) as store:
+        assert store.tickets() == [issued]
+    raw = sqlite3.connect(db)
+    assert raw.execute("SELECT tier FROM tickets").fetchall() == [(None,)]
+    for table in ("tickets", "events"):
+        hits = raw.execute(f"SELECT count(*) FROM {table} WHERE instr(body, 'tier')")  # noqa: S608
+        assert hits.fetchone()[0] == 0, table
+    raw.close()

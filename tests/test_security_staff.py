@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
+import time
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
@@ -206,12 +210,58 @@ def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
             for guess in range(6):
                 status, body = await login(tab, url, "t1", f"{100000 + guess}")
                 codes.append((status, body["error"]["code"]))
-            assert codes[:4] == [(401, "login_failed")] * 4
-            assert codes[4:] == [(423, "account_locked")] * 2
+            assert codes == [(401, "login_failed")] * 6  # the lock is not announced
             status, body = await login(tab, url, "t1", PIN)
-            assert status == 423
-            assert "15 more minute" in body["error"]["message"]
-            assert [e.action for e in hub.security.audit.entries()] == ["login_failed"] * 7  # type: ignore[union-attr]
+            assert (status, body["error"]["code"]) == (401, "login_failed")  # yet it holds
+            assert hub.security.staff.get("t1").locked_until > 0
+            entries = list(hub.security.audit.entries())  # type: ignore[union-attr]
+            assert [e.action for e in entries] == ["login_failed"] * 7
+            reasons = [e.detail["reason"] for e in entries]
+            assert reasons == ["LoginFailed"] * 4 + ["AccountLocked"] * 3
+
+    asyncio.run(main())
+
+
+def test_login_answers_never_tell_a_real_id_from_an_unknown_one(
+    tmp_path: Path, tls: TlsEnv
+) -> None:
+    """Six wrong PINs for a real id and for an unknown one: same statuses, bodies and pace."""
+
+    async def attempts(tab: aiohttp.ClientSession, url: str, staff_id: str) -> list[Any]:
+        answers: list[Any] = []
+        for guess in range(6):
+            start = time.perf_counter()
+            async with tab.post(
+                f"{url}/api/v1/login", json={"staff_id": staff_id, "pin": f"{200000 + guess}"}
+            ) as r:
+                answers.append((r.status, await r.read(), time.perf_counter() - start))
+        return answers
+
+    async def main() -> None:
+        async with (
+            secure_hub(tmp_path, tls) as (hub, url),
+            client(tls, "TAB1", "tablet", hub) as tab1,
+            client(tls, "TAB2", "tablet", hub) as tab2,
+        ):
+            hub.security.staff.add("d1", "Disabled One", "teller", PIN)
+            hub.security.staff.set_disabled("d1")
+            real = await attempts(tab1, url, "w1")
+            unknown = await attempts(tab2, url, "nobody-here")
+            assert [a[:2] for a in real] == [a[:2] for a in unknown]
+            assert {a[0] for a in real} == {401}
+            async with tab2.post(
+                f"{url}/api/v1/login", json={"staff_id": "d1", "pin": PIN}
+            ) as r:  # a disabled account, right PIN
+                assert (r.status, await r.read()) == real[0][:2]
+            # Both paths run one scrypt check: the pace does not tell either.
+            real_s = statistics.median(a[2] for a in real)
+            unknown_s = statistics.median(a[2] for a in unknown)
+            assert 0.5 < real_s / unknown_s < 2.0, (real_s, unknown_s)
+            assert hub.security.staff.get("w1").locked_until > time.time()
+            detail = [e.detail for e in hub.security.audit.entries()]  # type: ignore[union-attr]
+            assert {"reason": "AccountLocked", "known_id": True} in detail
+            assert {"reason": "LoginFailed", "known_id": False} in detail
+            assert {"reason": "AccountDisabled", "known_id": True} in detail
 
     asyncio.run(main())
 

@@ -20,13 +20,7 @@ from branch_hub.context import RequestContext
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.auth import bearer_token
 from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
-from branch_hub.security.errors import (
-    AccountDisabled,
-    AccountLocked,
-    EnrolmentError,
-    LoginFailed,
-    StaffError,
-)
+from branch_hub.security.errors import EnrolmentError, LoginFailed, StaffError
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
@@ -72,10 +66,8 @@ async def login(request: web.Request) -> web.Response:
         await loop.run_in_executor(
             None, _record_failed_login, security, context, staff_id, type(exc).__name__
         )
-        if isinstance(exc, AccountLocked):
-            raise ApiError(423, "account_locked", f"{str(exc).capitalize()}.") from None
-        if isinstance(exc, AccountDisabled):
-            raise ApiError(403, "account_disabled", f"{str(exc).capitalize()}.") from None
+        # Unknown, locked and disabled ids answer as a wrong PIN does (only the audit log
+        # tells them apart), so the answer never confirms that a staff id exists.
         raise ApiError(401, "login_failed", "Staff id or PIN is wrong.") from None
     token = security.sessions.create(account.staff_id, account.role, account.name, device_id)
     await loop.run_in_executor(
@@ -220,8 +212,9 @@ ROUTES = (
         STAFF_DEVICE_KINDS,
         {200: Reply("Logged in.", LoginResult)},
         body=Body(LoginRequest, example={"staff_id": "S-LOBBY", "pin": "246810"}),
-        refusals=frozenset({423, 429}),
-        description="Wrong PINs lock the account for a while (423); too many failed logins "
+        refusals=frozenset({429}),
+        description="Five wrong PINs lock the account for a while; an unknown, locked or "
+        "disabled staff id answers exactly as a wrong PIN does (401). Too many failed logins "
         "on one device, across staff ids, are refused for a while (429).",
     ),
     Route(

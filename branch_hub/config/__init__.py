@@ -15,6 +15,7 @@ from branch_hub.config._branch import (
     Station,
     Tier,
 )
+from branch_hub.config._files import HqFiles, check_hq
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -36,6 +37,7 @@ __all__ = [
     "BriefsSettings",
     "ConfigError",
     "Counter",
+    "HqFiles",
     "HqSettings",
     "HubSettings",
     "PriorityPolicy",
@@ -44,6 +46,7 @@ __all__ = [
     "Service",
     "Station",
     "Tier",
+    "check_hq",
     "load_config",
     "parse_config",
     "reference_markdown",

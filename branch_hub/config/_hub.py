@@ -60,14 +60,18 @@ class HqSettings(Strict):
     bundle_url: str = Field(
         default="",
         description="Base URL of HQ's published bundles for this branch (https://, or file:// for tests); "
-        "empty disables scheduled pulls.",
+        "empty disables scheduled pulls. Needs `signing_public_key`, the hub's sync key and, "
+        "for https://, `ca_file`.",
     )
     collector_url: str = Field(
         default="",
-        description="HTTPS URL of HQ's outcome collector; empty keeps outcomes in the outbox.",
+        description="HTTPS URL of HQ's outcome collector (needs `ca_file`); empty keeps outcomes "
+        "in the outbox.",
     )
     ca_file: str = Field(
-        default="", description="PEM file of the CA that HQ's HTTPS certificates chain to (pinned)."
+        default="",
+        description="PEM file of the CA that HQ's HTTPS certificates chain to (pinned); relative "
+        "paths are relative to the config file. Required when an HQ URL is https://.",
     )
     signing_public_key: str = Field(
         default="",

@@ -219,9 +219,17 @@ class OutboxSender:
 
 
 def open_for_hub(
-    config: BranchConfig, data_dir: Path, cipher: AtRestCipher, db: HubDatabase | None = None
+    config: BranchConfig,
+    data_dir: Path,
+    cipher: AtRestCipher,
+    db: HubDatabase | None = None,
+    ca_file: Path | None = None,
 ) -> tuple[Outbox, OutboxSender | None]:
-    """The hub's outbox in its database and, when `[hq] collector_url` is set, its sender."""
+    """The hub's outbox in its database and, when `[hq] collector_url` is set, its sender.
+
+    `ca_file` is HQ's CA resolved next to the config file (as for pulls); without it the
+    configured string is used as it stands.
+    """
     outbox = Outbox(db or data_dir / "hub.db", cipher, timezone=config.branch.timezone)
     if not config.hq.collector_url:
         return outbox, None
@@ -229,7 +237,7 @@ def open_for_hub(
     sender = OutboxSender(
         outbox,
         collector_url=config.hq.collector_url,
-        ca_file=config.hq.ca_file,
+        ca_file=str(ca_file) if ca_file is not None else config.hq.ca_file,
         branch_id=config.branch.id,
         signing_key=key,
         batch_dir=data_dir / "batches",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from branch_hub.provision.common import ProvisionError
@@ -38,7 +39,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run branch-provision."""
+    """Run branch-provision; what it writes is owner-only (0600 files, 0700 folders)."""
+    previous = os.umask(0o077)
+    try:
+        return _run(argv)
+    finally:
+        os.umask(previous)
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None or not hasattr(args, "func"):

@@ -1,8 +1,13 @@
-"""`branch-provision staff add|disable|enable|list`: staff accounts."""
+"""`branch-provision staff add|disable|enable|list`: staff accounts.
+
+`enable` also lifts a lock left by wrong PINs; `list` shows the lock and when it ends.
+"""
 
 from __future__ import annotations
 
 import argparse
+import time
+from datetime import datetime
 
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument, read_pin
 from branch_hub.security.errors import StaffError
@@ -69,8 +74,12 @@ def list_staff(args: argparse.Namespace) -> int:
     """Print the accounts."""
     security = Branch.load(args.dir).security()
     try:
+        now = time.time()
         for a in security.staff.list():
             state = "disabled" if a.disabled else "active"
+            if not a.disabled and a.locked_until > now:
+                until = datetime.fromtimestamp(a.locked_until).astimezone()
+                state = f"locked until {until:%Y-%m-%d %H:%M %Z}"
             print(f"{a.staff_id:<12} {a.role:<16} {state:<9} {a.name}")
     finally:
         security.close()

@@ -79,8 +79,9 @@ class QueueEngine(QueueViews):
             day=day,
             services=codes,
             step=0,
+            # The tier only decides the priority class; the ticket keeps the class, never the
+            # tier, so the queue's tables hold no customer tier (docs/security.md).
             priority=appointment or (tier is not None and self._tier_priority[tier]),
-            tier=tier,
             appointment=appointment,
             visit_ref=visit_ref or tid,
             state=TicketState.WAITING,

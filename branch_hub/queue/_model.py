@@ -1,8 +1,9 @@
 """Values of the queue: tickets, actors, domain events, estimates and the dashboard.
 
 Everything here is an immutable value; the engine replaces a ticket on every change.
-The queue keeps no personal data: a ticket knows its number, services, priority class,
-tier code and an opaque visit reference, nothing that names a customer.
+The queue keeps no personal data: a ticket knows its number, services, priority class
+and an opaque visit reference, nothing that names a customer, and not the customer's tier
+(which only chose the priority class at issue).
 """
 
 from __future__ import annotations
@@ -80,7 +81,6 @@ class Ticket:
     services: tuple[str, ...]
     step: int
     priority: bool
-    tier: str | None
     appointment: bool
     visit_ref: str
     state: TicketState
@@ -118,7 +118,6 @@ class Ticket:
             "services": list(self.services),
             "step": self.step,
             "priority": self.priority,
-            "tier": self.tier,
             "appointment": self.appointment,
             "visit_ref": self.visit_ref,
             "state": self.state.value,
@@ -144,7 +143,6 @@ class Ticket:
                 services=tuple(str(s) for s in data["services"]),
                 step=int(data["step"]),
                 priority=bool(data["priority"]),
-                tier=data["tier"],
                 appointment=bool(data["appointment"]),
                 visit_ref=str(data["visit_ref"]),
                 state=TicketState(data["state"]),

@@ -23,6 +23,7 @@ from branch_hub.queue._model import Actor, Dashboard, Outcome, QueueEvent, Ticke
 from branch_hub.queue._tables import (
     SCHEMA,
     SCHEMA_VERSION,
+    forget_tiers,
     replay_latest_day,
     stored_ticket,
     write_events,
@@ -238,12 +239,17 @@ class QueueStore:
 
     def _init_meta(self) -> None:
         try:
+            # Overwrite, not just free, the pages a tier scrub rewrites.
+            secure = self._conn.execute("PRAGMA secure_delete").fetchone()[0]
+            self._conn.execute("PRAGMA secure_delete=ON")
             with self._hdb.transaction() as db:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is None:
                     db.execute(
                         "INSERT INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                     )
+                forget_tiers(db)
+            self._conn.execute(f"PRAGMA secure_delete={int(secure)}")
         except sqlite3.Error as exc:
             raise StoreError(f"{self._path}: cannot initialise queue database: {exc}") from exc
         if row is not None and row[0] != str(SCHEMA_VERSION):

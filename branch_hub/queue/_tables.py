@@ -13,7 +13,14 @@ from branch_hub.queue._errors import QueueError
 from branch_hub.queue._model import EventKind, QueueEvent, Ticket
 from branch_hub.queue._stats import WINDOW
 
-__all__ = ["SCHEMA", "SCHEMA_VERSION", "replay_latest_day", "stored_ticket", "write_events"]
+__all__ = [
+    "SCHEMA",
+    "SCHEMA_VERSION",
+    "forget_tiers",
+    "replay_latest_day",
+    "stored_ticket",
+    "write_events",
+]
 
 SCHEMA_VERSION = 1
 
@@ -108,7 +115,7 @@ def _save_ticket(conn: sqlite3.Connection, ticket: Ticket, seq: int) -> None:
             ticket.service,
             ticket.state.value,
             int(ticket.priority),
-            ticket.tier,
+            None,  # tier: no longer stored (the column stays for older files)
             ticket.visit_ref,
             ticket.issued_at.isoformat(),
             seq,
@@ -158,3 +165,30 @@ def stored_ticket(conn: sqlite3.Connection, ticket_id: str) -> Ticket | None:
     if not isinstance(data, dict):
         raise QueueError("malformed ticket row")
     return Ticket.from_dict(data)
+
+
+def forget_tiers(conn: sqlite3.Connection) -> int:
+    """Strip the customer tier older versions stored with tickets and events; return rows fixed.
+
+    Runs once per file (a `meta` flag); the caller holds the write transaction.
+    """
+    if conn.execute("SELECT 1 FROM meta WHERE key = 'tiers_forgotten'").fetchone():
+        return 0
+    fixed = conn.execute("UPDATE tickets SET tier = NULL WHERE tier IS NOT NULL").rowcount
+    for table in ("tickets", "events"):
+        rows = conn.execute(
+            f"SELECT rowid, body FROM {table} WHERE instr(body, ?) > 0",  # noqa: S608 - fixed names
+            (b'"tier":',),
+        ).fetchall()
+        for rowid, body in rows:
+            data = orjson.loads(body)
+            ticket = data.get("ticket") if table == "events" else data
+            if isinstance(ticket, dict):
+                ticket.pop("tier", None)
+            conn.execute(
+                f"UPDATE {table} SET body = ? WHERE rowid = ?",  # noqa: S608 - fixed names
+                (orjson.dumps(data), rowid),
+            )
+        fixed += len(rows)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('tiers_forgotten', '1')")
+    return fixed

@@ -135,7 +135,11 @@ class StaffStore:
             )
 
     def login(self, staff_id: str, secret: str) -> StaffAccount:
-        """Check a PIN; raise LoginFailed/AccountLocked/AccountDisabled, else return the account."""
+        """Check a PIN; raise LoginFailed/AccountLocked/AccountDisabled, else return the account.
+
+        Every refusal costs one scrypt check, so an unknown, locked or disabled id takes as long
+        as a wrong PIN; the subclasses are for the audit log, the answer is the same for all.
+        """
         row = self._db.execute(
             "SELECT secret_hash, disabled, failures, locked_until FROM staff WHERE staff_id = ?",
             (staff_id,),
@@ -145,9 +149,9 @@ class StaffStore:
             raise LoginFailed("staff id or PIN is wrong")
         stored, disabled, _, locked_until = row
         now = self._clock()
+        ok = verify_secret(secret, stored)  # also when locked: the time must not tell
         if locked_until > now:
             raise AccountLocked(locked_until, now)
-        ok = verify_secret(secret, stored)
         with self._lock:
             if not ok:
                 failures = self._db.execute(
