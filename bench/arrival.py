@@ -38,13 +38,13 @@ from typing import Any
 import aiohttp
 
 from bench.arrival_setup import (
-    STAFF_PIN,
     TimedPrinter,
     Trigger,
     build_cache,
     card_triggers,
     client_ssl,
     enrol,
+    login,
     say,
     start_pcscd,
     start_process,
@@ -179,7 +179,7 @@ async def run_arrivals(
                 f"{url}/api/v1/events",
                 ssl=ssls[dev],
                 max_msg_size=0,
-                headers=await _login(http, url, ssls[dev], dev),
+                headers=await login(http, url, ssls[dev], dev),
             )
             for dev in tablets.names
         ]
@@ -308,18 +308,6 @@ class _Rig:
             self.pcscd.stop()
         if self.swiper is not None:
             self.swiper.close()
-
-
-async def _login(
-    http: aiohttp.ClientSession, url: str, context: ssl.SSLContext, device: str
-) -> dict[str, str]:
-    """Log the tablet's staff member in (the event stream needs a staff session)."""
-    body = {"staff_id": f"S-{device}", "pin": STAFF_PIN}
-    async with http.post(f"{url}/api/v1/login", json=body, ssl=context) as resp:
-        answer = await resp.json()
-        if resp.status != 200:
-            raise RuntimeError(f"login on {device}: {resp.status} {answer}")
-    return {"Authorization": f"Bearer {answer['token']}"}
 
 
 def _measure(

@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -229,3 +230,15 @@ def swipe_triggers(
             text = card_swipe(card["pan"], card["expiry"])
         swipes.append((partial(swiper.swipe, text), None))
     return swipes
+
+
+async def login(
+    http: aiohttp.ClientSession, url: str, context: ssl.SSLContext, device: str
+) -> dict[str, str]:
+    """Log the tablet's staff member in (the event stream needs a staff session)."""
+    body = {"staff_id": f"S-{device}", "pin": STAFF_PIN}
+    async with http.post(f"{url}/api/v1/login", json=body, ssl=context) as resp:
+        answer = await resp.json()
+        if resp.status != 200:
+            raise RuntimeError(f"login on {device}: {resp.status} {answer}")
+    return {"Authorization": f"Bearer {answer['token']}"}
