@@ -144,6 +144,16 @@ def _security(data_dir: Path, config: BranchConfig) -> HubSecurity:
     return HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
 
 
+def _customer_cache(
+    options: HubOptions, cache_sync: CacheSync
+) -> tuple[CustomerCache | None, Callable[[], CustomerCache | None]]:
+    """The cache the lobby reads: the scheduled pull's, or a folder the options name."""
+    if options.cache_dir is None:
+        return None, cache_sync.open_cache
+    own = _open_cache(options.cache_dir)
+    return own, lambda: own
+
+
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:
     """Open every part of the hub for `config` (its data folder must be provisioned)."""
     options = options or HubOptions()
@@ -155,10 +165,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     stream.board.rebuild(stream.log, today_start(config.branch.timezone))
     security = _security(data_dir, config)
     cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), stream.emit)
-    own = _open_cache(options.cache_dir) if options.cache_dir is not None else None
-    cache: Callable[[], CustomerCache | None] = (
-        (lambda: own) if options.cache_dir is not None else cache_sync.open_cache
-    )
+    own, cache = _customer_cache(options, cache_sync)
     hq_ca = HqFiles.of(config, config_path).ca_file
     outbox, sender = open_for_hub(config, data_dir, cipher, db, hq_ca)
     pending = PendingAudits(db, cipher, security.audit)
@@ -175,6 +182,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         briefing=Briefing(config, db, cipher),
         cache=cache,
         sim_dir=data_dir / "sim",
+        audit=security.audit,
         poll_interval=options.poll_interval_s,
     )
     day = lambda: lobby.now().astimezone(lobby.zone).date().isoformat()  # noqa: E731

@@ -64,11 +64,11 @@ def _counters(request: web.Request) -> Counters:
 
 async def visits(request: web.Request) -> web.Response:
     """Today's visits (waiting, serving or all)."""
-    require_staff(request, STAFF_ROLES)
+    context = require_staff(request, STAFF_ROLES)
     state = request.query.get("state", "all")
     if state not in {"waiting", "serving", "all"}:
         raise ApiError(400, "bad_state", "state must be waiting, serving or all")
-    return web.json_response((await _desk(request).visits(state)).to_wire())
+    return web.json_response((await _desk(request).visits(context, state)).to_wire())
 
 
 async def brief(request: web.Request) -> web.Response:

@@ -114,13 +114,15 @@ class Actions:
         for entry in scope.audits:
             self.pending.log.record_entry(entry)
 
-    async def audit_view(self, caller: RequestContext, action: str, visit: Visit) -> None:
+    async def audit_view(
+        self, caller: RequestContext, action: str, visit: Visit | None, **fields: Any
+    ) -> None:
         """Audit a view of customer data (its own small transaction; chained off the loop)."""
 
         def unit() -> None:
             scope = ActionScope(self, caller, self.clock())
             with self.db.transaction():
-                scope.audit(action, visit)
+                scope.audit(action, visit, **fields)
             self._hand_in(scope)
 
         await asyncio.get_running_loop().run_in_executor(None, unit)

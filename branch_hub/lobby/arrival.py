@@ -31,6 +31,7 @@ from branch_hub.lobby.visits import Visit, VisitStore
 from branch_hub.queue import (
     QueueStore,
 )
+from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.stream import EventStream
 from branch_hub.vocabulary import KioskMessage, SessionState
 from drivers.events import DeviceEvent, EventKind
@@ -65,9 +66,11 @@ class Lobby(KioskTickets):
         briefing: Briefing,
         cache: Callable[[], CustomerCache | None],
         sim_dir: Path,
+        audit: AuditSink | None = None,
         poll_interval: float = 0.1,
     ) -> None:
         self.stream = stream
+        self.audit = audit or NullAudit()
         self.db = db
         self.config = config
         self.queue = queue
@@ -198,6 +201,7 @@ class Lobby(KioskTickets):
             return self.sessions.start(
                 station, SessionState.WALK_IN, problem=problem, identified_by=kind
             )
+        self._audit_identification(station, customer, kind)
         return self.sessions.start(
             station,
             SessionState.RECOGNISED,
@@ -205,6 +209,18 @@ class Lobby(KioskTickets):
             greeting=self.briefing.greeting(customer.record),
             identified_by=kind,
         )
+
+    def _audit_identification(self, station: str, customer: Customer, kind: str) -> None:
+        """A kiosk read turned into a customer: a view of customer data (never waits)."""
+        try:
+            self.audit.record(
+                "identification",
+                device_id=station,
+                customer_id=customer.customer_id,
+                detail={"identified_by": kind},
+            )
+        except ValueError as exc:  # an id the audit log refuses: say so, without the id
+            log.warning("identification at %s not audited: %s", station, type(exc).__name__)
 
     async def record_of(self, visit: Visit) -> dict[str, Any] | None:
         """The visit's customer record from the cache (None for walk-ins or an unreadable cache)."""

@@ -67,7 +67,7 @@ class StaffDesk:
         return visit
 
     # -- views -------------------------------------------------------------------------------
-    async def visits(self, state: str) -> VisitList:
+    async def visits(self, caller: RequestContext, state: str) -> VisitList:
         """Today's visits, filtered by ticket state (waiting, serving or all)."""
         day = self.today().isoformat()
 
@@ -86,6 +86,10 @@ class StaffDesk:
             greeting = self.lobby.briefing.greeting(await self.lobby.record_of(visit))
             salutation = greeting["salutation_zh"] if greeting else None
             listed.append(VisitListed(visit, ticket, salutation, claimed_by))
+        # Every visitor's salutation and tier reach this tablet: a view of customer data.
+        recognised = sum(1 for v in listed if v.visit.customer_id is not None)
+        detail = {"state": state, "visits": len(listed), "recognised": recognised}
+        await self.actions.audit_view(caller, "lobby_list_view", None, detail=detail)
         return VisitList(tuple(listed))
 
     async def brief(self, caller: RequestContext, visit_id: str) -> dict[str, Any]:

@@ -39,6 +39,8 @@ ACTIONS = frozenset(
         "enrolment_failed",
         "revocation",
         "brief_view",
+        "lobby_list_view",
+        "identification",
         "claim",
         "note",
         "handoff",
