@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from branch_hub.alerts import HubAlerts
 from branch_hub.appstore.store import AppStore
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
@@ -74,6 +75,7 @@ class Hub:
     voice: VoiceCache
     appstore: AppStore
     pruner: Pruner
+    alerts: HubAlerts
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -209,6 +211,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         voice=voice,
         appstore=AppStore(data_dir / "appstore"),
         pruner=pruner,
+        alerts=HubAlerts(stream.emit),
         own_cache=own,
         status={"branch_id": config.branch.id},
     )

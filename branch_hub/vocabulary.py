@@ -21,6 +21,7 @@ __all__ = [
     "DeviceCondition",
     "DeviceKind",
     "EventKind",
+    "HubAlertKind",
     "IdentifiedBy",
     "KioskMessage",
     "LeadOutcome",
@@ -76,6 +77,15 @@ class EventKind(StrEnum):
     WAITING_CHANGED = "waiting_changed"
     DEVICE_ALERT = "device_alert"
     CACHE_STALE = "cache_stale"
+    HUB_ALERT = "hub_alert"
+
+
+class HubAlertKind(StrEnum):
+    """What a `hub_alert` event warns the branch's staff about."""
+
+    DISK_LOW = "disk_low"
+    LOGIN_ATTACK = "login_attack"
+    ENROL_ATTACK = "enrol_attack"
 
 
 class KioskMessage(StrEnum):
@@ -174,6 +184,7 @@ EVENT_CATALOGUE: dict[EventKind, tuple[str, str]] = {
     EventKind.WAITING_CHANGED: ("the waiting counts change", "display; tablets"),
     EventKind.DEVICE_ALERT: ("a station device changes condition", "tablets: alerts"),
     EventKind.CACHE_STALE: ("the customer cache turns stale or fresh", "tablets: alerts"),
+    EventKind.HUB_ALERT: ("disk space or an attack on logins or enrolment", "tablets: alerts"),
 }
 
 NOTE_MAX_CHARS = 1000  # a note, a hand-off message or a lead outcome's remark

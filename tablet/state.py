@@ -320,6 +320,14 @@ class TabletState:
                 while len(self.alerts) > MAX_ALERTS:
                     self.alerts.popitem(last=False)
             changed = True
+        elif kind is EventKind.HUB_ALERT:
+            key = f"hub:{data.get('key')}"
+            if data.get("cleared"):
+                self.alerts.pop(key, None)
+            else:
+                text = _str(data.get("message_zh")) or _str(data.get("message")) or "hub alert"
+                self.alerts[key] = Alert(key, text, event.at)
+            changed = True
         elif kind is EventKind.CACHE_STALE:
             self.alerts["hub:cache_stale"] = Alert(
                 "hub:cache_stale", "customer data is out of date", event.at

@@ -15,7 +15,11 @@ import pytest
 from branch_hub.vocabulary import EVENT_CATALOGUE, PUBLIC_EVENT_KINDS, EventKind
 
 ROOT = Path(__file__).resolve().parent.parent
-PRODUCERS = [ROOT / "branch_hub" / "lobby", ROOT / "branch_hub" / "cache_sync.py"]
+PRODUCERS = [
+    ROOT / "branch_hub" / "lobby",
+    ROOT / "branch_hub" / "cache_sync.py",
+    ROOT / "branch_hub" / "alerts.py",
+]
 CONSUMERS = [ROOT / "tablet", ROOT / "kiosk", ROOT / "branch_hub" / "web" / "app.js"]
 
 

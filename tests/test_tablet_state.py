@@ -240,3 +240,18 @@ def test_a_retried_action_sends_the_same_request_id(tmp_path: Path) -> None:
     assert tablet.message == "someone else"
     tablet.state.session = None
     tablet.close()
+
+
+def test_a_hub_alert_shows_in_chinese_until_it_clears() -> None:
+    state = TabletState()
+    alert = {
+        "alert": "disk_low",
+        "key": "disk_low",
+        "message": "The hub's disk is nearly full.",
+        "message_zh": "中心设备磁盘空间不足。",
+        "cleared": False,
+    }
+    state.on_event({"seq": 1, "kind": "hub_alert", "data": alert})
+    assert [a.text for a in state.alerts.values()] == ["中心设备磁盘空间不足。"]
+    state.on_event({"seq": 2, "kind": "hub_alert", "data": alert | {"cleared": True}})
+    assert not state.alerts
