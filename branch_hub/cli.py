@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from branch_hub import __version__
+from branch_common.cli import EXIT_FAILED, EXIT_USAGE, add_version, describe
 from branch_hub.config import (
     ConfigError,
     check_hq,
@@ -40,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print the configuration reference (Markdown)",
     )
-    parser.add_argument("--version", action="version", version=f"branch-hub {__version__}")
+    add_version(parser)
     return parser
 
 
@@ -92,10 +92,10 @@ def _run(argv: list[str] | None) -> int:
             split_listen(args.listen)
     except ConfigError as exc:
         print(f"branch-hub: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_FAILED
     except ValueError as exc:
         print(f"branch-hub: error: --listen: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.check:
         print(
             f"{args.config}: OK: branch {config.branch.id} ({config.branch.name_zh}), "
@@ -111,8 +111,8 @@ def _run(argv: list[str] | None) -> int:
     try:
         asyncio.run(serve(config, args.config, args.listen))
     except OSError as exc:
-        print(f"branch-hub: error: cannot listen: {exc.strerror or exc}", file=sys.stderr)
-        return 1
+        print(f"branch-hub: error: cannot listen: {describe(exc)}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 

@@ -9,6 +9,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from branch_common.cli import add_version
+
 __all__ = ["build_parser", "main"]
 
 
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="window size WIDTHxHEIGHT when not full screen (1080x1920 for portrait)",
     )
     parser.add_argument("--windowed", action="store_true", help="do not go full screen")
+    add_version(parser)
     return parser
 
 
@@ -44,9 +47,10 @@ def _size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise SystemExit(
-            f"branch-kiosk: error: --size must look like 1920x1080, got {text!r}"
-        ) from None
+        print(
+            f"branch-kiosk: error: --size must look like 1920x1080, got {text!r}", file=sys.stderr
+        )
+        raise SystemExit(2) from None  # a wrong command line, as argparse exits
     return width, height
 
 
@@ -67,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         client = HubClient(args.hub, DeviceTls(args.cert, args.key, args.ca))
     except (FontMissing, HubError) as exc:
         print(f"branch-kiosk: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     width, height = _size(args.size)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "branch-kiosk-kivy"))

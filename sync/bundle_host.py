@@ -17,6 +17,7 @@ import requests
 from tqdm import tqdm
 
 from branch_common.backoff import Backoff
+from branch_common.cli import describe
 from sync.errors import ChunkError, DownloadError
 
 __all__ = ["BundleHost"]
@@ -82,12 +83,13 @@ class BundleHost:
                 return resp.content[: limit + 1]
             except requests.exceptions.SSLError as exc:
                 raise DownloadError(
-                    f"{name}: TLS verification against HQ's CA failed: {exc}"
+                    f"{name}: TLS verification against HQ's CA failed ({type(exc).__name__})"
                 ) from exc
             except (requests.RequestException, _Retry) as exc:
                 last = exc
                 self._sleep(attempt)
-        raise DownloadError(f"{name}: giving up after {self.retries + 1} attempts: {last}")
+        why = describe(last) if isinstance(last, OSError) else str(last)
+        raise DownloadError(f"{name}: giving up after {self.retries + 1} attempts: {why}")
 
     def download(self, name: str, part: Path, size: int, bar: tqdm[Any]) -> int:
         """Download into `part`, resuming what is there; return bytes transferred."""

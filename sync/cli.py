@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from branch_common.cli import CommandUsage, add_version, run_command
 from branch_common.identifiers import IdentifierError, mask_name, mask_number
 from sync.errors import SyncError
 from sync.synth import SynthOptions, TierThreshold, write_export_file
@@ -44,11 +45,11 @@ def _tier(value: str) -> TierThreshold:
 def _tiers(given: list[TierThreshold]) -> tuple[TierThreshold, ...]:
     """Check --tier values as a branch configuration would: distinct, the lowest at 0 CNY."""
     if len({t.code for t in given}) != len(given):
-        raise SyncError("--tier: each tier code once")
+        raise CommandUsage("--tier: each tier code once")
     if len({t.min_aum_cny for t in given}) != len(given):
-        raise SyncError("--tier: each threshold once")
+        raise CommandUsage("--tier: each threshold once")
     if min(t.min_aum_cny for t in given) != 0:
-        raise SyncError("--tier: the lowest tier must start at 0")
+        raise CommandUsage("--tier: the lowest tier must start at 0")
     return tuple(given)
 
 
@@ -65,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="branch-sync",
         description="HQ-to-branch customer data: synthetic exports, bundles, pulls, lookups.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_synth, _add_keygen, _add_publish, _add_pull, _add_lookup):
         add(sub)
@@ -187,7 +189,7 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     if args.tier:
         opts = SynthOptions(**{**opts.__dict__, "tiers": _tiers(args.tier)})
     if not args.out.parent.is_dir():
-        raise SystemExit(f"branch-sync: error: output folder {args.out.parent} does not exist")
+        raise SyncError(f"output folder {args.out.parent} does not exist")
     n = write_export_file(opts, args.out, workers=args.workers)
     print(f"wrote {n} customers to {args.out}", file=sys.stderr)
     return 0
@@ -211,6 +213,9 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     from sync.keys import load_hub_public, load_signing_private
     from sync.publisher import publish, read_pointer
 
+    for given, path in (("--export", args.export), ("--previous", args.previous)):
+        if path is not None and not path.is_file():  # before any folder is made under --out
+            raise SyncError(f"{given} {path}: no such file")
     signing = load_signing_private(args.signing_key)
     branch_id = args.branch_id
     if branch_id is None:
@@ -319,13 +324,13 @@ def main(argv: list[str] | None = None) -> int:
         "pull": _cmd_pull,
         "lookup": _cmd_lookup,
     }
-    try:
-        if args.command not in commands:
-            return int(args.func(args))
-        return commands[args.command](args)
-    except (SyncError, IdentifierError) as exc:
-        print(f"branch-sync: error: {exc}", file=sys.stderr)
-        return 2
+    if args.command not in commands:
+        return run_command(
+            "branch-sync", lambda: int(args.func(args)), (SyncError,), (IdentifierError,)
+        )
+    return run_command(
+        "branch-sync", lambda: commands[args.command](args), (SyncError,), (IdentifierError,)
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from branch_common.cli import add_version
+
 __all__ = ["build_parser", "main"]
 
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--self-check", action="store_true", help="import the app and exit 0 (update health check)"
     )
+    add_version(parser)
     return parser
 
 
@@ -56,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         font = find_cjk_font(args.font)
     except FontMissing as exc:
         print(f"branch-tablet: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     try:
         width, height = (int(p) for p in args.size.lower().split("x"))
     except ValueError:

@@ -20,7 +20,12 @@ from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(os.environ.get("TABLET_TEST_ROOT", "/nonexistent"))
-SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+# Pictures go to the child's temporary root; `./run screenshots` writes the documentation's.
+SHOTS = (
+    Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+    if os.environ.get("BRANCH_EDGE_SCREENSHOTS") == "docs"
+    else ROOT / "screenshots"
+)
 SIZE = (1280, 800)
 
 pytestmark = pytest.mark.skipif(

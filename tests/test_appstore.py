@@ -262,7 +262,7 @@ def test_hub_refuses_bad_bundles_and_keeps_channels_forward(
          "--dir", str(tmp_path), str(older)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
-    assert out.returncode == 2
+    assert out.returncode == 1
     assert "refused (older)" in out.stderr
 
 

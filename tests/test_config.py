@@ -168,7 +168,7 @@ def test_cli_check_bad_file_is_one_line(
         text=True,
         check=False,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

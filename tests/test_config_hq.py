@@ -56,7 +56,7 @@ def run_hub(
 
 
 def one_line_error(done: subprocess.CompletedProcess[str], config: Path, key: str) -> str:
-    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert done.returncode == 1, (done.stdout, done.stderr)
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

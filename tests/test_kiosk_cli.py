@@ -33,7 +33,7 @@ def test_missing_tls_file_is_a_clear_error(script: Callable[[str], str], tmp_pat
         check=False,
         timeout=60,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1  # a failure, not a wrong command line
     assert "client key file not found" in done.stderr
 
 
@@ -57,7 +57,7 @@ def test_missing_font_is_a_clear_error(script: Callable[[str], str], tmp_path: P
         check=False,
         timeout=60,
     )
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert "font file not found" in done.stderr
 
 

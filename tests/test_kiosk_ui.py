@@ -2,8 +2,8 @@
 real hub over mTLS: bank cards are virtual cards in pcscd's vpcd reader, the ID reader and the
 ticket printer are the pty simulators, customers come from a synthetic HQ bundle.
 
-Each test saves screenshots; with KIOSK_SCREENSHOTS=DIR they are also written there
-(`KIOSK_SCREENSHOTS=docs/screenshots pytest tests/test_kiosk_ui.py` refreshes the docs).
+Each test saves screenshots to a temporary folder; `./run screenshots` also writes them to
+docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SharedPcscd]:
     shared.stop()  # only stops a daemon this module started
 
 
+DOC_SHOTS = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 LANDSCAPE = (1920, 1080)
 PORTRAIT = (1080, 1920)
 
@@ -156,9 +157,8 @@ class Kiosk:
             self.harness.resize(size)
             path = self.harness.screenshot(self.shots / f"kiosk-{name}-{orientation}.png")
             assert path.stat().st_size > 10_000
-            extra = os.environ.get("KIOSK_SCREENSHOTS")
-            if extra:
-                self.harness.screenshot(Path(extra) / path.name)
+            if os.environ.get("BRANCH_EDGE_SCREENSHOTS") == "docs":  # ./run screenshots
+                self.harness.screenshot(DOC_SHOTS / path.name)
         self.harness.resize(LANDSCAPE)
 
 

@@ -166,7 +166,7 @@ def test_cli_reports_skipped_lines(
         "B001",
     ]
     failed = subprocess.run(base, capture_output=True, text=True, check=False)
-    assert failed.returncode == 2
+    assert failed.returncode == 1
     assert "branch-sync: error: export line 7: not valid JSON" in failed.stderr
     assert "Traceback" not in failed.stderr
     skipped = subprocess.run(
@@ -181,7 +181,7 @@ def test_cli_reports_skipped_lines(
         text=True,
         check=False,
     )
-    assert wrong.returncode == 2
+    assert wrong.returncode == 1
     assert "not an Ed25519 private key" in wrong.stderr
 
 

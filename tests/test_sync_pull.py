@@ -508,7 +508,7 @@ def test_cli_keygen_publish_pull_lookup(
     for name in ("hq_signing.key", "hub_sync.key"):
         assert (keys / name).stat().st_mode & 0o777 == 0o600
     again = run("keygen", "--out", str(keys))
-    assert again.returncode == 2
+    assert again.returncode == 1
     assert "refusing to overwrite" in again.stderr
     hub.mkdir()
     shutil.copy(keys / "hub_sync.key", hub)
@@ -566,5 +566,20 @@ def test_cli_keygen_publish_pull_lookup(
         "--branch-id",
         "B999",
     )
-    assert rogue.returncode == 2
+    assert rogue.returncode == 1
     assert "this hub is branch 'B999'" in rogue.stderr
+
+
+def test_applying_shows_progress_in_records(
+    world: World, exports: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, _, _rows2 = exports
+    world.publish(first)
+    world.pull(progress=True)
+    world.publish(second, previous=first)
+    world.pull(progress=True)
+    err = capsys.readouterr().err
+    # A 10M-customer apply takes minutes: the person at the terminal sees records go by.
+    assert "apply snapshot 1" in err
+    assert "300/300" in err
+    assert "apply delta 2" in err

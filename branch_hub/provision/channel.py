@@ -31,12 +31,12 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"branch-provision channel: error: {args.dir} is not a branch folder", file=sys.stderr
         )
-        return 2
+        return 1
     try:
         store = AppStore(store_folder(args.dir))
     except (ConfigError, OSError, sqlite3.Error) as exc:
         print(f"branch-provision channel: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     try:
         action = args.channel_action
         if action == "trust":
@@ -57,10 +57,10 @@ def _run(args: argparse.Namespace) -> int:
             print(json.dumps(store.reports(args.limit), indent=1, ensure_ascii=False))
     except Refused as exc:
         print(f"branch-provision channel: refused ({exc.reason}): {exc}", file=sys.stderr)
-        return 2
+        return 1
     except (AppStoreError, ConfigError, OSError) as exc:
         print(f"branch-provision channel: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     finally:
         store.close()
     return 0

@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 
+from branch_common.cli import add_version, run_command
 from branch_hub.provision.common import ProvisionError
 
 __all__ = ["SUBCOMMAND_MODULES", "main"]
@@ -32,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provision a branch: its CA and hub keys, enrolment codes for kiosks and "
         "tablets, staff accounts, audit log checks and release bundles.",
     )
+    add_version(parser)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(name).register(sub)
@@ -53,11 +55,7 @@ def _run(argv: list[str] | None) -> int:
     if args.command is None or not hasattr(args, "func"):
         parser.print_help(sys.stderr)
         return 2
-    try:
-        return int(args.func(args))
-    except ProvisionError as exc:
-        print(f"branch-provision: error: {exc}", file=sys.stderr)
-        return 1
+    return run_command("branch-provision", lambda: int(args.func(args)), (ProvisionError,))
 
 
 if __name__ == "__main__":

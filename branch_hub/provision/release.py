@@ -82,7 +82,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
         )
     except (ReleaseError, Refused, KeyFileError) as exc:
         print(f"branch-provision release: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(f"release bundle: {bundle}")
     return 0
 
@@ -94,7 +94,7 @@ def _cmd_release_key(args: argparse.Namespace) -> int:
         )
     except KeyFileError as exc:
         print(f"branch-provision release-key: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(f"release key written to {args.out}; fingerprint {fp}")
     return 0
 

@@ -1,0 +1,95 @@
+"""Every benchmark runs in the suite at a tiny size, so none can stop working unnoticed.
+
+Each bench is run as its docs say (`python -m bench.NAME`), in a subprocess; its last line must be
+JSON with the figures docs/performance.md quotes. A last test fails when a bench program exists
+that no test runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# bench module, tiny arguments, keys its JSON must carry
+SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
+    (
+        "cache",
+        ["--customers", "2000", "--lookups", "200", "--json"],
+        {"identify_p99_us", "identify_ratio_vs_plain", "identify_wrong"},
+    ),
+    ("outbox", ["--events", "50"], {"enqueue_ms_p99", "enqueue_vs_plain_p50_ratio"}),
+    (
+        "queue",
+        ["--waiting", "200", "--ops", "50", "--days", "1", "--json"],
+        {"call_next_p99_us", "issue_p99_us", "default_policy"},
+    ),
+    ("security", ["--ops", "50", "--devices", "5"], {"registry_check_ratio", "audit_append_ratio"}),
+    ("synth", ["--customers", "500", "--json"], {"customers_per_s", "ratio_vs_dump"}),
+    ("fuzz_drivers", ["--examples", "50", "--workers", "1", "--json"], {"examples", "crashes"}),
+    ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),
+    (
+        "tablet",
+        ["--arrivals", "5", "--hours", "0.1", "--per-hour", "60"],
+        {"visible_ms_p95", "cold_over_bare", "day_arrivals"},
+    ),
+]
+
+
+def _last_json(stdout: str) -> Any:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize(("bench", "argv", "keys"), SMALL_RUNS, ids=[r[0] for r in SMALL_RUNS])
+def test_bench_runs_small(bench: str, argv: list[str], keys: set[str], tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", f"bench.{bench}", *argv],
+        cwd=tmp_path,  # from any folder, as a person would run it
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = _last_json(done.stdout)
+    assert keys <= set(result), f"missing {keys - set(result)}"
+    if bench == "fuzz_drivers":
+        assert result["crashes"] == 0
+
+
+def _bench_programs() -> list[str]:
+    names = []
+    for path in sorted((ROOT / "bench").iterdir()):
+        if path.is_dir() and (path / "__main__.py").exists():
+            names.append(path.name)
+        elif path.suffix == ".py" and 'if __name__ == "__main__"' in path.read_text("utf-8"):
+            names.append(path.stem)
+    return names
+
+
+# Benches run at a small size by their own test files (the reference that test holds).
+RUN_ELSEWHERE = {
+    "arrival": ("test_bench_arrival.py", '"bench.arrival"'),
+    "audit_stall": ("test_audit_writer.py", '"bench.audit_stall"'),
+    "branch_day": ("test_branch_day.py", "run_day("),
+    "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
+    "staff_stall": ("test_bench_staff_stall.py", "staff_stall"),
+    "startup": ("test_bench_startup.py", "from bench import startup"),
+}
+
+
+def test_every_bench_program_is_run_by_a_test() -> None:
+    here = {name for name, _, _ in SMALL_RUNS}
+    for name, (test_file, reference) in RUN_ELSEWHERE.items():
+        assert reference in (ROOT / "tests" / test_file).read_text("utf-8"), name
+    unrun = [name for name in _bench_programs() if name not in here | set(RUN_ELSEWHERE)]
+    assert not unrun, f"bench programs no test runs: {unrun}"
