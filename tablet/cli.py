@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _bundled_font() -> Path | None:
+    """The CJK font an APK carries (packaging/scripts/build-tablet-apk.sh puts it there)."""
+    fonts = Path(__file__).resolve().parent / "data" / "fonts"
+    found = sorted(fonts.glob("*.tt[cf]")) if fonts.is_dir() else []
+    return found[0] if found else None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run branch-tablet."""
     args = build_parser().parse_args(argv)
@@ -56,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     from tablet.device import DeviceStore, default_home
 
     try:
-        font = find_cjk_font(args.font)
+        font = find_cjk_font(args.font or _bundled_font())
     except FontMissing as exc:
         print(f"branch-tablet: error: {exc}", file=sys.stderr)
         return 1

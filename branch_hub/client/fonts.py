@@ -16,6 +16,9 @@ CANDIDATES = (
     "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
     "/usr/share/fonts/opentype/noto/NotoSansCJKsc-Regular.otf",
     "/usr/share/fonts/truetype/arphic/uming.ttc",
+    # Android's own CJK fonts (an APK also bundles one: the app passes it as `explicit`).
+    "/system/fonts/NotoSansCJK-Regular.ttc",
+    "/system/fonts/DroidSansFallback.ttf",
 )
 
 
