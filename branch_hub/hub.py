@@ -99,6 +99,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
         self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
+        self._tasks.append(asyncio.create_task(self.security.watch_attacks(self.alerts)))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))

@@ -201,22 +201,29 @@ def test_login_refused_without_cert_and_on_a_kiosk(tmp_path: Path, tls: TlsEnv) 
 
 
 def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
+    """Six wrong PINs for one account from two tablets (3 each: no device backoff yet)."""
+
     async def main() -> None:
         async with (
             secure_hub(tmp_path, tls) as (hub, url),
-            client(tls, "TAB1", "tablet", hub) as tab,
+            client(tls, "TAB1", "tablet", hub) as tab1,
+            client(tls, "TAB2", "tablet", hub) as tab2,
+            client(tls, "TAB3", "tablet", hub) as clean,
         ):
             codes = []
             for guess in range(6):
+                tab = (tab1, tab2)[guess % 2]
                 status, body = await login(tab, url, "t1", f"{100000 + guess}")
                 codes.append((status, body["error"]["code"]))
             assert codes == [(401, "login_failed")] * 6  # the lock is not announced
-            status, body = await login(tab, url, "t1", PIN)
-            assert (status, body["error"]["code"]) == (401, "login_failed")  # yet it holds
+            # The lock is the account's: a tablet that never failed is refused the right PIN.
+            status, body = await login(clean, url, "t1", PIN)
+            assert (status, body["error"]["code"]) == (401, "login_failed")
             assert hub.security.staff.get("t1").locked_until > 0
+            assert (await login(clean, url, "w1", PIN))[0] == 200  # other accounts are not
             entries = list(hub.security.audit.entries())  # type: ignore[union-attr]
-            assert [e.action for e in entries] == ["login_failed"] * 7
-            reasons = [e.detail["reason"] for e in entries]
+            assert [e.action for e in entries] == ["login_failed"] * 7 + ["login"]
+            reasons = [e.detail["reason"] for e in entries[:7]]
             assert reasons == ["LoginFailed"] * 4 + ["AccountLocked"] * 3
 
     asyncio.run(main())
@@ -225,13 +232,17 @@ def test_pin_brute_force_locks_the_account(tmp_path: Path, tls: TlsEnv) -> None:
 def test_login_answers_never_tell_a_real_id_from_an_unknown_one(
     tmp_path: Path, tls: TlsEnv
 ) -> None:
-    """Six wrong PINs for a real id and for an unknown one: same statuses, bodies and pace."""
+    """Six wrong PINs for a real id and for an unknown one: same statuses, bodies and pace.
 
-    async def attempts(tab: aiohttp.ClientSession, url: str, staff_id: str) -> list[Any]:
+    Each id's guesses alternate between two tablets, so no tablet waits (its backoff starts
+    after 3 failures): the answers compared are all the account's, never the device's.
+    """
+
+    async def attempts(tabs: list[aiohttp.ClientSession], url: str, staff_id: str) -> list[Any]:
         answers: list[Any] = []
         for guess in range(6):
             start = time.perf_counter()
-            async with tab.post(
+            async with tabs[guess % 2].post(
                 f"{url}/api/v1/login", json={"staff_id": staff_id, "pin": f"{200000 + guess}"}
             ) as r:
                 answers.append((r.status, await r.read(), time.perf_counter() - start))
@@ -242,14 +253,17 @@ def test_login_answers_never_tell_a_real_id_from_an_unknown_one(
             secure_hub(tmp_path, tls) as (hub, url),
             client(tls, "TAB1", "tablet", hub) as tab1,
             client(tls, "TAB2", "tablet", hub) as tab2,
+            client(tls, "TAB3", "tablet", hub) as tab3,
+            client(tls, "TAB4", "tablet", hub) as tab4,
+            client(tls, "TAB5", "tablet", hub) as tab5,
         ):
             hub.security.staff.add("d1", "Disabled One", "teller", PIN)
             hub.security.staff.set_disabled("d1")
-            real = await attempts(tab1, url, "w1")
-            unknown = await attempts(tab2, url, "nobody-here")
+            real = await attempts([tab1, tab3], url, "w1")
+            unknown = await attempts([tab2, tab4], url, "nobody-here")
             assert [a[:2] for a in real] == [a[:2] for a in unknown]
             assert {a[0] for a in real} == {401}
-            async with tab2.post(
+            async with tab5.post(
                 f"{url}/api/v1/login", json={"staff_id": "d1", "pin": PIN}
             ) as r:  # a disabled account, right PIN
                 assert (r.status, await r.read()) == real[0][:2]
@@ -316,8 +330,14 @@ def test_spraying_pins_across_accounts_is_throttled_per_device(tmp_path: Path, t
             client(tls, "TAB1", "tablet", hub) as tab,
             client(tls, "TAB2", "tablet", hub) as other,
         ):
-            statuses = [(await login(tab, url, f"s{i}", "135790"))[0] for i in range(11)]
-            assert statuses == [401] * 10 + [429]
+            statuses = [(await login(tab, url, f"s{i}", "135790"))[0] for i in range(4)]
+            assert statuses == [401] * 3 + [429]
+            async with tab.post(f"{url}/api/v1/login", json={"staff_id": "w1", "pin": PIN}) as r:
+                assert r.status == 429  # the device waits, whichever account it tries
+                assert r.headers["Retry-After"] == "1"
+                body = await r.json()
+                assert body["error"]["code"] == "too_many_attempts"
+                assert "1 秒" in body["error"]["message_zh"]
             assert (await login(other, url))[0] == 200  # another device is not affected
 
     asyncio.run(main())

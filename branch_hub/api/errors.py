@@ -7,6 +7,7 @@ that is not JSON, a missing field, an unknown path parameter).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -23,12 +24,20 @@ __all__ = ["ApiError", "Refusal", "error_response", "refusal_for"]
 class ApiError(Exception):
     """A request the HTTP layer refuses, with its status, reason code and messages."""
 
-    def __init__(self, status: int, code: str, message: str, message_zh: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        message_zh: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.message_zh = message_zh or _ZH_BY_CODE.get(code, "请求无效，请检查后重试。")
+        self.headers = dict(headers or {})  # e.g. `Retry-After` on a 429
 
 
 @dataclass(frozen=True)
@@ -212,6 +221,7 @@ _ZH_BY_CODE = {
     "unknown_station": "此自助机不属于本网点。",
     "not_found": "没有找到请求的内容。",
     "too_many_requests": "请求过于频繁，请稍后再试。",
+    "too_many_attempts": "失败次数过多，请稍后再试。",
     "internal_error": "系统内部错误，已记录详情。",
 }
 

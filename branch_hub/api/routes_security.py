@@ -17,11 +17,12 @@ from branch_hub.api.wire_schemas import DEVICE_LIST, REVOKED
 from branch_hub.client.enrolment import Enrolment, EnrolRequest
 from branch_hub.client.models import Ended, LoginRequest, LoginResult
 from branch_hub.context import RequestContext
-from branch_hub.pki import ca_fingerprint
+from branch_hub.pki import CertifiedKey, ca_fingerprint
 from branch_hub.security.auth import bearer_token
-from branch_hub.security.enrolment import MAX_CSR_BYTES, enrol
+from branch_hub.security.enrolment import MAX_CSR_BYTES, Issued, enrol
 from branch_hub.security.errors import EnrolmentError, LoginFailed, StaffError
 from branch_hub.security.hub import HubSecurity
+from branch_hub.security.lockouts import Throttle, retry_seconds, source_key
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
 from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
@@ -43,29 +44,27 @@ def _field(body: dict[str, Any], name: str, max_len: int) -> str:
 async def login(request: web.Request) -> web.Response:
     """Check staff id + PIN on an enrolled tablet/counter and start a device-bound session."""
     context = require(request, kinds=STAFF_DEVICE_KINDS)
-    security = _security(request)
+    hub = request.app[HUB]
+    security = hub.security
     body = await json_body(request)
     staff_id = _field(body, "staff_id", 64)
     pin = _field(body, "pin", MAX_SECRET_LEN)
     device_id = context.device_id or ""  # require() refused requests without one
-    # Per-device ceiling across accounts: one wrong PIN for each of many staff ids (spraying)
-    # never trips a single account's lockout.
-    wait = security.login_limiter.retry_after(device_id)
-    if wait > 0:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many failed logins on this device; try again in {int(wait) + 1} seconds.",
-        )
+    # Backoff per device across accounts: one wrong PIN for each of many staff ids (spraying)
+    # never trips a single account's lockout. The branch-wide ceiling only slows devices that
+    # failed: a tablet with no failures still logs in during an attack from others.
+    throttle = security.login_throttle
+    _refuse_while_waiting(throttle, device_id, "Too many failed logins on this device")
     loop = asyncio.get_running_loop()
     try:
         # scrypt takes ~0.1 s: off the event loop so other devices are not held up.
         account = await loop.run_in_executor(None, security.staff.login, staff_id, pin)
     except LoginFailed as exc:
-        security.login_limiter.failed(device_id)
+        throttle.failed(device_id)
         await loop.run_in_executor(
             None, _record_failed_login, security, context, staff_id, type(exc).__name__
         )
+        await throttle.sound(hub.alerts, security.audit)
         # Unknown, locked and disabled ids answer as a wrong PIN does (only the audit log
         # tells them apart), so the answer never confirms that a staff id exists.
         raise ApiError(401, "login_failed", "Staff id or PIN is wrong.") from None
@@ -73,6 +72,7 @@ async def login(request: web.Request) -> web.Response:
     await loop.run_in_executor(
         None, lambda: security.audit.record("login", ctx=context, staff_id=account.staff_id)
     )
+    await throttle.sound(hub.alerts, security.audit)
     return web.json_response(
         {
             "token": token,
@@ -82,6 +82,20 @@ async def login(request: web.Request) -> web.Response:
             "expires_in_s": int(security.sessions.idle_timeout_s),
         }
     )
+
+
+def _refuse_while_waiting(throttle: Throttle, source: str, what: str) -> None:
+    """429 with `Retry-After` while this source's backoff runs."""
+    wait = throttle.retry_after(source)
+    if wait > 0:
+        seconds = retry_seconds(wait)
+        raise ApiError(
+            429,
+            "too_many_attempts",
+            f"{what}; try again in {seconds} seconds.",
+            f"失败次数过多，请在 {seconds} 秒后再试。",
+            headers={"Retry-After": str(seconds)},
+        )
 
 
 def _record_failed_login(
@@ -116,15 +130,13 @@ async def logout(request: web.Request) -> web.Response:
 
 async def enrol_device(request: web.Request) -> web.Response:
     """Exchange a one-time code and a CSR for the device's client certificate (no cert needed)."""
-    security = _security(request)
+    hub = request.app[HUB]
+    security = hub.security
     source = request.remote or "unknown"
-    wait = security.limiter.retry_after(source)
-    if wait > 0:
-        raise ApiError(
-            429,
-            "too_many_attempts",
-            f"Too many failed enrolment attempts; try again in {int(wait) + 1} seconds.",
-        )
+    # The backoff is checked before the code is looked at, so a slowed address learns nothing
+    # about its guesses; an address with no failures is not slowed even over the ceiling.
+    throttle = security.enrol_throttle
+    _refuse_while_waiting(throttle, source_key(source), "Too many failed enrolment attempts")
     body = await json_body(request)  # bad input is the caller's error (4xx) first
     code = _field(body, "code", 64)
     csr = _field(body, "csr", MAX_CSR_BYTES)
@@ -137,7 +149,7 @@ async def enrol_device(request: web.Request) -> web.Response:
             None, enrol, security.codes, security.devices, ca, code, csr
         )
     except EnrolmentError as exc:
-        security.limiter.failed(source)
+        throttle.failed(source_key(source))
         reason = str(exc)
         await loop.run_in_executor(
             None,
@@ -145,6 +157,7 @@ async def enrol_device(request: web.Request) -> web.Response:
                 "enrolment_failed", detail={"source": source, "reason": reason}
             ),
         )
+        await throttle.sound(hub.alerts, security.audit)
         raise ApiError(400, "enrolment_refused", f"{str(exc).capitalize()}.") from None
     # A re-enrolled device's older connections belong to its replaced certificate.
     security.cut_off(issued.device_id)
@@ -157,6 +170,11 @@ async def enrol_device(request: web.Request) -> web.Response:
             detail={"kind": issued.kind, "source": source},
         ),
     )
+    await throttle.sound(hub.alerts, security.audit)
+    return _enrolled(issued, ca)
+
+
+def _enrolled(issued: Issued, ca: CertifiedKey) -> web.Response:
     return web.json_response(
         {
             "device_id": issued.device_id,
@@ -214,8 +232,10 @@ ROUTES = (
         body=Body(LoginRequest, example={"staff_id": "S-LOBBY", "pin": "246810"}),
         refusals=frozenset({429}),
         description="Five wrong PINs lock the account for a while; an unknown, locked or "
-        "disabled staff id answers exactly as a wrong PIN does (401). Too many failed logins "
-        "on one device, across staff ids, are refused for a while (429).",
+        "disabled staff id answers exactly as a wrong PIN does (401). After 3 failed logins on "
+        "one device, across staff ids, each further attempt must wait 1, 2, 4 ... seconds "
+        "(429 with Retry-After); while the branch as a whole is over its ceiling, a device "
+        "waits after its first failure, and a device without failures is never slowed.",
     ),
     Route(
         "POST",
@@ -236,9 +256,12 @@ ROUTES = (
         {201: Reply("The device's certificate and the branch CA.", Enrolment)},
         body=Body(EnrolRequest),
         refusals=frozenset({429, 503}),
-        description="The only route reachable without a client certificate. Rate-limited per "
-        "source and branch-wide; the code is single use and expires after 10 minutes. 503 when "
-        "this hub holds no CA key to issue certificates with.",
+        description="The only route reachable without a client certificate. After 5 failures "
+        "from one address each further attempt must wait 1, 2, 4 ... seconds (429 with "
+        "Retry-After, whatever the code); while the branch is over its ceiling an address "
+        "waits after its first failure, and an address without failures is never slowed. The "
+        "code is single use and expires after 10 minutes. 503 when this hub holds no CA key to "
+        "issue certificates with.",
     ),
     staff_route(
         "GET",

@@ -168,8 +168,9 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status in _statuses(route):
         reply = route.replies.get(status)
+        refusal = "Throttled" if status == 429 else "Error"
         responses[str(status)] = (
-            _reply(reply, components) if reply else {"$ref": "#/components/responses/Error"}
+            _reply(reply, components) if reply else {"$ref": f"#/components/responses/{refusal}"}
         )
     op["responses"] = responses
     return op
@@ -206,7 +207,19 @@ def build(routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
                 "Error": {
                     "description": "A refusal: reason code and messages in English and Chinese.",
                     "content": {"application/json": {"schema": error}},
-                }
+                },
+                "Throttled": {
+                    "description": "Too many failed attempts from this caller: try again after "
+                    "Retry-After seconds.",
+                    "headers": {
+                        "Retry-After": {
+                            "description": "Seconds to wait before the next attempt.",
+                            "required": True,
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+                    },
+                    "content": {"application/json": {"schema": dict(error)}},
+                },
             },
             "schemas": dict(sorted(components.schemas.items())),
         },

@@ -49,6 +49,7 @@ ACTIONS = frozenset(
         "config_change",
         "staff_change",
         "server_cert_rotation",
+        "attack_alert",
     }
 )
 Scalar = str | int | float | bool | None

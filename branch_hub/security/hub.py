@@ -8,17 +8,21 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from branch_hub.alerts import HubAlerts
 from branch_hub.pki import CertifiedKey
 from branch_hub.security.audit import AuditLog
 from branch_hub.security.connections import DeviceConnections
 from branch_hub.security.devices import Device, DeviceRegistry
-from branch_hub.security.enrolment import EnrolmentCodes, RateLimiter
+from branch_hub.security.enrolment import EnrolmentCodes
+from branch_hub.security.lockouts import Throttle, enrol_throttle, login_throttle
 from branch_hub.security.sessions import SessionStore
 from branch_hub.security.staff import StaffStore
 from branch_hub.security.streams import StaffStreams
 
-__all__ = ["SESSION_WATCH_S", "HubSecurity", "security_folder"]
+__all__ = ["ATTACK_WATCH_S", "SESSION_WATCH_S", "HubSecurity", "security_folder"]
 
+# How often a raised login or enrolment attack alert is looked at again when no attempt comes.
+ATTACK_WATCH_S = 5.0
 # How often idle sessions and accounts disabled by another process are looked for: a staff
 # stream of such a session closes within this (plus a worker thread's hop).
 SESSION_WATCH_S = 0.25
@@ -41,10 +45,8 @@ class HubSecurity:
     devices: DeviceRegistry
     codes: EnrolmentCodes
     ca: CertifiedKey | None = None
-    limiter: RateLimiter = field(default_factory=RateLimiter)
-    login_limiter: RateLimiter = field(
-        default_factory=lambda: RateLimiter(per_source=10, overall=60, window_s=600.0)
-    )
+    enrol_throttle: Throttle = field(default_factory=enrol_throttle)  # by source address
+    login_throttle: Throttle = field(default_factory=login_throttle)  # by device
     connections: DeviceConnections = field(default_factory=DeviceConnections)
     streams: StaffStreams = field(default_factory=StaffStreams)
 
@@ -110,6 +112,13 @@ class HubSecurity:
             for device_id in revoked & self.connections.devices():
                 closed = self.cut_off(device_id)
                 log.info("device %s revoked: closed %d connection(s)", device_id, closed)
+
+    async def watch_attacks(self, alerts: HubAlerts, interval_s: float = ATTACK_WATCH_S) -> None:
+        """Clear an attack alert once the failures fell under the ceiling, attempts or not."""
+        while True:
+            await asyncio.sleep(interval_s)
+            for throttle in (self.login_throttle, self.enrol_throttle):
+                await throttle.sound(alerts, self.audit)
 
     async def watch_sessions(self, interval_s: float = SESSION_WATCH_S) -> None:
         """End idle sessions and those of disabled accounts (also disabled by another process)."""
