@@ -13,6 +13,7 @@ from branch_hub.security.audit import AuditLog
 from branch_hub.security.connections import DeviceConnections
 from branch_hub.security.devices import Device, DeviceRegistry
 from branch_hub.security.enrolment import EnrolmentCodes, RateLimiter
+from branch_hub.security.renewal import Renewals
 from branch_hub.security.sessions import SessionStore
 from branch_hub.security.staff import StaffStore
 from branch_hub.security.streams import StaffStreams
@@ -46,6 +47,7 @@ class HubSecurity:
         default_factory=lambda: RateLimiter(per_source=10, overall=60, window_s=600.0)
     )
     connections: DeviceConnections = field(default_factory=DeviceConnections)
+    renewals: Renewals = field(default_factory=Renewals)
     streams: StaffStreams = field(default_factory=StaffStreams)
 
     def __post_init__(self) -> None:
