@@ -18,6 +18,7 @@ from branch_hub.client.enrolment import Enrolment
 from branch_hub.client.renewal import RenewRequest
 from branch_hub.context import RequestContext
 from branch_hub.pki import ca_fingerprint
+from branch_hub.security.devices import serial_hex
 from branch_hub.security.enrolment import MAX_CSR_BYTES
 from branch_hub.security.errors import EnrolmentError
 from branch_hub.security.hub import HubSecurity
@@ -68,11 +69,12 @@ async def renew_device(request: web.Request) -> web.Response:
             None, renew, security.devices, ca, security.renewals, presented, csr, force
         )
     except EnrolmentError as exc:
-        raise ApiError(400, "renewal_refused", f"{str(exc).capitalize()}.") from None
+        why = str(exc)
+        raise ApiError(400, "renewal_refused", f"{why[:1].upper()}{why[1:]}.") from None
     detail: dict[str, str | bool] = {
         "kind": issued.kind,
         "forced": force,
-        "serial": f"{issued.cert.serial_number:x}",
+        "serial": serial_hex(issued.cert).lower(),
         "replaced_serial": presented.serial.lower(),
         "not_after": issued.cert.not_valid_after_utc.isoformat(),
     }

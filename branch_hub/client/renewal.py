@@ -10,7 +10,9 @@ the hub still admits the old one, so a device that dies mid-swap keeps working a
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,14 +29,19 @@ from branch_hub.client._wire import Reader
 from branch_hub.client.enrolment import Enrolment
 
 __all__ = [
+    "RENEW_EVERY_S",
     "RENEW_PATH",
     "RENEW_WITHIN_DAYS",
+    "CertificateKeeper",
     "RenewRequest",
     "certificate_due",
     "recover_pair",
     "renew_if_due",
 ]
 
+log = logging.getLogger("branch_hub.client.renewal")
+
+RENEW_EVERY_S = 86_400.0  # devices check once a day (and at start)
 RENEW_PATH = "/devices/renew"
 RENEW_WITHIN_DAYS = 30  # the hub accepts renewals in a certificate's last 30 days
 _PROFILE_DAYS = 365  # longer-lived certificates come from the older profile: renew them now
@@ -167,7 +174,10 @@ def renew_if_due(
     Raises a HubError subclass when the hub cannot be reached or refuses; the old pair stays.
     """
     tls = client.tls
-    recover_pair(tls)
+    try:
+        recover_pair(tls)
+    except OSError as exc:
+        raise HubError(f"cannot finish an interrupted certificate swap: {exc}") from exc
     try:
         old = x509.load_pem_x509_certificate(Path(tls.cert).read_bytes())
     except (OSError, ValueError) as exc:
@@ -176,6 +186,47 @@ def renew_if_due(
         return None
     key_pem, csr = _new_key_and_csr(old.subject)
     answer = Enrolment.from_wire(client.post(RENEW_PATH, RenewRequest(csr, force).to_wire()))
-    save_pair(tls, _check_issued(answer, old, key_pem), key_pem)
+    try:
+        save_pair(tls, _check_issued(answer, old, key_pem), key_pem)
+    except OSError as exc:  # the hub admits the old certificate until the new one is used
+        raise HubError(f"cannot save the renewed certificate: {exc}") from exc
     client.reconnect()
     return answer
+
+
+class CertificateKeeper:
+    """A background thread that runs `renew_if_due` at start and then once a day."""
+
+    def __init__(
+        self, client: HubTransport, every_s: float = RENEW_EVERY_S, retry_s: float = 600.0
+    ) -> None:
+        self.client, self.every_s, self.retry_s = client, every_s, retry_s
+        self.renewed: Enrolment | None = None
+        self.checked = threading.Event()  # set after each check, renewed or not
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cert-renewal", daemon=True)
+
+    def start(self) -> CertificateKeeper:
+        """Start checking."""
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        """Stop checking (a renewal under way finishes first)."""
+        self._stop.set()
+        self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            wait = self.every_s
+            try:
+                answer = renew_if_due(self.client)
+            except HubError as exc:  # unreachable or refused: the current certificate still works
+                log.warning("certificate renewal failed: %s", exc)
+                wait = min(self.every_s, self.retry_s)
+            else:
+                if answer is not None:
+                    self.renewed = answer
+                    log.info("device certificate renewed")
+            self.checked.set()
+            self._stop.wait(wait)
