@@ -65,11 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     # Imports are late: Kivy reads its environment and configuration when first imported.
     from branch_hub.client import DeviceTls, HubClient, HubError
     from branch_hub.client.fonts import FontMissing, find_cjk_font
+    from branch_hub.client.renewal import CertificateKeeper, recover_pair
 
     try:
         font = find_cjk_font(args.font)
-        client = HubClient(args.hub, DeviceTls(args.cert, args.key, args.ca))
-    except (FontMissing, HubError) as exc:
+        tls = DeviceTls(args.cert, args.key, args.ca)
+        recover_pair(tls)  # a renewal cut short by a crash: finish it before the first request
+        client = HubClient(args.hub, tls)
+    except (FontMissing, HubError, OSError) as exc:
         print(f"branch-kiosk: error: {exc}", file=sys.stderr)
         return 1
     width, height = _size(args.size)
@@ -88,10 +91,17 @@ def main(argv: list[str] | None = None) -> int:
     from kiosk.link import Controller, HubLink
 
     use_font(font)
+    # The kiosk's certificate (--cert/--key) renews itself in place at start and once a day.
+    keeper = CertificateKeeper(client).start()
     link = HubLink(client)
     controller = Controller(Flow(), link.inbox, link.submit)
     link.start()
-    KioskApp(controller, link.stop).run()
+
+    def stop() -> None:
+        keeper.stop()
+        link.stop()
+
+    KioskApp(controller, stop).run()
     return 0
 
 

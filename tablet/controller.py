@@ -34,6 +34,7 @@ from branch_hub.client.models import (
     VisitRow,
 )
 from tablet.device import DeviceStore
+from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
 from tablet.worker import HubWorker, Job, once_more
@@ -93,6 +94,7 @@ class Tablet:
         self.failures: deque[str] = deque(maxlen=20)  # tag + error class/code: no customer data
         self.screen = "login" if store.enrolled else "setup"
         self.found_hubs: list[Any] = []
+        self.renewal = RenewalCheck(clock)
 
     # -- plumbing ---------------------------------------------------------------------------
     def submit(self, tag: str, job: Job) -> None:
@@ -316,6 +318,7 @@ class Tablet:
             elif kind in ("done", "failed"):
                 self._settle(kind, *payload)
         self._probe_if_down()
+        self.renewal.poll(self.store, self.submit, self._client)
         self.check_idle()
         return handled
 
@@ -323,6 +326,10 @@ class Tablet:
         self._hub_worker.settled()
         if tag == "probe":
             self._probing = False
+        if tag == "renew":
+            if self.renewal.settled(answer if kind == "failed" else None):
+                apply_failure(self, tag, answer)
+            return
         if kind == "failed":
             apply_failure(self, tag, answer)
         elif tag != "probe":

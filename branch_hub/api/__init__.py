@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from branch_hub.api import routes_apps, routes_core, routes_kiosk, routes_security, routes_staff
+from branch_hub.api import (
+    routes_apps,
+    routes_core,
+    routes_kiosk,
+    routes_renewal,
+    routes_security,
+    routes_staff,
+)
 from branch_hub.api.app import (
     HANDSHAKES,
     HUB,
@@ -28,6 +35,7 @@ __all__ = ["HUB", "ROUTES", "create_app"]
 ROUTES: tuple[Route, ...] = (
     *routes_core.ROUTES,
     *routes_security.ROUTES,
+    *routes_renewal.ROUTES,
     *routes_kiosk.ROUTES,
     *routes_staff.ROUTES,
     *routes_apps.ROUTES,

@@ -42,7 +42,15 @@ _HTTP_REFUSALS = {
 }
 # Refusals whose English message names the specific problem (the table's is generic).
 _DETAILED = frozenset(
-    {"bad_entry", "invalid_transition", "queue_refused", "account_locked", "enrolment_refused"}
+    {
+        "bad_entry",
+        "invalid_transition",
+        "queue_refused",
+        "account_locked",
+        "enrolment_refused",
+        "renewal_not_due",
+        "too_many_renewals",
+    }
 )
 
 

@@ -17,6 +17,7 @@ from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
 from branch_hub.queue import _errors as queue
 from branch_hub.security.errors import AccountDisabled, AccountLocked, EnrolmentError, LoginFailed
+from branch_hub.security.renewal import RenewalNotDue, RenewalTooSoon
 
 __all__ = ["ApiError", "Refusal", "error_response", "refusal_for"]
 
@@ -200,6 +201,24 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
         EnrolmentError,
         Refusal(400, "enrolment_refused", "设备注册被拒绝。", "The enrolment was refused."),
     ),
+    (
+        RenewalNotDue,
+        Refusal(
+            409,
+            "renewal_not_due",
+            "设备证书尚未到可续期时间。",
+            "This certificate is not yet due for renewal.",
+        ),
+    ),
+    (
+        RenewalTooSoon,
+        Refusal(
+            429,
+            "too_many_renewals",
+            "此设备刚续期过证书，请稍后再试。",
+            "This device renewed its certificate recently; try again later.",
+        ),
+    ),
 )
 
 # Messages for the HTTP layer's own refusals, by reason code.
@@ -223,6 +242,9 @@ _ZH_BY_CODE = {
     "too_many_requests": "请求过于频繁，请稍后再试。",
     "too_many_attempts": "失败次数过多，请稍后再试。",
     "internal_error": "系统内部错误，已记录详情。",
+    "renewal_refused": "证书续期被拒绝：证书请求无效。",
+    "bad_csr": "证书请求无效。",
+    "bad_force": "force 字段必须为 true 或 false。",
 }
 
 

@@ -34,6 +34,7 @@ from branch_hub.client.models import (
     TicketRequest,
     TransferRequest,
 )
+from branch_hub.client.renewal import RenewRequest
 from branch_hub.queue import TicketState
 from branch_hub.security.enrolment import MAX_CSR_BYTES
 from branch_hub.security.passwords import MAX_SECRET_LEN
@@ -138,6 +139,19 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
             "description": "PEM certificate signing request",
         },
         "kind": {"type": "string", "description": "Ignored: the one-time code names the kind."},
+    },
+    RenewRequest: {
+        "csr": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_CSR_BYTES,
+            "description": "PEM certificate signing request for the device's new EC P-256 key",
+        },
+        "force": {
+            "type": "boolean",
+            "default": False,
+            "description": "Renew before the certificate's last 30 days.",
+        },
     },
 }
 

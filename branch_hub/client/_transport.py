@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from branch_hub.client._device_models import ErrorBody
 from branch_hub.client._errors import (
@@ -61,6 +62,19 @@ def decode_answer(response: requests.Response) -> Any:
     raise refused(response.status_code, error.code, error.message, error.message_zh)
 
 
+class _DeviceAdapter(HTTPAdapter):
+    """HTTPS with the device's TLS settings; the certificate files are read per new connection."""
+
+    def __init__(self, tls: DeviceTls) -> None:
+        self._context = tls.trust_context()
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """Hand urllib3 the AEAD-only context."""
+        kwargs["ssl_context"] = self._context
+        super().init_poolmanager(*args, **kwargs)
+
+
 class HubTransport:
     """Send requests to one hub as an enrolled device (thread-safe: one session per thread)."""
 
@@ -78,6 +92,7 @@ class HubTransport:
         self.token = token
         tls.check()
         self._local = threading.local()
+        self._generation = 0  # bumped when the device's certificate changes
 
     @property
     def websocket_base(self) -> str:
@@ -86,13 +101,22 @@ class HubTransport:
 
     def _session(self) -> requests.Session:
         session: requests.Session | None = getattr(self._local, "session", None)
+        if session is not None and self._local.generation != self._generation:
+            session.close()  # its pooled connections still present the replaced certificate
+            session = None
         if session is None:
             session = requests.Session()
             session.trust_env = False  # the hub is on the LAN: never route it through a proxy
+            session.mount("https://", _DeviceAdapter(self.tls))
             session.cert = (str(self.tls.cert), str(self.tls.key))
             session.verify = str(self.tls.ca)
             self._local.session = session
+            self._local.generation = self._generation
         return session
+
+    def reconnect(self) -> None:
+        """Open new connections from now on, in every thread (after a certificate renewal)."""
+        self._generation += 1
 
     def url(self, path: str) -> str:
         """The full URL of an API path such as '/kiosk/menu'."""

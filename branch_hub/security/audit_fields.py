@@ -4,7 +4,7 @@ Structured fields (device, staff, customer, subject) are checked against their f
 reference such as `visit:<visit id>` must match that id's pattern, and any other id is letters,
 digits and `_.:@/-` with no run of 13 or more digits (the shape of a card or resident ID number,
 which no id the hub, HQ or branch-provision makes has). `detail` values under `*_id` keys are
-ids too, `serial` is hex; any other string value is free text, searched for a Luhn-valid card
+ids too, `serial` and `*_serial` are hex; any other string value is free text, searched for a Luhn-valid card
 number or a valid resident ID number and refused if it holds one.
 """
 
@@ -50,6 +50,7 @@ ACTIONS = frozenset(
         "staff_change",
         "server_cert_rotation",
         "attack_alert",
+        "device_renewed",
     }
 )
 Scalar = str | int | float | bool | None
@@ -121,9 +122,9 @@ def _check_detail(detail: Mapping[str, object] | None) -> dict[str, Scalar]:
             raise TypeError(f"audit detail {key!r} must be a scalar")
         if isinstance(value, str) and key.endswith("_id"):
             _check_id(f"detail {key!r}", value)
-        elif isinstance(value, str) and key == "serial":
+        elif isinstance(value, str) and (key == "serial" or key.endswith("_serial")):
             if not _SERIAL.fullmatch(value):
-                raise ValueError("audit detail 'serial' must be lowercase hex")
+                raise ValueError(f"audit detail {key!r} must be lowercase hex")
         elif isinstance(value, str):
             if len(value) > _DETAIL_TEXT_MAX:
                 raise ValueError(f"audit detail {key!r} is longer than {_DETAIL_TEXT_MAX}")

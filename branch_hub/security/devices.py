@@ -31,9 +31,24 @@ CREATE TABLE IF NOT EXISTS devices (
     fingerprint TEXT NOT NULL,
     not_after TEXT NOT NULL,
     enrolled_at REAL NOT NULL,
-    revoked_at REAL
+    revoked_at REAL,
+    previous_serial TEXT
 );
 """
+# Registries made before renewal existed lack the column: added in place when opened.
+_ADD_PREVIOUS = "ALTER TABLE devices ADD COLUMN previous_serial TEXT"
+_INSERT = (
+    "INSERT OR REPLACE INTO devices (device_id, kind, serial, fingerprint, not_after, enrolled_at, "
+    "revoked_at, previous_serial) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)"
+)
+_SELECT_ALL = (
+    "SELECT device_id, kind, serial, fingerprint, not_after, enrolled_at, revoked_at, "
+    "previous_serial FROM devices ORDER BY device_id"
+)
+_SELECT_ONE = (
+    "SELECT device_id, kind, serial, fingerprint, not_after, enrolled_at, revoked_at, "
+    "previous_serial FROM devices WHERE device_id = ?"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,9 @@ class Device:
     not_after: str
     enrolled_at: float
     revoked_at: float | None
+    # The certificate a renewal replaced: still admitted until the device first presents the new
+    # one, so a device that dies before saving its renewed certificate is not locked out.
+    previous_serial: str | None = None
 
     @property
     def active(self) -> bool:
@@ -80,6 +98,9 @@ class DeviceRegistry:
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(devices)")}
+        if "previous_serial" not in columns:
+            self._db.execute(_ADD_PREVIOUS)
         self._lock = threading.Lock()
         self._cache: dict[str, Device] = {}
         self._cache_marker = (-1, -1)
@@ -94,21 +115,48 @@ class DeviceRegistry:
         not_after = cert.not_valid_after_utc.isoformat()
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                _INSERT,
                 (device_id, kind, serial_hex(cert), ca_fingerprint(cert), not_after, time.time()),
             )
         return self.get(device_id)
 
+    def renew(self, device_id: str, presented_serial: str, cert: x509.Certificate) -> Device:
+        """Make `cert` current; the presented one is admitted until `cert` is first used."""
+        with self._lock:
+            done = self._db.execute(
+                "UPDATE devices SET serial = ?, fingerprint = ?, not_after = ?, previous_serial = ? "
+                "WHERE device_id = ? AND revoked_at IS NULL",
+                (
+                    serial_hex(cert),
+                    ca_fingerprint(cert),
+                    cert.not_valid_after_utc.isoformat(),
+                    presented_serial.upper(),
+                    device_id,
+                ),
+            ).rowcount
+        if not done:
+            raise EnrolmentError(f"no active device {device_id!r}")
+        return self.get(device_id)
+
+    def _first_use(self, device_id: str, serial: str) -> None:
+        """The renewed certificate was presented: the one it replaced is refused from now on."""
+        with self._lock:
+            self._db.execute(
+                "UPDATE devices SET previous_serial = NULL WHERE device_id = ? AND serial = ?",
+                (device_id, serial),
+            )
+
     def get(self, device_id: str) -> Device:
         """Return a device or raise EnrolmentError."""
-        row = self._db.execute("SELECT * FROM devices WHERE device_id = ?", (device_id,)).fetchone()
+        row = self._db.execute(_SELECT_ONE, (device_id,)).fetchone()
         if row is None:
             raise EnrolmentError(f"no enrolled device {device_id!r}")
         return Device(*row)
 
     def list(self) -> list[Device]:
         """All devices, by id."""
-        return [Device(*r) for r in self._db.execute("SELECT * FROM devices ORDER BY device_id")]
+        rows = self._db.execute(_SELECT_ALL)
+        return [Device(*r) for r in rows]
 
     def revoke(self, device_id: str) -> Device:
         """Mark a device revoked; its certificate is refused from the next request on."""
@@ -139,9 +187,15 @@ class DeviceRegistry:
             return "unknown_device"
         if not device.active:
             return "revoked"
-        if device.serial != serial.upper() or device.kind != kind:
-            return "replaced"  # an older certificate of a re-enrolled device
-        return None
+        if device.kind != kind:
+            return "replaced"
+        if device.serial == serial.upper():
+            if device.previous_serial is not None:
+                self._first_use(device_id, device.serial)
+            return None
+        if device.previous_serial == serial.upper():
+            return None  # renewed, but the device has not used its new certificate yet
+        return "replaced"  # an older certificate of a re-enrolled or renewed device
 
     def revoked_ids(self) -> set[str]:
         """Ids of revoked devices."""

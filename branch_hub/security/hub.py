@@ -15,6 +15,7 @@ from branch_hub.security.connections import DeviceConnections
 from branch_hub.security.devices import Device, DeviceRegistry
 from branch_hub.security.enrolment import EnrolmentCodes
 from branch_hub.security.lockouts import Throttle, enrol_throttle, login_throttle
+from branch_hub.security.renewal import Renewals
 from branch_hub.security.sessions import SessionStore
 from branch_hub.security.staff import StaffStore
 from branch_hub.security.streams import StaffStreams
@@ -48,6 +49,7 @@ class HubSecurity:
     enrol_throttle: Throttle = field(default_factory=enrol_throttle)  # by source address
     login_throttle: Throttle = field(default_factory=login_throttle)  # by device
     connections: DeviceConnections = field(default_factory=DeviceConnections)
+    renewals: Renewals = field(default_factory=Renewals)
     streams: StaffStreams = field(default_factory=StaffStreams)
 
     def __post_init__(self) -> None:

@@ -13,14 +13,24 @@ from branch_hub.context import RequestContext
 from branch_hub.security.devices import DeviceRegistry
 from branch_hub.security.roles import DEVICE_KINDS, STAFF_DEVICE_KINDS
 
-__all__ = ["ENROL_ROUTE", "KIND_RULES", "SESSION_RULES", "Refusal", "admit", "allowed_kinds"]
+__all__ = [
+    "ENROL_ROUTE",
+    "KIND_RULES",
+    "RENEW_ROUTE",
+    "SESSION_RULES",
+    "Refusal",
+    "admit",
+    "allowed_kinds",
+]
 
 ENROL_ROUTE = "/api/v1/enrol"
+RENEW_ROUTE = "/api/v1/devices/renew"  # every kind renews its own certificate
 _BOARD_KINDS = frozenset({"display", "tablet", "counter"})
 
 # (route prefix, device kinds allowed). First match wins; other routes: STAFF_DEVICE_KINDS.
 # Other packages add their own prefixes here (e.g. the app store's update route).
 KIND_RULES: list[tuple[str, frozenset[str]]] = [
+    (RENEW_ROUTE, DEVICE_KINDS),
     ("/api/v1/kiosk", frozenset({"kiosk"})),
     ("/api/v1/health", DEVICE_KINDS),
     ("/api/v1/board", _BOARD_KINDS),
