@@ -98,6 +98,9 @@ def _load_or_create_key(path: Path) -> tuple[bytes, bool]:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    # The contents are fsynced before the rename so a power cut never leaves an empty head (a
+    # false forgery alarm); the folder is not: a rename lost leaves the older head, which is
+    # behind the log, and that is accepted and repaired on open.
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -105,11 +108,6 @@ def _write_atomically(path: Path, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 class HeadKeeper:
