@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from branch_hub.security.errors import (
     AuditTruncated,
     AuditUnprovable,
 )
+from sync.anchor import AnchorStore
 
 
 def _log_with(folder: Path, entries: int) -> AuditLog:
@@ -173,3 +175,49 @@ def test_kill_9_between_commit_and_head_write_is_no_alarm(tmp_path: Path) -> Non
     assert log.verify() == 4
     assert json.loads((tmp_path / "audit.head").read_text())["seq"] == 4  # repaired on open
     log.close()
+
+
+def test_verify_while_another_writer_appends_raises_no_false_alarm(tmp_path: Path) -> None:
+    hub, provision = _log_with(tmp_path, 1), AuditLog.open(tmp_path)
+    done = threading.Event()
+
+    def record() -> None:
+        for n in range(300):
+            hub.record("login", staff_id=f"w{n}")
+            if n % 10 == 0:
+                hub.flush()
+        hub.flush()
+        done.set()
+
+    writer = threading.Thread(target=record)
+    writer.start()
+    checks = 0
+    while not done.is_set() or checks < 3:
+        provision.record("export", subject="audit")  # both write heads, racing each other
+        assert provision.verify() >= 1
+        checks += 1
+    writer.join()
+    assert provision.verify() == hub.verify() == 301 + checks
+    hub.close()
+    provision.close()
+
+
+def test_hq_keeps_every_anchor_and_flags_one_going_backwards(tmp_path: Path) -> None:
+    store = AnchorStore(tmp_path / "collector.db")
+    at = "2026-03-02T09:00:00.000+00:00"
+
+    def anchor(seq: int, chain: str) -> dict[str, object]:
+        return {"branch_id": "B001", "seq": seq, "chain_mac": chain * 64, "at": at,
+                "head_mac": "f" * 64}  # fmt: skip
+
+    assert store.receive(anchor(5, "a")) == "new"
+    assert store.receive(anchor(5, "a")) == "same"
+    assert store.receive(anchor(9, "b")) == "new"
+    assert store.receive(anchor(4, "c")) == "rolled_back"
+    assert store.receive(anchor(9, "d")) == "forked"
+    latest = store.latest("B001")
+    assert latest is not None
+    assert (latest["seq"], latest["chain_mac"]) == (9, "b" * 64)
+    assert store.alarms("B001") == 2
+    assert store.latest("B002") is None
+    store.close()

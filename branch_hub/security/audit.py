@@ -157,8 +157,7 @@ class AuditLog:
         self._db.execute(_ENTRY_ID_INDEX)
         self._writer_db: sqlite3.Connection | None = None  # the writer thread's own
         self._writer: EntryWriter[PendingAudit] = EntryWriter(self._append, capacity=capacity)
-        count, tail = self._tail(self._db)
-        heads.start(count, tail, self._mac_at)
+        heads.start(lambda: self._tail(self._db), self._mac_at)
 
     @classmethod
     def open(cls, folder: Path) -> AuditLog:
@@ -317,6 +316,8 @@ class AuditLog:
 
         The last anchor HQ acknowledged (kept locally) is checked with the ones given.
         """
+        self.flush(_FLUSH_BEFORE_READ_S)
+        head_text, kept = self.heads.snapshot(), self.heads.anchored()  # before the count
         prev, expected = _GENESIS, 1
         for entry in self.entries():
             if entry.seq != expected:
@@ -330,8 +331,8 @@ class AuditLog:
                     f"第 {entry.seq} 条审计记录被篡改或链条断裂",
                 )
             prev, expected = entry.mac, expected + 1
-        kept = self.heads.anchored()
-        judge(expected - 1, self._mac_at, self.heads, [*anchors, *([kept] if kept else [])])
+        every = [*anchors, *([kept] if kept else [])]
+        judge(expected - 1, self._mac_at, self.heads, head_text, every)
         return expected - 1
 
     def anchor(self) -> Head | None:

@@ -144,11 +144,18 @@ class HeadKeeper:
         if self.trusted:
             _write_atomically(self.path, json.dumps(self.sign(seq, chain_mac).to_json()) + "\n")
 
-    def read(self) -> Head | None:
-        """The head on disk, None if there is none; AuditHeadForged if it is not a signed head."""
+    def snapshot(self) -> str | None:
+        """The head file's text (None if there is none): read it before counting the entries,
+        so another process appending meanwhile can only leave the head behind, never ahead."""
         try:
-            text = self.path.read_text()
+            return self.path.read_text()
         except FileNotFoundError:
+            return None
+
+    def read(self, text: str | None = None) -> Head | None:
+        """The head (on disk, or in `text`), None if none; AuditHeadForged if it is not signed."""
+        text = self.snapshot() if text is None else text
+        if text is None:
             return None
         try:
             return Head.from_json(json.loads(text))
@@ -176,9 +183,10 @@ class HeadKeeper:
         if current is None or head.seq >= current.seq:
             _write_atomically(self.anchored_path, json.dumps(head.to_json()) + "\n")
 
-    def start(self, count: int, tail_mac: str, mac_at: MacAt) -> None:
+    def start(self, tail: Callable[[], tuple[int, str]], mac_at: MacAt) -> None:
         """On open: migrate or create the head, repair a crash window, distrust a tampered head."""
-        text = self.path.read_text() if self.path.exists() else None
+        text = self.snapshot()
+        count, tail_mac = tail()
         if text is None and count == 0 and self.key_is_new:
             self.write(0, GENESIS)  # a new log: from now on its end is provable
             return
@@ -186,19 +194,22 @@ class HeadKeeper:
             self.write(count, tail_mac)  # the unsigned head of an older version, still matching
             return
         try:
-            judge(count, mac_at, self, ())
+            judge(count, mac_at, self, text, ())
         except AuditError as exc:
             log.warning("audit head not trusted, left as evidence: %s", exc)
             self.trusted = False
             return
-        head = self.read()
+        head = self.read(text)
         if head is not None and head.seq < count:  # killed between commit and head write
             self.write(count, tail_mac)
 
 
-def judge(count: int, mac_at: MacAt, keeper: HeadKeeper, anchors: Iterable[Head]) -> None:
-    """Check a verified chain of `count` entries against its head and anchors, or raise."""
-    head = keeper.read()
+def judge(
+    count: int, mac_at: MacAt, keeper: HeadKeeper, head_text: str | None, anchors: Iterable[Head]
+) -> None:
+    """Check a verified chain of `count` entries against its head (read before counting) and
+    anchors, or raise."""
+    head = keeper.read(head_text)
     if head is None:
         what = "the audit log is empty and" if count == 0 else "the audit log"
         raise AuditUnprovable(
