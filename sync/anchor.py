@@ -1,9 +1,10 @@
 """Audit anchors: the hub's signed audit-log head, held at HQ so a restored older log is caught.
 
-The hub posts its current head (seq, chain MAC, time, head MAC) to `POST /v1/audit-anchors`,
+The hub asks for the latest anchor HQ holds, then posts its current head (seq, chain MAC, time,
+head MAC) to `POST /v1/audit-anchors` with the chain MAC its own log has at HQ's latest seq,
 signed like a live event by its outcome key. The collector keeps every anchor and answers 409 to
-one that goes backwards (a lower seq than it holds, or the same seq with another chain MAC): the
-branch's log was rolled back. `branch-sync audit-anchor --db FILE --branch ID` writes the
+one that goes backwards (a lower seq than it holds) or does not continue the chain it holds (the
+same seq with another MAC, or another MAC at HQ's seq): the branch's log was rolled back. `branch-sync audit-anchor --db FILE --branch ID` writes the
 latest anchor as JSON for `branch-provision audit verify --anchor FILE`. Interface:
 docs/hq-interface.md, "Audit anchors".
 """
@@ -23,8 +24,16 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from sync.collector_store import CollectorError
+from sync.errors import SyncError
 
-__all__ = ["ANCHOR_CONTEXT", "AnchorStore", "anchor_body", "check_anchor", "post_anchor"]
+__all__ = [
+    "ANCHOR_CONTEXT",
+    "AnchorStore",
+    "anchor_body",
+    "check_anchor",
+    "fetch_latest",
+    "post_anchor",
+]
 
 ANCHOR_CONTEXT = b"branch-edge/v1 audit anchor\x00"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -44,9 +53,10 @@ CREATE INDEX IF NOT EXISTS audit_anchors_branch ON audit_anchors (branch_id, seq
 """
 
 
-def anchor_body(branch_id: str, head: dict[str, Any]) -> bytes:
-    """The request body for a head: compact JSON of the branch and the head's fields."""
+def anchor_body(branch_id: str, head: dict[str, Any], prev: tuple[int, str | None] | None) -> bytes:
+    """The request body: the branch, the head's fields and the hub's MAC at HQ's latest seq."""
     doc = {"v": 1, "branch_id": branch_id} | {k: head[k] for k in _FIELDS}
+    doc |= {"prev_seq": prev[0] if prev else None, "prev_chain_mac": prev[1] if prev else None}
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -65,7 +75,34 @@ def check_anchor(doc: Any, branch_id: str) -> dict[str, Any]:
         datetime.fromisoformat(str(doc.get("at")))
     except ValueError as exc:
         raise CollectorError(400, "malformed", "at is not an ISO time") from exc
-    return {"branch_id": branch_id} | {k: doc[k] for k in _FIELDS}
+    prev = doc.get("prev_seq"), doc.get("prev_chain_mac")
+    if prev[0] is not None and (not isinstance(prev[0], int) or isinstance(prev[0], bool)):
+        raise CollectorError(400, "malformed", "prev_seq is a whole number or null")
+    if prev[1] is not None and not _HEX64.fullmatch(str(prev[1])):
+        raise CollectorError(400, "malformed", "prev_chain_mac is 64 hex digits or null")
+    return {"branch_id": branch_id, "prev_seq": prev[0], "prev_chain_mac": prev[1]} | {
+        k: doc[k] for k in _FIELDS
+    }
+
+
+def fetch_latest(
+    session: requests.Session, collector_url: str, branch_id: str, timeout_s: float
+) -> dict[str, Any] | None:
+    """The latest anchor HQ holds for the branch (None if none); SyncError if HQ cannot say."""
+    try:
+        resp = session.get(
+            f"{collector_url.rstrip('/')}/v1/audit-anchors/latest",
+            params={"branch": branch_id},
+            timeout=timeout_s,
+        )
+    except requests.RequestException as exc:
+        raise SyncError(f"HQ collector unreachable: {type(exc).__name__}") from exc
+    if resp.status_code == 404:
+        return None
+    if resp.status_code != 200:
+        raise SyncError(f"HQ answered HTTP {resp.status_code} for its latest audit anchor")
+    held: dict[str, Any] = resp.json()
+    return held
 
 
 def post_anchor(
@@ -74,10 +111,14 @@ def post_anchor(
     branch_id: str,
     key: Ed25519PrivateKey,
     head: dict[str, Any],
+    prev: tuple[int, str | None] | None,
     timeout_s: float,
 ) -> int:
-    """POST a head to HQ (the session pins HQ's CA); return the HTTP status (0: unreachable)."""
-    body = anchor_body(branch_id, head)
+    """POST a head to HQ (the session pins HQ's CA); return the HTTP status (0: unreachable).
+
+    `prev` is HQ's latest seq and the chain MAC this hub's log has there (None if it has none).
+    """
+    body = anchor_body(branch_id, head, prev)
     headers = {
         "Content-Type": "application/json",
         "Branch-Id": branch_id,
@@ -112,13 +153,7 @@ class AnchorStore:
     def receive(self, anchor: dict[str, Any]) -> str:
         """Keep an anchor; return its verdict: `new`, `same`, `rolled_back` or `forked`."""
         with self._lock:
-            held = self._latest(anchor["branch_id"])
-            verdict = "new"
-            if held is not None and anchor["seq"] < held["seq"]:
-                verdict = "rolled_back"
-            elif held is not None and anchor["seq"] == held["seq"]:
-                same = anchor["chain_mac"] == held["chain_mac"]
-                verdict = "same" if same else "forked"
+            verdict = _verdict(anchor, self._latest(anchor["branch_id"]))
             if verdict != "same":
                 now = datetime.now(UTC).isoformat(timespec="milliseconds")
                 self._db.execute(
@@ -151,3 +186,15 @@ class AnchorStore:
                 (branch_id,),
             ).fetchone()
             return int(row[0])
+
+
+def _verdict(anchor: dict[str, Any], held: dict[str, Any] | None) -> str:
+    """How an anchor relates to the latest one HQ holds for its branch."""
+    if held is None:
+        return "new"
+    if anchor["seq"] < held["seq"]:
+        return "rolled_back"
+    if anchor["seq"] == held["seq"]:
+        return "same" if anchor["chain_mac"] == held["chain_mac"] else "forked"
+    follows = (anchor.get("prev_seq"), anchor.get("prev_chain_mac"))
+    return "new" if follows == (held["seq"], held["chain_mac"]) else "forked"

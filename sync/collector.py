@@ -153,14 +153,13 @@ class _Handlers:
             return _refuse(exc)
         if verdict in ("rolled_back", "forked"):
             held = await loop.run_in_executor(None, self.anchors.latest, branch_id)
-            return _refuse(
-                CollectorError(
-                    409,
-                    verdict,
-                    f"the branch's audit log ends at {anchor['seq']} but HQ holds a head at "
-                    f"{held['seq'] if held else '?'}: it was rolled back",
-                )
+            at = held["seq"] if held else "?"
+            why = (
+                f"the branch's audit log ends at {anchor['seq']} but HQ holds a head at {at}"
+                if verdict == "rolled_back"
+                else f"the branch's audit log does not continue the head HQ holds at {at}"
             )
+            return _refuse(CollectorError(409, verdict, f"{why}: it was rolled back"))
         return web.json_response(
             {"seq": anchor["seq"], "duplicate": verdict == "same"},
             status=201 if verdict == "new" else 200,

@@ -11,14 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import requests
 
 from branch_hub.atrest import AtRestCipher
 from branch_hub.outbox import Outbox, OutboxSender, load_or_create_signing_key
 from branch_hub.provision.cli import main as provision
 from branch_hub.provision.common import Branch
 from branch_hub.security.hub import HubSecurity
-from sync.anchor import AnchorStore, post_anchor
+from sync.anchor import AnchorStore
 from tests.outbox_support import Hq, running
 
 BRANCH = "SH-PD-0001"
@@ -66,6 +65,9 @@ def test_hq_anchor_catches_a_restored_older_copy(
         hub.audit.flush()
         assert sender.anchor_audit(force=True)
         assert not sender.anchor_audit(force=True)  # nothing new: nothing sent
+        hub.audit.record("logout", staff_id="w0")
+        hub.audit.flush()
+        assert sender.anchor_audit(force=True)  # continues the head HQ holds
         held = hub.audit.last_anchored()
         assert held is not None
         hub.close()
@@ -92,23 +94,33 @@ def test_hq_anchor_catches_a_restored_older_copy(
             str(out),
         )
         assert anchored.returncode == 6
-        older = held.seq - 4
+        older = held.seq - 5
         assert f"rolled back: the log ends at {older} but HQ holds a head at {held.seq}" in (
             anchored.stderr
         )
         assert "日志被回滚" in anchored.stderr
 
-        # The restored hub sends its (older) head: HQ refuses it and keeps the alarm.
+        # The restored hub sends its (older) head: HQ refuses it (409) and keeps the alarm;
+        # written on past HQ's seq, the log does not continue HQ's head: refused again.
         sender, hub = _sender(branch, hq, outbox)
-        head = hub.audit.anchor()
-        assert head is not None
-        with requests.Session() as session:
-            session.verify, session.trust_env = str(hq.ca), False
-            status = post_anchor(session, hq.url, BRANCH, sender.key, head.to_json(), 10)
-        assert status == 409
+        assert not sender.anchor_audit(force=True)
+        for n in range(held.seq):
+            hub.audit.record("login", staff_id=f"x{n}")
+        hub.audit.flush()
         assert not sender.anchor_audit(force=True)
         hub.close()
         sender.close()
+        forked = _cli(
+            "branch_hub.provision.cli",
+            "audit",
+            "verify",
+            "--dir",
+            str(folder),
+            "--anchor",
+            str(out),
+        )
+        assert forked.returncode == 6
+        assert f"entry {held.seq} differs from the head HQ holds" in forked.stderr
     outbox.close()
     store = AnchorStore(hq.db)
     assert store.alarms(BRANCH) == 2

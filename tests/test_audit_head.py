@@ -206,18 +206,21 @@ def test_hq_keeps_every_anchor_and_flags_one_going_backwards(tmp_path: Path) -> 
     store = AnchorStore(tmp_path / "collector.db")
     at = "2026-03-02T09:00:00.000+00:00"
 
-    def anchor(seq: int, chain: str) -> dict[str, object]:
+    def anchor(seq: int, chain: str, prev: tuple[int, str] | None = None) -> dict[str, object]:
         return {"branch_id": "B001", "seq": seq, "chain_mac": chain * 64, "at": at,
-                "head_mac": "f" * 64}  # fmt: skip
+                "head_mac": "f" * 64, "prev_seq": prev[0] if prev else None,
+                "prev_chain_mac": prev[1] * 64 if prev else None}  # fmt: skip
 
     assert store.receive(anchor(5, "a")) == "new"
     assert store.receive(anchor(5, "a")) == "same"
-    assert store.receive(anchor(9, "b")) == "new"
+    assert store.receive(anchor(9, "b", (5, "a"))) == "new"
     assert store.receive(anchor(4, "c")) == "rolled_back"
-    assert store.receive(anchor(9, "d")) == "forked"
+    assert store.receive(anchor(9, "d", (5, "a"))) == "forked"
+    assert store.receive(anchor(12, "e", (9, "d"))) == "forked"  # not the chain HQ holds
+    assert store.receive(anchor(12, "e")) == "forked"
     latest = store.latest("B001")
     assert latest is not None
     assert (latest["seq"], latest["chain_mac"]) == (9, "b" * 64)
-    assert store.alarms("B001") == 2
+    assert store.alarms("B001") == 4
     assert store.latest("B002") is None
     store.close()

@@ -196,22 +196,32 @@ class OutboxSender:
         return done
 
     def anchor_audit(self, *, force: bool = False) -> bool:
-        """Send the audit log's head to HQ if it moved since HQ last acknowledged one."""
-        from sync.anchor import post_anchor
+        """Send the audit log's head to HQ, continuing the head HQ holds, if it moved."""
+        from sync.anchor import fetch_latest, post_anchor
+        from sync.errors import SyncError
 
         if self.audit is None or (
             not force and time.monotonic() - self._anchored_at < self.anchor_every_s
         ):
             return False
-        head, held = self.audit.anchor(), self.audit.last_anchored()
-        if head is None or (held is not None and head.seq <= held.seq):
+        head = self.audit.anchor()
+        if head is None:
             return False
         self._anchored_at = time.monotonic()
+        try:
+            held = fetch_latest(self._session, self.url, self.branch_id, self.timeout_s)
+        except SyncError as exc:
+            log.info("audit head not sent to HQ yet: %s", exc)
+            return False
+        if held is not None and (held["seq"], held["chain_mac"]) == (head.seq, head.chain_mac):
+            self.audit.anchored(head)  # HQ has it already (our record of it was lost)
+            return False
+        prev = None if held is None else (held["seq"], self.audit.chain_mac_at(held["seq"]))
         status = post_anchor(
-            self._session, self.url, self.branch_id, self.key, head.to_json(), self.timeout_s
+            self._session, self.url, self.branch_id, self.key, head.to_json(), prev, self.timeout_s
         )
         if status == 409:
-            log.error("HQ holds a later audit head than this hub's: the log was rolled back")
+            log.error("HQ holds an audit head this hub's log does not continue: rolled back")
         if not 200 <= status < 300:
             return False
         self.audit.anchored(head)

@@ -344,6 +344,10 @@ class AuditLog:
         except AuditError:
             return None
 
+    def chain_mac_at(self, seq: int) -> str | None:
+        """The MAC of the entry at `seq` (None if the log has no such entry)."""
+        return self._mac_at(seq)
+
     def last_anchored(self) -> Head | None:
         """The last head HQ acknowledged (None if none, or if the local record is unreadable)."""
         try:
