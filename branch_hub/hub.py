@@ -170,7 +170,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), stream.emit)
     own, cache = _customer_cache(options, cache_sync)
     hq_ca = HqFiles.of(config, config_path).ca_file
-    outbox, sender = open_for_hub(config, data_dir, cipher, db, hq_ca)
+    outbox, sender = open_for_hub(config, data_dir, cipher, db, hq_ca, security.audit)
     pending = PendingAudits(db, cipher, security.audit)
     relay = AuditRelay(pending)
     requests = AnsweredRequests(db, cipher)

@@ -5,7 +5,9 @@
   idempotency key (a redelivery answers 200 with `"duplicate": true`; the same key with other
   contents answers 409);
 - `POST /v1/batches` a day's signed JSONL batch; refused unless the signature verifies;
-- `GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD` what the batch and the live feed disagree on.
+- `GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD` what the batch and the live feed disagree on;
+- `POST /v1/audit-anchors` the branch's signed audit-log head (409 when it goes backwards) and
+  `GET /v1/audit-anchors/latest?branch=ID` the latest one (see `sync.anchor`).
 `branch-sync reconcile --db FILE --branch ID --day D` prints the same report. Interface:
 docs/hq-interface.md.
 """
@@ -27,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from sync.anchor import ANCHOR_CONTEXT, AnchorStore, check_anchor
 from sync.batch import BatchError, verify_batch
 from sync.collector_store import CollectorError, CollectorStore, Reconciliation
 from sync.keys import load_signing_public
@@ -98,9 +101,12 @@ def _refuse(exc: CollectorError) -> web.Response:
 class _Handlers:
     """The collector's HTTP endpoints over one store and the registered branch keys."""
 
-    def __init__(self, store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> None:
+    def __init__(
+        self, store: CollectorStore, keys: dict[str, Ed25519PublicKey], anchors: AnchorStore
+    ) -> None:
         self.store = store
         self.keys = keys
+        self.anchors = anchors
 
     def branch_key(self, branch_id: str) -> Ed25519PublicKey:
         """The registered outcome key of a branch; 403 for an unknown branch."""
@@ -109,23 +115,67 @@ class _Handlers:
             raise CollectorError(403, "unknown_branch", f"branch {branch_id!r} is not registered")
         return key
 
-    def signed_event(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-        """The event in a request body, once its size, signature and shape check out."""
+    def signed_body(
+        self, body: bytes, headers: Mapping[str, str], context: bytes = EVENT_CONTEXT
+    ) -> tuple[str, Any]:
+        """The branch and the JSON of a request body, once its size and signature check out."""
         _check_size(body)
         branch_id = headers.get("Branch-Id", "")
         key = self.branch_key(branch_id)
         try:
             sig = base64.b64decode(headers.get("Branch-Signature", ""), validate=True)
-            key.verify(sig, EVENT_CONTEXT + body)
+            key.verify(sig, context + body)
         except (binascii.Error, ValueError, InvalidSignature) as exc:
             raise CollectorError(
-                401, "bad_signature", "the event is not signed by this branch's outcome key"
+                401, "bad_signature", "the body is not signed by this branch's outcome key"
             ) from exc
         try:
-            env = json.loads(body)
+            return branch_id, json.loads(body)
         except ValueError as exc:
             raise CollectorError(400, "malformed", "the body is not JSON") from exc
+
+    def signed_event(self, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+        """The event in a request body, once its size, signature and shape check out."""
+        branch_id, env = self.signed_body(body, headers)
         return check_envelope(env, branch_id, headers.get("Idempotency-Key"))
+
+    async def post_anchor(self, request: web.Request) -> web.Response:
+        """POST /v1/audit-anchors: keep a branch's signed audit head; 409 if it goes backwards."""
+        from aiohttp import web
+
+        loop = asyncio.get_running_loop()
+        try:
+            body = await request.read()
+            branch_id, doc = self.signed_body(body, request.headers, ANCHOR_CONTEXT)
+            anchor = check_anchor(doc, branch_id)
+            verdict = await loop.run_in_executor(None, self.anchors.receive, anchor)
+        except CollectorError as exc:
+            return _refuse(exc)
+        if verdict in ("rolled_back", "forked"):
+            held = await loop.run_in_executor(None, self.anchors.latest, branch_id)
+            at = held["seq"] if held else "?"
+            why = (
+                f"the branch's audit log ends at {anchor['seq']} but HQ holds a head at {at}"
+                if verdict == "rolled_back"
+                else f"the branch's audit log does not continue the head HQ holds at {at}"
+            )
+            return _refuse(CollectorError(409, verdict, f"{why}: it was rolled back"))
+        return web.json_response(
+            {"seq": anchor["seq"], "duplicate": verdict == "same"},
+            status=201 if verdict == "new" else 200,
+        )
+
+    async def get_anchor(self, request: web.Request) -> web.Response:
+        """GET /v1/audit-anchors/latest?branch=ID: the highest head HQ holds for a branch."""
+        from aiohttp import web
+
+        branch_id = request.query.get("branch", "")
+        held = await asyncio.get_running_loop().run_in_executor(
+            None, self.anchors.latest, branch_id
+        )
+        if held is None:
+            return _refuse(CollectorError(404, "no_anchor", f"no audit anchor for {branch_id!r}"))
+        return web.json_response(held)
 
     async def post_event(self, request: web.Request) -> web.Response:
         """POST /v1/events: store one signed event once."""
@@ -190,15 +240,19 @@ class _Handlers:
         return web.json_response({"status": "ok", **counts})
 
 
-def _create_app(store: CollectorStore, keys: dict[str, Ed25519PublicKey]) -> web.Application:
+def _create_app(
+    store: CollectorStore, keys: dict[str, Ed25519PublicKey], anchors: AnchorStore
+) -> web.Application:
     from aiohttp import web
 
-    handlers = _Handlers(store, keys)
+    handlers = _Handlers(store, keys, anchors)
     app = web.Application(client_max_size=MAX_BATCH)
     app.router.add_post("/v1/events", handlers.post_event)
     app.router.add_post("/v1/batches", handlers.post_batch)
     app.router.add_get("/v1/reconciliation", handlers.get_reconciliation)
     app.router.add_get("/v1/health", handlers.get_health)
+    app.router.add_post("/v1/audit-anchors", handlers.post_anchor)
+    app.router.add_get("/v1/audit-anchors/latest", handlers.get_anchor)
     return app
 
 
@@ -215,10 +269,11 @@ async def serve(
 
     host, _, port = listen.rpartition(":")
     store = CollectorStore(db)
+    anchors = AnchorStore(db)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
-    runner = web.AppRunner(_create_app(store, branch_keys), handle_signals=False)
+    runner = web.AppRunner(_create_app(store, branch_keys, anchors), handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host.strip("[]") or "127.0.0.1", int(port), ssl_context=ctx)
     await site.start()
@@ -233,6 +288,7 @@ async def serve(
     finally:
         await runner.cleanup()
         store.close()
+        anchors.close()
 
 
 def _branch_key(value: str) -> tuple[str, Path]:
@@ -272,6 +328,15 @@ def add_commands(sub: Any) -> None:
     rec.add_argument("--branch", required=True, help="branch id")
     rec.add_argument("--day", required=True, help="business day YYYY-MM-DD")
     rec.set_defaults(func=_cmd_reconcile)
+    anc = sub.add_parser(
+        "audit-anchor",
+        help="write the latest audit head HQ holds for a branch (for audit verify --anchor)",
+        description="Exit status 1 when HQ holds no anchor for the branch.",
+    )
+    anc.add_argument("--db", type=Path, required=True, help="the collector's SQLite database")
+    anc.add_argument("--branch", required=True, help="branch id")
+    anc.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    anc.set_defaults(func=_cmd_anchor)
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
@@ -290,3 +355,21 @@ def _cmd_reconcile(args: argparse.Namespace) -> int:
         store.close()
     print(json.dumps(report.to_json(), indent=1))
     return 0 if report.ok else 1
+
+
+def _cmd_anchor(args: argparse.Namespace) -> int:
+    if not args.db.exists():
+        raise CollectorError(404, "no_db", f"{args.db} does not exist")
+    anchors = AnchorStore(args.db)
+    try:
+        held = anchors.latest(args.branch)
+    finally:
+        anchors.close()
+    if held is None:
+        raise CollectorError(404, "no_anchor", f"HQ holds no audit anchor for {args.branch}")
+    text = json.dumps(held, indent=1) + "\n"
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+    else:
+        print(text, end="")
+    return 0

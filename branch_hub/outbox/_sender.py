@@ -4,7 +4,8 @@
 `Idempotency-Key` header and an Ed25519 signature by the hub's outcome key; it marks an event
 sent only after a 2xx, retries with the one back-off, and after a restart simply resumes with
 whatever is still pending. A resend after a crash between HQ's 2xx and our commit is harmless:
-HQ deduplicates by the key.
+HQ deduplicates by the key. The audit log's signed head goes to HQ as an anchor with each
+nightly batch and, between batches, at most every `anchor_every_s` while it moves.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -28,6 +30,9 @@ from branch_hub.atrest import AtRestCipher
 from branch_hub.config import BranchConfig
 from branch_hub.database import HubDatabase
 from branch_hub.outbox._store import Outbox, OutboxError, OutboxItem
+
+if TYPE_CHECKING:
+    from branch_hub.security.audit import AuditLog
 
 __all__ = ["OutboxSender", "load_or_create_signing_key", "open_for_hub", "sign_envelope"]
 
@@ -96,6 +101,8 @@ class OutboxSender:
         backoff: Backoff | None = None,
         poll_s: float = 1.0,
         timeout_s: float = 10.0,
+        audit: AuditLog | None = None,
+        anchor_every_s: float = 600.0,
     ) -> None:
         if not collector_url.startswith("https://"):
             raise OutboxError("the collector URL must be https://")
@@ -116,6 +123,9 @@ class OutboxSender:
         self._session.verify = ca_file
         self._session.trust_env = False
         self._wake = threading.Event()
+        self.audit = audit
+        self.anchor_every_s = anchor_every_s
+        self._anchored_at = float("-inf")
 
     def wake(self) -> None:
         """Try now (called after an enqueue)."""
@@ -181,7 +191,41 @@ class OutboxSender:
                 break
             self.outbox.mark_batch(day, files.events, files.sha256)
             done.append(day)
+        if done:
+            self.anchor_audit(force=True)
         return done
+
+    def anchor_audit(self, *, force: bool = False) -> bool:
+        """Send the audit log's head to HQ, continuing the head HQ holds, if it moved."""
+        from sync.anchor import fetch_latest, post_anchor
+        from sync.errors import SyncError
+
+        if self.audit is None or (
+            not force and time.monotonic() - self._anchored_at < self.anchor_every_s
+        ):
+            return False
+        head = self.audit.anchor()
+        if head is None:
+            return False
+        self._anchored_at = time.monotonic()
+        try:
+            held = fetch_latest(self._session, self.url, self.branch_id, self.timeout_s)
+        except SyncError as exc:
+            log.info("audit head not sent to HQ yet: %s", exc)
+            return False
+        if held is not None and (held["seq"], held["chain_mac"]) == (head.seq, head.chain_mac):
+            self.audit.anchored(head)  # HQ has it already (our record of it was lost)
+            return False
+        prev = None if held is None else (held["seq"], self.audit.chain_mac_at(held["seq"]))
+        status = post_anchor(
+            self._session, self.url, self.branch_id, self.key, head.to_json(), prev, self.timeout_s
+        )
+        if status == 409:
+            log.error("HQ holds an audit head this hub's log does not continue: rolled back")
+        if not 200 <= status < 300:
+            return False
+        self.audit.anchored(head)
+        return True
 
     _next_try = 0.0
 
@@ -199,6 +243,8 @@ class OutboxSender:
                 await loop.run_in_executor(None, self.send_due)
                 if self.batch_dir is not None and self.link_failures == 0:
                     await loop.run_in_executor(None, self.upload_batches)
+                if self.link_failures == 0:
+                    await loop.run_in_executor(None, self.anchor_audit)
             except Exception:
                 log.exception("outbox round failed; retrying")
                 self._next_try = time.time() + self.backoff.delay(3)
@@ -224,6 +270,7 @@ def open_for_hub(
     cipher: AtRestCipher,
     db: HubDatabase | None = None,
     ca_file: Path | None = None,
+    audit: AuditLog | None = None,
 ) -> tuple[Outbox, OutboxSender | None]:
     """The hub's outbox in its database and, when `[hq] collector_url` is set, its sender.
 
@@ -241,5 +288,6 @@ def open_for_hub(
         branch_id=config.branch.id,
         signing_key=key,
         batch_dir=data_dir / "batches",
+        audit=audit,
     )
     return outbox, sender

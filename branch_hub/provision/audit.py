@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
-from branch_hub.security.errors import AuditError
+from branch_hub.security.audit_head import Head
+from branch_hub.security.errors import AuditAnchorInvalid, AuditError
 
 if TYPE_CHECKING:
     from branch_hub.security.hub import HubSecurity
@@ -22,9 +23,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("audit", help="check or export the audit log")
     actions = p.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
     verify = actions.add_parser(
-        "verify", help="check the chain: exit 1 if any entry was edited, deleted or reordered"
+        "verify",
+        help="check the chain, its signed head and HQ's anchor (exit status by fault: "
+        "1 altered, 3 truncated, 4 forged head, 5 no head, 6 rolled back, 7 bad anchor)",
     )
     add_dir_argument(verify)
+    verify.add_argument(
+        "--anchor",
+        type=Path,
+        action="append",
+        default=[],
+        help="the audit head HQ holds ('branch-sync audit-anchor' writes it); repeatable",
+    )
     verify.set_defaults(func=run_verify)
     export = actions.add_parser("export", help="write the log as JSON Lines (ids only)")
     add_dir_argument(export)
@@ -40,17 +50,33 @@ def _close(security: HubSecurity) -> None:
         raise ProvisionError(f"the audit log could not be written: {exc}") from None
 
 
+def _read_anchor(path: Path) -> Head:
+    try:
+        return Head.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise ProvisionError(f"cannot read the anchor {path}: {exc.strerror}") from None
+    except (ValueError, TypeError):
+        raise AuditAnchorInvalid(
+            f"{path} is not an audit anchor", f"{path} 不是审计日志锚点"
+        ) from None
+
+
 def run_verify(args: argparse.Namespace) -> int:
-    """Verify the chain."""
+    """Verify the chain, the head and the anchors; the exit status names the fault."""
     security = Branch.load(args.dir).security()
     try:
-        count = security.audit.verify()
+        count = security.audit.verify([_read_anchor(path) for path in args.anchor])
     except AuditError as exc:
-        print(f"audit log BROKEN: {exc}", file=sys.stderr)
-        return 1
+        print(f"audit log BROKEN ({exc.reason}): {exc}", file=sys.stderr)
+        print(f"审计日志异常（{exc.reason}）：{exc.message_zh}", file=sys.stderr)
+        return exc.exit_code
     finally:
         _close(security)
-    print(f"audit log OK: {count} entries, chain intact")
+    anchored = " and HQ's anchor" if args.anchor else ""
+    print(f"audit log OK: {count} entries, chain intact, signed head{anchored} match")
+    print(
+        f"审计日志正常：{count} 条，链条完整，签名日志头{'与总行锚点' if args.anchor else ''}一致"
+    )
     return 0
 
 

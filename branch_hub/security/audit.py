@@ -3,7 +3,8 @@
 Each entry's MAC is HMAC-SHA256(key, previous MAC || canonical JSON of the entry), so editing,
 deleting or reordering an entry breaks every later link; the key lives in a 0600 file next to
 the database, so someone who can write the database but not read the key cannot re-chain it.
-A head file (last seq and MAC) catches a cut-off tail. SQLite triggers refuse UPDATE and DELETE.
+A signed head (`audit_head`) catches a cut-off tail, HQ's anchors a restored older copy. SQLite
+triggers refuse UPDATE and DELETE.
 
 `record` checks an entry (see `audit_fields`) and hands it to one writer thread: callers never
 wait for the database, even while another process (branch-provision) holds its lock. Entries are
@@ -21,7 +22,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from branch_hub.security.audit_fields import (
     ACTIONS,
@@ -31,8 +31,10 @@ from branch_hub.security.audit_fields import (
     Scalar,
     prepare_entry,
 )
+from branch_hub.security.audit_head import GENESIS, Head, HeadKeeper, judge
+from branch_hub.security.audit_sinks import AuditSink, AuditWriter, NullAudit
 from branch_hub.security.audit_writer import AuditBacklogFull, AuditNotWritten, EntryWriter
-from branch_hub.security.errors import AuditError
+from branch_hub.security.errors import AuditChainBroken, AuditError
 
 __all__ = [
     "ACTIONS",
@@ -46,7 +48,7 @@ __all__ = [
     "PendingAudit",
 ]
 
-_GENESIS = "0" * 64
+_GENESIS = GENESIS
 _FLUSH_BEFORE_READ_S = 30.0
 
 _SCHEMA = """
@@ -107,85 +109,6 @@ class AuditEntry:
         return json.loads(self.canonical()) | {"mac": self.mac}  # type: ignore[no-any-return]
 
 
-class AuditSink(Protocol):
-    """What handlers call: `hub.audit.record(action, ctx=..., customer_id=..., subject=...)`."""
-
-    def record(
-        self,
-        action: str,
-        *,
-        ctx: Caller | None = None,
-        device_id: str | None = None,
-        staff_id: str | None = None,
-        customer_id: str | None = None,
-        subject: str | None = None,
-        detail: Detail | None = None,
-    ) -> object:
-        """Check one entry and hand it in to be appended."""
-        ...
-
-
-class AuditWriter(AuditSink, Protocol):
-    """A sink whose entries can be kept elsewhere first and handed in (again) later."""
-
-    def prepare(
-        self,
-        action: str,
-        *,
-        ctx: Caller | None = None,
-        device_id: str | None = None,
-        staff_id: str | None = None,
-        customer_id: str | None = None,
-        subject: str | None = None,
-        detail: Detail | None = None,
-    ) -> PendingAudit:
-        """Check one entry and give it its entry id and time, without handing it in."""
-        ...
-
-    def record_entry(self, entry: PendingAudit) -> str:
-        """Hand in a prepared entry (again); return its entry id."""
-        ...
-
-    def flush(self, timeout: float | None = 30.0) -> None:
-        """Wait until every entry handed in so far is written."""
-        ...
-
-    def chained(self, entry_ids: Iterable[str]) -> set[str]:
-        """Which of these entries are in the chain (kept copies of those can go)."""
-        ...
-
-
-class NullAudit:
-    """An audit sink that keeps nothing (a hub built without security, in unit tests)."""
-
-    def record(
-        self,
-        action: str,
-        *,
-        ctx: Caller | None = None,
-        device_id: str | None = None,
-        staff_id: str | None = None,
-        customer_id: str | None = None,
-        subject: str | None = None,
-        detail: Detail | None = None,
-    ) -> None:
-        """Discard the entry."""
-
-    # Checks the entry as the real log would, so unit tests catch bad fields.
-    prepare = staticmethod(prepare_entry)
-
-    def record_entry(self, entry: PendingAudit) -> str:
-        """Discard a prepared entry."""
-        return entry.entry_id
-
-    def flush(self, timeout: float | None = 30.0) -> None:
-        """Nothing is pending."""
-
-    def chained(self, entry_ids: Iterable[str]) -> set[str]:
-        """Every entry counts as done: nothing is kept."""
-        return set(entry_ids)
-
-
 def load_or_create_audit_key(path: Path) -> bytes:
     """Read the audit MAC key, creating a random 32-byte key (mode 0600) on first use."""
     if path.exists():
@@ -205,11 +128,18 @@ class AuditLog:
     """The hub's audit log: `record` hands an entry in, `verify` checks the whole chain."""
 
     def __init__(
-        self, db_path: Path, key: bytes, *, capacity: int = 10_000, busy_timeout_s: float = 5.0
+        self,
+        db_path: Path,
+        key: bytes,
+        heads: HeadKeeper,
+        *,
+        capacity: int = 10_000,
+        busy_timeout_s: float = 5.0,
     ) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         self.db_path = db_path
-        self.head_path = db_path.with_suffix(".head")
+        self.heads = heads
+        self.head_path = heads.path
         self._key = key
         self._busy_timeout_s = busy_timeout_s
         self._db = sqlite3.connect(
@@ -227,11 +157,13 @@ class AuditLog:
         self._db.execute(_ENTRY_ID_INDEX)
         self._writer_db: sqlite3.Connection | None = None  # the writer thread's own
         self._writer: EntryWriter[PendingAudit] = EntryWriter(self._append, capacity=capacity)
+        heads.start(lambda: self._tail(self._db), self._mac_at)
 
     @classmethod
     def open(cls, folder: Path) -> AuditLog:
         """Open (or create) `audit.db` with its key `audit.key` in a folder."""
-        return cls(folder / "audit.db", load_or_create_audit_key(folder / "audit.key"))
+        key = load_or_create_audit_key(folder / "audit.key")
+        return cls(folder / "audit.db", key, HeadKeeper.open(folder))
 
     def close(self, timeout: float | None = 30.0) -> None:
         """Write what was handed in, stop the writer and close the database."""
@@ -309,8 +241,7 @@ class AuditLog:
         # branch-provision (another process) never chain two entries to the same parent.
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (row[0], row[1]) if row else (0, _GENESIS)
+            seq, prev = self._tail(db)
             written = 0
             for pending in batch:
                 if db.execute(
@@ -319,14 +250,14 @@ class AuditLog:
                     continue
                 seq, written = seq + 1, written + 1
                 prev = self._insert(db, seq, prev, pending)
-            if written:
-                self._write_head(seq, prev)
             db.execute("COMMIT")
         except BaseException:
-            # A failed COMMIT leaves the transaction open: end it so the retry can begin anew
-            # (the retry writes the same entries again, so the head file matches once more).
+            # A failed COMMIT leaves the transaction open: end it so the retry can begin anew.
             db.execute("ROLLBACK")
             raise
+        # After the commit: a crash here leaves the head behind, never ahead of, the log. A
+        # retry after a failed head write finds its entries chained and writes the head again.
+        self.heads.write(seq, prev)
 
     def _insert(self, db: sqlite3.Connection, seq: int, prev: str, pending: PendingAudit) -> str:
         """Insert one entry after `prev`; return its MAC."""
@@ -363,10 +294,16 @@ class AuditLog:
     def _mac(self, prev: str, entry: AuditEntry) -> str:
         return hmac.new(self._key, prev.encode() + entry.canonical(), hashlib.sha256).hexdigest()
 
-    def _write_head(self, seq: int, mac: str) -> None:
-        tmp = self.head_path.with_suffix(".head.tmp")
-        tmp.write_text(f"{seq} {mac}\n")
-        os.replace(tmp, self.head_path)
+    @staticmethod
+    def _tail(db: sqlite3.Connection) -> tuple[int, str]:
+        row = db.execute("SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, _GENESIS)
+
+    def _mac_at(self, seq: int) -> str | None:
+        if seq == 0:
+            return _GENESIS
+        row = self._db.execute("SELECT mac FROM audit WHERE seq = ?", (seq,)).fetchone()
+        return str(row[0]) if row else None
 
     def entries(self) -> Iterator[AuditEntry]:
         """Every entry in storage order (rowid), as stored, after writing what was handed in."""
@@ -374,25 +311,50 @@ class AuditLog:
         for r in self._db.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY rowid"):  # noqa: S608
             yield AuditEntry(r[0], r[1], r[2], r[3], r[4], r[5], r[6], json.loads(r[7]), r[8], r[9])
 
-    def verify(self) -> int:
-        """Check the chain and the head; return the number of entries or raise AuditError."""
+    def verify(self, anchors: Sequence[Head] = ()) -> int:
+        """Check the chain, its head and HQ's anchors; return the entry count or raise AuditError.
+
+        The last anchor HQ acknowledged (kept locally) is checked with the ones given.
+        """
+        self.flush(_FLUSH_BEFORE_READ_S)
+        head_text, kept = self.heads.snapshot(), self.heads.anchored()  # before the count
         prev, expected = _GENESIS, 1
         for entry in self.entries():
             if entry.seq != expected:
-                raise AuditError(
-                    f"audit entry {expected} is missing or out of order (found seq {entry.seq})"
+                raise AuditChainBroken(
+                    f"audit entry {expected} is missing or out of order (found seq {entry.seq})",
+                    f"第 {expected} 条审计记录缺失或顺序错乱（找到第 {entry.seq} 条）",
                 )
             if not hmac.compare_digest(self._mac(prev, entry), entry.mac):
-                raise AuditError(f"audit entry {entry.seq} was altered or its chain is broken")
-            prev, expected = entry.mac, expected + 1
-        count = expected - 1
-        if self.head_path.exists():
-            head_seq, _, head_mac = self.head_path.read_text().strip().partition(" ")
-            if int(head_seq) != count or head_mac != prev:
-                raise AuditError(
-                    f"the audit log ends at entry {count} but its head records entry {head_seq}: "
-                    "entries were removed from the end"
+                raise AuditChainBroken(
+                    f"audit entry {entry.seq} was altered or its chain is broken",
+                    f"第 {entry.seq} 条审计记录被篡改或链条断裂",
                 )
-        elif count:
-            raise AuditError("the audit head file is missing")
-        return count
+            prev, expected = entry.mac, expected + 1
+        every = [*anchors, *([kept] if kept else [])]
+        judge(expected - 1, self._mac_at, self.heads, head_text, every)
+        return expected - 1
+
+    def anchor(self) -> Head | None:
+        """The current signed head, to send to HQ (None if the head is missing or untrusted)."""
+        if not self.heads.trusted:
+            return None
+        try:
+            return self.heads.read()
+        except AuditError:
+            return None
+
+    def chain_mac_at(self, seq: int) -> str | None:
+        """The MAC of the entry at `seq` (None if the log has no such entry)."""
+        return self._mac_at(seq)
+
+    def last_anchored(self) -> Head | None:
+        """The last head HQ acknowledged (None if none, or if the local record is unreadable)."""
+        try:
+            return self.heads.anchored()
+        except AuditError:
+            return None
+
+    def anchored(self, head: Head) -> None:
+        """Record that HQ holds `head`: `verify` checks the log against it from now on."""
+        self.heads.keep_anchor(head)
