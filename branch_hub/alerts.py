@@ -13,7 +13,7 @@ from typing import Any
 
 from branch_hub.vocabulary import EventKind, HubAlertKind
 
-__all__ = ["Alert", "HubAlerts"]
+__all__ = ["AUDIT_DOUBTED", "Alert", "HubAlerts"]
 
 log = logging.getLogger("branch_hub.alerts")
 
@@ -38,6 +38,16 @@ class Alert:
             "message_zh": self.message_zh,
             "cleared": cleared,
         }
+
+
+AUDIT_DOUBTED = Alert(
+    HubAlertKind.AUDIT_DOUBTED,
+    "audit_doubted",
+    "The audit log's head does not verify, or HQ holds a later head: the log may have been "
+    "cut or rolled back. Tell branch IT (branch-provision audit verify).",
+    "审计日志的签名头无法验证，或总行持有更新的签名头：日志可能被截断或回滚。请通知网点IT"
+    "（branch-provision audit verify）。",
+)
 
 
 class HubAlerts:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from branch_hub.alerts import HubAlerts
+from branch_hub.alerts import AUDIT_DOUBTED, HubAlerts
 from branch_hub.appstore.store import AppStore
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
@@ -100,9 +100,22 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
         self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
         self._tasks.append(asyncio.create_task(self.security.watch_attacks(self.alerts)))
+        self._tasks.append(asyncio.create_task(self._watch_audit_head(), name="audit-head"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
+
+    async def _watch_audit_head(self, every_s: float = 5.0) -> None:
+        """Alert staff while the audit log's head is doubted, here or by HQ (rolled back)."""
+        while True:
+            doubted = not self.security.audit.heads.trusted or bool(
+                self.sender is not None and self.sender.hq_refused_audit_head
+            )
+            if doubted:
+                await self.alerts.raise_alert(AUDIT_DOUBTED)
+            else:
+                await self.alerts.clear(AUDIT_DOUBTED.key)
+            await asyncio.sleep(every_s)
 
     async def close(self) -> None:
         """Stop background work and devices, then close every store."""

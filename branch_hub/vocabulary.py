@@ -86,6 +86,7 @@ class HubAlertKind(StrEnum):
     DISK_LOW = "disk_low"
     LOGIN_ATTACK = "login_attack"
     ENROL_ATTACK = "enrol_attack"
+    AUDIT_DOUBTED = "audit_doubted"
 
 
 class KioskMessage(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -224,3 +225,26 @@ def test_hq_keeps_every_anchor_and_flags_one_going_backwards(tmp_path: Path) -> 
     assert store.alarms("B001") == 4
     assert store.latest("B002") is None
     store.close()
+
+
+def test_a_hub_whose_head_does_not_verify_alerts_its_staff(tmp_path: Path) -> None:
+    from tests.support.hubkit import served_hub
+    from tests.support.lobbyenv import branch_config
+    from tests.support.tlsenv import make_tls_env
+
+    tls = make_tls_env(tmp_path / "pki")
+
+    async def run_once(check: bool) -> list[str]:
+        async with served_hub(branch_config(), tmp_path / "hub", tls) as (hub, _url):
+            hub.security.audit.record("config_change", detail={"what": "test"})
+            for _ in range(100):  # the watch runs at start, then every 5 s
+                if not check or hub.alerts.active():
+                    break
+                await asyncio.sleep(0.05)
+            return [a.key for a in hub.alerts.active()]
+
+    assert "audit_doubted" not in asyncio.run(run_once(check=False))
+    heads = list((tmp_path / "hub").rglob("audit.head"))
+    assert len(heads) == 1
+    heads[0].write_text("1 " + "0" * 64 + "\n")  # an unsigned head written by someone else
+    assert "audit_doubted" in asyncio.run(run_once(check=True))

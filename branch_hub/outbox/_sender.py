@@ -126,6 +126,7 @@ class OutboxSender:
         self.audit = audit
         self.anchor_every_s = anchor_every_s
         self._anchored_at = float("-inf")
+        self.hq_refused_audit_head = False  # HQ answered 409: this log does not continue HQ's
 
     def wake(self) -> None:
         """Try now (called after an enqueue)."""
@@ -222,8 +223,10 @@ class OutboxSender:
         )
         if status == 409:
             log.error("HQ holds an audit head this hub's log does not continue: rolled back")
+            self.hq_refused_audit_head = True
         if not 200 <= status < 300:
             return False
+        self.hq_refused_audit_head = False
         self.audit.anchored(head)
         return True
 
