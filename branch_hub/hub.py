@@ -23,6 +23,8 @@ from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, HqFiles, resolve_data_dir
 from branch_hub.database import HubDatabase
+from branch_hub.diskreserve import MB, DiskReserve
+from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.briefing import Briefing
@@ -53,6 +55,7 @@ class HubOptions:
     cache_dir: Path | None = None  # open this cache folder instead of the scheduled pull's
     poll_interval_s: float = 0.1  # how often station devices are polled
     push_queue_size: int = 1000  # events a slow subscriber may fall behind before a resync
+    disk_check_interval_s: float = 2.0  # how often the data disk's free space is read
 
 
 @dataclass
@@ -76,6 +79,8 @@ class Hub:
     appstore: AppStore
     pruner: Pruner
     alerts: HubAlerts
+    limits: WriteLimits
+    disk: DiskReserve
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -99,6 +104,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
         self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
+        self._tasks.append(asyncio.create_task(self.disk.run(self._stop), name="disk"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
@@ -194,6 +200,9 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
     )
     counters = Counters(config, queue, actions, voice, lobby.menu_changed)
+    alerts = HubAlerts(stream.emit)
+    reserve = config.hub.disk_reserve_mb * MB
+    disk = DiskReserve(data_dir, reserve, alerts, interval_s=options.disk_check_interval_s)
     return Hub(
         config=config,
         data_dir=data_dir,
@@ -211,7 +220,9 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         voice=voice,
         appstore=AppStore(data_dir / "appstore"),
         pruner=pruner,
-        alerts=HubAlerts(stream.emit),
+        alerts=alerts,
+        limits=WriteLimits(config.hub.write_limit_scale),
+        disk=disk,
         own_cache=own,
         status={"branch_id": config.branch.id},
     )

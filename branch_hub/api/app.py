@@ -54,7 +54,9 @@ async def error_middleware(
     try:
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.status, exc.code, exc.message, exc.message_zh)
+        response = error_response(exc.status, exc.code, exc.message, exc.message_zh)
+        response.headers.update(exc.headers)
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

@@ -23,12 +23,20 @@ __all__ = ["ApiError", "Refusal", "error_response", "refusal_for"]
 class ApiError(Exception):
     """A request the HTTP layer refuses, with its status, reason code and messages."""
 
-    def __init__(self, status: int, code: str, message: str, message_zh: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        message_zh: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.message_zh = message_zh or _ZH_BY_CODE.get(code, "请求无效，请检查后重试。")
+        self.headers = headers or {}
 
 
 @dataclass(frozen=True)
@@ -212,6 +220,9 @@ _ZH_BY_CODE = {
     "unknown_station": "此自助机不属于本网点。",
     "not_found": "没有找到请求的内容。",
     "too_many_requests": "请求过于频繁，请稍后再试。",
+    "rate_limited": "此设备的请求过于频繁，请稍后再试。",
+    "disk_reserve": "集线器存储空间不足，暂不接收此类内容；取号、叫号等业务照常进行。",
+    "bad_report": "更新报告内容无效或过长。",
     "internal_error": "系统内部错误，已记录详情。",
 }
 

@@ -24,7 +24,7 @@ from branch_hub.security.errors import EnrolmentError, LoginFailed, StaffError
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
-from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role, WriteClass
 
 __all__ = ["ROUTES"]
 
@@ -213,6 +213,7 @@ ROUTES = (
         {200: Reply("Logged in.", LoginResult)},
         body=Body(LoginRequest, example={"staff_id": "S-LOBBY", "pin": "246810"}),
         refusals=frozenset({429}),
+        limit=WriteClass.OWN_LOCKOUT,
         description="Five wrong PINs lock the account for a while; an unknown, locked or "
         "disabled staff id answers exactly as a wrong PIN does (401). Too many failed logins "
         "on one device, across staff ids, are refused for a while (429).",
@@ -225,6 +226,7 @@ ROUTES = (
         "End the caller's staff session.",
         STAFF_DEVICE_KINDS,
         {200: Reply("Whether a session ended.", Ended)},
+        limit=WriteClass.SESSION,
     ),
     Route(
         "POST",
@@ -236,6 +238,7 @@ ROUTES = (
         {201: Reply("The device's certificate and the branch CA.", Enrolment)},
         body=Body(EnrolRequest),
         refusals=frozenset({429, 503}),
+        limit=WriteClass.OWN_LOCKOUT,
         description="The only route reachable without a client certificate. Rate-limited per "
         "source and branch-wide; the code is single use and expires after 10 minutes. 503 when "
         "this hub holds no CA key to issue certificates with.",
@@ -259,5 +262,6 @@ ROUTES = (
         roles=_ADMIN,
         params=(Param("device_id", {"type": "string", "maxLength": 64}),),
         refusals=frozenset({400, 404}),
+        limit=WriteClass.ADMIN,
     ),
 )
