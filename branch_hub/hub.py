@@ -79,13 +79,20 @@ class Hub:
     appstore: AppStore
     pruner: Pruner
     alerts: HubAlerts
-    limits: WriteLimits
-    disk: DiskReserve
+    limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
+    disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
+    disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event | None = None
     _stoppable: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.limits = WriteLimits(self.config.hub.write_limit_scale)
+        reserve = self.config.hub.disk_reserve_mb * MB
+        interval = self.disk_check_interval_s
+        self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
 
     @property
     def audit(self) -> AuditLog:
@@ -200,9 +207,6 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
     )
     counters = Counters(config, queue, actions, voice, lobby.menu_changed)
-    alerts = HubAlerts(stream.emit)
-    reserve = config.hub.disk_reserve_mb * MB
-    disk = DiskReserve(data_dir, reserve, alerts, interval_s=options.disk_check_interval_s)
     return Hub(
         config=config,
         data_dir=data_dir,
@@ -220,9 +224,8 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         voice=voice,
         appstore=AppStore(data_dir / "appstore"),
         pruner=pruner,
-        alerts=alerts,
-        limits=WriteLimits(config.hub.write_limit_scale),
-        disk=disk,
+        alerts=HubAlerts(stream.emit),
+        disk_check_interval_s=options.disk_check_interval_s,
         own_cache=own,
         status={"branch_id": config.branch.id},
     )

@@ -98,7 +98,9 @@ def _rows(data: Path) -> dict[str, int]:
     counts = {}
     for db in sorted(data.rglob("*.db")):
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            tables = [
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            ]
             for table in tables:
                 (count,) = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()  # noqa: S608
                 counts[f"{db.relative_to(data)}:{table}"] = count
