@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +155,22 @@ def test_the_reserve_raises_once_and_clears_once_from_a_reading() -> None:
 
     asyncio.run(scenario())
     assert [p["cleared"] for p in pushed] == [False, True, False]
+
+
+def test_check_warns_when_the_data_disk_is_already_under_the_reserve(
+    script: Callable[[str], str], sample_config_path: Path, tmp_path: Path
+) -> None:
+    text = sample_config_path.read_text(encoding="utf-8")
+    config = tmp_path / "hub.toml"
+    for reserve, warned in ((200, False), (10**9, True)):
+        config.write_text(
+            text.replace("[hub]\n", f"[hub]\ndisk_reserve_mb = {reserve}\n", 1), encoding="utf-8"
+        )
+        done = subprocess.run(
+            [script("branch-hub"), "--config", str(config), "--check"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert ("hub.disk_reserve_mb" in done.stderr) is warned, done.stderr

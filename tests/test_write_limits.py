@@ -11,6 +11,7 @@ its own.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -18,10 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from aiohttp import web
 
 from branch_hub.api import ROUTES
 from branch_hub.api.routes import Reply, Route, register
+from branch_hub.client import HubRefused
+from branch_hub.client._transport import decode_answer
 from branch_hub.limits import BUDGETS
 from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
@@ -200,3 +204,13 @@ def test_a_burst_of_tickets_from_one_kiosk_is_cut_to_the_budget(limited: Server)
     accepted = statuses.count(201)
     assert budget.burst <= accepted <= budget.burst + 5
     assert statuses.count(429) == 40 - accepted
+
+
+def test_the_device_client_shows_a_disk_reserve_refusal_with_its_chinese_message() -> None:
+    answer = requests.Response()
+    answer.status_code = 507
+    error = {"code": "disk_reserve", "message": "full", "message_zh": "集线器存储空间不足"}
+    answer._content = json.dumps({"error": error}).encode()
+    with pytest.raises(HubRefused) as refused:
+        decode_answer(answer)
+    assert (refused.value.code, refused.value.message_zh) == ("disk_reserve", "集线器存储空间不足")
