@@ -6,7 +6,7 @@ each string field of each write route sent one character over its bound (1000 ch
 the bound is a word list) answers 400 with its reason code and a Chinese message, and no row is
 added to any of the hub's databases; a burst of full-size app reports or of tickets from one
 kiosk is cut to its class's budget with 429 and `Retry-After`, and another device's budget is
-its own.
+its own. The device client's updater cuts a report to the bounds before it sends it.
 """
 
 from __future__ import annotations
@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 import requests
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.api import ROUTES
 from branch_hub.api.routes import Reply, Route, register
 from branch_hub.client import HubRefused
 from branch_hub.client._transport import decode_answer
+from branch_hub.client.updater import AppUpdater
 from branch_hub.limits import BUDGETS
 from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
@@ -214,3 +216,22 @@ def test_the_device_client_shows_a_disk_reserve_refusal_with_its_chinese_message
     with pytest.raises(HubRefused) as refused:
         decode_answer(answer)
     assert (refused.value.code, refused.value.message_zh) == ("disk_reserve", "集线器存储空间不足")
+
+
+def test_a_kiosk_updater_sends_its_report_cut_to_the_bounds(server: Server, tmp_path: Path) -> None:
+    assert server.run is not None
+    cert = server.sessions["kiosk"].cert  # the kiosk's own certificate, as enrolled
+    assert isinstance(cert, tuple)
+    updater = AppUpdater(
+        server.run.url,
+        "kiosk",
+        tmp_path,
+        Ed25519PrivateKey.generate().public_key(),
+        ca_file=str(server.tls.ca_path),
+        client_cert=cert,
+    )
+    assert updater.report("refused", "9" * 500, "r" * 300, "d" * 2000)
+    stored = server.run.hub.appstore.reports(1)[0]
+    assert len(stored["version"]) == REPORT_VERSION_MAX_CHARS
+    assert len(stored["reason"]) == REPORT_REASON_MAX_CHARS
+    assert len(stored["detail"]) == REPORT_DETAIL_MAX_CHARS
