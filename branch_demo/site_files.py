@@ -130,6 +130,8 @@ class HubToml:
             'listen = "127.0.0.1:0"',
             'data_dir = "var"',
             f"kiosk_session_timeout_s = {max(1.0, 90 / self.speed):.3f}",
+            # A simulated minute passes in a real second: the devices write that much faster.
+            f"write_limit_scale = {max(1.0, self.speed):.3f}",
             "[hq]",
             f'bundle_url = "{self.bundle_url}"',
             f'collector_url = "https://127.0.0.1:{self.collector_port}"',

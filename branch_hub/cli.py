@@ -11,6 +11,7 @@ from pathlib import Path
 
 from branch_common.cli import EXIT_FAILED, EXIT_USAGE, add_version, describe
 from branch_hub.config import (
+    BranchConfig,
     ConfigError,
     check_hq,
     load_config,
@@ -18,6 +19,7 @@ from branch_hub.config import (
     resolve_data_dir,
     split_listen,
 )
+from branch_hub.diskreserve import MB, free_bytes
 from branch_hub.service import serve
 
 __all__ = ["main"]
@@ -76,6 +78,22 @@ def _chmod(path: Path, mode: int) -> None:
         )
 
 
+def _warn_low_disk(config: BranchConfig, config_path: Path) -> None:
+    """Say so when the data folder's disk is already under the reserve (the hub would start
+    refusing reports and notes at once)."""
+    folder = resolve_data_dir(config, config_path)
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = free_bytes(folder)
+    reserve = config.hub.disk_reserve_mb * MB
+    if free < reserve:
+        print(
+            f"branch-hub: warning: {folder} has {free // MB} MB free, under hub.disk_reserve_mb "
+            f"= {config.hub.disk_reserve_mb}: the hub will refuse app reports and notes",
+            file=sys.stderr,
+        )
+
+
 def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -102,6 +120,7 @@ def _run(argv: list[str] | None) -> int:
             f"{len(config.services)} services, {len(config.counters)} counters, "
             f"{len(config.stations)} kiosk stations"
         )
+        _warn_low_disk(config, args.config)
         return 0
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

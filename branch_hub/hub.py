@@ -23,6 +23,8 @@ from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
 from branch_hub.config import BranchConfig, HqFiles, resolve_data_dir
 from branch_hub.database import HubDatabase
+from branch_hub.diskreserve import MB, DiskReserve
+from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.briefing import Briefing
@@ -53,6 +55,7 @@ class HubOptions:
     cache_dir: Path | None = None  # open this cache folder instead of the scheduled pull's
     poll_interval_s: float = 0.1  # how often station devices are polled
     push_queue_size: int = 1000  # events a slow subscriber may fall behind before a resync
+    disk_check_interval_s: float = 2.0  # how often the data disk's free space is read
 
 
 @dataclass
@@ -76,11 +79,20 @@ class Hub:
     appstore: AppStore
     pruner: Pruner
     alerts: HubAlerts
+    limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
+    disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
+    disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event | None = None
     _stoppable: asyncio.Task[None] | None = None
+
+    def __post_init__(self) -> None:
+        self.limits = WriteLimits(self.config.hub.write_limit_scale)
+        reserve = self.config.hub.disk_reserve_mb * MB
+        interval = self.disk_check_interval_s
+        self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
 
     @property
     def audit(self) -> AuditLog:
@@ -101,6 +113,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
         self._tasks.append(asyncio.create_task(self.security.watch_attacks(self.alerts)))
         self._tasks.append(asyncio.create_task(self._watch_audit_head(), name="audit-head"))
+        self._tasks.append(asyncio.create_task(self.disk.run(self._stop), name="disk"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
@@ -226,6 +239,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         appstore=AppStore(data_dir / "appstore"),
         pruner=pruner,
         alerts=HubAlerts(stream.emit),
+        disk_check_interval_s=options.disk_check_interval_s,
         own_cache=own,
         status={"branch_id": config.branch.id},
     )

@@ -14,6 +14,9 @@ __all__ = [
     "NOTE_MAX_CHARS",
     "PUBLIC_EVENT_KINDS",
     "QUEUE_ROLES",
+    "REPORT_DETAIL_MAX_CHARS",
+    "REPORT_REASON_MAX_CHARS",
+    "REPORT_VERSION_MAX_CHARS",
     "REQUEST_ID_MAX_CHARS",
     "STAFF_DEVICE_KINDS",
     "STAFF_ROLES",
@@ -29,6 +32,7 @@ __all__ = [
     "Role",
     "SessionState",
     "TicketOperation",
+    "WriteClass",
 ]
 
 
@@ -190,6 +194,22 @@ EVENT_CATALOGUE: dict[EventKind, tuple[str, str]] = {
 
 NOTE_MAX_CHARS = 1000  # a note, a hand-off message or a lead outcome's remark
 REQUEST_ID_MAX_CHARS = 64  # a device's idempotency key for one command
+REPORT_VERSION_MAX_CHARS = 64  # an app version in a device's update report
+REPORT_REASON_MAX_CHARS = 100  # a report's reason word
+REPORT_DETAIL_MAX_CHARS = 500  # a report's detail text
+
+
+class WriteClass(StrEnum):
+    """Which per-device write budget a route spends (docs/hub-api.md, "Rate limits")."""
+
+    COMMAND = "command"  # a staff command: claim, hand-off, outcome, queue operations
+    TICKET = "ticket"  # a kiosk issuing a ticket
+    SESSION = "session"  # a kiosk ending its session, a staff member logging out
+    NOTE = "note"  # free text for colleagues
+    REPORT = "report"  # a device's app update report
+    ADMIN = "admin"  # a branch administrator's device registry change
+    OWN_LOCKOUT = "own_lockout"  # login and enrolment: the security module's own lockouts
+
 
 # WebSocket close code: the staff session behind the stream ended (logout, another login on
 # the device, account disabled, idle expiry, device revoked): log in again, do not reconnect.

@@ -63,11 +63,18 @@ def test_route_table_is_served_as_declared(server: Server) -> None:
     assert server.run is not None
     app = create_app(server.run.hub)
     served = [
-        (r.method, r.resource.canonical, r.handler)
+        (r.method, r.resource.canonical, getattr(r.handler, "__wrapped__", r.handler))
         for r in app.router.routes()
         if r.resource is not None and r.method != "HEAD"
     ]
     assert served == [(r.method, r.path, r.handler) for r in ROUTES]
+    # every write is served behind its write guard, every read as it is
+    guarded = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.resource is not None and hasattr(r.handler, "__wrapped__")
+    }
+    assert guarded == {(r.method, r.path) for r in ROUTES if r.method != "GET"}
 
 
 def test_examples_and_schemas_are_valid() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -83,7 +84,11 @@ async def error_middleware(
             message = (
                 f"{str(exc).capitalize()}." if refusal.code in _DETAILED else refusal.message_en
             )
-            return error_response(refusal.status, refusal.code, message, refusal.message_zh)
+            response = error_response(refusal.status, refusal.code, message, refusal.message_zh)
+            wait = getattr(exc, "retry_after_s", None)
+            if refusal.status == 429 and isinstance(wait, int | float):
+                response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
         log.exception("unhandled error in %s %s", request.method, request.path)
         return error_response(
             500,

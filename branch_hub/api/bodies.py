@@ -144,7 +144,12 @@ def req_str(body: dict[str, Any], key: str, *, max_len: int = 200) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"bad_{key}", f"'{key}' must be a non-empty string")
     if len(value) > max_len:
-        raise ApiError(400, f"bad_{key}", f"'{key}' must be at most {max_len} characters")
+        raise ApiError(
+            400,
+            f"bad_{key}",
+            f"'{key}' must be at most {max_len} characters",
+            f"“{key}”过长：最多 {max_len} 个字符。",
+        )
     return value.strip()
 
 

@@ -241,9 +241,15 @@ _ZH_BY_CODE = {
     "not_found": "没有找到请求的内容。",
     "too_many_requests": "请求过于频繁，请稍后再试。",
     "too_many_attempts": "失败次数过多，请稍后再试。",
+    "rate_limited": "此设备的请求过于频繁，请稍后再试。",
+    "disk_reserve": "集线器存储空间不足，暂不接收此类内容；取号、叫号等业务照常进行。",
+    "bad_report": "更新报告内容无效或过长。",
+    "bad_staff_id": "工号须为不超过 64 个字符的文本。",
+    "bad_pin": "密码须为长度有限的非空文本。",
+    "bad_code": "注册码须为不超过 64 个字符的文本。",
+    "bad_csr": "证书请求无效：须为长度有限的非空 PEM 文本。",
     "internal_error": "系统内部错误，已记录详情。",
     "renewal_refused": "证书续期被拒绝：证书请求无效。",
-    "bad_csr": "证书请求无效。",
     "bad_force": "force 字段必须为 true 或 false。",
 }
 

@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from branch_hub.vocabulary import STAFF_DEVICE_KINDS, STAFF_ROLES, DeviceKind, Role
+from branch_hub.api.limits import guarded
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, STAFF_ROLES, DeviceKind, Role, WriteClass
 
 __all__ = [
     "ALL_KINDS",
@@ -76,7 +77,9 @@ class Route:
     `roles`: staff roles allowed (None: no staff session needed). `session_kinds`: device
     kinds that must carry a staff session (every allowed kind when `roles` is set).
     `refusals`: error statuses the handler or the domain gives, besides those every guard
-    gives (401/403 for the device and the session, 400/413 for a body).
+    gives (401/403 for the device and the session, 400/413 for a body). `limit`: the per-device
+    write budget a non-GET route spends (429 when empty; 507 under the disk reserve for a class
+    that is not essential).
     """
 
     method: str
@@ -93,6 +96,7 @@ class Route:
     refusals: frozenset[int] = frozenset()
     websocket: bool = False
     description: str | None = None
+    limit: WriteClass | None = None
 
     def needs_session(self) -> frozenset[DeviceKind]:
         """The device kinds that must carry a staff session to call this route."""
@@ -127,9 +131,12 @@ def staff_route(
 
 
 def register(app: web.Application, routes: tuple[Route, ...]) -> None:
-    """Add the routes' handlers to the application (a GET also answers HEAD)."""
+    """Add the routes' handlers to the application (a GET also answers HEAD); every other
+    method behind its write guard (a write route without a limit class is refused here)."""
     for route in routes:
         if route.method == "GET":
             app.router.add_get(route.path, route.handler)
-        else:
-            app.router.add_route(route.method, route.path, route.handler)
+            continue
+        if route.limit is None:
+            raise ValueError(f"{route.method} {route.path} names no write limit class")
+        app.router.add_route(route.method, route.path, guarded(route.handler, route.limit))

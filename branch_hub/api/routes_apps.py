@@ -8,6 +8,8 @@ signed manifest, never from the request path.
 from __future__ import annotations
 
 import asyncio
+import functools
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +21,13 @@ from branch_hub.api.routes import Body, Param, Reply, Route
 from branch_hub.api.wire_schemas import RECORDED
 from branch_hub.appstore.store import AppStore, AppStoreError
 from branch_hub.client.models import AppOffer, ReportRequest
-from branch_hub.vocabulary import DeviceKind
+from branch_hub.vocabulary import (
+    REPORT_DETAIL_MAX_CHARS,
+    REPORT_REASON_MAX_CHARS,
+    REPORT_VERSION_MAX_CHARS,
+    DeviceKind,
+    WriteClass,
+)
 
 __all__ = ["APP_FOR_KIND", "ROUTES"]
 
@@ -71,25 +79,47 @@ async def release_file(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
+# Each stored field of a report and its longest accepted value.
+_REPORT_LIMITS = {
+    "event": 32,
+    "version": REPORT_VERSION_MAX_CHARS,
+    "reason": REPORT_REASON_MAX_CHARS,
+    "detail": REPORT_DETAIL_MAX_CHARS,
+}
+
+
+def _report_fields(body: dict[str, Any]) -> tuple[str | None, str, str, str]:
+    """The report's version, event, reason and detail, each within its bound."""
+    version = body.get("version")
+    event, reason, detail = body.get("event"), body.get("reason", ""), body.get("detail", "")
+    if not (
+        isinstance(event, str)
+        and isinstance(reason, str)
+        and isinstance(detail, str)
+        and (version is None or isinstance(version, str))
+    ):
+        raise ApiError(400, "bad_report", "event, reason and detail are text; version text or null")
+    for key, most in _REPORT_LIMITS.items():
+        value = body.get(key)
+        if isinstance(value, str) and len(value) > most:
+            raise ApiError(
+                400,
+                f"bad_{key}",
+                f"'{key}' must be at most {most} characters",
+                f"“{key}”过长：最多 {most} 个字符。",
+            )
+    return version, event, reason, detail
+
+
 async def report(request: web.Request) -> web.Response:
     """A device reports an install, a refusal or a rollback."""
     device = _device(request)
-    body = await json_body(request)
-    version = body.get("version")
-    fields = [body.get("event"), body.get("reason", ""), body.get("detail", "")]
-    if not all(isinstance(f, str) for f in fields) or not (
-        version is None or isinstance(version, str)
-    ):
-        raise ApiError(400, "bad_report", "event, reason and detail are text; version text or null")
+    version, event, reason, detail = _report_fields(await json_body(request))
+    record = functools.partial(
+        _store(request).record_report, device, request.match_info["app"], version
+    )
     try:
-        await asyncio.get_running_loop().run_in_executor(
-            None,
-            _store(request).record_report,
-            device,
-            request.match_info["app"],
-            version,
-            *fields,
-        )
+        await asyncio.get_running_loop().run_in_executor(None, record, event, reason, detail)
     except AppStoreError as exc:
         raise ApiError(400, "bad_report", str(exc)) from exc
     return web.json_response({"recorded": True}, status=201)
@@ -150,5 +180,6 @@ ROUTES = (
             ReportRequest,
             example={"event": "installed", "version": "1.0.0", "reason": "", "detail": ""},
         ),
+        limit=WriteClass.REPORT,
     ),
 )

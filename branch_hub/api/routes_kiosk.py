@@ -15,7 +15,7 @@ from branch_hub.api.guards import require_kiosk
 from branch_hub.api.routes import Body, Reply, Route
 from branch_hub.client.models import Ended, KioskSession, Menu, TicketIssued, TicketRequest
 from branch_hub.lobby.arrival import Lobby
-from branch_hub.vocabulary import DeviceKind, KioskMessage
+from branch_hub.vocabulary import DeviceKind, KioskMessage, WriteClass
 
 __all__ = ["ROUTES"]
 
@@ -137,6 +137,7 @@ ROUTES = (
         "End (forget) the station's session.",
         _KIOSK,
         {200: Reply("Whether a session was live.", Ended)},
+        limit=WriteClass.SESSION,
     ),
     Route(
         "GET",
@@ -159,5 +160,6 @@ ROUTES = (
         {201: Reply(_ISSUED, TicketIssued), 200: Reply(_REPLAYED, TicketIssued)},
         body=Body(TicketRequest, example={"service": "cash", "session_id": None}),
         refusals=frozenset({409, 503}),
+        limit=WriteClass.TICKET,
     ),
 )

@@ -25,7 +25,7 @@ from branch_hub.security.hub import HubSecurity
 from branch_hub.security.lockouts import Throttle, retry_seconds, source_key
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.security.policy import ENROL_ROUTE
-from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role
+from branch_hub.vocabulary import STAFF_DEVICE_KINDS, Role, WriteClass
 
 __all__ = ["ROUTES"]
 
@@ -231,6 +231,7 @@ ROUTES = (
         {200: Reply("Logged in.", LoginResult)},
         body=Body(LoginRequest, example={"staff_id": "S-LOBBY", "pin": "246810"}),
         refusals=frozenset({429}),
+        limit=WriteClass.OWN_LOCKOUT,
         description="Five wrong PINs lock the account for a while; an unknown, locked or "
         "disabled staff id answers exactly as a wrong PIN does (401). After 3 failed logins on "
         "one device, across staff ids, each further attempt must wait 1, 2, 4 ... seconds "
@@ -245,6 +246,7 @@ ROUTES = (
         "End the caller's staff session.",
         STAFF_DEVICE_KINDS,
         {200: Reply("Whether a session ended.", Ended)},
+        limit=WriteClass.SESSION,
     ),
     Route(
         "POST",
@@ -256,6 +258,7 @@ ROUTES = (
         {201: Reply("The device's certificate and the branch CA.", Enrolment)},
         body=Body(EnrolRequest),
         refusals=frozenset({429, 503}),
+        limit=WriteClass.OWN_LOCKOUT,
         description="The only route reachable without a client certificate. After 5 failures "
         "from one address each further attempt must wait 1, 2, 4 ... seconds (429 with "
         "Retry-After, whatever the code); while the branch is over its ceiling an address "
@@ -282,5 +285,6 @@ ROUTES = (
         roles=_ADMIN,
         params=(Param("device_id", {"type": "string", "maxLength": 64}),),
         refusals=frozenset({400, 404}),
+        limit=WriteClass.ADMIN,
     ),
 )

@@ -45,6 +45,7 @@ from branch_hub.vocabulary import (
     LeadOutcome,
     Role,
     TicketOperation,
+    WriteClass,
 )
 
 __all__ = ["ROUTES"]
@@ -199,6 +200,7 @@ def _ticket_route(op: TicketOperation) -> Route:
         params=(_TICKET,),
         body=Body(TransferRequest, example={"service": "wealth"}) if transfer else _COMMAND,
         refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.COMMAND,
     )
 
 
@@ -233,6 +235,7 @@ ROUTES = (
         params=(_VISIT,),
         body=_COMMAND,
         refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.COMMAND,
     ),
     staff_route(
         "POST",
@@ -244,6 +247,7 @@ ROUTES = (
         params=(_VISIT,),
         body=Body(NoteRequest, example={"text": "客户想了解养老金账户"}),
         refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.NOTE,
     ),
     staff_route(
         "POST",
@@ -255,6 +259,7 @@ ROUTES = (
         params=(_VISIT,),
         body=Body(HandoffRequest, example={"to_role": "wealth_manager", "note": "想咨询理财"}),
         refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.COMMAND,
     ),
     staff_route(
         "POST",
@@ -266,6 +271,7 @@ ROUTES = (
         params=(_VISIT, _LEAD),
         body=Body(LeadOutcomeRequest, example={"outcome": "follow_up", "note": "下周再联系"}),
         refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.COMMAND,
     ),
     staff_route(
         "POST",
@@ -278,6 +284,7 @@ ROUTES = (
         params=(_COUNTER,),
         body=_COMMAND,
         refusals=frozenset({404, 409, 503}),
+        limit=WriteClass.COMMAND,
     ),
     *(_ticket_route(op) for op in TicketOperation),
     staff_route(

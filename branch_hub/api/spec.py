@@ -21,6 +21,7 @@ from branch_hub.api.bodies import MAX_JSON_DEPTH
 from branch_hub.api.routes import Body, Param, Reply, Route, Shape
 from branch_hub.api.wire_schemas import EXPLICIT, FIELD_LIMITS
 from branch_hub.client.models import ErrorBody
+from branch_hub.limits import BUDGETS, WriteLimits
 from branch_hub.vocabulary import DeviceKind, LeadOutcome, Role
 
 __all__ = ["BASE", "DOCUMENT", "build", "main", "render"]
@@ -42,7 +43,10 @@ _INFO = {
         f"levels deep, at most {MAX_BODY // 1024} KiB): else 400 with the reason code "
         "`bad_json`, `bad_encoding`, `bad_json_depth`, `bad_duplicate_key`, `bad_number` or "
         "`bad_json_type`, or 413 `body_too_large`. A method a path does not take answers 405 "
-        "`method_not_allowed` with an `Allow` header. Generated from the hub's route table and the device client's "
+        "`method_not_allowed` with an `Allow` header. Every write route spends the calling "
+        "device's budget for its class: 429 `rate_limited` with `Retry-After` when it is spent; "
+        "writes that can wait (app reports, notes) answer 507 `disk_reserve` while the hub's "
+        "disk is under its reserve. Generated from the hub's route table and the device client's "
         f"wire models by `{REFRESH}`: do not edit by hand. Extensions: `x-device-kinds` (the "
         "device kinds whose certificate may call), `x-staff` (a staff session is needed; "
         "`x-session-kinds` says on which kinds where not all), `x-roles` (the staff roles "
@@ -114,7 +118,18 @@ def _statuses(route: Route) -> list[int]:
         codes |= {400, 413}  # not a JSON object, a bad field, too large
     if route.websocket or any(p.where == "query" for p in route.params):
         codes |= {400}
+    if route.limit is not None and BUDGETS[route.limit] is not None:
+        codes |= {429}  # the device's write budget for the route's class is spent
+        if not WriteLimits.essential(route.limit):
+            codes |= {507}  # the disk is under its reserve
     return sorted(codes)
+
+
+def _refusal(route: Route, status: int) -> dict[str, Any]:
+    """A refusal's reference; every 429 also names its `Retry-After` header."""
+    if status == 429:
+        return {"$ref": "#/components/responses/Throttled"}
+    return {"$ref": "#/components/responses/Error"}
 
 
 def _parameter(param: Param) -> dict[str, Any]:
@@ -168,10 +183,7 @@ def _operation(route: Route, components: _Components) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for status in _statuses(route):
         reply = route.replies.get(status)
-        refusal = "Throttled" if status == 429 else "Error"
-        responses[str(status)] = (
-            _reply(reply, components) if reply else {"$ref": f"#/components/responses/{refusal}"}
-        )
+        responses[str(status)] = _reply(reply, components) if reply else _refusal(route, status)
     op["responses"] = responses
     return op
 
@@ -209,11 +221,12 @@ def build(routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
                     "content": {"application/json": {"schema": error}},
                 },
                 "Throttled": {
-                    "description": "Too many failed attempts from this caller: try again after "
-                    "Retry-After seconds.",
+                    "description": "Too many attempts from this device or address (failed logins "
+                    "or enrolments, a spent write budget, a recent renewal; docs/hub-api.md): try "
+                    "again after Retry-After seconds.",
                     "headers": {
                         "Retry-After": {
-                            "description": "Seconds to wait before the next attempt.",
+                            "description": "Whole seconds until the next request may pass.",
                             "required": True,
                             "schema": {"type": "integer", "minimum": 1},
                         }

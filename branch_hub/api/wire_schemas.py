@@ -38,7 +38,14 @@ from branch_hub.client.renewal import RenewRequest
 from branch_hub.queue import TicketState
 from branch_hub.security.enrolment import MAX_CSR_BYTES
 from branch_hub.security.passwords import MAX_SECRET_LEN
-from branch_hub.vocabulary import NOTE_MAX_CHARS, REQUEST_ID_MAX_CHARS, SessionState
+from branch_hub.vocabulary import (
+    NOTE_MAX_CHARS,
+    REPORT_DETAIL_MAX_CHARS,
+    REPORT_REASON_MAX_CHARS,
+    REPORT_VERSION_MAX_CHARS,
+    REQUEST_ID_MAX_CHARS,
+    SessionState,
+)
 
 __all__ = [
     "BOARD",
@@ -79,6 +86,7 @@ _MINUTES: Schema = {
 _TICKET_STATE: Schema = {"type": "string", "enum": [s.value for s in TicketState]}
 _OPT_REQUEST_ID: Schema = {
     "type": ["string", "null"],
+    "maxLength": REQUEST_ID_MAX_CHARS,
     "pattern": REQUEST_ID,
     "description": "Made once per user action and sent again on a retry of that action: "
     "the hub answers the retry with its first answer.",
@@ -101,6 +109,7 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
         "session_id": {"type": ["string", "null"], "maxLength": STAFF_ID_MAX_CHARS},
         "request_id": {
             "type": ["string", "null"],
+            "maxLength": 64,
             "pattern": TICKET_REQUEST_ID,
             "description": "Chosen by the kiosk per ticket request and reused on a retry: the "
             "same request_id on the same business day returns the ticket it already issued "
@@ -128,7 +137,9 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
     },
     ReportRequest: {
         "event": {"type": "string", "enum": list(REPORT_EVENTS)},
-        "version": {"type": ["string", "null"]},
+        "version": {"type": ["string", "null"], "maxLength": REPORT_VERSION_MAX_CHARS},
+        "reason": {"type": "string", "maxLength": REPORT_REASON_MAX_CHARS},
+        "detail": {"type": "string", "maxLength": REPORT_DETAIL_MAX_CHARS},
     },
     EnrolRequest: {
         "code": {"type": "string", "minLength": 1, "maxLength": STAFF_ID_MAX_CHARS},

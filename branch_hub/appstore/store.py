@@ -26,6 +26,11 @@ from branch_hub.appstore.bundle import (
     parse_version,
     verify_bundle,
 )
+from branch_hub.vocabulary import (
+    REPORT_DETAIL_MAX_CHARS,
+    REPORT_REASON_MAX_CHARS,
+    REPORT_VERSION_MAX_CHARS,
+)
 
 __all__ = ["CHANNELS", "AppStore", "AppStoreError"]
 
@@ -226,10 +231,16 @@ class AppStore:
         """Store what a device reported."""
         if event not in EVENTS:
             raise AppStoreError(f"unknown report event {event!r}")
+        if (
+            len(version or "") > REPORT_VERSION_MAX_CHARS
+            or len(reason) > REPORT_REASON_MAX_CHARS
+            or len(detail) > REPORT_DETAIL_MAX_CHARS
+        ):
+            raise AppStoreError("a report field is longer than a report keeps")
         with self._lock:
             self._db.execute(
                 "INSERT INTO reports VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (_now(), device, app, version, event, reason[:100], detail[:500]),
+                (_now(), device, app, version, event, reason, detail),
             )
 
     def reports(self, limit: int = 100) -> list[dict[str, Any]]:

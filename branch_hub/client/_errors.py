@@ -66,7 +66,7 @@ class Refusal(StrEnum):
 
 
 class HubRefused(HubError):
-    """The hub refused the request (4xx) with an error code and a clear message."""
+    """The hub refused the request (4xx, or 507 under its disk reserve) with a code and a message."""
 
     def __init__(self, status: int, code: str, message: str, message_zh: str | None = None) -> None:
         super().__init__(f"hub refused the request ({status} {code}): {message}")

@@ -11,7 +11,14 @@ from typing import Any, Self
 
 from branch_hub.client._errors import WireError
 from branch_hub.client._wire import Reader, check_request_id, new_request_id, optional
-from branch_hub.vocabulary import NOTE_MAX_CHARS, LeadOutcome, Role
+from branch_hub.vocabulary import (
+    NOTE_MAX_CHARS,
+    REPORT_DETAIL_MAX_CHARS,
+    REPORT_REASON_MAX_CHARS,
+    REPORT_VERSION_MAX_CHARS,
+    LeadOutcome,
+    Role,
+)
 
 __all__ = [
     "CallNextRequest",
@@ -255,10 +262,24 @@ class ReportRequest:
     def __post_init__(self) -> None:
         if not isinstance(self.event, str) or not isinstance(self.reason, str):
             raise WireError("event and reason must be text")
-        if not isinstance(self.detail, str) or len(self.detail) > 500:
-            raise WireError("detail must be at most 500 characters of text")
+        if len(self.reason) > REPORT_REASON_MAX_CHARS:
+            raise WireError(f"reason must be at most {REPORT_REASON_MAX_CHARS} characters")
+        if not isinstance(self.detail, str) or len(self.detail) > REPORT_DETAIL_MAX_CHARS:
+            raise WireError(f"detail must be at most {REPORT_DETAIL_MAX_CHARS} characters of text")
         if self.version is not None and not isinstance(self.version, str):
             raise WireError("version must be text or null")
+        if self.version is not None and len(self.version) > REPORT_VERSION_MAX_CHARS:
+            raise WireError(f"version must be at most {REPORT_VERSION_MAX_CHARS} characters")
+
+    @classmethod
+    def bounded(cls, event: str, version: str | None, reason: str, detail: str) -> ReportRequest:
+        """A report with every field cut to what the hub keeps (a device never sends more)."""
+        return cls(
+            event,
+            None if version is None else version[:REPORT_VERSION_MAX_CHARS],
+            reason[:REPORT_REASON_MAX_CHARS],
+            detail[:REPORT_DETAIL_MAX_CHARS],
+        )
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON body."""

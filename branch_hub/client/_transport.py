@@ -25,6 +25,7 @@ from branch_hub.client._tls import DeviceTls
 __all__ = ["API_PREFIX", "HubTransport", "decode_answer", "segment"]
 
 API_PREFIX = "/api/v1"
+INSUFFICIENT_STORAGE = 507
 
 
 def segment(value: str) -> str:
@@ -57,7 +58,9 @@ def decode_answer(response: requests.Response) -> Any:
         error = ErrorBody.from_wire(payload)
     except WireError:  # not the API's error body (a proxy page, an aiohttp default): keep going
         error = ErrorBody("unknown", str(response.reason))
-    if response.status_code >= 500:
+    # 507: the hub's disk is under its reserve and refuses this kind of write, with a message
+    # for the person (the hub itself is up).
+    if response.status_code >= 500 and response.status_code != INSUFFICIENT_STORAGE:
         raise HubUnavailable(f"hub failed ({response.status_code} {error.code}): {error.message}")
     raise refused(response.status_code, error.code, error.message, error.message_zh)
 

@@ -135,7 +135,8 @@ class AppUpdater:
     def report(self, event: str, version: str | None, reason: str = "", detail: str = "") -> bool:
         """Tell the hub what happened (installed, refused, rolled_back); False if it is away."""
         try:
-            self.client.report_update(self.app, ReportRequest(event, version, reason, detail[:500]))
+            report = ReportRequest.bounded(event, version, reason, detail)
+            self.client.report_update(self.app, report)
         except HubError:
             return False
         return True

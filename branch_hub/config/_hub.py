@@ -38,6 +38,20 @@ class HubSettings(Strict):
         description="IPv4 addresses of the interfaces on which the hub advertises itself by mDNS "
         "(_branchhub._tcp); empty: no advertisement.",
     )
+    disk_reserve_mb: int = Field(
+        default=200,
+        ge=0,
+        description="MB of free space kept on the data directory's disk for tickets, calls, "
+        "outcomes and the audit log: under it, app reports and notes are refused (507) and "
+        "staff tablets get a `disk_low` alert; 0 turns the reserve off.",
+    )
+    write_limit_scale: float = Field(
+        default=1.0,
+        ge=0,
+        description="Multiplies every device's write rate limits (burst and refill, "
+        "docs/hub-api.md); keep 1 in a branch; an accelerated demo raises it; 0 turns the "
+        "limits off.",
+    )
 
     @field_validator("listen")
     @classmethod

@@ -28,11 +28,17 @@ IDENTITIES = {
 
 
 class Server:
-    """The hub with its lobby, served from a thread's event loop, and the clients' identities."""
+    """The hub with its lobby, served from a thread's event loop, and the clients' identities.
 
-    def __init__(self, folder: Path) -> None:
+    `write_limit_scale` 0 (the default) turns the devices' write rate limits off: the contract
+    tests send one device far more requests than a real one (tests/test_write_limits.py tests
+    the limits).
+    """
+
+    def __init__(self, folder: Path, write_limit_scale: float = 0.0) -> None:
         self.tls: TlsEnv = make_tls_env(folder / "pki")
         self.folder = folder
+        self.write_limit_scale = write_limit_scale
         self.run: RunningHub | None = None
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -40,7 +46,10 @@ class Server:
         self._thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
 
     async def _main(self) -> None:
-        async with running_hub(self.folder / "hub", self.tls, branch_config(), None) as run:
+        config = branch_config()
+        hub = config.hub.model_copy(update={"write_limit_scale": self.write_limit_scale})
+        config = config.model_copy(update={"hub": hub})
+        async with running_hub(self.folder / "hub", self.tls, config, None) as run:
             self.run = run
             self._loop = asyncio.get_running_loop()
             self._stop = asyncio.Event()
