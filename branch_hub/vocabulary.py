@@ -208,7 +208,7 @@ class WriteClass(StrEnum):
     NOTE = "note"  # free text for colleagues
     REPORT = "report"  # a device's app update report
     ADMIN = "admin"  # a branch administrator's device registry change
-    OWN_LOCKOUT = "own_lockout"  # login and enrolment: the security module's own lockouts
+    OWN_LOCKOUT = "own_lockout"  # login, enrolment, renewal: the security module's own limits
 
 
 # WebSocket close code: the staff session behind the stream ended (logout, another login on
