@@ -5,7 +5,7 @@ process is started on loopback with its default limits. The tablet makes a new r
 100 ms, each on a new TLS connection with its client certificate (GET /api/v1/health): first
 without attack (the baseline), then while `bench.slow_attack` (its own process) holds up to
 `--connections` slow connections from `--addresses` loopback addresses for `--seconds`. The hub's
-open descriptors are sampled meanwhile, and its log is measured.
+open descriptors are sampled meanwhile, its CPU time and its log are measured.
 
 `python -m bench.slow_clients [--connections N] [--seconds S] [--addresses A]`; the last stdout
 line is one JSON object.
@@ -79,6 +79,12 @@ async def _tablet(url: str, tls: ssl.SSLContext, seconds: float) -> dict[str, An
     return _figures(took_ms, failed)
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _open_files(pid: int) -> int:
     try:
         return len(os.listdir(f"/proc/{pid}/fd"))
@@ -145,13 +151,20 @@ async def _under_attack(
         stdout=asyncio.subprocess.PIPE,
     )
     peak = [0]
+    hub_cpu, started = _cpu_s(hub_pid), time.monotonic()
     sampler = asyncio.create_task(_sample_files(hub_pid, peak))
     await asyncio.sleep(min(2.0, args.seconds / 4))  # the attack's connections ramp up
     legit = await _tablet(url, tls, args.seconds - min(2.0, args.seconds / 4))
     out, _ = await attacker.communicate()
     sampler.cancel()
     attack = json.loads(out.decode().strip().splitlines()[-1])
-    return {"legit": legit, "attack": attack, "hub_open_files_peak": peak[0]}
+    busy = (_cpu_s(hub_pid) - hub_cpu) / (time.monotonic() - started)
+    return {
+        "legit": legit,
+        "attack": attack,
+        "hub_open_files_peak": peak[0],
+        "hub_cpu_share": round(busy, 2),
+    }
 
 
 def _log_lines(path: Path, since: int) -> tuple[int, int, int]:
@@ -192,6 +205,7 @@ async def _bench(root: Path, args: argparse.Namespace) -> dict[str, Any]:
         "hub_tls_handshakes_failed": health.get("tls_handshakes_failed"),
         "hub_open_files_idle": idle_files,
         "hub_open_files_peak": attacked["hub_open_files_peak"],
+        "hub_cpu_share_during_attack": attacked["hub_cpu_share"],
         "log_lines_during_attack": lines,
         "log_warning_lines_during_attack": loud,
         "log_bytes_during_attack": size,
@@ -201,7 +215,7 @@ async def _bench(root: Path, args: argparse.Namespace) -> dict[str, Any]:
 def run(
     connections: int = 2000,
     seconds: float = 60.0,
-    addresses: int = 16,
+    addresses: int = 8,
     baseline_seconds: float = 10.0,
 ) -> dict[str, Any]:
     """Run the bench; return its figures."""
@@ -224,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="bench.slow_clients", description=__doc__)
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--addresses", type=int, default=16, help="127.0.0.2 and up")
+    parser.add_argument("--addresses", type=int, default=8, help="127.0.0.2 and up")
     parser.add_argument("--baseline-seconds", type=float, default=10.0)
     args = parser.parse_args(argv)
     result = run(args.connections, args.seconds, args.addresses, args.baseline_seconds)

@@ -13,13 +13,16 @@ import logging
 import socket
 import ssl
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from branch_hub.alerts import Alert
-from branch_hub.api.logflood import install_flood_filter
+from branch_hub.api.connections import ConnectionLimits
+from branch_hub.api.logflood import LogFloodFilter, install_flood_filter
+from branch_hub.config import ConfigError, parse_config
 from branch_hub.vocabulary import HubAlertKind
 from tests.support.securehub import client, device_context, login, secure_hub
 from tests.support.tlsenv import TlsEnv, make_tls_env
@@ -216,3 +219,31 @@ def test_garbage_connections_write_a_bounded_log(
     summary = caplog.records[-1].getMessage()
     assert summary.startswith("held back "), summary
     assert "Error handling request" in summary, summary
+
+
+def test_the_flood_filter_passes_one_line_per_kind_a_minute_and_says_how_many_it_held() -> None:
+    now = [0.0]
+    flood = LogFloodFilter(clock=lambda: now[0])
+
+    def record(message: str, peer: str) -> logging.LogRecord:
+        return logging.LogRecord("aiohttp.server", logging.ERROR, "x", 1, message, (peer,), None)
+
+    passed = []
+    for at in (0.0, 1.0, 30.0, 59.0, 61.0):
+        now[0] = at
+        for peer in ("10.0.0.1", "10.0.0.2"):
+            passed.append(flood.filter(record("Error handling request from %s", peer)))
+    assert passed.count(True) == 2  # at 0 s and at 61 s, whichever peer
+    assert flood.filter(logging.LogRecord("asyncio", logging.INFO, "x", 1, "fine", (), None))
+    assert flood.report() == 8
+    assert flood.report() == 0
+
+
+def test_the_limits_come_from_the_hub_table_and_are_checked(sample_config_path: Path) -> None:
+    data = tomllib.loads(sample_config_path.read_text(encoding="utf-8"))
+    data["hub"].update(header_timeout_s=2.5, max_connections_per_address=9)
+    limits = ConnectionLimits.from_settings(parse_config(data).hub)
+    assert (limits.header_timeout_s, limits.per_address) == (2.5, 9)
+    data["hub"]["header_timeout_s"] = 0
+    with pytest.raises(ConfigError, match=r"hub\.header_timeout_s"):
+        parse_config(data, "hub.toml")
