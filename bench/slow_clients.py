@@ -43,21 +43,24 @@ def _pct(values: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else None
 
 
-def _figures(took_ms: list[float], failed: int) -> dict[str, Any]:
+def _figures(took_ms: list[float], failed: int, slow_at_s: list[float]) -> dict[str, Any]:
     return {
         "requests": len(took_ms) + failed,
         "failed": failed,
         "p50_ms": _pct(took_ms, 0.5),
         "p95_ms": _pct(took_ms, 0.95),
         "p99_ms": _pct(took_ms, 0.99),
+        "over_100ms_at_s": slow_at_s[:40],  # when, from the phase's start: do they bunch?
     }
 
 
 async def _tablet(url: str, tls: ssl.SSLContext, seconds: float) -> dict[str, Any]:
     """GET /health every 100 ms for `seconds`, each on a new TLS connection; time each."""
     took_ms: list[float] = []
+    slow_at_s: list[float] = []
     failed = 0
-    end = time.monotonic() + seconds
+    begin = time.monotonic()
+    end = begin + seconds
     timeout = aiohttp.ClientTimeout(total=30)
     while time.monotonic() < end:
         start = time.monotonic()
@@ -73,10 +76,12 @@ async def _tablet(url: str, tls: ssl.SSLContext, seconds: float) -> dict[str, An
             ok = False
         if ok:
             took_ms.append((time.monotonic() - start) * 1000)
+            if took_ms[-1] > 100:
+                slow_at_s.append(round(start - begin, 1))
         else:
             failed += 1
         await asyncio.sleep(max(0.0, EVERY_S - (time.monotonic() - start)))
-    return _figures(took_ms, failed)
+    return _figures(took_ms, failed, slow_at_s)
 
 
 def _cpu_s(pid: int) -> float:
