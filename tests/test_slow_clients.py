@@ -105,8 +105,13 @@ def test_slow_headers_and_a_slow_body_are_cut(
             assert await _closed_after(reader, CLOSED_WITHIN_S) < CLOSED_WITHIN_S
             sender.cancel()
             writer.close()
+            reader, writer = await _open_tls(port, anonymous)  # one request, then idle
+            writer.write(b"GET /api/v1/health HTTP/1.1\r\nHost: hub\r\n\r\n")
+            assert (await reader.readuntil(b"\r\n")).startswith(b"HTTP/1.1 ")
+            assert await _closed_after(reader, CLOSED_WITHIN_S) < CLOSED_WITHIN_S
+            writer.close()
             health = await _health(tls, url, hub)
-        assert health["connections_timed_out"] == 2, health
+        assert health["connections_timed_out"] == 2, health  # an idle close is no timeout
 
     asyncio.run(main())
     # The handler reading the cut body is not an internal error (it used to log a traceback).

@@ -5,7 +5,7 @@ may hold `per_address` connections and all peers together `capacity`; past eithe
 connection is closed at accept. After its handshake a connection has `header_timeout_s` to send a
 request's complete headers (from the handshake, or from the first byte after the previous
 request), then `body_timeout_s` to finish the request's body, and may idle `idle_timeout_s`
-between requests. A request whose handler is running (an event stream, for hours) has no
+between requests (aiohttp's keep-alive timeout, counted from the end of the response). A request whose handler is running (an event stream, for hours) has no
 deadline: the handler, not the connection, decides when it ends.
 """
 
@@ -203,9 +203,13 @@ class GuardedConnection(asyncio.Protocol):
         self._arm(self._limits.body_timeout_s, lambda: self._body_late(body_done))
 
     def request_ended(self) -> None:
-        """The request's handler returned: the connection idles until the next request."""
+        """The request's handler returned: the next request's deadline starts at its first byte.
+
+        The idle time in between is aiohttp's keep-alive timeout (set to `idle_timeout_s`), which
+        starts only once the response is written, so a long download is never cut as idle.
+        """
         self._idle = True
-        self._arm(self._limits.idle_timeout_s, self._idle_over)
+        self._disarm()
 
     def _arm(self, delay_s: float, expire: Callable[[], None]) -> None:
         self._disarm()
@@ -222,11 +226,6 @@ class GuardedConnection(asyncio.Protocol):
     def _body_late(self, body_done: Callable[[], bool]) -> None:
         if not body_done():
             self._cut(f"the request body took over {self._limits.body_timeout_s:g} s")
-
-    def _idle_over(self) -> None:
-        self._timer = None
-        if self._transport is not None:
-            self._transport.close()
 
     def _cut(self, why: str) -> None:
         self._timer = None
