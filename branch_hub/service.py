@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import resource
 import signal
 import socket
 from pathlib import Path
@@ -17,7 +18,7 @@ from branch_hub.discovery import HubAdvert, HubAdvertiser
 from branch_hub.hub import build_hub
 from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
 
-__all__ = ["ensure_dev_pki", "serve"]
+__all__ = ["ensure_dev_pki", "raise_open_files_limit", "serve"]
 
 log = logging.getLogger("branch_hub.service")
 
@@ -40,6 +41,20 @@ def ensure_dev_pki(pki_dir: Path, branch_id: str) -> None:
     log.warning("no provisioned certificates in %s: created a development branch CA", pki_dir)
 
 
+def raise_open_files_limit() -> int:
+    """Raise the soft limit on open files to the hard limit (each connection takes one); log it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (OSError, ValueError) as exc:
+            log.warning("cannot raise the open-files limit from %d to %d: %s", soft, target, exc)
+    log.info("open-files limit: %d (hard limit %s)", soft, hard)
+    return soft
+
+
 def _advertise(config: BranchConfig, pki_dir: Path, port: int) -> HubAdvertiser:
     """Advertise the hub by mDNS on the configured interfaces only."""
     info_path = pki_dir / "hub.json"
@@ -59,6 +74,7 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve the hub until SIGINT/SIGTERM (or `stop` is set)."""
+    raise_open_files_limit()
     data_dir = resolve_data_dir(config, config_path)
     ensure_dev_pki(data_dir / "pki", config.branch.id)
     hub = build_hub(config, config_path)

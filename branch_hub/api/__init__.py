@@ -25,6 +25,12 @@ from branch_hub.api.app import (
     error_middleware,
     hide_server_version,
 )
+from branch_hub.api.connections import (
+    CONNECTIONS,
+    ConnectionLimits,
+    Connections,
+    connection_middleware,
+)
 from branch_hub.api.handshakes import HandshakeWatch
 from branch_hub.api.routes import Route, register
 from branch_hub.hub import Hub
@@ -45,10 +51,12 @@ ROUTES: tuple[Route, ...] = (
 def create_app(hub: Hub) -> web.Application:
     """Build the aiohttp application for a hub: every route behind the device and staff checks."""
     app = web.Application(
-        middlewares=[error_middleware, context_middleware], client_max_size=MAX_BODY
+        middlewares=[connection_middleware, error_middleware, context_middleware],
+        client_max_size=MAX_BODY,
     )
     app[HUB] = hub
     app[HANDSHAKES] = HandshakeWatch()
+    app[CONNECTIONS] = Connections(ConnectionLimits.from_settings(hub.config.hub))
     hide_server_version(app)
     register(app, ROUTES)
     return app

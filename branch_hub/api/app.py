@@ -79,6 +79,8 @@ async def error_middleware(
             response.headers["Allow"] = exc.headers["Allow"]
         return response
     except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and _client_gone(request):
+            return web.Response(status=499)  # left, or cut for slowness, mid-body: no one to tell
         refusal = refusal_for(exc)
         if refusal is not None:
             message = (
@@ -96,6 +98,11 @@ async def error_middleware(
             "internal error; the hub logged the details",
             "系统内部错误，已记录详情。",
         )
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 @web.middleware

@@ -3,7 +3,8 @@
 asyncio's own TLS server drops a failed handshake silently (an `ssl.SSLError` is an `OSError`,
 which it reports only in debug mode), so the site accepts plain TCP and upgrades each
 connection itself with `loop.start_tls`, which raises the handshake's error to the caller.
-The application's protocol is created only after a handshake succeeded.
+The application's protocol is created only after a handshake succeeded, behind the deadlines of
+`connections.GuardedConnection`; a connection over a cap is closed at accept, before any TLS work.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from branch_hub.api.connections import Connections, GuardedConnection
+from branch_hub.api.logflood import LogFloodFilter, install_flood_filter
+
 __all__ = ["HandshakeWatch", "TlsSite"]
 
 log = logging.getLogger("branch_hub.api.tls")
 
 LOG_EVERY_S = 60.0  # one line per peer address in this long, however many failures
 MAX_PEERS = 4096  # peers remembered for that; past it, the quiet ones are forgotten
-HANDSHAKE_TIMEOUT_S = 60.0  # asyncio's default
 
 
 class HandshakeWatch:
@@ -66,11 +69,19 @@ def _reason(exc: BaseException) -> str:
     return type(exc).__name__
 
 
+async def _report_every(flood: LogFloodFilter, every_s: float) -> None:
+    """Say every so often how many repeated error lines the flood filter held back."""
+    while True:
+        await asyncio.sleep(every_s)
+        flood.report()
+
+
 class _TlsAcceptor(asyncio.Protocol):
     """One accepted connection until its TLS handshake ends; then the application's."""
 
     def __init__(self, site: TlsSite) -> None:
         self._site = site
+        self._peer = "unknown"
         self._early: list[bytes] = []  # application data that came with the handshake's end
         self._eof = False
         self._lost = False
@@ -79,12 +90,24 @@ class _TlsAcceptor(asyncio.Protocol):
         if not isinstance(transport, asyncio.Transport):  # a listening TCP socket gives one
             transport.close()
             return
+        peername = transport.get_extra_info("peername")
+        self._peer = str(peername[0]) if peername else "unknown"
+        if not self._site.connections.admit(self._peer):
+            transport.abort()  # at a cap: refused before any TLS work
+            return
         transport.pause_reading()  # start_tls reads the handshake; nothing may come before
         self._site.track(asyncio.get_running_loop().create_task(self._accept(transport)))
 
     async def _accept(self, raw: asyncio.Transport) -> None:
-        peername = raw.get_extra_info("peername")
-        peer = str(peername[0]) if peername else "unknown"
+        connections = self._site.connections
+        guarded = False
+        try:
+            guarded = await self._handshake(raw)
+        finally:
+            if not guarded:  # else the guard releases the connection when it closes
+                connections.release(self._peer)
+
+    async def _handshake(self, raw: asyncio.Transport) -> bool:
         loop = asyncio.get_running_loop()
         try:
             tls = await loop.start_tls(
@@ -95,17 +118,18 @@ class _TlsAcceptor(asyncio.Protocol):
                 ssl_handshake_timeout=self._site.handshake_timeout_s,
             )
         except (OSError, TimeoutError) as exc:  # an ssl.SSLError is an OSError
-            self._site.watch.record(peer, exc)
-            return
+            self._site.watch.record(self._peer, exc)
+            return False
         if tls is None or self._lost:
-            return
-        app = self._site.make_protocol()
+            return False
+        app = GuardedConnection(self._site.make_protocol(), self._peer, self._site.connections)
         tls.set_protocol(app)
         app.connection_made(tls)
         for chunk in self._early:
             app.data_received(chunk)
         if self._eof:
             app.eof_received()
+        return True
 
     def data_received(self, data: bytes) -> None:
         self._early.append(data)
@@ -128,16 +152,17 @@ class TlsSite(web.BaseSite):
         port: int,
         ssl_context: ssl.SSLContext,
         watch: HandshakeWatch,
-        *,
-        handshake_timeout_s: float = HANDSHAKE_TIMEOUT_S,
+        connections: Connections,
     ) -> None:
         super().__init__(runner, ssl_context=ssl_context)
         self.ssl_context = ssl_context
         self.watch = watch
-        self.handshake_timeout_s = handshake_timeout_s
+        self.connections = connections
+        self.handshake_timeout_s = connections.limits.handshake_timeout_s
         self._host = host
         self._port = port
         self._handshakes: set[asyncio.Task[None]] = set()
+        self._reporter: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -159,6 +184,8 @@ class TlsSite(web.BaseSite):
     async def start(self) -> None:
         """Listen on host:port."""
         await super().start()
+        flood = install_flood_filter()
+        self._reporter = asyncio.get_running_loop().create_task(_report_every(flood, LOG_EVERY_S))
         self._server = await asyncio.get_running_loop().create_server(
             lambda: _TlsAcceptor(self),
             self._host,
@@ -171,4 +198,6 @@ class TlsSite(web.BaseSite):
         """Stop listening and drop the handshakes under way."""
         for task in list(self._handshakes):
             task.cancel()
+        if self._reporter is not None:
+            self._reporter.cancel()
         await super().stop()

@@ -12,6 +12,7 @@ from aiohttp import WSMsgType, web
 
 from branch_hub import __version__
 from branch_hub.api.app import HANDSHAKES, HUB, ctx
+from branch_hub.api.connections import CONNECTIONS
 from branch_hub.api.errors import ApiError
 from branch_hub.api.routes import ALL_KINDS, BOARD_KINDS, Param, Reply, Route
 from branch_hub.api.wire_schemas import BOARD
@@ -39,6 +40,10 @@ async def health(request: web.Request) -> web.Response:
     body = {"status": "ok", "version": __version__, "last_seq": last, **hub.status}
     body["cache"] = await loop.run_in_executor(None, hub.cache_sync.status)
     body["tls_handshakes_failed"] = request.app[HANDSHAKES].failed
+    connections = request.app[CONNECTIONS]
+    body["connections_open"] = connections.open
+    body["connections_refused"] = connections.refused
+    body["connections_timed_out"] = connections.timed_out
     return web.json_response(body)
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import resource
 import ssl
 
 from aiohttp import web
 
 from branch_hub.api import create_app
 from branch_hub.api.app import HANDSHAKES
+from branch_hub.api.connections import CONNECTIONS
 from branch_hub.api.handshakes import TlsSite
 from branch_hub.hub import Hub
 from branch_hub.pki import server_ssl_context
@@ -20,12 +22,21 @@ async def start_site(
 ) -> web.AppRunner:
     """Serve a hub's API over TLS on host:port (0 picks a free port); return the runner.
 
-    Failed TLS handshakes are counted (GET /health, `tls_handshakes_failed`) and logged.
+    Failed TLS handshakes are counted (GET /health, `tls_handshakes_failed`) and logged; so are
+    connections refused at a cap or closed for being slow (`connections_refused`,
+    `connections_timed_out`).
     """
     app = create_app(hub)
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=shutdown_timeout_s)
+    connections = app[CONNECTIONS]
+    connections.fit_to_open_files(resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    runner = web.AppRunner(
+        app,
+        handle_signals=False,
+        shutdown_timeout=shutdown_timeout_s,
+        keepalive_timeout=connections.limits.idle_timeout_s,
+    )
     await runner.setup()
-    site = TlsSite(runner, host, port, ssl_ctx, app[HANDSHAKES])
+    site = TlsSite(runner, host, port, ssl_ctx, app[HANDSHAKES], connections)
     await site.start()
     return runner
 

@@ -200,6 +200,23 @@ def _health(_ref: Ref) -> Schema:
                 "minimum": 0,
                 "description": "TLS handshakes that failed since the hub started.",
             },
+            "connections_open": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Connections open now (counted from accept).",
+            },
+            "connections_refused": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Connections closed at accept since the hub started: a peer "
+                "address or the hub was at its connection cap.",
+            },
+            "connections_timed_out": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Connections closed since the hub started because their request "
+                "headers or body came too slowly.",
+            },
         },
         "additionalProperties": True,
     }

@@ -33,6 +33,46 @@ class HubSettings(Strict):
     staff_idle_timeout_s: float = Field(
         default=900.0, gt=0, description="Seconds of inactivity before a staff session ends."
     )
+    tls_handshake_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a new connection has to finish its TLS handshake before it is closed.",
+    )
+    header_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection has to send a request's complete headers, from the end "
+        "of its TLS handshake or from the first byte after the previous request; then it is "
+        "closed (a slow client holds no connection longer).",
+    )
+    body_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        description="Seconds a request has to send its whole body once its headers arrived.",
+    )
+    keepalive_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds an idle kept-alive connection stays open between requests "
+        "(event streams are never cut by it).",
+    )
+    max_connections_per_address: int = Field(
+        default=64,
+        ge=1,
+        le=65536,
+        description="Connections one peer address may hold at once; more are closed at accept.",
+    )
+    max_connections: int = Field(
+        default=4096,
+        ge=16,
+        le=1_000_000,
+        description="Connections the hub holds at once from all peers; more are closed at accept. "
+        "The hub lowers it to stay 256 under its open-files limit.",
+    )
     mdns_interfaces: list[str] = Field(
         default_factory=list,
         description="IPv4 addresses of the interfaces on which the hub advertises itself by mDNS "

@@ -28,6 +28,7 @@ async def secure_hub(
     idle_timeout_s: float = 900.0,
     extra: Callable[[web.Application], None] | None = None,
     security: HubSecurity | None = None,
+    hub_settings: dict[str, object] | None = None,
 ) -> AsyncIterator[tuple[Hub, str]]:
     """Run a hub with staff accounts (w1 wealth_manager, t1 teller; PIN 246810) and yield it.
 
@@ -36,7 +37,11 @@ async def secure_hub(
     del security
     config = branch_config()
     config = config.model_copy(
-        update={"hub": config.hub.model_copy(update={"staff_idle_timeout_s": idle_timeout_s})}
+        update={
+            "hub": config.hub.model_copy(
+                update={"staff_idle_timeout_s": idle_timeout_s, **(hub_settings or {})}
+            )
+        }
     )
     async with served_hub(config, data, tls, extra=extra) as (hub, url):
         tls.registry = None  # these tests enrol each device themselves (client(..., hub))
