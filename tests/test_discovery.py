@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from branch_hub.client.discovery import DiscoveryError, HubAdvert, accept_rediscovery
+from tests.support.hubkit import provision
 
 pytestmark = pytest.mark.netns
 
@@ -225,6 +226,7 @@ def test_running_hub_advertises_on_its_configured_interface(
     )
     config = tmp_path / "hub.toml"
     config.write_text(text, encoding="utf-8")
+    provision(tmp_path / "var")
     hub = shutil.which("branch-hub", path=str(Path(sys.executable).parent))
     assert hub is not None
     proc = subprocess.Popen(
