@@ -41,17 +41,25 @@ def ensure_dev_pki(pki_dir: Path, branch_id: str) -> None:
     log.warning("--dev: created a development branch CA in %s (not for a real branch)", pki_dir)
 
 
-def _advertise(config: BranchConfig, pki_dir: Path, listen_host: str, port: int) -> HubAdvertiser:
-    """Advertise the hub by mDNS where `advert_interfaces` says (the caller checked it is somewhere)."""
+def _advertise(
+    config: BranchConfig, pki_dir: Path, listen_host: str, port: int
+) -> HubAdvertiser | None:
+    """Advertise the hub by mDNS where `advert_interfaces` says, if anywhere."""
+    interfaces = advert_interfaces(listen_host, list(config.hub.mdns_interfaces))
+    if not config.hub.mdns or not interfaces:
+        return None
     info: dict[str, object] = {}
     if (pki_dir / "hub.json").exists():
         info = json.loads((pki_dir / "hub.json").read_text(encoding="utf-8"))
     hub_id = str(info.get("hub_id", f"{config.branch.id}-hub"))
     host = str(info.get("host", "")) or None
     ca = x509.load_pem_x509_certificate((pki_dir / "ca.crt").read_bytes())
-    interfaces = advert_interfaces(listen_host, list(config.hub.mdns_interfaces))
     advert = HubAdvert(config.branch.id, hub_id, ca_fingerprint(ca), port, tuple(interfaces))
-    return HubAdvertiser(advert, interfaces, host)
+    try:
+        return HubAdvertiser(advert, interfaces, host)
+    except OSError as exc:  # devices can still reach the hub by its address
+        log.warning("cannot advertise by mDNS on %s: %s", ", ".join(interfaces), exc)
+        return None
 
 
 async def serve(
@@ -72,11 +80,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    advertiser = None
-    if config.hub.mdns and advert_interfaces(host, list(config.hub.mdns_interfaces)):
-        advertiser = await loop.run_in_executor(
-            None, _advertise, config, data_dir / "pki", host, int(bound[1])
-        )
+    advertiser = await loop.run_in_executor(
+        None, _advertise, config, data_dir / "pki", host, int(bound[1])
+    )
     try:
         await stop.wait()
     finally:
