@@ -107,7 +107,9 @@ def hub_unit(tmp_path: Path, script: Callable[[str], str]) -> Iterator[tuple[Mac
     fingerprint = re.search(r"CA fingerprint:\s+([0-9a-f]{64})", printed)
     assert fingerprint, printed
     assert "OK: branch B001" in machine.run(check)
+    accounts = Path("/etc/passwd").read_bytes()
     machine.run(install)
+    assert Path("/etc/passwd").read_bytes() == accounts  # the test switches change no account
     exec_start = next(
         line.split("=", 1)[1]
         for line in UNIT.read_text().splitlines()

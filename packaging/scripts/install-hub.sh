@@ -9,8 +9,8 @@
 #
 # For tests only (never on a branch machine):
 #   --root DIR     install under DIR as if it were /, with the paths written into hub.toml under
-#                  DIR too, so the installed hub can be run in place; without root, no user is
-#                  created and no owner changed
+#                  DIR too, so the installed hub can be run in place; no user is created and no
+#                  owner changed (the machine's accounts stay as they are)
 #   --no-apt       install no Debian packages and no venv (use the caller's branch-hub)
 #   --no-systemd   install the unit files but do not reload, enable or start systemd units
 set -euo pipefail
@@ -32,8 +32,9 @@ done
 SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 ETC="$DEST/etc/branch-edge" DATA="$DEST/var/lib/branch-edge" OPT="$DEST/opt/branch-edge"
 OWN=() HUB_OWN=()
-if [ "$(id -u)" = 0 ]; then
-  OWN=(-o root -g branch-hub) HUB_OWN=(-o branch-hub -g branch-hub)
+SYSTEM=0
+if [ -z "$DEST" ] && [ "$(id -u)" = 0 ]; then
+  SYSTEM=1 OWN=(-o root -g branch-hub) HUB_OWN=(-o branch-hub -g branch-hub)
   id branch-hub >/dev/null 2>&1 || useradd --system --home-dir /var/lib/branch-edge --shell /usr/sbin/nologin branch-hub
 fi
 if [ "$APT" = 1 ]; then
@@ -55,7 +56,7 @@ for key in ("ca_file", "signing_public_key"):
 EOF
 install -d -m 0700 "${HUB_OWN[@]}" "$DATA"
 cp -a "$BRANCH_DIR/var/." "$DATA/"
-if [ "$(id -u)" = 0 ]; then chown -R branch-hub:branch-hub "$DATA"; fi
+if [ "$SYSTEM" = 1 ]; then chown -R branch-hub:branch-hub "$DATA"; fi
 install -d "$OPT/docs" && cp "$SRC"/docs/*.md "$OPT/docs/"
 install -D -m 0644 "$SRC/packaging/systemd/branch-hub.service" "$DEST/etc/systemd/system/branch-hub.service"
 install -D -m 0644 "$SRC/packaging/logrotate/branch-edge" "$DEST/etc/logrotate.d/branch-edge"
