@@ -154,7 +154,7 @@ def start_hub(work: Path) -> tuple[subprocess.Popen[str], str]:
     config.write_text(sample.read_text(encoding="utf-8"), encoding="utf-8")
     exe = Path(sys.executable).parent / "branch-hub"
     proc = subprocess.Popen(
-        [str(exe), "--config", str(config), "--listen", "127.0.0.1:0"],
+        [str(exe), "--config", str(config), "--listen", "127.0.0.1:0", "--dev"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

@@ -10,17 +10,17 @@ import sys
 from pathlib import Path
 
 from branch_common.cli import EXIT_FAILED, EXIT_USAGE, add_version, describe
+from branch_hub.checks import checked_summary, startup_problems
 from branch_hub.config import (
     BranchConfig,
     ConfigError,
-    check_hq,
     load_config,
     reference_markdown,
     resolve_data_dir,
     split_listen,
 )
 from branch_hub.diskreserve import MB, free_bytes
-from branch_hub.service import serve
+from branch_hub.service import ensure_dev_pki, serve
 
 __all__ = ["main"]
 
@@ -36,7 +36,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--listen", metavar="HOST:PORT", help="override the config's listen address"
     )
-    parser.add_argument("--check", action="store_true", help="validate the configuration and exit")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate the configuration and the hub's provisioned keys, then exit",
+    )
+    parser.add_argument(
+        "--dev",
+        action="store_true",
+        help="development only: make a throwaway branch CA and certificate when the data folder "
+        "has none (a real branch is provisioned with 'branch-provision init')",
+    )
     parser.add_argument(
         "--config-reference",
         action="store_true",
@@ -104,8 +114,6 @@ def _run(argv: list[str] | None) -> int:
         parser.error("--config FILE is required")
     try:
         config = load_config(args.config)
-        # The same checks as --check, so a bad URL or key stops the hub here, not mid-start.
-        check_hq(config, args.config)
         if args.listen:
             split_listen(args.listen)
     except ConfigError as exc:
@@ -114,12 +122,16 @@ def _run(argv: list[str] | None) -> int:
     except ValueError as exc:
         print(f"branch-hub: error: --listen: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.dev and not args.check:
+        ensure_dev_pki(resolve_data_dir(config, args.config) / "pki", config.branch.id)
+    # The same checks as --check, so a bad URL or key stops the hub here, not mid-start.
+    problems = startup_problems(config, args.config)
+    for problem in problems:
+        print(f"branch-hub: error: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_FAILED
     if args.check:
-        print(
-            f"{args.config}: OK: branch {config.branch.id} ({config.branch.name_zh}), "
-            f"{len(config.services)} services, {len(config.counters)} counters, "
-            f"{len(config.stations)} kiosk stations"
-        )
+        print(checked_summary(config, args.config))
         _warn_low_disk(config, args.config)
         return 0
     logging.basicConfig(

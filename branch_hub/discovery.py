@@ -2,18 +2,28 @@
 
 The advert format (TXT keys, fingerprint check) is shared with the devices and lives in
 `branch_hub.client.discovery`, where browsing is too. Advertising is restricted to the
-interfaces given (never "all interfaces" by default).
+interfaces the configuration gives or the hub listens on (never loopback unless listed).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 
+import ifaddr
 from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
 from branch_hub.client.discovery import API_VERSION, SERVICE_TYPE, DiscoveryError, HubAdvert
 
-__all__ = ["API_VERSION", "SERVICE_TYPE", "DiscoveryError", "HubAdvert", "HubAdvertiser"]
+__all__ = [
+    "API_VERSION",
+    "SERVICE_TYPE",
+    "DiscoveryError",
+    "HubAdvert",
+    "HubAdvertiser",
+    "advert_interfaces",
+    "lan_addresses",
+]
 
 
 class HubAdvertiser:
@@ -39,3 +49,32 @@ class HubAdvertiser:
         """Withdraw the advertisement (goodbye packets) and stop."""
         self._zc.unregister_service(self._info)
         self._zc.close()
+
+
+def advert_interfaces(listen_host: str, configured: list[str]) -> list[str]:
+    """Where to advertise: the configured addresses, else the one the hub listens on, else (when
+    it listens on all) every non-loopback IPv4 address; never loopback unless configured."""
+    if configured:
+        return list(configured)
+    try:
+        listen = ipaddress.ip_address(listen_host)
+    except ValueError:
+        return []
+    if listen.is_unspecified:
+        return lan_addresses()
+    if listen.version == 4 and not listen.is_loopback:
+        return [str(listen)]
+    return []
+
+
+def lan_addresses() -> list[str]:
+    """The machine's IPv4 addresses other than loopback and link-local."""
+    found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if not isinstance(ip.ip, str):
+                continue
+            address = ipaddress.IPv4Address(ip.ip)
+            if not (address.is_loopback or address.is_link_local):
+                found.append(str(address))
+    return sorted(set(found))

@@ -7,16 +7,22 @@ import json
 import logging
 import resource
 import signal
-import socket
 from pathlib import Path
 
 from cryptography import x509
 
 from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
-from branch_hub.discovery import HubAdvert, HubAdvertiser
+from branch_hub.discovery import HubAdvert, HubAdvertiser, advert_interfaces
 from branch_hub.hub import build_hub
-from branch_hub.pki import ca_fingerprint, issue_server_cert, load_pem_pair, make_ca
+from branch_hub.identity import (
+    HubPki,
+    default_addresses,
+    default_names,
+    write_hub_identity,
+    write_server_cert,
+)
+from branch_hub.pki import ca_fingerprint, load_pem_pair
 
 __all__ = ["ensure_dev_pki", "raise_open_files_limit", "serve"]
 
@@ -24,21 +30,16 @@ log = logging.getLogger("branch_hub.service")
 
 
 def ensure_dev_pki(pki_dir: Path, branch_id: str) -> None:
-    """Create a branch CA and server certificate if the branch has not been provisioned yet."""
-    ca_cert, ca_key = pki_dir / "ca.crt", pki_dir / "ca.key"
-    hub_cert, hub_key = pki_dir / "hub.crt", pki_dir / "hub.key"
-    if hub_cert.exists() and hub_key.exists() and ca_cert.exists():
+    """For `branch-hub --dev` only: make a development branch CA when the keys are missing."""
+    pki = HubPki(pki_dir)
+    if all(path.exists() for path in pki.required()):
         return
-    pki_dir.mkdir(parents=True, exist_ok=True)
-    if ca_cert.exists() and ca_key.exists():
-        ca = load_pem_pair(ca_cert, ca_key)
+    if pki.ca_crt.exists() and pki.ca_key.exists():
+        ca = load_pem_pair(pki.ca_crt, pki.ca_key)
+        write_server_cert(ca, pki, f"{branch_id}-hub", default_names(), default_addresses())
     else:
-        ca = make_ca(branch_id)
-        ca.save(ca_cert, ca_key)
-    host = socket.gethostname()
-    server = issue_server_cert(ca, host, ["localhost", host], ["127.0.0.1", "::1"])
-    server.save(hub_cert, hub_key)
-    log.warning("no provisioned certificates in %s: created a development branch CA", pki_dir)
+        write_hub_identity(pki, branch_id, default_names(), default_addresses(), 8443)
+    log.warning("--dev: created a development branch CA in %s (not for a real branch)", pki_dir)
 
 
 def raise_open_files_limit() -> int:
@@ -55,16 +56,25 @@ def raise_open_files_limit() -> int:
     return soft
 
 
-def _advertise(config: BranchConfig, pki_dir: Path, port: int) -> HubAdvertiser:
-    """Advertise the hub by mDNS on the configured interfaces only."""
-    info_path = pki_dir / "hub.json"
-    hub_id = f"{config.branch.id}-hub"
-    if info_path.exists():
-        hub_id = str(json.loads(info_path.read_text(encoding="utf-8")).get("hub_id", hub_id))
+def _advertise(
+    config: BranchConfig, pki_dir: Path, listen_host: str, port: int
+) -> HubAdvertiser | None:
+    """Advertise the hub by mDNS where `advert_interfaces` says, if anywhere."""
+    interfaces = advert_interfaces(listen_host, list(config.hub.mdns_interfaces))
+    if not config.hub.mdns or not interfaces:
+        return None
+    info: dict[str, object] = {}
+    if (pki_dir / "hub.json").exists():
+        info = json.loads((pki_dir / "hub.json").read_text(encoding="utf-8"))
+    hub_id = str(info.get("hub_id", f"{config.branch.id}-hub"))
+    host = str(info.get("host", "")) or None
     ca = x509.load_pem_x509_certificate((pki_dir / "ca.crt").read_bytes())
-    interfaces = list(config.hub.mdns_interfaces)
     advert = HubAdvert(config.branch.id, hub_id, ca_fingerprint(ca), port, tuple(interfaces))
-    return HubAdvertiser(advert, interfaces)
+    try:
+        return HubAdvertiser(advert, interfaces, host)
+    except OSError as exc:  # devices can still reach the hub by its address
+        log.warning("cannot advertise by mDNS on %s: %s", ", ".join(interfaces), exc)
+        return None
 
 
 async def serve(
@@ -76,7 +86,6 @@ async def serve(
     """Serve the hub until SIGINT/SIGTERM (or `stop` is set)."""
     raise_open_files_limit()
     data_dir = resolve_data_dir(config, config_path)
-    ensure_dev_pki(data_dir / "pki", config.branch.id)
     hub = build_hub(config, config_path)
     host, port = split_listen(listen or config.hub.listen)
     runner = await start_site(hub, host, port, hub_ssl_context(hub))
@@ -87,11 +96,9 @@ async def serve(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    advertiser = None
-    if config.hub.mdns_interfaces:
-        advertiser = await loop.run_in_executor(
-            None, _advertise, config, data_dir / "pki", int(bound[1])
-        )
+    advertiser = await loop.run_in_executor(
+        None, _advertise, config, data_dir / "pki", host, int(bound[1])
+    )
     try:
         await stop.wait()
     finally:

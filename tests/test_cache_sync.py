@@ -21,6 +21,7 @@ from sync.publisher import publish
 from sync.static_server import StaticServer, make_test_pki
 from sync.synth import SynthOptions, write_export_file
 from tests.support.devices import enrolled_device
+from tests.support.hubkit import provision
 
 BRANCH = "BJ-CY-0105"
 
@@ -167,6 +168,7 @@ def test_running_hub_pulls_at_start_and_shows_the_cache_on_health(
     )
     config = hq.root / "hub" / "hub.toml"
     config.write_text(text, encoding="utf-8")
+    provision(hq.root / "hub" / "var")
     proc = subprocess.Popen(
         [script("branch-hub"), "--config", str(config), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,

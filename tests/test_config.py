@@ -18,6 +18,7 @@ from branch_hub.config import (
     parse_config,
     reference_markdown,
 )
+from tests.support.hubkit import provision
 
 
 @pytest.fixture
@@ -143,9 +144,14 @@ def test_missing_file(tmp_path: Path) -> None:
         load_config(tmp_path / "nope.toml")
 
 
-def test_cli_check_ok(script: Callable[[str], str], sample_config_path: Path) -> None:
+def test_cli_check_ok(
+    script: Callable[[str], str], tmp_path: Path, sample_config_path: Path
+) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text(sample_config_path.read_text(encoding="utf-8"), encoding="utf-8")
+    provision(tmp_path / "var")
     done = subprocess.run(
-        [script("branch-hub"), "--config", str(sample_config_path), "--check"],
+        [script("branch-hub"), "--config", str(config), "--check"],
         capture_output=True,
         text=True,
         check=False,

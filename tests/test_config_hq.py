@@ -10,6 +10,7 @@ import pytest
 
 from sync.keys import write_key_pair
 from sync.static_server import make_test_pki
+from tests.support.hubkit import provision
 
 
 @pytest.fixture
@@ -18,6 +19,7 @@ def hq_files(tmp_path: Path) -> dict[str, Path]:
     ca, _, _ = make_test_pki(tmp_path / "hq-pki")
     (tmp_path / "hq").mkdir()
     (tmp_path / "branch" / "var" / "cache").mkdir(parents=True)
+    provision(tmp_path / "branch" / "var")
     write_key_pair("hq", tmp_path / "hq" / "signing.key", tmp_path / "hq" / "signing.pub")
     sync_key = tmp_path / "branch" / "var" / "cache" / "hub_sync.key"
     write_key_pair("hub", sync_key, tmp_path / "hub_sync.pub")

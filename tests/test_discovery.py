@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from branch_hub.client.discovery import DiscoveryError, HubAdvert, accept_rediscovery
+from tests.support.hubkit import provision
 
 pytestmark = pytest.mark.netns
 
@@ -216,15 +217,19 @@ def test_rediscovery_updates_only_the_address() -> None:
         accept_rediscovery(pinned, impostor)
 
 
+@pytest.mark.parametrize(
+    "setting",
+    ['mdns_interfaces = ["10.77.0.1"]', "# mdns is on by default, where the hub listens"],
+    ids=["configured", "default"],
+)
 def test_running_hub_advertises_on_its_configured_interface(
-    pair: Pair, tmp_path: Path, sample_config_path: Path
+    pair: Pair, tmp_path: Path, sample_config_path: Path, setting: str
 ) -> None:
     text = sample_config_path.read_text(encoding="utf-8")
-    text = text.replace(
-        "staff_idle_timeout_s = 900", 'staff_idle_timeout_s = 900\nmdns_interfaces = ["10.77.0.1"]'
-    )
+    text = text.replace("staff_idle_timeout_s = 900", f"staff_idle_timeout_s = 900\n{setting}")
     config = tmp_path / "hub.toml"
     config.write_text(text, encoding="utf-8")
+    provision(tmp_path / "var")
     hub = shutil.which("branch-hub", path=str(Path(sys.executable).parent))
     assert hub is not None
     proc = subprocess.Popen(

@@ -22,6 +22,7 @@ from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
 from branch_hub.retention import Pruner, business_date, business_day_start, today_start
 from tests.support.devices import enrolled_device
+from tests.support.hubkit import provision
 
 ZONE = "Asia/Shanghai"
 KEY = b"k" * 32
@@ -247,7 +248,7 @@ def test_restarted_hub_shows_todays_calls_only(
     config = tmp_path / "hub.toml"
     config.write_text(sample_config_path.read_text(encoding="utf-8"), encoding="utf-8")
     data = tmp_path / "var"
-    data.mkdir()
+    provision(data)
     log = EventLog(data / "hub.db", AtRestCipher(load_or_create_key(data / "atrest.key")))
     now = datetime.now(UTC)
     zone = load_config(config).branch.timezone

@@ -11,6 +11,7 @@ from pathlib import Path
 import requests
 
 from tests.support.devices import enrolled_device
+from tests.support.hubkit import provision
 
 
 def test_hub_serves_https_and_stops_on_sigterm(
@@ -18,6 +19,7 @@ def test_hub_serves_https_and_stops_on_sigterm(
 ) -> None:
     config = tmp_path / "hub.toml"
     config.write_text(sample_config_path.read_text(encoding="utf-8"), encoding="utf-8")
+    provision(tmp_path / "var")
     proc = subprocess.Popen(
         [script("branch-hub"), "--config", str(config), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
@@ -57,6 +59,7 @@ def test_hub_reports_busy_port(
         port = busy.getsockname()[1]
         config = tmp_path / "hub.toml"
         config.write_text(sample_config_path.read_text(encoding="utf-8"), encoding="utf-8")
+        provision(tmp_path / "var")
         done = subprocess.run(
             [script("branch-hub"), "--config", str(config), "--listen", f"127.0.0.1:{port}"],
             capture_output=True,

@@ -73,10 +73,22 @@ class HubSettings(Strict):
         description="Connections the hub holds at once from all peers; more are closed at accept. "
         "The hub lowers it to stay 256 under its open-files limit.",
     )
+    mdns: bool = Field(
+        default=True,
+        description="Advertise the hub by mDNS (_branchhub._tcp and its `HOST.local` name) so "
+        "devices find it; see `mdns_interfaces` for where.",
+    )
     mdns_interfaces: list[str] = Field(
         default_factory=list,
-        description="IPv4 addresses of the interfaces on which the hub advertises itself by mDNS "
-        "(_branchhub._tcp); empty: no advertisement.",
+        description="IPv4 addresses of the interfaces on which the hub advertises itself by mDNS; "
+        "empty: the address `listen` names, or every non-loopback IPv4 address of the machine "
+        "when it listens on all (0.0.0.0); never on loopback unless listed here.",
+    )
+    ca_fingerprint: str = Field(
+        default="",
+        description="SHA-256 fingerprint (hex) of the branch CA, written by `branch-provision "
+        "init`; the hub refuses to start (and `--check` fails) when the CA in the data folder "
+        "is another. Empty: not checked.",
     )
     disk_reserve_mb: int = Field(
         default=200,
@@ -97,6 +109,13 @@ class HubSettings(Strict):
     @classmethod
     def _host_port(cls, value: str) -> str:
         split_listen(value)
+        return value
+
+    @field_validator("ca_fingerprint")
+    @classmethod
+    def _sha256_hex(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-f]{64}", value):
+            raise ValueError("expected 64 lowercase hex digits (as branch-provision init prints)")
         return value
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import ipaddress
 import json
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,14 @@ from typing import Any
 from branch_hub.config import BranchConfig, ConfigError, load_config, resolve_data_dir
 from branch_hub.security.hub import HubSecurity, security_folder
 
-__all__ = ["Branch", "ProvisionError", "add_dir_argument", "read_pin"]
+__all__ = [
+    "Branch",
+    "ProvisionError",
+    "add_dir_argument",
+    "add_name_arguments",
+    "check_name_arguments",
+    "read_pin",
+]
 
 
 class ProvisionError(Exception):
@@ -28,6 +37,36 @@ def add_dir_argument(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="the branch folder made by 'branch-provision init' (holds hub.toml)",
     )
+
+
+def add_name_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --host and --address: the names and addresses the hub's certificate covers."""
+    parser.add_argument(
+        "--host",
+        action="append",
+        default=None,
+        help="host name devices use for the hub (TLS SAN; repeatable; default: this machine's "
+        "name; a one-label NAME also gets NAME.local; localhost is always added)",
+    )
+    parser.add_argument(
+        "--address",
+        action="append",
+        default=[],
+        help="IP address devices use for the hub (TLS SAN; repeatable; 127.0.0.1 and ::1 are "
+        "always added)",
+    )
+
+
+def check_name_arguments(args: argparse.Namespace) -> None:
+    """Raise ProvisionError for a --host or --address that cannot go into a certificate."""
+    for address in args.address:
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ProvisionError(f"--address {address!r} is not an IP address") from None
+    for host in args.host or []:
+        if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", host):
+            raise ProvisionError(f"--host {host!r} is not a host name")
 
 
 @dataclass(frozen=True)

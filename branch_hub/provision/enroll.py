@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 from pathlib import Path
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
+from cryptography import x509
+
+from branch_hub.identity import url_host_covered
 from branch_hub.pki import ca_fingerprint, load_pem_pair
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
 from branch_hub.security.enrolment import CODE_TTL_S
 from branch_hub.security.errors import EnrolmentError
 from branch_hub.security.roles import DEVICE_KINDS
 
-__all__ = ["enrolment_uri", "register"]
+__all__ = ["default_hub_url", "enrolment_uri", "register"]
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,13 +47,26 @@ def enrolment_uri(hub_url: str, ca_fp: str, code: str, device_id: str, kind: str
     return f"branchedge://enrol?{query}"
 
 
-def _default_hub_url(branch: Branch) -> str:
-    info = branch.hub_info()
-    others = [a for a in info.get("addresses", []) if not a.startswith("127.")]
-    host = others[0] if others else f"{info['host']}.local"
+def default_hub_url(info: dict[str, Any]) -> str:
+    """The hub address for the QR: a LAN address the certificate carries, else its NAME.local
+    name (mDNS), else its first name; always one the hub's certificate covers."""
+    lan = [a for a in info.get("addresses", []) if not ipaddress.ip_address(a).is_loopback]
+    mdns = [n for n in info.get("names", []) if n.endswith(".local")]
+    host = (lan or mdns or info.get("names") or [f"{info['host']}.local"])[0]
     if ":" in host:
         host = f"[{host}]"
     return f"https://{host}:{info['port']}"
+
+
+def _covered_hub_url(branch: Branch, asked: str) -> str:
+    hub_url = asked or default_hub_url(branch.hub_info())
+    hub_cert = x509.load_pem_x509_certificate((branch.pki_dir / "hub.crt").read_bytes())
+    if not url_host_covered(hub_url, hub_cert):
+        raise ProvisionError(
+            f"the hub's certificate does not cover {urlsplit(hub_url).hostname!r} (devices would "
+            "refuse it); add it with 'branch-provision rotate-server-cert --host/--address'"
+        )
+    return hub_url
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
         raise ProvisionError(
             f"a kiosk's name must be a station id from hub.toml (stations: {known})"
         )
+    hub_url = _covered_hub_url(branch, args.hub_url)
     security = branch.security()
     try:
         try:
@@ -79,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
         security.close()
     ca = load_pem_pair(branch.pki_dir / "ca.crt", branch.pki_dir / "ca.key")
     fp = ca_fingerprint(ca.cert)
-    hub_url = args.hub_url or _default_hub_url(branch)
     uri = enrolment_uri(hub_url, fp, code, args.name, args.kind)
     qr_path: Path = args.qr or args.dir / f"enrol-{args.name}.png"
     import qrcode

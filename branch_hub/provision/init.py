@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import json
-import re
 import shutil
-import socket
 import tomllib
 from importlib import resources
 from pathlib import Path
 
-from branch_hub.config import BranchConfig, ConfigError, parse_config
-from branch_hub.pki import CertifiedKey, ca_fingerprint, issue_server_cert, make_ca
-from branch_hub.provision.common import Branch, ProvisionError, read_pin
+from branch_hub.config import BranchConfig, ConfigError, parse_config, split_listen
+from branch_hub.identity import HubPki, server_names, write_hub_identity
+from branch_hub.pki import CertifiedKey, ca_fingerprint
+from branch_hub.provision.common import (
+    Branch,
+    ProvisionError,
+    add_name_arguments,
+    check_name_arguments,
+    read_pin,
+)
 from branch_hub.security.errors import StaffError
 from branch_hub.security.hub import HubSecurity
 from branch_hub.security.passwords import check_secret_policy
 
-__all__ = ["register"]
+__all__ = ["DATA_FOLDER", "register"]
+
+DATA_FOLDER = "var"  # the hub's data folder inside the branch folder, relative to hub.toml
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,13 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--name-en", default="", help="branch name in English (default: --name)")
     p.add_argument("--region-code", required=True, help="6-digit GB/T 2260 district code")
     p.add_argument("--timezone", default="Asia/Shanghai", help="IANA time zone")
-    p.add_argument("--host", default=socket.gethostname(), help="hub host name (TLS SAN)")
-    p.add_argument(
-        "--address",
-        action="append",
-        default=[],
-        help="hub IP address devices use (TLS SAN; repeatable; 127.0.0.1 is always added)",
-    )
+    add_name_arguments(p)
     p.add_argument("--listen", default="0.0.0.0:8443", help="HOST:PORT the hub listens on")
     p.add_argument("--admin-id", default="admin", help="staff id of the first branch_admin")
     p.add_argument("--admin-name", default="Branch administrator", help="their name")
@@ -57,7 +57,7 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
-def _hub_toml(args: argparse.Namespace) -> str:
+def _hub_toml(args: argparse.Namespace, ca_fp: str = "") -> str:
     sample = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     # Keep the sample's services, counters and stations as a starting point for IT to edit.
     rest = sample[sample.index("[hq]") :]
@@ -75,7 +75,9 @@ def _hub_toml(args: argparse.Namespace) -> str:
             "",
             "[hub]",
             f"listen = {_toml_string(args.listen)}",
-            'data_dir = "var"',
+            # install-hub.sh copies DIR/var to /var/lib/branch-edge and points this line there.
+            f"data_dir = {_toml_string(DATA_FOLDER)}",
+            f"ca_fingerprint = {_toml_string(ca_fp)}",
             "kiosk_session_timeout_s = 60",
             "staff_idle_timeout_s = 900",
             "",
@@ -88,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
     """Create the branch folder."""
     folder: Path = args.dir
     toml_path = folder / "hub.toml"
-    data_dir = folder / "var"
+    data_dir = folder / DATA_FOLDER
     _refuse_bad_arguments(args, toml_path, data_dir)
-    text = _hub_toml(args)
+    names, addresses = server_names(args.host, args.address)
     try:
-        config = parse_config(tomllib.loads(text), str(toml_path))
+        config = parse_config(tomllib.loads(_hub_toml(args)), str(toml_path))
     except ConfigError as exc:
         raise ProvisionError(str(exc)) from None
     pin = read_pin(args.pin_stdin, f"PIN for {args.admin_id}")
@@ -104,18 +106,23 @@ def run(args: argparse.Namespace) -> int:
     if args.force and data_dir.exists():
         shutil.rmtree(data_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    ca, hub_id = _write_hub_identity(args, config.branch.id, data_dir / "pki")
+    port = split_listen(args.listen)[1]
+    pki = HubPki(data_dir / "pki")
+    ca = write_hub_identity(pki, config.branch.id, names, addresses, port)
+    hub_id = f"{config.branch.id}-hub"
     from sync.keys import write_key_pair
 
     cache = data_dir / "cache"
     cache.mkdir(parents=True)
     sync_fp = write_key_pair("hub", cache / "hub_sync.key", cache / "hub_sync.pub")
-    toml_path.write_text(text, encoding="utf-8")
+    toml_path.write_text(_hub_toml(args, ca_fingerprint(ca.cert)), encoding="utf-8")
     _add_first_admin(args, config, data_dir, ca, hub_id, pin)
     branch = Branch.load(folder)  # prove the written folder loads
     print(f"branch {branch.config.branch.id} provisioned in {folder}")
     print(f"  hub.toml:           {toml_path}")
+    print(f"  hub data folder:    {data_dir} (install-hub.sh copies it to /var/lib/branch-edge)")
     print(f"  CA fingerprint:     {ca_fingerprint(ca.cert)}")
+    print(f"  certificate names:  {', '.join([*names, *addresses])}")
     print(f"  hub sync key (HQ):  {cache / 'hub_sync.pub'} (fingerprint {sync_fp})")
     print(f"  first admin:        {args.admin_id}")
     return 0
@@ -127,43 +134,7 @@ def _refuse_bad_arguments(args: argparse.Namespace, toml_path: Path, data_dir: P
             f"{args.dir} already holds a branch; pass --force to replace it (this invalidates "
             "every enrolled device and staff account)"
         )
-    for address in args.address:
-        try:
-            ipaddress.ip_address(address)
-        except ValueError:
-            raise ProvisionError(f"--address {address!r} is not an IP address") from None
-    if not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", args.host):
-        raise ProvisionError(f"--host {args.host!r} is not a host name")
-
-
-def _write_hub_identity(
-    args: argparse.Namespace, branch_id: str, pki: Path
-) -> tuple[CertifiedKey, str]:
-    """Write the branch CA, the hub's server certificate and hub.json; return the CA and hub id."""
-    pki.mkdir(parents=True)
-    pki.chmod(0o700)
-    ca = make_ca(branch_id)
-    ca.save(pki / "ca.crt", pki / "ca.key")
-    hub_id = f"{branch_id}-hub"
-    names = sorted({args.host, f"{args.host}.local", "localhost"})
-    addresses = sorted({"127.0.0.1", *args.address})
-    issue_server_cert(ca, hub_id, names, addresses).save(pki / "hub.crt", pki / "hub.key")
-    port = int(args.listen.rsplit(":", 1)[1])
-    (pki / "hub.json").write_text(
-        json.dumps(
-            {
-                "hub_id": hub_id,
-                "branch_id": branch_id,
-                "host": args.host,
-                "names": names,
-                "addresses": addresses,
-                "port": port,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
-    return ca, hub_id
+    check_name_arguments(args)
 
 
 def _add_first_admin(

@@ -16,15 +16,23 @@ from branch_hub.api import create_app
 from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig
 from branch_hub.hub import Hub, HubOptions, build_hub
+from branch_hub.identity import HubPki, server_names, write_hub_identity
+from branch_hub.pki import CertifiedKey
 from tests.support.tlsenv import TlsEnv
 
-__all__ = ["hub_config", "install_pki", "open_hub", "served_hub"]
+__all__ = ["hub_config", "install_pki", "open_hub", "provision", "served_hub"]
 
 
 def hub_config(config: BranchConfig, data: Path) -> BranchConfig:
     """The config with its data folder set to `data`."""
     hub = config.hub.model_copy(update={"data_dir": str(data)})
     return config.model_copy(update={"hub": hub})
+
+
+def provision(data: Path, branch_id: str = "BJ-CY-0105") -> CertifiedKey:
+    """Give a data folder the keys `branch-provision init` writes (same code); return the CA."""
+    names, addresses = server_names(None, [])
+    return write_hub_identity(HubPki(data / "pki"), branch_id, names, addresses, 8443)
 
 
 def install_pki(tls: TlsEnv, data: Path) -> None:
