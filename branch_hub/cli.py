@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from branch_common.cli import EXIT_FAILED, EXIT_USAGE, add_version, describe
+from branch_common.systemd import configure_logging
 from branch_hub.checks import checked_summary, startup_problems
 from branch_hub.config import (
     BranchConfig,
@@ -134,9 +135,7 @@ def _run(argv: list[str] | None) -> int:
         print(checked_summary(config, args.config))
         _warn_low_disk(config, args.config)
         return 0
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()  # journal lines under systemd, time-stamped lines elsewhere
     # A folder an older version (or another umask) left readable to all is closed at start.
     make_private(resolve_data_dir(config, args.config))
     try:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import resource
 import signal
+import sqlite3
 from pathlib import Path
 
 from cryptography import x509
 
+from branch_common.systemd import notify, watchdog_interval_s
 from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.discovery import HubAdvert, HubAdvertiser, advert_interfaces
-from branch_hub.hub import build_hub
+from branch_hub.hub import Hub, build_hub
 from branch_hub.identity import (
     HubPki,
     default_addresses,
@@ -77,6 +80,37 @@ def _advertise(
         return None
 
 
+def _database_answers(hub: Hub) -> bool:
+    """One read from the hub's database: its worker threads and its file are usable."""
+    with hub.db.reading() as conn:
+        return conn.execute("SELECT 1").fetchone() is not None
+
+
+async def _keep_watchdog_fed(hub: Hub, stop: asyncio.Event) -> None:
+    """Tell systemd the hub is alive while its loop runs and its database answers.
+
+    A stuck loop or a database that does not answer within the interval misses a ping, and
+    systemd restarts the hub after `WatchdogSec` (the unit's Restart=on-failure).
+    """
+    every = watchdog_interval_s()
+    if every is None:
+        return
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        try:
+            async with asyncio.timeout(every):
+                alive = await loop.run_in_executor(None, _database_answers, hub)
+        except (TimeoutError, sqlite3.Error):
+            alive = False
+        if alive:
+            notify("WATCHDOG=1")
+        else:
+            log.warning("the hub's database did not answer within %.1f s", every)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(every):
+                await stop.wait()
+
+
 async def serve(
     config: BranchConfig,
     config_path: Path,
@@ -92,8 +126,10 @@ async def serve(
     await hub.start()
     bound = runner.addresses[0]
     print(f"branch-hub: listening on https://{bound[0]}:{bound[1]}", flush=True)
+    notify("READY=1", f"STATUS=serving branch {config.branch.id} on port {bound[1]}")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    watchdog = asyncio.create_task(_keep_watchdog_fed(hub, stop), name="watchdog")
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     advertiser = await loop.run_in_executor(
@@ -102,6 +138,8 @@ async def serve(
     try:
         await stop.wait()
     finally:
+        notify("STOPPING=1", "STATUS=stopping")
+        watchdog.cancel()
         if advertiser is not None:
             await loop.run_in_executor(None, advertiser.close)
         await runner.cleanup()

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 from branch_common.cli import add_version
+from branch_common.systemd import configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -57,9 +58,7 @@ def _size(text: str) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     """Run branch-kiosk."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging()  # journal lines under systemd (the kiosk's unit), stamped lines elsewhere
     for noisy in ("urllib3", "aiohttp"):  # Kivy lowers the root logger to DEBUG
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # Imports are late: Kivy reads its environment and configuration when first imported.

@@ -84,6 +84,9 @@ RUN_ELSEWHERE = {
     "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
     "staff_stall": ("test_bench_staff_stall.py", "staff_stall"),
     "startup": ("test_bench_startup.py", "from bench import startup"),
+    "slow_clients": ("test_bench_slow_clients.py", "from bench.slow_clients import run"),
+    # The attacker process slow_clients starts (its smoke test runs both).
+    "slow_attack": ("test_bench_slow_clients.py", "from bench.slow_clients import run"),
 }
 
 
