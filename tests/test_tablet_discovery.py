@@ -1,4 +1,4 @@
-"""The tablet finds the hub by mDNS and follows it to a new address, inside a private netns.
+"""The tablet and the kiosk find the hub by mDNS and follow it to a new address, in a private netns.
 
 Both sides use only 127.0.0.1 inside a network namespace this test creates, so nothing is
 multicast on the machine's real interfaces.
@@ -129,6 +129,47 @@ def test_tablet_and_kiosk_follow_a_moved_hub_with_the_pinned_ca(netns: str, tmp_
     assert (result["kiosk_moved"], result["kiosk_saved"]) == (moved, moved)
     assert result["kiosk_other"] is None  # another CA is never followed
     assert result["kiosk_client"] == "https://127.0.0.1:1"
+
+
+FIRST = r"""
+import json, sys
+from pathlib import Path
+from branch_hub.discovery import HubAdvert, HubAdvertiser
+from branch_hub.pki import ca_fingerprint
+from kiosk.enrolment import KioskFolder
+from tests.support.hub_thread import ThreadedHub
+from tests.support.tlsenv import make_tls_env
+
+root = Path(sys.argv[1])
+hub = ThreadedHub(root / "data", make_tls_env(root / "pki")).start()
+fp = ca_fingerprint(hub.tls.ca.cert)
+advert = HubAdvert("BJ-CY-0105", "hub-1", fp, hub.port, ("127.0.0.1",))
+adv = HubAdvertiser(advert, ["127.0.0.1"])
+try:
+    code = hub.hub.security.codes.create("K1", "kiosk")
+    folder = KioskFolder.under(root / "kiosk")
+    device = folder.enrol(code, fp[:16])  # typed: the code and the fingerprint, no address
+    print(json.dumps({"device": device, "url": folder.hub_url(), "hub": hub.url}))
+finally:
+    adv.close()
+    hub.close()
+"""
+
+
+def test_a_kiosk_given_only_the_code_finds_the_hub_by_mdns(netns: str, tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["ip", "netns", "exec", netns, sys.executable, "-c", FIRST, str(tmp_path)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["device"] == "K1"
+    assert result["url"] == result["hub"]
 
 
 @pytest.fixture
