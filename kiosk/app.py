@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -342,19 +343,54 @@ class KioskView(FloatLayout):  # type: ignore[misc]
 
 
 class KioskApp(App):  # type: ignore[misc]
-    """The kiosk application (App.run() blocks until the window closes)."""
+    """The kiosk application (App.run() blocks until the window closes).
 
-    def __init__(self, controller: Controller, on_stop: Callable[[], None], **kwargs: Any) -> None:
+    Without a controller it starts on `first` (the enrolment screen), which calls `enrolled`
+    with the controller once the kiosk has its certificate.
+    """
+
+    def __init__(
+        self,
+        controller: Controller | None,
+        on_stop: Callable[[], None],
+        first: Callable[[KioskApp], Widget] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.title = "branch-kiosk"
         self.controller = controller
         self._on_stop = on_stop
+        self._first = first
         self.view: KioskView | None = None
+        self.shown: Phase | None = None
 
-    def build(self) -> KioskView:
-        """Build the root view."""
-        self.view = KioskView(self.controller)
+    def build(self) -> Widget:
+        """Build the root view: the kiosk's screens, or the enrolment screen first."""
+        if self.controller is not None:
+            return self._kiosk_view(self.controller)
+        if self._first is None:
+            raise RuntimeError("the kiosk app needs a controller or a first screen")
+        return self._first(self)
+
+    def _kiosk_view(self, controller: Controller) -> KioskView:
+        self.view = KioskView(controller)
+        self.view.on_rendered = self._log_screen
         return self.view
+
+    def _log_screen(self, model: ScreenModel) -> None:
+        if model.phase is not self.shown:  # the journal tells which screen the kiosk shows
+            self.shown = model.phase
+            logging.getLogger("kiosk").info("kiosk screen: %s", model.phase.value)
+
+    def enrolled(self, controller: Controller, on_stop: Callable[[], None]) -> None:
+        """Enrolment finished: swap the enrolment screen for the kiosk's screens."""
+        from kivy.core.window import Window
+
+        self.controller, self._on_stop = controller, on_stop
+        view = self._kiosk_view(controller)
+        Window.remove_widget(self.root)  # type: ignore[has-type]
+        self.root = view
+        Window.add_widget(view)
 
     def on_stop(self) -> None:
         """Close the hub link when the window closes."""

@@ -1,4 +1,9 @@
-"""`branch-kiosk`: start the kiosk app."""
+"""`branch-kiosk`: start the kiosk app.
+
+With no arguments it runs from its own folder (`--home`, default $BRANCH_KIOSK_HOME or
+/var/lib/branch-kiosk): enrolled, it talks to the hub saved there; not yet, it shows the
+enrolment screen first. `--hub/--cert/--key/--ca` name the files explicitly instead.
+"""
 
 from __future__ import annotations
 
@@ -7,30 +12,40 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from branch_common.cli import add_version
-from branch_common.systemd import configure_logging
+from branch_hub.client.commands import add_version, configure_logging
+
+if TYPE_CHECKING:
+    from branch_hub.client import DeviceTls
+    from kiosk.enrolment import KioskFolder
+    from kiosk.link import Controller
 
 __all__ = ["build_parser", "main"]
+
+EXPLICIT = ("hub", "cert", "key", "ca")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for branch-kiosk."""
     parser = argparse.ArgumentParser(
         prog="branch-kiosk",
-        description="The customer's queue kiosk: a full-screen touchscreen app that talks only to the branch hub's API.",
+        description="The customer's queue kiosk: a full-screen touchscreen app that talks only to "
+        "the branch hub's API. With no arguments it runs from its folder and asks for an "
+        "enrolment code on first start.",
     )
     parser.add_argument(
-        "--hub", metavar="URL", required=True, help="hub address, https://HOST:PORT"
+        "--home",
+        type=Path,
+        help="the kiosk's state folder (default: $BRANCH_KIOSK_HOME or /var/lib/branch-kiosk); "
+        "its enrolment/ subfolder holds hub.url, ca.crt, device.crt, device.key",
     )
-    parser.add_argument(
-        "--cert", type=Path, required=True, help="this kiosk's client certificate (PEM)"
-    )
-    parser.add_argument("--key", type=Path, required=True, help="this kiosk's private key (PEM)")
-    parser.add_argument(
-        "--ca", type=Path, required=True, help="the branch CA certificate (PEM) to pin"
-    )
+    parser.add_argument("--hub", metavar="URL", help="hub address, https://HOST:PORT")
+    parser.add_argument("--cert", type=Path, help="this kiosk's client certificate (PEM)")
+    parser.add_argument("--key", type=Path, help="this kiosk's private key (PEM)")
+    parser.add_argument("--ca", type=Path, help="the branch CA certificate (PEM) to pin")
     parser.add_argument(
         "--font", type=Path, help="a font file with Chinese glyphs (default: found)"
     )
@@ -55,28 +70,21 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run branch-kiosk."""
-    args = build_parser().parse_args(argv)
-    configure_logging()  # journal lines under systemd (the kiosk's unit), stamped lines elsewhere
-    for noisy in ("urllib3", "aiohttp"):  # Kivy lowers the root logger to DEBUG
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # Imports are late: Kivy reads its environment and configuration when first imported.
-    from branch_hub.client import DeviceTls, HubClient, HubError
-    from branch_hub.client.fonts import FontMissing, find_cjk_font
-    from branch_hub.client.renewal import CertificateKeeper, recover_pair
+def _explicit(args: argparse.Namespace, parser: argparse.ArgumentParser) -> bool:
+    given = [name for name in EXPLICIT if getattr(args, name) is not None]
+    if given and len(given) != len(EXPLICIT):
+        missing = ", ".join(f"--{n}" for n in EXPLICIT if n not in given)
+        parser.error(f"--hub, --cert, --key and --ca go together (missing {missing})")
+    if given and args.home is not None:
+        parser.error("--home and --hub/--cert/--key/--ca are alternatives")
+    return bool(given)
 
-    try:
-        font = find_cjk_font(args.font)
-        tls = DeviceTls(args.cert, args.key, args.ca)
-        recover_pair(tls)  # a renewal cut short by a crash: finish it before the first request
-        client = HubClient(args.hub, tls)
-    except (FontMissing, HubError, OSError) as exc:
-        print(f"branch-kiosk: error: {exc}", file=sys.stderr)
-        return 1
+
+def _configure_kivy(args: argparse.Namespace, kivy_home: Path) -> None:
     width, height = _size(args.size)
     os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_HOME", str(Path(tempfile.gettempdir()) / "branch-kiosk-kivy"))
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_HOME", str(kivy_home))
     from kivy.config import Config
 
     Config.set("graphics", "width", str(width))
@@ -85,23 +93,101 @@ def main(argv: list[str] | None = None) -> int:
     Config.set("input", "mouse", "mouse,disable_multitouch")
     Config.set("kivy", "exit_on_escape", "0")
 
-    from kiosk.app import KioskApp, use_font
+
+def _session(
+    hub_url: str, tls: DeviceTls, folder: KioskFolder | None
+) -> tuple[Controller, Callable[[], None]]:
+    """Connect to the hub: renewal, the link, and (from a folder) following the hub if it moves."""
+    from branch_hub.client import HubClient
+    from branch_hub.client.renewal import CertificateKeeper, recover_pair
+    from kiosk.enrolment import HubFollower
     from kiosk.flow import Flow
     from kiosk.link import Controller, HubLink
 
-    use_font(font)
-    # The kiosk's certificate (--cert/--key) renews itself in place at start and once a day.
+    recover_pair(tls)  # a renewal cut short by a crash: finish it before the first request
+    client = HubClient(hub_url, tls)
+    # The kiosk's certificate renews itself in place at start and once a day.
     keeper = CertificateKeeper(client).start()
     link = HubLink(client)
+    follower = None
+    if folder is not None:
+        follower = HubFollower(folder, client, lambda: link.lost_since).start()
     controller = Controller(Flow(), link.inbox, link.submit)
     link.start()
 
     def stop() -> None:
+        if follower is not None:
+            follower.stop()
         keeper.stop()
         link.stop()
 
-    KioskApp(controller, stop).run()
+    return controller, stop
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run branch-kiosk."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    explicit = _explicit(args, parser)
+    configure_logging()  # journal lines under systemd (the kiosk's unit), stamped lines elsewhere
+    for noisy in ("urllib3", "aiohttp"):  # Kivy lowers the root logger to DEBUG
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Imports are late: Kivy reads its environment and configuration when first imported.
+    from branch_hub.client import DeviceTls, HubError
+    from branch_hub.client.fonts import FontMissing, find_cjk_font
+    from kiosk.enrolment import EnrolmentError, KioskFolder, default_home
+
+    home = args.home or default_home()
+    folder = None if explicit else KioskFolder.under(home)
+    try:
+        font = find_cjk_font(args.font)
+        if explicit:
+            started: tuple[Controller, Callable[[], None]] | None = _session(
+                args.hub, DeviceTls(args.cert, args.key, args.ca), None
+            )
+        elif folder is not None and folder.enrolled:
+            started = _session(folder.hub_url(), folder.tls, folder)
+        else:
+            started = None
+    except (FontMissing, HubError, EnrolmentError, OSError) as exc:
+        print(f"branch-kiosk: error: {exc}", file=sys.stderr)
+        return 1
+    scratch = Path(tempfile.gettempdir()) / "branch-kiosk-kivy"
+    _configure_kivy(args, home / "kivy" if folder is not None else scratch)
+    if started is not None:
+        _run_kiosk(font, started)
+    elif folder is not None:
+        _run_enrolment_first(font, folder)
     return 0
+
+
+def _run_kiosk(font: Path, started: tuple[Controller, Callable[[], None]]) -> None:
+    from kiosk.app import KioskApp, use_font
+
+    use_font(font)
+    KioskApp(*started).run()
+
+
+def _run_enrolment_first(font: Path, folder: KioskFolder) -> None:
+    from kiosk.app import KioskApp, use_font
+    from kiosk.enrol_view import EnrolView
+
+    use_font(font)
+    stops: list[Callable[[], None]] = []
+
+    def first(app: KioskApp) -> EnrolView:
+        def enrolled() -> None:
+            controller, stop = _session(folder.hub_url(), folder.tls, folder)
+            stops.append(stop)
+            app.enrolled(controller, stop)
+
+        return EnrolView(folder, enrolled)
+
+    def stop_all() -> None:
+        for stop in stops:
+            stop()
+
+    KioskApp(None, stop_all, first).run()
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ class HubLink:
         self._jobs: queue.Queue[Effect | None] = queue.Queue()
         self._worker = threading.Thread(target=self._work, name="kiosk-effects", daemon=True)
         self.notice_times: dict[str, float] = {}
+        self.lost_since: float | None = time.monotonic()  # not connected yet
 
     def start(self) -> HubLink:
         """Start the event stream and the effect worker."""
@@ -70,8 +71,10 @@ class HubLink:
 
     def _on_notice(self, notice: StreamNotice) -> None:
         if notice.kind == "connected":
+            self.lost_since = None
             self.inbox.put(("connected", None))
         elif notice.kind == "disconnected":
+            self.lost_since = self.lost_since or time.monotonic()
             self.inbox.put(("lost", notice.data.get("reason")))
         elif notice.kind == "message":
             kind = notice.data.get("kind")

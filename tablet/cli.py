@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from branch_common.cli import add_version
+from branch_hub.client.commands import add_version
 
 __all__ = ["build_parser", "main"]
 

@@ -18,6 +18,7 @@ from branch_hub.client import (
     EventStream,
     HubClient,
     HubError,
+    HubUnavailable,
     LeadOutcome,
     Role,
     StreamNotice,
@@ -34,6 +35,7 @@ from branch_hub.client.models import (
     VisitRow,
 )
 from tablet.device import DeviceStore
+from tablet.discovery import HubFollower
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
@@ -95,6 +97,7 @@ class Tablet:
         self.screen = "login" if store.enrolled else "setup"
         self.found_hubs: list[Any] = []
         self.renewal = RenewalCheck(clock)
+        self.follower = HubFollower(clock)
 
     # -- plumbing ---------------------------------------------------------------------------
     def submit(self, tag: str, job: Job) -> None:
@@ -319,6 +322,7 @@ class Tablet:
                 self._settle(kind, *payload)
         self._probe_if_down()
         self.renewal.poll(self.store, self.submit, self._client)
+        self.follower.poll(self.store, self.submit)
         self.check_idle()
         return handled
 
@@ -326,6 +330,10 @@ class Tablet:
         self._hub_worker.settled()
         if tag == "probe":
             self._probing = False
+        if tag == "follow":
+            return self.follower.settled(self.client, answer if kind == "done" else None)
+        if tag not in ("discover", "enrol", "renew"):  # calls to the saved hub: reachable?
+            self.follower.reachable(not isinstance(answer, HubUnavailable))
         if tag == "renew":
             if self.renewal.settled(answer if kind == "failed" else None):
                 apply_failure(self, tag, answer)
@@ -355,6 +363,7 @@ class Tablet:
             self._refresh_open_brief(notice.data)
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
+            self.follower.reachable(self.state.connected)
             self.state.touch()
         elif notice.kind == "resync":
             self._reload()  # too slow, pruned or another log: the lists come again over REST

@@ -6,21 +6,24 @@ No customer data is ever written here (or anywhere else) by the app.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from branch_hub.client import DeviceTls
+from branch_hub.client.enrolment_code import (
+    EnrolmentCode,
+    EnrolmentError,
+    check_pin,
+    fingerprint_matches,
+    fingerprint_of,
+    make_csr,
+    parse_enrolment_code,
+)
 
 __all__ = [
     "DeviceStore",
@@ -34,13 +37,6 @@ __all__ = [
 ]
 
 SETTINGS_KEYS = frozenset({"hub_url", "ca_fingerprint", "device_id", "kind", "language", "counter"})
-_HEX = re.compile(r"^[0-9a-f]+$")
-_CODE = re.compile(r"^[A-Za-z0-9-]{4,64}$")
-MIN_FINGERPRINT_HEX = 16  # 64 bits: what a person can be asked to compare on screen
-
-
-class EnrolmentError(Exception):
-    """The enrolment code, the hub's CA or the hub's answer is not acceptable."""
 
 
 def default_home() -> Path:
@@ -50,76 +46,6 @@ def default_home() -> Path:
         return Path(explicit)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "branch-tablet"
-
-
-def fingerprint_of(ca_pem: bytes) -> str:
-    """SHA-256 of the certificate's DER encoding, lowercase hex (as `branch-provision` shows it)."""
-    try:
-        cert = x509.load_pem_x509_certificate(ca_pem)
-    except ValueError as exc:
-        raise EnrolmentError("the branch CA is not a PEM certificate") from exc
-    return hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
-
-
-def _clean_fp(text: str) -> str:
-    return re.sub(r"[\s:-]", "", text).lower()
-
-
-def fingerprint_matches(ca_pem: bytes, expected: str) -> bool:
-    """True if the CA's fingerprint starts with `expected` (≥16 hex digits; ':' and spaces ignored)."""
-    wanted = _clean_fp(expected)
-    if len(wanted) < MIN_FINGERPRINT_HEX or not _HEX.match(wanted):
-        raise EnrolmentError(
-            f"the CA fingerprint must be at least {MIN_FINGERPRINT_HEX} hex digits"
-        )
-    return fingerprint_of(ca_pem).startswith(wanted)
-
-
-@dataclass(frozen=True)
-class EnrolmentCode:
-    """What an enrolment QR (or the typed form) carries."""
-
-    code: str
-    hub_url: str | None = None
-    ca_fingerprint: str | None = None
-
-
-def parse_enrolment_code(text: str) -> EnrolmentCode:
-    """Parse a typed code (`ABCD-1234`) or a QR payload `branchedge:enrol?code=..&hub=..&fp=..`."""
-    if not isinstance(text, str):
-        raise EnrolmentError("the enrolment code must be text")
-    text = text.strip()
-    if text.startswith("branchedge:"):
-        parts = urlsplit(text)
-        query = parse_qs(parts.query)
-        code = (query.get("code") or [""])[0]
-        hub: str | None = (query.get("hub") or [""])[0] or None
-        fp: str | None = (query.get("fp") or [""])[0] or None
-        if hub is not None and not hub.startswith("https://"):
-            raise EnrolmentError("the hub address in the code must be an https:// URL")
-        if fp is not None:
-            fp = _clean_fp(fp)
-            if len(fp) < MIN_FINGERPRINT_HEX or not _HEX.match(fp):
-                raise EnrolmentError("the CA fingerprint in the code is not hex")
-    else:
-        code, hub, fp = text, None, None
-    if not _CODE.match(code):
-        raise EnrolmentError("the enrolment code must be 4-64 letters, digits or '-'")
-    return EnrolmentCode(code.upper(), hub, fp)
-
-
-def make_csr(device_name: str) -> tuple[bytes, bytes]:
-    """A new P-256 key and a CSR for it: (csr_pem, key_pem)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    csr = (
-        x509.CertificateSigningRequestBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, device_name)]))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return csr.public_bytes(serialization.Encoding.PEM), key_pem
 
 
 class DeviceStore:
@@ -175,13 +101,10 @@ class DeviceStore:
 
     def pin_ca(self, ca_pem: bytes, expected_fingerprint: str) -> None:
         """Store the branch CA after checking it against the fingerprint shown by IT."""
-        if not fingerprint_matches(ca_pem, expected_fingerprint):
-            raise EnrolmentError(
-                "the hub's CA does not match the fingerprint: this is not your branch's hub"
-            )
+        fingerprint = check_pin(ca_pem, expected_fingerprint)
         self._ensure()
         self.ca_path.write_bytes(ca_pem)
-        self.save_settings(ca_fingerprint=fingerprint_of(ca_pem))
+        self.save_settings(ca_fingerprint=fingerprint)
 
     def store_identity(self, cert_pem: bytes, key_pem: bytes) -> None:
         """Save the issued certificate and its key (0600)."""

@@ -1,9 +1,9 @@
 """First start: send a CSR with the one-time code, check the returned CA against the fingerprint.
 
-The exchange itself is `branch_hub.client.enrolment`. That first call cannot verify the hub, so
-nothing in the answer is believed until the CA matches the fingerprint IT gave out (typed, or
-inside the QR) and the hub's own certificate is then verified against that CA with the new client
-certificate. The private key never leaves the device.
+The code, the pin check and the exchange are `branch_hub.client.enrolment_code`, shared with the
+kiosk. That first call cannot verify the hub, so nothing in the answer is believed until the CA
+matches the fingerprint IT gave out (typed, or inside the QR) and the hub's own certificate is then
+verified against that CA with the new client certificate. The private key never leaves the device.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from branch_hub.client import HubError, HubRefused, HubUnavailable
-from branch_hub.client.enrolment import EnrolRequest, enrol_unverified, hub_is_trusted
-from tablet.device import DeviceStore, EnrolmentError, make_csr, parse_enrolment_code
+from branch_hub.client.enrolment import hub_is_trusted
+from branch_hub.client.enrolment_code import parse_enrolment_code, request_identity
+from tablet.device import DeviceStore, EnrolmentError
 
 __all__ = ["enrol_device"]
 
@@ -30,27 +30,24 @@ def enrol_device(
     hub = (code.hub_url or hub_url).strip().rstrip("/")
     expected = code.ca_fingerprint or fingerprint
     if not hub.startswith("https://"):
-        raise EnrolmentError("the hub address must be an https:// URL")
-    if not expected:
-        raise EnrolmentError("type the CA fingerprint IT gave you (or scan the enrolment QR)")
-    csr_pem, key_pem = make_csr(_device_name())
-    request = EnrolRequest(code.code, csr_pem.decode("ascii"), kind)
-    try:
-        answer = enrol_unverified(hub, request)
-    except HubUnavailable as exc:
-        raise EnrolmentError(str(exc)) from exc
-    except HubRefused as exc:
         raise EnrolmentError(
-            exc.message or f"the hub refused the enrolment ({exc.status})"
-        ) from exc
-    except HubError as exc:
-        raise EnrolmentError(f"the hub's enrolment answer is not usable: {exc}") from exc
+            "the hub address must be an https:// URL", "中心地址必须以 https:// 开头"
+        )
+    if not expected:
+        raise EnrolmentError(
+            "type the CA fingerprint IT gave you (or scan the enrolment QR)",
+            "请输入 IT 提供的 CA 指纹（或扫描注册二维码）",
+        )
+    answer, key_pem = request_identity(hub, code.code, expected, code.kind or kind, _device_name())
     store.pin_ca(answer.ca_certificate.encode("ascii"), expected)
     store.store_identity(answer.certificate.encode("ascii"), key_pem)
     if not hub_is_trusted(hub, store.tls()):
         # The hub's server certificate must chain to the pinned CA; else forget what we got.
         store.forget_identity()
         store.ca_path.unlink(missing_ok=True)
-        raise EnrolmentError("the hub's certificate is not from the pinned branch CA")
+        raise EnrolmentError(
+            "the hub's certificate is not from the pinned branch CA",
+            "中心的证书不是由已固定的网点 CA 签发",
+        )
     store.save_settings(hub_url=hub)
     return {"device_id": store.settings().get("device_id")}

@@ -133,7 +133,9 @@ def apply_failure(tablet: Tablet, tag: str, exc: Exception) -> None:
         tablet.message = exc.message
     elif isinstance(exc, HubUnavailable):
         tablet.message = "the hub cannot be reached; retrying when you try again"
-    elif isinstance(exc, EnrolmentError | HubError):
+    elif isinstance(exc, EnrolmentError):
+        tablet.message = exc.bilingual.replace("\n", " ")
+    elif isinstance(exc, HubError):
         tablet.message = str(exc)
     else:
         log.warning("tablet job %s failed: %s", tag, type(exc).__name__)

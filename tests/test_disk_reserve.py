@@ -22,7 +22,7 @@ import pytest
 from branch_hub.alerts import HubAlerts
 from branch_hub.diskreserve import MB, DiskReserve, free_bytes
 from branch_hub.hub import HubOptions
-from tests.support.hubkit import served_hub
+from tests.support.hubkit import provision, served_hub
 from tests.support.lobbyenv import BuiltCache, RunningHub, add_staff, branch_config, build_cache
 from tests.support.tlsenv import make_tls_env
 
@@ -162,6 +162,7 @@ def test_check_warns_when_the_data_disk_is_already_under_the_reserve(
 ) -> None:
     text = sample_config_path.read_text(encoding="utf-8")
     config = tmp_path / "hub.toml"
+    provision(tmp_path / "var")  # --check proves the keys too
     for reserve, warned in ((200, False), (10**9, True)):
         config.write_text(
             text.replace("[hub]\n", f"[hub]\ndisk_reserve_mb = {reserve}\n", 1), encoding="utf-8"

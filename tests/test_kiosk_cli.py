@@ -78,3 +78,15 @@ def test_font_lookup_order(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_installed_font_is_found() -> None:
     assert find_cjk_font().is_file()
+
+
+def test_explicit_files_go_together(script: Callable[[str], str], tmp_path: Path) -> None:
+    done = subprocess.run(
+        [script("branch-kiosk"), "--hub", "https://127.0.0.1:1", "--cert", "c"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "missing --key, --ca" in done.stderr

@@ -50,6 +50,8 @@ def test_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     for unit in [*UNITS, *(PACKAGING / "systemd").glob("*.timer")]:
         text = unit.read_text().replace("/opt/branch-edge/venv/bin/branch-hub", sys.executable)
         text = text.replace("/opt/branch-edge/venv/bin/python", sys.executable)
+        text = text.replace("/opt/branch-edge/venv/bin/branch-kiosk", sys.executable)
+        text = text.replace("/usr/lib/xorg/Xorg", sys.executable)
         (tmp_path / unit.name).write_text(text)
     out = subprocess.run(
         ["systemd-analyze", "verify", *sorted(str(p) for p in tmp_path.iterdir())],

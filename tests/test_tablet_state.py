@@ -158,7 +158,7 @@ def test_fingerprint_needs_enough_digits() -> None:
 def test_enrolment_codes_typed_and_from_a_qr() -> None:
     assert parse_enrolment_code(" abcd-efgh-jklm-npqr ").code == "ABCD-EFGH-JKLM-NPQR"
     qr = parse_enrolment_code(
-        "branchedge:enrol?code=ABCD-EFGH&hub=https://10.0.0.2:8443&fp=" + "0a" * 16
+        "branchedge:enrol?code=ABCD-EFGH&hub=https://10.0.0.2:8443&ca=" + "0a" * 16
     )
     assert (qr.code, qr.hub_url, qr.ca_fingerprint) == (
         "ABCD-EFGH",

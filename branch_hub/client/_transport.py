@@ -121,6 +121,11 @@ class HubTransport:
         """Open new connections from now on, in every thread (after a certificate renewal)."""
         self._generation += 1
 
+    def move_to(self, base_url: str) -> None:
+        """Talk to the hub at a new address from now on (it moved; same pinned CA)."""
+        self.base_url = _check_base(base_url)
+        self.reconnect()
+
     def url(self, path: str) -> str:
         """The full URL of an API path such as '/kiosk/menu'."""
         return f"{self.base_url}{API_PREFIX}{path}"
