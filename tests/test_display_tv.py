@@ -1,0 +1,224 @@
+"""The lobby TV enrolled like every device: its own certificate in Chromium, no relay.
+
+`branch-display setup` enrols over the real `/api/v1/enrol` with a one-time code, imports the
+certificate into the TV's NSS db and writes the Chromium policy; `branch-display launch` starts
+Chromium (here headless, with a DevTools port) on the real hub on loopback.
+
+Chromium on Linux reads managed policy only from the compiled-in /etc/chromium/policies/managed
+(its `--policy=` switch is ignored in Debian's build: tried, the certificate was not selected),
+so these tests write a uniquely named file there and remove it afterwards. The policy only
+names this test hub's loopback origin, so other Chromium runs on the machine are unaffected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from branch_hub.client.display import NICKNAME, TvHome, policy_file
+from branch_hub.client.display_cli import main
+from branch_hub.pki import ca_fingerprint
+from branch_hub.provision.enroll import enrolment_uri
+from branch_hub.vocabulary import EventKind
+from tests.support.chromium import chromium_path, shots_dir
+from tests.support.devtools import LivePage
+from tests.support.hub_thread import ThreadedHub
+from tests.support.tlsenv import make_tls_env
+
+POLICY_DIR = Path("/etc/chromium/policies/managed")
+START = {"waiting": {"cash": 7, "account": 3, "wealth": 1, "loan": 0}, "wait_min": {}}
+HEADLESS = [  # what the test adds to the TV's own command line
+    "--headless",
+    "--no-sandbox",  # the tests run as root; the TV's account is not
+    "--disable-gpu",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+    "--window-size=1920,1080",
+    "--hide-scrollbars",
+]
+_PLAYED = """(() => { const voice = document.getElementById('voice'); window.played = 0;
+  voice.addEventListener('playing', () => { window.played += 1; }); return true; })()"""
+
+
+def _may_write_policy() -> bool:
+    folder = POLICY_DIR
+    while not folder.exists():
+        folder = folder.parent
+    return os.access(folder, os.W_OK)
+
+
+pytestmark = [
+    pytest.mark.skipif(chromium_path() is None, reason="chromium is installed by ./run bootstrap"),
+    pytest.mark.skipif(shutil.which("certutil") is None, reason="./run installs libnss3-tools"),
+    pytest.mark.skipif(
+        not _may_write_policy(), reason="Chromium's managed policy folder needs root, as on the TV"
+    ),
+]
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[ThreadedHub]:
+    tls = make_tls_env(tmp_path / "pki")
+    served = ThreadedHub(tmp_path / "hub", tls).start()
+    served.emit(EventKind.WAITING_CHANGED, START)
+    try:
+        yield served
+    finally:
+        served.close()
+
+
+@pytest.fixture
+def tv_name() -> Iterator[str]:
+    name = f"TV-{uuid.uuid4().hex[:8]}"
+    try:
+        yield name
+    finally:
+        policy_file(POLICY_DIR, name).unlink(missing_ok=True)
+
+
+def setup_tv(hub: ThreadedHub, home: Path, name: str, *, policy: bool = True) -> None:
+    """What branch IT runs: `branch-provision enroll --kind display`, then the setup on the TV."""
+    assert hub.hub is not None
+    code = hub.hub.security.codes.create(name, "display")
+    uri = enrolment_uri(hub.url, ca_fingerprint(hub.tls.ca.cert), code, name, "display")
+    argv = ["setup", "--home", str(home), "--enrol-uri", uri]
+    if policy:
+        argv += ["--policy-dir", str(POLICY_DIR)]
+    assert main(argv) == 0
+
+
+def tv(home: Path) -> LivePage:
+    """`branch-display launch`, headless with a DevTools port."""
+    launch = [sys.executable, "-m", "branch_hub.client.display_cli", "launch"]
+    launch += ["--home", str(home), "--", *HEADLESS]
+    return LivePage(f"{TvHome(home).hub_url()}/display", launch=launch, profile=home / "profile")
+
+
+def call_at_counter(hub: ThreadedHub, counter: str) -> str:
+    """A kiosk issues a walk-in ticket; a teller calls it through the counter API."""
+    assert hub.hub is not None
+    hub.call(hub.hub.lobby.issue_ticket("K1", "cash", None))
+    crt, key = (str(p) for p in hub.tls.client("CTR-1", "counter"))
+    token = hub.login("CTR-1")
+    answer = requests.post(
+        f"{hub.url}/api/v1/counters/{counter}/call-next",
+        json={},
+        headers={"Authorization": f"Bearer {token}"},
+        verify=str(hub.tls.ca_path),
+        cert=(crt, key),
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return str(hub.hub.stream.log.latest({"called"}, 1, limit=1)[0].data["ticket"])
+
+
+def _wait_subscribed(hub: ThreadedHub) -> None:
+    assert hub.hub is not None
+    deadline = time.monotonic() + 15
+    while hub.hub.stream.broadcaster.count < 1:  # the page's own WebSocket, with its certificate
+        assert time.monotonic() < deadline, "the TV never opened its event stream"
+        time.sleep(0.05)
+
+
+def test_tv_enrols_and_shows_and_speaks_calls_with_its_own_certificate(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "tv"
+    setup_tv(hub, home, tv_name)
+    assert hub.hub is not None
+    device = hub.hub.security.devices.get(tv_name)
+    assert (device.kind, device.active) == ("display", True)
+    listed = subprocess.run(
+        ["certutil", "-L", "-d", f"sql:{home / '.pki/nssdb'}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert NICKNAME in listed  # the TV's identity
+    assert "C,," in listed  # the branch CA, trusted for TLS servers only
+    with tv(home) as page:
+        page.wait_for("document.querySelectorAll('#waiting .svc').length === 4")
+        page.evaluate(_PLAYED)
+        _wait_subscribed(hub)
+        ticket = call_at_counter(hub, "C1")
+        page.wait_for(f"document.getElementById('now-ticket').textContent === {ticket!r}")
+        # The announcement plays without a click: the policy allows autoplay for the hub.
+        page.wait_for("window.played > 0 && !document.getElementById('voice').paused")
+        page.screenshot(shots_dir(tmp_path) / "display-enrolled.png")
+
+
+def test_enrolling_again_replaces_the_tv_identity(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "tv"
+    setup_tv(hub, home, tv_name)
+    first = TvHome(home).tls().cert.read_bytes()
+    setup_tv(hub, home, tv_name)  # a replaced TV PC, or a renewal: one identity in NSS
+    assert TvHome(home).tls().cert.read_bytes() != first
+    db = f"sql:{home / '.pki/nssdb'}"
+    listed = subprocess.run(["certutil", "-L", "-d", db], capture_output=True, text=True).stdout
+    assert listed.count(NICKNAME) == 1
+    pem = subprocess.run(
+        ["certutil", "-L", "-d", db, "-n", NICKNAME, "-a"], capture_output=True, text=True
+    ).stdout
+    assert pem.strip() == TvHome(home).tls().cert.read_text().strip()
+
+
+def test_tv_without_the_autoplay_policy_shows_the_sound_is_blocked(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "tv"
+    setup_tv(hub, home, tv_name)
+    written = policy_file(POLICY_DIR, tv_name)
+    policy = json.loads(written.read_text(encoding="utf-8"))
+    del policy["AutoplayAllowlist"]
+    written.write_text(json.dumps(policy), encoding="utf-8")
+    with tv(home) as page:
+        page.wait_for("document.querySelectorAll('#waiting .svc').length === 4")
+        page.evaluate(_PLAYED)
+        _wait_subscribed(hub)
+        ticket = call_at_counter(hub, "C1")
+        page.wait_for(f"document.getElementById('now-ticket').textContent === {ticket!r}")
+        shown = page.wait_for("document.getElementById('status').dataset.sound")
+        assert shown == "blocked"
+        assert page.evaluate("window.played") == 0
+
+
+def test_tv_without_its_certificate_is_refused(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "tv"
+    setup_tv(hub, home, tv_name)
+    db = f"sql:{home / '.pki/nssdb'}"
+    subprocess.run(["certutil", "-D", "-d", db, "-n", NICKNAME], check=True)
+    with tv(home) as page:
+        text = page.wait_for("document.body && document.body.innerText")
+        assert "device_not_enrolled" in text  # the hub's 401: no client certificate
+        assert page.evaluate("document.getElementById('now-ticket') === null")
+    assert hub.hub is not None
+    assert hub.hub.stream.broadcaster.count == 0
+
+
+def test_tv_without_the_policy_never_shows_the_board(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    """Without the policy Chromium waits for a person to pick a certificate (headless: no one
+    ever does), so the page never loads; a bounded look, as the policy case loads in ~1 s."""
+    home = tmp_path / "tv"
+    setup_tv(hub, home, tv_name, policy=False)
+    assert not policy_file(POLICY_DIR, tv_name).exists()
+    with tv(home) as page:
+        time.sleep(5)
+        assert page.evaluate("location.href") == "about:blank"
+    assert hub.hub is not None
+    assert hub.hub.stream.broadcaster.count == 0
