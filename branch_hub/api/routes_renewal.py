@@ -106,7 +106,7 @@ ROUTES = (
         {200: Reply("The device's new certificate and the branch CA.", Enrolment)},
         body=Body(RenewRequest),
         refusals=frozenset({409, 429, 503}),
-        limit=WriteClass.OWN_LOCKOUT,  # its own once-an-hour limit
+        limit=WriteClass.SESSION,  # essential under the disk reserve; once an hour inside
         description="Authenticated by the device's current, valid client certificate. Allowed "
         "in the certificate's last 30 days (or for a certificate issued for longer than the "
         "365-day device profile), or earlier with `force`; once per hour per device (429). The "
