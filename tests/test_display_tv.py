@@ -86,12 +86,19 @@ def tv_name() -> Iterator[str]:
         policy_file(POLICY_DIR, name).unlink(missing_ok=True)
 
 
-def setup_tv(hub: ThreadedHub, home: Path, name: str, *, policy: bool = True) -> None:
-    """What branch IT runs: `branch-provision enroll --kind display`, then the setup on the TV."""
+def setup_tv(
+    hub: ThreadedHub, home: Path, name: str, *, policy: bool = True, typed: bool = False
+) -> None:
+    """What branch IT runs: `branch-provision enroll --kind display` on the hub, then the setup
+    on the TV's PC with the code, hub and fingerprint it printed (`typed`) or the QR's text."""
     assert hub.hub is not None
     code = hub.hub.security.codes.create(name, "display")
-    uri = enrolment_uri(hub.url, ca_fingerprint(hub.tls.ca.cert), code, name, "display")
-    argv = ["setup", "--home", str(home), "--enrol-uri", uri]
+    fingerprint = ca_fingerprint(hub.tls.ca.cert)
+    argv = ["setup", "--home", str(home)]
+    if typed:
+        argv += ["--code", code, "--hub", hub.url, "--fingerprint", fingerprint, "--name", name]
+    else:
+        argv += ["--enrol-uri", enrolment_uri(hub.url, fingerprint, code, name, "display")]
     if policy:
         argv += ["--policy-dir", str(POLICY_DIR)]
     assert main(argv) == 0
@@ -134,7 +141,7 @@ def test_tv_enrols_and_shows_and_speaks_calls_with_its_own_certificate(
     hub: ThreadedHub, tv_name: str, tmp_path: Path
 ) -> None:
     home = tmp_path / "tv"
-    setup_tv(hub, home, tv_name)
+    setup_tv(hub, home, tv_name, typed=True)
     assert hub.hub is not None
     device = hub.hub.security.devices.get(tv_name)
     assert (device.kind, device.active) == ("display", True)
@@ -222,3 +229,18 @@ def test_tv_without_the_policy_never_shows_the_board(
         assert page.evaluate("location.href") == "about:blank"
     assert hub.hub is not None
     assert hub.hub.stream.broadcaster.count == 0
+
+
+def test_setup_refuses_a_hub_whose_ca_is_not_the_fingerprint(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert hub.hub is not None
+    code = hub.hub.security.codes.create(tv_name, "display")
+    home = TvHome(tmp_path / "tv")
+    argv = ["setup", "--home", str(home.root), "--code", code, "--hub", hub.url]
+    argv += ["--fingerprint", "0" * 64, "--policy-dir", str(POLICY_DIR)]
+    assert main(argv) == 1
+    assert "does not match the fingerprint" in capsys.readouterr().err
+    assert not home.tls().key.exists()
+    assert not home.nssdb.exists()
+    assert not policy_file(POLICY_DIR, tv_name).exists()
