@@ -12,22 +12,28 @@ names this test hub's loopback origin, so other Chromium runs on the machine are
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-from branch_hub.client.display import NICKNAME, TvHome, policy_file
+from branch_hub.client.display import NICKNAME, TvHome, import_identity, policy_file
 from branch_hub.client.display_cli import main
-from branch_hub.pki import ca_fingerprint
+from branch_hub.pki import ca_fingerprint, issue_client_cert, write_private_key
+from branch_hub.provision.cli import main as provision
 from branch_hub.provision.enroll import enrolment_uri
 from branch_hub.vocabulary import EventKind
 from tests.support.chromium import chromium_path, shots_dir
@@ -244,3 +250,91 @@ def test_setup_refuses_a_hub_whose_ca_is_not_the_fingerprint(
     assert not home.tls().key.exists()
     assert not home.nssdb.exists()
     assert not policy_file(POLICY_DIR, tv_name).exists()
+
+
+@pytest.fixture
+def branch_hub_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: Callable[[str], str]
+) -> Iterator[tuple[Path, str]]:
+    """A branch made by `branch-provision init`, its hub running as `branch-hub`."""
+    folder = tmp_path / "branch"
+    argv = ["init", "--dir", str(folder), "--branch-id", "B001", "--name", "朝阳支行"]
+    argv += ["--region-code", "110105", "--host", "hub1", "--pin-stdin"]
+    monkeypatch.setattr(sys, "stdin", io.StringIO("864213\n"))
+    assert provision(argv) == 0
+    command = [script("branch-hub"), "--config", str(folder / "hub.toml")]
+    proc = subprocess.Popen(
+        [*command, "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "listening on" in line, line
+        yield folder, line.split()[-1]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_the_documented_commands_put_the_board_on_the_tv(
+    branch_hub_process: tuple[Path, str],
+    tv_name: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """docs/operations.md, "The lobby TV": enroll on the hub, then the command it prints."""
+    folder, url = branch_hub_process
+    enroll = ["enroll", "--dir", str(folder), "--kind", "display", "--name", tv_name]
+    assert provision([*enroll, "--hub-url", url]) == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if "branch-display setup" in x)
+    argv = shlex.split(line.split(":", 1)[1])
+    assert argv[:2] == ["branch-display", "setup"]
+    home = tmp_path / "tv"
+    argv[argv.index("--home") + 1] = str(home)
+    assert main(argv[1:]) == 0
+    with tv(home) as page:
+        shown = page.wait_for(
+            "document.querySelectorAll('#waiting .svc').length > 0 && "
+            "document.getElementById('branch-zh').textContent"
+        )
+        assert shown == "朝阳支行"
+
+
+def test_launch_renews_a_certificate_in_its_last_days_and_reimports_it(
+    hub: ThreadedHub, tv_name: str, tmp_path: Path
+) -> None:
+    assert hub.hub is not None
+    cert, key = issue_client_cert(hub.tls.ca, tv_name, "display", days=10)
+    assert key is not None
+    hub.hub.security.devices.register(tv_name, "display", cert)
+    home = TvHome(tmp_path / "tv")
+    tls = home.tls()
+    tls.cert.parent.mkdir(parents=True)
+    tls.ca.write_bytes(hub.tls.ca_path.read_bytes())
+    tls.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    write_private_key(tls.key, pem)
+    home.hub_file.write_text(hub.url)
+    import_identity(home)
+    launch = [sys.executable, "-m", "branch_hub.client.display_cli", "launch"]
+    done = subprocess.run(
+        [*launch, "--home", str(home.root), "--chromium", "true"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr  # renewed, then became `true`
+    renewed = x509.load_pem_x509_certificate(tls.cert.read_bytes())
+    assert renewed.serial_number != cert.serial_number
+    assert renewed.not_valid_after_utc - datetime.now(UTC) > timedelta(days=300)
+    shown = subprocess.run(
+        ["certutil", "-L", "-d", f"sql:{home.nssdb}", "-n", NICKNAME, "-a"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert shown.strip() == tls.cert.read_text().strip()  # Chromium presents the new one
