@@ -159,6 +159,12 @@ def test_tv_enrols_and_shows_and_speaks_calls_with_its_own_certificate(
     ).stdout
     assert NICKNAME in listed  # the TV's identity
     assert "C,," in listed  # the branch CA, trusted for TLS servers only
+    written = policy_file(POLICY_DIR, tv_name)
+    assert written.stat().st_mode & 0o777 == 0o644  # Chromium reads it as the TV's user
+    policy = json.loads(written.read_text(encoding="utf-8"))
+    select = json.loads(policy["AutoSelectCertificateForUrls"][0])
+    assert select == {"pattern": hub.url, "filter": {"ISSUER": {"CN": "Branch CA TEST-BR"}}}
+    assert policy["AutoplayAllowlist"] == [hub.url]  # the hub's origin, nothing else
     with tv(home) as page:
         page.wait_for("document.querySelectorAll('#waiting .svc').length === 4")
         page.evaluate(_PLAYED)

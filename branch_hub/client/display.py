@@ -240,7 +240,10 @@ def policy_file(policy_dir: Path, device_id: str) -> Path:
 def write_policy(home: TvHome, policy_dir: Path, device_id: str) -> Path:
     """Write the policy file, world-readable: Chromium runs as the TV's account."""
     path = policy_file(policy_dir, device_id)
-    policy_dir.mkdir(parents=True, exist_ok=True)
+    missing = [policy_dir, *policy_dir.parents]
+    for folder in reversed([f for f in missing if not f.exists()]):
+        folder.mkdir()
+        folder.chmod(0o755)  # not the command's umask: Chromium must read it as the TV's user
     text = json.dumps(chromium_policy(home), indent=2, ensure_ascii=False) + "\n"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
