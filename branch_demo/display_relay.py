@@ -1,8 +1,9 @@
 """A loopback relay that lets a plain browser show the calling display during the demo.
 
-The hub admits only enrolled devices (mutual TLS). A lobby TV's browser would carry the display
-device's certificate; Chromium cannot be handed one from the command line, so the demo relays the
-display's own requests (the page, `/api/v1/board`, voice files and the `/api/v1/events`
+The hub admits only enrolled devices (mutual TLS). A branch's TV carries its own display
+certificate, put into its browser by `branch-display setup` (docs/display.md); that needs a system
+policy file and an NSS database, which a demo on someone's desktop should not touch, so the demo
+relays the display's own requests (the page, `/api/v1/board`, voice files and the `/api/v1/events`
 WebSocket) to the hub with the enrolled display device's certificate. Nothing else is relayed.
 """
 

@@ -24,6 +24,7 @@ def test_help(script: Callable[[str], str], name: str) -> None:
     [
         ("branch_demo", "usage: ./run demo"),
         ("bench.branch_day", "usage: python -m bench.branch_day"),
+        ("branch_hub.client.display_cli", "usage: branch-display"),
     ],
 )
 def test_demo_and_branch_day_modules_answer_help(module: str, usage: str) -> None:

@@ -109,4 +109,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"  hub: {hub_url}")
     print(f"  CA fingerprint: {fp}")
     print(f"  QR: {qr_path}")
+    if args.kind == "display":  # a browser cannot enrol itself: the TV's PC does it for it
+        print(
+            f"  on the TV's PC: branch-display setup --home /var/lib/branch-display --code {code} "
+            f"--hub {hub_url} --fingerprint {fp} --name {args.name} "
+            "--policy-dir /etc/chromium/policies/managed"
+        )
     return 0

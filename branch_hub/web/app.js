@@ -55,11 +55,24 @@ function renderWaiting(waiting, waitMin) {
   }
 }
 
+function soundBlocked(blocked) {
+  const status = $("status");
+  if (blocked) {
+    status.dataset.sound = "blocked";
+    status.textContent = "声音被浏览器阻止 Sound blocked by the browser";
+  } else if (status.dataset.sound) {
+    delete status.dataset.sound;
+    status.textContent = "";
+  }
+}
+
 function play(call) {
   if (!call.voice_id) return;
   const audio = $("voice");
   audio.src = `/display/voice/${call.voice_id}.wav`;
-  audio.play().catch(() => {});  // the TV's browser must be set to allow autoplay
+  // `branch-display setup` writes the Chromium policy that lets the hub's page play this without
+  // a click (AutoplayAllowlist); without it the browser refuses, and the screen tells branch IT.
+  audio.play().then(() => soundBlocked(false), (err) => soundBlocked(err && err.name === "NotAllowedError"));
 }
 
 function onEvent(msg) {

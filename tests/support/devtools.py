@@ -29,11 +29,23 @@ _CALL_TIMEOUT_S = 20.0
 class LivePage:
     """One page of a headless Chromium we start; use as a context manager."""
 
-    def __init__(self, url: str, width: int = 1920, height: int = 1080) -> None:
+    def __init__(
+        self,
+        url: str,
+        width: int = 1920,
+        height: int = 1080,
+        *,
+        launch: list[str] | None = None,
+        profile: Path | None = None,
+    ) -> None:
+        """`launch` replaces our Chromium command line (it must open a DevTools port on
+        127.0.0.1 and use `profile` as its user data folder)."""
         self.url = url
         self.width = width
         self.height = height
         self._profile = tempfile.TemporaryDirectory()
+        self._launch = launch
+        self._profile_dir = profile or Path(self._profile.name)
         self._loop = asyncio.new_event_loop()
         self._ids = itertools.count(1)
         self._proc: subprocess.Popen[bytes] | None = None
@@ -44,7 +56,8 @@ class LivePage:
         binary = chromium_path()
         assert binary, "chromium is installed by ./run bootstrap"
         self._proc = subprocess.Popen(
-            [
+            self._launch
+            or [
                 binary,
                 "--headless",
                 "--no-sandbox",
@@ -135,7 +148,7 @@ class LivePage:
         self._profile.cleanup()
 
     def _port(self) -> int:
-        active = Path(self._profile.name) / "DevToolsActivePort"
+        active = self._profile_dir / "DevToolsActivePort"
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
             assert self._proc is not None
