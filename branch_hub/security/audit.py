@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from branch_hub.migrations import Migrations, add_column_if_missing, migrate
 from branch_hub.security.audit_fields import (
     ACTIONS,
     Caller,
@@ -68,7 +69,9 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 """
-# Logs made before entry ids existed get the column (NULL for their entries) on open.
+# Every log gets the entry id column by a step (NULL for entries of logs older than it).
+MIGRATIONS = Migrations("audit")
+MIGRATIONS(name="audit.entry_id")(add_column_if_missing("audit", "entry_id", str))
 _ENTRY_ID_INDEX = "CREATE UNIQUE INDEX IF NOT EXISTS audit_entry_id ON audit(entry_id)"
 _COLUMNS = "seq, at, action, device_id, staff_id, customer_id, subject, detail, mac, entry_id"
 
@@ -147,13 +150,9 @@ class AuditLog:
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(audit)")}
-        if "entry_id" not in columns:
-            try:
-                self._db.execute("ALTER TABLE audit ADD COLUMN entry_id TEXT")
-            except sqlite3.OperationalError as exc:  # the hub and branch-provision both upgrading
-                if "duplicate column" not in str(exc):
-                    raise
+        migrate(
+            self._db, MIGRATIONS
+        )  # the hub and branch-provision may open it at once: serialised
         self._db.execute(_ENTRY_ID_INDEX)
         self._writer_db: sqlite3.Connection | None = None  # the writer thread's own
         self._writer: EntryWriter[PendingAudit] = EntryWriter(self._append, capacity=capacity)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 
+from branch_hub.migrations import Migrations, add_column_if_missing, migrate
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.errors import EnrolmentError
 from branch_hub.security.roles import DEVICE_KINDS
@@ -35,8 +36,9 @@ CREATE TABLE IF NOT EXISTS devices (
     previous_serial TEXT
 );
 """
-# Registries made before renewal existed lack the column: added in place when opened.
-_ADD_PREVIOUS = "ALTER TABLE devices ADD COLUMN previous_serial TEXT"
+# Steps for registries made by older versions (the table above is the current shape).
+MIGRATIONS = Migrations("devices")
+MIGRATIONS(name="devices.previous_serial")(add_column_if_missing("devices", "previous_serial", str))
 _INSERT = (
     "INSERT OR REPLACE INTO devices (device_id, kind, serial, fingerprint, not_after, enrolled_at, "
     "revoked_at, previous_serial) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)"
@@ -98,9 +100,7 @@ class DeviceRegistry:
         self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(devices)")}
-        if "previous_serial" not in columns:
-            self._db.execute(_ADD_PREVIOUS)
+        migrate(self._db, MIGRATIONS)
         self._lock = threading.Lock()
         self._cache: dict[str, Device] = {}
         self._cache_marker = (-1, -1)
