@@ -10,13 +10,14 @@ pending.
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 
 import sqlite_utils
 from sqlite_utils.db import Table
 from sqlite_utils.migrations import Migrations
 
-__all__ = ["Migrations", "add_column_if_missing", "applied", "migrate"]
+__all__ = ["Migrations", "add_column_if_missing", "applied", "migrate", "use_wal"]
 
 
 def _table(db: sqlite_utils.Database, name: str) -> Table:
@@ -37,6 +38,23 @@ def add_column_if_missing(
 
     apply.__name__ = f"{table}_{column}"
     return apply
+
+
+def use_wal(conn: sqlite3.Connection, attempts: int = 50, pause_s: float = 0.1) -> None:
+    """Switch a file to WAL, waiting for another opener that holds it (bounded).
+
+    The switch needs the file to itself, and SQLite answers "locked" at once instead of
+    waiting when another connection is part-way through its own first open.
+    """
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(pause_s)
+        else:
+            return
 
 
 def migrate(conn: sqlite3.Connection, migrations: Migrations) -> list[str]:

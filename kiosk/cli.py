@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"branch-kiosk: error: {exc}", file=sys.stderr)
         return 1
     scratch = Path(tempfile.gettempdir()) / "branch-kiosk-kivy"
+    if folder is not None:  # systemd's StateDirectory= makes it; by hand it may be missing
+        (home / "kivy").mkdir(mode=0o700, parents=True, exist_ok=True)
     _configure_kivy(args, home / "kivy" if folder is not None else scratch)
     if started is not None:
         _run_kiosk(font, started)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from branch_hub.migrations import Migrations, add_column_if_missing, migrate
+from branch_hub.migrations import Migrations, add_column_if_missing, migrate, use_wal
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.errors import EnrolmentError
 from branch_hub.security.roles import DEVICE_KINDS
@@ -97,8 +97,10 @@ class DeviceRegistry:
 
     def __init__(self, db_path: Path) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(
+            db_path, timeout=30, check_same_thread=False, isolation_level=None
+        )
+        use_wal(self._db)
         self._db.executescript(_SCHEMA)
         migrate(self._db, MIGRATIONS)
         self._lock = threading.Lock()
