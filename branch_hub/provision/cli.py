@@ -23,6 +23,8 @@ SUBCOMMAND_MODULES = [
     "branch_hub.provision.audit",
     "branch_hub.provision.release",
     "branch_hub.provision.channel",
+    "branch_hub.provision.backup",
+    "branch_hub.provision.restore",
 ]
 
 
