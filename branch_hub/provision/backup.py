@@ -131,10 +131,10 @@ def _expected_size(items: list[Item]) -> int:
 def _pack(tar: tarfile.TarFile, items: list[Item], scratch: Path, bar: tqdm[Any]) -> int:
     """Add every item; a file gone since the plan (a cache switch) is left out. Return count."""
     written = 0
-    for item in items:
+    for number, item in enumerate(items):
         try:
             if item.database:
-                copy = scratch / "db"
+                copy = scratch / f"{number}.db"  # never a name an earlier copy's side files hold
                 snapshot_database(item.path, copy)
                 size = _add_file(tar, item.name, copy)
                 copy.unlink()
