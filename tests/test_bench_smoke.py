@@ -27,6 +27,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     ),
     ("outbox", ["--events", "50"], {"enqueue_ms_p99", "enqueue_vs_plain_p50_ratio"}),
     (
+        "backup",
+        ["--tickets", "20"],
+        {"backup_s", "restore_s", "backup_bytes", "backup_vs_plain_tar"},
+    ),
+    (
         "queue",
         ["--waiting", "200", "--ops", "50", "--days", "1", "--json"],
         {"call_next_p99_us", "issue_p99_us", "default_policy"},

@@ -239,6 +239,13 @@ class Outbox:
             )
         return cur.rowcount
 
+    def due_now(self) -> int:
+        """Make every pending event due at once (a restored hub: the old retry times are moot)."""
+        with self._lock:
+            self._db.execute("UPDATE outbox SET next_attempt = 0 WHERE state = 'pending'")
+            row = self._db.execute("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+            return int(row.fetchone()[0])
+
     def stats(self) -> dict[str, Any]:
         """Counts by state and the time of the oldest pending event (for /health)."""
         with self._lock:

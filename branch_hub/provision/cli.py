@@ -24,6 +24,8 @@ SUBCOMMAND_MODULES = [
     "branch_hub.provision.release",
     "branch_hub.provision.channel",
     "branch_hub.provision.databases",
+    "branch_hub.provision.backup",
+    "branch_hub.provision.restore",
 ]
 
 

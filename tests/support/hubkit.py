@@ -46,11 +46,19 @@ def install_pki(tls: TlsEnv, data: Path) -> None:
 
 
 def open_hub(
-    config: BranchConfig, data: Path, tls: TlsEnv, options: HubOptions | None = None
+    config: BranchConfig,
+    data: Path,
+    tls: TlsEnv,
+    options: HubOptions | None = None,
+    *,
+    config_path: Path | None = None,
 ) -> Hub:
-    """Provision `data` with the test PKI and build the hub on it (not started, not served)."""
+    """Provision `data` with the test PKI and build the hub on it (not started, not served).
+
+    `config_path` is where the config was read from (HQ's files are found next to it).
+    """
     install_pki(tls, data)
-    hub = build_hub(hub_config(config, data), data / "hub.toml", options)
+    hub = build_hub(hub_config(config, data), config_path or data / "hub.toml", options)
     tls.registry = hub.security.devices
     return hub
 
@@ -64,12 +72,13 @@ async def served_hub(
     *,
     extra: Callable[[web.Application], None] | None = None,
     port: int = 0,
+    config_path: Path | None = None,
 ) -> AsyncIterator[tuple[Hub, str]]:
     """Build, serve on a loopback port (0: a free one) and start a hub; yield it with its URL.
 
     `extra` adds test-only routes to the production application before it is served.
     """
-    hub = open_hub(config, data, tls, options)
+    hub = open_hub(config, data, tls, options, config_path=config_path)
     ssl_ctx = hub_ssl_context(hub)
     if extra is None:
         runner = await start_site(hub, "127.0.0.1", port, ssl_ctx, shutdown_timeout_s=0.5)
