@@ -300,3 +300,20 @@ def test_audit_export_selects_a_period_a_staff_member_or_a_device(
     security.close()
     assert last.action == "export"
     assert last.detail["until"] == (today - timedelta(days=1)).isoformat()
+
+
+def test_channel_changes_are_audited(branch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = ["--dir", str(branch)]
+    assert run(["channel", "group", *d, "--device", "K2", "--group", "pilot"], monkeypatch) == 0
+    assert (
+        run(["channel", "assign", *d, "--group", "pilot", "--channel", "canary"], monkeypatch) == 0
+    )
+    assert run(["channel", "show", *d], monkeypatch) == 0
+    security = Branch.load(branch).security()
+    changes = [e for e in security.audit.entries() if e.subject == "appstore"]
+    assert security.audit.verify() > 0
+    security.close()
+    assert [(e.action, e.detail) for e in changes] == [
+        ("config_change", {"step": "channel_group", "device": "K2", "group": "pilot"}),
+        ("config_change", {"step": "channel_assign", "channel": "canary", "group": "pilot"}),
+    ]
