@@ -2,7 +2,7 @@
 
 Each callable either returns or raises a `drivers.errors.DeviceError` subclass; any other
 exception is a bug. Seeds are canned captures from public documentation (labels as in
-docs/reference protocols.md: S1..S10 for SAM_V, P1..P5 for ESC/POS).
+docs/protocols.md#sources: S1..S11 for SAM_V, P1..P5 for ESC/POS).
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ def test_looping_card_is_a_protocol_error() -> None:
 
 
 def test_pdol_china_values() -> None:
-    # PDOL seen on UnionPay contact cards (protocols.md §3): 9F7A01 9F0206 5F2A02.
+    # PDOL seen on UnionPay contact cards (docs/protocols.md#emv-get-processing-options): 9F7A01 9F0206 5F2A02.
     assert build_pdol(bytes.fromhex("9F7A019F02065F2A02")) == bytes.fromhex(
         "00" + "00" * 6 + "0156"
     )

@@ -31,7 +31,7 @@ from drivers.idcard.codec import (
 )
 from drivers.idcard.text import decode_text_block
 
-# protocols.md "SAM_V" §2: full command frames (S2 builder, S3 enum, S4 table; XOR verified).
+# docs/protocols.md#sam_v-commands: full command frames (S2 builder, S3 enum, S4 table; XOR verified).
 COMMANDS = [
     (CMD_SAM_RESET, "AA AA AA 96 69 00 03 10 FF EC"),
     (CMD_SAM_STATUS, "AA AA AA 96 69 00 03 11 FF ED"),
@@ -43,7 +43,7 @@ COMMANDS = [
     ((0x30, 0x05), "AA AA AA 96 69 00 03 30 05 36"),
     (CMD_READ_FP, "AA AA AA 96 69 00 03 30 10 23"),
 ]
-# protocols.md "SAM_V" §4: canned answers (S4 find/select/status, S10 read fail).
+# docs/protocols.md#sam_v-answers: canned answers (S4 find/select/status, S10 read fail).
 RESPONSES = [
     ("AA AA AA 96 69 00 04 00 00 80 84", 0x80),  # S4 find fail
     ("AA AA AA 96 69 00 04 00 00 81 85", 0x81),  # S4 select fail

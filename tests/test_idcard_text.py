@@ -23,7 +23,7 @@ RESIDENT = {
 
 
 def block_at(fields: list[tuple[int, int, str]]) -> bytes:
-    """A 256-byte block with values placed at (offset, size) — layouts from protocols.md §5 (S7)."""
+    """A 256-byte block with values placed at (offset, size) — layouts from docs/protocols.md#sam_v-text-block (S7)."""
     block = bytearray(b" \x00" * 128)
     for off, size, value in fields:
         raw = value.encode("utf-16-le")

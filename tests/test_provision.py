@@ -11,9 +11,10 @@ import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -269,3 +270,50 @@ def test_audit_verify_exits_1_on_a_tampered_log(
     assert run(["audit", "verify", "--dir", str(branch)], monkeypatch) == 1
     assert "entry 2 was altered" in capsys.readouterr().err
     assert run(["audit", "export", "--dir", str(branch)], monkeypatch) == 1
+
+
+def test_audit_export_selects_a_period_a_staff_member_or_a_device(
+    branch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    security = Branch.load(branch).security()
+    security.audit.record("login", device_id="T1", staff_id="s1")
+    security.audit.record("login", device_id="T2", staff_id="s2")
+    security.close()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+    def exported(*extra: str) -> list[tuple[str, str | None, str | None]]:
+        out = branch / "export.jsonl"
+        argv = ["audit", "export", "--dir", str(branch), "--out", str(out), *extra]
+        assert run(argv, monkeypatch) == 0
+        rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+        return [(r["action"], r["staff_id"], r["device_id"]) for r in rows]
+
+    assert exported("--device", "T1") == [("login", "s1", "T1")]
+    assert exported("--staff", "s2") == [("login", "s2", "T2")]
+    everything = exported("--since", today.isoformat(), "--until", today.isoformat())
+    assert ("login", "s1", "T1") in everything
+    assert ("login", "s2", "T2") in everything
+    assert exported("--since", (today + timedelta(days=1)).isoformat()) == []
+    assert exported("--until", (today - timedelta(days=1)).isoformat()) == []
+    security = Branch.load(branch).security()
+    last = list(security.audit.entries())[-1]
+    security.close()
+    assert last.action == "export"
+    assert last.detail["until"] == (today - timedelta(days=1)).isoformat()
+
+
+def test_channel_changes_are_audited(branch: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    d = ["--dir", str(branch)]
+    assert run(["channel", "group", *d, "--device", "K2", "--group", "pilot"], monkeypatch) == 0
+    assert (
+        run(["channel", "assign", *d, "--group", "pilot", "--channel", "canary"], monkeypatch) == 0
+    )
+    assert run(["channel", "show", *d], monkeypatch) == 0
+    security = Branch.load(branch).security()
+    changes = [e for e in security.audit.entries() if e.subject == "appstore"]
+    assert security.audit.verify() > 0
+    security.close()
+    assert [(e.action, e.detail) for e in changes] == [
+        ("config_change", {"step": "channel_group", "device": "K2", "group": "pilot"}),
+        ("config_change", {"step": "channel_assign", "channel": "canary", "group": "pilot"}),
+    ]

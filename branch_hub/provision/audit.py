@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
 from branch_hub.security.audit_head import Head
 from branch_hub.security.errors import AuditAnchorInvalid, AuditError
 
 if TYPE_CHECKING:
+    from branch_hub.security.audit import AuditEntry
     from branch_hub.security.hub import HubSecurity
 
 __all__ = ["register"]
@@ -39,6 +43,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     export = actions.add_parser("export", help="write the log as JSON Lines (ids only)")
     add_dir_argument(export)
     export.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
+    export.add_argument(
+        "--since",
+        type=dt.date.fromisoformat,
+        help="first day to export, YYYY-MM-DD in the branch's time zone (default: the beginning)",
+    )
+    export.add_argument(
+        "--until",
+        type=dt.date.fromisoformat,
+        help="last day to export, YYYY-MM-DD, inclusive (default: today)",
+    )
+    export.add_argument("--staff", help="only entries of this staff id")
+    export.add_argument("--device", help="only entries of this device id")
     export.set_defaults(func=run_export)
 
 
@@ -82,21 +98,57 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Export (after verifying) and record the export itself."""
-    security = Branch.load(args.dir).security()
+    branch = Branch.load(args.dir)
+    security = branch.security()
     try:
         try:
             security.audit.verify()
         except AuditError as exc:
             raise ProvisionError(f"not exporting a broken log: {exc}") from None
-        lines = [json.dumps(e.to_json(), ensure_ascii=False) for e in security.audit.entries()]
+        wanted = _selector(args, ZoneInfo(branch.config.branch.timezone))
+        lines = [
+            json.dumps(e.to_json(), ensure_ascii=False)
+            for e in security.audit.entries()
+            if wanted(e)
+        ]
         text = "\n".join(lines) + ("\n" if lines else "")
         if args.out:
             args.out.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
         security.audit.record(
-            "export", subject="audit", detail={"entries": len(lines), "to_file": bool(args.out)}
+            "export",
+            subject="audit",
+            detail={
+                "entries": len(lines),
+                "to_file": bool(args.out),
+                "since": args.since.isoformat() if args.since else None,
+                "until": args.until.isoformat() if args.until else None,
+                "staff": args.staff,
+                "device": args.device,
+            },
         )
     finally:
         _close(security)
     return 0
+
+
+def _selector(args: argparse.Namespace, zone: ZoneInfo) -> Callable[[AuditEntry], bool]:
+    """The export's filter: a period of branch days, a staff member, a device (all optional)."""
+    start = dt.datetime.combine(args.since, dt.time(), zone) if args.since else None
+    end = (
+        dt.datetime.combine(args.until + dt.timedelta(days=1), dt.time(), zone)
+        if args.until
+        else None
+    )
+
+    def wanted(entry: AuditEntry) -> bool:
+        at = dt.datetime.fromisoformat(entry.at)
+        return (
+            (start is None or at >= start)
+            and (end is None or at < end)
+            and (args.staff is None or entry.staff_id == args.staff)
+            and (args.device is None or entry.device_id == args.device)
+        )
+
+    return wanted

@@ -13,6 +13,8 @@ from branch_hub import __version__
 from branch_hub.appstore.bundle import Refused
 from branch_hub.appstore.store import CHANNELS, AppStore, AppStoreError
 from branch_hub.config import ConfigError, load_config, resolve_data_dir
+from branch_hub.provision.common import Branch, ProvisionError
+from branch_hub.security.errors import AuditError
 
 __all__ = ["register", "store_folder"]
 
@@ -24,6 +26,49 @@ def store_folder(directory: Path) -> Path:
         config = load_config(config_path)
         return resolve_data_dir(config, config_path) / "appstore"
     return directory / "appstore"
+
+
+def _act(store: AppStore, args: argparse.Namespace) -> dict[str, str] | None:
+    """Carry out one action; return what it changed (for the audit log), None for a read."""
+    action = args.channel_action
+    if action == "trust":
+        store.trust(args.release_pubkey.read_bytes())
+        print(f"trusting release key {args.release_pubkey}")
+        return {"step": "channel_trust"}
+    if action == "publish":
+        man = store.publish(args.bundle, args.channel, hub_version=__version__)
+        print(f"{man.app} {man.version} is now on {args.channel}")
+        return {
+            "step": "channel_publish",
+            "app": man.app,
+            "version": man.version,
+            "channel": args.channel,
+        }
+    if action == "assign":
+        store.assign(args.channel, device=args.device, group=args.group)
+        print(f"{args.device or 'group ' + args.group} follows {args.channel}")
+        who = {"device": args.device} if args.device else {"group": args.group}
+        return {"step": "channel_assign", "channel": args.channel, **who}
+    if action == "group":
+        store.set_group(args.device, args.group)
+        print(f"{args.device} is in group {args.group}")
+        return {"step": "channel_group", "device": args.device, "group": args.group}
+    if action == "show":
+        print(json.dumps(store.summary(), indent=1, ensure_ascii=False))
+    elif action == "reports":
+        print(json.dumps(store.reports(args.limit), indent=1, ensure_ascii=False))
+    return None
+
+
+def _audit(directory: Path, detail: dict[str, str]) -> None:
+    """Record a channel change in the branch's audit log (a folder without hub.toml has none)."""
+    if not (directory / "hub.toml").is_file():
+        return
+    security = Branch.load(directory).security()
+    try:
+        security.audit.record("config_change", subject="appstore", detail=detail)
+    finally:
+        security.close()
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -38,23 +83,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"branch-provision channel: error: {exc}", file=sys.stderr)
         return 1
     try:
-        action = args.channel_action
-        if action == "trust":
-            store.trust(args.release_pubkey.read_bytes())
-            print(f"trusting release key {args.release_pubkey}")
-        elif action == "publish":
-            man = store.publish(args.bundle, args.channel, hub_version=__version__)
-            print(f"{man.app} {man.version} is now on {args.channel}")
-        elif action == "assign":
-            store.assign(args.channel, device=args.device, group=args.group)
-            print(f"{args.device or 'group ' + args.group} follows {args.channel}")
-        elif action == "group":
-            store.set_group(args.device, args.group)
-            print(f"{args.device} is in group {args.group}")
-        elif action == "show":
-            print(json.dumps(store.summary(), indent=1, ensure_ascii=False))
-        elif action == "reports":
-            print(json.dumps(store.reports(args.limit), indent=1, ensure_ascii=False))
+        changed = _act(store, args)
     except Refused as exc:
         print(f"branch-provision channel: refused ({exc.reason}): {exc}", file=sys.stderr)
         return 1
@@ -63,6 +92,12 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     finally:
         store.close()
+    if changed is not None:
+        try:
+            _audit(args.dir, changed)
+        except (ProvisionError, AuditError) as exc:
+            print(f"branch-provision channel: error: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 

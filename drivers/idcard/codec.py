@@ -1,6 +1,6 @@
 """SAM_V frame codec: build and parse frames, SW3 status codes, a resyncing receive state machine.
 
-Frame (protocols.md "SAM_V" §1, sources S2/S3/S4/S5):
+Frame (docs/protocols.md#sam_v-framing, sources S2/S3/S4/S5):
     AA AA AA 96 69 | LEN_H LEN_L | body | CHK
 LEN counts the bytes after the length field, checksum included; CHK is the XOR of every byte
 from LEN_H up to the byte before CHK. Host frames carry CMD PARA [DATA]; reader frames carry
@@ -50,7 +50,7 @@ PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
 # anything far beyond that is a corrupt length, not a frame to wait for.
 MAX_LEN = 0x1000
 
-# (CMD, PARA) pairs — protocols.md §2 (S3 enum, S4 table).
+# (CMD, PARA) pairs — docs/protocols.md#sam_v-commands (S3 enum, S4 table).
 CMD_SAM_RESET = (0x10, 0xFF)
 CMD_SAM_STATUS = (0x11, 0xFF)
 CMD_SAM_ID = (0x12, 0xFF)
@@ -79,7 +79,7 @@ COMMAND_NAMES: dict[tuple[int, int], str] = {
 
 SW3_OK = 0x90
 SW3_FIND_OK = 0x9F
-# protocols.md §3 (S3, S4, S5 agree; FF from S3 only).
+# docs/protocols.md#sam_v-status-codes (S3, S4, S5 agree; FF from S3 only).
 SW3_TEXTS: dict[int, str] = {
     0x90: "success",
     0x9F: "find card success",
@@ -242,7 +242,7 @@ class ReadPayload:
 
 
 def parse_read_payload(data: bytes, with_fingerprint: bool) -> ReadPayload:
-    """Split the data of a read answer using the lengths in its header (protocols.md §4)."""
+    """Split the data of a read answer using the lengths in its header (docs/protocols.md#sam_v-answers)."""
     head = 6 if with_fingerprint else 4
     if len(data) < head:
         raise FrameError(f"read answer has {len(data)} data bytes, header needs {head}")
@@ -263,7 +263,7 @@ def parse_read_payload(data: bytes, with_fingerprint: bool) -> ReadPayload:
 class FrameReceiver:
     """Receive state machine: accumulate bytes, resync on the preamble, emit whole frames.
 
-    Stray bytes before a preamble and garbage between frames are dropped (protocols.md §7);
+    Stray bytes before a preamble and garbage between frames are dropped (docs/protocols.md#sam_v-receiving-robustly);
     a frame with a bad checksum is dropped and counted, and the search resumes one byte later.
     """
 

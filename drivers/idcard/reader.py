@@ -1,6 +1,6 @@
 """Resident ID card reader over a SAM_V serial link: SAM check/reset, find → select → read, polling.
 
-Timing (protocols.md "SAM_V" §2): poll find-card no faster than every 300 ms; after a read the
+Timing (docs/protocols.md#sam_v-commands, S11): poll find-card no faster than every 300 ms; after a read the
 card is reported again only once it has been removed; after an error the card must be re-placed.
 """
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 __all__ = ["GENDERS", "NATIONS", "gender_label", "nation_name"]
 
-# protocols.md "SAM_V" §5 (S1, GB/T 2261.1): 0 unknown, 1 male, 2 female, 9 unspecified.
+# docs/protocols.md#sam_v-text-block (S1, GB/T 2261.1): 0 unknown, 1 male, 2 female, 9 unspecified.
 GENDERS: dict[str, str] = {"0": "unknown", "1": "M", "2": "F", "9": "unknown"}
 
-# protocols.md "SAM_V" §5 (S1, S5).
+# docs/protocols.md#sam_v-text-block (S1, S5).
 NATIONS: dict[str, str] = {
     "01": "汉",
     "02": "蒙古",

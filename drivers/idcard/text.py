@@ -1,6 +1,6 @@
 """Decode and encode the 256-byte text block (UCS-2 LE) of resident ID and residence cards.
 
-Layouts from protocols.md "SAM_V" §5 (sources S1, S5, S7, S9). The card-type flag at offset
+Layouts from docs/protocols.md#sam_v-text-block (sources S1, S5, S7, S9). The card-type flag at offset
 248 selects the layout: ' ' resident ID, 'J' HK/Macau/Taiwan residence permit, 'I' 2017
 foreigner permanent residence card, 'Y' 2023 foreigner permanent residence card.
 """

@@ -144,7 +144,7 @@ def parse_track3(text: str) -> TrackData:
     pan = _check_account(head, "track 3")
     expiry = None
     if fc == "99" and len(fields) > 1 and len(fields[1]) == 40:
-        # 40-digit block in ISO 4909:1987 order; expiry YYMM at offset 35 (protocols.md §3).
+        # 40-digit block in ISO 4909:1987 order; expiry YYMM at offset 35 (docs/protocols.md#stripe-track-3).
         candidate = fields[1][35:39]
         if "01" <= candidate[2:] <= "12":
             expiry = candidate

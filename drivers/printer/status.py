@@ -1,6 +1,6 @@
 """Real-time status of ESC/POS printers: DLE EOT n replies decoded into flags and a health verdict.
 
-protocols.md "ESC/POS" §4 (P1 `_check_valid_response`, P2 bit labels, P3 example): a reply is
+docs/protocols.md#escpos-real-time-status (P1 `_check_valid_response`, P2 bit labels, P3 example): a reply is
 one byte with the fixed pattern 0xx1xx10 (bits 0 and 7 clear, bits 1 and 4 set).
 """
 

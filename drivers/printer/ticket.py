@@ -1,7 +1,7 @@
 """Queue-ticket layout and its ESC/POS bytes: python-escpos for styles, QR and cut; Chinese mode by hand.
 
 python-escpos never sends FS & and only switches to GB18030 for U+4E00–U+9FA5 text
-(protocols.md "ESC/POS" §3), so Chinese lines are written raw as GB18030 after ESC @ FS &.
+(docs/protocols.md#escpos-chinese-text), so Chinese lines are written raw as GB18030 after ESC @ FS &.
 """
 
 from __future__ import annotations

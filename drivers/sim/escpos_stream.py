@@ -1,6 +1,6 @@
 """A small streaming ESC/POS parser for the printer simulator (the subset queue tickets use).
 
-Command lengths from protocols.md "ESC/POS" §1–§2 (P1 constants, P4 command tree). Unknown
+Command lengths from docs/protocols.md#escpos-commands (P1 constants, P4 command tree). Unknown
 ESC/GS/FS commands are skipped with one parameter byte; text runs stop at control bytes, which
 is safe for GB18030 because its trailing bytes are never below 0x30.
 """

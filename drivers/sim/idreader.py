@@ -94,7 +94,7 @@ _STREETS = (
     "文化路",
     "幸福里",
 )
-# Every WLT photo capture starts with these bytes (protocols.md "SAM_V" §6).
+# Every WLT photo capture starts with these bytes (docs/protocols.md#sam_v-photo-and-fingerprint).
 _WLT_HEAD = bytes.fromhex("574c66007e00320000ff85")
 
 

@@ -35,7 +35,7 @@ def card_swipe(pan: str, expiry: str, service_code: str = "220", name: str | Non
 
 
 def passbook_swipe(account: str, voucher: str = "0001", book: str = "00012345") -> str:
-    """Tracks 2 and 3 of a passbook: account=voucher code=book number (protocols.md §4, M5)."""
+    """Tracks 2 and 3 of a passbook: account=voucher code=book number (docs/protocols.md#passbooks, M5)."""
     return f";{account}={voucher}={book}?+{account}={voucher}=000={book}=1?"
 
 
