@@ -222,6 +222,8 @@ ELSEWHERE = {
     "DEVICE.key",
     "device.crt.new",
     "device.key.new",
+    "device.crt",  # a kiosk's or tablet's own pair, in its folder (its enrolment tests check it)
+    "device.key",
 }
 _KEY_NAME = re.compile(r"[\w./{},-]*\.(?:key|pub|crt|head|anchored)\b(?:\.new)?(?:/\.pub)?")
 # How the docs spell the hub's data folder.
