@@ -25,6 +25,7 @@ from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
     REPORT_VERSION_MAX_CHARS,
+    AppName,
     DeviceKind,
     WriteClass,
 )
@@ -32,9 +33,9 @@ from branch_hub.vocabulary import (
 __all__ = ["APP_FOR_KIND", "ROUTES"]
 
 APP_FOR_KIND = {
-    DeviceKind.KIOSK: "kiosk",
-    DeviceKind.TABLET: "tablet",
-    DeviceKind.COUNTER: "tablet",
+    DeviceKind.KIOSK: AppName.KIOSK,
+    DeviceKind.TABLET: AppName.TABLET,
+    DeviceKind.COUNTER: AppName.TABLET,
 }
 
 
