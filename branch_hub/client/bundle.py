@@ -33,7 +33,7 @@ __all__ = [
     "write_manifest",
 ]
 
-APPS: tuple[str, ...] = tuple(AppName)
+APPS: tuple[str, ...] = tuple(app.value for app in AppName)
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 CONTEXT = b"branch-edge/v1 release\x00"
