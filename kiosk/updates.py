@@ -22,6 +22,9 @@ from branch_hub.client.app_runner import (
     restart,
     running_release,
 )
+from branch_hub.client.app_runner import (
+    running_version as app_running_version,
+)
 from branch_hub.client.updater import AppUpdater, UpdaterError
 from kiosk.enrolment import KioskFolder
 
@@ -50,9 +53,7 @@ def release_key_path() -> Path:
 
 def running_version() -> str:
     """The installed release this code runs from, else the base install's version."""
-    from branch_hub import __version__
-
-    return running_release(kiosk.__file__) or f"{__version__} (base install)"
+    return app_running_version(kiosk.__file__)
 
 
 def _updater(folder: KioskFolder) -> AppUpdater | None:

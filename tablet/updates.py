@@ -20,6 +20,9 @@ from branch_hub.client.app_runner import (
     restart,
     running_release,
 )
+from branch_hub.client.app_runner import (
+    running_version as app_running_version,
+)
 from branch_hub.client.updater import AppUpdater, UpdaterError
 from tablet.device import DeviceStore
 
@@ -37,9 +40,7 @@ def install_root(store: DeviceStore) -> Path:
 
 def running_version() -> str:
     """The installed release this code runs from, else the base install's version."""
-    from branch_hub import __version__
-
-    return running_release(tablet.__file__) or f"{__version__} (base install)"
+    return app_running_version(tablet.__file__)
 
 
 def _updater(store: DeviceStore) -> AppUpdater | None:

@@ -126,7 +126,7 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"recorded": True}, status=201)
 
 
-_APP = Param("app", {"type": "string", "enum": sorted(set(APP_FOR_KIND.values()))})
+_APP = Param("app", {"type": "string", "enum": [app.value for app in AppName]})
 _APP_KINDS = frozenset(APP_FOR_KIND)
 
 ROUTES = (

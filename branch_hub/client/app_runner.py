@@ -38,6 +38,7 @@ __all__ = [
     "load_release_key",
     "restart",
     "running_release",
+    "running_version",
 ]
 
 log = logging.getLogger("branch.updates")
@@ -82,6 +83,13 @@ def running_release(package_file: str) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return str(version)
+
+
+def running_version(package_file: str) -> str:
+    """The release the app runs from, else the base install's version (for the journal)."""
+    from branch_hub import __version__
+
+    return running_release(package_file) or f"{__version__} (base install)"
 
 
 def _exec_module(module: str, env: dict[str, str]) -> NoReturn:
