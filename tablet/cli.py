@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from branch_hub.client.commands import add_version
+from branch_hub.client.commands import add_version, configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    configure_logging()  # journal lines under systemd, stamped lines elsewhere
     home = args.home or default_home()
     store = DeviceStore(home)
     if args.hub:
