@@ -21,6 +21,7 @@ __all__ = [
     "STAFF_DEVICE_KINDS",
     "STAFF_ROLES",
     "WS_CLOSE_SESSION_ENDED",
+    "AppName",
     "DeviceCondition",
     "DeviceKind",
     "EventKind",
@@ -53,6 +54,13 @@ class DeviceKind(StrEnum):
     TABLET = "tablet"
     DISPLAY = "display"
     COUNTER = "counter"
+
+
+class AppName(StrEnum):
+    """An app the hub's app store publishes and a device updates (one spelling everywhere)."""
+
+    KIOSK = "kiosk"
+    TABLET = "tablet"
 
 
 class LeadOutcome(StrEnum):

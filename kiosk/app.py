@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import qrcode
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.core.text import DEFAULT_FONT, LabelBase
-from kivy.graphics import Color, Line, Rectangle, RoundedRectangle
+from kivy.graphics import Color, Rectangle
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.floatlayout import FloatLayout
@@ -23,103 +20,32 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.drawing import (
+    BG,
+    FG,
+    GOLD,
+    MUTED,
+    NAVY_TEXT,
+    SECONDARY,
+    SERVICE,
+    WARN,
+    CardIllustration,
+    qr_texture,
+)
 from kiosk.flow import Phase
 from kiosk.link import Controller
 from kiosk.screens import ButtonModel, ScreenModel, describe
+from kiosk.updates import RestartWhenIdle
+
+if TYPE_CHECKING:
+    from branch_hub.client.app_runner import UpdateWatcher
 
 __all__ = ["KioskApp", "KioskView", "use_font"]
-
-# High contrast: white on deep navy, dark text on gold for the main actions.
-BG = (0.035, 0.11, 0.22, 1)
-FG = (1, 1, 1, 1)
-MUTED = (0.78, 0.84, 0.92, 1)
-GOLD = (0.99, 0.78, 0.22, 1)
-NAVY_TEXT = (0.03, 0.08, 0.16, 1)
-SERVICE = (0.12, 0.36, 0.68, 1)
-SECONDARY = (0.22, 0.29, 0.40, 1)
-WARN = (1.0, 0.62, 0.25, 1)
-PANEL = (0.10, 0.20, 0.34, 1)
 
 
 def use_font(path: Path) -> None:
     """Make `path` Kivy's default font so every label can draw Chinese."""
     LabelBase.register(DEFAULT_FONT, fn_regular=str(path), fn_bold=str(path))
-
-
-def qr_texture(data: str) -> Any:
-    """A Kivy texture of `data` as a QR code with crisp (unsmoothed) modules."""
-    code = qrcode.QRCode(border=2, box_size=8)
-    code.add_data(data)
-    code.make(fit=True)
-    buffer = io.BytesIO()
-    code.make_image(fill_color="black", back_color="white").save(buffer)
-    buffer.seek(0)
-    texture = CoreImage(buffer, ext="png").texture
-    texture.mag_filter = "nearest"
-    texture.min_filter = "nearest"
-    return texture
-
-
-class CardIllustration(Widget):  # type: ignore[misc]
-    """A drawn kiosk front: card slot with a card going in, and the ID card pad."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.bind(pos=self._draw, size=self._draw)
-
-    def _draw(self, *_: Any) -> None:
-        self.canvas.clear()
-        x, y = self.pos
-        w, h = self.size
-        side = min(w, h)
-        ox, oy = x + (w - side * 0.8) / 2, y + side * 0.05
-        pw, ph = side * 0.8, side * 0.9
-        with self.canvas:
-            Color(*PANEL)
-            RoundedRectangle(pos=(ox, oy), size=(pw, ph), radius=[side * 0.04])
-            # card slot and a card half inserted, chip visible
-            Color(0.01, 0.02, 0.05, 1)
-            slot_y = oy + ph * 0.62
-            Rectangle(pos=(ox + pw * 0.2, slot_y), size=(pw * 0.6, ph * 0.025))
-            Color(*GOLD)
-            RoundedRectangle(
-                pos=(ox + pw * 0.28, slot_y + ph * 0.04),
-                size=(pw * 0.44, ph * 0.22),
-                radius=[side * 0.015],
-            )
-            Color(0.75, 0.6, 0.2, 1)
-            Rectangle(pos=(ox + pw * 0.34, slot_y + ph * 0.14), size=(pw * 0.08, ph * 0.06))
-            # arrow: the card goes down into the slot
-            Color(*FG)
-            ax = ox + pw * 0.86
-            Line(points=[ax, slot_y + ph * 0.26, ax, slot_y + ph * 0.04], width=side * 0.008)
-            Line(
-                points=[
-                    ax - pw * 0.04,
-                    slot_y + ph * 0.1,
-                    ax,
-                    slot_y + ph * 0.04,
-                    ax + pw * 0.04,
-                    slot_y + ph * 0.1,
-                ],
-                width=side * 0.008,
-            )
-            # ID card pad with contactless waves
-            Color(0.2, 0.45, 0.8, 1)
-            pad = (ox + pw * 0.18, oy + ph * 0.08)
-            RoundedRectangle(pos=pad, size=(pw * 0.64, ph * 0.34), radius=[side * 0.03])
-            Color(*FG)
-            RoundedRectangle(
-                pos=(pad[0] + pw * 0.12, pad[1] + ph * 0.06),
-                size=(pw * 0.4, ph * 0.22),
-                radius=[side * 0.012],
-            )
-            Color(0.2, 0.45, 0.8, 1)
-            Rectangle(pos=(pad[0] + pw * 0.16, pad[1] + ph * 0.1), size=(pw * 0.1, ph * 0.13))
-            Color(*FG)
-            cx, cy = ox + pw * 0.5, pad[1] + ph * 0.38
-            for r in (0.06, 0.1, 0.14):
-                Line(circle=(cx, cy, side * r, -40, 40), width=side * 0.005)
 
 
 class KioskView(FloatLayout):  # type: ignore[misc]
@@ -346,7 +272,8 @@ class KioskApp(App):  # type: ignore[misc]
     """The kiosk application (App.run() blocks until the window closes).
 
     Without a controller it starts on `first` (the enrolment screen), which calls `enrolled`
-    with the controller once the kiosk has its certificate.
+    with the controller once the kiosk has its certificate. With `updates` it closes itself
+    (`restart_due`) when a new version is installed and the kiosk idles on attract.
     """
 
     def __init__(
@@ -354,6 +281,8 @@ class KioskApp(App):  # type: ignore[misc]
         controller: Controller | None,
         on_stop: Callable[[], None],
         first: Callable[[KioskApp], Widget] | None = None,
+        *,
+        updates: UpdateWatcher | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -363,6 +292,34 @@ class KioskApp(App):  # type: ignore[misc]
         self._first = first
         self.view: KioskView | None = None
         self.shown: Phase | None = None
+        self.restart_due = False
+        self._updates: UpdateWatcher | None = None
+        self._idle: RestartWhenIdle | None = None
+        self._watch(updates)
+
+    def _watch(self, updates: UpdateWatcher | None) -> None:
+        if updates is None:
+            return
+        self._updates, self._idle = updates, RestartWhenIdle(updates)
+        Clock.schedule_interval(self._restart_when_idle, 1.0)
+
+    def on_start(self) -> None:
+        """Note every touch: a due restart waits until nobody is using the kiosk."""
+        from kivy.core.window import Window
+
+        Window.bind(on_touch_down=self._touched)
+
+    def _touched(self, *_: Any) -> None:
+        if self._idle is not None:
+            self._idle.touched()
+
+    def _restart_when_idle(self, _dt: float) -> None:
+        flow = self.controller.flow if self.controller is not None else None
+        on_attract = flow is not None and flow.state.phase is Phase.ATTRACT
+        if self._idle is not None and not self.restart_due and self._idle.now(on_attract):
+            logging.getLogger("kiosk").info("kiosk restarts into the installed version")
+            self.restart_due = True
+            self.stop()
 
     def build(self) -> Widget:
         """Build the root view: the kiosk's screens, or the enrolment screen first."""
@@ -381,12 +338,22 @@ class KioskApp(App):  # type: ignore[misc]
         if model.phase is not self.shown:  # the journal tells which screen the kiosk shows
             self.shown = model.phase
             logging.getLogger("kiosk").info("kiosk screen: %s", model.phase.value)
+        if model.phase is Phase.ATTRACT and self._updates is not None:
+            # Attract means the hub answered and the screen is drawn: this version is healthy.
+            self._updates.hub_reached()
+            self._updates.screen_shown()
 
-    def enrolled(self, controller: Controller, on_stop: Callable[[], None]) -> None:
+    def enrolled(
+        self,
+        controller: Controller,
+        on_stop: Callable[[], None],
+        updates: UpdateWatcher | None = None,
+    ) -> None:
         """Enrolment finished: swap the enrolment screen for the kiosk's screens."""
         from kivy.core.window import Window
 
         self.controller, self._on_stop = controller, on_stop
+        self._watch(updates)
         view = self._kiosk_view(controller)
         Window.remove_widget(self.root)  # type: ignore[has-type]
         self.root = view

@@ -20,6 +20,8 @@ from branch_hub.client.commands import add_version, configure_logging
 
 if TYPE_CHECKING:
     from branch_hub.client import DeviceTls
+    from branch_hub.client.app_runner import UpdateWatcher
+    from kiosk.app import KioskApp
     from kiosk.enrolment import KioskFolder
     from kiosk.link import Controller
 
@@ -55,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="window size WIDTHxHEIGHT when not full screen (1080x1920 for portrait)",
     )
     parser.add_argument("--windowed", action="store_true", help="do not go full screen")
+    parser.add_argument(
+        "--self-check", action="store_true", help="import the app and exit 0 (update health check)"
+    )
     add_version(parser)
     return parser
 
@@ -94,40 +99,60 @@ def _configure_kivy(args: argparse.Namespace, kivy_home: Path) -> None:
     Config.set("kivy", "exit_on_escape", "0")
 
 
-def _session(
-    hub_url: str, tls: DeviceTls, folder: KioskFolder | None
-) -> tuple[Controller, Callable[[], None]]:
-    """Connect to the hub: renewal, the link, and (from a folder) following the hub if it moves."""
+Session = tuple["Controller", Callable[[], None], "UpdateWatcher | None"]
+
+
+def _self_check() -> int:
+    """Import the app as it would start (the updater's health check of a new version)."""
+    import importlib
+
+    os.environ.setdefault("KIVY_NO_ARGS", "1")
+    os.environ.setdefault("KIVY_NO_FILELOG", "1")
+    os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="branch-kiosk-check-"))
+    for module in ("kiosk.link", "kiosk.enrolment", "kiosk.updates", "kiosk.app"):
+        importlib.import_module(module)
+    return 0
+
+
+def _session(hub_url: str, tls: DeviceTls, folder: KioskFolder | None) -> Session:
+    """Connect to the hub: renewal, the link, and (from a folder) following the hub if it moves
+    and checking the hub's app channel for updates."""
     from branch_hub.client import HubClient
     from branch_hub.client.renewal import CertificateKeeper, recover_pair
     from kiosk.enrolment import HubFollower
     from kiosk.flow import Flow
     from kiosk.link import Controller, HubLink
+    from kiosk.updates import watch
 
     recover_pair(tls)  # a renewal cut short by a crash: finish it before the first request
     client = HubClient(hub_url, tls)
     # The kiosk's certificate renews itself in place at start and once a day.
     keeper = CertificateKeeper(client).start()
     link = HubLink(client)
-    follower = None
+    follower = watcher = None
     if folder is not None:
         follower = HubFollower(folder, client, lambda: link.lost_since).start()
+        watcher = watch(folder)
     controller = Controller(Flow(), link.inbox, link.submit)
     link.start()
 
     def stop() -> None:
+        if watcher is not None:
+            watcher.stop()
         if follower is not None:
             follower.stop()
         keeper.stop()
         link.stop()
 
-    return controller, stop
+    return controller, stop, watcher
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run branch-kiosk."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.self_check:
+        return _self_check()
     explicit = _explicit(args, parser)
     configure_logging()  # journal lines under systemd (the kiosk's unit), stamped lines elsewhere
     for noisy in ("urllib3", "aiohttp"):  # Kivy lowers the root logger to DEBUG
@@ -136,13 +161,17 @@ def main(argv: list[str] | None = None) -> int:
     from branch_hub.client import DeviceTls, HubError
     from branch_hub.client.fonts import FontMissing, find_cjk_font
     from kiosk.enrolment import EnrolmentError, KioskFolder, default_home
+    from kiosk.updates import launch, running_version
 
     home = args.home or default_home()
     folder = None if explicit else KioskFolder.under(home)
+    if folder is not None and folder.enrolled:
+        launch(folder)  # returns only when this is the version to run
+    logging.getLogger("kiosk").info("kiosk running version %s", running_version())
     try:
         font = find_cjk_font(args.font)
         if explicit:
-            started: tuple[Controller, Callable[[], None]] | None = _session(
+            started: Session | None = _session(
                 args.hub, DeviceTls(args.cert, args.key, args.ca), None
             )
         elif folder is not None and folder.enrolled:
@@ -163,11 +192,22 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _run_kiosk(font: Path, started: tuple[Controller, Callable[[], None]]) -> None:
+def _run_kiosk(font: Path, started: Session) -> None:
     from kiosk.app import KioskApp, use_font
 
     use_font(font)
-    KioskApp(*started).run()
+    controller, stop, watcher = started
+    app = KioskApp(controller, stop, updates=watcher)
+    app.run()
+    _restart_if_due(app)
+
+
+def _restart_if_due(app: KioskApp) -> None:
+    """The app closed to start the newly installed version: the base install starts it."""
+    from kiosk.updates import MODULE, restart
+
+    if app.restart_due:
+        restart(MODULE)
 
 
 def _run_enrolment_first(font: Path, folder: KioskFolder) -> None:
@@ -179,9 +219,9 @@ def _run_enrolment_first(font: Path, folder: KioskFolder) -> None:
 
     def first(app: KioskApp) -> EnrolView:
         def enrolled() -> None:
-            controller, stop = _session(folder.hub_url(), folder.tls, folder)
+            controller, stop, watcher = _session(folder.hub_url(), folder.tls, folder)
             stops.append(stop)
-            app.enrolled(controller, stop)
+            app.enrolled(controller, stop, watcher)
 
         return EnrolView(folder, enrolled)
 
@@ -189,7 +229,9 @@ def _run_enrolment_first(font: Path, folder: KioskFolder) -> None:
         for stop in stops:
             stop()
 
-    KioskApp(None, stop_all, first).run()
+    app = KioskApp(None, stop_all, first)
+    app.run()
+    _restart_if_due(app)
 
 
 if __name__ == "__main__":

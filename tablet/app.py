@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -30,6 +30,9 @@ from tablet.widgets import (
     make_label,
     use_font,
 )
+
+if TYPE_CHECKING:
+    from branch_hub.client.app_runner import UpdateWatcher
 
 __all__ = ["TabletApp", "TabletView", "forget_widget_caches", "use_font"]
 
@@ -286,11 +289,13 @@ class TabletView(BoxLayout):  # type: ignore[misc]
 class TabletApp(App):  # type: ignore[misc]
     """The app: one view, ticked every frame; pause and stop wipe customer data."""
 
-    def __init__(self, tablet: Tablet, **kw: Any) -> None:
+    def __init__(self, tablet: Tablet, *, updates: UpdateWatcher | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.tablet = tablet
         self.view: TabletView | None = None
         self.title = "branch-tablet"
+        self.updates = updates
+        self.restart_due = False
 
     def build(self) -> TabletView:
         """Create the view and the per-frame tick."""
@@ -299,7 +304,18 @@ class TabletApp(App):  # type: ignore[misc]
         self.view = TabletView(self.tablet)
         Window.bind(on_touch_down=lambda *_: self.tablet.activity())
         Clock.schedule_interval(self.view.tick, 0)
+        if self.updates is not None:
+            self.updates.screen_shown()
+            Clock.schedule_interval(self._restart_when_free, 1.0)
         return self.view
+
+    def _restart_when_free(self, _dt: float) -> None:
+        """A new version is installed: start it while no staff member is logged in."""
+        if self.updates is None or self.restart_due or not self.updates.restart_due.is_set():
+            return
+        if self.tablet.state.session is None:
+            self.restart_due = True
+            self.stop()
 
     def on_pause(self) -> bool:
         """Android sends the app to the background: forget everything first."""
@@ -309,5 +325,7 @@ class TabletApp(App):  # type: ignore[misc]
 
     def on_stop(self) -> None:
         """Exit: log out, forget everything."""
+        if self.updates is not None:
+            self.updates.stop()
         self.tablet.close()
         forget_widget_caches()

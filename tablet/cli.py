@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
 
-from branch_hub.client.commands import add_version
+from branch_hub.client.commands import add_version, configure_logging
 
 __all__ = ["build_parser", "main"]
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("KIVY_NO_ARGS", "1")
         os.environ.setdefault("KIVY_NO_FILELOG", "1")
         os.environ.setdefault("KIVY_HOME", tempfile.mkdtemp(prefix="branch-tablet-check-"))
-        for module in ("tablet.controller", "tablet.app"):
+        for module in ("tablet.controller", "tablet.updates", "tablet.app"):
             importlib.import_module(module)
         return 0
     from branch_hub.client.fonts import FontMissing, find_cjk_font
@@ -75,12 +76,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    configure_logging()  # journal lines under systemd, stamped lines elsewhere
     home = args.home or default_home()
     store = DeviceStore(home)
     if args.hub:
         store.save_settings(hub_url=args.hub)
     if args.counter:
         store.save_settings(counter=args.counter)
+    from tablet.updates import MODULE, launch, restart, running_version, watch
+
+    launch(store)  # returns only when this is the version to run
+    logging.getLogger("tablet").info("tablet running version %s", running_version())
     # Kivy keeps its own files next to ours, never in ~/.kivy; no log file (it could grow).
     os.environ.setdefault("KIVY_HOME", str(home / "kivy"))
     os.environ.setdefault("KIVY_NO_ARGS", "1")
@@ -92,12 +98,13 @@ def main(argv: list[str] | None = None) -> int:
     Config.set("kivy", "exit_on_escape", "0")
     from tablet.app import TabletApp, use_font
     from tablet.controller import Tablet
-    from tablet.updates import check_for_update
 
     use_font(font)
     tablet = Tablet(store, idle_timeout_s=args.idle_timeout)
-    check_for_update(store)
-    TabletApp(tablet).run()
+    app = TabletApp(tablet, updates=watch(store))
+    app.run()
+    if app.restart_due:  # closed to start the newly installed version
+        restart(MODULE)
     return 0
 
 

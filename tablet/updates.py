@@ -1,61 +1,76 @@
-"""App updates: ask the hub's app channel for a newer signed version (`branch_hub.client.updater`)."""
+"""The tablet's app updates: start the installed version, check while running, restart when free.
+
+Needs an enrolled device and the release public key pinned as `release.pub` in the app folder
+(copied at enrolment by IT). The install folder is the app folder's `app/`. A new version is
+started only when no staff member is logged in (at once on the login screen, or at logout).
+"""
 
 from __future__ import annotations
 
 import logging
-import os
-import sys
 from pathlib import Path
 
+import tablet
+from branch_hub.client import AppName
+from branch_hub.client.app_runner import (
+    UpdateWatcher,
+    health_command,
+    launch_installed,
+    load_release_key,
+    restart,
+    running_release,
+)
+from branch_hub.client.app_runner import (
+    running_version as app_running_version,
+)
+from branch_hub.client.updater import AppUpdater, UpdaterError
 from tablet.device import DeviceStore
 
-__all__ = ["APP_NAME", "check_for_update", "restart_into"]
+__all__ = ["APP_NAME", "MODULE", "launch", "restart", "running_version", "watch"]
 
-APP_NAME = "branch-tablet"
+APP_NAME = AppName.TABLET
+MODULE = "tablet.cli"
 log = logging.getLogger("tablet.updates")
 
 
-def check_for_update(store: DeviceStore) -> str:
-    """Check, download, verify and install a newer version; return the outcome word.
+def install_root(store: DeviceStore) -> Path:
+    """The app store's install folder on this tablet."""
+    return store.root / "app"
 
-    Needs an enrolled device and the release public key pinned as `release.pub` in the app
-    folder (copied at enrolment by IT). Any failure leaves the running version in place.
-    """
+
+def running_version() -> str:
+    """The installed release this code runs from, else the base install's version."""
+    return app_running_version(tablet.__file__)
+
+
+def _updater(store: DeviceStore) -> AppUpdater | None:
     release_pub = store.root / "release.pub"
     hub = store.settings().get("hub_url")
     if not (store.enrolled and hub and release_pub.is_file()):
-        return "skipped"
+        return None
     try:
-        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-        from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
-        from branch_hub.client.updater import AppUpdater
-    except ImportError:  # cryptography is not shipped in this build
-        return "unavailable"
-    key = load_pem_public_key(release_pub.read_bytes())
-    if not isinstance(key, Ed25519PublicKey):
-        log.warning("release.pub is not an Ed25519 public key; updates disabled")
-        return "refused"
-    updater = AppUpdater(
-        str(hub),
-        APP_NAME,
-        store.root / "app",
-        key,
-        ca_file=str(store.ca_path),
-        client_cert=(str(store.cert_path), str(store.key_path)),
-    )
-    try:
-        result = updater.update([sys.executable, "-m", "tablet.cli", "--self-check"])
-    except Exception as exc:  # an update problem must never stop the app
-        log.warning("app update check failed: %s", type(exc).__name__)
-        return "failed"
-    if result.outcome == "installed":
-        restart_into(updater.current_path)
-    return result.outcome
+        return AppUpdater(
+            str(hub),
+            APP_NAME,
+            install_root(store),
+            load_release_key(release_pub),
+            ca_file=str(store.ca_path),
+            client_cert=(str(store.cert_path), str(store.key_path)),
+        )
+    except (UpdaterError, ValueError, OSError) as exc:
+        log.warning("app updates are off: %s", exc)
+        return None
 
 
-def restart_into(folder: Path) -> None:
-    """Replace this process with the app from `folder` (the installed version's wheels)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(folder), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    os.execve(sys.executable, [sys.executable, "-m", "tablet.cli", *sys.argv[1:]], env)  # noqa: S606
+def launch(store: DeviceStore) -> None:
+    """At start from the base install: count the start, then run the installed version."""
+    launch_installed(MODULE, install_root(store), lambda: _updater(store))
+
+
+def watch(store: DeviceStore) -> UpdateWatcher | None:
+    """Start checking the hub's channel in the background (None: updates are off)."""
+    updater = _updater(store)
+    if updater is None:
+        return None
+    running = running_release(tablet.__file__)
+    return UpdateWatcher(updater, health_command(MODULE), running).start()

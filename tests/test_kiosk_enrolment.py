@@ -85,7 +85,8 @@ def _unit_command(home: Path) -> tuple[list[str], dict[str, str]]:
     assert command == ["/opt/branch-edge/venv/bin/branch-kiosk"], "no arguments: its folder"
     command[0] = str(BIN / "branch-kiosk")
     env = {k: v.replace("/var/lib/branch-kiosk", str(home)) for k, v in env.items()}
-    env["PYTHONPATH"] = f"{env['PYTHONPATH']}:{REPO}"  # this checkout, not the installed one
+    assert "PYTHONPATH" not in env, "the base install starts the installed version itself"
+    env["PYTHONPATH"] = str(REPO)  # this checkout is the base install, not the installed one
     return command, env
 
 

@@ -25,6 +25,7 @@ from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
     REPORT_VERSION_MAX_CHARS,
+    AppName,
     DeviceKind,
     WriteClass,
 )
@@ -32,9 +33,9 @@ from branch_hub.vocabulary import (
 __all__ = ["APP_FOR_KIND", "ROUTES"]
 
 APP_FOR_KIND = {
-    DeviceKind.KIOSK: "kiosk",
-    DeviceKind.TABLET: "tablet",
-    DeviceKind.COUNTER: "tablet",
+    DeviceKind.KIOSK: AppName.KIOSK,
+    DeviceKind.TABLET: AppName.TABLET,
+    DeviceKind.COUNTER: AppName.TABLET,
 }
 
 
@@ -125,7 +126,7 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response({"recorded": True}, status=201)
 
 
-_APP = Param("app", {"type": "string", "enum": sorted(set(APP_FOR_KIND.values()))})
+_APP = Param("app", {"type": "string", "enum": [app.value for app in AppName]})
 _APP_KINDS = frozenset(APP_FOR_KIND)
 
 ROUTES = (

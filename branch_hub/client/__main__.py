@@ -12,27 +12,10 @@ import shlex
 import sys
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
+from branch_hub.client.app_runner import KeyFileError, load_release_key
 from branch_hub.client.bundle import APPS
 from branch_hub.client.updater import AppUpdater, UpdaterError
-
-
-class KeyFileError(ValueError):
-    """The release key file is not an Ed25519 public key in PEM."""
-
-
-def load_release_key(path: Path) -> Ed25519PublicKey:
-    """Load the release-signing public key the device trusts."""
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except ValueError as exc:
-        raise KeyFileError(f"{path} is not a PEM public key") from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise KeyFileError(f"{path} is not an Ed25519 public key (the release key)")
-    return key
-
+from branch_hub.vocabulary import AppName
 
 __all__ = ["main"]
 
@@ -65,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         url = args.hub or args.hub_from.read_text().strip()
         updater = AppUpdater(
             url,
-            args.app,
+            AppName(args.app),
             args.root,
             load_release_key(args.release_key),
             ca_file=args.ca,

@@ -39,7 +39,7 @@ from branch_hub.client._staff_models import (
 )
 from branch_hub.client._stream import EventStream, StreamNotice
 from branch_hub.client._transport import HubTransport, segment
-from branch_hub.vocabulary import TicketOperation
+from branch_hub.vocabulary import AppName, TicketOperation
 
 __all__ = ["HubClient", "VisitFilter"]
 
@@ -186,13 +186,13 @@ class HubClient(HubTransport):
         return Dashboard.from_wire(self.get("/queue/dashboard"))
 
     # -- app store ----------------------------------------------------------------------------
-    def app_offer(self, app: str) -> AppOffer | None:
+    def app_offer(self, app: AppName) -> AppOffer | None:
         """What this device's channel offers for `app` (None when nothing is published)."""
         answer = self.get(f"/apps/{segment(app)}/offer")
         return None if answer is None else AppOffer.from_wire(answer)
 
     def download_release(
-        self, app: str, version: str, name: str, target: Path, max_bytes: int
+        self, app: AppName, version: str, name: str, target: Path, max_bytes: int
     ) -> int:
         """Save one release file to `target`; raise HubProtocolError past `max_bytes`."""
         path = f"/apps/{segment(app)}/releases/{segment(version)}/{segment(name)}"
@@ -208,6 +208,6 @@ class HubClient(HubTransport):
                 raise HubUnavailable(f"download of {name} broke off: {type(exc).__name__}") from exc
         return size
 
-    def report_update(self, app: str, report: ReportRequest) -> None:
+    def report_update(self, app: AppName, report: ReportRequest) -> None:
         """Tell the hub what an update did on this device."""
         self.post(f"/apps/{segment(app)}/reports", report.to_wire())

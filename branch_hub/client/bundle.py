@@ -20,6 +20,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from branch_hub.vocabulary import AppName
+
 __all__ = [
     "APPS",
     "MANIFEST",
@@ -31,7 +33,7 @@ __all__ = [
     "write_manifest",
 ]
 
-APPS = ("kiosk", "tablet")
+APPS: tuple[str, ...] = tuple(app.value for app in AppName)
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 CONTEXT = b"branch-edge/v1 release\x00"

@@ -9,11 +9,14 @@ whose health check fails after start is rolled back to the previous one and repo
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +30,7 @@ from branch_hub.client._requests import ReportRequest
 from branch_hub.client._rest import HubClient
 from branch_hub.client._tls import DeviceTls
 from branch_hub.client.bundle import MANIFEST, SIGNATURE, Manifest, Refused, verify_bundle
+from branch_hub.vocabulary import AppName
 
 __all__ = ["AppUpdater", "Offer", "UpdateResult", "UpdaterError"]
 
@@ -55,7 +59,7 @@ class AppUpdater:
     def __init__(
         self,
         hub_url: str,
-        app: str,
+        app: AppName,
         root: Path,
         release_key: Ed25519PublicKey,
         *,
@@ -188,14 +192,17 @@ class AppUpdater:
         )
 
     def rollback(self) -> str | None:
-        """Switch back to the previous version; return it (None if there is none)."""
+        """Switch back to the previous version; return it (None: back to the base install)."""
         state = self._state()
         previous = state.get("previous")
         if not previous or not (self.root / "versions" / str(previous)).is_dir():
-            return None
-        self._switch(str(previous))
+            # The first installed version failed: no `current`, the base install runs again.
+            self.current_path.unlink(missing_ok=True)
+            previous = None
+        else:
+            self._switch(str(previous))
         self._save_state({"current": previous, "previous": None, "rolled_back": state["current"]})
-        return str(previous)
+        return None if previous is None else str(previous)
 
     def health_check(self, command: list[str], timeout_s: float = 60.0) -> tuple[bool, str]:
         """Start the current version's health command; healthy means exit status 0 in time."""
@@ -214,8 +221,28 @@ class AppUpdater:
             return False, f"exit status {proc.returncode}: {proc.stderr.strip()[-300:]}"
         return True, "healthy"
 
+    @contextlib.contextmanager
+    def _only_one(self) -> Iterator[bool]:
+        """Hold the install folder's lock (False: another updater is at work on it)."""
+        with (self.root / ".lock").open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def update(self, health_command: list[str], health_timeout_s: float = 60.0) -> UpdateResult:
         """Check, download, verify, install and health-check; roll back and report on failure."""
+        with self._only_one() as mine:
+            if not mine:
+                return UpdateResult("skipped", self.installed_version, "another_update_running")
+            return self._update(health_command, health_timeout_s)
+
+    def _update(self, health_command: list[str], health_timeout_s: float) -> UpdateResult:
         offer = self.check()
         if offer is None or offer.version == self.installed_version:
             return UpdateResult("up_to_date", self.installed_version)
@@ -264,9 +291,14 @@ class AppUpdater:
         )
         return back
 
-    def confirm_healthy(self) -> None:
-        """Call once the app runs well (hub reached, screen shown): the version is kept."""
+    def confirm_healthy(self, running: str | None = None) -> None:
+        """Call once the app runs well (hub reached, screen shown): the version is kept.
+
+        `running` is the version that runs; an older one cannot vouch for a new install.
+        """
         state = self._state()
+        if running is not None and state.get("unconfirmed") != running:
+            return
         if state.pop("unconfirmed", None) is not None:
             state.pop("boot_attempts", None)
             self._save_state(state)

@@ -14,7 +14,8 @@ PY="${PYTHON:-$ROOT/.venv/bin/python}"
 WHEELS="$(mktemp -d)"
 trap 'rm -rf "$WHEELS"' EXIT
 "$PY" -m pip wheel --no-deps --quiet --wheel-dir "$WHEELS" "$ROOT"
-for APP in kiosk tablet; do
+# The app names come from the one vocabulary (branch_hub.vocabulary.AppName).
+for APP in $(PYTHONPATH="$ROOT" "$PY" -c 'from branch_hub.vocabulary import AppName; print(*AppName)'); do
   ARGS=(release --app "$APP" --version "$VERSION" --signing-key "$KEY" --out "$OUT" --wheels "$WHEELS")
   [ -n "$MIN_HUB" ] && ARGS+=(--min-hub-version "$MIN_HUB")
   "$PY" -m branch_hub.provision.cli "${ARGS[@]}"
