@@ -86,7 +86,9 @@ def test_buildozer_spec() -> None:
 
 
 @pytest.mark.parametrize(
-    "script", sorted((PACKAGING / "scripts").glob("*.sh")), ids=lambda p: p.name
+    "script",
+    sorted([*(PACKAGING / "scripts").glob("*.sh"), *(PACKAGING / "deb").glob("*.sh")]),
+    ids=lambda p: p.name,
 )
 def test_scripts_parse(script: Path) -> None:
     assert subprocess.run(["bash", "-n", str(script)], check=False, timeout=30).returncode == 0

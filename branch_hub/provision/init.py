@@ -75,7 +75,7 @@ def _hub_toml(args: argparse.Namespace, ca_fp: str = "") -> str:
             "",
             "[hub]",
             f"listen = {_toml_string(args.listen)}",
-            # install-hub.sh copies DIR/var to /var/lib/branch-edge and points this line there.
+            # Installing copies DIR/var to /var/lib/branch-edge and points this line there.
             f"data_dir = {_toml_string(DATA_FOLDER)}",
             f"ca_fingerprint = {_toml_string(ca_fp)}",
             "kiosk_session_timeout_s = 60",
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     branch = Branch.load(folder)  # prove the written folder loads
     print(f"branch {branch.config.branch.id} provisioned in {folder}")
     print(f"  hub.toml:           {toml_path}")
-    print(f"  hub data folder:    {data_dir} (install-hub.sh copies it to /var/lib/branch-edge)")
+    print(f"  hub data folder:    {data_dir} (installing copies it to /var/lib/branch-edge)")
     print(f"  CA fingerprint:     {ca_fingerprint(ca.cert)}")
     print(f"  certificate names:  {', '.join([*names, *addresses])}")
     print(f"  hub sync key (HQ):  {cache / 'hub_sync.pub'} (fingerprint {sync_fp})")
