@@ -73,14 +73,24 @@ class Machine:
             text = text.replace(absolute, f"{self.root}{absolute}")
         return text
 
+    def install(self, folder: Path) -> None:
+        """The guide's section 1 step 4 (run literally, users and units included, by the package's
+        install test): /etc/branch-edge/hub.toml with data_dir pointing at the data folder, and
+        the branch folder's var/ copied there; owners and the unit are the package's part."""
+        self.etc.mkdir(parents=True, exist_ok=True)
+        text = (folder / "hub.toml").read_text(encoding="utf-8")
+        text = re.sub(r"(?m)^data_dir = .*$", f'data_dir = "{self.data}"', text)
+        (self.etc / "hub.toml").write_text(text, encoding="utf-8")
+        for extra in folder.iterdir():  # HQ's files named by relative path go next to hub.toml
+            if extra.is_file() and extra.name != "hub.toml":
+                shutil.copy2(extra, self.etc / extra.name)
+        shutil.copytree(folder / "var", self.data, dirs_exist_ok=True)
+
     def run(self, command: str, stdin: str = "") -> str:
         """Run a guide command here (programs from this source tree); return its stdout."""
         argv = [self.path(word) for word in shlex.split(command)]
         if argv[0] == "branch-provision":
             argv = [sys.executable, "-m", "branch_hub.provision.cli", *argv[1:]]
-        elif argv[0] == "packaging/scripts/install-hub.sh":
-            switches = ["--root", str(self.root), "--no-apt", "--no-systemd"]
-            argv = ["bash", argv[0], *switches, *argv[1:]]
         done = subprocess.run(
             argv,
             input=stdin,
@@ -114,7 +124,7 @@ def _provision(old: Machine, hq: Hq, cache: BuiltCache) -> dict[str, str]:
     text = text.replace('collector_url = ""', f'collector_url = "{hq.url}"\nca_file = "hq-ca.crt"')
     text = re.sub(r'(?m)^(card_reader|id_reader|magstripe|printer) = ".*"$', r'\1 = "none"', text)
     toml.write_text(text, encoding="utf-8")
-    old.run("packaging/scripts/install-hub.sh /root/branch-B001")
+    old.install(folder)
     add = "branch-provision staff add --dir /etc/branch-edge w1 --name W --role wealth_manager"
     old.run(f"{add} --pin-stdin", PIN + "\n")
     codes = {}
@@ -321,7 +331,6 @@ def test_the_guide_shows_only_commands_this_drill_runs() -> None:
     assert [" ".join(c.split()[:2]) for c in commands] == [
         "branch-provision backup",
         "branch-provision restore",
-        "packaging/scripts/install-hub.sh /root/branch-B001",
         "branch-provision audit",
     ], commands
 
@@ -343,12 +352,12 @@ def test_a_backup_taken_while_the_hub_works_brings_the_branch_back(
         shutil.copy(carried, new.root / "root" / carried.name)
     shutil.rmtree(old.root)  # the old machine is gone
 
-    _, restore, install, verify = section_commands()
+    _, restore, verify = section_commands()
     shown = new.run(restore)
     assert "audit log OK" in shown
     restored = new.root / "root" / "branch-B001"
     assert all(stat.S_IMODE(p.stat().st_mode) in (0o600, 0o700) for p in restored.rglob("*"))
-    new.run(install)
+    new.install(restored)  # section 1 step 4, as the guide says
     waiting = _pending(new.data)
     assert len(waiting) >= 8
     hq.branch_keys[BRANCH] = new.data / "outcome_signing.pub"

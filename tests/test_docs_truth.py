@@ -222,6 +222,7 @@ ELSEWHERE = {
     "DEVICE.key",
     "device.crt.new",
     "device.key.new",
+    "release.pub",  # the release key a tablet holds in its app folder
     "device.crt",  # a kiosk's or tablet's own pair, in its folder (its enrolment tests check it)
     "device.key",
 }
