@@ -1,5 +1,8 @@
 """The one table from domain errors to HTTP: status, reason code and a message in Chinese and English.
 
+Each message is written once, in English, marked with `N_`; its Chinese comes from the hub's
+catalogue (`branch_hub/locale/zh_CN/LC_MESSAGES/hub.po`, docs/i18n.md).
+
 The domain raises its own errors (`LobbyError`, `QueueError`, `BriefError`, `SecurityError`...);
 only this layer knows about HTTP. `ApiError` is for what the HTTP layer itself refuses (a body
 that is not JSON, a missing field, an unknown path parameter).
@@ -12,9 +15,11 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from branch_common.i18n import N_
 from branch_hub.briefs import AlreadyClaimed, InvalidEntry, NotClaimHolder, NotesStoreError
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
+from branch_hub.messages import zh
 from branch_hub.queue import _errors as queue
 from branch_hub.security.errors import AccountDisabled, AccountLocked, EnrolmentError, LoginFailed
 from branch_hub.security.renewal import RenewalNotDue, RenewalTooSoon
@@ -37,7 +42,7 @@ class ApiError(Exception):
         self.status = status
         self.code = code
         self.message = message
-        self.message_zh = message_zh or _ZH_BY_CODE.get(code, "请求无效，请检查后重试。")
+        self.message_zh = message_zh or _ZH_BY_CODE.get(code, _GENERIC_ZH)
         self.headers = dict(headers or {})  # e.g. `Retry-After` on a 429
 
 
@@ -51,207 +56,134 @@ class Refusal:
     message_en: str
 
 
+def _row(status: int, code: str, message_en: str) -> Refusal:
+    """A table row: its Chinese read from the catalogue once, at import."""
+    return Refusal(status, code, zh(message_en), message_en)
+
+
 # Checked in order: a subclass must come before its base.
 TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
-    (
-        lobby.UnknownService,
-        Refusal(400, "unknown_service", "本网点没有该业务。", "No such service at this branch."),
-    ),
+    (lobby.UnknownService, _row(400, "unknown_service", N_("No such service at this branch."))),
     (
         lobby.SessionExpired,
-        Refusal(
+        _row(
             409,
             "session_expired",
-            "本次会话已结束，请重新插卡或领取普通号。",
-            "The session has ended; read the card again or take a walk-in ticket.",
+            N_("The session has ended; read the card again or take a walk-in ticket."),
         ),
     ),
     (
         lobby.QueueUnavailable,
-        Refusal(
+        _row(
             503,
             "queue_unavailable",
-            "排队系统暂时无法处理，请稍后再试。",
-            "The queue cannot take this change right now; try again shortly.",
+            N_("The queue cannot take this change right now; try again shortly."),
         ),
     ),
-    (
-        lobby.UnknownVisit,
-        Refusal(404, "unknown_visit", "今天没有这位客户的到访记录。", "No such visit today."),
-    ),
-    (
-        lobby.UnknownLead,
-        Refusal(404, "unknown_lead", "该客户没有这条商机。", "This customer has no such lead."),
-    ),
+    (lobby.UnknownVisit, _row(404, "unknown_visit", N_("No such visit today."))),
+    (lobby.UnknownLead, _row(404, "unknown_lead", N_("This customer has no such lead."))),
     (
         lobby.TransferTarget,
-        Refusal(
-            400,
-            "transfer_target_required",
-            "请选择转去的业务或窗口。",
-            "Give a 'service' or a 'counter' to transfer to.",
+        _row(
+            400, "transfer_target_required", N_("Give a 'service' or a 'counter' to transfer to.")
         ),
     ),
-    (lobby.UnknownCounter, Refusal(404, "unknown_counter", "没有这个窗口。", "No such counter.")),
+    (lobby.UnknownCounter, _row(404, "unknown_counter", N_("No such counter."))),
     (
         lobby.RequestConflict,
-        Refusal(
-            409,
-            "request_id_reused",
-            "该请求编号已用于另一项操作。",
-            "This request id already answered another action.",
-        ),
+        _row(409, "request_id_reused", N_("This request id already answered another action.")),
     ),
     (
         AlreadyClaimed,
-        Refusal(
-            409,
-            "already_claimed",
-            "已有同事接待这位客户。",
-            "A colleague has already claimed this customer.",
-        ),
+        _row(409, "already_claimed", N_("A colleague has already claimed this customer.")),
     ),
     (
         NotClaimHolder,
-        Refusal(
+        _row(
             409,
             "not_claim_holder",
-            "只有接待该客户的同事才能转交。",
-            "Only the colleague who claimed this customer may hand off.",
+            N_("Only the colleague who claimed this customer may hand off."),
         ),
     ),
-    (
-        InvalidEntry,
-        Refusal(400, "bad_entry", "内容无效，请检查后重试。", "The entry is not valid."),
-    ),
-    (
-        NotesStoreError,
-        Refusal(
-            503, "notes_unavailable", "备注存储暂时不可用。", "The notes store is unavailable."
-        ),
-    ),
-    (
-        queue.UnknownTicket,
-        Refusal(404, "unknown_ticket", "今天没有这张号票。", "No such ticket today."),
-    ),
-    (queue.UnknownCounter, Refusal(404, "unknown_counter", "没有这个窗口。", "No such counter.")),
-    (
-        queue.UnknownService,
-        Refusal(400, "unknown_service", "本网点没有该业务。", "No such service at this branch."),
-    ),
-    (
-        queue.GraceExpired,
-        Refusal(409, "grace_expired", "过号等待时间已过。", "The no-show grace period is over."),
-    ),
-    (
-        queue.CounterClosed,
-        Refusal(409, "counter_closed", "该窗口未开放。", "The counter is not open."),
-    ),
+    (InvalidEntry, _row(400, "bad_entry", N_("The entry is not valid."))),
+    (NotesStoreError, _row(503, "notes_unavailable", N_("The notes store is unavailable."))),
+    (queue.UnknownTicket, _row(404, "unknown_ticket", N_("No such ticket today."))),
+    (queue.UnknownCounter, _row(404, "unknown_counter", N_("No such counter."))),
+    (queue.UnknownService, _row(400, "unknown_service", N_("No such service at this branch."))),
+    (queue.GraceExpired, _row(409, "grace_expired", N_("The no-show grace period is over."))),
+    (queue.CounterClosed, _row(409, "counter_closed", N_("The counter is not open."))),
     (
         queue.NotServedHere,
-        Refusal(
-            409,
-            "not_served_here",
-            "该窗口不办理这项业务。",
-            "That counter does not serve this service.",
-        ),
+        _row(409, "not_served_here", N_("That counter does not serve this service.")),
     ),
     (
         queue.InvalidTransition,
-        Refusal(
-            409,
-            "invalid_transition",
-            "号票当前状态不允许这项操作。",
-            "The ticket's state does not allow this.",
-        ),
+        _row(409, "invalid_transition", N_("The ticket's state does not allow this.")),
     ),
-    (
-        queue.StoreError,
-        Refusal(
-            503, "queue_unavailable", "排队数据库暂时不可用。", "The queue database is unavailable."
-        ),
-    ),
-    (
-        queue.QueueError,
-        Refusal(
-            409, "queue_refused", "排队系统拒绝了这项操作。", "The queue refused this operation."
-        ),
-    ),
-    (
-        DatabaseError,
-        Refusal(
-            503, "store_unavailable", "数据存储暂时不可用。", "The hub's database is unavailable."
-        ),
-    ),
+    (queue.StoreError, _row(503, "queue_unavailable", N_("The queue database is unavailable."))),
+    (queue.QueueError, _row(409, "queue_refused", N_("The queue refused this operation."))),
+    (DatabaseError, _row(503, "store_unavailable", N_("The hub's database is unavailable."))),
     (
         AccountLocked,
-        Refusal(
-            423,
-            "account_locked",
-            "密码错误次数过多，账户已暂时锁定。",
-            "Too many wrong PINs: the account is locked for a while.",
-        ),
+        _row(423, "account_locked", N_("Too many wrong PINs: the account is locked for a while.")),
     ),
-    (
-        AccountDisabled,
-        Refusal(403, "account_disabled", "该账户已停用。", "This account is disabled."),
-    ),
-    (LoginFailed, Refusal(401, "login_failed", "工号或密码错误。", "Staff id or PIN is wrong.")),
-    (
-        EnrolmentError,
-        Refusal(400, "enrolment_refused", "设备注册被拒绝。", "The enrolment was refused."),
-    ),
+    (AccountDisabled, _row(403, "account_disabled", N_("This account is disabled."))),
+    (LoginFailed, _row(401, "login_failed", N_("Staff id or PIN is wrong."))),
+    (EnrolmentError, _row(400, "enrolment_refused", N_("The enrolment was refused."))),
     (
         RenewalNotDue,
-        Refusal(
-            409,
-            "renewal_not_due",
-            "设备证书尚未到可续期时间。",
-            "This certificate is not yet due for renewal.",
-        ),
+        _row(409, "renewal_not_due", N_("This certificate is not yet due for renewal.")),
     ),
     (
         RenewalTooSoon,
-        Refusal(
+        _row(
             429,
             "too_many_renewals",
-            "此设备刚续期过证书，请稍后再试。",
-            "This device renewed its certificate recently; try again later.",
+            N_("This device renewed its certificate recently; try again later."),
         ),
     ),
 )
 
-# Messages for the HTTP layer's own refusals, by reason code.
-_ZH_BY_CODE = {
-    "bad_json": "请求内容不是有效的 JSON 对象。",
-    "bad_encoding": "请求内容不是有效的 UTF-8 文本。",
-    "bad_json_depth": "请求内容嵌套层级过深。",
-    "bad_duplicate_key": "请求内容中同一对象有重复的字段名。",
-    "bad_number": "请求内容含有无效的数值。",
-    "bad_json_type": "请求内容必须是 JSON 对象。",
-    "body_too_large": "请求内容过大。",
-    "method_not_allowed": "此地址不支持这种请求方法。",
-    "body_required": "请求需要 JSON 内容。",
-    "device_not_enrolled": "此设备未注册，请先完成设备注册。",
-    "device_kind_forbidden": "此类设备不能进行这项操作。",
-    "login_required": "请使用工号和密码登录。",
-    "session_invalid": "登录已失效，请重新登录。",
-    "role_forbidden": "您的岗位无权进行这项操作。",
-    "unknown_station": "此自助机不属于本网点。",
-    "not_found": "没有找到请求的内容。",
-    "too_many_requests": "请求过于频繁，请稍后再试。",
-    "too_many_attempts": "失败次数过多，请稍后再试。",
-    "rate_limited": "此设备的请求过于频繁，请稍后再试。",
-    "disk_reserve": "集线器存储空间不足，暂不接收此类内容；取号、叫号等业务照常进行。",
-    "bad_report": "更新报告内容无效或过长。",
-    "bad_staff_id": "工号须为不超过 64 个字符的文本。",
-    "bad_pin": "密码须为长度有限的非空文本。",
-    "bad_code": "注册码须为不超过 64 个字符的文本。",
-    "bad_csr": "证书请求无效：须为长度有限的非空 PEM 文本。",
-    "internal_error": "系统内部错误，已记录详情。",
-    "renewal_refused": "证书续期被拒绝：证书请求无效。",
-    "bad_force": "force 字段必须为 true 或 false。",
+# The HTTP layer's own refusals: one message per reason code (the raise site may say more).
+_EN_BY_CODE = {
+    "bad_json": N_("The request body is not a valid JSON object."),
+    "bad_encoding": N_("The request body is not valid UTF-8 text."),
+    "bad_json_depth": N_("The request body nests too deeply."),
+    "bad_duplicate_key": N_("An object in the request body repeats a field name."),
+    "bad_number": N_("The request body holds a number that is not valid."),
+    "bad_json_type": N_("The request body must be a JSON object."),
+    "body_too_large": N_("The request body is too large."),
+    "method_not_allowed": N_("This path does not take this request method."),
+    "body_required": N_("The request needs a JSON body."),
+    "device_not_enrolled": N_("This device is not enrolled; enrol it first."),
+    "device_kind_forbidden": N_("This kind of device may not do this."),
+    "login_required": N_("Please log in with your staff id and PIN."),
+    "session_invalid": N_("The login is no longer valid; log in again."),
+    "role_forbidden": N_("Your role may not do this."),
+    "unknown_station": N_("This kiosk is not a station of the branch."),
+    "not_found": N_("Nothing was found at this address."),
+    "too_many_requests": N_("Too many requests; try again shortly."),
+    "too_many_attempts": N_("Too many failed attempts; try again later."),
+    "rate_limited": N_("This device sends too many requests; try again shortly."),
+    "disk_reserve": N_(
+        "The hub's storage is nearly full and takes no more of this kind of content for now; tickets, calls and the other services carry on."
+    ),
+    "bad_report": N_("The update report is not valid or too long."),
+    "bad_staff_id": N_("The staff id must be text of at most 64 characters."),
+    "bad_pin": N_("The PIN must be non-empty text of limited length."),
+    "bad_code": N_("The enrolment code must be text of at most 64 characters."),
+    "bad_csr": N_(
+        "The certificate request is not valid: it must be non-empty PEM text of limited length."
+    ),
+    "internal_error": N_("Internal error; the hub logged the details."),
+    "renewal_refused": N_(
+        "The certificate renewal was refused: the certificate request is not valid."
+    ),
+    "bad_force": N_("The force field must be true or false."),
 }
+_GENERIC = N_("The request is not valid; check it and try again.")
+_ZH_BY_CODE = {code: zh(message) for code, message in _EN_BY_CODE.items()}
+_GENERIC_ZH = zh(_GENERIC)
 
 
 def refusal_for(exc: Exception) -> Refusal | None:
