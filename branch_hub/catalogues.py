@@ -3,8 +3,9 @@
 Without `--check` it extracts every marked string (`N_`, `_`, `ngettext`) from each package's
 sources, merges them into each locale's `.po` (keeping translations, dropping text the code no
 longer has) and compiles the `.mo` beside it. With `--check` it changes nothing and fails when a
-string is missing from a catalogue or stale in it, a translation is empty or fuzzy, a Python format
-placeholder does not match, or a committed `.mo` differs from compiling its `.po`.
+string is missing from a catalogue or stale in it, a translation is empty or fuzzy, uses a
+`{field}` the English lacks or a `%` placeholder that does not match, or a committed `.mo`
+differs from compiling its `.po`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import argparse
 import io
 import sys
 from pathlib import Path
+from string import Formatter
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -40,6 +42,15 @@ def extracted(catalogue: Catalogue) -> Catalog:
         where = f"{catalogue.package_dir.name}/{filename}"
         found.add(message, locations=[(where, line)], auto_comments=comments, context=context)
     return found
+
+
+def _ids(catalog: Catalog) -> set[str]:
+    return {str(message.id) for message in catalog if message.id}
+
+
+def _fields(text: str) -> set[str]:
+    """The named fields of a `str.format` template."""
+    return {name for _, name, _, _ in Formatter().parse(text) if name}
 
 
 def _read(path: Path, locale: str) -> Catalog:
@@ -79,6 +90,8 @@ def update(catalogue: Catalogue) -> None:
         else:
             po.parent.mkdir(parents=True, exist_ok=True)
             merged = _new_catalogue(catalogue, locale)
+        if _ids(merged) == _ids(template):  # unchanged text: no new date, no diff
+            template.creation_date = merged.creation_date
         merged.update(template, no_fuzzy_matching=True)
         merged.obsolete.clear()
         with po.open("wb") as out:
@@ -89,7 +102,7 @@ def update(catalogue: Catalogue) -> None:
 
 def check(catalogue: Catalogue) -> list[str]:
     """What is wrong with the committed catalogues, one line per fault."""
-    wanted = {m.id for m in extracted(catalogue) if m.id}
+    wanted = _ids(extracted(catalogue))
     faults: list[str] = []
     for locale in TRANSLATED:
         po, mo = catalogue.po_path(locale), catalogue.mo_path(locale)
@@ -97,14 +110,15 @@ def check(catalogue: Catalogue) -> list[str]:
         if not po.exists():
             return [f"{where}: no {po}"]
         have = _read(po, locale)
-        ids = {m.id for m in have if m.id}
-        faults += [f"{where}: not in the catalogue: {i!r}" for i in sorted(map(str, wanted - ids))]
-        faults += [
-            f"{where}: stale, the code no longer has: {i!r}" for i in sorted(map(str, ids - wanted))
-        ]
+        ids = _ids(have)
+        faults += [f"{where}: not in the catalogue: {i!r}" for i in sorted(wanted - ids)]
+        faults += [f"{where}: stale, the code no longer has: {i!r}" for i in sorted(ids - wanted)]
         for message in have:
             if message.id and (not message.string or message.fuzzy):
                 faults.append(f"{where}: untranslated or fuzzy: {message.id!r}")
+        for message in have:
+            if message.id and not _fields(str(message.string)) <= _fields(str(message.id)):
+                faults.append(f"{where}: a field the English lacks in {message.string!r}")
         for message, errors in have.check():
             faults += [f"{where}: {message.id!r}: {error}" for error in errors]
         if not mo.exists() or mo.read_bytes() != compiled(po, locale):

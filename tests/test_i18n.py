@@ -13,9 +13,10 @@ import pytest
 
 from branch_common.i18n import EN, ZH_CN, Catalogue, translator
 from branch_hub import catalogues
-from branch_hub.api import errors
+from branch_hub.api import bodies, errors
 from branch_hub.client import i18n as client_i18n
-from branch_hub.messages import HUB
+from branch_hub.messages import HUB, zh
+from branch_hub.vocabulary import REQUEST_ID_MAX_CHARS
 
 SNAPSHOT = Path(__file__).parent / "data" / "refusals_zh.json"
 
@@ -49,6 +50,28 @@ def test_every_refusal_code_has_its_chinese_in_the_catalogue() -> None:
         chinese = zh.gettext(message)
         assert chinese != message, f"untranslated: {message!r}"
         assert any("\u4e00" <= ch <= "\u9fff" for ch in chinese), chinese
+
+
+def test_refusals_with_a_value_say_what_they_said_before() -> None:
+    with pytest.raises(errors.ApiError) as long:
+        bodies.req_str({"note": "x" * 5}, "note", max_len=3)
+    assert (long.value.message, long.value.message_zh) == (
+        "'note' must be at most 3 characters",
+        "“note”过长：最多 3 个字符。",
+    )
+    with pytest.raises(errors.ApiError) as bad:
+        bodies.request_id({"request_id": "!"})
+    assert (bad.value.message, bad.value.message_zh) == (
+        f"'request_id' must be 1-{REQUEST_ID_MAX_CHARS} letters, digits, '-' or '_'",
+        "请求编号格式无效。",
+    )
+    # As api/limits.py and routes_security.py fill them (their HTTP tests see the whole answer).
+    wait = zh("This device sends too many {kind} requests; try again in {seconds} s.")
+    assert wait.format(kind="note", seconds=3) == "此设备的请求过于频繁，请 3 秒后再试。"
+    again = zh("{what}; try again in {seconds} seconds.")
+    assert (
+        again.format(what="Too many failed logins", seconds=2) == "失败次数过多，请在 2 秒后再试。"
+    )
 
 
 def test_the_committed_catalogues_are_in_step_with_the_code() -> None:
@@ -122,3 +145,14 @@ def test_dates_and_amounts_as_zh_cn_and_english_write_them() -> None:
     assert client_i18n.format_amount(-20) == "-¥20.00"
     with pytest.raises(TypeError, match="never float"):
         client_i18n.format_amount(1.5)  # type: ignore[arg-type]
+
+
+def test_a_translation_may_not_use_a_field_the_english_lacks(toy: Catalogue) -> None:
+    (toy.package_dir / "words.py").write_text('N_("Wait {seconds} s.")\n')
+    catalogues.update(toy)
+    po = toy.po_path(ZH_CN)
+    text = po.read_text(encoding="utf-8")
+    wrong = text.replace('s."\nmsgstr ""', 's."\nmsgstr "请等 {secs} 秒。"')
+    po.write_text(wrong, encoding="utf-8")
+    catalogues.update(toy)
+    assert catalogues.check(toy) == ["toy/zh_CN: a field the English lacks in '请等 {secs} 秒。'"]

@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from branch_common.i18n import N_
 from branch_hub.api.errors import ApiError
+from branch_hub.messages import zh
 from branch_hub.vocabulary import REQUEST_ID_MAX_CHARS
 
 __all__ = [
@@ -144,11 +146,12 @@ def req_str(body: dict[str, Any], key: str, *, max_len: int = 200) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ApiError(400, f"bad_{key}", f"'{key}' must be a non-empty string")
     if len(value) > max_len:
+        text = N_("'{key}' must be at most {most} characters")
         raise ApiError(
             400,
             f"bad_{key}",
-            f"'{key}' must be at most {max_len} characters",
-            f"“{key}”过长：最多 {max_len} 个字符。",
+            text.format(key=key, most=max_len),
+            zh(text).format(key=key, most=max_len),
         )
     return value.strip()
 
@@ -177,11 +180,12 @@ def request_id(body: dict[str, Any]) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not _REQUEST_ID.fullmatch(value):
+        text = N_("'request_id' must be 1-{most} letters, digits, '-' or '_'")
         raise ApiError(
             400,
             "bad_request_id",
-            f"'request_id' must be 1-{REQUEST_ID_MAX_CHARS} letters, digits, '-' or '_'",
-            "请求编号格式无效。",
+            text.format(most=REQUEST_ID_MAX_CHARS),
+            zh(text).format(most=REQUEST_ID_MAX_CHARS),
         )
     return value
 

@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from branch_common.i18n import N_
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
 from branch_hub.limits import WriteLimits
+from branch_hub.messages import zh
 from branch_hub.vocabulary import WriteClass
 
 __all__ = ["check_write", "guarded"]
@@ -42,11 +44,12 @@ def check_write(request: web.Request, kind: WriteClass) -> None:
         wait = hub.limits.take(device, kind)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
+            text = N_("This device sends too many {kind} requests; try again in {seconds} s.")
             raise ApiError(
                 429,
                 "rate_limited",
-                f"This device sends too many {kind} requests; try again in {seconds} s.",
-                f"此设备的请求过于频繁，请 {seconds} 秒后再试。",
+                text.format(kind=kind, seconds=seconds),
+                zh(text).format(kind=kind, seconds=seconds),
                 headers={"Retry-After": str(seconds)},
             )
     if hub.disk.low and not WriteLimits.essential(kind):

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from branch_common.i18n import N_
 from branch_hub import __version__
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.bodies import json_body
@@ -21,6 +22,7 @@ from branch_hub.api.routes import Body, Param, Reply, Route
 from branch_hub.api.wire_schemas import RECORDED
 from branch_hub.appstore.store import AppStore, AppStoreError
 from branch_hub.client.models import AppOffer, ReportRequest
+from branch_hub.messages import zh
 from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
@@ -103,11 +105,12 @@ def _report_fields(body: dict[str, Any]) -> tuple[str | None, str, str, str]:
     for key, most in _REPORT_LIMITS.items():
         value = body.get(key)
         if isinstance(value, str) and len(value) > most:
+            text = N_("'{key}' must be at most {most} characters")
             raise ApiError(
                 400,
                 f"bad_{key}",
-                f"'{key}' must be at most {most} characters",
-                f"“{key}”过长：最多 {most} 个字符。",
+                text.format(key=key, most=most),
+                zh(text).format(key=key, most=most),
             )
     return version, event, reason, detail
 

@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
+from branch_common.i18n import N_
 from branch_hub.api.app import HUB
 from branch_hub.api.bodies import json_body
 from branch_hub.api.errors import ApiError
@@ -17,6 +18,7 @@ from branch_hub.api.wire_schemas import DEVICE_LIST, REVOKED
 from branch_hub.client.enrolment import Enrolment, EnrolRequest
 from branch_hub.client.models import Ended, LoginRequest, LoginResult
 from branch_hub.context import RequestContext
+from branch_hub.messages import zh
 from branch_hub.pki import CertifiedKey, ca_fingerprint
 from branch_hub.security.auth import bearer_token
 from branch_hub.security.enrolment import MAX_CSR_BYTES, Issued, enrol
@@ -89,11 +91,12 @@ def _refuse_while_waiting(throttle: Throttle, source: str, what: str) -> None:
     wait = throttle.retry_after(source)
     if wait > 0:
         seconds = retry_seconds(wait)
+        text = N_("{what}; try again in {seconds} seconds.")
         raise ApiError(
             429,
             "too_many_attempts",
-            f"{what}; try again in {seconds} seconds.",
-            f"失败次数过多，请在 {seconds} 秒后再试。",
+            text.format(what=what, seconds=seconds),
+            zh(text).format(what=what, seconds=seconds),
             headers={"Retry-After": str(seconds)},
         )
 
