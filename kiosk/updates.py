@@ -18,14 +18,14 @@ from branch_hub.client.app_runner import (
     UpdateWatcher,
     health_command,
     launch_installed,
-    load_release_key,
+    open_updater,
     restart,
     running_release,
 )
 from branch_hub.client.app_runner import (
     running_version as app_running_version,
 )
-from branch_hub.client.updater import AppUpdater, UpdaterError
+from branch_hub.client.updater import AppUpdater
 from kiosk.enrolment import KioskFolder
 
 __all__ = [
@@ -61,18 +61,8 @@ def _updater(folder: KioskFolder) -> AppUpdater | None:
     if not (folder.enrolled and key_path.is_file()):
         return None
     tls = folder.tls
-    try:
-        return AppUpdater(
-            folder.hub_url(),
-            APP,
-            folder.root.parent / "app",
-            load_release_key(key_path),
-            ca_file=str(tls.ca),
-            client_cert=(str(tls.cert), str(tls.key)),
-        )
-    except (UpdaterError, ValueError, OSError) as exc:
-        log.warning("app updates are off: %s", exc)
-        return None
+    paths = (tls.cert, tls.key, tls.ca)
+    return open_updater(APP, folder.hub_url(), folder.root.parent / "app", key_path, paths)
 
 
 def launch(folder: KioskFolder) -> None:

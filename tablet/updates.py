@@ -16,14 +16,14 @@ from branch_hub.client.app_runner import (
     UpdateWatcher,
     health_command,
     launch_installed,
-    load_release_key,
+    open_updater,
     restart,
     running_release,
 )
 from branch_hub.client.app_runner import (
     running_version as app_running_version,
 )
-from branch_hub.client.updater import AppUpdater, UpdaterError
+from branch_hub.client.updater import AppUpdater
 from tablet.device import DeviceStore
 
 __all__ = ["APP_NAME", "MODULE", "launch", "restart", "running_version", "watch"]
@@ -48,18 +48,8 @@ def _updater(store: DeviceStore) -> AppUpdater | None:
     hub = store.settings().get("hub_url")
     if not (store.enrolled and hub and release_pub.is_file()):
         return None
-    try:
-        return AppUpdater(
-            str(hub),
-            APP_NAME,
-            install_root(store),
-            load_release_key(release_pub),
-            ca_file=str(store.ca_path),
-            client_cert=(str(store.cert_path), str(store.key_path)),
-        )
-    except (UpdaterError, ValueError, OSError) as exc:
-        log.warning("app updates are off: %s", exc)
-        return None
+    tls = (store.cert_path, store.key_path, store.ca_path)
+    return open_updater(APP_NAME, str(hub), install_root(store), release_pub, tls)
 
 
 def launch(store: DeviceStore) -> None:

@@ -24,7 +24,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from branch_hub.client.bundle import MANIFEST
-from branch_hub.client.updater import AppUpdater, UpdateResult
+from branch_hub.client.updater import AppUpdater, UpdaterError, UpdateResult
+from branch_hub.vocabulary import AppName
 
 __all__ = [
     "BASE_PATH_ENV",
@@ -36,6 +37,7 @@ __all__ = [
     "health_command",
     "launch_installed",
     "load_release_key",
+    "open_updater",
     "restart",
     "running_release",
     "running_version",
@@ -73,6 +75,26 @@ def load_release_key(path: Path) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise KeyFileError(f"{path} is not an Ed25519 public key (the release key)")
     return key
+
+
+def open_updater(
+    app: AppName, hub_url: str, root: Path, release_key: Path, tls: tuple[Path, Path, Path]
+) -> AppUpdater | None:
+    """An app's updater for this device (certificate, key, pinned CA), or None when the release
+    key or the hub cannot be used: updates are then off and the app runs as it is."""
+    cert, key, ca = tls
+    try:
+        return AppUpdater(
+            hub_url,
+            app,
+            root,
+            load_release_key(release_key),
+            ca_file=str(ca),
+            client_cert=(str(cert), str(key)),
+        )
+    except (UpdaterError, ValueError, OSError) as exc:
+        log.warning("app updates are off: %s", exc)
+        return None
 
 
 def running_release(package_file: str) -> str | None:
