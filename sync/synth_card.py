@@ -13,9 +13,10 @@ from typing import Any
 
 __all__ = ["ATTRITION_REASONS", "BENEFITS_BY_RANK", "aum_band_label", "card_fields"]
 
-# (code, lowest tier rank holding it, chance) per category; codes are HQ's product codes.
+# (code, lowest tier rank holding it, chance) per category; HQ's product codes, prefixed by
+# category so they never read like a lead's product code.
 _PRODUCTS: dict[str, tuple[tuple[str, int, float], ...]] = {
-    "deposits": (("demand_deposit", 0, 1.0), ("time_deposit", 0, 0.4), ("large_cd", 2, 0.5)),
+    "deposits": (("dep_demand", 0, 1.0), ("dep_time", 0, 0.4), ("dep_large_cd", 2, 0.5)),
     "wealth_management": (("wm_fixed_income", 1, 0.35), ("wm_balanced", 2, 0.5)),
     "funds": (("fund_money_market", 0, 0.15), ("fund_equity_sip", 1, 0.3), ("fund_bond", 2, 0.4)),
     "insurance": (("ins_critical_illness", 1, 0.2), ("ins_annuity", 2, 0.3)),
@@ -70,7 +71,7 @@ def _products(rng: random.Random, rank: int, cards: list[dict[str, str]]) -> dic
     for category, offers in _PRODUCTS.items():
         held[category] = [code for code, low, p in offers if rank >= low and rng.random() < p]
     kinds = sorted({card["kind"] for card in cards})
-    held["cards"] = [f"{kind}_card" for kind in kinds]
+    held["cards"] = [f"card_{kind}" for kind in kinds]
     return held
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from branch_hub.briefs import COUNTER_BENEFITS
 from branch_hub.client.models import Brief
 from tests.support.lobbyenv import BuiltCache, branch_config, build_cache, running_hub
+from tests.support.pii_scan import card_needles, scan_bytes
 from tests.support.tlsenv import make_tls_env
 
 
@@ -63,8 +65,9 @@ async def _scenario(run: Any, customer: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_wealth_manager_gets_the_card_fields_and_the_teller_does_not(
-    tmp_path: Path, cache: BuiltCache
+    tmp_path: Path, cache: BuiltCache, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     customer = _card_customer(cache)
     tls = make_tls_env(tmp_path / "pki")
 
@@ -109,3 +112,5 @@ def test_wealth_manager_gets_the_card_fields_and_the_teller_does_not(
     for value in [customer["aum_band"], f'"{risk["level"]}"', *customer["benefits"]]:
         assert value not in arrival
     assert customer["attrition_risk"]["reason"] not in arrival
+    # Nor are they logged, at any level.
+    assert scan_bytes(caplog.text.encode("utf-8"), card_needles([customer])) == []
