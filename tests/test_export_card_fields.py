@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sync.cache import CustomerCache
 from sync.export_fields import PRODUCT_CATEGORIES, RISK_LEVELS, ExportFieldError, check_card_fields
 from sync.export_reader import parse_line
+from sync.publisher import publish
+from sync.puller import pull
 from sync.synth import SynthOptions, generate
 
 AS_OF = date(2026, 11, 1)
@@ -137,3 +143,42 @@ def test_any_card_field_value_is_accepted_or_named_never_a_crash(name: str, valu
     if error is not None:
         assert error.field.split(".")[0] == name
         assert str(error).startswith(f"{error.field} must be ")
+
+
+def test_a_cache_from_an_old_export_gains_the_card_fields_with_the_next_delta(
+    tmp_path: Path,
+) -> None:
+    # An export from before the card fields publishes and pulls; the delta to a new export
+    # re-seals every customer with them, on the same bundle format.
+    new = list(generate(SynthOptions(customers=30, seed=7, as_of=AS_OF)))
+    old = [{k: v for k, v in c.items() if k not in CARD} for c in new]
+    old_path, new_path = tmp_path / "old.jsonl", tmp_path / "new.jsonl"
+    old_path.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in old))
+    new_path.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in new))
+    hq, hub = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
+    out, cache_dir = tmp_path / "pub", tmp_path / "cache"
+
+    def publish_and_pull(export: Path, previous: Path | None) -> None:
+        publish(
+            export, hub.public_key(), hq, out, "B1", previous=previous, workers=1, progress=False
+        )
+        pull(
+            out.as_uri(),
+            cache_dir,
+            hq_public=hq.public_key(),
+            hub_key=hub,
+            branch_id="B1",
+            progress=False,
+        )
+
+    publish_and_pull(old_path, None)
+    pan = new[3]["cards"][0]["pan"]
+    with CustomerCache(cache_dir, hub) as cache:
+        found = cache.identify("pan", pan)
+        assert found is not None
+        assert not set(CARD) & found.record.keys()
+    publish_and_pull(new_path, old_path)
+    with CustomerCache(cache_dir, hub) as cache:
+        found = cache.identify("pan", pan)
+        assert found is not None
+        assert {k: found.record[k] for k in CARD} == {k: new[3][k] for k in CARD}
