@@ -29,6 +29,11 @@ _EXPORT_SEED = orjson.dumps(
         "id_number": "11010519491231002X",
         "cards": [{"pan": "6222021001098550814"}],
         "passbooks": [{"account": "62284800000000000123"}],
+        "aum_band": "50万-100万",
+        "risk_assessment": {"level": "C3", "expires": "2027-05-01"},
+        "products": {"funds": ["fund_bond"], "cards": ["card_debit"]},
+        "benefits": ["priority_queue"],
+        "attrition_risk": {"flag": True, "reason": "balance_outflow"},
     }
 )
 

@@ -17,6 +17,7 @@ import orjson
 from branch_common.identifiers import IdentifierError
 from sync.bundle import identifiers_of
 from sync.errors import ExportError
+from sync.export_fields import check_card_fields
 
 __all__ = ["UNSORTED", "Block", "ExportMerge", "HashingReader", "parse_line", "snapshot_blocks"]
 
@@ -60,6 +61,7 @@ def parse_line(line: bytes) -> tuple[dict[str, Any], str, list[tuple[str, str]]]
         raise ValueError(str(exc)) from None
     except (TypeError, AttributeError):
         raise ValueError("cards/passbooks/id_number have the wrong type") from None
+    check_card_fields(customer)  # ExportFieldError is a ValueError: reported like any bad line
     return customer, cid, ids
 
 

@@ -25,6 +25,7 @@ import orjson
 from tqdm import tqdm
 
 from branch_common.identifiers import gb11643_check_char, luhn_check_digit
+from sync.synth_card import card_fields
 from sync.synth_tables import (
     BINS,
     GIVEN_F,
@@ -264,9 +265,16 @@ def _block(args: tuple[int, SynthOptions]) -> bytes:
     rng = random.Random(f"branch-edge/{opts.seed}/{block}")  # noqa: S311 (synthetic data, not secrets)
     start = block * BLOCK
     stop = min(start + BLOCK, opts.customers)
+    card_rng = random.Random(f"branch-edge/{opts.seed}/{block}/card")  # noqa: S311 (synthetic)
     plan = _Plan.of(opts)
-    # orjson: byte-identical to json.dumps(ensure_ascii=False, compact) and ~6x faster.
-    return b"".join([orjson.dumps(_customer(rng, i, plan)) + b"\n" for i in range(start, stop)])
+    lines = []
+    for i in range(start, stop):
+        customer = _customer(rng, i, plan)
+        rank = plan.tier(customer["aum"])[1]
+        customer |= card_fields(card_rng, customer["aum"], rank, customer["cards"], opts.as_of)
+        # orjson: byte-identical to json.dumps(ensure_ascii=False, compact) and ~6x faster.
+        lines.append(orjson.dumps(customer) + b"\n")
+    return b"".join(lines)
 
 
 def _block_to_file(args: tuple[int, SynthOptions, str]) -> tuple[int, str]:

@@ -127,6 +127,12 @@ def test_wealth_manager_sees_everything(branch: BranchConfig) -> None:
         "notes",
         "claimed_by",
         "redacted",
+        "segments",
+        "relationship_manager",
+        "risk_assessment",
+        "products",
+        "benefits",
+        "attrition",
     }
 
 
@@ -135,7 +141,17 @@ def test_teller_gets_no_band_and_no_talking_points(branch: BranchConfig) -> None
     assert out["aum_band"] is None
     assert all(lead["talking_points"] == [] for lead in out["leads"])
     assert [lead["lead_id"] for lead in out["leads"]] == ["LB", "LD", "LA"]
-    assert out["redacted"] == ["aum_band", "talking_points"]
+    assert out["redacted"] == [
+        "aum_band",
+        "talking_points",
+        "segments",
+        "relationship_manager",
+        "risk_assessment",
+        "products",
+        "non_counter_benefits",
+        "attrition",
+        "attrition_reason",
+    ]
     assert "734" not in json.dumps(out)
 
 
@@ -433,7 +449,7 @@ def test_policy_from_config_overrides_one_role(branch: BranchConfig) -> None:
     )
     policy = RedactionPolicy.from_config(cfg)
     assert policy.hidden_for("teller") == {"aum_band", "leads"}
-    assert policy.hidden_for("lobby_manager") == {"aum_band"}
+    assert policy.hidden_for("lobby_manager") == DEFAULT_HIDDEN["lobby_manager"]
     out = brief(cfg, "teller", policy=policy)
     assert out["leads"] == []
     assert out["redacted"] == ["aum_band", "leads"]

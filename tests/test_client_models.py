@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from branch_hub.briefs import build_brief
+from branch_hub.briefs._card import CARD_KEYS
 from branch_hub.briefs._model import Note
 from branch_hub.client import (
     AlreadyClaimed,
@@ -33,6 +34,7 @@ from branch_hub.client._errors import refused
 from branch_hub.config import load_config
 from branch_hub.push import PushEvent as HubPushEvent
 from branch_hub.vocabulary import REQUEST_ID_MAX_CHARS, LeadOutcome, SessionState
+from tests.support.card_record import RECORD
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "branch_hub" / "sample_branch.toml"
@@ -437,3 +439,31 @@ def test_the_client_loads_nothing_else_of_the_hub() -> None:
         and not name.startswith("branch_hub.client.")
     ]
     assert outside == []
+
+
+def test_brief_card_fields_are_typed_and_an_older_hub_body_still_parses() -> None:
+    config = load_config(SAMPLE)
+    for role in Role:
+        brief = build_brief(
+            RECORD, role=role, visit_id="0123456789abcdef", today=date(2026, 3, 10), branch=config
+        )
+        parsed = m.Brief.from_wire(brief)
+        assert parsed.to_wire() == brief
+        if role == Role.WEALTH_MANAGER:
+            assert parsed.risk_assessment == m.BriefRisk("C4", "2026-03-09", expired=True)
+            assert parsed.products is not None
+            assert parsed.products.loans == ("loan_mortgage_bj",)
+            assert parsed.attrition == m.BriefAttrition(flag=True, reason="competitor_offer")
+    older = {k: v for k, v in brief.items() if k not in CARD_KEYS}
+    parsed = m.Brief.from_wire(older)
+    assert (parsed.segments, parsed.benefits, parsed.products, parsed.attrition) == (
+        (),
+        (),
+        None,
+        None,
+    )
+    assert m.BriefProducts.from_wire({"funds": ["f1"]}) == m.BriefProducts(funds=("f1",))
+    with pytest.raises(WireError, match=r"risk_assessment\.expired"):
+        m.Brief.from_wire(older | {"risk_assessment": {"level": "C1", "expires": "2027-01-01"}})
+    with pytest.raises(WireError, match=r"products\.funds"):
+        m.Brief.from_wire(older | {"products": {"funds": "f1"}})

@@ -13,7 +13,7 @@ import pytest
 
 from drivers.sim.magstripe import card_swipe
 from tests.support.lobbyenv import BuiltCache, branch_config, build_cache, running_hub
-from tests.support.pii_scan import needles, scan_bytes, scan_tree
+from tests.support.pii_scan import card_needles, needles, scan_bytes, scan_tree
 from tests.support.tlsenv import make_tls_env
 
 SIMS = {"id_reader": "sim://idreader", "magstripe": "sim://magstripe", "printer": "sim://printer"}
@@ -100,7 +100,7 @@ def test_arrival_to_outcome_leaves_no_personal_data(
             assert run.hub.outbox.stats()["pending"] > 0  # the records for HQ were queued
 
     asyncio.run(scenario())
-    words = needles([by_card, by_id])
+    words = needles([by_card, by_id]) + card_needles([by_card, by_id])
     # Control: the same search finds every word in HQ's plaintext export, so silence below means
     # absence, not a search that cannot see.
     export = (cache.folder.parent / "export.jsonl").read_bytes()

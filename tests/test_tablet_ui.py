@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from sync.synth import SynthOptions, generate
+from tests.support.pii_scan import card_needles
 
 REPO = Path(__file__).resolve().parents[1]
 ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "gb18030")
@@ -25,6 +26,7 @@ def _needles(customers: int = 60) -> set[bytes]:
     for c in generate(SynthOptions(customers=customers, seed=8, as_of=date.today())):
         values = [c["name"], c["id_number"]] + [card["pan"] for card in c["cards"]]
         values += [b["account"] for b in c["passbooks"]]
+        values += card_needles([c])
         for value in values:
             for encoding in ENCODINGS:
                 needles.add(str(value).encode(encoding))
@@ -43,8 +45,9 @@ def test_the_search_finds_planted_customer_data(tmp_path: Path) -> None:
     customer = next(iter(generate(SynthOptions(customers=1, seed=8, as_of=date.today()))))
     (tmp_path / "a.bin").write_bytes(b"xx" + customer["name"].encode("gb18030") + b"yy")
     (tmp_path / "b.bin").write_bytes(customer["cards"][0]["pan"].encode("utf-16-le"))
+    (tmp_path / "c.bin").write_bytes(customer["products"]["deposits"][0].encode())
     found = _search(_files(tmp_path), _needles(1), tmp_path)
-    assert {f for f, _ in found} == {"a.bin", "b.bin"}
+    assert {f for f, _ in found} == {"a.bin", "b.bin", "c.bin"}
 
 
 def test_tablet_ui_scenarios_then_nothing_on_disk(tmp_path: Path) -> None:

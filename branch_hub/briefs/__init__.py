@@ -22,9 +22,10 @@ from branch_hub.briefs._events import customer_events, days_to_birthday
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.briefs._names import family_name, salutation, surname_pinyin
 from branch_hub.briefs._notes import MAX_TEXT, VisitNotes
-from branch_hub.briefs._policy import DEFAULT_HIDDEN, RedactionPolicy
+from branch_hub.briefs._policy import COUNTER_BENEFITS, DEFAULT_HIDDEN, RedactionPolicy
 
 __all__ = [
+    "COUNTER_BENEFITS",
     "DEFAULT_HIDDEN",
     "MAX_TEXT",
     "OUTCOMES",

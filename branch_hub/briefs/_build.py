@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from branch_common.identifiers import mask_name
+from branch_hub.briefs._card import card_fields, empty_card
 from branch_hub.briefs._errors import RecordError
 from branch_hub.briefs._events import customer_events, parse_date
 from branch_hub.briefs._model import Note
@@ -53,6 +54,14 @@ def aum_band(aum: object, edges: Iterable[int]) -> str | None:
         if low <= aum < high:
             return f"{_wan(low)}-{_wan(high)}"
     return f"{_wan(edges[-1])}以上"
+
+
+def _band(record: Mapping[str, Any], policy: RedactionPolicy) -> str | None:
+    """The branch's band of the AUM figure, else HQ's own label (an export without the figure)."""
+    band = aum_band(record.get("aum"), policy.aum_band_edges_cny)
+    if band is None and isinstance(record.get("aum_band"), str) and record["aum_band"]:
+        return str(record["aum_band"])
+    return band
 
 
 def _tier(record: Mapping[str, Any], branch: BranchConfig) -> Tier:
@@ -140,6 +149,7 @@ def build_brief(
         "notes": [n.to_brief() for n in shown_notes],
         "claimed_by": claimed_by,
         "redacted": [name for name in BRIEF_FIELDS if name in hidden],
+        **empty_card(),
     }
     if customer is None:
         return brief
@@ -152,7 +162,8 @@ def build_brief(
     if "masked_name" not in hidden:
         brief["masked_name"] = mask_name(record["name"])
     if "aum_band" not in hidden:
-        brief["aum_band"] = aum_band(record.get("aum"), policy.aum_band_edges_cny)
+        brief["aum_band"] = _band(record, policy)
+    brief.update(card_fields(record, hidden, today))
     if "leads" not in hidden:
         outcomes = {n.lead_id: n.outcome for n in shown_notes if n.kind == "outcome"}
         with_points = "talking_points" not in hidden

@@ -13,15 +13,36 @@ from branch_hub.config import BRIEF_FIELDS, STAFF_ROLES
 if TYPE_CHECKING:
     from branch_hub.config import BranchConfig
 
-__all__ = ["DEFAULT_HIDDEN", "RedactionPolicy"]
+__all__ = ["COUNTER_BENEFITS", "DEFAULT_HIDDEN", "RedactionPolicy"]
 
+# The card's customer fields beyond the tier: who may see what is docs/briefs.md's table.
+_WEALTH_ONLY = frozenset({"aum_band", "risk_assessment"})
 DEFAULT_HIDDEN: Mapping[str, frozenset[str]] = MappingProxyType(
     {
-        "lobby_manager": frozenset({"aum_band"}),
+        "lobby_manager": _WEALTH_ONLY | {"products", "attrition_reason"},
         "wealth_manager": frozenset(),
-        "account_manager": frozenset({"aum_band"}),
-        "teller": frozenset({"aum_band", "talking_points"}),
+        "account_manager": _WEALTH_ONLY,
+        "teller": _WEALTH_ONLY
+        | {
+            "talking_points",
+            "segments",
+            "relationship_manager",
+            "products",
+            "non_counter_benefits",
+            "attrition",
+            "attrition_reason",
+        },
         "branch_admin": frozenset(),
+    }
+)
+# The benefits a counter acts on (fee waivers, the priority queue); a teller sees only these.
+COUNTER_BENEFITS = frozenset(
+    {
+        "fee_waiver_transfer",
+        "fee_waiver_card_annual",
+        "fee_waiver_cash_other_bank",
+        "free_mobile_transfer",
+        "priority_queue",
     }
 )
 

@@ -12,7 +12,16 @@ from typing import Any
 from branch_hub.client._wire import Reader, optional
 from branch_hub.vocabulary import LeadOutcome, Role
 
-__all__ = ["Brief", "BriefLead", "BriefNote", "BriefTier", "NoteResult"]
+__all__ = [
+    "Brief",
+    "BriefAttrition",
+    "BriefLead",
+    "BriefNote",
+    "BriefProducts",
+    "BriefRisk",
+    "BriefTier",
+    "NoteResult",
+]
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,84 @@ class BriefNote:
         )
 
 
+def _texts_or_empty(r: Reader, key: str) -> tuple[str, ...]:
+    """A list of strings; () when an older hub leaves the key out."""
+    return r.texts(key) if r.data.get(key) is not None else ()
+
+
+@dataclass(frozen=True)
+class BriefRisk:
+    """The customer's risk assessment for wealth products: level C1-C5 and its expiry."""
+
+    level: str
+    expires: str  # YYYY-MM-DD
+    expired: bool
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"level": self.level, "expires": self.expires, "expired": self.expired}
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefRisk:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "risk_assessment")
+        return cls(r.text("level"), r.text("expires"), r.flag("expired"))
+
+
+@dataclass(frozen=True)
+class BriefProducts:
+    """The products the customer holds, by category (codes or names, never amounts)."""
+
+    deposits: tuple[str, ...] = ()
+    wealth_management: tuple[str, ...] = ()
+    funds: tuple[str, ...] = ()
+    insurance: tuple[str, ...] = ()
+    loans: tuple[str, ...] = ()
+    cards: tuple[str, ...] = ()
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object: every category, each a list."""
+        return {
+            "deposits": list(self.deposits),
+            "wealth_management": list(self.wealth_management),
+            "funds": list(self.funds),
+            "insurance": list(self.insurance),
+            "loans": list(self.loans),
+            "cards": list(self.cards),
+        }
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefProducts:
+        """Parse; a category the hub leaves out is empty; raise WireError on a wrong shape."""
+        r = Reader(body, "products")
+        return cls(
+            _texts_or_empty(r, "deposits"),
+            _texts_or_empty(r, "wealth_management"),
+            _texts_or_empty(r, "funds"),
+            _texts_or_empty(r, "insurance"),
+            _texts_or_empty(r, "loans"),
+            _texts_or_empty(r, "cards"),
+        )
+
+
+@dataclass(frozen=True)
+class BriefAttrition:
+    """HQ's attrition warning: whether the customer may leave, and why (a code) when shown."""
+
+    flag: bool
+    reason: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {"flag": self.flag, "reason": self.reason}
+
+    @classmethod
+    def from_wire(cls, body: object) -> BriefAttrition:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "attrition")
+        return cls(r.flag("flag"), r.opt_text("reason"))
+
+
 @dataclass(frozen=True)
 class Brief:
     """GET /visits/{id}/brief: what the caller's role may see about the customer."""
@@ -137,6 +224,12 @@ class Brief:
     notes: tuple[BriefNote, ...]
     claimed_by: str | None
     redacted: tuple[str, ...]
+    segments: tuple[str, ...] = ()
+    relationship_manager: str | None = None
+    risk_assessment: BriefRisk | None = None
+    products: BriefProducts | None = None
+    benefits: tuple[str, ...] = ()
+    attrition: BriefAttrition | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -153,13 +246,22 @@ class Brief:
             "notes": [n.to_wire() for n in self.notes],
             "claimed_by": self.claimed_by,
             "redacted": list(self.redacted),
+            "segments": list(self.segments),
+            "relationship_manager": self.relationship_manager,
+            "risk_assessment": self.risk_assessment.to_wire() if self.risk_assessment else None,
+            "products": self.products.to_wire() if self.products else None,
+            "benefits": list(self.benefits),
+            "attrition": self.attrition.to_wire() if self.attrition else None,
         }
 
     @classmethod
     def from_wire(cls, body: object) -> Brief:
-        """Parse; raise WireError on a wrong shape."""
+        """Parse (card fields an older hub leaves out are empty); raise WireError on a wrong shape."""
         r = Reader(body, "brief")
         tier = r.data.get("tier")
+        risk, products, attrition = (
+            r.data.get(k) for k in ("risk_assessment", "products", "attrition")
+        )
         return cls(
             r.text("visit_id"),
             r.flag("walk_in"),
@@ -173,6 +275,12 @@ class Brief:
             r.items("notes", BriefNote.from_wire),
             r.opt_text("claimed_by"),
             r.texts("redacted"),
+            _texts_or_empty(r, "segments"),
+            r.opt_text("relationship_manager"),
+            None if risk is None else BriefRisk.from_wire(risk),
+            None if products is None else BriefProducts.from_wire(products),
+            _texts_or_empty(r, "benefits"),
+            None if attrition is None else BriefAttrition.from_wire(attrition),
         )
 
 

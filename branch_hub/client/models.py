@@ -6,7 +6,16 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 
 from __future__ import annotations
 
-from branch_hub.client._brief_models import Brief, BriefLead, BriefNote, BriefTier, NoteResult
+from branch_hub.client._brief_models import (
+    Brief,
+    BriefAttrition,
+    BriefLead,
+    BriefNote,
+    BriefProducts,
+    BriefRisk,
+    BriefTier,
+    NoteResult,
+)
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
 from branch_hub.client._kiosk_models import (
@@ -53,8 +62,11 @@ __all__ = [
     "AppOffer",
     "Branch",
     "Brief",
+    "BriefAttrition",
     "BriefLead",
     "BriefNote",
+    "BriefProducts",
+    "BriefRisk",
     "BriefTier",
     "CallNextRequest",
     "ClaimRequest",

@@ -184,7 +184,22 @@ class HqSettings(Strict):
 
 # Staff roles (docs/security.md) and the brief fields a role can be denied (docs/briefs.md).
 STAFF_ROLES = tuple(Role)
-BRIEF_FIELDS = ("masked_name", "aum_band", "leads", "talking_points", "events", "notes")
+BRIEF_FIELDS = (
+    "masked_name",
+    "aum_band",
+    "leads",
+    "talking_points",
+    "events",
+    "notes",
+    "segments",
+    "relationship_manager",
+    "risk_assessment",
+    "products",
+    "benefits",
+    "non_counter_benefits",
+    "attrition",
+    "attrition_reason",
+)
 
 
 class BriefsSettings(Strict):
@@ -194,7 +209,7 @@ class BriefsSettings(Strict):
         default_factory=dict,
         description='Per role, the brief fields it must not see, e.g. `teller = ["aum_band", '
         '"talking_points"]`; a listed role replaces its default, unlisted roles keep theirs '
-        "(lobby_manager, account_manager: aum_band; teller: aum_band, talking_points). "
+        "(the defaults are docs/briefs.md's Redaction table). "
         f"Fields: {', '.join(BRIEF_FIELDS)}.",
     )
     birthday_window_days: int = Field(

@@ -18,6 +18,23 @@ def needles(customers: Iterable[dict[str, Any]]) -> list[str]:
     return found
 
 
+def card_needles(customers: Iterable[dict[str, Any]]) -> list[str]:
+    """The card fields' codes of synthetic customers: products held, benefits, attrition reason.
+
+    None names a person, but each is customer data that must stay sealed: not in logs, not in
+    push events, not on a tablet's disk.
+    """
+    found: set[str] = set()
+    for c in customers:
+        for held in (c.get("products") or {}).values():
+            found.update(held)
+        found.update(c.get("benefits") or [])
+        reason = (c.get("attrition_risk") or {}).get("reason")
+        if reason:
+            found.add(reason)
+    return sorted(found)
+
+
 def scan_bytes(data: bytes, words: Iterable[str]) -> list[tuple[str, str]]:
     """Return (word, encoding) for every word found in data."""
     hits = []
