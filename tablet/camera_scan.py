@@ -115,6 +115,8 @@ class ScanView(BoxLayout):  # type: ignore[misc]
         )
         self.add_widget(self.cancel)
         self._event = Clock.schedule_interval(self.look, SCAN_INTERVAL_S)
+        # Taken off the screen any other way (a screen change): stop the camera too.
+        self.fbind("parent", self._moved)
 
     def look(self, _dt: float = 0.0) -> bool:
         """Decode the current frame; stop at the first enrolment code (False ends the schedule)."""
@@ -135,6 +137,10 @@ class ScanView(BoxLayout):  # type: ignore[misc]
         self.stop()
         self.on_payload(payload)
         return False
+
+    def _moved(self, _widget: Any, parent: Any) -> None:
+        if parent is None:
+            self.stop()
 
     def _cancel(self) -> None:
         self.stop()
