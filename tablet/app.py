@@ -15,6 +15,7 @@ from kivy.uix.gridlayout import GridLayout
 from kivy.uix.textinput import TextInput
 
 from branch_hub.client import TicketOperation
+from branch_hub.client.enrolment_code import EnrolmentError, parse_enrolment_code
 from tablet.brief_panel import draw_brief
 from tablet.controller import Tablet
 from tablet.state import Arrival
@@ -33,6 +34,7 @@ from tablet.widgets import (
 
 if TYPE_CHECKING:
     from branch_hub.client.app_runner import UpdateWatcher
+    from tablet.camera_scan import FrameSource
 
 __all__ = ["TabletApp", "TabletView", "forget_widget_caches", "use_font"]
 
@@ -53,6 +55,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.row_times: dict[str, float] = {}  # bench only: when a row was first laid out
         self.buttons: dict[str, Button] = {}
         self.inputs: dict[str, TextInput] = {}
+        self.frame_source: FrameSource | None = None  # None: Kivy's camera (tests inject frames)
         self.selected: str | None = None
         from kivy.core.window import Window
 
@@ -139,6 +142,41 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             on_release=lambda *_: self.tablet.discover(),
         )
         self.body.children[0].add_widget(self.buttons["discover"], index=1)
+        self.buttons["scan"] = make_button(
+            "扫码 Scan",
+            size_hint=(0.7, None),
+            height=48,
+            on_release=lambda *_: self._scan(),
+        )
+        self.body.children[0].add_widget(self.buttons["scan"], index=1)
+
+    def _scan(self) -> None:
+        """Show the camera view; with no camera, say so and keep the typed form."""
+        from tablet.camera_scan import NoCamera, ScanView, camera_frames, open_camera
+
+        preview, frames = None, self.frame_source
+        if frames is None:
+            try:
+                preview = open_camera()
+            except NoCamera as exc:
+                self.tablet.message = f"{exc.message_zh} / {exc.message}"
+                self.tablet.state.touch()
+                return
+            frames = camera_frames(preview)
+        self.body.clear_widgets()
+        self.body.add_widget(ScanView(frames, self._scanned, self._build_screen, preview))
+
+    def _scanned(self, payload: str) -> None:
+        """The camera read an enrolment QR: enrol with it as if it had been typed."""
+        self._build_screen()
+        try:
+            hub = parse_enrolment_code(payload).hub_url
+        except EnrolmentError:
+            hub = None  # the enrolment itself says what is wrong with the code
+        if hub:
+            self.inputs["hub"].text = hub
+        self.inputs["code"].text = payload
+        self._submit("enrol")
 
     def _build_login(self) -> None:
         self._form(

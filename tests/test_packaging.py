@@ -83,6 +83,7 @@ def test_buildozer_spec() -> None:
     assert "kivy" in app["requirements"]
     assert app["android.allow_backup"] == "False"
     assert "INTERNET" in app["android.permissions"]
+    assert "CAMERA" in app["android.permissions"]  # the enrolment QR is scanned
 
 
 @pytest.mark.parametrize(

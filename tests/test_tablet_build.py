@@ -23,8 +23,9 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "tablet" / "buildozer.spec"
-# Built by python-for-android itself, not installed from a wheel.
-P4A_BUILT = {"python3"}
+# Built by python-for-android itself, not installed from a wheel (libzbar: the C library pyzbar
+# loads; here the system's libzbar0 stands in for it).
+P4A_BUILT = {"python3", "libzbar"}
 
 PROBE = r"""
 import importlib, json, os, sys
@@ -41,6 +42,7 @@ for folder, _, files in os.walk(src):
             names.append(rel[: -len(".__init__")] if rel.endswith(".__init__") else rel)
 for name in sorted(names):
     importlib.import_module(name)
+importlib.import_module("tablet.qrscan").load_decoder()  # zbar, loaded when Scan is tapped
 owners = packages_distributions()
 loaded = sorted({d for m in list(sys.modules) for d in owners.get(m.split(".")[0], [])})
 print(json.dumps({"modules": len(names), "distributions": loaded}))

@@ -1,0 +1,153 @@
+"""The setup screen's camera view: look for the enrolment QR about three times a second.
+
+Frames come from a `FrameSource`: Kivy's camera (index 0) on a device, any callable in tests.
+The first `branchedge:` payload stops the camera and goes to the setup form as a typed code would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from kivy.clock import Clock
+from kivy.uix.boxlayout import BoxLayout
+
+from branch_hub.client.enrolment_code import EnrolmentError
+from tablet.qrscan import ScanUnavailable, decode_frame, enrolment_payload
+from tablet.widgets import GREY, make_button, make_label
+
+__all__ = ["SCAN_INTERVAL_S", "Frame", "FrameSource", "NoCamera", "ScanView", "camera_frames"]
+
+SCAN_INTERVAL_S = 0.3
+
+
+class Frame(NamedTuple):
+    """One picture: its pixels and how to read them (see tablet.qrscan.FORMATS)."""
+
+    pixels: bytes
+    width: int
+    height: int
+    fmt: str = "rgba"
+    bottom_up: bool = False
+
+
+FrameSource = Callable[[], Frame | None]
+
+
+class NoCamera(EnrolmentError):
+    """The camera cannot be opened: the code has to be typed."""
+
+
+def _camera_allowed() -> bool:
+    """On Android, ask for the camera permission (granted later: tap Scan again)."""
+    try:
+        from android.permissions import (  # type: ignore[import-not-found]
+            Permission,
+            check_permission,
+            request_permissions,
+        )
+    except ImportError:  # not Android: the camera needs no runtime permission
+        return True
+    if check_permission(Permission.CAMERA):
+        return True
+    request_permissions([Permission.CAMERA])
+    return False
+
+
+def open_camera() -> Any:
+    """Kivy's camera 0, playing; raise NoCamera (in both languages) if it cannot be opened."""
+    if not _camera_allowed():
+        raise NoCamera("allow the camera, then tap Scan again", "请允许使用摄像头，然后再点扫码")
+    try:
+        from kivy.uix.camera import Camera
+
+        camera = Camera(index=0, play=True, resolution=(640, 480))
+    except Exception as exc:  # Kivy has no camera provider, or the provider found no camera
+        raise NoCamera("no camera", "无法打开摄像头") from exc
+    if camera._camera is None:  # Kivy's only sign that no provider answered
+        raise NoCamera("no camera", "无法打开摄像头")
+    return camera
+
+
+def camera_frames(camera: Any) -> FrameSource:
+    """Read the camera's current texture (RGBA, bottom row first); None until the first frame."""
+
+    def read() -> Frame | None:
+        texture = camera.texture
+        if texture is None:
+            return None
+        width, height = texture.size
+        return Frame(bytes(texture.pixels), width, height, "rgba", True)
+
+    return read
+
+
+class ScanView(BoxLayout):  # type: ignore[misc]
+    """The camera picture (if any), a hint and Cancel; calls `on_payload` with the first code."""
+
+    def __init__(
+        self,
+        frames: FrameSource,
+        on_payload: Callable[[str], None],
+        on_cancel: Callable[[], None],
+        preview: Any = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(orientation="vertical", spacing=6, **kw)
+        self.frames = frames
+        self.on_payload = on_payload
+        self.on_cancel = on_cancel
+        self.preview = preview
+        if preview is not None:
+            self.add_widget(preview)
+        self.hint = make_label(
+            "请将注册二维码对准摄像头 Hold the enrolment QR up to the camera",
+            size_hint_y=None,
+            height=40,
+        )
+        self.add_widget(self.hint)
+        self.cancel = make_button(
+            "取消 Cancel",
+            size_hint_y=None,
+            height=48,
+            background_color=GREY,
+            on_release=lambda *_: self._cancel(),
+        )
+        self.add_widget(self.cancel)
+        self._event = Clock.schedule_interval(self.look, SCAN_INTERVAL_S)
+        # Taken off the screen any other way (a screen change): stop the camera too.
+        self.fbind("parent", self._moved)
+
+    def look(self, _dt: float = 0.0) -> bool:
+        """Decode the current frame; stop at the first enrolment code (False ends the schedule)."""
+        frame = self.frames()
+        if frame is None:
+            return True
+        try:
+            texts = decode_frame(
+                frame.pixels, frame.width, frame.height, frame.fmt, bottom_up=frame.bottom_up
+            )
+        except ScanUnavailable as exc:
+            self.hint.text = exc.bilingual
+            self.stop()
+            return False
+        payload = enrolment_payload(texts)
+        if payload is None:
+            return True
+        self.stop()
+        self.on_payload(payload)
+        return False
+
+    def _moved(self, _widget: Any, parent: Any) -> None:
+        if parent is None:
+            self.stop()
+
+    def _cancel(self) -> None:
+        self.stop()
+        self.on_cancel()
+
+    def stop(self) -> None:
+        """Stop looking and release the camera."""
+        self._event.cancel()
+        if self.preview is not None:
+            self.preview.play = False
