@@ -133,7 +133,8 @@ def _time_arrivals(harness: Any, hub: Any, tablet: Any, view: Any, count: int) -
         event = hub.call(emit("arrival", data))
 
         def shown(v: str = vid) -> bool:
-            return v in view.rows and bool(view.rows[v].text)
+            # In the RecycleView's data: its row is drawn the frame after (or when scrolled to).
+            return any(row["visit_id"] == v for row in view.screen.visit_list.data)
 
         # EventLoop.idle runs the tick (row laid out) and then draws and flips that frame.
         harness.until(shown, 10, "row visible")
