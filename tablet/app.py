@@ -130,7 +130,8 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         note = state.notifications[-1] if state.notifications else None
         self.banner_text = f"★  {note.text}" if note else ""
         self.alert_text = "  |  ".join(a.text for a in state.alerts.values())
-        self.status_text = t.message
+        # The revoked notice says it all; a later failure's line would only confuse.
+        self.status_text = "" if wanted == "revoked" else t.message
         self.screen.refresh()
 
 

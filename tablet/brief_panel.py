@@ -85,7 +85,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             badge = _add(top, "Chip", brief.tier.name_zh, bold=True, color=theme.ON_DARK)
             badge.fill = theme.tier_colour(brief.tier.code)
             badge.pos_hint = {"center_y": 0.5}
-        _add(top, "Title", f"{brief.salutation_zh or '散客'}  {brief.masked_name or ''}")
+        who = "散客" if brief.walk_in else f"{brief.salutation_zh}  {brief.masked_name or ''}"
+        _add(top, "Title", who)
         self.body.add_widget(top)
         visit = self.owner.tablet.state.board.visits.get(brief.visit_id) if self.owner else None
         line = []

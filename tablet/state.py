@@ -47,6 +47,11 @@ _TICKET_KINDS = frozenset(
         EventKind.TICKET_UPDATED,
     }
 )
+# Device alerts in the words staff use (unknown codes are shown as they come).
+_DEVICES = {"card_reader": "读卡器", "id_reader": "身份证阅读器", "magstripe": "磁条读卡器"}
+_DEVICES |= {"printer": "打印机"}
+_CONDITIONS = {"fault": "故障", "paper_low": "纸将用完", "paper_out": "缺纸", "error": "出错"}
+_CONDITIONS |= {"cover_open": "机盖未关", "offline": "离线", "unavailable": "不可用"}
 MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
 MAX_NOTIFICATIONS = 20
 MAX_ALERTS = 50
@@ -314,8 +319,10 @@ class TabletState:
             if data.get("cleared"):
                 self.alerts.pop(key, None)
             else:
+                device, condition = str(data.get("device")), str(data.get("condition"))
                 text = (
-                    f"设备提醒 {data.get('station')} {data.get('device')}：{data.get('condition')}"
+                    f"{data.get('station')} {_DEVICES.get(device, device)}"
+                    f"{_CONDITIONS.get(condition, condition)}"
                 )
                 self.alerts[key] = Alert(key, text, event.at)
                 while len(self.alerts) > MAX_ALERTS:

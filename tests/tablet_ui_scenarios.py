@@ -325,6 +325,9 @@ def test_reconnect_after_a_drop_and_a_hub_restart_without_duplicates(rig: Rig) -
     # again, and the list after login holds everything, once.
     rig.hub.stop()
     rig.until(lambda: not tablet.state.connected or tablet.screen == "login", "link lost")
+    rig.until(lambda: lobby.view.drawn_screen == "reconnecting", "reconnecting notice")
+    check_touch_targets(lobby.view)
+    rig.shot(SHOTS / "tablet-reconnecting.png")
     rig.hub.start()
     during = [rig.hub.arrive(None, service="cash")["ticket"]["number"] for _ in range(2)]
     try:
@@ -393,6 +396,8 @@ def test_revoked_device_is_logged_out_and_wiped(rig: Rig) -> None:
     rig.shot(SHOTS / "tablet-revoked.png")
     press(rig, lobby.view, "reenrol")
     rig.until(lambda: lobby.view.drawn_screen == "setup", "enrolment form again")
+    check_touch_targets(lobby.view)
+    rig.shot(SHOTS / "tablet-setup.png")
 
 
 def test_a_long_list_keeps_only_the_rows_on_screen(rig: Rig) -> None:
