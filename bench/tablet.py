@@ -116,6 +116,7 @@ def _open_tablet(harness: Any, hub: Any, pin: str, app_dir: Path) -> tuple[Any, 
     harness.until(lambda: tablet.screen == "login", 30, "enrolled")
     tablet.login("lm1", pin)
     harness.until(lambda: tablet.state.connected, 30, "live")
+    harness.until(lambda: view.drawn_screen == "lobby", 30, "lobby screen")
     return tablet, view
 
 
@@ -133,7 +134,9 @@ def _time_arrivals(harness: Any, hub: Any, tablet: Any, view: Any, count: int) -
         event = hub.call(emit("arrival", data))
 
         def shown(v: str = vid) -> bool:
-            return v in view.rows and bool(view.rows[v].text)
+            # In the RecycleView's data: its row is drawn the frame after (or when scrolled to).
+            rows = view.manager.get_screen("lobby").visit_list.data
+            return any(row["visit_id"] == v for row in rows)
 
         # EventLoop.idle runs the tick (row laid out) and then draws and flips that frame.
         harness.until(shown, 10, "row visible")

@@ -1,118 +1,215 @@
-"""The brief panel: who the customer is, the leads to talk about, colleagues' notes, and actions."""
+"""The brief card: who the customer is, what they hold, what to talk about, and the actions."""
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import UTC, datetime
+from typing import Any, Protocol
 
+from kivy.factory import Factory
+from kivy.metrics import dp
+from kivy.properties import ObjectProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
+from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
+from tablet import theme, words
 from tablet.controller import Tablet
-from tablet.widgets import make_button, make_label
 
-
-class TabletView(Protocol):
-    """The parts of the tablet's window the brief panel draws into (`tablet.app.TabletView`)."""
-
-    tablet: Tablet
-    brief_box: BoxLayout
-    buttons: dict[str, Button]
-    inputs: dict[str, TextInput]
-
-
-__all__ = ["draw_brief"]
+__all__ = ["BriefCard"]
 
 _LEAD_OUTCOMES = (
-    (LeadOutcome.ACCEPTED, "接受"),
-    (LeadOutcome.FOLLOW_UP, "跟进"),
-    (LeadOutcome.DECLINED, "拒绝"),
+    (LeadOutcome.ACCEPTED, "客户接受"),
+    (LeadOutcome.FOLLOW_UP, "稍后跟进"),
+    (LeadOutcome.DECLINED, "客户婉拒"),
 )
+_OUTCOME_TEXT = {
+    LeadOutcome.ACCEPTED: "已记录：客户接受",
+    LeadOutcome.FOLLOW_UP: "已记录：稍后跟进",
+    LeadOutcome.DECLINED: "已记录：客户婉拒",
+    LeadOutcome.NOT_INTERESTED: "已记录：不感兴趣",
+}
 
 
-def draw_brief(view: TabletView, brief: Brief) -> None:
-    """Lay out a brief in the view's brief box, with the buttons the user's role may press."""
-    box = view.brief_box
-    tier = brief.tier
-    title = f"{brief.salutation_zh or '散客'}  {brief.masked_name or ''}"
-    box.add_widget(make_label(title, bold=True, font_size=22, size_hint_y=None, height=36))
-    tier_line = f"{tier.name_zh} {tier.name_en}" if tier else " "
-    if brief.aum_band:
-        tier_line += f"   资产 {brief.aum_band}"
-    if brief.claimed_by:
-        tier_line += f"   认领 {brief.claimed_by}"
-    box.add_widget(make_label(tier_line, size_hint_y=None, height=30))
-    for event in brief.events:
-        box.add_widget(make_label(f"• {event.get('text_zh', '')}", size_hint_y=None, height=26))
-    role = view.tablet.state.session.role if view.tablet.state.session else ""
-    for lead in brief.leads:
-        _draw_lead(view, brief.visit_id, lead, offer_outcomes=role != Role.TELLER)
-    for note in brief.notes:
-        box.add_widget(make_label(f"备注 {note.by}: {note.text}", size_hint_y=None, height=26))
-    _draw_actions(view, brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
-    box.add_widget(make_label(""))
+class _Owner(Protocol):
+    tablet: Tablet
 
 
-def _draw_lead(view: TabletView, visit_id: str, lead: BriefLead, *, offer_outcomes: bool) -> None:
-    points = "；".join(lead.talking_points)
-    view.brief_box.add_widget(
-        make_label(f"◆ {lead.product} ({lead.score})  {points}", size_hint_y=None, height=44)
-    )
-    if not offer_outcomes:
-        return
-    row = BoxLayout(size_hint_y=None, height=36, spacing=4)
-    lead_id = lead.lead_id
-    for outcome, title in _LEAD_OUTCOMES:
-        pressed = make_button(
-            title,
-            on_release=lambda *_, o=outcome, lid=lead_id: view.tablet.record_outcome(
-                visit_id, lid, o
-            ),
-        )
-        view.buttons[f"outcome:{lead_id}:{outcome}"] = pressed
-        row.add_widget(pressed)
-    view.brief_box.add_widget(row)
+def _add(box: Widget, kind: str, text: str = "", **kw: Any) -> Widget:
+    widget = getattr(Factory, kind)(text=text, **kw)
+    box.add_widget(widget)
+    return widget
 
 
-def _draw_actions(view: TabletView, visit_id: str, *, manages_lobby: bool) -> None:
-    actions = BoxLayout(size_hint_y=None, height=44, spacing=4)
-    if manages_lobby:
-        view.buttons["claim"] = make_button(
-            "认领 Claim", on_release=lambda *_: view.tablet.claim(visit_id)
-        )
-        actions.add_widget(view.buttons["claim"])
-    note_box = view.inputs.get("note") or TextInput(multiline=False, font_size=18)
-    view.inputs["note"] = note_box
-    if note_box.parent is not None:
-        note_box.parent.remove_widget(note_box)
-    view.buttons["note"] = make_button("备注 Note", on_release=lambda *_: _note(view, visit_id))
-    if manages_lobby:
-        view.buttons["handoff_wealth"] = make_button(
-            "转理财 → wealth",
-            on_release=lambda *_: _handoff(view, visit_id, Role.WEALTH_MANAGER),
-        )
-        view.buttons["handoff_teller"] = make_button(
-            "转柜员 → teller", on_release=lambda *_: _handoff(view, visit_id, Role.TELLER)
-        )
-        actions.add_widget(view.buttons["handoff_wealth"])
-        actions.add_widget(view.buttons["handoff_teller"])
-    view.brief_box.add_widget(actions)
-    note_row = BoxLayout(size_hint_y=None, height=40, spacing=4)
-    note_row.add_widget(note_box)
-    note_row.add_widget(view.buttons["note"])
-    view.brief_box.add_widget(note_row)
+class BriefCard(BoxLayout):  # type: ignore[misc]
+    """One customer's brief as a card; its buttons are in `buttons` by what they do."""
 
+    body = ObjectProperty(None)
+    scroll = ObjectProperty(None)
+    bar = ObjectProperty(None)
 
-def _note(view: TabletView, visit_id: str) -> None:
-    text = view.inputs["note"].text.strip()
-    if text:
-        view.tablet.add_note(visit_id, text)
-        view.inputs["note"].text = ""
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.buttons: dict[str, Button] = {}
+        self.note_input: TextInput = Factory.Field(hint_text="给同事留言，例如客户关注的产品")
+        self.drawn: object = None
+        self.owner: _Owner | None = None
 
+    def show(self, owner: _Owner, brief: Brief | None) -> None:
+        """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
+        if brief is self.drawn and self.body.children:
+            return
+        self.owner, self.drawn = owner, brief
+        self.body.clear_widgets()
+        self.bar.clear_widgets()
+        self.buttons = {}
+        if brief is None:
+            _add(self.body, "Caption", "请在左侧选择一位客户查看简报")
+            return
+        state = owner.tablet.state
+        role = state.session.role if state.session else ""
+        self._identity(brief)
+        self._situation(brief, state.session.staff_id if state.session else None)
+        for lead in brief.leads:
+            self._lead(brief.visit_id, lead, offer_outcomes=role != Role.TELLER)
+        self._holdings(brief)
+        self._notes(brief)
+        self._actions(brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
+        self.scroll.scroll_y = 1
 
-def _handoff(view: TabletView, visit_id: str, role: str) -> None:
-    text = view.inputs["note"].text.strip()
-    view.tablet.handoff(visit_id, to_role=role, note=text or None)
-    view.inputs["note"].text = ""
+    def _identity(self, brief: Brief) -> None:
+        top = BoxLayout(size_hint_y=None, height=dp(48), spacing=dp(theme.SPACE["m"]))
+        if brief.tier is not None:
+            badge = _add(top, "Chip", brief.tier.name_zh, bold=True, color=theme.ON_DARK)
+            badge.fill = theme.tier_colour(brief.tier.code)
+            badge.pos_hint = {"center_y": 0.5}
+        who = "散客" if brief.walk_in else f"{brief.salutation_zh}  {brief.masked_name or ''}"
+        _add(top, "Title", who)
+        self.body.add_widget(top)
+        visit = self.owner.tablet.state.board.visits.get(brief.visit_id) if self.owner else None
+        line = []
+        if visit is not None:
+            now = datetime.now(UTC)
+            line += [f"票号 {visit.ticket}", words.service_name(visit.service)]
+            line.append(f"已等 {visit.waiting_minutes(now)} 分钟")
+        if brief.aum_band:
+            line.append(f"资产规模 {brief.aum_band}")
+        if line:
+            _add(self.body, "Caption", "  ·  ".join(p for p in line if p))
+
+    def _situation(self, brief: Brief, me: str | None) -> None:
+        if brief.attrition is not None and brief.attrition.flag:
+            _add(self.body, "WarningText", words.attrition_text(brief.attrition.reason))
+        if brief.segments:
+            chips = Factory.ChipRow()
+            for code in brief.segments:
+                _add(chips, "Chip", words.segment_name(code))
+            self.body.add_widget(chips)
+        facts = [words.claim_text(brief.claimed_by, me)]
+        if brief.relationship_manager:
+            mine = brief.relationship_manager == me
+            facts.append("您是其专属客户经理" if mine else "已有专属客户经理")
+        risk = brief.risk_assessment
+        if risk is not None:
+            facts.append(words.risk_text(risk.level, risk.expires, risk.expired))
+        for fact in filter(None, facts):
+            _add(self.body, "BodyText", fact)
+        for event in brief.events:
+            _add(self.body, "BodyText", f"•  {event.get('text_zh', '')}")
+
+    def _lead(self, visit_id: str, lead: BriefLead, *, offer_outcomes: bool) -> None:
+        heading = f"推荐：{lead.product}（匹配度 {words.score_name(lead.score)}）"
+        _add(self.body, "Heading", heading)
+        for point in lead.talking_points:
+            _add(self.body, "BodyText", f"·  {point}")
+        if lead.outcome is not None:
+            _add(self.body, "Caption", _OUTCOME_TEXT.get(lead.outcome, "已记录"))
+        if not offer_outcomes:
+            return
+        row = Factory.ButtonRow()
+        for outcome, title in _LEAD_OUTCOMES:
+            pressed = Factory.QuietButton(text=title)
+            pressed.bind(on_release=lambda *_, o=outcome: self._outcome(visit_id, lead.lead_id, o))
+            self.buttons[f"outcome:{lead.lead_id}:{outcome}"] = pressed
+            row.add_widget(pressed)
+        self.body.add_widget(row)
+
+    def _holdings(self, brief: Brief) -> None:
+        products = brief.products
+        held = products.to_wire() if products is not None else {}
+        lines = [
+            f"{words.CATEGORIES.get(category, category)}：{'、'.join(map(words.product_name, codes))}"
+            for category, codes in held.items()
+            if codes
+        ]
+        if lines:
+            _add(self.body, "Heading", "持有产品")
+            for line in lines:
+                _add(self.body, "BodyText", line)
+        if brief.benefits:
+            _add(self.body, "Heading", "客户权益")
+            chips = Factory.ChipRow()
+            for code in brief.benefits:
+                _add(chips, "Chip", words.benefit_name(code))
+            self.body.add_widget(chips)
+
+    def _notes(self, brief: Brief) -> None:
+        if not brief.notes:
+            return
+        _add(self.body, "Heading", "同事留言")
+        for note in brief.notes:
+            when = note.at[11:16] if len(note.at) >= 16 else ""
+            who = words.role_title(note.role)
+            if note.kind == "handoff":
+                text = f"转交给{words.role_title(note.to_role) if note.to_role else '同事'}"
+                text += f"：{note.text}" if note.text else ""
+            else:
+                text = note.text
+            _add(self.body, "BodyText", f"{who} {when}  {text}")
+
+    def _actions(self, visit_id: str, *, manages_lobby: bool) -> None:
+        if manages_lobby:
+            row = Factory.ButtonRow()
+            for key, title, press in (
+                ("claim", "认领客户", lambda: self._tablet().claim(visit_id)),
+                (
+                    "handoff_wealth",
+                    "转理财经理",
+                    lambda: self._handoff(visit_id, Role.WEALTH_MANAGER),
+                ),
+                ("handoff_teller", "转柜员", lambda: self._handoff(visit_id, Role.TELLER)),
+            ):
+                button = Factory.PrimaryButton(text=title)
+                button.bind(on_release=lambda *_, p=press: p())
+                self.buttons[key] = button
+                row.add_widget(button)
+            self.bar.add_widget(row)
+        note_row = Factory.ButtonRow()
+        if self.note_input.parent is not None:
+            self.note_input.parent.remove_widget(self.note_input)
+        note_row.add_widget(self.note_input)
+        self.buttons["note"] = Factory.QuietButton(text="留言", size_hint_x=None, width=dp(140))
+        self.buttons["note"].bind(on_release=lambda *_: self._note(visit_id))
+        note_row.add_widget(self.buttons["note"])
+        self.bar.add_widget(note_row)
+
+    def _tablet(self) -> Tablet:
+        if self.owner is None:
+            raise RuntimeError("the brief card is not showing a brief")
+        return self.owner.tablet
+
+    def _outcome(self, visit_id: str, lead_id: str, outcome: str) -> None:
+        self._tablet().record_outcome(visit_id, lead_id, outcome)
+
+    def _note(self, visit_id: str) -> None:
+        text = self.note_input.text.strip()
+        if text:
+            self._tablet().add_note(visit_id, text)
+            self.note_input.text = ""
+
+    def _handoff(self, visit_id: str, role: str) -> None:
+        text = self.note_input.text.strip()
+        self._tablet().handoff(visit_id, to_role=role, note=text or None)
+        self.note_input.text = ""

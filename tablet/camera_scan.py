@@ -10,11 +10,14 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from kivy.clock import Clock
+from kivy.factory import Factory
+from kivy.graphics import Color, Rectangle
+from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 
 from branch_hub.client.enrolment_code import EnrolmentError
+from tablet import theme
 from tablet.qrscan import ScanUnavailable, decode_frame, enrolment_payload
-from tablet.widgets import GREY, make_button, make_label
 
 __all__ = ["SCAN_INTERVAL_S", "Frame", "FrameSource", "NoCamera", "ScanView", "camera_frames"]
 
@@ -93,30 +96,30 @@ class ScanView(BoxLayout):  # type: ignore[misc]
         preview: Any = None,
         **kw: Any,
     ) -> None:
-        super().__init__(orientation="vertical", spacing=6, **kw)
+        super().__init__(orientation="vertical", spacing=dp(6), **kw)
+        with self.canvas.before:  # over the form it covers: the page's own background
+            Color(*theme.BG)
+            self._background = Rectangle(pos=self.pos, size=self.size)
+        self.bind(pos=self._fit_background, size=self._fit_background)
         self.frames = frames
         self.on_payload = on_payload
         self.on_cancel = on_cancel
         self.preview = preview
         if preview is not None:
             self.add_widget(preview)
-        self.hint = make_label(
-            "请将注册二维码对准摄像头 Hold the enrolment QR up to the camera",
-            size_hint_y=None,
-            height=40,
+        self.hint = Factory.Caption(
+            text="请将注册二维码对准摄像头", size_hint_y=None, height=dp(40)
         )
         self.add_widget(self.hint)
-        self.cancel = make_button(
-            "取消 Cancel",
-            size_hint_y=None,
-            height=48,
-            background_color=GREY,
-            on_release=lambda *_: self._cancel(),
-        )
+        self.cancel = Factory.QuietButton(text="取消", size_hint_y=None, height=dp(48))
+        self.cancel.bind(on_release=lambda *_: self._cancel())
         self.add_widget(self.cancel)
         self._event = Clock.schedule_interval(self.look, SCAN_INTERVAL_S)
         # Taken off the screen any other way (a screen change): stop the camera too.
         self.fbind("parent", self._moved)
+
+    def _fit_background(self, *_: Any) -> None:
+        self._background.pos, self._background.size = self.pos, self.size
 
     def look(self, _dt: float = 0.0) -> bool:
         """Decode the current frame; stop at the first enrolment code (False ends the schedule)."""

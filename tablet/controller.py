@@ -52,8 +52,8 @@ __all__ = ["Tablet"]
 _R = TypeVar("_R")
 PROBE_EVERY_S = 2.0
 REASONS = {
-    "idle": "已超时退出 Logged out after inactivity",
-    "session_ended": "会话已结束，请重新登录 Your session ended; log in again",
+    "idle": "长时间未操作，已自动退出",
+    "session_ended": "登录已失效，请重新登录",
     "paused": "",
     "exit": "",
 }
@@ -288,13 +288,13 @@ class Tablet:
         """Recall, no-show, finish, park or transfer (to `service` or `counter`) my ticket."""
         serving = self.state.serving
         if serving is None:
-            self.message = "no ticket is being served"
+            self.message = "当前没有正在办理的号"
             self.state.touch()
             return
         try:
             operation = TicketOperation(op)
         except ValueError:
-            self.message = f"no such ticket operation: {op}"
+            self.message = "无法执行该操作"
             self.state.touch()
             return
         tag = "serve" if operation is TicketOperation.RECALL else "served"

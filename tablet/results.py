@@ -46,10 +46,10 @@ __all__ = ["apply_failure", "apply_result"]
 log = logging.getLogger("tablet")
 
 _CONFIRMATIONS = {
-    "claim": "claimed",
-    "note": "note saved",
-    "handoff": "handed off",
-    "outcome": "outcome recorded",
+    "claim": "已认领",
+    "note": "留言已保存",
+    "handoff": "已转交",
+    "outcome": "已记录结果",
 }
 
 
@@ -95,9 +95,11 @@ def _hubs_found(tablet: Tablet, hubs: list[Any]) -> None:
     if hubs:
         hub = hubs[0]
         # Shown for comparison only: the fingerprint must come from IT, not the network.
-        tablet.message = f"{hub.hub_id} ({hub.branch_id}) CA {hub.ca_fingerprint[:16]}…"
+        tablet.message = (
+            f"找到中心 {hub.hub_id}（{hub.branch_id}），证书指纹 {hub.ca_fingerprint[:16]}…"
+        )
     else:
-        tablet.message = "没有找到中心 No hub found; type its address"
+        tablet.message = "没有找到网点中心，请手动填写地址"
 
 
 def _called(tablet: Tablet, result: TicketResult) -> None:
@@ -106,7 +108,7 @@ def _called(tablet: Tablet, result: TicketResult) -> None:
     if result.ticket is not None and result.ticket.visit_id:
         tablet.open_brief(result.ticket.visit_id)
     elif result.ticket is None:
-        tablet.message = "nobody is waiting"
+        tablet.message = "目前没有等候的客户"
 
 
 def _served(tablet: Tablet, result: TicketResult) -> None:
@@ -124,20 +126,20 @@ def apply_failure(tablet: Tablet, tag: str, exc: Exception) -> None:
     if isinstance(exc, HubRefused):
         if isinstance(exc, DeviceRevoked):
             tablet.wipe(exc.code)
-            tablet.message = "this device was revoked: enrol it again"
+            tablet.message = "本设备已被停用，请重新注册"
             tablet.state.touch()
             return
         if (isinstance(exc, StaffSessionEnded) or exc.status == 401) and tag != "login":
             tablet.logout("session_ended")
             return
-        tablet.message = exc.message
+        tablet.message = exc.message_zh or exc.message
     elif isinstance(exc, HubUnavailable):
-        tablet.message = "the hub cannot be reached; retrying when you try again"
+        tablet.message = "暂时连不上网点中心，请稍后再试"
     elif isinstance(exc, EnrolmentError):
         tablet.message = exc.bilingual.replace("\n", " ")
     elif isinstance(exc, HubError):
         tablet.message = str(exc)
     else:
         log.warning("tablet job %s failed: %s", tag, type(exc).__name__)
-        tablet.message = f"{tag} failed"
+        tablet.message = "操作未成功，请重试"
     tablet.state.touch()

@@ -47,6 +47,11 @@ _TICKET_KINDS = frozenset(
         EventKind.TICKET_UPDATED,
     }
 )
+# Device alerts in the words staff use (unknown codes are shown as they come).
+_DEVICES = {"card_reader": "读卡器", "id_reader": "身份证阅读器", "magstripe": "磁条读卡器"}
+_DEVICES |= {"printer": "打印机"}
+_CONDITIONS = {"fault": "故障", "paper_low": "纸将用完", "paper_out": "缺纸", "error": "出错"}
+_CONDITIONS |= {"cover_open": "机盖未关", "offline": "离线", "unavailable": "不可用"}
 MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
 MAX_NOTIFICATIONS = 20
 MAX_ALERTS = 50
@@ -297,9 +302,8 @@ class TabletState:
             ticket = data.get("ticket")
             number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
             who = _str(data.get("salutation_zh")) or "贵宾"
-            tier = _str(data.get("tier")) or ""
             self.notifications.append(
-                Notification(seq, f"{tier} {who} {number}".strip(), str(data.get("visit_id")))
+                Notification(seq, f"贵宾到店：{who}  {number}", str(data.get("visit_id")))
             )
             changed = True
         elif kind is EventKind.HANDOFF and self.session is not None:
@@ -307,7 +311,7 @@ class TabletState:
                 data.get("to_role") == self.session.role
             ):
                 self.notifications.append(
-                    Notification(seq, "交接 hand-off", str(data.get("visit_id")))
+                    Notification(seq, "有客户转交给您", str(data.get("visit_id")))
                 )
                 changed = True
         elif kind is EventKind.DEVICE_ALERT:
@@ -315,7 +319,11 @@ class TabletState:
             if data.get("cleared"):
                 self.alerts.pop(key, None)
             else:
-                text = f"{data.get('station')} {data.get('device')}: {data.get('condition')}"
+                device, condition = str(data.get("device")), str(data.get("condition"))
+                text = (
+                    f"{data.get('station')} {_DEVICES.get(device, device)}"
+                    f"{_CONDITIONS.get(condition, condition)}"
+                )
                 self.alerts[key] = Alert(key, text, event.at)
                 while len(self.alerts) > MAX_ALERTS:
                     self.alerts.popitem(last=False)
@@ -325,12 +333,12 @@ class TabletState:
             if data.get("cleared"):
                 self.alerts.pop(key, None)
             else:
-                text = _str(data.get("message_zh")) or _str(data.get("message")) or "hub alert"
+                text = _str(data.get("message_zh")) or _str(data.get("message")) or "网点中心提醒"
                 self.alerts[key] = Alert(key, text, event.at)
             changed = True
         elif kind is EventKind.CACHE_STALE:
             self.alerts["hub:cache_stale"] = Alert(
-                "hub:cache_stale", "customer data is out of date", event.at
+                "hub:cache_stale", "客户资料不是最新，请联系信息科", event.at
             )
             changed = True
         if changed:

@@ -1,4 +1,4 @@
-"""The tablet's look: colours, fonts, labels and buttons, and forgetting cached text."""
+"""The tablet's widget classes (their look is in kv/widgets.kv), fonts and forgetting cached text."""
 
 from __future__ import annotations
 
@@ -6,28 +6,31 @@ from pathlib import Path
 from typing import Any
 
 from kivy.core.text import DEFAULT_FONT, LabelBase
+from kivy.metrics import dp
+from kivy.properties import (
+    BooleanProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.label import Label
+from kivy.uix.recycleview import RecycleView
+from kivy.uix.recycleview.views import RecycleDataViewBehavior
+
+from tablet import theme
 
 __all__ = [
-    "BG",
-    "GOLD",
-    "GREY",
-    "INK",
-    "NAVY",
-    "RED",
+    "Chip",
+    "PrimaryButton",
+    "VisitList",
+    "VisitRow",
     "forget_widget_caches",
-    "make_button",
-    "make_label",
     "use_font",
 ]
-
-BG = (0.95, 0.96, 0.98, 1)
-INK = (0.08, 0.12, 0.2, 1)
-NAVY = (0.09, 0.2, 0.38, 1)
-GOLD = (0.96, 0.74, 0.2, 1)
-GREY = (0.55, 0.6, 0.68, 1)
-RED = (0.78, 0.2, 0.18, 1)
 
 
 def use_font(path: Path) -> None:
@@ -44,19 +47,46 @@ def forget_widget_caches() -> None:
             Cache.remove(category)
 
 
-def make_label(text: str = "", **kw: Any) -> Label:
-    """Return a left-aligned label in ink that wraps to its size."""
-    kw.setdefault("color", INK)
-    kw.setdefault("halign", "left")
-    kw.setdefault("valign", "middle")
-    label = Label(text=text, **kw)
-    label.bind(size=lambda w, s: setattr(w, "text_size", s))
-    return label
+class PrimaryButton(Button):  # type: ignore[misc]
+    """A button never narrower than the touch minimum."""
+
+    min_width = NumericProperty(dp(theme.TOUCH_MIN))
+
+    def on_width(self, _: Any, width: float) -> None:
+        """Keep fixed-width buttons at least a finger wide."""
+        if self.size_hint_x is None and width < self.min_width:
+            self.width = self.min_width
 
 
-def make_button(text: str, **kw: Any) -> Button:
-    """Return a flat navy button."""
-    kw.setdefault("background_normal", "")
-    kw.setdefault("background_color", NAVY)
-    kw.setdefault("color", (1, 1, 1, 1))
-    return Button(text=text, **kw)
+class Chip(Label):  # type: ignore[misc]
+    """A tag: a segment, a benefit, a tier badge (its fill is the tier's colour)."""
+
+    fill = ListProperty(list(theme.TAG_BG))
+
+
+class VisitRow(RecycleDataViewBehavior, ButtonBehavior, BoxLayout):  # type: ignore[misc]
+    """One customer in the list; tapping it opens the brief."""
+
+    visit_id = StringProperty("")
+    title = StringProperty("")
+    detail = StringProperty("")
+    priority = BooleanProperty(False)
+    selected = BooleanProperty(False)
+    pick = ObjectProperty(None, allownone=True)
+
+    def on_release(self) -> None:
+        """Open this customer's brief."""
+        if self.pick is not None and self.visit_id:
+            self.pick(self.visit_id)
+
+
+class VisitList(RecycleView):  # type: ignore[misc]
+    """The customer list: only the rows on screen exist as widgets, so a day's list scrolls."""
+
+    def row_for(self, visit_id: str) -> VisitRow | None:
+        """The row widget showing `visit_id`, if it is on screen."""
+        layout = self.layout_manager
+        for row in layout.children if layout is not None else ():
+            if isinstance(row, VisitRow) and row.visit_id == visit_id:
+                return row
+        return None

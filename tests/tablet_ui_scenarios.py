@@ -135,6 +135,8 @@ class Rig:
         self.devices[name] = Device(tablet, view)
         self.show(name)
         assert tablet.screen == "setup"
+        self.until(lambda: view.drawn_screen == "setup", "setup screen")
+        check_touch_targets(view)
         view.inputs["hub"].text = self.hub.url
         view.inputs["code"].text = self.hub.enrolment_code(name, kind)
         view.inputs["fp"].text = ca_fingerprint(self.hub.tls.ca.cert)[:16]
@@ -152,12 +154,44 @@ class Rig:
         view.inputs["pin"].text = PIN
         self.harness.tap(view.buttons["login"])
         self.until(lambda: device.tablet.state.connected, f"{staff_id} logged in and live")
+        self.until(lambda: view.drawn_screen == device.tablet.screen, "work screen")
         return device
 
 
 def _visible(view: Any, visit_id: str) -> bool:
-    row = view.rows.get(visit_id)
-    return row is not None and bool(row.text) and row.parent is not None
+    row = view.row_for(visit_id)
+    return row is not None and bool(row.title)
+
+
+def tap_row(rig: Rig, view: Any, visit_id: str) -> None:
+    """Tap a customer's row once the layout has settled (a banner may just have pushed it)."""
+    rig.harness.frames(3)
+    rig.harness.tap(view.row_for(visit_id))
+
+
+def press(rig: Rig, view: Any, key: str) -> None:
+    """Tap a button, first brought into view if the brief card has it scrolled away."""
+    button = view.buttons[key]
+    scroll = getattr(view.screen, "brief_card", None)
+    if scroll is not None and button in list(scroll.scroll.walk()):
+        scroll.scroll.scroll_to(button, animate=False)
+    rig.harness.frames(3)  # let the layout settle: the tap lands where the button is drawn
+    rig.harness.tap(button)
+
+
+def check_touch_targets(view: Any) -> None:
+    """Every button and list row on the screen is at least 48 dp each way."""
+    from kivy.metrics import dp
+    from kivy.uix.behaviors import ButtonBehavior
+
+    small = [
+        (type(w).__name__, getattr(w, "text", ""), tuple(w.size))
+        for w in view.walk()
+        if isinstance(w, ButtonBehavior)
+        and w.opacity > 0
+        and (w.height < dp(48) or w.width < dp(48))
+    ]
+    assert not small, f"touch targets under 48 dp on {view.drawn_screen}: {small}"
 
 
 def test_enrol_with_a_wrong_fingerprint_is_refused(rig: Rig) -> None:
@@ -179,6 +213,7 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
     wealth = rig.device("TAB-W1")
     rig.login("TAB-W1", "w1")
     lobby = rig.device("TAB-LM1")
+    check_touch_targets(lobby.view)
     rig.shot(SHOTS / "tablet-login.png")
     rig.login("TAB-LM1", "lm1")
     assert lobby.tablet.screen == "lobby"
@@ -193,15 +228,15 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
     )
     rig.until(lambda: _visible(lobby.view, visit.visit_id), "row drawn")
     assert visit.priority
-    assert ticket["number"] in lobby.view.banner.text  # the priority notification
-    rig.harness.tap(lobby.view.rows[visit.visit_id])
+    assert ticket["number"] in lobby.view.banner_text  # the priority notification
+    tap_row(rig, lobby.view, visit.visit_id)
     rig.until(lambda: lobby.tablet.state.brief is not None, "brief")
     assert lobby.tablet.state.brief.leads, "a VIP with leads shows talking points"
     rig.until(lambda: "claim" in lobby.view.buttons, "claim button")
-    rig.harness.tap(lobby.view.buttons["claim"])
+    press(rig, lobby.view, "claim")
     rig.until(lambda: visit.claimed_by == "lm1", "claimed event")
     lobby.view.inputs["note"].text = "客户关注理财到期 wants to discuss a maturing product"
-    rig.harness.tap(lobby.view.buttons["note"])
+    press(rig, lobby.view, "note")
     rig.until(
         lambda: any(
             "maturing" in n.text
@@ -209,8 +244,9 @@ def test_lobby_manager_claims_a_vip_adds_a_note_and_hands_off(rig: Rig) -> None:
         ),
         "note in the brief",
     )
+    check_touch_targets(lobby.view)
     rig.shot(SHOTS / "tablet-lobby.png")
-    rig.harness.tap(lobby.view.buttons["handoff_wealth"])
+    press(rig, lobby.view, "handoff_wealth")
     rig.until(lambda: visit.handed_to_role == "wealth_manager", "handoff event")
     # The wealth manager's tablet got the hand-off live.
     rig.until(
@@ -227,7 +263,7 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     wealth = rig.show("TAB-W1")
     visit_id = rig.pending_visit  # type: ignore[attr-defined]
     rig.until(lambda: _visible(wealth.view, visit_id), "handed-to row")
-    rig.harness.tap(wealth.view.rows[visit_id])
+    tap_row(rig, wealth.view, visit_id)
     rig.until(
         lambda: (
             wealth.tablet.state.brief is not None and wealth.tablet.state.brief.visit_id == visit_id
@@ -241,9 +277,10 @@ def test_wealth_manager_records_an_outcome(rig: Rig) -> None:
     lead_id = brief.leads[0].lead_id
     key = f"outcome:{lead_id}:accepted"
     rig.until(lambda: key in wealth.view.buttons, "outcome buttons")
+    check_touch_targets(wealth.view)
     rig.shot(SHOTS / "tablet-advisor.png")
-    rig.harness.tap(wealth.view.buttons[key])
-    rig.until(lambda: wealth.tablet.message == "outcome recorded", "outcome recorded")
+    press(rig, wealth.view, key)
+    rig.until(lambda: wealth.tablet.message == "已记录结果", "outcome recorded")
     events = rig.hub.hub.stream.log.since(0, 1000)  # type: ignore[union-attr]
     assert any(e.kind == "lead_outcome" and e.data["lead_id"] == lead_id for e in events)
 
@@ -253,16 +290,17 @@ def test_teller_calls_next_and_finishes(rig: Rig) -> None:
     rig.login("CTR-1", "t1")
     assert counter.tablet.screen == "counter"
     walk_in = rig.hub.arrive(None, service="cash")["ticket"]
-    rig.harness.tap(counter.view.buttons["call_next"])
+    press(rig, counter.view, "call_next")
     rig.until(lambda: counter.tablet.state.serving is not None, "ticket called")
     assert counter.tablet.state.serving.number == walk_in["number"]
     rig.until(lambda: counter.tablet.state.brief is not None, "brief of the served customer")
-    rig.until(lambda: walk_in["number"] in counter.view.serving.text, "serving shown")
+    rig.until(lambda: walk_in["number"] in counter.view.screen.serving_text, "serving shown")
+    check_touch_targets(counter.view)
     rig.shot(SHOTS / "tablet-counter.png")
-    rig.harness.tap(counter.view.buttons["recall"])
+    press(rig, counter.view, "recall")
     rig.until(lambda: not counter.tablet.busy, "recalled")
     assert counter.tablet.state.serving is not None
-    rig.harness.tap(counter.view.buttons["finish"])
+    press(rig, counter.view, "finish")
     rig.until(lambda: counter.tablet.state.serving is None, "finished")
     assert counter.tablet.state.brief is None
     events = rig.hub.hub.stream.log.since(0, 1000)  # type: ignore[union-attr]
@@ -287,6 +325,9 @@ def test_reconnect_after_a_drop_and_a_hub_restart_without_duplicates(rig: Rig) -
     # again, and the list after login holds everything, once.
     rig.hub.stop()
     rig.until(lambda: not tablet.state.connected or tablet.screen == "login", "link lost")
+    rig.until(lambda: lobby.view.drawn_screen == "reconnecting", "reconnecting notice")
+    check_touch_targets(lobby.view)
+    rig.shot(SHOTS / "tablet-reconnecting.png")
     rig.hub.start()
     during = [rig.hub.arrive(None, service="cash")["ticket"]["number"] for _ in range(2)]
     try:
@@ -310,6 +351,7 @@ def test_reconnect_after_a_drop_and_a_hub_restart_without_duplicates(rig: Rig) -
         lambda: all(_visible(lobby.view, v.visit_id) for v in tablet.state.board.waiting()[:10]),
         "drawn",
     )
+    check_touch_targets(lobby.view)
     rig.shot(SHOTS / "tablet-reconnect.png")
 
 
@@ -319,7 +361,7 @@ def test_logout_clears_memory_and_screen(rig: Rig) -> None:
         v.salutation_zh for v in lobby.tablet.state.board.visits.values() if v.salutation_zh
     }
     assert salutations
-    rig.harness.tap(lobby.view.buttons["logout"])
+    press(rig, lobby.view, "logout")
     rig.until(
         lambda: lobby.tablet.screen == "login" and lobby.view.drawn_screen == "login", "login"
     )
@@ -345,9 +387,42 @@ def test_revoked_device_is_logged_out_and_wiped(rig: Rig) -> None:
             f"msg={tablet.message!r} screen={tablet.screen} connected={tablet.state.connected}"
             f" busy={tablet.busy} probing={tablet._probing} failures={list(tablet.failures)}"
         ) from None
-    rig.until(lambda: lobby.view.drawn_screen == "setup", "setup screen")
+    rig.until(lambda: lobby.view.drawn_screen == "revoked", "revoked notice")
     assert not store.key_path.exists()
     assert not store.cert_path.exists()
     assert lobby.tablet.state.session is None
     assert not lobby.tablet.state.board.visits
+    check_touch_targets(lobby.view)
     rig.shot(SHOTS / "tablet-revoked.png")
+    press(rig, lobby.view, "reenrol")
+    rig.until(lambda: lobby.view.drawn_screen == "setup", "enrolment form again")
+    check_touch_targets(lobby.view)
+    rig.shot(SHOTS / "tablet-setup.png")
+
+
+def test_a_long_list_keeps_only_the_rows_on_screen(rig: Rig) -> None:
+    from tablet.app import TabletView
+    from tablet.controller import Tablet
+    from tablet.device import DeviceStore
+    from tablet.state import StaffSession
+
+    tablet = Tablet(DeviceStore(ROOT / "apps" / "LONG1"))
+    rows = [
+        {"visit_id": f"v{i}", "ticket": {"number": f"A{i:03d}", "service": "cash"}}
+        for i in range(200)
+    ]
+    tablet.state.session = StaffSession("lm9", "lobby_manager", "测试", "-")
+    tablet.state.board.load(rows, 0)
+    tablet.state.connected, tablet.screen = True, "lobby"
+    view = TabletView(tablet)
+    rig.devices["LONG1"] = Device(tablet, view)
+    rig.show("LONG1")
+    view.tick()
+    rig.until(lambda: view.drawn_screen == "lobby" and _visible(view, "v0"), "first rows")
+    listed = view.screen.visit_list
+    assert len(listed.data) == 200
+    assert len(listed.layout_manager.children) < 20, "rows are recycled, not one per customer"
+    listed.scroll_y = 0
+    rig.until(lambda: _visible(view, "v199"), "last row after scrolling")
+    check_touch_targets(view)
+    tablet.state.clear()

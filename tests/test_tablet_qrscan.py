@@ -205,8 +205,9 @@ def test_without_a_camera_the_button_says_so_and_typing_stays(
     tablet, view = _setup_screen(harness, tmp_path / "nocam")
     try:
         harness.tap(view.buttons["scan"])  # no frame source: Kivy's camera, none on this machine
-        view.tick()
-        assert "无法打开摄像头 / no camera" in view.status.text
+        line = "无法打开摄像头 / no camera"
+        # The view redraws on the next frame after the state changed.
+        harness.until(lambda: (view.tick(), line in view.status_text)[1], 5, "the no-camera line")
         assert view.inputs["code"].get_root_window() is not None  # the typed form is still shown
     finally:
         tablet.close()

@@ -1,0 +1,237 @@
+"""One Screen per state of the tablet; each is drawn by its own kv file under tablet/kv/."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from kivy.lang import Builder
+from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.button import Button
+from kivy.uix.screenmanager import Screen
+from kivy.uix.textinput import TextInput
+
+from branch_hub.client import TicketOperation
+from tablet import words
+from tablet.controller import Tablet
+from tablet.state import Arrival
+
+__all__ = ["SCREENS", "TabletScreen", "load_kv"]
+
+KV = Path(__file__).with_name("kv")
+# Shared rules first (the screens use them), then one file per screen.
+KV_FILES: tuple[str, ...] = ("widgets", "brief", "shell", "setup", "login", "lobby", "advisor")
+KV_FILES += ("counter", "reconnecting", "revoked")
+
+
+def load_kv() -> None:
+    """Load every kv file once per process."""
+    for name in KV_FILES:
+        path = str(KV / f"{name}.kv")
+        if path not in Builder.files:
+            Builder.load_file(path)
+
+
+class _View(Protocol):
+    tablet: Tablet
+    row_times: dict[str, float]
+
+    def show_setup(self) -> None:
+        """Leave the revoked notice for the enrolment form."""
+
+
+class TabletScreen(Screen):  # type: ignore[misc]
+    """A screen of the tablet: it finds its buttons and fields by their kv ids."""
+
+    view = ObjectProperty(None)
+
+    def buttons(self) -> dict[str, Button]:
+        """The screen's buttons by id."""
+        return {k: w for k, w in self.ids.items() if isinstance(w, Button)}
+
+    def inputs(self) -> dict[str, TextInput]:
+        """The screen's text fields by id."""
+        return {k: w for k, w in self.ids.items() if isinstance(w, TextInput)}
+
+    def refresh(self) -> None:
+        """Show the tablet's state (most screens have nothing that changes)."""
+
+
+class SetupScreen(TabletScreen):
+    """Enrolment with the hub."""
+
+    def refresh(self) -> None:
+        """Offer the first hub mDNS found when no address is typed."""
+        found = self.view.tablet.found_hubs
+        if found and self.ids.hub.text in ("", "https://"):
+            self.ids.hub.text = found[0].url
+
+    def on_pre_enter(self, *_: Any) -> None:
+        """Start from the saved hub address."""
+        saved = self.view.tablet.store.settings().get("hub_url")
+        if saved:
+            self.ids.hub.text = str(saved)
+
+    def enrol(self) -> None:
+        """Send the form."""
+        ids = self.ids
+        self.view.tablet.enrol(ids.hub.text, ids.code.text, ids.fp.text)
+
+    def scan(self) -> None:
+        """Show the camera over the form; with no camera, say so and keep the typed form."""
+        from tablet.camera_scan import NoCamera, ScanView, camera_frames, open_camera
+
+        preview, frames = None, self.view.frame_source
+        if frames is None:
+            try:
+                preview = open_camera()
+            except NoCamera as exc:
+                self.view.tablet.message = f"{exc.message_zh} / {exc.message}"
+                self.view.tablet.state.touch()
+                return
+            frames = camera_frames(preview)
+        self.add_widget(ScanView(frames, self._scanned, self._close_camera, preview))
+
+    def _close_camera(self) -> None:
+        for child in list(self.children):
+            if type(child).__name__ == "ScanView":
+                self.remove_widget(child)
+
+    def _scanned(self, payload: str) -> None:
+        """The camera read an enrolment QR: enrol with it as if it had been typed."""
+        from branch_hub.client.enrolment_code import EnrolmentError, parse_enrolment_code
+
+        self._close_camera()
+        try:
+            hub = parse_enrolment_code(payload).hub_url
+        except EnrolmentError:
+            hub = None  # the enrolment itself says what is wrong with the code
+        if hub:
+            self.ids.hub.text = hub
+        self.ids.code.text = payload
+        self.enrol()
+
+
+class LoginScreen(TabletScreen):
+    """Staff number and PIN."""
+
+    def log_in(self) -> None:
+        """Send the form; the PIN never stays in the field."""
+        pin, self.ids.pin.text = self.ids.pin.text, ""
+        self.view.tablet.login(self.ids.staff.text, pin)
+
+
+class WorkScreen(TabletScreen):
+    """A list of customers and the brief of the one picked."""
+
+    visit_list = ObjectProperty(None)
+    brief_card = ObjectProperty(None)
+    count = NumericProperty(0)
+    selected = StringProperty("")
+
+    def buttons(self) -> dict[str, Button]:
+        """The screen's buttons and those of the brief card."""
+        return {**super().buttons(), **self.brief_card.buttons}
+
+    def inputs(self) -> dict[str, TextInput]:
+        """The note field of the brief card."""
+        return {"note": self.brief_card.note_input}
+
+    def visits(self) -> list[Arrival]:
+        """The customers this screen lists."""
+        waiting: list[Arrival] = self.view.tablet.state.board.waiting()
+        return waiting
+
+    def refresh(self) -> None:
+        """Redraw the list's data (rows are reused) and the brief."""
+        state = self.view.tablet.state
+        me = state.session.staff_id if state.session else None
+        now = datetime.now(UTC)
+        visits = self.visits()
+        self.count = len(visits)
+        times = self.view.row_times if self.view.tablet.record_times else None
+        data = []
+        for visit in visits:
+            if times is not None and visit.visit_id not in times:
+                times[visit.visit_id] = time.perf_counter()
+            data.append(
+                {
+                    "visit_id": visit.visit_id,
+                    "title": words.row_title(visit),
+                    "detail": words.row_detail(visit, now, me),
+                    "priority": visit.priority,
+                    "selected": visit.visit_id == self.selected,
+                    "pick": self.pick,
+                }
+            )
+        self.visit_list.data = data
+        self.brief_card.show(self.view, state.brief)
+
+    def pick(self, visit_id: str) -> None:
+        """Open a customer's brief."""
+        self.selected = visit_id
+        self.view.tablet.open_brief(visit_id)
+
+
+class LobbyScreen(WorkScreen):
+    """The lobby manager's (and branch head's) view of everyone in the branch."""
+
+
+class AdvisorScreen(WorkScreen):
+    """A wealth or account manager's customers, handed to them or to their role."""
+
+    def visits(self) -> list[Arrival]:
+        """Only the customers handed to me or my role."""
+        state = self.view.tablet.state
+        session = state.session
+        return state.board.handed_to(session.staff_id, session.role) if session else []
+
+
+class CounterScreen(WorkScreen):
+    """A teller's counter."""
+
+    serving_text = StringProperty("")
+    counter_text = StringProperty("")
+
+    def refresh(self) -> None:
+        """The ticket being served, then the list and the brief."""
+        tablet = self.view.tablet
+        serving = tablet.state.serving
+        self.counter_text = f"{self._counter()} 号窗口"
+        self.serving_text = f"正在办理 {serving.number}" if serving else "空闲，可叫下一位"
+        super().refresh()
+
+    def _counter(self) -> str:
+        return str(self.view.tablet.store.settings().get("counter", "C1"))
+
+    def call_next(self) -> None:
+        """Call the next ticket to this counter."""
+        self.view.tablet.call_next(self._counter())
+
+    def ticket_op(self, op: str) -> None:
+        """Recall, no-show, transfer (to wealth advice) or finish the ticket being served."""
+        if op == "transfer":
+            self.view.tablet.ticket_op(TicketOperation.TRANSFER, service="wealth")
+        else:
+            self.view.tablet.ticket_op(op)
+
+
+class ReconnectingScreen(TabletScreen):
+    """The live link is down."""
+
+
+class RevokedScreen(TabletScreen):
+    """The hub revoked the device."""
+
+
+SCREENS: dict[str, type[TabletScreen]] = {
+    "setup": SetupScreen,
+    "login": LoginScreen,
+    "lobby": LobbyScreen,
+    "advisor": AdvisorScreen,
+    "counter": CounterScreen,
+    "reconnecting": ReconnectingScreen,
+    "revoked": RevokedScreen,
+}
