@@ -20,6 +20,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,7 +102,9 @@ def _write_atomically(path: Path, text: str) -> None:
     # The contents are fsynced before the rename so a power cut never leaves an empty head (a
     # false forgery alarm); the folder is not: a rename lost leaves the older head, which is
     # behind the log, and that is accepted and repaired on open.
-    tmp = path.with_name(path.name + ".tmp")
+    # A temporary name of this writer's own: the hub and branch-provision may both write a head
+    # at once, and a shared name let one truncate the other's file before its rename.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(text)
