@@ -44,8 +44,12 @@ def _not_private(folder: Path) -> list[str]:
     for path in [folder, *folder.rglob("*")]:
         if path.is_symlink():
             continue
-        mode = stat.S_IMODE(path.stat().st_mode)
-        want = 0o700 if path.is_dir() else 0o600
+        try:
+            st = path.stat()
+        except FileNotFoundError:  # a running hub's temporary file, renamed into place meanwhile
+            continue
+        mode = stat.S_IMODE(st.st_mode)
+        want = 0o700 if stat.S_ISDIR(st.st_mode) else 0o600
         if mode != want:
             wrong.append(f"{path.relative_to(folder)}: {mode:o}")
     return wrong
