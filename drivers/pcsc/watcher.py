@@ -282,6 +282,10 @@ class CardWatcher(DeviceWatcher):
             with PcscTransport(reader) as card:
                 result = self.emv.read(card)
         except DeviceError as exc:
+            if isinstance(exc, TransportError) and not isinstance(exc, CardRemoved):
+                # A card pulled mid-read often fails the transfer before the next poll sees it
+                # gone: give the poll two turns, so the customer hears "removed too soon".
+                time.sleep(2 * self.interval)
             if self._claim(reader, gen):
                 self.emit(EventKind.read_failed, failure(reader, exc))
             return

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import itertools
+import shutil
 import subprocess
 import tempfile
 import time
@@ -43,7 +44,7 @@ class LivePage:
         self.url = url
         self.width = width
         self.height = height
-        self._profile = tempfile.TemporaryDirectory()
+        self._profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self._launch = launch
         self._profile_dir = profile or Path(self._profile.name)
         self._loop = asyncio.new_event_loop()
@@ -145,6 +146,16 @@ class LivePage:
                 self._proc.wait(10)
             self._proc = None
         self._loop.close()
+        # Chromium's helper processes may still write into the profile as they exit.
+        for _ in range(30):  # bounded: 3 s
+            try:
+                shutil.rmtree(self._profile.name)
+            except FileNotFoundError:
+                break
+            except OSError:
+                time.sleep(0.1)
+            else:
+                break
         self._profile.cleanup()
 
     def _port(self) -> int:
