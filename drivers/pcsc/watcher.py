@@ -282,9 +282,10 @@ class CardWatcher(DeviceWatcher):
             with PcscTransport(reader) as card:
                 result = self.emv.read(card)
         except DeviceError as exc:
-            if isinstance(exc, TransportError) and not isinstance(exc, CardRemoved):
-                # A card pulled mid-read often fails the transfer before the next poll sees it
-                # gone: give the poll two turns, so the customer hears "removed too soon".
+            if not isinstance(exc, CardRemoved | DeviceTimeout):
+                # A card pulled mid-read often fails the transfer (or answers garbage) before the
+                # next poll sees it gone: give the poll two turns, so the customer hears
+                # "removed too soon" rather than "unreadable".
                 time.sleep(2 * self.interval)
             if self._claim(reader, gen):
                 self.emit(EventKind.read_failed, failure(reader, exc))
