@@ -24,9 +24,13 @@ from babel.messages.pofile import read_po, write_po
 from branch_common.i18n import EN, LOCALES, Catalogue
 from branch_hub.messages import HUB
 
+# The apps ship their own catalogues; named by folder so the hub never imports an app.
+_ROOT = Path(__file__).resolve().parent.parent
+TABLET = Catalogue("tablet", _ROOT / "tablet")
+
 __all__ = ["CATALOGUES", "check", "compiled", "extracted", "main", "update"]
 
-CATALOGUES: tuple[Catalogue, ...] = (HUB,)
+CATALOGUES: tuple[Catalogue, ...] = (HUB, TABLET)
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 TRANSLATED = tuple(locale for locale in LOCALES if locale != EN)  # English is the msgid
 

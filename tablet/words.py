@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from tablet.i18n import N_, _
 from tablet.state import Arrival
 
 __all__ = [
@@ -31,11 +32,11 @@ __all__ = [
 ]
 
 ROLE_TITLES = {
-    "lobby_manager": "大堂经理",
-    "wealth_manager": "理财经理",
-    "account_manager": "客户经理",
-    "teller": "柜员",
-    "branch_admin": "网点负责人",
+    "lobby_manager": N_("Lobby manager"),
+    "wealth_manager": N_("Wealth manager"),
+    "account_manager": N_("Account manager"),
+    "teller": N_("Teller"),
+    "branch_admin": N_("Branch manager"),
 }
 TIERS = {"mass": "大众客户", "basic": "基础客户", "wealth": "财富客户", "private": "私人银行客户"}
 SERVICES = {
@@ -105,7 +106,8 @@ SCORES = {"high": "高", "mid": "中", "low": "低"}
 
 def role_title(role: str | None) -> str:
     """A role's title as staff say it (大堂经理), never its code."""
-    return ROLE_TITLES.get(role or "", "员工")
+    title = ROLE_TITLES.get(role or "")
+    return _(title) if title else _("Staff")
 
 
 def tier_name(code: str | None) -> str:
