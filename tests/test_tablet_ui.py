@@ -1,6 +1,6 @@
 """Tablet UI under Xvfb against a real hub, then a search of everything the app left on disk.
 
-The scenarios (tests/tablet_ui_scenarios.py) run in a child process with their own temp dir and
+The scenarios (tests/tablet_ui_*.py; the rig and fixtures live in tests/tablet_ui_scenarios.py) run in a child process with their own temp dir and
 Kivy home; after that process has exited, no customer name, ID number or PAN may be found in the
 apps' data folders, the temp dir or the Kivy home, in UTF-8, UTF-16 or GB18030.
 """
@@ -71,13 +71,14 @@ def test_tablet_ui_scenarios_then_nothing_on_disk(tmp_path: Path) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
-            "tests/tablet_ui_scenarios.py",
+            # The shared rig and the first scenarios, then each area's own file.
+            *sorted(str(p.relative_to(REPO)) for p in (REPO / "tests").glob("tablet_ui_*.py")),
         ],
         cwd=REPO,
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-3000:]
