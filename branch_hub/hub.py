@@ -31,6 +31,7 @@ from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
+from branch_hub.lobby.timeline import Timeline
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox, OutboxSender, open_for_hub
 from branch_hub.pki import load_pem_pair
@@ -81,6 +82,7 @@ class Hub:
     alerts: HubAlerts
     limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
+    timeline: Timeline = field(init=False)  # colleagues' work with a customer, visit by visit
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -93,6 +95,7 @@ class Hub:
         reserve = self.config.hub.disk_reserve_mb * MB
         interval = self.disk_check_interval_s
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
+        self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
 
     @property
     def audit(self) -> AuditLog:

@@ -33,6 +33,7 @@ __all__ = [
     "Role",
     "SessionState",
     "TicketOperation",
+    "TimelineKind",
     "WriteClass",
 ]
 
@@ -70,6 +71,17 @@ class LeadOutcome(StrEnum):
     DECLINED = "declined"
     FOLLOW_UP = "follow_up"
     NOT_INTERESTED = "not_interested"
+
+
+class TimelineKind(StrEnum):
+    """What one entry of a customer's timeline tells: colleagues' work and the queue's facts."""
+
+    CLAIM = "claim"
+    NOTE = "note"
+    HANDOFF = "handoff"
+    OUTCOME = "outcome"
+    CALLED = "called"
+    FINISHED = "finished"
 
 
 class EventKind(StrEnum):

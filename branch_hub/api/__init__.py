@@ -16,6 +16,7 @@ from branch_hub.api import (
     routes_renewal,
     routes_security,
     routes_staff,
+    routes_timeline,
 )
 from branch_hub.api.app import (
     HANDSHAKES,
@@ -44,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_renewal.ROUTES,
     *routes_kiosk.ROUTES,
     *routes_staff.ROUTES,
+    *routes_timeline.ROUTES,
     *routes_apps.ROUTES,
 )
 

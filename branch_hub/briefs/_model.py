@@ -15,11 +15,11 @@ OUTCOMES = tuple(LeadOutcome)
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """One entry about a visit: a colleague's note, a hand-off or a lead outcome."""
+    """One entry about a visit: a claim, a colleague's note, a hand-off or a lead outcome."""
 
     note_id: str
     visit_id: str
-    kind: str  # "note" | "handoff" | "outcome"
+    kind: str  # "claim" | "note" | "handoff" | "outcome"
     by: str
     role: str
     at: datetime

@@ -181,13 +181,24 @@ class VisitNotes:
         return note
 
     def claim(
-        self, visit_id: str, *, staff_id: str, role: str, at: datetime | None = None
+        self,
+        visit_id: str,
+        *,
+        staff_id: str,
+        role: str,
+        at: datetime | None = None,
+        customer_id: str | None = None,
     ) -> Claim:
-        """Claim a visit for a staff member; idempotent for the holder, AlreadyClaimed for others."""
+        """Claim a visit for a staff member; idempotent for the holder, AlreadyClaimed for others.
+
+        A new claim is also kept as a `claim` entry, so the timeline shows who took the customer
+        even after a hand-off moved the claim on.
+        """
         check_id("visit_id", visit_id)
         check_id("staff_id", staff_id)
         check_role("role", role)
-        now, _ = self._now_and_day(at, None)
+        now, business_day = self._now_and_day(at, None)
+        entry = Note(new_token_id(32), visit_id, "claim", staff_id, role, now, "", customer_id)
 
         def body() -> Claim:
             holder = self._holder(visit_id)
@@ -196,6 +207,7 @@ class VisitNotes:
                     "INSERT INTO claims (visit_id, staff_id, role, at) VALUES (?, ?, ?, ?)",
                     (visit_id, staff_id, role, now.isoformat(timespec="microseconds")),
                 )
+                self._db.execute(*self._insert(entry, business_day))
                 holder = Claim(visit_id, staff_id, role, now)
             return holder
 
@@ -326,7 +338,10 @@ class VisitNotes:
         """Return a business day's entries for a visit and/or a customer, oldest first."""
         if visit_id is None and customer_id is None:
             raise InvalidEntry("notes_for needs a visit_id or a customer_id")
-        select = "SELECT entry_id, day, visit_id, kind, sealed FROM entries WHERE day = ? AND "
+        select = (
+            "SELECT entry_id, day, visit_id, kind, sealed FROM entries "
+            "WHERE kind != 'claim' AND day = ? AND "
+        )
         params: tuple[Any, ...]
         if customer_id is None:
             sql, params = select + "visit_id = ? ORDER BY seq", (day.isoformat(), visit_id)
@@ -336,6 +351,17 @@ class VisitNotes:
         else:
             sql = select + "(visit_id = ? OR customer_tag = ?) ORDER BY seq"
             params = (day.isoformat(), visit_id, self._tag(customer_id))
+        return self._entries(sql, params)
+
+    def history(self, visit_id: str, customer_id: str | None, since: date) -> list[Note]:
+        """Every entry (claims too) of a visit and of the customer's visits since a day, in order."""
+        select = "SELECT entry_id, day, visit_id, kind, sealed FROM entries WHERE "
+        if customer_id is None:
+            return self._entries(select + "visit_id = ? ORDER BY seq", (visit_id,))
+        sql = select + "(visit_id = ? OR (customer_tag = ? AND day >= ?)) ORDER BY seq"
+        return self._entries(sql, (visit_id, self._tag(customer_id), since.isoformat()))
+
+    def _entries(self, sql: str, params: tuple[Any, ...]) -> list[Note]:
         with self._lock:
             try:
                 rows = self._db.execute(sql, params).fetchall()

@@ -40,6 +40,7 @@ from branch_hub.vocabulary import (
     Role,
     SessionState,
     TicketOperation,
+    TimelineKind,
 )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "StaffSessionEnded",
     "StreamNotice",
     "TicketOperation",
+    "TimelineKind",
     "UnknownVisit",
     "VisitFilter",
     "WireError",

@@ -38,6 +38,7 @@ from branch_hub.client._staff_models import (
     VisitRow,
 )
 from branch_hub.client._stream import EventStream, StreamNotice
+from branch_hub.client._timeline_models import VisitTimeline
 from branch_hub.client._transport import HubTransport, segment
 from branch_hub.vocabulary import AppName, TicketOperation
 
@@ -117,6 +118,10 @@ class HubClient(HubTransport):
     def brief(self, visit_id: str) -> Brief:
         """The visit's brief for my role."""
         return Brief.from_wire(self.get(f"/visits/{segment(visit_id)}/brief"))
+
+    def timeline(self, visit_id: str) -> VisitTimeline:
+        """Colleagues' work with the customer: this visit and the last ones, newest first."""
+        return VisitTimeline.from_wire(self.get(f"/visits/{segment(visit_id)}/timeline"))
 
     def claim(self, visit_id: str, request: CommandRequest | None = None) -> ClaimResult:
         """Claim the customer so nobody approaches twice."""

@@ -56,6 +56,7 @@ from branch_hub.client._staff_models import (
     VisitList,
     VisitRow,
 )
+from branch_hub.client._timeline_models import TimelineEntry, TimelineVisit, VisitTimeline
 from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
@@ -101,9 +102,12 @@ __all__ = [
     "TicketOperationRequest",
     "TicketRequest",
     "TicketResult",
+    "TimelineEntry",
+    "TimelineVisit",
     "TransferRequest",
     "VisitList",
     "VisitRow",
+    "VisitTimeline",
     "WireError",
     "check_request_id",
     "new_request_id",

@@ -229,6 +229,20 @@ class BriefsSettings(Strict):
         "(default bands: 5万以下, 5万-50万, 50万-100万, 100万-600万, 600万以上).",
     )
 
+    timeline_visits: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        description="Earlier visits of the customer at this branch that a visit's timeline "
+        "shows besides this one (the latest first; 0: this visit only).",
+    )
+    timeline_days: int = Field(
+        default=365,
+        ge=1,
+        le=1825,
+        description="Days back a visit's timeline looks for the customer's earlier visits.",
+    )
+
     @field_validator("hide")
     @classmethod
     def _known_roles_and_fields(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:

@@ -117,7 +117,13 @@ class StaffDesk:
         staff, role = str(caller.staff_id), str(caller.role)
 
         def work(scope: ActionScope) -> Claimed:
-            self.notes.claim(visit.visit_id, staff_id=staff, role=role, at=scope.now)
+            self.notes.claim(
+                visit.visit_id,
+                staff_id=staff,
+                role=role,
+                at=scope.now,
+                customer_id=visit.customer_id,
+            )
             scope.event(EventKind.CLAIMED, {"visit_id": visit.visit_id, "by": staff, "role": role})
             scope.to_hq("claim", visit, {"staff_id": staff}, f"claim:{visit.visit_id}:{staff}")
             scope.audit("claim", visit)

@@ -39,6 +39,7 @@ ACTIONS = frozenset(
         "enrolment_failed",
         "revocation",
         "brief_view",
+        "timeline_view",
         "lobby_list_view",
         "identification",
         "claim",

@@ -99,6 +99,11 @@ class StaffStore:
         ).fetchall()
         return [StaffAccount(r[0], r[1], r[2], bool(r[3]), float(r[4])) for r in rows]
 
+    def directory(self) -> dict[str, tuple[str, str]]:
+        """Every account's name and role by staff id (what colleagues see of each other)."""
+        rows = self._db.execute("SELECT staff_id, name, role FROM staff").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def is_disabled(self, staff_id: str) -> bool:
         """True when the account is disabled or gone (also when another process changed it).
 
