@@ -15,7 +15,7 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
-from tablet import theme, words
+from tablet import theme, timeline_panel, words
 from tablet.controller import Tablet
 
 __all__ = ["BriefCard"]
@@ -59,6 +59,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
 
     def show(self, owner: _Owner, brief: Brief | None) -> None:
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
+        if timeline_panel.shown_instead(self, owner, brief):
+            return
         if brief is self.drawn and self.body.children:
             return
         self.owner, self.drawn = owner, brief
@@ -193,6 +195,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self.buttons["note"] = Factory.QuietButton(text="留言", size_hint_x=None, width=dp(140))
         self.buttons["note"].bind(on_release=lambda *_: self._note(visit_id))
         note_row.add_widget(self.buttons["note"])
+        self.buttons["timeline"] = timeline_panel.open_button(self._tablet(), visit_id)
+        note_row.add_widget(self.buttons["timeline"])
         self.bar.add_widget(note_row)
 
     def _tablet(self) -> Tablet:

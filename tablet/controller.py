@@ -39,6 +39,7 @@ from tablet.discovery import HubFollower
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
+from tablet.timeline import follow_timeline
 from tablet.worker import HubWorker, Job, once_more
 
 # Events that change what an open brief shows (its notes, claim, hand-offs and outcomes).
@@ -361,6 +362,7 @@ class Tablet:
         if notice.kind == "message":
             self.state.on_event(notice.data)
             self._refresh_open_brief(notice.data)
+            follow_timeline(self, notice.data)
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
             self.follower.reachable(self.state.connected)

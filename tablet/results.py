@@ -16,6 +16,7 @@ from branch_hub.client import (
 from branch_hub.client.models import Brief, TicketResult
 from tablet.device import EnrolmentError
 from tablet.state import StaffSession, TabletState, screen_for
+from tablet.timeline import show_timeline
 
 
 class Tablet(Protocol):
@@ -69,6 +70,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         tablet.screen = "login"
     elif tag == "brief" and logged_in:
         tablet.state.brief = result if isinstance(result, Brief) else None
+    elif tag == "timeline" and logged_in:
+        show_timeline(tablet.state, result)
     elif tag == "serve" and logged_in and isinstance(result, TicketResult):
         _called(tablet, result)
     elif tag == "served" and logged_in and isinstance(result, TicketResult):

@@ -23,7 +23,7 @@ __all__ = ["SCREENS", "TabletScreen", "load_kv"]
 KV = Path(__file__).with_name("kv")
 # Shared rules first (the screens use them), then one file per screen.
 KV_FILES: tuple[str, ...] = ("widgets", "brief", "shell", "setup", "login", "lobby", "advisor")
-KV_FILES += ("counter", "reconnecting", "revoked")
+KV_FILES += ("counter", "reconnecting", "revoked", "timeline")
 
 
 def load_kv() -> None:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
-from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow
+from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow, VisitTimeline
 
 __all__ = [
     "ROLE_SCREENS",
@@ -280,6 +280,8 @@ class TabletState:
     session: StaffSession | None = None
     board: LiveBoard = field(default_factory=LiveBoard)
     brief: Brief | None = None
+    timeline_for: str | None = None  # the visit whose timeline the brief card shows
+    timeline: VisitTimeline | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
@@ -354,6 +356,7 @@ class TabletState:
         self.session = None
         self.board.clear()
         self.brief = None
+        self.timeline_for, self.timeline = None, None
         self.serving = None
         self.alerts.clear()
         self.notifications.clear()

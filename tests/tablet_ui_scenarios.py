@@ -6,6 +6,7 @@ parent can search those folders after the app has exited (data hygiene).
 
 from __future__ import annotations
 
+import atexit
 import os
 import subprocess
 from collections.abc import Iterator
@@ -33,28 +34,32 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+def _stop_xvfb(xvfb: subprocess.Popen[bytes]) -> None:
+    xvfb.terminate()
+    try:
+        xvfb.wait(5)
+    except subprocess.TimeoutExpired:
+        xvfb.kill()
+
+
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
+def harness() -> Harness:
+    # One Xvfb for the whole child process: every tablet_ui_*.py module imports this fixture
+    # (one instance per module), and Kivy's one window must outlive each module.
     xvfb = start_xvfb("1280x800x24")
+    if xvfb is not None:
+        atexit.register(_stop_xvfb, xvfb)
     prepare_kivy_env()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
-    try:
-        yield Harness()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            try:
-                xvfb.wait(5)
-            except subprocess.TimeoutExpired:
-                xvfb.kill()
+    return Harness()
 
 
 @pytest.fixture(scope="module")
-def rig(harness: Harness) -> Iterator[Rig]:
-    hub, rows = make_hub(ROOT / "hubside")
+def rig(harness: Harness, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    hub, rows = make_hub(ROOT / "hubside" / request.module.__name__.rsplit(".", 1)[-1])
     rig = Rig(harness, hub, rows)
     try:
         yield rig
