@@ -218,6 +218,58 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
         {"counter": "C2", "request_id": "r4"},
     ],
     m.CommandRequest: [{"request_id": "r5"}],
+    m.VisitTimeline: [
+        {
+            "visit_id": "a1b2c3d4e5f6a7b8",
+            "visits": [
+                {
+                    "visit_id": "a1b2c3d4e5f6a7b8",
+                    "day": "2026-03-10",
+                    "current": True,
+                    "ticket": "V003",
+                    "entries": [
+                        {
+                            "at": "2026-03-10T10:05:00+08:00",
+                            "kind": "outcome",
+                            "by": "S2",
+                            "name": "王芳",
+                            "role": "wealth_manager",
+                            "text": "下月再谈",
+                            "for_role": None,
+                            "to_name": None,
+                            "to_role": None,
+                            "lead_id": "L1",
+                            "product": "养老理财",
+                            "outcome": "follow_up",
+                            "counter_number": None,
+                        },
+                        {
+                            "at": "2026-03-10T10:01:00+08:00",
+                            "kind": "called",
+                            "by": None,
+                            "name": None,
+                            "role": None,
+                            "text": "",
+                            "for_role": None,
+                            "to_name": None,
+                            "to_role": None,
+                            "lead_id": None,
+                            "product": None,
+                            "outcome": None,
+                            "counter_number": 3,
+                        },
+                    ],
+                },
+                {
+                    "visit_id": "0a1b2c3d4e5f6a7b",
+                    "day": "2026-02-01",
+                    "current": False,
+                    "ticket": None,
+                    "entries": [],
+                },
+            ],
+        }
+    ],
     m.ReportRequest: [{"event": "installed", "version": "1.2", "reason": "", "detail": ""}],
 }
 MODELS = sorted(EXAMPLES, key=lambda cls: cls.__name__)

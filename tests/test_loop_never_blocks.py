@@ -125,6 +125,7 @@ async def _staff_flows(
             json={"outcome": "follow_up"},
         )  # fmt: skip
         await call("GET", f"/api/v1/visits/{vid}/brief", **staff("account"))
+        await call("GET", f"/api/v1/visits/{vid}/timeline", **staff("account"))
         _, called = await call("POST", "/api/v1/counters/C1/call-next", **staff("teller"))
         ticket = called["ticket"]["id"]
         await call("POST", f"/api/v1/tickets/{ticket}/recall", **staff("teller"))
