@@ -6,6 +6,16 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 
 from __future__ import annotations
 
+from branch_hub.client._board_models import (
+    BoardAlert,
+    BoardCounter,
+    BoardDevice,
+    CacheAge,
+    HqLink,
+    LobbyBoard,
+    TierWait,
+    UnclaimedCustomer,
+)
 from branch_hub.client._brief_models import (
     Brief,
     BriefAttrition,
@@ -60,6 +70,9 @@ from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
     "AppOffer",
+    "BoardAlert",
+    "BoardCounter",
+    "BoardDevice",
     "Branch",
     "Brief",
     "BriefAttrition",
@@ -68,6 +81,7 @@ __all__ = [
     "BriefProducts",
     "BriefRisk",
     "BriefTier",
+    "CacheAge",
     "CallNextRequest",
     "ClaimRequest",
     "ClaimResult",
@@ -81,9 +95,11 @@ __all__ = [
     "HandoffRequest",
     "HandoffResult",
     "Health",
+    "HqLink",
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",
+    "LobbyBoard",
     "LoginRequest",
     "LoginResult",
     "Menu",
@@ -101,7 +117,9 @@ __all__ = [
     "TicketOperationRequest",
     "TicketRequest",
     "TicketResult",
+    "TierWait",
     "TransferRequest",
+    "UnclaimedCustomer",
     "VisitList",
     "VisitRow",
     "WireError",
