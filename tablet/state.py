@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
-from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow
+from branch_hub.client.models import Brief, LobbyBoard, PushEvent, ServedTicket, VisitRow
 
 __all__ = [
     "ROLE_SCREENS",
@@ -29,7 +29,7 @@ __all__ = [
 # Which work screen each role opens after login.
 ROLE_SCREENS: dict[str, str] = {
     Role.LOBBY_MANAGER: "lobby",
-    Role.BRANCH_ADMIN: "lobby",
+    Role.BRANCH_ADMIN: "board",
     Role.WEALTH_MANAGER: "advisor",
     Role.ACCOUNT_MANAGER: "advisor",
     Role.TELLER: "counter",
@@ -281,6 +281,7 @@ class TabletState:
     board: LiveBoard = field(default_factory=LiveBoard)
     brief: Brief | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
+    lobby_board: LobbyBoard | None = None  # the managers' board, as last fetched
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
         default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
@@ -355,6 +356,7 @@ class TabletState:
         self.board.clear()
         self.brief = None
         self.serving = None
+        self.lobby_board = None
         self.alerts.clear()
         self.notifications.clear()
         self.connected = False

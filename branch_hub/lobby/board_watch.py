@@ -181,11 +181,10 @@ class BoardDesk:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Check every `lobby.check_interval_s` until `stop` is set; a failed round is logged."""
-        every = self.config.lobby.check_interval_s
         while not stop.is_set():
             try:
                 await self.check()
             except Exception as exc:  # a bad round must not end the checks
                 log.warning("lobby board check failed: %s", type(exc).__name__)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every)
+                await asyncio.wait_for(stop.wait(), timeout=self.config.lobby.check_interval_s)
