@@ -6,8 +6,8 @@ parent can search those folders after the app has exited (data hygiene).
 
 from __future__ import annotations
 
+import atexit
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
-from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+from tests.support.kivy_harness import Harness, prepare_kivy_env, shared_harness, start_xvfb
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(os.environ.get("TABLET_TEST_ROOT", "/nonexistent"))
@@ -34,27 +34,25 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    xvfb = start_xvfb("1280x800x24")
+def harness() -> Harness:
+    # The process's one window and Xvfb (Kivy has one window per process): every scenario
+    # module of the child process uses it, and it stops when the process exits.
+    if not os.environ.get("DISPLAY"):
+        xvfb = start_xvfb("1280x800x24")
+        if xvfb is not None:
+            atexit.register(xvfb.terminate)
     prepare_kivy_env()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
-    try:
-        yield Harness()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            try:
-                xvfb.wait(5)
-            except subprocess.TimeoutExpired:
-                xvfb.kill()
+    return shared_harness()
 
 
 @pytest.fixture(scope="module")
-def rig(harness: Harness) -> Iterator[Rig]:
-    hub, rows = make_hub(ROOT / "hubside")
+def rig(harness: Harness, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    # One hub per scenario module, each in its own folder.
+    hub, rows = make_hub(ROOT / f"hubside-{request.module.__name__.rsplit('.', 1)[-1]}")
     rig = Rig(harness, hub, rows)
     try:
         yield rig
