@@ -30,6 +30,7 @@ _DEVICES = {
     "card_reader": N_("Card reader"),
     "id_reader": N_("ID card reader"),
     "magstripe": N_("Stripe reader"),
+    "customer_cache": N_("Customer data"),
 }
 _LINKS = {"up": N_("connected"), "down": N_("down"), "off": N_("not configured")}
 
@@ -127,6 +128,14 @@ def _counters(board: LobbyBoard) -> tuple[BoardLine, ...]:
     return tuple(lines)
 
 
+def _condition(code: str) -> str:
+    """A device's condition in words; a failed print says why (print_failed:paper_out)."""
+    failed, _sep, why = code.partition("print_failed:")
+    if not failed and why:
+        return _("ticket not printed ({why})").format(why=_condition(why))
+    return _(_CONDITIONS[code]) if code in _CONDITIONS else code
+
+
 def _devices(board: LobbyBoard) -> tuple[BoardLine, ...]:
     if not board.devices:
         return (BoardLine(_("Every station device is working")),)
@@ -135,9 +144,7 @@ def _devices(board: LobbyBoard) -> tuple[BoardLine, ...]:
             _("{station} {device}: {condition}").format(
                 station=d.station,
                 device=_(_DEVICES[d.device]) if d.device in _DEVICES else d.device,
-                condition=_(_CONDITIONS[d.condition])
-                if d.condition in _CONDITIONS
-                else d.condition,
+                condition=_condition(d.condition),
             ),
             True,
         )

@@ -91,6 +91,13 @@ def test_the_board_reads_in_chinese_with_late_lines_flagged() -> None:
         "3 号窗口：未开放",
     ]
     assert text.devices[0].text == "K1 取号打印机：纸将用完"
+    failed = _board(
+        devices=[{"station": "K2", "device": "printer", "condition": "print_failed:paper_out"}]
+    )
+    assert (
+        board_text(failed, datetime.fromisoformat(AT)).devices[0].text
+        == "K2 取号打印机：出票失败（缺纸）"
+    )
     assert text.links == "客户资料：2小时3分钟前更新    总行连接：中断，待发送 4 条"
     assert text.links_alert
 
