@@ -82,34 +82,15 @@ def _link(sender: OutboxSender | None) -> str:
     return "down" if sender.link_failures else "up"
 
 
-class BoardDesk:
-    """Reads the lobby board and keeps its alerts up to date."""
+class BoardReader:
+    """Reads the lobby's waiting figures: the queue, today's visits and their claims."""
 
-    def __init__(
-        self,
-        config: BranchConfig,
-        lobby: Lobby,
-        alerts: HubAlerts,
-        clock: Clock,
-        *,
-        cache_sync: CacheSync,
-        outbox: Outbox,
-        sender: OutboxSender | None,
-    ) -> None:
+    def __init__(self, config: BranchConfig, lobby: Lobby, clock: Clock) -> None:
         self.config = config
         self.lobby = lobby
-        self.alerts = alerts
         self.clock = clock
-        self.cache_sync = cache_sync
-        self.outbox = outbox
-        self.sender = sender
-        self._names = tier_names(config.tiers)
         self._services = [s.code for s in config.services]
 
-    async def _run(self, fn: Callable[[], Any]) -> Any:
-        return await asyncio.get_running_loop().run_in_executor(None, fn)
-
-    # -- reads (worker thread) ---------------------------------------------------------------
     def snapshot(self) -> Snapshot:
         """The queue, today's visits and the priority visits' claims, read now (blocking)."""
         lobby = self.lobby
@@ -129,6 +110,31 @@ class BoardDesk:
         """The waiting figures of a snapshot."""
         lobby = self.config.lobby
         return tally(snap, self._services, self.config.tiers, lobby.unclaimed_alert_s)
+
+
+class BoardDesk(BoardReader):
+    """Reads the lobby board and keeps its alerts up to date."""
+
+    def __init__(
+        self,
+        config: BranchConfig,
+        lobby: Lobby,
+        alerts: HubAlerts,
+        clock: Clock,
+        *,
+        cache_sync: CacheSync,
+        outbox: Outbox,
+        sender: OutboxSender | None,
+    ) -> None:
+        super().__init__(config, lobby, clock)
+        self.alerts = alerts
+        self.cache_sync = cache_sync
+        self.outbox = outbox
+        self.sender = sender
+        self._names = tier_names(config.tiers)
+
+    async def _run(self, fn: Callable[[], Any]) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(None, fn)
 
     def _links(self) -> tuple[dict[str, Any], dict[str, Any]]:
         status = self.cache_sync.status()
