@@ -27,6 +27,7 @@ from branch_hub.diskreserve import MB, DiskReserve
 from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
+from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
@@ -83,6 +84,7 @@ class Hub:
     limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
     timeline: Timeline = field(init=False)  # colleagues' work with a customer, visit by visit
+    board: BoardDesk = field(init=False)  # the lobby board and its alerts
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -96,6 +98,15 @@ class Hub:
         interval = self.disk_check_interval_s
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
+        self.board = BoardDesk(
+            self.config,
+            self.lobby,
+            self.alerts,
+            self.lobby.now,
+            cache_sync=self.cache_sync,
+            outbox=self.outbox,
+            sender=self.sender,
+        )
 
     @property
     def audit(self) -> AuditLog:
@@ -117,6 +128,7 @@ class Hub:
         self._tasks.append(asyncio.create_task(self.security.watch_attacks(self.alerts)))
         self._tasks.append(asyncio.create_task(self._watch_audit_head(), name="audit-head"))
         self._tasks.append(asyncio.create_task(self.disk.run(self._stop), name="disk"))
+        self._tasks.append(asyncio.create_task(self.board.run(self._stop), name="lobby-board"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))

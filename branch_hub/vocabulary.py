@@ -111,6 +111,8 @@ class HubAlertKind(StrEnum):
     LOGIN_ATTACK = "login_attack"
     ENROL_ATTACK = "enrol_attack"
     AUDIT_DOUBTED = "audit_doubted"
+    PRIORITY_UNCLAIMED = "priority_unclaimed"
+    WAIT_OVER_TARGET = "wait_over_target"
 
 
 class KioskMessage(StrEnum):

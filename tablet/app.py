@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TabletApp", "TabletView", "forget_widget_caches", "screen_name", "use_font"]
 
-WORK_SCREENS = frozenset({"lobby", "advisor", "counter"})
+WORK_SCREENS = frozenset({"lobby", "advisor", "counter", "board"})
 
 
 def screen_name(tablet: Tablet, revocation_seen: bool = False) -> str:

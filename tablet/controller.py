@@ -234,6 +234,10 @@ class Tablet:
         self.activity()
         self.submit("brief", lambda: once_more(lambda: self._client().brief(visit_id)))
 
+    def load_board(self) -> None:
+        """Fetch the lobby board (lobby and branch managers)."""
+        self.submit("board", lambda: once_more(lambda: self._client().lobby_board()))
+
     def claim(self, visit_id: str) -> None:
         """Claim the customer."""
         self._command("claim", CommandRequest, lambda c, r: c.claim(visit_id, r))

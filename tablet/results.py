@@ -13,7 +13,7 @@ from branch_hub.client import (
     HubUnavailable,
     StaffSessionEnded,
 )
-from branch_hub.client.models import Brief, TicketResult
+from branch_hub.client.models import Brief, LobbyBoard, TicketResult
 from tablet.device import EnrolmentError
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
@@ -68,6 +68,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     elif tag == "enrol":
         tablet.wiped = False
         tablet.screen = "login"
+    elif tag == "board" and logged_in and isinstance(result, LobbyBoard):
+        tablet.state.lobby_board = result
     elif tag == "brief" and logged_in:
         tablet.state.brief = result if isinstance(result, Brief) else None
     elif tag == "timeline" and logged_in:

@@ -8,14 +8,21 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kivy.lang import Builder
-from kivy.properties import NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
 from branch_hub.client import TicketOperation
 from tablet import words
+from tablet.board_view import BoardPanel, open_screen
 from tablet.controller import Tablet
+from tablet.i18n import _
 from tablet.state import Arrival
 
 __all__ = ["SCREENS", "TabletScreen", "load_kv"]
@@ -23,7 +30,7 @@ __all__ = ["SCREENS", "TabletScreen", "load_kv"]
 KV = Path(__file__).with_name("kv")
 # Shared rules first (the screens use them), then one file per screen.
 KV_FILES: tuple[str, ...] = ("widgets", "brief", "shell", "setup", "login", "lobby", "advisor")
-KV_FILES += ("counter", "reconnecting", "revoked", "timeline")
+KV_FILES += ("counter", "reconnecting", "revoked", "timeline", "board")
 
 
 def load_kv() -> None:
@@ -178,6 +185,46 @@ class WorkScreen(TabletScreen):
 class LobbyScreen(WorkScreen):
     """The lobby manager's (and branch head's) view of everyone in the branch."""
 
+    board_text = StringProperty("")
+
+    def refresh(self) -> None:
+        """The list, and the way to the lobby board."""
+        self.board_text = _("Lobby board")
+        super().refresh()
+
+    def go_board(self) -> None:
+        """Open the lobby board."""
+        open_screen(self.view.tablet, "board")
+
+
+class BoardScreen(TabletScreen):
+    """The lobby board of the lobby and branch managers (tablet/board_view.py does the work)."""
+
+    summary_text = StringProperty("")
+    links_text = StringProperty("")
+    links_alert = BooleanProperty(False)
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.panel = BoardPanel(self)
+
+    def on_enter(self, *_: Any) -> None:
+        """Fetch the board now and while it is on show."""
+        self.panel.start()
+        self.panel.refresh()
+
+    def on_leave(self, *_: Any) -> None:
+        """Stop fetching."""
+        self.panel.stop()
+
+    def refresh(self) -> None:
+        """Fetch again after new events (a burst is one fetch), then draw."""
+        self.panel.refresh()
+
+    def go_lobby(self) -> None:
+        """Back to the customer list."""
+        open_screen(self.view.tablet, "lobby")
+
 
 class AdvisorScreen(WorkScreen):
     """A wealth or account manager's customers, handed to them or to their role."""
@@ -232,6 +279,7 @@ SCREENS: dict[str, type[TabletScreen]] = {
     "lobby": LobbyScreen,
     "advisor": AdvisorScreen,
     "counter": CounterScreen,
+    "board": BoardScreen,
     "reconnecting": ReconnectingScreen,
     "revoked": RevokedScreen,
 }

@@ -13,7 +13,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
-from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow, VisitTimeline
+from branch_hub.client.models import (
+    Brief,
+    LobbyBoard,
+    PushEvent,
+    ServedTicket,
+    VisitRow,
+    VisitTimeline,
+)
 
 __all__ = [
     "ROLE_SCREENS",
@@ -29,7 +36,7 @@ __all__ = [
 # Which work screen each role opens after login.
 ROLE_SCREENS: dict[str, str] = {
     Role.LOBBY_MANAGER: "lobby",
-    Role.BRANCH_ADMIN: "lobby",
+    Role.BRANCH_ADMIN: "board",
     Role.WEALTH_MANAGER: "advisor",
     Role.ACCOUNT_MANAGER: "advisor",
     Role.TELLER: "counter",
@@ -283,6 +290,7 @@ class TabletState:
     timeline_for: str | None = None  # the visit whose timeline the brief card shows
     timeline: VisitTimeline | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
+    lobby_board: LobbyBoard | None = None  # the managers' board, as last fetched
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
         default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
@@ -358,6 +366,7 @@ class TabletState:
         self.brief = None
         self.timeline_for, self.timeline = None, None
         self.serving = None
+        self.lobby_board = None
         self.alerts.clear()
         self.notifications.clear()
         self.connected = False

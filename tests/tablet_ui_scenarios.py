@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
-from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+from tests.support.kivy_harness import Harness, prepare_kivy_env, shared_harness, start_xvfb
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(os.environ.get("TABLET_TEST_ROOT", "/nonexistent"))
@@ -44,22 +44,24 @@ def _stop_xvfb(xvfb: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def harness() -> Harness:
-    # One Xvfb for the whole child process: every tablet_ui_*.py module imports this fixture
-    # (one instance per module), and Kivy's one window must outlive each module.
-    xvfb = start_xvfb("1280x800x24")
-    if xvfb is not None:
-        atexit.register(_stop_xvfb, xvfb)
+    # The process's one window and Xvfb (Kivy has one window per process): every scenario
+    # module of the child process uses it, and it stops when the process exits.
+    if not os.environ.get("DISPLAY"):
+        xvfb = start_xvfb("1280x800x24")
+        if xvfb is not None:
+            atexit.register(_stop_xvfb, xvfb)
     prepare_kivy_env()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
-    return Harness()
+    return shared_harness()
 
 
 @pytest.fixture(scope="module")
 def rig(harness: Harness, request: pytest.FixtureRequest) -> Iterator[Rig]:
-    hub, rows = make_hub(ROOT / "hubside" / request.module.__name__.rsplit(".", 1)[-1])
+    # One hub per scenario module, each in its own folder.
+    hub, rows = make_hub(ROOT / f"hubside-{request.module.__name__.rsplit('.', 1)[-1]}")
     rig = Rig(harness, hub, rows)
     try:
         yield rig

@@ -37,6 +37,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         {"call_next_p99_us", "issue_p99_us", "default_policy"},
     ),
     ("security", ["--ops", "50", "--devices", "5"], {"registry_check_ratio", "audit_append_ratio"}),
+    (
+        "lobby_board",
+        ["--visits", "30", "--rounds", "3"],
+        {"check_ms_p50", "check_vs_lobby_list_ratio", "unclaimed"},
+    ),
     ("synth", ["--customers", "500", "--json"], {"customers_per_s", "ratio_vs_dump"}),
     ("fuzz_drivers", ["--examples", "50", "--workers", "1", "--json"], {"examples", "crashes"}),
     ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),

@@ -186,6 +186,78 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
             "waiting": {"cash": 2, "wealth": 0},
         }
     ],
+    m.LobbyBoard: [
+        {
+            "at": "2026-11-22T09:00:00+08:00",
+            "waiting": {"cash": 2, "wealth": 1},
+            "priority_waiting": {"cash": 0, "wealth": 1},
+            "tiers": [
+                {
+                    "tier": "wealth",
+                    "waiting": 1,
+                    "longest_wait_s": 700.5,
+                    "longest_ticket": "W001",
+                    "target_s": 600.0,
+                    "over_target": 1,
+                },
+                {
+                    "tier": "walk_in",
+                    "waiting": 2,
+                    "longest_wait_s": 0.0,
+                    "longest_ticket": None,
+                    "target_s": 1200.0,
+                    "over_target": 0,
+                },
+            ],
+            "unclaimed": [
+                {
+                    "visit_id": "0123456789abcdef",
+                    "ticket": "W001",
+                    "tier": "wealth",
+                    "waited_s": 700.5,
+                    "alert": True,
+                }
+            ],
+            "unclaimed_alert_s": 120.0,
+            "counters": [
+                {"counter_id": "C1", "number": 1, "open": True, "idle": False, "serving": "A001"},
+                {"counter_id": "C2", "number": 2, "open": False, "idle": False, "serving": None},
+            ],
+            "counters_open": 1,
+            "counters_idle": 0,
+            "devices": [{"station": "K1", "device": "printer", "condition": "paper_low"}],
+            "cache": {"age_s": 3600.5, "stale": False, "sequence": 3},
+            "hq": {
+                "link": "up",
+                "pending": 0,
+                "oldest_pending_at": None,
+                "last_sent_at": "2026-11-22T08:59:00.000+08:00",
+            },
+            "alerts": [
+                {
+                    "alert": "priority_unclaimed",
+                    "key": "priority_unclaimed:20261122-W001",
+                    "message": "Priority customer W001 (Wealth) unclaimed for over 2 min.",
+                    "message_zh": "贵宾 W001（财富客户）已等候超过2分钟，尚无人接待。",
+                }
+            ],
+        },
+        {
+            "at": "2026-11-22T09:00:00+08:00",
+            "waiting": {},
+            "priority_waiting": {},
+            "tiers": [],
+            "unclaimed": [],
+            "unclaimed_alert_s": 30,
+            "counters": [],
+            "counters_open": 0,
+            "counters_idle": 0,
+            "devices": [],
+            "cache": {"age_s": None, "stale": True, "sequence": 0},
+            "hq": {"link": "off", "pending": 0, "oldest_pending_at": None, "last_sent_at": None},
+            "alerts": [],
+        },
+    ],
     m.AppOffer: [
         {
             "app": "kiosk",

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from branch_hub.api import (
     routes_apps,
+    routes_board,
     routes_core,
     routes_kiosk,
     routes_renewal,
@@ -46,6 +47,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_kiosk.ROUTES,
     *routes_staff.ROUTES,
     *routes_timeline.ROUTES,
+    *routes_board.ROUTES,
     *routes_apps.ROUTES,
 )
 

@@ -13,6 +13,7 @@ from typing import Literal
 import requests
 
 from branch_hub.client._backoff import Backoff
+from branch_hub.client._board_models import LobbyBoard
 from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
@@ -189,6 +190,10 @@ class HubClient(HubTransport):
     def dashboard(self) -> Dashboard:
         """The lobby manager's queue dashboard."""
         return Dashboard.from_wire(self.get("/queue/dashboard"))
+
+    def lobby_board(self) -> LobbyBoard:
+        """The lobby board: waits against targets, unclaimed customers, counters, links, alerts."""
+        return LobbyBoard.from_wire(self.get("/lobby/board"))
 
     # -- app store ----------------------------------------------------------------------------
     def app_offer(self, app: AppName) -> AppOffer | None:

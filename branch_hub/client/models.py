@@ -6,6 +6,16 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 
 from __future__ import annotations
 
+from branch_hub.client._board_models import (
+    BoardAlert,
+    BoardCounter,
+    BoardDevice,
+    CacheAge,
+    HqLink,
+    LobbyBoard,
+    TierWait,
+    UnclaimedCustomer,
+)
 from branch_hub.client._brief_models import (
     Brief,
     BriefAttrition,
@@ -61,6 +71,9 @@ from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
     "AppOffer",
+    "BoardAlert",
+    "BoardCounter",
+    "BoardDevice",
     "Branch",
     "Brief",
     "BriefAttrition",
@@ -69,6 +82,7 @@ __all__ = [
     "BriefProducts",
     "BriefRisk",
     "BriefTier",
+    "CacheAge",
     "CallNextRequest",
     "ClaimRequest",
     "ClaimResult",
@@ -82,9 +96,11 @@ __all__ = [
     "HandoffRequest",
     "HandoffResult",
     "Health",
+    "HqLink",
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",
+    "LobbyBoard",
     "LoginRequest",
     "LoginResult",
     "Menu",
@@ -102,9 +118,11 @@ __all__ = [
     "TicketOperationRequest",
     "TicketRequest",
     "TicketResult",
+    "TierWait",
     "TimelineEntry",
     "TimelineVisit",
     "TransferRequest",
+    "UnclaimedCustomer",
     "VisitList",
     "VisitRow",
     "VisitTimeline",

@@ -26,6 +26,7 @@ from branch_hub.config._hub import (
     split_listen,
 )
 from branch_hub.config._loading import BranchConfig, load_config, parse_config, resolve_data_dir
+from branch_hub.config._lobby import LobbySettings
 from branch_hub.config._reference import reference_markdown
 from branch_hub.config._strict import ConfigError
 
@@ -40,6 +41,7 @@ __all__ = [
     "HqFiles",
     "HqSettings",
     "HubSettings",
+    "LobbySettings",
     "PriorityPolicy",
     "QueuePolicy",
     "RetentionSettings",

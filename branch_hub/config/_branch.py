@@ -82,6 +82,13 @@ class Tier(Strict):
     priority: bool = Field(
         default=False, description="Whether tickets of this tier are queued in the priority class."
     )
+    wait_target_s: float = Field(
+        default=900.0,
+        ge=30,
+        le=14400,
+        description="Seconds a customer of this tier should wait at most; the lobby board "
+        "alerts when a wait passes it (walk-ins are held to the lowest tier's target).",
+    )
 
 
 class PriorityPolicy(StrEnum):
@@ -153,10 +160,15 @@ class Station(Strict):
 def default_tiers() -> list[Tier]:
     """Return the usual tiers: mass, basic, wealth and private banking."""
     return [
-        Tier(code="mass", name_zh="大众客户", name_en="Mass", min_aum_cny=0),
+        Tier(code="mass", name_zh="大众客户", name_en="Mass", min_aum_cny=0, wait_target_s=1200),
         Tier(code="basic", name_zh="基础客户", name_en="Basic", min_aum_cny=50_000),
         Tier(
-            code="wealth", name_zh="财富客户", name_en="Wealth", min_aum_cny=500_000, priority=True
+            code="wealth",
+            name_zh="财富客户",
+            name_en="Wealth",
+            min_aum_cny=500_000,
+            priority=True,
+            wait_target_s=600,
         ),
         Tier(
             code="private",
@@ -164,5 +176,6 @@ def default_tiers() -> list[Tier]:
             name_en="Private Banking",
             min_aum_cny=6_000_000,
             priority=True,
+            wait_target_s=300,
         ),
     ]

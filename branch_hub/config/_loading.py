@@ -18,6 +18,7 @@ from branch_hub.config._branch import (
     default_tiers,
 )
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
+from branch_hub.config._lobby import LobbySettings
 from branch_hub.config._strict import ConfigError, KeyedError, Strict, require_unique
 
 
@@ -39,6 +40,7 @@ class BranchConfig(Strict):
     )
     briefs: BriefsSettings = Field(default_factory=BriefsSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    lobby: LobbySettings = Field(default_factory=LobbySettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:

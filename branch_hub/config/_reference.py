@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from branch_hub.config._branch import BranchInfo, Counter, QueuePolicy, Service, Station, Tier
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._loading import BranchConfig
+from branch_hub.config._lobby import LobbySettings
 
 
 def reference_markdown() -> str:
@@ -29,6 +30,7 @@ def reference_markdown() -> str:
         ("[[stations]]", Station),
         ("[briefs]", BriefsSettings),
         ("[retention]", RetentionSettings),
+        ("[lobby]", LobbySettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

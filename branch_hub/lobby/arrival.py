@@ -82,6 +82,7 @@ class Lobby(KioskTickets):
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
         }
         self.zone = ZoneInfo(config.branch.timezone)
+        self.device_conditions = {}
         # One thread owns the cache connection: lookups are serialised and never block the loop.
         self._lookup = ThreadPoolExecutor(1, thread_name_prefix="cache-lookup")
         self._events: asyncio.Queue[DeviceEvent] | None = None

@@ -96,10 +96,15 @@ class KioskTickets:
     sessions: KioskSessions
     stations: dict[str, StationDevices]
     zone: ZoneInfo
+    device_conditions: dict[tuple[str, str], str]  # (station, device) -> what is wrong now
 
     async def alert(self, station: str, device: str, condition: str, cleared: bool = False) -> None:
         """Push a device_alert event and tell the station's kiosk."""
         data = {"station": station, "device": device, "condition": condition, "cleared": cleared}
+        if cleared:
+            self.device_conditions.pop((station, device), None)
+        else:
+            self.device_conditions[(station, device)] = condition
         self.sessions.tell(station, KioskMessage.DEVICE_ALERT, data)
         await self.stream.emit(PushKind.DEVICE_ALERT, data)
 

@@ -267,6 +267,13 @@ class Outbox:
             "last_error": last_error[0] if last_error else None,
         }
 
+    def last_sent_at(self) -> str | None:
+        """When HQ last acknowledged an event (ISO time), None if never (or since purged)."""
+        with self._lock:
+            row = self._db.execute("SELECT MAX(sent_at) FROM outbox WHERE state = 'sent'")
+            value = row.fetchone()[0]
+        return str(value) if value is not None else None
+
     def for_day(self, day: str) -> Iterator[OutboxItem]:
         """Every event of a business day (any state), in the order they were queued."""
         last = 0
