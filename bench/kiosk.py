@@ -92,13 +92,16 @@ def _child_kiosk(args: argparse.Namespace) -> None:
 
 def _cold_start(extra: list[str]) -> float:
     started = time.time()
-    out = subprocess.run(
+    child = subprocess.run(
         [sys.executable, "-m", "bench.kiosk", "--child", *extra],
         capture_output=True,
         text=True,
         timeout=120,
-        check=True,
-    ).stdout
+        check=False,
+    )
+    if child.returncode != 0:  # say why, not only that it failed
+        raise SystemExit(f"the kiosk child failed: {child.stderr[-3000:]}")
+    out = child.stdout
     ready = next(line for line in out.splitlines() if line.startswith("READY "))
     return float(ready.split()[1]) - started
 
