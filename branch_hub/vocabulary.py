@@ -159,6 +159,7 @@ class TicketOperation(StrEnum):
     FINISH = "finish"
     PARK = "park"
     TRANSFER = "transfer"
+    RESUME = "resume"
 
 
 STAFF_ROLES = frozenset(Role)
