@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
-from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow
+from branch_hub.client.models import Brief, PushEvent, QueueTargets, ServedTicket, VisitRow
 
 __all__ = [
     "ROLE_SCREENS",
@@ -52,6 +52,9 @@ _DEVICES = {"card_reader": "读卡器", "id_reader": "身份证阅读器", "mags
 _DEVICES |= {"printer": "打印机"}
 _CONDITIONS = {"fault": "故障", "paper_low": "纸将用完", "paper_out": "缺纸", "error": "出错"}
 _CONDITIONS |= {"cover_open": "机盖未关", "offline": "离线", "unavailable": "不可用"}
+# A ticket_updated event's state as the list keeps it (parked at a counter, resumed, cancelled).
+_UPDATED_STATES = {"parked": "parked", "called": "serving", "waiting": "waiting"}
+_UPDATED_STATES |= {"cancelled": "done", "finished": "done"}
 MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
 MAX_NOTIFICATIONS = 20
 MAX_ALERTS = 50
@@ -243,6 +246,8 @@ class LiveBoard:
             elif kind is EventKind.TRANSFERRED:
                 visit.state = "waiting"
                 visit.service = _str(data.get("service")) or visit.service
+            elif kind is EventKind.TICKET_UPDATED:
+                visit.state = _UPDATED_STATES.get(_str(data.get("state")) or "", visit.state)
         else:
             return False
         return True
@@ -281,6 +286,7 @@ class TabletState:
     board: LiveBoard = field(default_factory=LiveBoard)
     brief: Brief | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
+    targets: QueueTargets | None = None  # the branch's services and counters (transfer picker)
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
         default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
@@ -355,6 +361,7 @@ class TabletState:
         self.board.clear()
         self.brief = None
         self.serving = None
+        self.targets = None
         self.alerts.clear()
         self.notifications.clear()
         self.connected = False
