@@ -64,6 +64,10 @@ class CounterWork:
     counter_text = StringProperty("")
     lead_text = StringProperty("")
     parked_count = NumericProperty(0)
+    resume_buttons: dict[str, Button]
+    outcome_buttons: dict[str, Button]
+    _parked_drawn: tuple[tuple[str, str, str], ...]
+    _lead_drawn: tuple[str, str] | None
     waiting_heading = StringProperty("")
     view: Any
     ids: Any
@@ -81,13 +85,18 @@ class CounterWork:
         counter_work.load_targets(self.view.tablet)
 
     def on_leave(self, *_: Any) -> None:
-        """Leaving the screen (logout, lost link) closes the picker: it names a ticket."""
+        """Leaving the screen (logout, lost link): no customer's name or ticket stays drawn."""
         self._close_picker()
+        for box in (self.ids.parked, self.ids.outcomes):
+            box.clear_widgets()
+        self._parked_drawn, self._lead_drawn = (), None
+        self.resume_buttons, self.outcome_buttons = {}, {}
+        self.serving_text = self.serving_detail = self.lead_text = ""
 
     def buttons(self) -> dict[str, Button]:
         """The screen's buttons, the parked tickets' and the picker's when it is open."""
         found: dict[str, Button] = super().buttons()  # type: ignore[misc]
-        found |= getattr(self, "extra_buttons", {})
+        found |= getattr(self, "resume_buttons", {}) | getattr(self, "outcome_buttons", {})
         picker = self._picker()
         return found | picker.buttons if picker is not None else found
 
@@ -102,7 +111,6 @@ class CounterWork:
         names = {c.counter_id: c.name_zh for c in state.targets.counters} if state.targets else {}
         self.counter_text = counter_name(self.counter_id(), names)
         self._serving()
-        self.extra_buttons: dict[str, Button] = {}
         self._parked()
         self._finish_outcomes(counter_lead(state.brief) if state.serving else None)
         picker = self._picker()
@@ -134,36 +142,43 @@ class CounterWork:
         self.serving_detail = "  ·  ".join(p for p in parts if p)
 
     def _parked(self) -> None:
-        box = self.ids.parked
-        box.clear_widgets()
+        """The tickets parked at this counter, each with Resume (redrawn only when they change)."""
         mine = self.counter_id()
-        parked = [
-            v
+        parked = tuple(
+            (str(v.ticket_id), v.ticket, v.salutation_zh or _("Walk-in customer"))
             for v in self.view.tablet.state.board.visits.values()
             if v.state == "parked" and v.counter_id == mine and v.ticket_id
-        ]
+        )
         self.parked_count = len(parked)
-        for visit in parked:
+        if parked == getattr(self, "_parked_drawn", None):
+            return
+        self._parked_drawn = parked
+        box, self.resume_buttons = self.ids.parked, {}
+        box.clear_widgets()
+        for ticket_id, number, who in parked:
             row = Factory.ButtonRow()
-            text = f"{visit.ticket}  {visit.salutation_zh or _('Walk-in customer')}"
-            row.add_widget(Factory.BodyText(text=text, size_hint_y=1))
+            row.add_widget(Factory.BodyText(text=f"{number}  {who}", size_hint_y=1))
             button = Factory.QuietButton(text=_("Resume"), size_hint_x=0.4)
-            ticket_id = str(visit.ticket_id)
             button.bind(on_release=lambda *_, t=ticket_id: self.resume(t))
-            self.extra_buttons[f"resume:{ticket_id}"] = button
+            self.resume_buttons[f"resume:{ticket_id}"] = button
             row.add_widget(button)
             box.add_widget(row)
 
     def _finish_outcomes(self, lead: BriefLead | None) -> None:
-        box = self.ids.outcomes
-        box.clear_widgets()
+        """One tap to finish and record the counter lead (redrawn only when the lead changes)."""
         brief = self.view.tablet.state.brief
-        if lead is None or brief is None:
+        drawn = (brief.visit_id, lead.lead_id) if lead is not None and brief is not None else None
+        if drawn == getattr(self, "_lead_drawn", ()):
+            return
+        self._lead_drawn = drawn
+        box, self.outcome_buttons = self.ids.outcomes, {}
+        box.clear_widgets()
+        if lead is None or drawn is None:
             self.lead_text = ""
             return
         self.lead_text = _("Finish and record {product}:").format(product=lead.product)
         row = Factory.ButtonRow()
-        tablet, visit_id, lead_id = self.view.tablet, brief.visit_id, lead.lead_id
+        tablet, (visit_id, lead_id) = self.view.tablet, drawn
         for outcome, title in _FINISH_OUTCOMES:
             button = Factory.QuietButton(text=_(title))
             button.bind(
@@ -171,7 +186,7 @@ class CounterWork:
                     tablet, visit_id, lead_id, o
                 )
             )
-            self.extra_buttons[f"finish:{outcome}"] = button
+            self.outcome_buttons[f"finish:{outcome}"] = button
             row.add_widget(button)
         box.add_widget(row)
 

@@ -90,7 +90,11 @@ def test_teller_serves_parks_resumes_transfers_and_finishes_with_an_outcome(rig:
     assert counter.tablet.state.serving is None
     _call_next(rig, counter, walk_in["id"])
     press(rig, counter.view, f"resume:{vip['id']}")
-    rig.until(lambda: _serving(counter) == vip["id"], "the parked customer served again")
+    try:
+        rig.until(lambda: _serving(counter) == vip["id"], "the parked customer served again")
+    except AssertionError:
+        tablet = counter.tablet
+        raise AssertionError(f"{tablet.message!r} {list(tablet.failures)}") from None
     assert ("finished", "finished") in _events(rig, walk_in["id"])
     assert _events(rig, vip["id"])[-1] == ("ticket_updated", "called")
     rig.until(lambda: f"resume:{vip['id']}" not in counter.view.buttons, "parked list empty")
