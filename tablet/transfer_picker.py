@@ -74,6 +74,16 @@ class TransferPicker(AnchorLayout):  # type: ignore[misc]
         super().on_touch_down(touch)
         return True
 
+    def on_touch_move(self, touch: Any) -> bool:
+        """Nor does it scroll under the picker."""
+        super().on_touch_move(touch)
+        return True
+
+    def on_touch_up(self, touch: Any) -> bool:
+        """Nor take the end of a touch."""
+        super().on_touch_up(touch)
+        return True
+
     def show(self, targets: QueueTargets | None) -> None:
         """Draw again with the hub's services and counters (None: still loading)."""
         if targets is not self.targets:
