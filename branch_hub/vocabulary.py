@@ -173,6 +173,7 @@ class TicketOperation(StrEnum):
     FINISH = "finish"
     PARK = "park"
     TRANSFER = "transfer"
+    RESUME = "resume"
 
 
 STAFF_ROLES = frozenset(Role)

@@ -13,7 +13,7 @@ from branch_hub.client import (
     HubUnavailable,
     StaffSessionEnded,
 )
-from branch_hub.client.models import Brief, LobbyBoard, TicketResult
+from branch_hub.client.models import Brief, LobbyBoard, QueueTargets, TicketResult
 from tablet.device import EnrolmentError
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
@@ -78,6 +78,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         _called(tablet, result)
     elif tag == "served" and logged_in and isinstance(result, TicketResult):
         _served(tablet, result)
+    elif tag == "targets" and logged_in and isinstance(result, QueueTargets):
+        tablet.state.targets = result
     elif tag in _CONFIRMATIONS:
         tablet.message = _CONFIRMATIONS[tag]
         brief = tablet.state.brief

@@ -18,10 +18,10 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
-from branch_hub.client import TicketOperation
 from tablet import words
 from tablet.board_view import BoardPanel, open_screen
 from tablet.controller import Tablet
+from tablet.counter_screen import CounterWork
 from tablet.i18n import _
 from tablet.state import Arrival
 
@@ -236,33 +236,8 @@ class AdvisorScreen(WorkScreen):
         return state.board.handed_to(session.staff_id, session.role) if session else []
 
 
-class CounterScreen(WorkScreen):
-    """A teller's counter."""
-
-    serving_text = StringProperty("")
-    counter_text = StringProperty("")
-
-    def refresh(self) -> None:
-        """The ticket being served, then the list and the brief."""
-        tablet = self.view.tablet
-        serving = tablet.state.serving
-        self.counter_text = f"{self._counter()} 号窗口"
-        self.serving_text = f"正在办理 {serving.number}" if serving else "空闲，可叫下一位"
-        super().refresh()
-
-    def _counter(self) -> str:
-        return str(self.view.tablet.store.settings().get("counter", "C1"))
-
-    def call_next(self) -> None:
-        """Call the next ticket to this counter."""
-        self.view.tablet.call_next(self._counter())
-
-    def ticket_op(self, op: str) -> None:
-        """Recall, no-show, transfer (to wealth advice) or finish the ticket being served."""
-        if op == "transfer":
-            self.view.tablet.ticket_op(TicketOperation.TRANSFER, service="wealth")
-        else:
-            self.view.tablet.ticket_op(op)
+class CounterScreen(CounterWork, WorkScreen):
+    """A teller's counter (its behaviour is tablet.counter_screen's)."""
 
 
 class ReconnectingScreen(TabletScreen):

@@ -17,6 +17,7 @@ from branch_hub.client.models import (
     Brief,
     LobbyBoard,
     PushEvent,
+    QueueTargets,
     ServedTicket,
     VisitRow,
     VisitTimeline,
@@ -59,6 +60,9 @@ _DEVICES = {"card_reader": "读卡器", "id_reader": "身份证阅读器", "mags
 _DEVICES |= {"printer": "打印机"}
 _CONDITIONS = {"fault": "故障", "paper_low": "纸将用完", "paper_out": "缺纸", "error": "出错"}
 _CONDITIONS |= {"cover_open": "机盖未关", "offline": "离线", "unavailable": "不可用"}
+# A ticket_updated event's state as the list keeps it (parked at a counter, resumed, cancelled).
+_UPDATED_STATES = {"parked": "parked", "called": "serving", "waiting": "waiting"}
+_UPDATED_STATES |= {"cancelled": "done", "finished": "done"}
 MAX_VISITS = 500  # a busy branch day is ~300 arrivals; older finished ones are dropped first
 MAX_NOTIFICATIONS = 20
 MAX_ALERTS = 50
@@ -250,6 +254,8 @@ class LiveBoard:
             elif kind is EventKind.TRANSFERRED:
                 visit.state = "waiting"
                 visit.service = _str(data.get("service")) or visit.service
+            elif kind is EventKind.TICKET_UPDATED:
+                visit.state = _UPDATED_STATES.get(_str(data.get("state")) or "", visit.state)
         else:
             return False
         return True
@@ -291,6 +297,7 @@ class TabletState:
     timeline: VisitTimeline | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
     lobby_board: LobbyBoard | None = None  # the managers' board, as last fetched
+    targets: QueueTargets | None = None  # the branch's services and counters (transfer picker)
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
         default_factory=lambda: deque(maxlen=MAX_NOTIFICATIONS)
@@ -367,6 +374,7 @@ class TabletState:
         self.timeline_for, self.timeline = None, None
         self.serving = None
         self.lobby_board = None
+        self.targets = None
         self.alerts.clear()
         self.notifications.clear()
         self.connected = False

@@ -6,9 +6,7 @@ parent can search those folders after the app has exited (data hygiene).
 
 from __future__ import annotations
 
-import atexit
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
-from tests.support.kivy_harness import Harness, prepare_kivy_env, shared_harness, start_xvfb
+from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(os.environ.get("TABLET_TEST_ROOT", "/nonexistent"))
@@ -34,28 +32,16 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _stop_xvfb(xvfb: subprocess.Popen[bytes]) -> None:
-    xvfb.terminate()
-    try:
-        xvfb.wait(5)
-    except subprocess.TimeoutExpired:
-        xvfb.kill()
-
-
 @pytest.fixture(scope="module")
 def harness() -> Harness:
-    # The process's one window and Xvfb (Kivy has one window per process): every scenario
-    # module of the child process uses it, and it stops when the process exits.
-    if not os.environ.get("DISPLAY"):
-        xvfb = start_xvfb("1280x800x24")
-        if xvfb is not None:
-            atexit.register(_stop_xvfb, xvfb)
-    prepare_kivy_env()
+    # The process's one window and Xvfb, alive until exit: each area's file (tablet_ui_*.py)
+    # gets this fixture anew, and Kivy cannot move its window to another display.
+    harness = shared_harness()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
-    return shared_harness()
+    return harness
 
 
 @pytest.fixture(scope="module")

@@ -131,6 +131,12 @@ async def _staff_flows(
         await call("POST", f"/api/v1/tickets/{ticket}/recall", **staff("teller"))
         await call("POST", f"/api/v1/tickets/{ticket}/finish", **staff("teller"))
         await call("POST", "/api/v1/counters/C1/call-next", **staff("teller"))
+        await call("POST", f"/api/v1/tickets/{walk_in['id']}/park", **staff("teller"))
+        await call("GET", "/api/v1/queue/targets", **staff("teller"))
+        await call(
+            "POST", f"/api/v1/tickets/{walk_in['id']}/resume", **staff("teller"),
+            json={"counter": "C1"},
+        )  # fmt: skip
         await call("POST", f"/api/v1/tickets/{walk_in['id']}/finish", **staff("teller"))
         await call("GET", "/api/v1/queue/dashboard", **staff("lobby"))
         kinds: list[str] = []

@@ -90,6 +90,10 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
     ),
     (lobby.UnknownCounter, _row(404, "unknown_counter", N_("No such counter."))),
     (
+        lobby.TicketNotParked,
+        _row(409, "ticket_not_parked", N_("Only a parked ticket can be resumed.")),
+    ),
+    (
         lobby.RequestConflict,
         _row(409, "request_id_reused", N_("This request id already answered another action.")),
     ),

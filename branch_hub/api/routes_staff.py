@@ -31,6 +31,8 @@ from branch_hub.client.models import (
     NoteRequest,
     NoteResult,
     OutcomeResult,
+    QueueTargets,
+    ResumeRequest,
     TicketResult,
     TransferRequest,
     VisitList,
@@ -144,10 +146,12 @@ def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[we
     async def handler(request: web.Request) -> web.Response:
         context = require_staff(request, QUEUE_ROLES)
         ticket_id = path_param(request, "ticket_id", _TICKET_ID)
-        transfer = op is TicketOperation.TRANSFER
-        body = await json_body(request, optional=not transfer)
+        transfer, resume = op is TicketOperation.TRANSFER, op is TicketOperation.RESUME
+        body = await json_body(request, optional=not (transfer or resume))
         service = opt_str(body, "service", max_len=32) if transfer else None
         counter = opt_str(body, "counter", max_len=32) if transfer else None
+        if resume:
+            counter = req_str(body, "counter", max_len=32)
         answer = await _counters(request).ticket_op(
             context, ticket_id, op, service=service, counter=counter, request_id=request_id(body)
         )
@@ -155,6 +159,12 @@ def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[we
 
     handler.__doc__ = f"{op.value} a ticket."
     return handler
+
+
+async def targets(request: web.Request) -> web.Response:
+    """The services and counters a ticket may be transferred to (the counter's pickers)."""
+    require_staff(request, QUEUE_ROLES)
+    return web.json_response((await _counters(request).targets()).to_wire())
 
 
 async def dashboard(request: web.Request) -> web.Response:
@@ -183,12 +193,19 @@ _TICKET_OPS = {
     ),
     TicketOperation.PARK: ("park", "Park a called ticket (the counter becomes free)."),
     TicketOperation.TRANSFER: ("transfer", "Transfer a ticket to another service and/or counter."),
+    TicketOperation.RESUME: (
+        "resume",
+        "Serve a parked ticket at a counter (its current ticket, if any, is finished first).",
+    ),
+}
+_BODIES = {
+    TicketOperation.TRANSFER: Body(TransferRequest, example={"service": "wealth"}),
+    TicketOperation.RESUME: Body(ResumeRequest, example={"counter": "C1"}),
 }
 
 
 def _ticket_route(op: TicketOperation) -> Route:
     operation_id, summary = _TICKET_OPS[op]
-    transfer = op is TicketOperation.TRANSFER
     return staff_route(
         "POST",
         f"/api/v1/tickets/{{ticket_id}}/{op.value}",
@@ -198,7 +215,7 @@ def _ticket_route(op: TicketOperation) -> Route:
         _MOVED,
         roles=QUEUE_ROLES,
         params=(_TICKET,),
-        body=Body(TransferRequest, example={"service": "wealth"}) if transfer else _COMMAND,
+        body=_BODIES.get(op, _COMMAND),
         refusals=_COMMAND_REFUSALS,
         limit=WriteClass.COMMAND,
     )
@@ -287,6 +304,16 @@ ROUTES = (
         limit=WriteClass.COMMAND,
     ),
     *(_ticket_route(op) for op in TicketOperation),
+    staff_route(
+        "GET",
+        "/api/v1/queue/targets",
+        targets,
+        "queueTargets",
+        "The services and counters a ticket may be transferred to, with names and state.",
+        {200: Reply("Services with waiting counts; counters open or busy.", QueueTargets)},
+        roles=QUEUE_ROLES,
+        refusals=frozenset({503}),
+    ),
     staff_route(
         "GET",
         "/api/v1/queue/dashboard",

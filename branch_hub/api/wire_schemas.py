@@ -27,6 +27,7 @@ from branch_hub.client.models import (
     NoteRequest,
     PrintResult,
     ReportRequest,
+    ResumeRequest,
     ServedTicket,
     ServiceOffer,
     StaffTicket,
@@ -135,6 +136,7 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
         "counter": _text(SERVICE_MAX_CHARS, nullable=True),
         "request_id": _OPT_REQUEST_ID,
     },
+    ResumeRequest: {"counter": _text(SERVICE_MAX_CHARS), "request_id": _OPT_REQUEST_ID},
     ReportRequest: {
         "event": {"type": "string", "enum": list(REPORT_EVENTS)},
         "version": {"type": ["string", "null"], "maxLength": REPORT_VERSION_MAX_CHARS},

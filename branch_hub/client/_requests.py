@@ -30,6 +30,7 @@ __all__ = [
     "LoginRequest",
     "NoteRequest",
     "ReportRequest",
+    "ResumeRequest",
     "TicketOperationRequest",
     "TicketRequest",
     "TransferRequest",
@@ -248,6 +249,28 @@ class TransferRequest:
         """Parse a JSON body; raise WireError on a wrong shape."""
         r = Reader(body, "transfer")
         return cls(r.opt_text("service"), r.opt_text("counter"), r.request_id())
+
+
+@dataclass(frozen=True)
+class ResumeRequest:
+    """POST /tickets/{id}/resume: the counter that serves the parked ticket now."""
+
+    counter: str
+    request_id: str = field(default_factory=new_request_id)
+
+    def __post_init__(self) -> None:
+        _text(self.counter, "counter", SHORT_MAX_CHARS)
+        check_request_id(self.request_id)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body."""
+        return {"counter": self.counter, "request_id": self.request_id}
+
+    @classmethod
+    def from_wire(cls, body: object) -> ResumeRequest:
+        """Parse a JSON body; raise WireError on a wrong shape."""
+        r = Reader(body, "resume")
+        return cls(r.text("counter"), r.request_id())
 
 
 @dataclass(frozen=True)

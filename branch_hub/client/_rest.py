@@ -15,6 +15,7 @@ import requests
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._board_models import LobbyBoard
 from branch_hub.client._brief_models import Brief, NoteResult
+from branch_hub.client._counter_models import QueueTargets
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
@@ -25,6 +26,7 @@ from branch_hub.client._requests import (
     LoginRequest,
     NoteRequest,
     ReportRequest,
+    ResumeRequest,
     TicketRequest,
     TransferRequest,
 )
@@ -157,12 +159,14 @@ class HubClient(HubTransport):
         self,
         operation: TicketOperation,
         ticket_id: str,
-        request: CommandRequest | TransferRequest | None = None,
+        request: CommandRequest | TransferRequest | ResumeRequest | None = None,
     ) -> TicketResult:
-        """Recall, no-show, finish, park or transfer a ticket."""
+        """Recall, no-show, finish, park, transfer or resume a ticket."""
         operation = TicketOperation(operation)
         if operation is TicketOperation.TRANSFER and not isinstance(request, TransferRequest):
             raise HubProtocolError("a transfer needs a TransferRequest")
+        if operation is TicketOperation.RESUME and not isinstance(request, ResumeRequest):
+            raise HubProtocolError("a resume needs a ResumeRequest")
         body = (request or CommandRequest()).to_wire()
         answer = self.post(f"/tickets/{segment(ticket_id)}/{operation.value}", body)
         return TicketResult.from_wire(answer)
@@ -186,6 +190,14 @@ class HubClient(HubTransport):
     def transfer(self, ticket_id: str, request: TransferRequest) -> TicketResult:
         """Move the ticket to another service or counter."""
         return self.ticket_operation(TicketOperation.TRANSFER, ticket_id, request)
+
+    def resume(self, ticket_id: str, request: ResumeRequest) -> TicketResult:
+        """Serve a parked ticket at the request's counter."""
+        return self.ticket_operation(TicketOperation.RESUME, ticket_id, request)
+
+    def queue_targets(self) -> QueueTargets:
+        """The services and counters a ticket may be transferred to."""
+        return QueueTargets.from_wire(self.get("/queue/targets"))
 
     def dashboard(self) -> Dashboard:
         """The lobby manager's queue dashboard."""

@@ -26,6 +26,7 @@ from branch_hub.client._brief_models import (
     BriefTier,
     NoteResult,
 )
+from branch_hub.client._counter_models import CounterTarget, QueueTargets, ServiceTarget
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
 from branch_hub.client._kiosk_models import (
@@ -48,6 +49,7 @@ from branch_hub.client._requests import (
     LoginRequest,
     NoteRequest,
     ReportRequest,
+    ResumeRequest,
     TicketOperationRequest,
     TicketRequest,
     TransferRequest,
@@ -88,6 +90,7 @@ __all__ = [
     "ClaimResult",
     "CommandRequest",
     "CounterLoad",
+    "CounterTarget",
     "Dashboard",
     "EndSessionRequest",
     "Ended",
@@ -109,10 +112,13 @@ __all__ = [
     "OutcomeResult",
     "PrintResult",
     "PushEvent",
+    "QueueTargets",
     "ReportRequest",
+    "ResumeRequest",
     "ServedTicket",
     "ServiceLoad",
     "ServiceOffer",
+    "ServiceTarget",
     "StaffTicket",
     "TicketIssued",
     "TicketOperationRequest",

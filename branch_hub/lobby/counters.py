@@ -1,4 +1,4 @@
-"""Counter work: call next, recall, no-show, finish, park, transfer, and the dashboard.
+"""Counter work: call next, recall, no-show, finish, park, resume, transfer, and the dashboard.
 
 Each operation is one transaction (the queue's change and its push events) and, with a request
 id, idempotent across a hub restart: a counter that retries `call-next` after a lost answer gets
@@ -15,9 +15,16 @@ from typing import Any
 from branch_hub.config import BranchConfig, Counter
 from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
-from branch_hub.lobby.errors import TransferTarget, UnknownCounter
-from branch_hub.lobby.results import Answer, CounterTicket, DashboardView
-from branch_hub.queue import Actor, Dashboard, Outcome, QueueStore, waiting_snapshot
+from branch_hub.lobby.errors import TicketNotParked, TransferTarget, UnknownCounter
+from branch_hub.lobby.results import Answer, CounterTicket, DashboardView, QueueTargets
+from branch_hub.queue import (
+    Actor,
+    Dashboard,
+    Outcome,
+    QueueStore,
+    TicketState,
+    waiting_snapshot,
+)
 from branch_hub.queue import EventKind as QueueEventKind
 from branch_hub.vocabulary import EventKind, TicketOperation
 from branch_hub.voice import VoiceCache, VoiceError, announcement
@@ -85,11 +92,13 @@ class Counters:
         counter: str | None = None,
         request_id: str | None = None,
     ) -> Answer:
-        """Recall, no-show, finish, park or transfer a ticket."""
+        """Recall, no-show, finish, park, resume (at `counter`) or transfer a ticket."""
         actor = self._actor(caller)
         queue = self.queue
         if op is TicketOperation.TRANSFER and service is None and counter is None:
             raise TransferTarget("give a service or a counter")
+        if op is TicketOperation.RESUME and counter not in self._counters:
+            raise UnknownCounter(f"no counter {counter}")
         ops: dict[TicketOperation, Callable[[], Outcome]] = {
             TicketOperation.RECALL: lambda: queue.recall(ticket_id, actor),
             TicketOperation.NO_SHOW: lambda: queue.no_show(ticket_id, actor),
@@ -98,8 +107,23 @@ class Counters:
             TicketOperation.TRANSFER: lambda: queue.transfer(
                 ticket_id, actor, to_service=service, to_counter=counter
             ),
+            TicketOperation.RESUME: lambda: self._resume(ticket_id, str(counter), actor),
         }
         return await self._run(caller, request_id, f"ticket-{op.value}:{ticket_id}", ops[op])
+
+    def _resume(self, ticket_id: str, counter_id: str, actor: Actor) -> Outcome:
+        """Serve a parked ticket at a counter; as with call-next, its current one is finished."""
+        queue = self.queue
+        queue.refresh()
+        parked = queue.ticket(ticket_id)
+        if parked.state is not TicketState.PARKED:
+            raise TicketNotParked(f"ticket {parked.number} is {parked.state}, not parked")
+        if counter_id not in queue.engine.open_counters:
+            queue.open_counter(counter_id, actor)
+        current = queue.engine.current(counter_id)
+        finished = queue.finish(current.id, actor).events if current is not None else ()
+        resumed = queue.resume(ticket_id, counter_id, actor)
+        return Outcome(resumed.ticket, (*finished, *resumed.events))
 
     async def _run(
         self,
@@ -180,3 +204,15 @@ class Counters:
             return self.queue.dashboard()
 
         return DashboardView(await asyncio.get_running_loop().run_in_executor(None, read))
+
+    async def targets(self) -> QueueTargets:
+        """The services and counters a ticket may be transferred to, with their state now."""
+
+        def read() -> QueueTargets:
+            self.queue.refresh()
+            engine = self.queue.engine
+            waiting = {s.code: len(engine.waiting(s.code)) for s in self.config.services}
+            serving = frozenset(c for c in self._counters if engine.current(c) is not None)
+            return QueueTargets(self.config, waiting, engine.open_counters, serving)
+
+        return await asyncio.get_running_loop().run_in_executor(None, read)

@@ -10,6 +10,7 @@ LobbyError
  +- TransferTarget      a transfer names neither a service nor a counter
  +- UnknownCounter      no such counter at this branch
  +- RequestConflict     a request id reused for another action
+ +- TicketNotParked     only a parked ticket can be resumed
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ __all__ = [
     "QueueUnavailable",
     "RequestConflict",
     "SessionExpired",
+    "TicketNotParked",
     "TransferTarget",
     "UnknownCounter",
     "UnknownLead",
@@ -61,3 +63,7 @@ class UnknownCounter(LobbyError):
 
 class RequestConflict(LobbyError):
     """A request id already answered another action."""
+
+
+class TicketNotParked(LobbyError):
+    """Only a parked ticket can be resumed."""

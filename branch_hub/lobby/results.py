@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from branch_hub.briefs import Note
+from branch_hub.config import BranchConfig
 from branch_hub.lobby.visits import Visit
 from branch_hub.lobby.wire import dashboard_wire, staff_ticket, ticket_view
 from branch_hub.queue import Dashboard, Ticket
@@ -23,6 +24,7 @@ __all__ = [
     "HandedOff",
     "NoteAdded",
     "OutcomeRecorded",
+    "QueueTargets",
     "Replayed",
     "VisitList",
     "VisitListed",
@@ -165,3 +167,38 @@ class DashboardView:
     def to_wire(self) -> dict[str, Any]:
         """JSON form."""
         return dashboard_wire(self.board) | {"waiting": dict(self.board.waiting)}
+
+
+@dataclass(frozen=True)
+class QueueTargets:
+    """Where a counter may send a ticket: the branch's services and counters, as they are now."""
+
+    config: BranchConfig
+    waiting: dict[str, int]
+    open_counters: frozenset[str]
+    serving: frozenset[str]
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form: names in both languages, waiting counts, open and busy counters."""
+        services = [
+            {
+                "code": s.code,
+                "name_zh": s.name_zh,
+                "name_en": s.name_en,
+                "waiting": self.waiting.get(s.code, 0),
+            }
+            for s in self.config.services
+        ]
+        counters = [
+            {
+                "counter_id": c.id,
+                "number": c.number,
+                "name_zh": c.name_zh,
+                "name_en": c.name_en or f"Counter {c.number}",
+                "services": list(c.services),
+                "open": c.id in self.open_counters,
+                "serving": c.id in self.serving,
+            }
+            for c in self.config.counters
+        ]
+        return {"services": services, "counters": counters}
