@@ -29,6 +29,7 @@ from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
+from branch_hub.lobby.handoffdesk import HandoffDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.visits import VisitStore
@@ -80,6 +81,7 @@ class Hub:
     pruner: Pruner
     alerts: HubAlerts
     limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
+    handoffs: HandoffDesk = field(init=False)  # hand-offs to a person, managers' alerts
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
@@ -90,6 +92,8 @@ class Hub:
 
     def __post_init__(self) -> None:
         self.limits = WriteLimits(self.config.hub.write_limit_scale)
+        staff, sessions = self.security.staff, self.security.sessions
+        self.handoffs = HandoffDesk(self.desk, staff.list, sessions.staff_ids)
         reserve = self.config.hub.disk_reserve_mb * MB
         interval = self.disk_check_interval_s
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)

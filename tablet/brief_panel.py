@@ -17,6 +17,8 @@ from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
 from tablet import theme, words
 from tablet.controller import Tablet
+from tablet.handoff_panel import draw_picker, picker_key
+from tablet.i18n import _
 
 __all__ = ["BriefCard"]
 
@@ -59,14 +61,20 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
 
     def show(self, owner: _Owner, brief: Brief | None) -> None:
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
-        if brief is self.drawn and self.body.children:
+        picking = picker_key(owner.tablet, brief)
+        drawn = self.drawn if isinstance(self.drawn, tuple) else (None, None)
+        if drawn[0] is brief and drawn[1] == picking and self.body.children:
             return
-        self.owner, self.drawn = owner, brief
+        self.owner, self.drawn = owner, (brief, picking)
         self.body.clear_widgets()
         self.bar.clear_widgets()
         self.buttons = {}
         if brief is None:
             _add(self.body, "Caption", "请在左侧选择一位客户查看简报")
+            return
+        if picking is not None:
+            draw_picker(self, owner.tablet, brief)
+            self.scroll.scroll_y = 1
             return
         state = owner.tablet.state
         role = state.session.role if state.session else ""
@@ -180,6 +188,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
                     lambda: self._handoff(visit_id, Role.WEALTH_MANAGER),
                 ),
                 ("handoff_teller", "转柜员", lambda: self._handoff(visit_id, Role.TELLER)),
+                ("handoff_pick", _("Hand to a colleague"), lambda: self._pick(visit_id)),
             ):
                 button = Factory.PrimaryButton(text=title)
                 button.bind(on_release=lambda *_, p=press: p())
@@ -208,6 +217,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         if text:
             self._tablet().add_note(visit_id, text)
             self.note_input.text = ""
+
+    def _pick(self, visit_id: str) -> None:
+        self._tablet().pick_handoff(visit_id)
 
     def _handoff(self, visit_id: str, role: str) -> None:
         text = self.note_input.text.strip()

@@ -14,7 +14,7 @@ from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
 from branch_hub.client import TicketOperation
-from tablet import words
+from tablet import handoff_words, words
 from tablet.controller import Tablet
 from tablet.state import Arrival
 
@@ -22,7 +22,16 @@ __all__ = ["SCREENS", "TabletScreen", "load_kv"]
 
 KV = Path(__file__).with_name("kv")
 # Shared rules first (the screens use them), then one file per screen.
-KV_FILES: tuple[str, ...] = ("widgets", "brief", "shell", "setup", "login", "lobby", "advisor")
+KV_FILES: tuple[str, ...] = (
+    "widgets",
+    "brief",
+    "handoff",
+    "shell",
+    "setup",
+    "login",
+    "lobby",
+    "advisor",
+)
 KV_FILES += ("counter", "reconnecting", "revoked")
 
 
@@ -153,14 +162,20 @@ class WorkScreen(TabletScreen):
         self.count = len(visits)
         times = self.view.row_times if self.view.tablet.record_times else None
         data = []
+        handovers, names = state.handoffs.handovers, state.handoffs.colleagues
         for visit in visits:
+            given = handovers.get(visit.visit_id)
+            where = handoff_words.place_text(visit, given)
+            moved = handoff_words.handover_text(given, names)
             if times is not None and visit.visit_id not in times:
                 times[visit.visit_id] = time.perf_counter()
             data.append(
                 {
                     "visit_id": visit.visit_id,
                     "title": words.row_title(visit),
-                    "detail": words.row_detail(visit, now, me),
+                    "detail": "  ·  ".join(
+                        p for p in (words.row_detail(visit, now, me), where, moved) if p
+                    ),
                     "priority": visit.priority,
                     "selected": visit.visit_id == self.selected,
                     "pick": self.pick,

@@ -14,6 +14,7 @@ from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
 from branch_hub.client.models import Brief, PushEvent, ServedTicket, VisitRow
+from tablet.handoff_state import HandoffMemory
 
 __all__ = [
     "ROLE_SCREENS",
@@ -287,6 +288,7 @@ class TabletState:
     )
     connected: bool = False
     revision: int = 0  # bumped on every change the views must redraw
+    handoffs: HandoffMemory = field(default_factory=HandoffMemory)
 
     def on_event(self, raw: PushEvent | Mapping[str, Any]) -> bool:
         """Apply a stream event to the board, alerts and notifications (malformed: ignored)."""
@@ -298,6 +300,9 @@ class TabletState:
         if self.board.last_seq == seq_before:
             return False  # duplicate
         kind, data, seq = event.kind, event.data, event.seq
+        if self.session is not None:
+            me = self.session
+            changed = self.handoffs.on_event(kind, data, me.staff_id, me.role) or changed
         if kind is EventKind.ARRIVAL and data.get("priority"):
             ticket = data.get("ticket")
             number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
@@ -357,5 +362,6 @@ class TabletState:
         self.serving = None
         self.alerts.clear()
         self.notifications.clear()
+        self.handoffs.clear()
         self.connected = False
         self.revision += 1

@@ -12,6 +12,7 @@ from aiohttp import web
 from branch_hub.api import (
     routes_apps,
     routes_core,
+    routes_handoff,
     routes_kiosk,
     routes_renewal,
     routes_security,
@@ -44,6 +45,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_renewal.ROUTES,
     *routes_kiosk.ROUTES,
     *routes_staff.ROUTES,
+    *routes_handoff.ROUTES,
     *routes_apps.ROUTES,
 )
 

@@ -18,6 +18,15 @@ from branch_hub.client._brief_models import (
 )
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
+from branch_hub.client._handoff_models import (
+    AlertDismissed,
+    HandoffAccepted,
+    ManagerAlert,
+    ManagerAlerts,
+    StaffDirectory,
+    StaffMember,
+    VisitHandoff,
+)
 from branch_hub.client._kiosk_models import (
     Branch,
     Greeting,
@@ -59,6 +68,7 @@ from branch_hub.client._staff_models import (
 from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
+    "AlertDismissed",
     "AppOffer",
     "Branch",
     "Brief",
@@ -78,6 +88,7 @@ __all__ = [
     "Ended",
     "ErrorBody",
     "Greeting",
+    "HandoffAccepted",
     "HandoffRequest",
     "HandoffResult",
     "Health",
@@ -86,6 +97,8 @@ __all__ = [
     "LeadOutcomeRequest",
     "LoginRequest",
     "LoginResult",
+    "ManagerAlert",
+    "ManagerAlerts",
     "Menu",
     "NoteRequest",
     "NoteResult",
@@ -96,12 +109,15 @@ __all__ = [
     "ServedTicket",
     "ServiceLoad",
     "ServiceOffer",
+    "StaffDirectory",
+    "StaffMember",
     "StaffTicket",
     "TicketIssued",
     "TicketOperationRequest",
     "TicketRequest",
     "TicketResult",
     "TransferRequest",
+    "VisitHandoff",
     "VisitList",
     "VisitRow",
     "WireError",

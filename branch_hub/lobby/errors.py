@@ -10,12 +10,21 @@ LobbyError
  +- TransferTarget      a transfer names neither a service nor a counter
  +- UnknownCounter      no such counter at this branch
  +- RequestConflict     a request id reused for another action
+ +- UnknownStaff        a hand-off names nobody of this branch
+ +- NotHandoffReceiver  someone else than the receiver (or their role) accepts a hand-off
+ +- NoPendingHandoff    the visit has no hand-off to accept
+ +- HandoffTaken        a colleague already accepted the hand-off
+ +- NoManagerAlert      no such alert to dismiss
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "HandoffTaken",
     "LobbyError",
+    "NoManagerAlert",
+    "NoPendingHandoff",
+    "NotHandoffReceiver",
     "QueueUnavailable",
     "RequestConflict",
     "SessionExpired",
@@ -23,6 +32,7 @@ __all__ = [
     "UnknownCounter",
     "UnknownLead",
     "UnknownService",
+    "UnknownStaff",
     "UnknownVisit",
 ]
 
@@ -61,3 +71,23 @@ class UnknownCounter(LobbyError):
 
 class RequestConflict(LobbyError):
     """A request id already answered another action."""
+
+
+class UnknownStaff(LobbyError):
+    """A hand-off names a colleague this branch does not have (or a disabled one)."""
+
+
+class NotHandoffReceiver(LobbyError):
+    """Only the named receiver, or someone of the role it went to, may accept a hand-off."""
+
+
+class NoPendingHandoff(LobbyError):
+    """The visit has no hand-off to accept."""
+
+
+class HandoffTaken(LobbyError):
+    """A colleague has already accepted the hand-off."""
+
+
+class NoManagerAlert(LobbyError):
+    """The caller has no such alert to dismiss."""

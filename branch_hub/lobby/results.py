@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from branch_hub.briefs import Note
+from branch_hub.lobby.handoffs import PendingHandoff
 from branch_hub.lobby.visits import Visit
 from branch_hub.lobby.wire import dashboard_wire, staff_ticket, ticket_view
 from branch_hub.queue import Dashboard, Ticket
@@ -129,10 +130,12 @@ class VisitListed:
     ticket: Ticket
     salutation_zh: str | None
     claimed_by: str | None
+    handoff: PendingHandoff | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form."""
         visit = self.visit
+        handoff = self.handoff
         return {
             "visit_id": visit.visit_id,
             "ticket": ticket_view(self.ticket),
@@ -142,6 +145,8 @@ class VisitListed:
             "claimed_by": self.claimed_by,
             "arrived_at": visit.arrived_at,
             "walk_in": visit.walk_in,
+            "location": handoff.location if handoff else None,
+            "handoff": handoff.to_wire() if handoff else None,
         }
 
 
