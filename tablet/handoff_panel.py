@@ -97,7 +97,11 @@ def draw_picker(card: Any, tablet: Tablet, brief: Brief) -> None:
     elif not own and not on_duty:
         body.add_widget(Factory.Caption(text=_("No colleague is on duty now")))
     row = Factory.ButtonRow()
-    cancel = _button(row, buttons, "handoff_cancel", _("Cancel"))
+    if card.note_input.parent is not None:
+        card.note_input.parent.remove_widget(card.note_input)
+    row.add_widget(card.note_input)  # the note goes with the hand-off
+    cancel = _button(row, buttons, "handoff_cancel", _("Cancel"), size_hint_x=None)
+    cancel.width = dp(140)
     cancel.bind(on_release=lambda *_: tablet.pick_handoff(None))
     card.bar.add_widget(row)
 

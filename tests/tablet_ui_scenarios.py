@@ -33,7 +33,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one Xvfb and one Kivy window for every scenario file
 def harness() -> Iterator[Harness]:
     xvfb = start_xvfb("1280x800x24")
     prepare_kivy_env()
