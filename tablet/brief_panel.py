@@ -15,7 +15,7 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
-from tablet import theme, words
+from tablet import handoff_words, theme, words
 from tablet.controller import Tablet
 from tablet.handoff_panel import draw_picker, picker_key
 from tablet.i18n import _
@@ -33,6 +33,14 @@ _OUTCOME_TEXT = {
     LeadOutcome.DECLINED: "已记录：客户婉拒",
     LeadOutcome.NOT_INTERESTED: "已记录：不感兴趣",
 }
+
+
+def _rm_text(brief: Brief, colleagues: Any) -> str:
+    """The customer's relationship manager by name when they work here."""
+    if brief.relationship_manager in colleagues:
+        who = handoff_words.colleague_name(brief.relationship_manager, colleagues)
+        return _("Relationship manager: {who}").format(who=who)
+    return "已有专属客户经理"
 
 
 class _Owner(Protocol):
@@ -115,10 +123,11 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             for code in brief.segments:
                 _add(chips, "Chip", words.segment_name(code))
             self.body.add_widget(chips)
-        facts = [words.claim_text(brief.claimed_by, me)]
+        colleagues = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
+        facts = [words.claim_text(brief.claimed_by, me, handoff_words.names(colleagues))]
         if brief.relationship_manager:
             mine = brief.relationship_manager == me
-            facts.append("您是其专属客户经理" if mine else "已有专属客户经理")
+            facts.append("您是其专属客户经理" if mine else _rm_text(brief, colleagues))
         risk = brief.risk_assessment
         if risk is not None:
             facts.append(words.risk_text(risk.level, risk.expires, risk.expired))
@@ -169,9 +178,13 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         _add(self.body, "Heading", "同事留言")
         for note in brief.notes:
             when = note.at[11:16] if len(note.at) >= 16 else ""
+            names = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
             who = words.role_title(note.role)
+            if note.by in names:
+                who = handoff_words.colleague_name(note.by, names)
             if note.kind == "handoff":
-                text = f"转交给{words.role_title(note.to_role) if note.to_role else '同事'}"
+                to = words.role_title(note.to_role) if note.to_role else None
+                text = f"转交给{to or handoff_words.colleague_name(note.to_staff_id, names)}"
                 text += f"：{note.text}" if note.text else ""
             else:
                 text = note.text

@@ -22,6 +22,7 @@ __all__ = [
     "colleague_name",
     "handover_text",
     "location_name",
+    "names",
     "offer_text",
     "place_text",
 ]
@@ -53,6 +54,11 @@ def colleague_name(staff_id: str | None, colleagues: Colleagues) -> str:
     if member is None:
         return _("A colleague")
     return f"{member.name}（{role_title(member.role)}）"
+
+
+def names(colleagues: Colleagues) -> dict[str, str]:
+    """Each colleague's 'name (role title)' by staff id."""
+    return {staff_id: colleague_name(staff_id, colleagues) for staff_id in colleagues}
 
 
 def place_text(visit: Arrival, handover: VisitHandover | None) -> str:

@@ -163,6 +163,7 @@ class WorkScreen(TabletScreen):
         times = self.view.row_times if self.view.tablet.record_times else None
         data = []
         handovers, names = state.handoffs.handovers, state.handoffs.colleagues
+        named = handoff_words.names(names)
         for visit in visits:
             given = handovers.get(visit.visit_id)
             where = handoff_words.place_text(visit, given)
@@ -174,7 +175,7 @@ class WorkScreen(TabletScreen):
                     "visit_id": visit.visit_id,
                     "title": words.row_title(visit),
                     "detail": "  ·  ".join(
-                        p for p in (words.row_detail(visit, now, me), where, moved) if p
+                        p for p in (words.row_detail(visit, now, me, named), where, moved) if p
                     ),
                     "priority": visit.priority,
                     "selected": visit.visit_id == self.selected,
