@@ -17,10 +17,19 @@ from branch_hub.pki import issue_client_cert, issue_server_cert, make_ca, write_
 from branch_hub.security.devices import DeviceRegistry
 from branch_hub.security.staff import StaffStore
 
-__all__ = ["BRANCH", "COUNTERS", "PIN", "SERVICES", "HubToml", "enrol"]
+__all__ = ["BRANCH", "COUNTERS", "PIN", "RELATIONSHIP_MANAGERS", "SERVICES", "HubToml", "enrol"]
 
 BRANCH = "BJ-CY-0105"
 PIN = "246810"
+# The synthetic export names relationship managers RM0001-RM0059 (sync/synth.py); the first five
+# work at this branch, so their customers' arrivals alert them and the picker offers them first.
+RELATIONSHIP_MANAGERS = (
+    ("RM0001", "王芳"),
+    ("RM0002", "李娜"),
+    ("RM0003", "张伟"),
+    ("RM0004", "刘洋"),
+    ("RM0005", "陈静"),
+)
 SERVICES = [
     ("cash", "现金业务", "Cash deposit & withdrawal", "A", 2.5),
     ("account", "开户及账户服务", "Accounts & cards", "B", 6.0),
@@ -88,6 +97,8 @@ def enrol(data: Path, root: Path, stations: int, tablets: int) -> None:
         staff.add(f"S-{counter}", f"Staff {counter}", role, PIN)
     for i in range(tablets):
         staff.add(f"S-T{i + 1:02d}", f"Lobby {i + 1}", "lobby_manager", PIN)
+    for staff_id, name in RELATIONSHIP_MANAGERS:
+        staff.add(staff_id, name, "wealth_manager", PIN)
     staff.close()
     load_or_create_signing_key(data / "outcome_signing.key")
 

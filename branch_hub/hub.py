@@ -30,6 +30,7 @@ from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
+from branch_hub.lobby.handoffdesk import HandoffDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.timeline import Timeline
@@ -82,6 +83,7 @@ class Hub:
     pruner: Pruner
     alerts: HubAlerts
     limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
+    handoffs: HandoffDesk = field(init=False)  # hand-offs to a person, managers' alerts
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
     timeline: Timeline = field(init=False)  # colleagues' work with a customer, visit by visit
     board: BoardDesk = field(init=False)  # the lobby board and its alerts
@@ -94,6 +96,8 @@ class Hub:
 
     def __post_init__(self) -> None:
         self.limits = WriteLimits(self.config.hub.write_limit_scale)
+        staff, sessions = self.security.staff, self.security.sessions
+        self.handoffs = HandoffDesk(self.desk, staff.list, sessions.staff_ids)
         reserve = self.config.hub.disk_reserve_mb * MB
         interval = self.disk_check_interval_s
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)

@@ -22,6 +22,7 @@ __all__ = [
     "STAFF_ROLES",
     "WS_CLOSE_SESSION_ENDED",
     "AppName",
+    "CustomerLocation",
     "DeviceCondition",
     "DeviceKind",
     "EventKind",
@@ -102,6 +103,8 @@ class EventKind(StrEnum):
     DEVICE_ALERT = "device_alert"
     CACHE_STALE = "cache_stale"
     HUB_ALERT = "hub_alert"
+    HANDOFF_ACCEPTED = "handoff_accepted"
+    MANAGER_ALERT = "manager_alert"
 
 
 class HubAlertKind(StrEnum):
@@ -113,6 +116,15 @@ class HubAlertKind(StrEnum):
     AUDIT_DOUBTED = "audit_doubted"
     PRIORITY_UNCLAIMED = "priority_unclaimed"
     WAIT_OVER_TARGET = "wait_over_target"
+
+
+class CustomerLocation(StrEnum):
+    """Where in the branch a customer was taken by a hand-off ("escorted to the VIP room")."""
+
+    VIP_ROOM = "vip_room"
+    WEALTH_OFFICE = "wealth_office"
+    COUNTER_AREA = "counter_area"
+    WAITING_AREA = "waiting_area"
 
 
 class KioskMessage(StrEnum):
@@ -213,6 +225,11 @@ EVENT_CATALOGUE: dict[EventKind, tuple[str, str]] = {
     EventKind.DEVICE_ALERT: ("a station device changes condition", "tablets: alerts"),
     EventKind.CACHE_STALE: ("the customer cache turns stale or fresh", "tablets: alerts"),
     EventKind.HUB_ALERT: ("disk space or an attack on logins or enrolment", "tablets: alerts"),
+    EventKind.HANDOFF_ACCEPTED: ("the receiver accepts a hand-off", "tablets: the giver's row"),
+    EventKind.MANAGER_ALERT: (
+        "a customer's relationship manager's customer arrives",
+        "tablets: that manager's banner",
+    ),
 }
 
 NOTE_MAX_CHARS = 1000  # a note, a hand-off message or a lead outcome's remark

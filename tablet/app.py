@@ -18,7 +18,8 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
 
-import tablet.brief_panel  # noqa: F401  (registers BriefCard for the kv files)
+import tablet.brief_panel
+import tablet.handoff_panel  # noqa: F401  (registers OfferBar for the kv files)
 from tablet import theme, words
 from tablet.controller import Tablet
 from tablet.screens import SCREENS, TabletScreen, load_kv
@@ -80,7 +81,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     @property
     def buttons(self) -> dict[str, Button]:
         """Every button the user can press now, by what it does."""
-        return {"logout": self.ids.logout, **self.screen.buttons()}
+        return {"logout": self.ids.logout, **self.ids.offer.buttons, **self.screen.buttons()}
 
     @property
     def inputs(self) -> dict[str, TextInput]:
@@ -132,6 +133,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         note = state.notifications[-1] if state.notifications else None
         self.banner_text = f"★  {note.text}" if note else ""
         self.alert_text = "  |  ".join(a.text for a in state.alerts.values())
+        self.ids.offer.show(t)
         # The revoked notice says it all; a later failure's line would only confuse.
         self.status_text = "" if wanted == "revoked" else t.message
         self.screen.refresh()

@@ -15,8 +15,10 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief, BriefLead
-from tablet import theme, timeline_panel, words
+from tablet import handoff_words, theme, timeline_panel, words
 from tablet.controller import Tablet
+from tablet.handoff_panel import draw_picker, picker_key
+from tablet.i18n import _
 
 __all__ = ["BriefCard"]
 
@@ -31,6 +33,14 @@ _OUTCOME_TEXT = {
     LeadOutcome.DECLINED: "已记录：客户婉拒",
     LeadOutcome.NOT_INTERESTED: "已记录：不感兴趣",
 }
+
+
+def _rm_text(brief: Brief, colleagues: Any) -> str:
+    """The customer's relationship manager by name when they work here."""
+    if brief.relationship_manager in colleagues:
+        who = handoff_words.colleague_name(brief.relationship_manager, colleagues)
+        return _("Relationship manager: {who}").format(who=who)
+    return "已有专属客户经理"
 
 
 class _Owner(Protocol):
@@ -61,14 +71,20 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
         if timeline_panel.shown_instead(self, owner, brief):
             return
-        if brief is self.drawn and self.body.children:
+        picking = picker_key(owner.tablet, brief)
+        drawn = self.drawn if isinstance(self.drawn, tuple) else (None, None)
+        if drawn[0] is brief and drawn[1] == picking and self.body.children:
             return
-        self.owner, self.drawn = owner, brief
+        self.owner, self.drawn = owner, (brief, picking)
         self.body.clear_widgets()
         self.bar.clear_widgets()
         self.buttons = {}
         if brief is None:
             _add(self.body, "Caption", "请在左侧选择一位客户查看简报")
+            return
+        if picking is not None:
+            draw_picker(self, owner.tablet, brief)
+            self.scroll.scroll_y = 1
             return
         state = owner.tablet.state
         role = state.session.role if state.session else ""
@@ -109,10 +125,11 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             for code in brief.segments:
                 _add(chips, "Chip", words.segment_name(code))
             self.body.add_widget(chips)
-        facts = [words.claim_text(brief.claimed_by, me)]
+        colleagues = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
+        facts = [words.claim_text(brief.claimed_by, me, handoff_words.names(colleagues))]
         if brief.relationship_manager:
             mine = brief.relationship_manager == me
-            facts.append("您是其专属客户经理" if mine else "已有专属客户经理")
+            facts.append("您是其专属客户经理" if mine else _rm_text(brief, colleagues))
         risk = brief.risk_assessment
         if risk is not None:
             facts.append(words.risk_text(risk.level, risk.expires, risk.expired))
@@ -163,9 +180,13 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         _add(self.body, "Heading", "同事留言")
         for note in brief.notes:
             when = note.at[11:16] if len(note.at) >= 16 else ""
+            names = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
             who = words.role_title(note.role)
+            if note.by in names:
+                who = handoff_words.colleague_name(note.by, names)
             if note.kind == "handoff":
-                text = f"转交给{words.role_title(note.to_role) if note.to_role else '同事'}"
+                to = words.role_title(note.to_role) if note.to_role else None
+                text = f"转交给{to or handoff_words.colleague_name(note.to_staff_id, names)}"
                 text += f"：{note.text}" if note.text else ""
             else:
                 text = note.text
@@ -182,6 +203,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
                     lambda: self._handoff(visit_id, Role.WEALTH_MANAGER),
                 ),
                 ("handoff_teller", "转柜员", lambda: self._handoff(visit_id, Role.TELLER)),
+                ("handoff_pick", _("Hand to a colleague"), lambda: self._pick(visit_id)),
             ):
                 button = Factory.PrimaryButton(text=title)
                 button.bind(on_release=lambda *_, p=press: p())
@@ -212,6 +234,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         if text:
             self._tablet().add_note(visit_id, text)
             self.note_input.text = ""
+
+    def _pick(self, visit_id: str) -> None:
+        self._tablet().pick_handoff(visit_id)
 
     def _handoff(self, visit_id: str, role: str) -> None:
         text = self.note_input.text.strip()

@@ -27,7 +27,6 @@ from branch_hub.client import (
 )
 from branch_hub.client.models import (
     CommandRequest,
-    HandoffRequest,
     LeadOutcomeRequest,
     LoginResult,
     NoteRequest,
@@ -36,6 +35,7 @@ from branch_hub.client.models import (
 )
 from tablet.device import DeviceStore
 from tablet.discovery import HubFollower
+from tablet.handoff_verbs import HandoffVerbs
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
@@ -67,7 +67,7 @@ def _role(value: str) -> Role:
         raise WireError(f"{value!r} is not a staff role") from None
 
 
-class Tablet:
+class Tablet(HandoffVerbs):
     """One tablet: its device files, its hub connection, and what the logged-in user sees."""
 
     def __init__(
@@ -250,23 +250,6 @@ class Tablet:
             lambda c, r: c.add_note(visit_id, r),
         )
 
-    def handoff(
-        self,
-        visit_id: str,
-        *,
-        to_role: str | None = None,
-        to_staff_id: str | None = None,
-        note: str | None = None,
-    ) -> None:
-        """Hand the customer to a colleague or a role, with an optional note."""
-
-        def build() -> HandoffRequest:
-            if to_staff_id:
-                return HandoffRequest(to_staff_id=to_staff_id, note=note or None)
-            return HandoffRequest(to_role=_role(to_role or ""), note=note or None)
-
-        self._command("handoff", build, lambda c, r: c.handoff(visit_id, r))
-
     def record_outcome(self, visit_id: str, lead_id: str, outcome: str, note: str = "") -> None:
         """Record a lead's outcome."""
 
@@ -367,6 +350,9 @@ class Tablet:
             self.state.on_event(notice.data)
             self._refresh_open_brief(notice.data)
             follow_timeline(self, notice.data)
+            offers = self.state.handoffs.offers
+            if self.state.brief is None and offers:  # a customer handed to me: their brief
+                self.open_brief(next(reversed(offers)))
         elif notice.kind in ("connected", "disconnected"):
             self.state.connected = notice.kind == "connected"
             self.follower.reachable(self.state.connected)

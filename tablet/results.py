@@ -15,6 +15,7 @@ from branch_hub.client import (
 )
 from branch_hub.client.models import Brief, LobbyBoard, QueueTargets, TicketResult
 from tablet.device import EnrolmentError
+from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
 
@@ -41,6 +42,9 @@ class Tablet(Protocol):
     def open_brief(self, visit_id: str) -> None:
         """Fetch a visit's brief."""
 
+    def after_login(self) -> None:
+        """Fetch what a fresh session needs besides the visits (colleagues, alerts)."""
+
 
 __all__ = ["apply_failure", "apply_result"]
 
@@ -49,7 +53,6 @@ log = logging.getLogger("tablet")
 _CONFIRMATIONS = {
     "claim": "已认领",
     "note": "留言已保存",
-    "handoff": "已转交",
     "outcome": "已记录结果",
 }
 
@@ -62,7 +65,9 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         _logged_in(tablet, result)
     elif tag == "reload" and logged_in:
         last, visits = result
-        tablet.state.board.load(visits, last)
+        _load(tablet.state, visits, last)
+    elif tag in HANDOFF_TAGS and logged_in:
+        apply_handoff(tablet, tag, result)
     elif tag == "discover":
         _hubs_found(tablet, list(result))
     elif tag == "enrol":
@@ -92,9 +97,16 @@ def _logged_in(tablet: Tablet, result: Any) -> None:
     answer, last, visits = result
     tablet.state.clear()
     tablet.state.session = StaffSession(answer.staff_id, answer.role, answer.name, answer.token)
-    tablet.state.board.load(visits, last)
+    _load(tablet.state, visits, last)
     tablet.screen = screen_for(tablet.state.session.role)
     tablet.start_stream(last)
+    tablet.after_login()
+
+
+def _load(state: TabletState, visits: Any, last: int) -> None:
+    state.board.load(visits, last)
+    if state.session is not None:
+        state.handoffs.load(visits, state.session.staff_id, state.session.role)
 
 
 def _hubs_found(tablet: Tablet, hubs: list[Any]) -> None:

@@ -18,7 +18,7 @@ from kivy.uix.button import Button
 from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 
-from tablet import words
+from tablet import handoff_words, words
 from tablet.board_view import BoardPanel, open_screen
 from tablet.controller import Tablet
 from tablet.counter_screen import CounterWork
@@ -29,7 +29,16 @@ __all__ = ["SCREENS", "TabletScreen", "load_kv"]
 
 KV = Path(__file__).with_name("kv")
 # Shared rules first (the screens use them), then one file per screen.
-KV_FILES: tuple[str, ...] = ("widgets", "brief", "shell", "setup", "login", "lobby", "advisor")
+KV_FILES: tuple[str, ...] = (
+    "widgets",
+    "brief",
+    "handoff",
+    "shell",
+    "setup",
+    "login",
+    "lobby",
+    "advisor",
+)
 KV_FILES += ("counter", "reconnecting", "revoked", "timeline", "board")
 
 
@@ -160,14 +169,21 @@ class WorkScreen(TabletScreen):
         self.count = len(visits)
         times = self.view.row_times if self.view.tablet.record_times else None
         data = []
+        handovers, names = state.handoffs.handovers, state.handoffs.colleagues
+        named = handoff_words.names(names)
         for visit in visits:
+            given = handovers.get(visit.visit_id)
+            where = handoff_words.place_text(visit, given)
+            moved = handoff_words.handover_text(given, names)
             if times is not None and visit.visit_id not in times:
                 times[visit.visit_id] = time.perf_counter()
             data.append(
                 {
                     "visit_id": visit.visit_id,
                     "title": words.row_title(visit),
-                    "detail": words.row_detail(visit, now, me),
+                    "detail": "  ·  ".join(
+                        p for p in (words.row_detail(visit, now, me, named), where, moved) if p
+                    ),
                     "priority": visit.priority,
                     "selected": visit.visit_id == self.selected,
                     "pick": self.pick,

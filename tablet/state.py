@@ -22,6 +22,7 @@ from branch_hub.client.models import (
     VisitRow,
     VisitTimeline,
 )
+from tablet.handoff_state import HandoffMemory
 
 __all__ = [
     "ROLE_SCREENS",
@@ -304,6 +305,7 @@ class TabletState:
     )
     connected: bool = False
     revision: int = 0  # bumped on every change the views must redraw
+    handoffs: HandoffMemory = field(default_factory=HandoffMemory)
 
     def on_event(self, raw: PushEvent | Mapping[str, Any]) -> bool:
         """Apply a stream event to the board, alerts and notifications (malformed: ignored)."""
@@ -315,6 +317,9 @@ class TabletState:
         if self.board.last_seq == seq_before:
             return False  # duplicate
         kind, data, seq = event.kind, event.data, event.seq
+        if self.session is not None:
+            me = self.session
+            changed = self.handoffs.on_event(kind, data, me.staff_id, me.role) or changed
         if kind is EventKind.ARRIVAL and data.get("priority"):
             ticket = data.get("ticket")
             number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
@@ -377,5 +382,6 @@ class TabletState:
         self.targets = None
         self.alerts.clear()
         self.notifications.clear()
+        self.handoffs.clear()
         self.connected = False
         self.revision += 1

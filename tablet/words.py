@@ -6,6 +6,7 @@ this table does not know are shown as they come rather than hidden.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from tablet.i18n import N_, _
@@ -129,11 +130,16 @@ def zh_date(value: str | date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def claim_text(claimed_by: str | None, me: str | None) -> str:
-    """Who holds the customer, without staff ids: me or a colleague."""
+def claim_text(
+    claimed_by: str | None, me: str | None, names: Mapping[str, str] | None = None
+) -> str:
+    """Who holds the customer, without staff ids: me, a colleague by name, or a colleague."""
     if not claimed_by:
         return ""
-    return "我已认领" if claimed_by == me else "同事已认领"
+    if claimed_by == me:
+        return "我已认领"
+    name = (names or {}).get(claimed_by)
+    return _("{name} has claimed").format(name=name) if name else "同事已认领"
 
 
 def row_title(visit: Arrival) -> str:
@@ -143,10 +149,12 @@ def row_title(visit: Arrival) -> str:
     return f"{visit.ticket}   {who}" + (f"  ·  {tier}" if tier else "")
 
 
-def row_detail(visit: Arrival, now: datetime, me: str | None) -> str:
+def row_detail(
+    visit: Arrival, now: datetime, me: str | None, names: Mapping[str, str] | None = None
+) -> str:
     """A list row's second line: service, wait, claim and whether it is being served."""
     parts = [service_name(visit.service), f"已等 {visit.waiting_minutes(now)} 分钟"]
-    parts.append(claim_text(visit.claimed_by, me))
+    parts.append(claim_text(visit.claimed_by, me, names))
     if visit.state == "serving":
         parts.append("办理中")
     return "  ·  ".join(p for p in parts if p)

@@ -137,7 +137,28 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
                     "claimed_by": None,
                     "arrived_at": "2026-11-22T09:00:00+08:00",
                     "walk_in": False,
-                }
+                    "location": None,
+                    "handoff": None,
+                },
+                {
+                    "visit_id": "0123456789abcdee",
+                    "ticket": STAFF_TICKET,
+                    "tier": "private",
+                    "priority": True,
+                    "salutation_zh": "李先生",
+                    "claimed_by": "w1",
+                    "arrived_at": "2026-11-22T09:01:00+08:00",
+                    "walk_in": False,
+                    "location": "vip_room",
+                    "handoff": {
+                        "by": "lm1",
+                        "to_staff_id": "w1",
+                        "to_role": None,
+                        "location": "vip_room",
+                        "at": "2026-11-22T09:05:00+08:00",
+                        "accepted_by": "w1",
+                    },
+                },
             ]
         }
     ],
@@ -155,7 +176,33 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
             "note": {**NOTE, "kind": "outcome", "lead_id": "L1", "outcome": "accepted"},
         },
     ],
-    m.HandoffResult: [{"visit_id": "v", "by": "lm1", "to_staff_id": None, "to_role": "teller"}],
+    m.HandoffResult: [
+        {"visit_id": "v", "by": "lm1", "to_staff_id": None, "to_role": "teller", "location": None},
+        {
+            "visit_id": "v",
+            "by": "lm1",
+            "to_staff_id": "w1",
+            "to_role": None,
+            "location": "vip_room",
+        },
+    ],
+    m.StaffDirectory: [
+        {"staff": []},
+        {"staff": [{"staff_id": "w1", "name": "王芳", "role": "wealth_manager", "on_duty": True}]},
+    ],
+    m.HandoffAccepted: [
+        {"visit_id": "v", "accepted_by": "w1", "by": "lm1", "location": "vip_room"},
+        {"visit_id": "v", "accepted_by": "w1", "by": "lm1", "location": None},
+    ],
+    m.ManagerAlerts: [
+        {"alerts": []},
+        {
+            "alerts": [
+                {"visit_id": "v", "ticket": "V001", "salutation_zh": "王女士", "at": "2026-11-22"}
+            ]
+        },
+    ],
+    m.AlertDismissed: [{"visit_id": "v", "dismissed": True}],
     m.OutcomeResult: [{"visit_id": "v", "lead_id": "L1", "outcome": "follow_up", "by": "w1"}],
     m.Dashboard: [
         {
@@ -280,6 +327,7 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
     m.HandoffRequest: [
         {"to_role": "wealth_manager", "note": "maturing", "request_id": "r2"},
         {"to_staff_id": "w1", "request_id": "r2"},
+        {"to_staff_id": "w1", "location": "vip_room", "request_id": "r2"},
     ],
     m.LeadOutcomeRequest: [
         {"outcome": "declined", "request_id": "r3"},

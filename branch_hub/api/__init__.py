@@ -13,6 +13,7 @@ from branch_hub.api import (
     routes_apps,
     routes_board,
     routes_core,
+    routes_handoff,
     routes_kiosk,
     routes_renewal,
     routes_security,
@@ -48,6 +49,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_staff.ROUTES,
     *routes_timeline.ROUTES,
     *routes_board.ROUTES,
+    *routes_handoff.ROUTES,
     *routes_apps.ROUTES,
 )
 

@@ -89,6 +89,24 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
         ),
     ),
     (lobby.UnknownCounter, _row(404, "unknown_counter", N_("No such counter."))),
+    (lobby.UnknownStaff, _row(404, "unknown_staff", N_("No such colleague at this branch."))),
+    (
+        lobby.NotHandoffReceiver,
+        _row(
+            403,
+            "not_handoff_receiver",
+            N_("Only the colleague this customer was handed to may accept."),
+        ),
+    ),
+    (
+        lobby.NoPendingHandoff,
+        _row(409, "no_pending_handoff", N_("This customer has not been handed to anyone.")),
+    ),
+    (
+        lobby.HandoffTaken,
+        _row(409, "handoff_taken", N_("A colleague has already accepted this customer.")),
+    ),
+    (lobby.NoManagerAlert, _row(404, "no_manager_alert", N_("No such alert to dismiss."))),
     (
         lobby.TicketNotParked,
         _row(409, "ticket_not_parked", N_("Only a parked ticket can be resumed.")),

@@ -25,8 +25,6 @@ from branch_hub.client.models import (
     ClaimResult,
     CommandRequest,
     Dashboard,
-    HandoffRequest,
-    HandoffResult,
     LeadOutcomeRequest,
     NoteRequest,
     NoteResult,
@@ -100,22 +98,6 @@ async def notes(request: web.Request) -> web.Response:
     desk = _desk(request)
     answer = await desk.add_note(context, visit_id, text, for_role, request_id(body))
     return web.json_response(answer.to_wire(), status=201)
-
-
-async def handoff(request: web.Request) -> web.Response:
-    """Hand the customer to a colleague or a role."""
-    context = require_staff(request, STAFF_ROLES)
-    visit_id = path_param(request, "visit_id", _VISIT_ID)
-    body = await json_body(request)
-    to_staff = opt_str(body, "to_staff_id", max_len=64)
-    to_role = opt_str(body, "to_role", max_len=32)
-    if (to_staff is None) == (to_role is None):
-        raise ApiError(400, "handoff_target_required", "give exactly one of to_staff_id or to_role")
-    role = choice(to_role, Role, "to_role")
-    note = opt_str(body, "note", max_len=NOTE_MAX_CHARS)
-    desk = _desk(request)
-    answer = await desk.handoff(context, visit_id, to_staff, role, note, request_id(body))
-    return web.json_response(answer.to_wire())
 
 
 async def lead_outcome(request: web.Request) -> web.Response:
@@ -265,18 +247,6 @@ ROUTES = (
         body=Body(NoteRequest, example={"text": "客户想了解养老金账户"}),
         refusals=_COMMAND_REFUSALS,
         limit=WriteClass.NOTE,
-    ),
-    staff_route(
-        "POST",
-        "/api/v1/visits/{visit_id}/handoff",
-        handoff,
-        "handoff",
-        "Hand the customer to a colleague or a role (exactly one of to_staff_id, to_role).",
-        {200: Reply("Handed off.", HandoffResult)},
-        params=(_VISIT,),
-        body=Body(HandoffRequest, example={"to_role": "wealth_manager", "note": "想咨询理财"}),
-        refusals=_COMMAND_REFUSALS,
-        limit=WriteClass.COMMAND,
     ),
     staff_route(
         "POST",

@@ -16,6 +16,7 @@ from branch_hub.vocabulary import (
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
     REPORT_VERSION_MAX_CHARS,
+    CustomerLocation,
     LeadOutcome,
     Role,
 )
@@ -162,8 +163,11 @@ class HandoffRequest:
     to_role: Role | None = None
     note: str | None = None
     request_id: str = field(default_factory=new_request_id)
+    location: CustomerLocation | None = None
 
     def __post_init__(self) -> None:
+        if self.location is not None and not isinstance(self.location, CustomerLocation):
+            raise WireError("location must be a place in the branch")
         if (self.to_staff_id is None) == (self.to_role is None):
             raise WireError("a hand-off goes to exactly one of to_staff_id or to_role")
         _opt_text(self.to_staff_id, "to_staff_id", ID_MAX_CHARS)
@@ -178,6 +182,7 @@ class HandoffRequest:
         optional(out, "to_staff_id", self.to_staff_id)
         optional(out, "to_role", self.to_role)
         optional(out, "note", self.note)
+        optional(out, "location", self.location)
         out["request_id"] = self.request_id
         return out
 
@@ -190,6 +195,7 @@ class HandoffRequest:
             r.opt_enum("to_role", Role),
             r.opt_text("note"),
             r.request_id(),
+            r.opt_enum("location", CustomerLocation),
         )
 
 

@@ -18,6 +18,12 @@ from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._counter_models import QueueTargets
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
+from branch_hub.client._handoff_models import (
+    AlertDismissed,
+    HandoffAccepted,
+    ManagerAlerts,
+    StaffDirectory,
+)
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._requests import (
     CommandRequest,
@@ -140,6 +146,28 @@ class HubClient(HubTransport):
         """Hand the customer to a colleague or a role."""
         answer = self.post(f"/visits/{segment(visit_id)}/handoff", request.to_wire())
         return HandoffResult.from_wire(answer)
+
+    def accept_handoff(
+        self, visit_id: str, request: CommandRequest | None = None
+    ) -> HandoffAccepted:
+        """Take over a customer handed to me (or to my role)."""
+        body = (request or CommandRequest()).to_wire()
+        answer = self.post(f"/visits/{segment(visit_id)}/handoff/accept", body)
+        return HandoffAccepted.from_wire(answer)
+
+    def staff_directory(self) -> StaffDirectory:
+        """The branch's colleagues by name and role, on duty first."""
+        return StaffDirectory.from_wire(self.get("/staff"))
+
+    def manager_alerts(self) -> ManagerAlerts:
+        """My own customers who arrived today and are still in the branch."""
+        return ManagerAlerts.from_wire(self.get("/staff/me/alerts"))
+
+    def dismiss_alert(self, visit_id: str, request: CommandRequest | None = None) -> AlertDismissed:
+        """Dismiss the alert of one of my customers' arrival."""
+        body = (request or CommandRequest()).to_wire()
+        answer = self.post(f"/staff/me/alerts/{segment(visit_id)}/dismiss", body)
+        return AlertDismissed.from_wire(answer)
 
     def lead_outcome(
         self, visit_id: str, lead_id: str, request: LeadOutcomeRequest

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from branch_hub.client._handoff_models import VisitHandoff
 from branch_hub.client._wire import Reader
-from branch_hub.vocabulary import LeadOutcome, Role
+from branch_hub.vocabulary import CustomerLocation, LeadOutcome, Role
 
 __all__ = [
     "ClaimResult",
@@ -149,6 +150,8 @@ class VisitRow:
     claimed_by: str | None
     arrived_at: str
     walk_in: bool
+    location: CustomerLocation | None = None
+    handoff: VisitHandoff | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -161,12 +164,15 @@ class VisitRow:
             "claimed_by": self.claimed_by,
             "arrived_at": self.arrived_at,
             "walk_in": self.walk_in,
+            "location": self.location,
+            "handoff": self.handoff.to_wire() if self.handoff else None,
         }
 
     @classmethod
     def from_wire(cls, body: object) -> VisitRow:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "visit")
+        handoff = r.data.get("handoff")
         return cls(
             r.text("visit_id"),
             StaffTicket.from_wire(r.data.get("ticket")),
@@ -176,6 +182,8 @@ class VisitRow:
             r.opt_text("claimed_by"),
             r.text("arrived_at"),
             r.flag("walk_in"),
+            r.opt_enum("location", CustomerLocation),
+            None if handoff is None else VisitHandoff.from_wire(handoff),
         )
 
 
@@ -221,6 +229,7 @@ class HandoffResult:
     by: str
     to_staff_id: str | None
     to_role: Role | None
+    location: CustomerLocation | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -229,6 +238,7 @@ class HandoffResult:
             "by": self.by,
             "to_staff_id": self.to_staff_id,
             "to_role": self.to_role,
+            "location": self.location,
         }
 
     @classmethod
@@ -236,7 +246,11 @@ class HandoffResult:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "handoff answer")
         return cls(
-            r.text("visit_id"), r.text("by"), r.opt_text("to_staff_id"), r.opt_enum("to_role", Role)
+            r.text("visit_id"),
+            r.text("by"),
+            r.opt_text("to_staff_id"),
+            r.opt_enum("to_role", Role),
+            r.opt_enum("location", CustomerLocation),
         )
 
 

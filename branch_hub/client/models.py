@@ -29,6 +29,15 @@ from branch_hub.client._brief_models import (
 from branch_hub.client._counter_models import CounterTarget, QueueTargets, ServiceTarget
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
+from branch_hub.client._handoff_models import (
+    AlertDismissed,
+    HandoffAccepted,
+    ManagerAlert,
+    ManagerAlerts,
+    StaffDirectory,
+    StaffMember,
+    VisitHandoff,
+)
 from branch_hub.client._kiosk_models import (
     Branch,
     Greeting,
@@ -72,6 +81,7 @@ from branch_hub.client._timeline_models import TimelineEntry, TimelineVisit, Vis
 from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
+    "AlertDismissed",
     "AppOffer",
     "BoardAlert",
     "BoardCounter",
@@ -96,6 +106,7 @@ __all__ = [
     "Ended",
     "ErrorBody",
     "Greeting",
+    "HandoffAccepted",
     "HandoffRequest",
     "HandoffResult",
     "Health",
@@ -106,6 +117,8 @@ __all__ = [
     "LobbyBoard",
     "LoginRequest",
     "LoginResult",
+    "ManagerAlert",
+    "ManagerAlerts",
     "Menu",
     "NoteRequest",
     "NoteResult",
@@ -119,6 +132,8 @@ __all__ = [
     "ServiceLoad",
     "ServiceOffer",
     "ServiceTarget",
+    "StaffDirectory",
+    "StaffMember",
     "StaffTicket",
     "TicketIssued",
     "TicketOperationRequest",
@@ -129,6 +144,7 @@ __all__ = [
     "TimelineVisit",
     "TransferRequest",
     "UnclaimedCustomer",
+    "VisitHandoff",
     "VisitList",
     "VisitRow",
     "VisitTimeline",

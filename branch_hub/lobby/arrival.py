@@ -25,6 +25,7 @@ from branch_hub.config import BranchConfig
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
+from branch_hub.lobby.handoffs import HandoffBook
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.tickets import KioskTickets
 from branch_hub.lobby.visits import Visit, VisitStore
@@ -76,6 +77,7 @@ class Lobby(KioskTickets):
         self.queue = queue
         self.visits = visits
         self.briefing = briefing
+        self.handoffs = HandoffBook(db)
         self._cache = cache
         self.sessions = KioskSessions(config.hub.kiosk_session_timeout_s)
         self.stations = {

@@ -11,12 +11,21 @@ LobbyError
  +- UnknownCounter      no such counter at this branch
  +- RequestConflict     a request id reused for another action
  +- TicketNotParked     only a parked ticket can be resumed
+ +- UnknownStaff        a hand-off names nobody of this branch
+ +- NotHandoffReceiver  someone else than the receiver (or their role) accepts a hand-off
+ +- NoPendingHandoff    the visit has no hand-off to accept
+ +- HandoffTaken        a colleague already accepted the hand-off
+ +- NoManagerAlert      no such alert to dismiss
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "HandoffTaken",
     "LobbyError",
+    "NoManagerAlert",
+    "NoPendingHandoff",
+    "NotHandoffReceiver",
     "QueueUnavailable",
     "RequestConflict",
     "SessionExpired",
@@ -25,6 +34,7 @@ __all__ = [
     "UnknownCounter",
     "UnknownLead",
     "UnknownService",
+    "UnknownStaff",
     "UnknownVisit",
 ]
 
@@ -67,3 +77,23 @@ class RequestConflict(LobbyError):
 
 class TicketNotParked(LobbyError):
     """Only a parked ticket can be resumed."""
+
+
+class UnknownStaff(LobbyError):
+    """A hand-off names a colleague this branch does not have (or a disabled one)."""
+
+
+class NotHandoffReceiver(LobbyError):
+    """Only the named receiver, or someone of the role it went to, may accept a hand-off."""
+
+
+class NoPendingHandoff(LobbyError):
+    """The visit has no hand-off to accept."""
+
+
+class HandoffTaken(LobbyError):
+    """A colleague has already accepted the hand-off."""
+
+
+class NoManagerAlert(LobbyError):
+    """The caller has no such alert to dismiss."""

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 from branch_hub.briefs import Note
 from branch_hub.config import BranchConfig
+from branch_hub.lobby.handoffs import PendingHandoff
 from branch_hub.lobby.visits import Visit
 from branch_hub.lobby.wire import dashboard_wire, staff_ticket, ticket_view
 from branch_hub.queue import Dashboard, Ticket
@@ -131,10 +132,12 @@ class VisitListed:
     ticket: Ticket
     salutation_zh: str | None
     claimed_by: str | None
+    handoff: PendingHandoff | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form."""
         visit = self.visit
+        handoff = self.handoff
         return {
             "visit_id": visit.visit_id,
             "ticket": ticket_view(self.ticket),
@@ -144,6 +147,8 @@ class VisitListed:
             "claimed_by": self.claimed_by,
             "arrived_at": visit.arrived_at,
             "walk_in": visit.walk_in,
+            "location": handoff.location if handoff else None,
+            "handoff": handoff.to_wire() if handoff else None,
         }
 
 

@@ -1,9 +1,9 @@
-"""Staff work with customers: today's visits, role briefs, claims, notes, hand-offs, outcomes.
+"""Staff work with customers: today's visits, role briefs, claims, notes, outcomes.
 
 Every change is one transaction (`Actions.run`): the notes store's record, its push event
-(`claimed`, `note_added`, `handoff`, `lead_outcome`, naming tickets, visits and staff only), its
+(`claimed`, `note_added`, `lead_outcome`, naming tickets, visits and staff only), its
 record for HQ and its audit entry commit together; a retry with the same request id gets the
-first answer. Views of customer data are audited too.
+first answer. Views of customer data are audited too. Hand-offs: `handoffdesk`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from branch_hub.lobby.errors import UnknownLead, UnknownVisit
 from branch_hub.lobby.results import (
     Answer,
     Claimed,
-    HandedOff,
     NoteAdded,
     OutcomeRecorded,
     VisitList,
@@ -81,11 +80,13 @@ class StaffDesk:
                     rows.append((visit, ticket, self.lobby.briefing.claimed_by(visit.visit_id)))
             return rows
 
+        handoffs = await self._run(lambda: self.lobby.handoffs.of_day(day))
         listed = []
         for visit, ticket, claimed_by in await self._run(read):
             greeting = self.lobby.briefing.greeting(await self.lobby.record_of(visit))
             salutation = greeting["salutation_zh"] if greeting else None
-            listed.append(VisitListed(visit, ticket, salutation, claimed_by))
+            handoff = handoffs.get(visit.visit_id)
+            listed.append(VisitListed(visit, ticket, salutation, claimed_by, handoff))
         # Every visitor's salutation and tier reach this tablet: a view of customer data.
         recognised = sum(1 for v in listed if v.visit.customer_id is not None)
         detail = {"state": state, "visits": len(listed), "recognised": recognised}
@@ -160,40 +161,6 @@ class StaffDesk:
             return NoteAdded(visit.visit_id, entry)
 
         return await self.actions.run(caller, request_id, f"note:{visit_id}", work)
-
-    async def handoff(
-        self,
-        caller: RequestContext,
-        visit_id: str,
-        to_staff: str | None,
-        to_role: Role | None,
-        note: str | None,
-        request_id: str | None = None,
-    ) -> Answer:
-        """Hand the customer to a colleague or a role."""
-        visit = await self._visit(visit_id)
-        by = str(caller.staff_id)
-        target = to_staff or f"role:{to_role}"
-
-        def work(scope: ActionScope) -> HandedOff:
-            self.notes.handoff(
-                visit.visit_id,
-                by=by,
-                role=str(caller.role),
-                to_staff_id=to_staff,
-                to_role=to_role,
-                note=note,
-                customer_id=visit.customer_id,
-                at=scope.now,
-            )
-            done = HandedOff(visit.visit_id, by, to_staff, to_role)
-            scope.event(EventKind.HANDOFF, done.to_wire())
-            payload = {"staff_id": by, "to_staff_id": to_staff, "to_role": to_role, "note": note}
-            scope.to_hq("handoff", visit, payload, f"handoff:{visit.visit_id}:{by}:{target}")
-            scope.audit("handoff", visit)
-            return done
-
-        return await self.actions.run(caller, request_id, f"handoff:{visit_id}", work)
 
     async def lead_outcome(
         self,

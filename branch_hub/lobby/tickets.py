@@ -21,6 +21,7 @@ from branch_hub.ids import new_visit_id, visit_id_for_request
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.errors import QueueUnavailable, SessionExpired, UnknownService
+from branch_hub.lobby.handoffs import HandoffBook
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
 from branch_hub.lobby.wire import TicketShown, ticket_wire
@@ -92,6 +93,7 @@ class KioskTickets:
     queue: QueueStore
     visits: VisitStore
     briefing: Briefing
+    handoffs: HandoffBook
     stream: EventStream
     sessions: KioskSessions
     stations: dict[str, StationDevices]
@@ -207,7 +209,26 @@ class KioskTickets:
                 self.stream.append(PushKind.ARRIVAL, self._arrival(visit, issued, wire, record)),
                 self.stream.append(PushKind.WAITING_CHANGED, waiting_snapshot(self.queue)),
             ]
+            events += self._alert_manager(visit, wire, record)
         return issued, wire, events
+
+    def _alert_manager(
+        self, visit: Visit, wire: TicketShown, record: dict[str, Any] | None
+    ) -> list[PushEvent]:
+        """The customer's own manager hears of the arrival, kept until dismissed (same commit)."""
+        manager = (record or {}).get("relationship_manager")
+        if not isinstance(manager, str) or not manager:
+            return []
+        self.handoffs.alert_manager(manager, visit.visit_id, visit.day, visit.arrived_at)
+        greeting = self.briefing.greeting(record)
+        data = {
+            "visit_id": visit.visit_id,
+            "staff_id": manager,
+            "ticket": wire.number,
+            "salutation_zh": greeting["salutation_zh"] if greeting else None,
+            "at": visit.arrived_at,
+        }
+        return [self.stream.append(PushKind.MANAGER_ALERT, data)]
 
     def _visit_of(
         self,

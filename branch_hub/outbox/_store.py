@@ -32,8 +32,9 @@ KINDS: dict[str, frozenset[str]] = {
     "claim": frozenset({"customer_id", "staff_id", "at"}),
     "note": frozenset({"customer_id", "staff_id", "at"}),
     "handoff": frozenset(
-        {"customer_id", "staff_id", "to_staff_id", "to_role", "note", "at", "lead_id"}
+        {"customer_id", "staff_id", "to_staff_id", "to_role", "note", "at", "lead_id", "location"}
     ),
+    "handoff_accepted": frozenset({"customer_id", "staff_id", "by_staff_id", "at"}),
 }
 FIELDS = frozenset().union(*KINDS.values())
 OUTCOMES = frozenset(LeadOutcome)
