@@ -16,6 +16,7 @@ from kivy.uix.textinput import TextInput
 from branch_hub.client import TicketOperation
 from tablet import words
 from tablet.controller import Tablet
+from tablet.i18n import _
 from tablet.state import Arrival
 
 __all__ = ["SCREENS", "TabletScreen", "load_kv"]
@@ -199,8 +200,12 @@ class CounterScreen(WorkScreen):
         """The ticket being served, then the list and the brief."""
         tablet = self.view.tablet
         serving = tablet.state.serving
-        self.counter_text = f"{self._counter()} 号窗口"
-        self.serving_text = f"正在办理 {serving.number}" if serving else "空闲，可叫下一位"
+        self.counter_text = _("Counter {counter}").format(counter=self._counter())
+        self.serving_text = (
+            _("Serving {ticket}").format(ticket=serving.number)
+            if serving
+            else _("Free: call the next customer")
+        )
         super().refresh()
 
     def _counter(self) -> str:
