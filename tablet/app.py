@@ -62,6 +62,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         saved = tablet.store.settings().get("language")
         use_language(saved if saved in LOCALES else DEFAULT_LOCALE)
         super().__init__(**kw)
+        self.language = shown_language()
         self.drawn_revision = -1
         self.drawn_screen = ""
         self.revocation_seen = False

@@ -7,8 +7,9 @@ this table does not know are shown as they come rather than hidden.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from branch_hub.client.i18n import format_date
+from branch_hub.client.i18n import format_amount, format_date
 from tablet.i18n import N_, _, language
 from tablet.state import Arrival
 
@@ -29,6 +30,7 @@ __all__ = [
     "score_name",
     "segment_name",
     "service_name",
+    "shown_amount",
     "shown_date",
     "tier_name",
     "waited_text",
@@ -147,6 +149,11 @@ def shown_date(value: str | date) -> str:
 
 
 zh_date = shown_date  # the older name
+
+
+def shown_amount(yuan: Decimal | int) -> str:
+    """An amount in yuan as staff read it: ¥1,234.50 / CN¥1,234.50 (never from a float)."""
+    return format_amount(yuan, language())
 
 
 def claim_text(claimed_by: str | None, me: str | None) -> str:

@@ -43,6 +43,9 @@ def test_the_toggle_switches_the_shown_labels_live_and_back(rig: Rig) -> None:
     rig.until(lambda: login.text == "Log in", "the login button in English")
     assert view.buttons["language"].text == "中文"
     assert _language_setting(rig, "LANG-1") == "en"
+    from tablet.app import TabletView
+
+    assert TabletView(device.tablet).language == "en", "the next start opens in English"
     rig.shot(SHOTS / "tablet-login-en.png")
     rig.harness.tap(view.buttons["language"])
     rig.until(lambda: login.text == "登录", "the login button back in Chinese")

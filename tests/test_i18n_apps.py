@@ -5,6 +5,7 @@ the language switch."""
 from __future__ import annotations
 
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -52,12 +53,14 @@ def test_kept_text_follows_the_language_switch() -> None:
     vip = said(N_("VIP arrived: {who}  {number}"), who=said(N_("VIP")), number="A001")
     assert (done, alert, vip) == ("已记录结果", "打印机缺纸", "贵宾到店：贵宾  A001")
     assert words.shown_date("2026-03-01") == "2026年3月1日"
+    assert words.shown_amount(Decimal("1234.5")) == "¥1,234.50"
     use_language("en")
     try:
         assert (again(done), again(alert)) == ("Outcome recorded", "Printer out of paper")
         assert again(vip) == "VIP arrived: VIP  A001"
         assert words.role_title("teller") == "Teller"
         assert words.shown_date("2026-03-01") == "Mar 1, 2026"
+        assert words.shown_amount(Decimal("1234.5")) == "CN¥1,234.50"
     finally:
         use_language("zh_CN")
     assert again(done) == "已记录结果"
