@@ -11,8 +11,11 @@ differs from compiling its `.po`.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
+import re
 import sys
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from string import Formatter
 
@@ -27,19 +30,36 @@ from branch_hub.messages import HUB
 # The apps ship their own catalogues; named by folder so the hub never imports an app.
 _ROOT = Path(__file__).resolve().parent.parent
 TABLET = Catalogue("tablet", _ROOT / "tablet")
+KIOSK = Catalogue("kiosk", _ROOT / "kiosk")
 
-__all__ = ["CATALOGUES", "check", "compiled", "extracted", "main", "update"]
+__all__ = ["CATALOGUES", "check", "compiled", "extract_kv", "extracted", "main", "update"]
 
-CATALOGUES: tuple[Catalogue, ...] = (HUB, TABLET)
+CATALOGUES: tuple[Catalogue, ...] = (HUB, TABLET, KIOSK)
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 TRANSLATED = tuple(locale for locale in LOCALES if locale != EN)  # English is the msgid
+
+
+# `_("…")` or `tr._('…')` in a kv rule: the string literal is the message.
+_KV_CALL = re.compile(r"""(?<![\w.])(?:tr\.)?_\(\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')\s*\)""")
+
+
+def extract_kv(
+    fileobj: io.BufferedIOBase,
+    keywords: Collection[str],
+    comment_tags: Collection[str],
+    options: Mapping[str, object],
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extractor for kv files: every `_("…")` and `tr._("…")` of a rule."""
+    for number, line in enumerate(fileobj.read().decode("utf-8").splitlines(), start=1):
+        for literal in _KV_CALL.findall(line):
+            yield number, "_", ast.literal_eval(literal), []
 
 
 def extracted(catalogue: Catalogue) -> Catalog:
     """Every marked string in the package's sources, with where it was found."""
     skip = [(f"{folder}/**", "ignore") for folder in (*catalogue.exclude, "locale")]
     found = Catalog(project="branch-edge", fuzzy=False)
-    method_map = [*skip, ("**.py", "python")]
+    method_map = [*skip, ("**.py", "python"), ("**.kv", "branch_hub.catalogues:extract_kv")]
     for filename, line, message, comments, context in extract_from_dir(
         str(catalogue.package_dir), method_map=method_map, keywords=KEYWORDS
     ):

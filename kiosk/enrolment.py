@@ -27,6 +27,7 @@ from branch_hub.client.enrolment_code import (
     parse_enrolment_code,
     request_identity,
 )
+from kiosk.i18n import N_, say
 
 __all__ = ["FOLDER", "HOME", "EnrolmentError", "HubFollower", "KioskFolder", "default_home"]
 
@@ -104,10 +105,8 @@ class KioskFolder:
         code = parse_enrolment_code(code_text)
         expected = code.ca_fingerprint or fingerprint.strip()
         if not expected:
-            raise EnrolmentError(
-                "the code carries no CA fingerprint: scan the QR, or type the fingerprint too",
-                "注册码中没有 CA 指纹：请扫描二维码，或同时输入 CA 指纹",
-            )
+            why = N_("the code carries no CA fingerprint: scan the QR, or type the fingerprint too")
+            raise EnrolmentError(why, say(why, "zh"))
         hub = code.hub_url or _discover(expected, interfaces)
         name = code.device_id or f"kiosk-{socket.gethostname()}"[:64]
         answer, key_pem = request_identity(hub, code.code, expected, code.kind or "kiosk", name)
@@ -116,10 +115,8 @@ class KioskFolder:
         )
         if not hub_is_trusted(hub, self.tls):
             self._forget()
-            raise EnrolmentError(
-                "the hub's certificate is not from the pinned branch CA",
-                "中心的证书不是由已固定的网点 CA 签发",
-            )
+            why = N_("the hub's certificate is not from the pinned branch CA")
+            raise EnrolmentError(why, say(why, "zh"))
         self.save_hub_url(hub)
         log.info("enrolled as %s with the hub at %s", answer.device_id, hub)
         return answer.device_id
@@ -132,10 +129,8 @@ def _discover(fingerprint: str, interfaces: list[str] | None) -> str:
     for hub in found:
         if hub.ca_fingerprint.startswith(wanted):
             return hub.url
-    raise EnrolmentError(
-        f"no hub with this CA fingerprint answered on the network ({len(found)} other hubs)",
-        f"网络上没有找到此 CA 指纹的中心（其他中心 {len(found)} 个）",
-    )
+    why = N_("no hub with this CA fingerprint answered on the network ({count} other hubs)")
+    raise EnrolmentError(why.format(count=len(found)), say(why, "zh").format(count=len(found)))
 
 
 class HubFollower:

@@ -6,70 +6,57 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.flow import Phase, ServiceOption, State
+from kiosk.i18n import N_, both, say
 
 __all__ = ["ButtonModel", "ScreenModel", "describe", "text"]
 
-TEXTS: dict[str, tuple[str, str]] = {
-    "insert": (
-        "请插入或刷银行卡、存折，或放置身份证",
-        "Insert or swipe your bank card or passbook, or place your ID card",
-    ),
-    "walk_in": ("无卡取号", "Take a ticket without a card"),
-    "waiting_now": ("当前等候", "Now waiting"),
-    "reading": ("正在读取，请稍候…", "Reading, one moment…"),
-    "reading_hint": ("请勿取出卡片", "Please leave your card in place"),
-    "read_failed": ("未能读取", "We could not read that"),
-    "retry": (
-        "请重新插卡、刷卡或放置身份证，或选择无卡取号",
-        "Try again, or take a ticket without a card",
-    ),
-    "welcome": ("欢迎光临", "Welcome"),
-    "priority": ("您可享受优先服务", "Priority service is available to you"),
-    "choose": ("请选择您要办理的业务", "Please choose a service"),
-    "printing": ("正在出票，请稍候…", "Printing your ticket…"),
-    "take_ticket": ("请取票", "Please take your ticket"),
-    "your_number": ("您的号码", "Your number"),
-    "not_printed": (
-        "请拍照或咨询大堂经理",
-        "Please photograph this screen or ask the lobby manager",
-    ),
-    "scan": ("扫码查看排队进度", "Scan to follow your place in the queue"),
-    "unavailable": ("暂停服务", "Temporarily unavailable"),
-    "unavailable_hint": (
-        "正在恢复，请稍候或咨询大堂经理",
-        "Reconnecting; please wait or ask the lobby manager",
-    ),
-    "ticket_failed": ("暂时无法取号", "We cannot issue a ticket right now"),
-    "ask_staff": ("请咨询大堂经理", "Please ask the lobby manager"),
-    "cancel": ("返回", "Back"),
-    "done": ("完成", "Done"),
-    "continue": ("继续", "Continue"),
-    "lang": ("English", "中文"),
+TEXTS: dict[str, str] = {
+    "insert": N_("Insert or swipe your bank card or passbook, or place your ID card"),
+    "walk_in": N_("Take a ticket without a card"),
+    "waiting_now": N_("Now waiting"),
+    "reading": N_("Reading, one moment…"),
+    "reading_hint": N_("Please leave your card in place"),
+    "read_failed": N_("We could not read that"),
+    "retry": N_("Try again, or take a ticket without a card"),
+    "welcome": N_("Welcome"),
+    "priority": N_("Priority service is available to you"),
+    "choose": N_("Please choose a service"),
+    "printing": N_("Printing your ticket…"),
+    "take_ticket": N_("Please take your ticket"),
+    "your_number": N_("Your number"),
+    "not_printed": N_("Please photograph this screen or ask the lobby manager"),
+    "scan": N_("Scan to follow your place in the queue"),
+    "unavailable": N_("Temporarily unavailable"),
+    "unavailable_hint": N_("Reconnecting; please wait or ask the lobby manager"),
+    "ticket_failed": N_("We cannot issue a ticket right now"),
+    "ask_staff": N_("Please ask the lobby manager"),
+    "cancel": N_("Back"),
+    "done": N_("Done"),
+    "continue": N_("Continue"),
 }
 
-PROBLEMS: dict[str, tuple[str, str]] = {
-    "unreadable": ("无法读取此卡", "This card could not be read"),
-    "unknown_card": ("暂不支持此类卡片", "This kind of card is not supported here"),
-    "reader_fault": ("读卡器暂时故障", "The card reader has a fault"),
-    "card_removed": ("卡片过早取出", "The card was removed too soon"),
+PROBLEMS: dict[str, str] = {
+    "unreadable": N_("This card could not be read"),
+    "unknown_card": N_("This kind of card is not supported here"),
+    "reader_fault": N_("The card reader has a fault"),
+    "card_removed": N_("The card was removed too soon"),
 }
 
-PRINT_PROBLEMS: dict[str, tuple[str, str]] = {
-    "paper_out": ("打印机缺纸，未能打印", "The printer is out of paper"),
-    "cover_open": ("打印机盖未关，未能打印", "The printer cover is open"),
-    "offline": ("打印机离线，未能打印", "The printer is offline"),
-    "error": ("打印失败", "The ticket could not be printed"),
+PRINT_PROBLEMS: dict[str, str] = {
+    "paper_out": N_("The printer is out of paper"),
+    "cover_open": N_("The printer cover is open"),
+    "offline": N_("The printer is offline"),
+    "error": N_("The ticket could not be printed"),
 }
+# The language button names the language a press switches to, each in itself.
+LANGUAGE_BUTTON = {"zh": "English", "en": "中文"}
 
 
 def text(key: str, lang: str) -> str:
     """The text for `key` in `lang` ('zh' or 'en')."""
-    zh, en = TEXTS[key]
-    return en if lang == "en" else zh
-
-
-def _pick(pair: tuple[str, str], lang: str) -> str:
-    return pair[1] if lang == "en" else pair[0]
+    return (
+        LANGUAGE_BUTTON[lang if lang == "en" else "zh"] if key == "lang" else say(TEXTS[key], lang)
+    )
 
 
 @dataclass(frozen=True)
@@ -110,14 +97,12 @@ class ScreenModel:
 
 def _wait_range(lo: int, hi: int, lang: str) -> str:
     if hi <= 0:
-        return "无需等候" if lang == "zh" else "no wait"
-    if lang == "en":
-        return f"about {lo}–{hi} min"
-    return f"约 {lo}–{hi} 分钟"
+        return say(N_("no wait"), lang)
+    return say(N_("about {lo}–{hi} min"), lang).format(lo=lo, hi=hi)
 
 
 def _waiting(n: int, lang: str) -> str:
-    return f"{n} waiting" if lang == "en" else f"等候 {n} 人"
+    return say(N_("{n} waiting"), lang).format(n=n)
 
 
 def _service_button(s: ServiceOption, lang: str) -> ButtonModel:
@@ -151,7 +136,7 @@ def _unavailable(state: State, f: _Frame) -> ScreenModel:
         Phase.UNAVAILABLE,
         f.lang,
         f.header,
-        "暂停服务 / Temporarily unavailable",
+        both(TEXTS["unavailable"]),
         subtitle=text("unavailable_hint", f.lang),
         busy=True,
     )
@@ -173,7 +158,7 @@ def _attract(state: State, f: _Frame) -> ScreenModel:
         subtitle=text("waiting_now", lang),
         lines=lines,
         illustration=True,
-        buttons=(ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),),
+        buttons=(ButtonModel("walk_in", both(TEXTS["walk_in"])),),
         lang_button=f.lang_button,
     )
 
@@ -196,12 +181,12 @@ def _read_failed(state: State, f: _Frame) -> ScreenModel:
         Phase.READ_FAILED,
         lang,
         f.header,
-        _pick(problem, lang),
+        say(problem, lang),
         subtitle=text("retry", lang),
         notice=text("read_failed", lang),
         illustration=True,
         buttons=(
-            ButtonModel("walk_in", "无卡取号 / Take a ticket without a card"),
+            ButtonModel("walk_in", both(TEXTS["walk_in"])),
             ButtonModel("cancel", text("cancel", lang), kind="secondary"),
         ),
         lang_button=f.lang_button,
@@ -213,10 +198,8 @@ def _greeting(state: State, f: _Frame) -> ScreenModel:
     salutation = ""
     if g is not None:
         salutation = g.salutation_en if lang == "en" else g.salutation_zh
-    title = (
-        f"{salutation}，{text('welcome', lang)}"
-        if lang == "zh"
-        else f"{text('welcome', lang)}, {salutation}"
+    title = say(N_("{welcome}, {salutation}"), lang).format(
+        welcome=text("welcome", lang), salutation=salutation
     )
     if not salutation:
         title = text("welcome", lang)
@@ -239,7 +222,8 @@ def _menu(state: State, f: _Frame) -> ScreenModel:
         greet = (g.salutation_en if lang == "en" else g.salutation_zh) or ""
     title = text("choose", lang)
     if greet:
-        title = f"{greet}，{title}" if lang == "zh" else f"{greet}, {title[0].lower()}{title[1:]}"
+        choice = title if lang == "zh" else f"{title[0].lower()}{title[1:]}"
+        title = say(N_("{greeting}, {choice}"), lang).format(greeting=greet, choice=choice)
     services = tuple(_service_button(s, lang) for s in (menu.services if menu else ()))
     return ScreenModel(
         Phase.MENU,
@@ -262,13 +246,13 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
         return _ticket_failed(state, f)
     lang = f.lang
     service = t.service_en if lang == "en" else t.service_zh
-    ahead = f"{t.people_ahead} ahead of you" if lang == "en" else f"前面还有 {t.people_ahead} 人"
+    ahead = say(N_("{n} ahead of you"), lang).format(n=t.people_ahead)
     ticket_lines = (service, f"{ahead} · {_wait_range(*t.wait_min, lang)}", text("scan", lang))
     notice = ""
     title = text("take_ticket", lang)
     if t.print_problem is not None:
         problem = PRINT_PROBLEMS.get(t.print_problem, PRINT_PROBLEMS["error"])
-        notice = f"{_pick(problem, lang)} · {text('not_printed', lang)}"
+        notice = f"{say(problem, lang)} · {text('not_printed', lang)}"
         title = text("your_number", lang)
     return ScreenModel(
         Phase.TICKET,

@@ -22,6 +22,8 @@ import tablet.brief_panel
 import tablet.handoff_panel  # noqa: F401  (registers OfferBar for the kv files)
 from tablet import theme, words
 from tablet.controller import Tablet
+from tablet.i18n import DEFAULT_LOCALE, EN, LOCALES, _, again, use_language
+from tablet.i18n import language as shown_language
 from tablet.screens import SCREENS, TabletScreen, load_kv
 from tablet.widgets import forget_widget_caches, use_font
 
@@ -53,11 +55,15 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     alert_text = StringProperty("")
     status_text = StringProperty("")
     logged_in = BooleanProperty(False)
+    language = StringProperty(shown_language())
 
     def __init__(self, tablet: Tablet, **kw: Any) -> None:
         load_kv()
         self.tablet = tablet
+        saved = tablet.store.settings().get("language")
+        use_language(saved if saved in LOCALES else DEFAULT_LOCALE)
         super().__init__(**kw)
+        self.language = shown_language()
         self.drawn_revision = -1
         self.drawn_screen = ""
         self.revocation_seen = False
@@ -81,7 +87,12 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     @property
     def buttons(self) -> dict[str, Button]:
         """Every button the user can press now, by what it does."""
-        return {"logout": self.ids.logout, **self.ids.offer.buttons, **self.screen.buttons()}
+        return {
+            "logout": self.ids.logout,
+            "language": self.ids.language,
+            **self.ids.offer.buttons,
+            **self.screen.buttons(),
+        }
 
     @property
     def inputs(self) -> dict[str, TextInput]:
@@ -92,6 +103,21 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         """The list row showing a customer, if it is on screen."""
         visit_list = getattr(self.screen, "visit_list", None)
         return visit_list.row_for(visit_id) if visit_list is not None else None
+
+    def toggle_language(self) -> None:
+        """中文 ⇄ English: every screen redraws in the other language; the device remembers it."""
+        self.show_language(EN if shown_language() == DEFAULT_LOCALE else DEFAULT_LOCALE)
+        self.tablet.store.save_settings(language=shown_language())
+
+    def show_language(self, locale: str) -> None:
+        """Switch every text on screen to `locale` now (kv rules re-run, Python text redraws)."""
+        use_language(locale)
+        self.language = locale
+        for screen in self.manager.screens:
+            card = getattr(screen, "brief_card", None)
+            if card is not None:
+                card.drawn = None  # the card's text is built in Python: build it again
+        self.tablet.state.touch()
 
     def show_setup(self) -> None:
         """The revoked notice was read: on to the enrolment form."""
@@ -116,7 +142,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         if wanted != self.drawn_screen or self.tablet.state.revision != self.drawn_revision:
             self.redraw()
 
-    def _refresh(self, *_: Any) -> None:
+    def _refresh(self, *_args: Any) -> None:
         t = self.tablet
         wanted = screen_name(t, self.revocation_seen)
         if wanted != self.drawn_screen:
@@ -128,14 +154,16 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         state = t.state
         session = state.session
         self.logged_in = session is not None
+        self.language = shown_language()
         self.staff_line = f"{session.name}  ·  {words.role_title(session.role)}" if session else ""
-        self.link_text = ("●  已连接" if state.connected else "○  未连接") if session else ""
+        link = "●  " + _("Connected") if state.connected else "○  " + _("Not connected")
+        self.link_text = link if session else ""
         note = state.notifications[-1] if state.notifications else None
-        self.banner_text = f"★  {note.text}" if note else ""
-        self.alert_text = "  |  ".join(a.text for a in state.alerts.values())
+        self.banner_text = f"★  {again(note.text)}" if note else ""
+        self.alert_text = "  |  ".join(again(a.text) for a in state.alerts.values())
         self.ids.offer.show(t)
         # The revoked notice says it all; a later failure's line would only confuse.
-        self.status_text = "" if wanted == "revoked" else t.message
+        self.status_text = "" if wanted == "revoked" else again(t.message)
         self.screen.refresh()
 
 
@@ -146,7 +174,7 @@ class TabletApp(App):  # type: ignore[misc]
         super().__init__(**kw)
         self.tablet = tablet
         self.view: TabletView | None = None
-        self.title = "网点助手"
+        self.title = _("Branch assistant")
         self.updates = updates
         self.restart_due = False
 

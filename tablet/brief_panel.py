@@ -18,20 +18,20 @@ from branch_hub.client.models import Brief, BriefLead
 from tablet import handoff_words, theme, timeline_panel, words
 from tablet.controller import Tablet
 from tablet.handoff_panel import draw_picker, picker_key
-from tablet.i18n import _
+from tablet.i18n import DEFAULT_LOCALE, N_, _, language
 
 __all__ = ["BriefCard"]
 
 _LEAD_OUTCOMES = (
-    (LeadOutcome.ACCEPTED, "客户接受"),
-    (LeadOutcome.FOLLOW_UP, "稍后跟进"),
-    (LeadOutcome.DECLINED, "客户婉拒"),
+    (LeadOutcome.ACCEPTED, N_("Accepted")),
+    (LeadOutcome.FOLLOW_UP, N_("Follow up later")),
+    (LeadOutcome.DECLINED, N_("Declined")),
 )
 _OUTCOME_TEXT = {
-    LeadOutcome.ACCEPTED: "已记录：客户接受",
-    LeadOutcome.FOLLOW_UP: "已记录：稍后跟进",
-    LeadOutcome.DECLINED: "已记录：客户婉拒",
-    LeadOutcome.NOT_INTERESTED: "已记录：不感兴趣",
+    LeadOutcome.ACCEPTED: N_("Recorded: accepted"),
+    LeadOutcome.FOLLOW_UP: N_("Recorded: follow up later"),
+    LeadOutcome.DECLINED: N_("Recorded: declined"),
+    LeadOutcome.NOT_INTERESTED: N_("Recorded: not interested"),
 }
 
 
@@ -40,7 +40,7 @@ def _rm_text(brief: Brief, colleagues: Any) -> str:
     if brief.relationship_manager in colleagues:
         who = handoff_words.colleague_name(brief.relationship_manager, colleagues)
         return _("Relationship manager: {who}").format(who=who)
-    return "已有专属客户经理"
+    return _("Has a relationship manager")
 
 
 class _Owner(Protocol):
@@ -63,7 +63,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.buttons: dict[str, Button] = {}
-        self.note_input: TextInput = Factory.Field(hint_text="给同事留言，例如客户关注的产品")
+        self.note_input: TextInput = Factory.Field()
         self.drawn: object = None
         self.owner: _Owner | None = None
 
@@ -79,8 +79,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self.body.clear_widgets()
         self.bar.clear_widgets()
         self.buttons = {}
+        self.note_input.hint_text = _("A note for colleagues, e.g. the products asked about")
         if brief is None:
-            _add(self.body, "Caption", "请在左侧选择一位客户查看简报")
+            _add(self.body, "Caption", _("Pick a customer in the list to see their brief"))
             return
         if picking is not None:
             draw_picker(self, owner.tablet, brief)
@@ -100,20 +101,25 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
     def _identity(self, brief: Brief) -> None:
         top = BoxLayout(size_hint_y=None, height=dp(48), spacing=dp(theme.SPACE["m"]))
         if brief.tier is not None:
-            badge = _add(top, "Chip", brief.tier.name_zh, bold=True, color=theme.ON_DARK)
+            tier = brief.tier.name_zh if language() == DEFAULT_LOCALE else None
+            tier = tier or words.tier_name(brief.tier.code)
+            badge = _add(top, "Chip", tier, bold=True, color=theme.ON_DARK)
             badge.fill = theme.tier_colour(brief.tier.code)
             badge.pos_hint = {"center_y": 0.5}
-        who = "散客" if brief.walk_in else f"{brief.salutation_zh}  {brief.masked_name or ''}"
+        who = _("Walk-in") if brief.walk_in else f"{brief.salutation_zh}  {brief.masked_name or ''}"
         _add(top, "Title", who)
         self.body.add_widget(top)
         visit = self.owner.tablet.state.board.visits.get(brief.visit_id) if self.owner else None
         line = []
         if visit is not None:
             now = datetime.now(UTC)
-            line += [f"票号 {visit.ticket}", words.service_name(visit.service)]
-            line.append(f"已等 {visit.waiting_minutes(now)} 分钟")
+            line += [_("Ticket {ticket}").format(ticket=visit.ticket)]
+            line += [
+                words.service_name(visit.service),
+                words.waited_text(visit.waiting_minutes(now)),
+            ]
         if brief.aum_band:
-            line.append(f"资产规模 {brief.aum_band}")
+            line.append(_("Assets {band}").format(band=brief.aum_band))
         if line:
             _add(self.body, "Caption", "  ·  ".join(p for p in line if p))
 
@@ -129,7 +135,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         facts = [words.claim_text(brief.claimed_by, me, handoff_words.names(colleagues))]
         if brief.relationship_manager:
             mine = brief.relationship_manager == me
-            facts.append("您是其专属客户经理" if mine else _rm_text(brief, colleagues))
+            facts.append(
+                _("You are their relationship manager") if mine else _rm_text(brief, colleagues)
+            )
         risk = brief.risk_assessment
         if risk is not None:
             facts.append(words.risk_text(risk.level, risk.expires, risk.expired))
@@ -139,17 +147,19 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             _add(self.body, "BodyText", f"•  {event.get('text_zh', '')}")
 
     def _lead(self, visit_id: str, lead: BriefLead, *, offer_outcomes: bool) -> None:
-        heading = f"推荐：{lead.product}（匹配度 {words.score_name(lead.score)}）"
+        heading = _("Suggested: {product} (match {score})").format(
+            product=lead.product, score=words.score_name(lead.score)
+        )
         _add(self.body, "Heading", heading)
         for point in lead.talking_points:
             _add(self.body, "BodyText", f"·  {point}")
         if lead.outcome is not None:
-            _add(self.body, "Caption", _OUTCOME_TEXT.get(lead.outcome, "已记录"))
+            _add(self.body, "Caption", _(_OUTCOME_TEXT.get(lead.outcome, N_("Recorded"))))
         if not offer_outcomes:
             return
         row = Factory.ButtonRow()
         for outcome, title in _LEAD_OUTCOMES:
-            pressed = Factory.QuietButton(text=title)
+            pressed = Factory.QuietButton(text=_(title))
             pressed.bind(on_release=lambda *_, o=outcome: self._outcome(visit_id, lead.lead_id, o))
             self.buttons[f"outcome:{lead.lead_id}:{outcome}"] = pressed
             row.add_widget(pressed)
@@ -159,16 +169,19 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         products = brief.products
         held = products.to_wire() if products is not None else {}
         lines = [
-            f"{words.CATEGORIES.get(category, category)}：{'、'.join(map(words.product_name, codes))}"
+            _("{category}: {products}").format(
+                category=words.category_name(category),
+                products=_(", ").join(map(words.product_name, codes)),
+            )
             for category, codes in held.items()
             if codes
         ]
         if lines:
-            _add(self.body, "Heading", "持有产品")
+            _add(self.body, "Heading", _("Products held"))
             for line in lines:
                 _add(self.body, "BodyText", line)
         if brief.benefits:
-            _add(self.body, "Heading", "客户权益")
+            _add(self.body, "Heading", _("Benefits"))
             chips = Factory.ChipRow()
             for code in brief.benefits:
                 _add(chips, "Chip", words.benefit_name(code))
@@ -177,7 +190,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
     def _notes(self, brief: Brief) -> None:
         if not brief.notes:
             return
-        _add(self.body, "Heading", "同事留言")
+        _add(self.body, "Heading", _("Notes from colleagues"))
         for note in brief.notes:
             when = note.at[11:16] if len(note.at) >= 16 else ""
             names = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
@@ -185,9 +198,13 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             if note.by in names:
                 who = handoff_words.colleague_name(note.by, names)
             if note.kind == "handoff":
-                to = words.role_title(note.to_role) if note.to_role else None
-                text = f"转交给{to or handoff_words.colleague_name(note.to_staff_id, names)}"
-                text += f"：{note.text}" if note.text else ""
+                to = (
+                    words.role_title(note.to_role)
+                    if note.to_role
+                    else handoff_words.colleague_name(note.to_staff_id, names)
+                )
+                text = _("Handed to {to}").format(to=to)
+                text += _(": {note}").format(note=note.text) if note.text else ""
             else:
                 text = note.text
             _add(self.body, "BodyText", f"{who} {when}  {text}")
@@ -196,16 +213,16 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         if manages_lobby:
             row = Factory.ButtonRow()
             for key, title, press in (
-                ("claim", "认领客户", lambda: self._tablet().claim(visit_id)),
+                ("claim", N_("Claim customer"), lambda: self._tablet().claim(visit_id)),
                 (
                     "handoff_wealth",
-                    "转理财经理",
+                    N_("To wealth manager"),
                     lambda: self._handoff(visit_id, Role.WEALTH_MANAGER),
                 ),
-                ("handoff_teller", "转柜员", lambda: self._handoff(visit_id, Role.TELLER)),
-                ("handoff_pick", _("Hand to a colleague"), lambda: self._pick(visit_id)),
+                ("handoff_teller", N_("To teller"), lambda: self._handoff(visit_id, Role.TELLER)),
+                ("handoff_pick", N_("Hand to a colleague"), lambda: self._pick(visit_id)),
             ):
-                button = Factory.PrimaryButton(text=title)
+                button = Factory.PrimaryButton(text=_(title))
                 button.bind(on_release=lambda *_, p=press: p())
                 self.buttons[key] = button
                 row.add_widget(button)
@@ -214,7 +231,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         if self.note_input.parent is not None:
             self.note_input.parent.remove_widget(self.note_input)
         note_row.add_widget(self.note_input)
-        self.buttons["note"] = Factory.QuietButton(text="留言", size_hint_x=None, width=dp(140))
+        self.buttons["note"] = Factory.QuietButton(
+            text=_("Add note"), size_hint_x=None, width=dp(140)
+        )
         self.buttons["note"].bind(on_release=lambda *_: self._note(visit_id))
         note_row.add_widget(self.buttons["note"])
         self.buttons["timeline"] = timeline_panel.open_button(self._tablet(), visit_id)

@@ -17,6 +17,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from branch_hub.client.enrolment_code import EnrolmentError
 from tablet import theme
+from tablet.i18n import N_, _, chinese
 from tablet.qrscan import ScanUnavailable, decode_frame, enrolment_payload
 
 __all__ = ["SCAN_INTERVAL_S", "Frame", "FrameSource", "NoCamera", "ScanView", "camera_frames"]
@@ -57,18 +58,22 @@ def _camera_allowed() -> bool:
     return False
 
 
+def _both(message: str) -> tuple[str, str]:
+    return message, chinese(message)
+
+
 def open_camera() -> Any:
     """Kivy's camera 0, playing; raise NoCamera (in both languages) if it cannot be opened."""
     if not _camera_allowed():
-        raise NoCamera("allow the camera, then tap Scan again", "请允许使用摄像头，然后再点扫码")
+        raise NoCamera(*_both(N_("allow the camera, then tap Scan again")))
     try:
         from kivy.uix.camera import Camera
 
         camera = Camera(index=0, play=True, resolution=(640, 480))
     except Exception as exc:  # Kivy has no camera provider, or the provider found no camera
-        raise NoCamera("no camera", "无法打开摄像头") from exc
+        raise NoCamera(*_both(N_("no camera"))) from exc
     if camera._camera is None:  # Kivy's only sign that no provider answered
-        raise NoCamera("no camera", "无法打开摄像头")
+        raise NoCamera(*_both(N_("no camera")))
     return camera
 
 
@@ -108,10 +113,10 @@ class ScanView(BoxLayout):  # type: ignore[misc]
         if preview is not None:
             self.add_widget(preview)
         self.hint = Factory.Caption(
-            text="请将注册二维码对准摄像头", size_hint_y=None, height=dp(40)
+            text=_("Hold the enrolment QR code up to the camera"), size_hint_y=None, height=dp(40)
         )
         self.add_widget(self.hint)
-        self.cancel = Factory.QuietButton(text="取消", size_hint_y=None, height=dp(48))
+        self.cancel = Factory.QuietButton(text=_("Cancel"), size_hint_y=None, height=dp(48))
         self.cancel.bind(on_release=lambda *_: self._cancel())
         self.add_widget(self.cancel)
         self._event = Clock.schedule_interval(self.look, SCAN_INTERVAL_S)

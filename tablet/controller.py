@@ -36,6 +36,7 @@ from branch_hub.client.models import (
 from tablet.device import DeviceStore
 from tablet.discovery import HubFollower
 from tablet.handoff_verbs import HandoffVerbs
+from tablet.i18n import N_, said
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
@@ -53,8 +54,8 @@ __all__ = ["Tablet"]
 _R = TypeVar("_R")
 PROBE_EVERY_S = 2.0
 REASONS = {
-    "idle": "长时间未操作，已自动退出",
-    "session_ended": "登录已失效，请重新登录",
+    "idle": N_("Logged out after a long time without use"),
+    "session_ended": N_("The login has ended; please log in again"),
     "paused": "",
     "exit": "",
 }
@@ -181,7 +182,8 @@ class Tablet(HandoffVerbs):
             self.submit("logout", tell_hub)
             client.token = None
         self.state.clear()
-        self.message = REASONS.get(reason, reason)
+        why = REASONS.get(reason, reason)
+        self.message = said(why) if why else ""
         self.screen = "login" if self.store.enrolled else "setup"
 
     def pause(self) -> None:
@@ -276,13 +278,13 @@ class Tablet(HandoffVerbs):
         """Recall, no-show, finish, park or transfer (to `service` or `counter`) my ticket."""
         serving = self.state.serving
         if serving is None:
-            self.message = "当前没有正在办理的号"
+            self.message = said(N_("No ticket is being served"))
             self.state.touch()
             return
         try:
             operation = TicketOperation(op)
         except ValueError:
-            self.message = "无法执行该操作"
+            self.message = said(N_("That cannot be done"))
             self.state.touch()
             return
         tag = "serve" if operation is TicketOperation.RECALL else "served"

@@ -14,8 +14,14 @@ from typing import Any
 from branch_hub.client.enrolment import hub_is_trusted
 from branch_hub.client.enrolment_code import parse_enrolment_code, request_identity
 from tablet.device import DeviceStore, EnrolmentError
+from tablet.i18n import N_, chinese
 
 __all__ = ["enrol_device"]
+
+
+def _both(message: str) -> tuple[str, str]:
+    """An enrolment refusal in English and Chinese (IT reads both on the setup screen)."""
+    return message, chinese(message)
 
 
 def _device_name() -> str:
@@ -30,13 +36,10 @@ def enrol_device(
     hub = (code.hub_url or hub_url).strip().rstrip("/")
     expected = code.ca_fingerprint or fingerprint
     if not hub.startswith("https://"):
-        raise EnrolmentError(
-            "the hub address must be an https:// URL", "中心地址必须以 https:// 开头"
-        )
+        raise EnrolmentError(*_both(N_("the hub address must be an https:// URL")))
     if not expected:
         raise EnrolmentError(
-            "type the CA fingerprint IT gave you (or scan the enrolment QR)",
-            "请输入 IT 提供的 CA 指纹（或扫描注册二维码）",
+            *_both(N_("type the CA fingerprint IT gave you (or scan the enrolment QR)"))
         )
     answer, key_pem = request_identity(hub, code.code, expected, code.kind or kind, _device_name())
     store.pin_ca(answer.ca_certificate.encode("ascii"), expected)
@@ -45,9 +48,6 @@ def enrol_device(
         # The hub's server certificate must chain to the pinned CA; else forget what we got.
         store.forget_identity()
         store.ca_path.unlink(missing_ok=True)
-        raise EnrolmentError(
-            "the hub's certificate is not from the pinned branch CA",
-            "中心的证书不是由已固定的网点 CA 签发",
-        )
+        raise EnrolmentError(*_both(N_("the hub's certificate is not from the pinned branch CA")))
     store.save_settings(hub_url=hub)
     return {"device_id": store.settings().get("device_id")}

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from branch_hub.client.enrolment_code import SCHEMES, EnrolmentError
+from tablet.i18n import N_, chinese
 
 __all__ = ["FORMATS", "ScanUnavailable", "decode_frame", "enrolment_payload", "load_decoder"]
 
@@ -38,7 +39,8 @@ def load_decoder() -> Decoder:
             from pyzbar import pyzbar
         except (ImportError, OSError) as exc:  # OSError: pyzbar found, libzbar not
             raise ScanUnavailable(
-                f"the QR reader (zbar) is not available: {exc}", "无法使用二维码识别（zbar）"
+                f"the QR reader (zbar) is not available: {exc}",
+                chinese(N_("the QR reader (zbar) is not available")),
             ) from exc
         symbols = [pyzbar.ZBarSymbol.QRCODE]
 

@@ -16,6 +16,7 @@ from branch_hub.client import (
 from branch_hub.client.models import Brief, LobbyBoard, QueueTargets, TicketResult
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
+from tablet.i18n import N_, either, said
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
 
@@ -51,9 +52,10 @@ __all__ = ["apply_failure", "apply_result"]
 log = logging.getLogger("tablet")
 
 _CONFIRMATIONS = {
-    "claim": "已认领",
-    "note": "留言已保存",
-    "outcome": "已记录结果",
+    "claim": N_("Claimed"),
+    "note": N_("Note saved"),
+    "handoff": N_("Handed over"),
+    "outcome": N_("Outcome recorded"),
 }
 
 
@@ -86,7 +88,7 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     elif tag == "targets" and logged_in and isinstance(result, QueueTargets):
         tablet.state.targets = result
     elif tag in _CONFIRMATIONS:
-        tablet.message = _CONFIRMATIONS[tag]
+        tablet.message = said(_CONFIRMATIONS[tag])
         brief = tablet.state.brief
         if brief is not None and tag in ("claim", "note"):
             tablet.open_brief(brief.visit_id)
@@ -114,11 +116,14 @@ def _hubs_found(tablet: Tablet, hubs: list[Any]) -> None:
     if hubs:
         hub = hubs[0]
         # Shown for comparison only: the fingerprint must come from IT, not the network.
-        tablet.message = (
-            f"找到中心 {hub.hub_id}（{hub.branch_id}），证书指纹 {hub.ca_fingerprint[:16]}…"
+        tablet.message = said(
+            N_("Found hub {hub} ({branch}), certificate fingerprint {fingerprint}…"),
+            hub=hub.hub_id,
+            branch=hub.branch_id,
+            fingerprint=hub.ca_fingerprint[:16],
         )
     else:
-        tablet.message = "没有找到网点中心，请手动填写地址"
+        tablet.message = said(N_("No branch hub found; type its address"))
 
 
 def _called(tablet: Tablet, result: TicketResult) -> None:
@@ -127,7 +132,7 @@ def _called(tablet: Tablet, result: TicketResult) -> None:
     if result.ticket is not None and result.ticket.visit_id:
         tablet.open_brief(result.ticket.visit_id)
     elif result.ticket is None:
-        tablet.message = "目前没有等候的客户"
+        tablet.message = said(N_("No customer is waiting"))
 
 
 def _served(tablet: Tablet, result: TicketResult) -> None:
@@ -145,20 +150,20 @@ def apply_failure(tablet: Tablet, tag: str, exc: Exception) -> None:
     if isinstance(exc, HubRefused):
         if isinstance(exc, DeviceRevoked):
             tablet.wipe(exc.code)
-            tablet.message = "本设备已被停用，请重新注册"
+            tablet.message = said(N_("This device has been retired; enrol it again"))
             tablet.state.touch()
             return
         if (isinstance(exc, StaffSessionEnded) or exc.status == 401) and tag != "login":
             tablet.logout("session_ended")
             return
-        tablet.message = exc.message_zh or exc.message
+        tablet.message = either(exc.message, exc.message_zh)
     elif isinstance(exc, HubUnavailable):
-        tablet.message = "暂时连不上网点中心，请稍后再试"
+        tablet.message = said(N_("Cannot reach the branch hub; try again shortly"))
     elif isinstance(exc, EnrolmentError):
         tablet.message = exc.bilingual.replace("\n", " ")
     elif isinstance(exc, HubError):
         tablet.message = str(exc)
     else:
         log.warning("tablet job %s failed: %s", tag, type(exc).__name__)
-        tablet.message = "操作未成功，请重试"
+        tablet.message = said(N_("That did not work; please try again"))
     tablet.state.touch()

@@ -23,6 +23,7 @@ from branch_hub.client.models import (
     VisitTimeline,
 )
 from tablet.handoff_state import HandoffMemory
+from tablet.i18n import N_, chinese, either, said
 
 __all__ = [
     "ROLE_SCREENS",
@@ -57,10 +58,11 @@ _TICKET_KINDS = frozenset(
     }
 )
 # Device alerts in the words staff use (unknown codes are shown as they come).
-_DEVICES = {"card_reader": "读卡器", "id_reader": "身份证阅读器", "magstripe": "磁条读卡器"}
-_DEVICES |= {"printer": "打印机"}
-_CONDITIONS = {"fault": "故障", "paper_low": "纸将用完", "paper_out": "缺纸", "error": "出错"}
-_CONDITIONS |= {"cover_open": "机盖未关", "offline": "离线", "unavailable": "不可用"}
+_DEVICES = {"card_reader": N_("card reader"), "id_reader": N_("ID card reader")}
+_DEVICES |= {"magstripe": N_("magnetic stripe reader"), "printer": N_("printer")}
+_CONDITIONS = {"fault": N_("fault"), "paper_low": N_("paper low"), "paper_out": N_("out of paper")}
+_CONDITIONS |= {"error": N_("error"), "cover_open": N_("cover open"), "offline": N_("offline")}
+_CONDITIONS |= {"unavailable": N_("unavailable")}
 # A ticket_updated event's state as the list keeps it (parked at a counter, resumed, cancelled).
 _UPDATED_STATES = {"parked": "parked", "called": "serving", "waiting": "waiting"}
 _UPDATED_STATES |= {"cancelled": "done", "finished": "done"}
@@ -323,17 +325,18 @@ class TabletState:
         if kind is EventKind.ARRIVAL and data.get("priority"):
             ticket = data.get("ticket")
             number = ticket.get("number", "?") if isinstance(ticket, dict) else "?"
-            who = _str(data.get("salutation_zh")) or "贵宾"
-            self.notifications.append(
-                Notification(seq, f"贵宾到店：{who}  {number}", str(data.get("visit_id")))
-            )
+            who = _str(data.get("salutation_zh")) or said(N_("VIP"))
+            text = said(N_("VIP arrived: {who}  {number}"), who=who, number=number)
+            self.notifications.append(Notification(seq, text, str(data.get("visit_id"))))
             changed = True
         elif kind is EventKind.HANDOFF and self.session is not None:
             if data.get("to_staff_id") == self.session.staff_id or (
                 data.get("to_role") == self.session.role
             ):
                 self.notifications.append(
-                    Notification(seq, "有客户转交给您", str(data.get("visit_id")))
+                    Notification(
+                        seq, said(N_("A customer was handed to you")), str(data.get("visit_id"))
+                    )
                 )
                 changed = True
         elif kind is EventKind.DEVICE_ALERT:
@@ -342,9 +345,11 @@ class TabletState:
                 self.alerts.pop(key, None)
             else:
                 device, condition = str(data.get("device")), str(data.get("condition"))
-                text = (
-                    f"{data.get('station')} {_DEVICES.get(device, device)}"
-                    f"{_CONDITIONS.get(condition, condition)}"
+                text = said(
+                    N_("{station} {device}: {condition}"),
+                    station=data.get("station"),
+                    device=said(_DEVICES.get(device, device)),
+                    condition=said(_CONDITIONS.get(condition, condition)),
                 )
                 self.alerts[key] = Alert(key, text, event.at)
                 while len(self.alerts) > MAX_ALERTS:
@@ -355,13 +360,13 @@ class TabletState:
             if data.get("cleared"):
                 self.alerts.pop(key, None)
             else:
-                text = _str(data.get("message_zh")) or _str(data.get("message")) or "网点中心提醒"
+                english = _str(data.get("message")) or N_("Notice from the branch hub")
+                text = either(english, _str(data.get("message_zh")) or chinese(english))
                 self.alerts[key] = Alert(key, text, event.at)
             changed = True
         elif kind is EventKind.CACHE_STALE:
-            self.alerts["hub:cache_stale"] = Alert(
-                "hub:cache_stale", "客户资料不是最新，请联系信息科", event.at
-            )
+            stale = said(N_("Customer data is not up to date; please call IT"))
+            self.alerts["hub:cache_stale"] = Alert("hub:cache_stale", stale, event.at)
             changed = True
         if changed:
             self.revision += 1

@@ -26,6 +26,7 @@ SHOTS = (
     else ROOT / "screenshots"
 )
 SIZE = (1280, 800)
+LARGE = (2048, 1536)  # an iPad-class tablet at density 2
 
 pytestmark = pytest.mark.skipif(
     "TABLET_TEST_ROOT" not in os.environ, reason="run through tests/test_tablet_ui.py"
@@ -34,8 +35,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def harness() -> Harness:
-    # The process's one window and Xvfb, alive until exit: each area's file (tablet_ui_*.py)
-    # gets this fixture anew, and Kivy cannot move its window to another display.
+    """The process's one window on its one Xvfb, shared by every scenario file (stopped at exit)."""
     harness = shared_harness()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
@@ -96,13 +96,38 @@ class Rig:
         return self.harness.until(check, timeout_s, what)
 
     def shot(self, path: Path) -> None:
-        """Screenshot the shown view with an opaque background."""
+        """Screenshot the shown view at 1280×800, then at 2048×1536 (density 2) as name@2048."""
         assert self.shown is not None
-        self.shown.view.paint_background(True)
+        self._export(self.shown.view, path)
+        self._shot_large(self.shown, path.with_name(f"{path.stem}@2048{path.suffix}"))
+
+    def _export(self, view: Any, path: Path) -> None:
+        view.paint_background(True)
         try:
             self.harness.screenshot(path)
         finally:
-            self.shown.view.paint_background(False)
+            view.paint_background(False)
+
+    def _shot_large(self, device: Device, path: Path) -> None:
+        """The same state drawn by a second view built at density 2 (dp and sp apply at build)."""
+        from kivy.metrics import Metrics
+
+        from tablet.app import TabletView
+        from tablet.i18n import language
+
+        shown, density = language(), Metrics.density
+        Metrics.density = 2
+        try:
+            view = TabletView(device.tablet)
+            view.show_language(shown)
+            view.revocation_seen = device.view.revocation_seen
+            self.harness.show(view, LARGE)
+            view.redraw()
+            self.harness.frames(4)
+            self._export(view, path)
+        finally:
+            Metrics.density = density
+            self.harness.show(device.view, SIZE)
 
     def show(self, name: str) -> Device:
         """Put a tablet's view in the window."""
