@@ -340,29 +340,10 @@ class TabletState:
                 )
                 changed = True
         elif kind is EventKind.DEVICE_ALERT:
-            key = f"{data.get('station')}:{data.get('device')}:{data.get('condition')}"
-            if data.get("cleared"):
-                self.alerts.pop(key, None)
-            else:
-                device, condition = str(data.get("device")), str(data.get("condition"))
-                text = said(
-                    N_("{station} {device}: {condition}"),
-                    station=data.get("station"),
-                    device=said(_DEVICES.get(device, device)),
-                    condition=said(_CONDITIONS.get(condition, condition)),
-                )
-                self.alerts[key] = Alert(key, text, event.at)
-                while len(self.alerts) > MAX_ALERTS:
-                    self.alerts.popitem(last=False)
+            self._device_alert(data, event.at)
             changed = True
         elif kind is EventKind.HUB_ALERT:
-            key = f"hub:{data.get('key')}"
-            if data.get("cleared"):
-                self.alerts.pop(key, None)
-            else:
-                english = _str(data.get("message")) or N_("Notice from the branch hub")
-                text = either(english, _str(data.get("message_zh")) or chinese(english))
-                self.alerts[key] = Alert(key, text, event.at)
+            self._hub_alert(data, event.at)
             changed = True
         elif kind is EventKind.CACHE_STALE:
             stale = said(N_("Customer data is not up to date; please call IT"))
@@ -371,6 +352,33 @@ class TabletState:
         if changed:
             self.revision += 1
         return changed
+
+    def _device_alert(self, data: Mapping[str, Any], at: str) -> None:
+        """A station device's problem raised or cleared."""
+        key = f"{data.get('station')}:{data.get('device')}:{data.get('condition')}"
+        if data.get("cleared"):
+            self.alerts.pop(key, None)
+            return
+        device, condition = str(data.get("device")), str(data.get("condition"))
+        text = said(
+            N_("{station} {device}: {condition}"),
+            station=data.get("station"),
+            device=said(_DEVICES.get(device, device)),
+            condition=said(_CONDITIONS.get(condition, condition)),
+        )
+        self.alerts[key] = Alert(key, text, at)
+        while len(self.alerts) > MAX_ALERTS:
+            self.alerts.popitem(last=False)
+
+    def _hub_alert(self, data: Mapping[str, Any], at: str) -> None:
+        """A hub alert raised or cleared, in both languages."""
+        key = f"hub:{data.get('key')}"
+        if data.get("cleared"):
+            self.alerts.pop(key, None)
+            return
+        english = _str(data.get("message")) or N_("Notice from the branch hub")
+        text = either(english, _str(data.get("message_zh")) or chinese(english))
+        self.alerts[key] = Alert(key, text, at)
 
     def touch(self) -> None:
         """Mark a change for the views."""
