@@ -222,7 +222,9 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
                 ("handoff_teller", N_("To teller"), lambda: self._handoff(visit_id, Role.TELLER)),
                 ("handoff_pick", N_("Hand to a colleague"), lambda: self._pick(visit_id)),
             ):
-                button = Factory.PrimaryButton(text=_(title))
+                button = Factory.PrimaryButton(text=_(title), halign="center")
+                # Four to a row: a long title (English on a narrow screen) wraps to two lines.
+                button.bind(size=lambda b, size: setattr(b, "text_size", (size[0] - dp(8), None)))
                 button.bind(on_release=lambda *_, p=press: p())
                 self.buttons[key] = button
                 row.add_widget(button)
