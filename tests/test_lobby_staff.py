@@ -91,7 +91,7 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                         "POST",
                         f"/visits/{vid}/leads/{lead}/outcome",
                         "account",
-                        json={"outcome": "follow_up"},
+                        json={"outcome": "not_suitable"},
                     )
                     assert status == 201
                     status, body = await call(

@@ -13,6 +13,7 @@ from branch_common.identifiers import mask_name
 from branch_hub.briefs._card import card_fields, empty_card
 from branch_hub.briefs._errors import RecordError
 from branch_hub.briefs._events import customer_events, parse_date
+from branch_hub.briefs._leads import not_offered, recent_declines
 from branch_hub.briefs._model import Note
 from branch_hub.briefs._names import salutation
 from branch_hub.briefs._policy import RedactionPolicy
@@ -92,7 +93,7 @@ def sort_leads(leads: object, today: date) -> list[Mapping[str, Any]]:
     return sorted(kept, key=lambda lead: _SCORE_RANK.get(str(lead.get("score")), 3))
 
 
-def _lead_out(lead: Mapping[str, Any], with_points: bool, outcome: str | None) -> dict[str, Any]:
+def _lead_out(lead: Mapping[str, Any], with_points: bool, recorded: Note | None) -> dict[str, Any]:
     points = lead.get("talking_points")
     out: dict[str, Any] = {
         "lead_id": lead["lead_id"],
@@ -103,9 +104,46 @@ def _lead_out(lead: Mapping[str, Any], with_points: bool, outcome: str | None) -
             [str(p) for p in points] if with_points and isinstance(points, list) else []
         ),
     }
-    if outcome is not None:
-        out["outcome"] = outcome
+    if recorded is not None:
+        out["outcome"] = recorded.outcome
+        out["recorded"] = {
+            "outcome": recorded.outcome,
+            "by": recorded.by,
+            "role": recorded.role,
+            "at": recorded.at.isoformat(timespec="milliseconds"),
+            "reason": recorded.reason,
+            "follow_up_on": recorded.follow_up_on,
+        }
     return out
+
+
+def _leads(
+    record: Mapping[str, Any],
+    shown_notes: list[Note],
+    history: Iterable[Note],
+    *,
+    with_points: bool,
+    today: date,
+    policy: RedactionPolicy,
+    zone: ZoneInfo,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The leads to offer, and those held back as recently declined ("do not re-pitch")."""
+    leads = sort_leads(record.get("leads"), today)
+    declines = recent_declines(record, history, today, policy.do_not_repitch_days, zone)
+    held_back = not_offered(leads, declines)
+    recorded = {n.lead_id: n for n in shown_notes if n.kind == "outcome"}
+    offered = [
+        _lead_out(lead, with_points, recorded.get(lead["lead_id"]))
+        for lead in leads
+        if lead["lead_id"] not in held_back
+    ]
+    withheld = [
+        {key: str(lead.get(key, "")) for key in ("lead_id", "product", "product_code", "score")}
+        | held_back[lead["lead_id"]].to_brief()
+        for lead in leads
+        if lead["lead_id"] in held_back
+    ]
+    return offered, withheld
 
 
 def _visible_notes(notes: Iterable[Note], role: str, today: date, zone: ZoneInfo) -> list[Note]:
@@ -130,8 +168,12 @@ def build_brief(
     notes: Iterable[Note] = (),
     claimed_by: str | None = None,
     policy: RedactionPolicy | None = None,
+    history: Iterable[Note] = (),
 ) -> dict[str, Any]:
-    """Return the brief of a visit for a staff role (walk-in when customer is None)."""
+    """Return the brief of a visit for a staff role (walk-in when customer is None).
+
+    `history` is this branch's recorded lead outcomes of the customer's recent days.
+    """
     policy = policy or RedactionPolicy.from_config(branch)
     hidden = policy.hidden_for(role)  # raises UnknownRole before anything is computed
     zone = ZoneInfo(branch.branch.timezone)
@@ -145,6 +187,7 @@ def build_brief(
         "tier": None,
         "aum_band": None,
         "leads": [],
+        "do_not_repitch": [],
         "events": [],
         "notes": [n.to_brief() for n in shown_notes],
         "claimed_by": claimed_by,
@@ -165,12 +208,15 @@ def build_brief(
         brief["aum_band"] = _band(record, policy)
     brief.update(card_fields(record, hidden, today))
     if "leads" not in hidden:
-        outcomes = {n.lead_id: n.outcome for n in shown_notes if n.kind == "outcome"}
-        with_points = "talking_points" not in hidden
-        brief["leads"] = [
-            _lead_out(lead, with_points, outcomes.get(lead["lead_id"]))
-            for lead in sort_leads(record.get("leads"), today)
-        ]
+        brief["leads"], brief["do_not_repitch"] = _leads(
+            record,
+            shown_notes,
+            history,
+            with_points="talking_points" not in hidden,
+            today=today,
+            policy=policy,
+            zone=zone,
+        )
     if "events" not in hidden:
         brief["events"] = customer_events(
             record,

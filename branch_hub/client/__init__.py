@@ -31,8 +31,10 @@ from branch_hub.client._wire import new_request_id
 from branch_hub.vocabulary import (
     DASHBOARD_ROLES,
     NOTE_MAX_CHARS,
+    RECORDABLE_OUTCOMES,
     REQUEST_ID_MAX_CHARS,
     AppName,
+    DeclineReason,
     EventKind,
     KioskMessage,
     LeadOutcome,
@@ -45,10 +47,12 @@ from branch_hub.vocabulary import (
 __all__ = [
     "DASHBOARD_ROLES",
     "NOTE_MAX_CHARS",
+    "RECORDABLE_OUTCOMES",
     "REQUEST_ID_MAX_CHARS",
     "AlreadyClaimed",
     "AppName",
     "Backoff",
+    "DeclineReason",
     "DeviceRevoked",
     "DeviceTls",
     "EventKind",

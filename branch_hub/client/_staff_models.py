@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from branch_hub.client._wire import Reader
-from branch_hub.vocabulary import LeadOutcome, Role
+from branch_hub.vocabulary import DeclineReason, LeadOutcome, Role
 
 __all__ = [
     "ClaimResult",
@@ -248,6 +248,8 @@ class OutcomeResult:
     lead_id: str
     outcome: LeadOutcome
     by: str
+    reason: DeclineReason | None = None
+    follow_up_on: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -256,6 +258,8 @@ class OutcomeResult:
             "lead_id": self.lead_id,
             "outcome": self.outcome,
             "by": self.by,
+            "reason": self.reason,
+            "follow_up_on": self.follow_up_on,
         }
 
     @classmethod
@@ -263,7 +267,12 @@ class OutcomeResult:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "outcome answer")
         return cls(
-            r.text("visit_id"), r.text("lead_id"), r.enum("outcome", LeadOutcome), r.text("by")
+            r.text("visit_id"),
+            r.text("lead_id"),
+            r.enum("outcome", LeadOutcome),
+            r.text("by"),
+            r.opt_enum("reason", DeclineReason),
+            r.opt_text("follow_up_on"),
         )
 
 

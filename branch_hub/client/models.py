@@ -28,6 +28,7 @@ from branch_hub.client._kiosk_models import (
     ServiceOffer,
     TicketIssued,
 )
+from branch_hub.client._lead_models import HeldBackLead, RecordedOutcome
 from branch_hub.client._requests import (
     CallNextRequest,
     ClaimRequest,
@@ -81,6 +82,7 @@ __all__ = [
     "HandoffRequest",
     "HandoffResult",
     "Health",
+    "HeldBackLead",
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",
@@ -92,6 +94,7 @@ __all__ = [
     "OutcomeResult",
     "PrintResult",
     "PushEvent",
+    "RecordedOutcome",
     "ReportRequest",
     "ServedTicket",
     "ServiceLoad",
