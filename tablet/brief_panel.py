@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from kivy.factory import Factory
@@ -14,23 +14,12 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
-from branch_hub.client.models import Brief, BriefLead
+from branch_hub.client.models import Brief
 from tablet import theme, words
 from tablet.controller import Tablet
+from tablet.lead_card import LeadDrawer
 
 __all__ = ["BriefCard"]
-
-_LEAD_OUTCOMES = (
-    (LeadOutcome.ACCEPTED, "客户接受"),
-    (LeadOutcome.FOLLOW_UP, "稍后跟进"),
-    (LeadOutcome.DECLINED, "客户婉拒"),
-)
-_OUTCOME_TEXT = {
-    LeadOutcome.ACCEPTED: "已记录：客户接受",
-    LeadOutcome.FOLLOW_UP: "已记录：稍后跟进",
-    LeadOutcome.DECLINED: "已记录：客户婉拒",
-    LeadOutcome.NOT_INTERESTED: "已记录：不感兴趣",
-}
 
 
 class _Owner(Protocol):
@@ -56,11 +45,14 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self.note_input: TextInput = Factory.Field(hint_text="给同事留言，例如客户关注的产品")
         self.drawn: object = None
         self.owner: _Owner | None = None
+        self.leads = LeadDrawer(self)
 
     def show(self, owner: _Owner, brief: Brief | None) -> None:
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
         if brief is self.drawn and self.body.children:
             return
+        if brief is not self.drawn:
+            self.leads.picking = None  # a new brief (an outcome was recorded): pickers close
         self.owner, self.drawn = owner, brief
         self.body.clear_widgets()
         self.bar.clear_widgets()
@@ -72,8 +64,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         role = state.session.role if state.session else ""
         self._identity(brief)
         self._situation(brief, state.session.staff_id if state.session else None)
-        for lead in brief.leads:
-            self._lead(brief.visit_id, lead, offer_outcomes=role != Role.TELLER)
+        me = state.session.staff_id if state.session else None
+        self.leads.draw(brief, offer=role != Role.TELLER, me=me, today=date.today())
         self._holdings(brief)
         self._notes(brief)
         self._actions(brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
@@ -118,23 +110,6 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             _add(self.body, "BodyText", fact)
         for event in brief.events:
             _add(self.body, "BodyText", f"•  {event.get('text_zh', '')}")
-
-    def _lead(self, visit_id: str, lead: BriefLead, *, offer_outcomes: bool) -> None:
-        heading = f"推荐：{lead.product}（匹配度 {words.score_name(lead.score)}）"
-        _add(self.body, "Heading", heading)
-        for point in lead.talking_points:
-            _add(self.body, "BodyText", f"·  {point}")
-        if lead.outcome is not None:
-            _add(self.body, "Caption", _OUTCOME_TEXT.get(lead.outcome, "已记录"))
-        if not offer_outcomes:
-            return
-        row = Factory.ButtonRow()
-        for outcome, title in _LEAD_OUTCOMES:
-            pressed = Factory.QuietButton(text=title)
-            pressed.bind(on_release=lambda *_, o=outcome: self._outcome(visit_id, lead.lead_id, o))
-            self.buttons[f"outcome:{lead.lead_id}:{outcome}"] = pressed
-            row.add_widget(pressed)
-        self.body.add_widget(row)
 
     def _holdings(self, brief: Brief) -> None:
         products = brief.products
@@ -200,8 +175,23 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             raise RuntimeError("the brief card is not showing a brief")
         return self.owner.tablet
 
-    def _outcome(self, visit_id: str, lead_id: str, outcome: str) -> None:
-        self._tablet().record_outcome(visit_id, lead_id, outcome)
+    def redraw(self) -> None:
+        """Draw the same brief again (a picker opened or closed), keeping the scroll position."""
+        if self.owner is None:
+            return
+        where, brief = self.scroll.scroll_y, self.drawn
+        self.drawn = None
+        self.show(self.owner, brief if isinstance(brief, Brief) else None)
+        self.scroll.scroll_y = where
+
+    def record_outcome(
+        self, lead_id: str, outcome: LeadOutcome, *, reason: str | None, follow_up_on: str | None
+    ) -> None:
+        """Send a lead's outcome for the brief on the card."""
+        if isinstance(self.drawn, Brief):
+            self._tablet().record_outcome(
+                self.drawn.visit_id, lead_id, outcome, reason=reason, follow_up_on=follow_up_on
+            )
 
     def _note(self, visit_id: str) -> None:
         text = self.note_input.text.strip()

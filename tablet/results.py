@@ -76,7 +76,7 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     elif tag in _CONFIRMATIONS:
         tablet.message = _CONFIRMATIONS[tag]
         brief = tablet.state.brief
-        if brief is not None and tag in ("claim", "note"):
+        if brief is not None and tag in ("claim", "note", "outcome"):
             tablet.open_brief(brief.visit_id)
     tablet.state.touch()
 
