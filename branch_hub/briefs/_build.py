@@ -121,7 +121,6 @@ def _leads(
     record: Mapping[str, Any],
     shown_notes: list[Note],
     history: Iterable[Note],
-    *,
     with_points: bool,
     today: date,
     policy: RedactionPolicy,
@@ -170,10 +169,7 @@ def build_brief(
     policy: RedactionPolicy | None = None,
     history: Iterable[Note] = (),
 ) -> dict[str, Any]:
-    """Return the brief of a visit for a staff role (walk-in when customer is None).
-
-    `history` is this branch's recorded lead outcomes of the customer's recent days.
-    """
+    """Return a visit's brief for a role (walk-in: customer None; history: recent outcomes here)."""
     policy = policy or RedactionPolicy.from_config(branch)
     hidden = policy.hidden_for(role)  # raises UnknownRole before anything is computed
     zone = ZoneInfo(branch.branch.timezone)
@@ -183,12 +179,8 @@ def build_brief(
         "walk_in": customer is None,
         "salutation_zh": WALK_IN_ZH,
         "salutation_en": WALK_IN_EN,
-        "masked_name": None,
-        "tier": None,
-        "aum_band": None,
-        "leads": [],
-        "do_not_repitch": [],
-        "events": [],
+        **dict.fromkeys(("masked_name", "tier", "aum_band")),
+        **{key: [] for key in ("leads", "do_not_repitch", "events")},
         "notes": [n.to_brief() for n in shown_notes],
         "claimed_by": claimed_by,
         "redacted": [name for name in BRIEF_FIELDS if name in hidden],
@@ -208,15 +200,9 @@ def build_brief(
         brief["aum_band"] = _band(record, policy)
     brief.update(card_fields(record, hidden, today))
     if "leads" not in hidden:
-        brief["leads"], brief["do_not_repitch"] = _leads(
-            record,
-            shown_notes,
-            history,
-            with_points="talking_points" not in hidden,
-            today=today,
-            policy=policy,
-            zone=zone,
-        )
+        points = "talking_points" not in hidden
+        leads = _leads(record, shown_notes, history, points, today, policy, zone)
+        brief["leads"], brief["do_not_repitch"] = leads
     if "events" not in hidden:
         brief["events"] = customer_events(
             record,
