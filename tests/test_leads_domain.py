@@ -24,7 +24,7 @@ from branch_hub.briefs import (
     recent_declines,
 )
 from branch_hub.config import load_config
-from branch_hub.outbox._store import _clean_payload
+from branch_hub.outbox._store import OutboxError, _clean_payload
 from branch_hub.vocabulary import DeclineReason, LeadOutcome
 from sync.collector import check_envelope
 from sync.export_fields import ExportFieldError, check_card_fields
@@ -37,7 +37,7 @@ SAMPLE = Path(__file__).resolve().parents[1] / "branch_hub" / "sample_branch.tom
 
 
 def _record(**extra: Any) -> dict[str, Any]:
-    leads = [
+    leads: list[dict[str, Any]] = [
         {"lead_id": "LA", "product": "大额存单", "product_code": "large_cd", "score": "mid"},
         {"lead_id": "LB", "product": "稳健理财", "product_code": "wealth_fixed", "score": "high"},
         {"lead_id": "LC", "product": "基金定投", "product_code": "fund_sip", "score": "low"},
@@ -212,10 +212,11 @@ def test_the_store_keeps_reason_and_date_sealed(tmp_path: Path) -> None:
 
 
 def test_hq_records_carry_reason_and_date_and_the_collector_takes_them() -> None:
-    payload = {"customer_id": "C1", "lead_id": "L1", "outcome": "declined", "staff_id": "S1"}
+    payload: dict[str, Any] = {"customer_id": "C1", "lead_id": "L1", "staff_id": "S1"}
+    payload["outcome"] = "declined"
     payload |= {"reason": "no_funds_now", "follow_up_on": None, "at": "2026-03-10T10:30:00+08:00"}
     assert _clean_payload("lead_outcome", payload)["reason"] == "no_funds_now"
-    with pytest.raises(Exception, match="reason must be one of"):
+    with pytest.raises(OutboxError, match="reason must be one of"):
         _clean_payload("lead_outcome", payload | {"reason": "bored"})
     envelope = {
         "v": 1,
