@@ -51,7 +51,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
         if brief is self.drawn and self.body.children:
             return
-        if brief is not self.drawn:
+        if brief is not self.drawn and self.drawn is not None:
             self.leads.picking = None  # a new brief (an outcome was recorded): pickers close
         self.owner, self.drawn = owner, brief
         self.body.clear_widgets()
@@ -131,10 +131,12 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             self.body.add_widget(chips)
 
     def _notes(self, brief: Brief) -> None:
-        if not brief.notes:
+        # An outcome without a remark is already on its lead's card.
+        notes = [n for n in brief.notes if n.kind != "outcome" or n.text]
+        if not notes:
             return
         _add(self.body, "Heading", "同事留言")
-        for note in brief.notes:
+        for note in notes:
             when = note.at[11:16] if len(note.at) >= 16 else ""
             who = words.role_title(note.role)
             if note.kind == "handoff":

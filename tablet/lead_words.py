@@ -5,7 +5,7 @@ Pure functions (no Kivy), English in the code and Chinese from the tablet's cata
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from branch_hub.client import DeclineReason, LeadOutcome
 from branch_hub.client.models import HeldBackLead, RecordedOutcome
@@ -91,8 +91,15 @@ def recorded_line(recorded: RecordedOutcome, me: str | None) -> str:
     if recorded.follow_up_on:
         what += " " + _("on {date}").format(date=short_date(recorded.follow_up_on))
     who = _("me") if recorded.by == me else role_title(recorded.role)
-    when = recorded.at[11:16] if len(recorded.at) >= 16 else ""
-    return f"{what}  ·  {who} {when}".rstrip()
+    return f"{what}  ·  {who} {_clock(recorded.at)}".rstrip()
+
+
+def _clock(at: str) -> str:
+    """A hub timestamp as the tablet's local time of day (14:05); empty when unreadable."""
+    try:
+        return datetime.fromisoformat(at).astimezone().strftime("%H:%M")
+    except ValueError:
+        return ""
 
 
 def held_back_line(lead: HeldBackLead) -> str:
