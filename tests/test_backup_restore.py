@@ -227,7 +227,7 @@ class Floor:
         """Claim the visit and record a lead outcome (both go to HQ's outbox)."""
         status, body = await self.tablet.post(f"/visits/{visit}/claim", {})
         assert status == 200, body
-        outcome = {"outcome": "follow_up", "note": "下周再联系"}
+        outcome = {"outcome": "not_suitable", "note": "下周再联系"}
         status, body = await self.tablet.post(f"/visits/{visit}/leads/{lead}/outcome", outcome)
         assert status == 201, body
 

@@ -126,7 +126,7 @@ async def _while_full(run: RunningHub, disk: Path, customer: dict[str, Any]) -> 
         status, _ = await post(f"/visits/{visit}/claim", {}, ssl, headers)
         assert status == 200
         lead = customer["leads"][0]["lead_id"]
-        outcome = {"outcome": "follow_up", "note": "下周再联系"}
+        outcome = {"outcome": "not_suitable", "note": "下周再联系"}
         status, body = await post(f"/visits/{visit}/leads/{lead}/outcome", outcome, ssl, headers)
         assert status == 201, body
         ssl, headers = run.staff("teller")

@@ -122,7 +122,7 @@ async def _staff_flows(
         lead = customer["leads"][0]["lead_id"]
         await call(
             "POST", f"/api/v1/visits/{vid}/leads/{lead}/outcome", **staff("account"),
-            json={"outcome": "follow_up"},
+            json={"outcome": "not_suitable"},
         )  # fmt: skip
         await call("GET", f"/api/v1/visits/{vid}/brief", **staff("account"))
         _, called = await call("POST", "/api/v1/counters/C1/call-next", **staff("teller"))

@@ -92,7 +92,7 @@ def test_arrival_to_outcome_leaves_no_personal_data(
                     lead = customer["leads"][0]["lead_id"]
                     async with http.post(
                         f"{base}/leads/{lead}/outcome",
-                        json={"outcome": "follow_up", "note": "下周回电"},
+                        json={"outcome": "not_suitable", "note": "下周回电"},
                         ssl=wealth_ssl,
                         headers=wealth_auth,
                     ) as resp:
