@@ -260,7 +260,7 @@ async def _backup_while_working(
     config_path = old.etc / "hub.toml"
     config = load_config(config_path)
     tls = _tls_of(old.data, old.root / "harness")
-    with_leads = [c for c in cache.customers if c["leads"]]
+    with_leads = [c for c in cache.customers if c["leads"] and not c["lead_declines"]]
     backup_command = section_commands()[0]
     async with (
         served_hub(config, old.data, tls, _options(old.data), config_path=config_path) as (

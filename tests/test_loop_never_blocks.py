@@ -205,7 +205,7 @@ def test_no_request_blocks_the_event_loop(
     caplog: pytest.LogCaptureFixture,
     blocking_calls: list[str],
 ) -> None:
-    customer = next(c for c in cache.customers if c["leads"])
+    customer = next(c for c in cache.customers if c["leads"] and not c["lead_declines"])
     config = branch_config(printer="sim://printer")
 
     async def scenario() -> Calls:
