@@ -55,7 +55,9 @@ _CONFIRMATIONS = {
 
 def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     """Show what a hub call returned."""
-    tablet.message = ""
+    # The brief an action fetched again keeps that action's confirmation on screen.
+    if not (tag == "brief" and tablet.message in _CONFIRMATIONS.values()):
+        tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":
         _logged_in(tablet, result)

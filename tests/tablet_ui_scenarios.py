@@ -7,7 +7,6 @@ parent can search those folders after the app has exited (data hygiene).
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
-from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
+from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(os.environ.get("TABLET_TEST_ROOT", "/nonexistent"))
@@ -34,27 +33,20 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def harness() -> Iterator[Harness]:
-    xvfb = start_xvfb("1280x800x24")
-    prepare_kivy_env()
+def harness() -> Harness:
+    # The process's one window on one Xvfb, alive until exit: every tablet_ui_*.py file uses it.
+    harness = shared_harness()
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
     use_font(find_cjk_font())
-    try:
-        yield Harness()
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            try:
-                xvfb.wait(5)
-            except subprocess.TimeoutExpired:
-                xvfb.kill()
+    return harness
 
 
 @pytest.fixture(scope="module")
-def rig(harness: Harness) -> Iterator[Rig]:
-    hub, rows = make_hub(ROOT / "hubside")
+def rig(harness: Harness, request: pytest.FixtureRequest) -> Iterator[Rig]:
+    # One hub per scenario file, each in a folder of its own.
+    hub, rows = make_hub(ROOT / "hubside" / request.module.__name__.rpartition(".")[2])
     rig = Rig(harness, hub, rows)
     try:
         yield rig
