@@ -53,7 +53,8 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
     if kind == 4:
         return "".join(rng.choice(string.printable) for _ in range(rng.randrange(40)))
     if kind == 5:
-        return rng.choice(["cash", "wealth", "accepted", "follow_up", "lobby_manager", "C1"])
+        words = ["cash", "wealth", "accepted", "follow_up", "declined", "lobby_manager", "C1"]
+        return rng.choice([*words, "rate_unattractive", "2026-12-09"])
     if kind == 6:
         return [_random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
     return {
@@ -63,6 +64,8 @@ def _random_value(rng: random.Random, depth: int = 0) -> Any:
                 "session_id",
                 "text",
                 "outcome",
+                "reason",
+                "follow_up_on",
                 "counter",
                 "staff_id",
                 "pin",

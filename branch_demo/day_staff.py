@@ -8,12 +8,15 @@ import math
 import random
 import secrets
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
 from branch_demo.day_client import Hub
 from branch_demo.day_report import DayOptions, Record
 from branch_demo.site import SERVICES, BranchSite
+from branch_hub.client import DeclineReason
 
 __all__ = ["StaffSide"]
 
@@ -84,15 +87,24 @@ class StaffSide:
         if status != 200:
             self.rec.errors[f"brief_{status}"] += 1
             return
-        for lead in brief.get("leads") or []:
-            outcome = self.rng.choice(["accepted", "declined", "follow_up", "not_interested"])
+        for lead in brief.get("leads") or []:  # only offered leads: never a held-back one
             path = f"/api/v1/visits/{visit}/leads/{lead['lead_id']}/outcome"
-            body = {"outcome": outcome, "request_id": secrets.token_hex(12)}
+            body = self._outcome() | {"request_id": secrets.token_hex(12)}
             status, _ = await hub.call("POST", path, body)
             if status in (200, 201):
                 self.rec.outcomes.add(f"{visit}:{lead['lead_id']}")
             else:
                 self.rec.errors[f"outcome_{status}"] += 1
+
+    def _outcome(self) -> dict[str, str]:
+        """A lead's outcome as staff record it: a decline with its reason, a follow-up's date."""
+        outcome = self.rng.choice(["accepted", "declined", "follow_up", "not_suitable"])
+        if outcome == "declined":
+            return {"outcome": outcome, "reason": self.rng.choice(list(DeclineReason))}
+        if outcome == "follow_up":
+            day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=7)
+            return {"outcome": outcome, "follow_up_on": day.isoformat()}
+        return {"outcome": outcome}
 
     # -- tablets ------------------------------------------------------------------------
     async def tablet(self, i: int) -> None:

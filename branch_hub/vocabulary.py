@@ -10,10 +10,13 @@ from enum import StrEnum
 
 __all__ = [
     "DASHBOARD_ROLES",
+    "DECLINE_REASON_MAX_CHARS",
     "EVENT_CATALOGUE",
+    "FOLLOW_UP_DATE_MAX_CHARS",
     "NOTE_MAX_CHARS",
     "PUBLIC_EVENT_KINDS",
     "QUEUE_ROLES",
+    "RECORDABLE_OUTCOMES",
     "REPORT_DETAIL_MAX_CHARS",
     "REPORT_REASON_MAX_CHARS",
     "REPORT_VERSION_MAX_CHARS",
@@ -23,6 +26,7 @@ __all__ = [
     "WS_CLOSE_SESSION_ENDED",
     "AppName",
     "CustomerLocation",
+    "DeclineReason",
     "DeviceCondition",
     "DeviceKind",
     "EventKind",
@@ -69,9 +73,27 @@ class LeadOutcome(StrEnum):
     """What happened when staff presented one of the customer's leads."""
 
     ACCEPTED = "accepted"
-    DECLINED = "declined"
-    FOLLOW_UP = "follow_up"
-    NOT_INTERESTED = "not_interested"
+    DECLINED = "declined"  # with a DeclineReason
+    FOLLOW_UP = "follow_up"  # with a follow-up date
+    NOT_SUITABLE = "not_suitable"  # staff judged the product wrong for this customer
+    NOT_INTERESTED = "not_interested"  # older records only: read, never recorded any more
+
+
+# What staff may record now (`not_interested` became `declined` with a reason).
+RECORDABLE_OUTCOMES = frozenset(
+    {LeadOutcome.ACCEPTED, LeadOutcome.DECLINED, LeadOutcome.FOLLOW_UP, LeadOutcome.NOT_SUITABLE}
+)
+
+
+class DeclineReason(StrEnum):
+    """Why the customer declined a lead (the reason codes branches report to HQ)."""
+
+    HAS_SIMILAR = "has_similar"  # already holds a similar product (here or at another bank)
+    RATE_UNATTRACTIVE = "rate_unattractive"  # the yield or rate is not attractive
+    NO_FUNDS_NOW = "no_funds_now"  # no idle funds at the moment
+    WANTS_TO_THINK = "wants_to_think"  # wants to think it over or ask the family
+    DISTRUSTS_TYPE = "distrusts_type"  # distrusts this kind of product (risk, past losses)
+    OTHER = "other"
 
 
 class TimelineKind(StrEnum):
@@ -237,6 +259,8 @@ REQUEST_ID_MAX_CHARS = 64  # a device's idempotency key for one command
 REPORT_VERSION_MAX_CHARS = 64  # an app version in a device's update report
 REPORT_REASON_MAX_CHARS = 100  # a report's reason word
 REPORT_DETAIL_MAX_CHARS = 500  # a report's detail text
+DECLINE_REASON_MAX_CHARS = 32  # a decline reason code in a request body
+FOLLOW_UP_DATE_MAX_CHARS = 10  # a follow-up date in a request body (YYYY-MM-DD)
 
 
 class WriteClass(StrEnum):

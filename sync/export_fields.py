@@ -1,4 +1,4 @@
-"""Checks of the export's optional card fields: AUM band, risk assessment, products, benefits.
+"""Checks of the export's optional fields: AUM band, risk, products, benefits, lead declines.
 
 Every field here may be absent (older exports publish and pull unchanged); when present it
 must have the documented shape (docs/hq-interface.md). A bad field raises ExportFieldError,
@@ -115,6 +115,28 @@ def _benefits(value: object) -> None:
         _code(item, "benefits")
 
 
+def _lead_declines(value: object) -> None:
+    keys = ("lead_id", "product_code", "declined_on", "reason")
+    for item in _list(value, "lead_declines"):
+        decline = _object(item, "lead_declines", keys)
+        for key in ("lead_id", "product_code"):
+            if decline.get(key) is not None:
+                _text(decline[key], f"lead_declines.{key}", f"a code (1-{MAX_TEXT} chars) or null")
+        if decline.get("lead_id") is None and decline.get("product_code") is None:
+            raise ExportFieldError("lead_declines", "objects naming a lead_id or a product_code")
+        _date(decline.get("declined_on"), "lead_declines.declined_on")
+        _code(decline.get("reason"), "lead_declines.reason")
+
+
+def _date(value: object, field: str) -> None:
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        raise ExportFieldError(field, "a date YYYY-MM-DD")
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ExportFieldError(field, "a date YYYY-MM-DD") from None
+
+
 _CHECKS = {
     "aum_band": _aum_band,
     "risk_assessment": _risk,
@@ -123,6 +145,7 @@ _CHECKS = {
     "attrition_risk": _attrition,
     "segments": _segments,
     "relationship_manager": _manager,
+    "lead_declines": _lead_declines,
 }
 
 

@@ -26,6 +26,7 @@ from tqdm import tqdm
 
 from branch_common.identifiers import gb11643_check_char, luhn_check_digit
 from sync.synth_card import card_fields
+from sync.synth_history import lead_declines
 from sync.synth_tables import (
     BINS,
     GIVEN_F,
@@ -266,12 +267,14 @@ def _block(args: tuple[int, SynthOptions]) -> bytes:
     start = block * BLOCK
     stop = min(start + BLOCK, opts.customers)
     card_rng = random.Random(f"branch-edge/{opts.seed}/{block}/card")  # noqa: S311 (synthetic)
+    history_rng = random.Random(f"branch-edge/{opts.seed}/{block}/declines")  # noqa: S311
     plan = _Plan.of(opts)
     lines = []
     for i in range(start, stop):
         customer = _customer(rng, i, plan)
         rank = plan.tier(customer["aum"])[1]
         customer |= card_fields(card_rng, customer["aum"], rank, customer["cards"], opts.as_of)
+        customer["lead_declines"] = lead_declines(history_rng, customer["leads"], opts.as_of)
         # orjson: byte-identical to json.dumps(ensure_ascii=False, compact) and ~6x faster.
         lines.append(orjson.dumps(customer) + b"\n")
     return b"".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from kivy.factory import Factory
@@ -14,25 +14,14 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
-from branch_hub.client.models import Brief, BriefLead
+from branch_hub.client.models import Brief
 from tablet import handoff_words, theme, timeline_panel, words
 from tablet.controller import Tablet
 from tablet.handoff_panel import draw_picker, picker_key
 from tablet.i18n import DEFAULT_LOCALE, N_, _, language
+from tablet.lead_card import LeadDrawer
 
 __all__ = ["BriefCard"]
-
-_LEAD_OUTCOMES = (
-    (LeadOutcome.ACCEPTED, N_("Accepted")),
-    (LeadOutcome.FOLLOW_UP, N_("Follow up later")),
-    (LeadOutcome.DECLINED, N_("Declined")),
-)
-_OUTCOME_TEXT = {
-    LeadOutcome.ACCEPTED: N_("Recorded: accepted"),
-    LeadOutcome.FOLLOW_UP: N_("Recorded: follow up later"),
-    LeadOutcome.DECLINED: N_("Recorded: declined"),
-    LeadOutcome.NOT_INTERESTED: N_("Recorded: not interested"),
-}
 
 
 def _rm_text(brief: Brief, colleagues: Any) -> str:
@@ -66,6 +55,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self.note_input: TextInput = Factory.Field()
         self.drawn: object = None
         self.owner: _Owner | None = None
+        self.leads = LeadDrawer(self)
 
     def show(self, owner: _Owner, brief: Brief | None) -> None:
         """Draw `brief` (or the hint to pick a customer); nothing happens when it is unchanged."""
@@ -75,6 +65,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         drawn = self.drawn if isinstance(self.drawn, tuple) else (None, None)
         if drawn[0] is brief and drawn[1] == picking and self.body.children:
             return
+        if drawn[0] is not brief and drawn[0] is not None:
+            self.leads.picking = None  # a new brief (an outcome was recorded): pickers close
         self.owner, self.drawn = owner, (brief, picking)
         self.body.clear_widgets()
         self.bar.clear_widgets()
@@ -91,8 +83,8 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         role = state.session.role if state.session else ""
         self._identity(brief)
         self._situation(brief, state.session.staff_id if state.session else None)
-        for lead in brief.leads:
-            self._lead(brief.visit_id, lead, offer_outcomes=role != Role.TELLER)
+        me = state.session.staff_id if state.session else None
+        self.leads.draw(brief, offer=role != Role.TELLER, me=me, today=date.today())
         self._holdings(brief)
         self._notes(brief)
         self._actions(brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
@@ -146,25 +138,6 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         for event in brief.events:
             _add(self.body, "BodyText", f"•  {event.get('text_zh', '')}")
 
-    def _lead(self, visit_id: str, lead: BriefLead, *, offer_outcomes: bool) -> None:
-        heading = _("Suggested: {product} (match {score})").format(
-            product=lead.product, score=words.score_name(lead.score)
-        )
-        _add(self.body, "Heading", heading)
-        for point in lead.talking_points:
-            _add(self.body, "BodyText", f"·  {point}")
-        if lead.outcome is not None:
-            _add(self.body, "Caption", _(_OUTCOME_TEXT.get(lead.outcome, N_("Recorded"))))
-        if not offer_outcomes:
-            return
-        row = Factory.ButtonRow()
-        for outcome, title in _LEAD_OUTCOMES:
-            pressed = Factory.QuietButton(text=_(title))
-            pressed.bind(on_release=lambda *_, o=outcome: self._outcome(visit_id, lead.lead_id, o))
-            self.buttons[f"outcome:{lead.lead_id}:{outcome}"] = pressed
-            row.add_widget(pressed)
-        self.body.add_widget(row)
-
     def _holdings(self, brief: Brief) -> None:
         products = brief.products
         held = products.to_wire() if products is not None else {}
@@ -188,10 +161,12 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             self.body.add_widget(chips)
 
     def _notes(self, brief: Brief) -> None:
-        if not brief.notes:
+        # An outcome without a remark is already on its lead's card.
+        notes = [n for n in brief.notes if n.kind != "outcome" or n.text]
+        if not notes:
             return
         _add(self.body, "Heading", _("Notes from colleagues"))
-        for note in brief.notes:
+        for note in notes:
             when = note.at[11:16] if len(note.at) >= 16 else ""
             names = self.owner.tablet.state.handoffs.colleagues if self.owner else {}
             who = words.role_title(note.role)
@@ -247,8 +222,28 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
             raise RuntimeError("the brief card is not showing a brief")
         return self.owner.tablet
 
-    def _outcome(self, visit_id: str, lead_id: str, outcome: str) -> None:
-        self._tablet().record_outcome(visit_id, lead_id, outcome)
+    def _brief_drawn(self) -> Brief | None:
+        """The brief on the card now (drawn is the brief with the hand-off picker's key)."""
+        return self.drawn[0] if isinstance(self.drawn, tuple) else None
+
+    def redraw(self) -> None:
+        """Draw the same brief again (a picker opened or closed), keeping the scroll position."""
+        if self.owner is None:
+            return
+        where, brief = self.scroll.scroll_y, self._brief_drawn()
+        self.drawn = None
+        self.show(self.owner, brief)
+        self.scroll.scroll_y = where
+
+    def record_outcome(
+        self, lead_id: str, outcome: LeadOutcome, *, reason: str | None, follow_up_on: str | None
+    ) -> None:
+        """Send a lead's outcome for the brief on the card."""
+        brief = self._brief_drawn()
+        if brief is not None:
+            self._tablet().record_outcome(
+                brief.visit_id, lead_id, outcome, reason=reason, follow_up_on=follow_up_on
+            )
 
     def _note(self, visit_id: str) -> None:
         text = self.note_input.text.strip()

@@ -10,6 +10,7 @@ import queue
 import time
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from typing import Any, TypeVar
 
 from branch_hub.client import (
@@ -19,7 +20,6 @@ from branch_hub.client import (
     HubClient,
     HubError,
     HubUnavailable,
-    LeadOutcome,
     Role,
     StreamNotice,
     TicketOperation,
@@ -27,7 +27,6 @@ from branch_hub.client import (
 )
 from branch_hub.client.models import (
     CommandRequest,
-    LeadOutcomeRequest,
     LoginResult,
     NoteRequest,
     TransferRequest,
@@ -37,6 +36,7 @@ from tablet.device import DeviceStore
 from tablet.discovery import HubFollower
 from tablet.handoff_verbs import HandoffVerbs
 from tablet.i18n import N_, said
+from tablet.leads import outcome_request
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
@@ -252,16 +252,11 @@ class Tablet(HandoffVerbs):
             lambda c, r: c.add_note(visit_id, r),
         )
 
-    def record_outcome(self, visit_id: str, lead_id: str, outcome: str, note: str = "") -> None:
-        """Record a lead's outcome."""
-
-        def build() -> LeadOutcomeRequest:
-            try:
-                chosen = LeadOutcome(outcome)
-            except ValueError:
-                raise WireError(f"{outcome!r} is not a lead outcome") from None
-            return LeadOutcomeRequest(chosen, note or None)
-
+    def record_outcome(
+        self, visit_id: str, lead_id: str, outcome: str, note: str = "", **detail: str | None
+    ) -> None:
+        """Record a lead's outcome (`reason=` with a decline, `follow_up_on=` with a follow-up)."""
+        build = partial(outcome_request, outcome, note, **detail)
         self._command("outcome", build, lambda c, r: c.lead_outcome(visit_id, lead_id, r))
 
     def call_next(self, counter_id: str) -> None:

@@ -61,7 +61,9 @@ _CONFIRMATIONS = {
 
 def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     """Show what a hub call returned."""
-    tablet.message = ""
+    # The brief an action fetched again keeps that action's confirmation on screen.
+    if not (tag == "brief" and tablet.message in _CONFIRMATIONS.values()):
+        tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":
         _logged_in(tablet, result)
@@ -90,7 +92,7 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     elif tag in _CONFIRMATIONS:
         tablet.message = said(_CONFIRMATIONS[tag])
         brief = tablet.state.brief
-        if brief is not None and tag in ("claim", "note"):
+        if brief is not None and tag in ("claim", "note", "outcome"):
             tablet.open_brief(brief.visit_id)
     tablet.state.touch()
 

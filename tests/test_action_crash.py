@@ -111,7 +111,9 @@ def _dies(child: Child, call: Any) -> None:
 def test_lead_outcome_survives_kill_9_at_every_step(
     tmp_path: Path, cache: BuiltCache, step: str
 ) -> None:
-    customer = next(c for c in cache.customers if c["leads"] and c["cards"])
+    customer = next(
+        c for c in cache.customers if c["leads"] and c["cards"] and not c["lead_declines"]
+    )
     lead = customer["leads"][0]["lead_id"]
     branch = Branch(tmp_path, cache)
     hub, session = branch.start(

@@ -227,7 +227,7 @@ class Floor:
         """Claim the visit and record a lead outcome (both go to HQ's outbox)."""
         status, body = await self.tablet.post(f"/visits/{visit}/claim", {})
         assert status == 200, body
-        outcome = {"outcome": "follow_up", "note": "下周再联系"}
+        outcome = {"outcome": "not_suitable", "note": "下周再联系"}
         status, body = await self.tablet.post(f"/visits/{visit}/leads/{lead}/outcome", outcome)
         assert status == 201, body
 
@@ -260,7 +260,7 @@ async def _backup_while_working(
     config_path = old.etc / "hub.toml"
     config = load_config(config_path)
     tls = _tls_of(old.data, old.root / "harness")
-    with_leads = [c for c in cache.customers if c["leads"]]
+    with_leads = [c for c in cache.customers if c["leads"] and not c["lead_declines"]]
     backup_command = section_commands()[0]
     async with (
         served_hub(config, old.data, tls, _options(old.data), config_path=config_path) as (

@@ -123,6 +123,7 @@ def test_wealth_manager_sees_everything(branch: BranchConfig) -> None:
         "tier",
         "aum_band",
         "leads",
+        "do_not_repitch",
         "events",
         "notes",
         "claimed_by",

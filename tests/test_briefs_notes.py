@@ -167,13 +167,22 @@ def test_bad_handoffs(notes: VisitNotes, kwargs: dict[str, str]) -> None:
 
 def test_lead_outcomes(notes: VisitNotes) -> None:
     entry = notes.record_outcome(
-        "V1", "L1", "follow_up", by="S2", role="wealth_manager", note="下周回电", at=AT
+        "V1",
+        "L1",
+        "follow_up",
+        by="S2",
+        role="wealth_manager",
+        note="下周回电",
+        follow_up_on="2026-03-17",
+        at=AT,
     )
     assert (entry.lead_id, entry.outcome, entry.text) == ("L1", "follow_up", "下周回电")
     notes.record_outcome("V1", "L2", "accepted", by="S2", role="wealth_manager", at=AT)
     got = [(n.lead_id, n.outcome) for n in notes.notes_for("V1", DAY)]
     assert got == [("L1", "follow_up"), ("L2", "accepted")]
-    with pytest.raises(InvalidEntry, match="outcome must be one of accepted, declined"):
+    with pytest.raises(
+        InvalidEntry, match="outcome must be one of accepted, declined, follow_up, not_suitable"
+    ):
         notes.record_outcome("V1", "L1", "maybe", by="S2", role="wealth_manager")
 
 
@@ -220,6 +229,7 @@ def test_no_plaintext_on_disk(tmp_path: Path) -> None:
         role="teller",
         note="OUTCOME-MARKER",
         customer_id="C0000000042",
+        reason="has_similar",
         at=AT,
     )
     files = [p for p in tmp_path.iterdir() if p.name.startswith("notes.db")]

@@ -10,8 +10,10 @@ import contextlib
 import queue
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -133,7 +135,8 @@ def test_staff_work_through_typed_methods(
         _same(m.Dashboard, lobby.get("/queue/dashboard"))
         assert lobby.dashboard().waiting
         lead = wealth.brief(visit.visit_id).leads[0]
-        outcome = m.LeadOutcomeRequest(LeadOutcome.FOLLOW_UP, "next week")
+        next_week = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(7)).isoformat()
+        outcome = m.LeadOutcomeRequest(LeadOutcome.FOLLOW_UP, "next week", follow_up_on=next_week)
         result = wealth.lead_outcome(visit.visit_id, lead.lead_id, outcome)
         assert (result.outcome, result.by) == (LeadOutcome.FOLLOW_UP, "w1")
         assert wealth.brief(visit.visit_id).leads[0].outcome is LeadOutcome.FOLLOW_UP

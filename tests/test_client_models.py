@@ -173,7 +173,25 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
         },
         {
             "visit_id": "v",
-            "note": {**NOTE, "kind": "outcome", "lead_id": "L1", "outcome": "accepted"},
+            "note": {
+                **NOTE,
+                "kind": "outcome",
+                "lead_id": "L1",
+                "outcome": "accepted",
+                "reason": None,
+                "follow_up_on": None,
+            },
+        },
+        {
+            "visit_id": "v",
+            "note": {
+                **NOTE,
+                "kind": "outcome",
+                "lead_id": "L1",
+                "outcome": "declined",
+                "reason": "rate_unattractive",
+                "follow_up_on": None,
+            },
         },
     ],
     m.HandoffResult: [
@@ -203,7 +221,24 @@ EXAMPLES: dict[type[Any], list[dict[str, Any]]] = {
         },
     ],
     m.AlertDismissed: [{"visit_id": "v", "dismissed": True}],
-    m.OutcomeResult: [{"visit_id": "v", "lead_id": "L1", "outcome": "follow_up", "by": "w1"}],
+    m.OutcomeResult: [
+        {
+            "visit_id": "v",
+            "lead_id": "L1",
+            "outcome": "follow_up",
+            "by": "w1",
+            "reason": None,
+            "follow_up_on": "2026-11-29",
+        },
+        {
+            "visit_id": "v",
+            "lead_id": "L1",
+            "outcome": "declined",
+            "by": "w1",
+            "reason": "no_funds_now",
+            "follow_up_on": None,
+        },
+    ],
     m.Dashboard: [
         {
             "at": "2026-11-22T09:00:00+08:00",

@@ -79,7 +79,7 @@ def test_under_the_reserve_reports_and_notes_wait_while_the_branch_serves(
     tls = make_tls_env(small_disk.parent / "pki")
     data = small_disk / "hub"
     shutil.copytree(cache.folder, data / "cache")
-    customer = next(c for c in cache.customers if c["leads"])
+    customer = next(c for c in cache.customers if c["leads"] and not c["lead_declines"])
     config = branch_config()
     config = config.model_copy(
         update={"hub": config.hub.model_copy(update={"disk_reserve_mb": RESERVE_MB})}
@@ -126,7 +126,7 @@ async def _while_full(run: RunningHub, disk: Path, customer: dict[str, Any]) -> 
         status, _ = await post(f"/visits/{visit}/claim", {}, ssl, headers)
         assert status == 200
         lead = customer["leads"][0]["lead_id"]
-        outcome = {"outcome": "follow_up", "note": "下周再联系"}
+        outcome = {"outcome": "not_suitable", "note": "下周再联系"}
         status, body = await post(f"/visits/{visit}/leads/{lead}/outcome", outcome, ssl, headers)
         assert status == 201, body
         ssl, headers = run.staff("teller")

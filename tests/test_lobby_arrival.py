@@ -29,7 +29,11 @@ def tls(tmp_path: Path) -> TlsEnv:
 
 
 def priority_customer(cache: BuiltCache) -> dict[str, Any]:
-    return next(c for c in cache.customers if c["tier"] in {"wealth", "private"} and c["leads"])
+    return next(
+        c
+        for c in cache.customers
+        if c["tier"] in {"wealth", "private"} and c["leads"] and not c["lead_declines"]
+    )
 
 
 async def kiosk_message(

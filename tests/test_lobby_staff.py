@@ -24,7 +24,11 @@ def tls(tmp_path: Path) -> TlsEnv:
 
 
 def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: BuiltCache) -> None:
-    customer = next(c for c in cache.customers if c["tier"] == "wealth" and c["leads"])
+    customer = next(
+        c
+        for c in cache.customers
+        if c["tier"] == "wealth" and c["leads"] and not c["lead_declines"]
+    )
 
     async def scenario() -> None:
         async with running_hub(tmp_path / "hub", tls, branch_config(), cache) as run:
@@ -91,7 +95,7 @@ def test_staff_operations_push_their_events(tmp_path: Path, tls: TlsEnv, cache: 
                         "POST",
                         f"/visits/{vid}/leads/{lead}/outcome",
                         "account",
-                        json={"outcome": "follow_up"},
+                        json={"outcome": "not_suitable"},
                     )
                     assert status == 201
                     status, body = await call(

@@ -122,7 +122,7 @@ async def _staff_flows(
         lead = customer["leads"][0]["lead_id"]
         await call(
             "POST", f"/api/v1/visits/{vid}/leads/{lead}/outcome", **staff("account"),
-            json={"outcome": "follow_up"},
+            json={"outcome": "not_suitable"},
         )  # fmt: skip
         await call("GET", f"/api/v1/visits/{vid}/brief", **staff("account"))
         await call("GET", f"/api/v1/visits/{vid}/timeline", **staff("account"))
@@ -212,7 +212,7 @@ def test_no_request_blocks_the_event_loop(
     caplog: pytest.LogCaptureFixture,
     blocking_calls: list[str],
 ) -> None:
-    customer = next(c for c in cache.customers if c["leads"])
+    customer = next(c for c in cache.customers if c["leads"] and not c["lead_declines"])
     config = branch_config(printer="sim://printer")
 
     async def scenario() -> Calls:

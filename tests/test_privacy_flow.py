@@ -40,7 +40,9 @@ def test_arrival_to_outcome_leaves_no_personal_data(
     tmp_path: Path, cache: BuiltCache, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    with_leads = [c for c in cache.customers if c["leads"] and c["cards"]]
+    with_leads = [
+        c for c in cache.customers if c["leads"] and c["cards"] and not c["lead_declines"]
+    ]
     by_card, by_id = with_leads[0], with_leads[1]
     tls = make_tls_env(tmp_path / "pki")
     data = tmp_path / "hub"
@@ -92,7 +94,7 @@ def test_arrival_to_outcome_leaves_no_personal_data(
                     lead = customer["leads"][0]["lead_id"]
                     async with http.post(
                         f"{base}/leads/{lead}/outcome",
-                        json={"outcome": "follow_up", "note": "下周回电"},
+                        json={"outcome": "not_suitable", "note": "下周回电"},
                         ssl=wealth_ssl,
                         headers=wealth_auth,
                     ) as resp:

@@ -16,7 +16,15 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from branch_common.i18n import N_
-from branch_hub.briefs import AlreadyClaimed, InvalidEntry, NotClaimHolder, NotesStoreError
+from branch_hub.briefs import (
+    AlreadyClaimed,
+    BadDeclineReason,
+    BadFollowUpDate,
+    InvalidEntry,
+    LeadNotOffered,
+    NotClaimHolder,
+    NotesStoreError,
+)
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
 from branch_hub.messages import zh
@@ -125,6 +133,26 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             409,
             "not_claim_holder",
             N_("Only the colleague who claimed this customer may hand off."),
+        ),
+    ),
+    (
+        BadDeclineReason,
+        _row(400, "bad_decline_reason", N_("Choose why the customer declined from the list.")),
+    ),
+    (
+        BadFollowUpDate,
+        _row(
+            400,
+            "bad_follow_up_date",
+            N_("Give a follow-up date after today and within the allowed number of days."),
+        ),
+    ),
+    (
+        LeadNotOffered,
+        _row(
+            409,
+            "lead_not_offered",
+            N_("The customer declined this product recently: do not offer it again."),
         ),
     ),
     (InvalidEntry, _row(400, "bad_entry", N_("The entry is not valid."))),

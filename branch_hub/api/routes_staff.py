@@ -39,8 +39,11 @@ from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.vocabulary import (
     DASHBOARD_ROLES,
+    DECLINE_REASON_MAX_CHARS,
+    FOLLOW_UP_DATE_MAX_CHARS,
     NOTE_MAX_CHARS,
     QUEUE_ROLES,
+    RECORDABLE_OUTCOMES,
     STAFF_ROLES,
     LeadOutcome,
     Role,
@@ -108,10 +111,23 @@ async def lead_outcome(request: web.Request) -> web.Response:
     body = await json_body(request)
     outcome = choice(req_str(body, "outcome", max_len=32), LeadOutcome, "outcome")
     assert outcome is not None  # noqa: S101 (req_str never gives None)
+    if outcome not in RECORDABLE_OUTCOMES:
+        words = ", ".join(sorted(RECORDABLE_OUTCOMES))
+        raise ApiError(400, "bad_outcome", f"'outcome' must be one of {words}")
     note = opt_str(body, "note", max_len=NOTE_MAX_CHARS)
-    desk = _desk(request)
-    rid = request_id(body)
-    answer = await desk.lead_outcome(context, visit_id, lead_id, outcome, note, rid)
+    # The domain checks the reason code and the date (typed refusals with their Chinese).
+    reason = opt_str(body, "reason", max_len=DECLINE_REASON_MAX_CHARS)
+    follow_up_on = opt_str(body, "follow_up_on", max_len=FOLLOW_UP_DATE_MAX_CHARS)
+    answer = await _desk(request).lead_outcome(
+        context,
+        visit_id,
+        lead_id,
+        outcome,
+        note,
+        request_id(body),
+        reason=reason,
+        follow_up_on=follow_up_on,
+    )
     return web.json_response(answer.to_wire(), status=201)
 
 
@@ -253,10 +269,14 @@ ROUTES = (
         "/api/v1/visits/{visit_id}/leads/{lead_id}/outcome",
         lead_outcome,
         "leadOutcome",
-        "Record what happened with a lead.",
+        "Record what happened with a lead: `declined` needs a `reason`, `follow_up` a "
+        "`follow_up_on` date; a lead the brief lists under `do_not_repitch` is refused (409).",
         {201: Reply("Recorded.", OutcomeResult)},
         params=(_VISIT, _LEAD),
-        body=Body(LeadOutcomeRequest, example={"outcome": "follow_up", "note": "下周再联系"}),
+        body=Body(
+            LeadOutcomeRequest,
+            example={"outcome": "declined", "reason": "rate_unattractive", "note": "嫌收益低"},
+        ),
         refusals=_COMMAND_REFUSALS,
         limit=WriteClass.COMMAND,
     ),

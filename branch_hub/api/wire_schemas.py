@@ -40,6 +40,7 @@ from branch_hub.queue import TicketState
 from branch_hub.security.enrolment import MAX_CSR_BYTES
 from branch_hub.security.passwords import MAX_SECRET_LEN
 from branch_hub.vocabulary import (
+    FOLLOW_UP_DATE_MAX_CHARS,
     NOTE_MAX_CHARS,
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
@@ -130,6 +131,12 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
     LeadOutcomeRequest: {
         "note": _text(NOTE_MAX_CHARS, nullable=True),
         "request_id": _OPT_REQUEST_ID,
+        "follow_up_on": {
+            "type": ["string", "null"],
+            "maxLength": FOLLOW_UP_DATE_MAX_CHARS,
+            "description": "The follow-up's date (YYYY-MM-DD), after today and within "
+            "`[briefs] follow_up_max_days`; required with `follow_up`, refused otherwise.",
+        },
     },
     TransferRequest: {
         "service": _text(SERVICE_MAX_CHARS, nullable=True),

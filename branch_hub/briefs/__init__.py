@@ -11,14 +11,24 @@ from __future__ import annotations
 from branch_hub.briefs._build import aum_band, build_brief, greeting, sort_leads
 from branch_hub.briefs._errors import (
     AlreadyClaimed,
+    BadDeclineReason,
+    BadFollowUpDate,
     BriefError,
     InvalidEntry,
+    LeadNotOffered,
     NotClaimHolder,
     NotesStoreError,
     RecordError,
     UnknownRole,
 )
 from branch_hub.briefs._events import customer_events, days_to_birthday
+from branch_hub.briefs._leads import (
+    DECLINES,
+    Decline,
+    check_outcome_detail,
+    not_offered,
+    recent_declines,
+)
 from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.briefs._names import family_name, salutation, surname_pinyin
 from branch_hub.briefs._notes import MAX_TEXT, VisitNotes
@@ -26,13 +36,18 @@ from branch_hub.briefs._policy import COUNTER_BENEFITS, DEFAULT_HIDDEN, Redactio
 
 __all__ = [
     "COUNTER_BENEFITS",
+    "DECLINES",
     "DEFAULT_HIDDEN",
     "MAX_TEXT",
     "OUTCOMES",
     "AlreadyClaimed",
+    "BadDeclineReason",
+    "BadFollowUpDate",
     "BriefError",
     "Claim",
+    "Decline",
     "InvalidEntry",
+    "LeadNotOffered",
     "NotClaimHolder",
     "Note",
     "NotesStoreError",
@@ -42,10 +57,13 @@ __all__ = [
     "VisitNotes",
     "aum_band",
     "build_brief",
+    "check_outcome_detail",
     "customer_events",
     "days_to_birthday",
     "family_name",
     "greeting",
+    "not_offered",
+    "recent_declines",
     "salutation",
     "sort_leads",
     "surname_pinyin",

@@ -13,6 +13,7 @@ from branch_common.identifiers import mask_name
 from branch_hub.briefs._card import card_fields, empty_card
 from branch_hub.briefs._errors import RecordError
 from branch_hub.briefs._events import customer_events, parse_date
+from branch_hub.briefs._leads import not_offered, recent_declines
 from branch_hub.briefs._model import Note
 from branch_hub.briefs._names import salutation
 from branch_hub.briefs._policy import RedactionPolicy
@@ -92,7 +93,7 @@ def sort_leads(leads: object, today: date) -> list[Mapping[str, Any]]:
     return sorted(kept, key=lambda lead: _SCORE_RANK.get(str(lead.get("score")), 3))
 
 
-def _lead_out(lead: Mapping[str, Any], with_points: bool, outcome: str | None) -> dict[str, Any]:
+def _lead_out(lead: Mapping[str, Any], with_points: bool, recorded: Note | None) -> dict[str, Any]:
     points = lead.get("talking_points")
     out: dict[str, Any] = {
         "lead_id": lead["lead_id"],
@@ -103,9 +104,45 @@ def _lead_out(lead: Mapping[str, Any], with_points: bool, outcome: str | None) -
             [str(p) for p in points] if with_points and isinstance(points, list) else []
         ),
     }
-    if outcome is not None:
-        out["outcome"] = outcome
+    if recorded is not None:
+        out["outcome"] = recorded.outcome
+        out["recorded"] = {
+            "outcome": recorded.outcome,
+            "by": recorded.by,
+            "role": recorded.role,
+            "at": recorded.at.isoformat(timespec="milliseconds"),
+            "reason": recorded.reason,
+            "follow_up_on": recorded.follow_up_on,
+        }
     return out
+
+
+def _leads(
+    record: Mapping[str, Any],
+    shown_notes: list[Note],
+    history: Iterable[Note],
+    with_points: bool,
+    today: date,
+    policy: RedactionPolicy,
+    zone: ZoneInfo,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The leads to offer, and those held back as recently declined ("do not re-pitch")."""
+    leads = sort_leads(record.get("leads"), today)
+    declines = recent_declines(record, history, today, policy.do_not_repitch_days, zone)
+    held_back = not_offered(leads, declines)
+    recorded = {n.lead_id: n for n in shown_notes if n.kind == "outcome"}
+    offered = [
+        _lead_out(lead, with_points, recorded.get(lead["lead_id"]))
+        for lead in leads
+        if lead["lead_id"] not in held_back
+    ]
+    withheld = [
+        {key: str(lead.get(key, "")) for key in ("lead_id", "product", "product_code", "score")}
+        | held_back[lead["lead_id"]].to_brief()
+        for lead in leads
+        if lead["lead_id"] in held_back
+    ]
+    return offered, withheld
 
 
 def _visible_notes(notes: Iterable[Note], role: str, today: date, zone: ZoneInfo) -> list[Note]:
@@ -130,8 +167,9 @@ def build_brief(
     notes: Iterable[Note] = (),
     claimed_by: str | None = None,
     policy: RedactionPolicy | None = None,
+    history: Iterable[Note] = (),
 ) -> dict[str, Any]:
-    """Return the brief of a visit for a staff role (walk-in when customer is None)."""
+    """Return a visit's brief for a role (walk-in: customer None; history: recent outcomes here)."""
     policy = policy or RedactionPolicy.from_config(branch)
     hidden = policy.hidden_for(role)  # raises UnknownRole before anything is computed
     zone = ZoneInfo(branch.branch.timezone)
@@ -141,11 +179,8 @@ def build_brief(
         "walk_in": customer is None,
         "salutation_zh": WALK_IN_ZH,
         "salutation_en": WALK_IN_EN,
-        "masked_name": None,
-        "tier": None,
-        "aum_band": None,
-        "leads": [],
-        "events": [],
+        **dict.fromkeys(("masked_name", "tier", "aum_band")),
+        **{key: [] for key in ("leads", "do_not_repitch", "events")},
         "notes": [n.to_brief() for n in shown_notes],
         "claimed_by": claimed_by,
         "redacted": [name for name in BRIEF_FIELDS if name in hidden],
@@ -165,12 +200,9 @@ def build_brief(
         brief["aum_band"] = _band(record, policy)
     brief.update(card_fields(record, hidden, today))
     if "leads" not in hidden:
-        outcomes = {n.lead_id: n.outcome for n in shown_notes if n.kind == "outcome"}
-        with_points = "talking_points" not in hidden
-        brief["leads"] = [
-            _lead_out(lead, with_points, outcomes.get(lead["lead_id"]))
-            for lead in sort_leads(record.get("leads"), today)
-        ]
+        points = "talking_points" not in hidden
+        leads = _leads(record, shown_notes, history, points, today, policy, zone)
+        brief["leads"], brief["do_not_repitch"] = leads
     if "events" not in hidden:
         brief["events"] = customer_events(
             record,

@@ -67,6 +67,8 @@ def seal_entry(
         "to_role": note.to_role,
         "lead_id": note.lead_id,
         "outcome": note.outcome,
+        "reason": note.reason,
+        "follow_up_on": note.follow_up_on,
     }
     plain = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     iso_day = day.isoformat()
@@ -102,4 +104,6 @@ def open_entry(
         to_role=body["to_role"],
         lead_id=body["lead_id"],
         outcome=body["outcome"],
+        reason=body.get("reason"),  # entries sealed before reasons and dates have neither
+        follow_up_on=body.get("follow_up_on"),
     )

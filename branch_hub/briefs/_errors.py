@@ -4,8 +4,11 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyClaimed",
+    "BadDeclineReason",
+    "BadFollowUpDate",
     "BriefError",
     "InvalidEntry",
+    "LeadNotOffered",
     "NotClaimHolder",
     "NotesStoreError",
     "RecordError",
@@ -31,6 +34,22 @@ class RecordError(BriefError):
 
 class InvalidEntry(BriefError):
     """A note, hand-off or lead outcome is malformed (empty text, unknown outcome...)."""
+
+
+class BadDeclineReason(InvalidEntry):
+    """A declined lead without one of the known reason codes (or a reason on another outcome)."""
+
+
+class BadFollowUpDate(InvalidEntry):
+    """A follow-up without a date, or one not after today, too far ahead or not a date."""
+
+
+class LeadNotOffered(BriefError):
+    """The customer declined this lead recently: the brief does not offer it, no outcome is taken."""
+
+    def __init__(self, lead_id: str) -> None:
+        super().__init__(f"lead {lead_id} was declined recently and is not offered again")
+        self.lead_id = lead_id
 
 
 class AlreadyClaimed(BriefError):

@@ -30,6 +30,8 @@ class Note:
     to_role: str | None = None
     lead_id: str | None = None
     outcome: str | None = None
+    reason: str | None = None  # a declined lead's DeclineReason
+    follow_up_on: str | None = None  # a follow-up's date (YYYY-MM-DD)
 
     def __repr__(self) -> str:  # free text and customer ids stay out of logs
         return (
@@ -53,6 +55,8 @@ class Note:
         if self.kind == "outcome":
             out["lead_id"] = self.lead_id
             out["outcome"] = self.outcome
+            out["reason"] = self.reason
+            out["follow_up_on"] = self.follow_up_on
         return out
 
 

@@ -34,9 +34,11 @@ from branch_hub.briefs._errors import (
     NotClaimHolder,
     NotesStoreError,
 )
-from branch_hub.briefs._model import OUTCOMES, Claim, Note
+from branch_hub.briefs._leads import check_outcome_detail
+from branch_hub.briefs._model import Claim, Note
 from branch_hub.database import DatabaseError, HubDatabase
 from branch_hub.ids import new_token_id
+from branch_hub.vocabulary import RECORDABLE_OUTCOMES
 
 __all__ = ["MAX_TEXT", "VisitNotes"]
 
@@ -295,13 +297,20 @@ class VisitNotes:
         role: str,
         note: str | None = None,
         customer_id: str | None = None,
+        reason: str | None = None,
+        follow_up_on: str | None = None,
+        follow_up_max_days: int = 90,
         at: datetime | None = None,
         day: date | None = None,
     ) -> Note:
-        """Record a lead's outcome (accepted, declined, follow_up, not_interested) with a note."""
-        if outcome not in OUTCOMES:
-            raise InvalidEntry(f"outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        """Record a lead's outcome: declined with its reason, follow_up with its date, or another."""
+        if outcome not in RECORDABLE_OUTCOMES:
+            known = ", ".join(sorted(RECORDABLE_OUTCOMES))
+            raise InvalidEntry(f"outcome must be one of {known}, got {outcome!r}")
         now, business_day = self._now_and_day(at, day)
+        reason, follow_up_on = check_outcome_detail(
+            outcome, reason, follow_up_on, business_day, follow_up_max_days
+        )
         entry = Note(
             note_id=new_token_id(32),
             visit_id=check_id("visit_id", visit_id),
@@ -313,6 +322,8 @@ class VisitNotes:
             customer_id=None if customer_id is None else check_id("customer_id", customer_id),
             lead_id=check_id("lead_id", lead_id),
             outcome=outcome,
+            reason=reason,
+            follow_up_on=follow_up_on,
         )
         self._write([self._insert(entry, business_day)])
         return entry
@@ -362,6 +373,20 @@ class VisitNotes:
         return self._entries(sql, (visit_id, self._tag(customer_id), since.isoformat()))
 
     def _entries(self, sql: str, params: tuple[Any, ...]) -> list[Note]:
+        with self._lock:
+            try:
+                rows = self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise NotesStoreError(f"cannot read the notes database: {exc}") from exc
+        return [open_entry(self._cipher, *row) for row in rows]
+
+    def outcomes_since(self, customer_id: str, since: date) -> list[Note]:
+        """Return a customer's lead outcomes from business day `since` on, oldest first."""
+        sql = (
+            "SELECT entry_id, day, visit_id, kind, sealed FROM entries "
+            "WHERE customer_tag = ? AND day >= ? AND kind = 'outcome' ORDER BY seq"
+        )
+        params = (self._tag(check_id("customer_id", customer_id)), since.isoformat())
         with self._lock:
             try:
                 rows = self._db.execute(sql, params).fetchall()

@@ -59,6 +59,8 @@ class RedactionPolicy:
     birthday_window_days: int = 7
     long_absence_days: int = 180
     aum_band_edges_cny: tuple[int, ...] = (50_000, 500_000, 1_000_000, 6_000_000)
+    do_not_repitch_days: int = 30
+    follow_up_max_days: int = 90
 
     def __post_init__(self) -> None:
         for role, names in self.hidden.items():
@@ -83,6 +85,8 @@ class RedactionPolicy:
             birthday_window_days=settings.birthday_window_days,
             long_absence_days=settings.long_absence_days,
             aum_band_edges_cny=tuple(settings.aum_band_edges_cny),
+            do_not_repitch_days=settings.do_not_repitch_days,
+            follow_up_max_days=settings.follow_up_max_days,
         )
 
     def hidden_for(self, role: str) -> frozenset[str]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from branch_hub.client._lead_models import HeldBackLead, RecordedOutcome
 from branch_hub.client._wire import Reader, optional
-from branch_hub.vocabulary import LeadOutcome, Role
+from branch_hub.vocabulary import DeclineReason, LeadOutcome, Role
 
 __all__ = [
     "Brief",
@@ -53,9 +54,10 @@ class BriefLead:
     score: str
     talking_points: tuple[str, ...]
     outcome: LeadOutcome | None = None
+    recorded: RecordedOutcome | None = None  # who recorded the outcome, when, why
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object (outcome only once recorded)."""
+        """The JSON object (outcome and its record only once recorded)."""
         out: dict[str, Any] = {
             "lead_id": self.lead_id,
             "product": self.product,
@@ -63,12 +65,14 @@ class BriefLead:
             "score": self.score,
             "talking_points": list(self.talking_points),
         }
-        return optional(out, "outcome", self.outcome)
+        optional(out, "outcome", self.outcome)
+        return optional(out, "recorded", self.recorded.to_wire() if self.recorded else None)
 
     @classmethod
     def from_wire(cls, body: object) -> BriefLead:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "lead")
+        recorded = r.data.get("recorded")
         return cls(
             r.text("lead_id"),
             r.text("product"),
@@ -76,6 +80,7 @@ class BriefLead:
             r.text("score"),
             r.texts("talking_points"),
             r.opt_enum("outcome", LeadOutcome),
+            None if recorded is None else RecordedOutcome.from_wire(recorded),
         )
 
 
@@ -93,6 +98,8 @@ class BriefNote:
     to_role: Role | None = None  # hand-offs
     lead_id: str | None = None  # outcomes
     outcome: LeadOutcome | None = None  # outcomes
+    reason: DeclineReason | None = None  # declined outcomes
+    follow_up_on: str | None = None  # follow-up outcomes
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object: hand-off and outcome keys only on those kinds."""
@@ -108,6 +115,7 @@ class BriefNote:
             out["to_staff_id"], out["to_role"] = self.to_staff_id, self.to_role
         if self.kind == "outcome":
             out["lead_id"], out["outcome"] = self.lead_id, self.outcome
+            out["reason"], out["follow_up_on"] = self.reason, self.follow_up_on
         return out
 
     @classmethod
@@ -127,6 +135,8 @@ class BriefNote:
             r.opt_enum("to_role", Role) if handoff else None,
             r.opt_text("lead_id") if outcome else None,
             r.opt_enum("outcome", LeadOutcome) if outcome else None,
+            r.opt_enum("reason", DeclineReason) if outcome else None,
+            r.opt_text("follow_up_on") if outcome else None,
         )
 
 
@@ -230,6 +240,7 @@ class Brief:
     products: BriefProducts | None = None
     benefits: tuple[str, ...] = ()
     attrition: BriefAttrition | None = None
+    do_not_repitch: tuple[HeldBackLead, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -252,6 +263,7 @@ class Brief:
             "products": self.products.to_wire() if self.products else None,
             "benefits": list(self.benefits),
             "attrition": self.attrition.to_wire() if self.attrition else None,
+            "do_not_repitch": [lead.to_wire() for lead in self.do_not_repitch],
         }
 
     @classmethod
@@ -281,6 +293,7 @@ class Brief:
             None if products is None else BriefProducts.from_wire(products),
             _texts_or_empty(r, "benefits"),
             None if attrition is None else BriefAttrition.from_wire(attrition),
+            r.items("do_not_repitch", HeldBackLead.from_wire) if r.has("do_not_repitch") else (),
         )
 
 

@@ -12,11 +12,13 @@ from typing import Any, Self
 from branch_hub.client._errors import WireError
 from branch_hub.client._wire import Reader, check_request_id, new_request_id, optional
 from branch_hub.vocabulary import (
+    FOLLOW_UP_DATE_MAX_CHARS,
     NOTE_MAX_CHARS,
     REPORT_DETAIL_MAX_CHARS,
     REPORT_REASON_MAX_CHARS,
     REPORT_VERSION_MAX_CHARS,
     CustomerLocation,
+    DeclineReason,
     LeadOutcome,
     Role,
 )
@@ -206,17 +208,24 @@ class LeadOutcomeRequest:
     outcome: LeadOutcome
     note: str | None = None
     request_id: str = field(default_factory=new_request_id)
+    reason: DeclineReason | None = None  # declined: why (required by the hub)
+    follow_up_on: str | None = None  # follow_up: when, YYYY-MM-DD (required by the hub)
 
     def __post_init__(self) -> None:
         if not isinstance(self.outcome, LeadOutcome):
             raise WireError("outcome must be a LeadOutcome")
+        if self.reason is not None and not isinstance(self.reason, DeclineReason):
+            raise WireError("reason must be a DeclineReason")
         _opt_text(self.note, "note", NOTE_MAX_CHARS)
+        _opt_text(self.follow_up_on, "follow_up_on", FOLLOW_UP_DATE_MAX_CHARS)
         check_request_id(self.request_id)
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON body (note only when given)."""
+        """The JSON body (note, reason and date only when given)."""
         out: dict[str, Any] = {"outcome": self.outcome}
         optional(out, "note", self.note)
+        optional(out, "reason", self.reason)
+        optional(out, "follow_up_on", self.follow_up_on)
         out["request_id"] = self.request_id
         return out
 
@@ -224,7 +233,13 @@ class LeadOutcomeRequest:
     def from_wire(cls, body: object) -> LeadOutcomeRequest:
         """Parse a JSON body; raise WireError on a wrong shape."""
         r = Reader(body, "lead outcome")
-        return cls(r.enum("outcome", LeadOutcome), r.opt_text("note"), r.request_id())
+        return cls(
+            r.enum("outcome", LeadOutcome),
+            r.opt_text("note"),
+            r.request_id(),
+            r.opt_enum("reason", DeclineReason),
+            r.opt_text("follow_up_on"),
+        )
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 from branch_hub.client._handoff_models import VisitHandoff
 from branch_hub.client._wire import Reader
-from branch_hub.vocabulary import CustomerLocation, LeadOutcome, Role
+from branch_hub.vocabulary import CustomerLocation, DeclineReason, LeadOutcome, Role
 
 __all__ = [
     "ClaimResult",
@@ -262,6 +262,8 @@ class OutcomeResult:
     lead_id: str
     outcome: LeadOutcome
     by: str
+    reason: DeclineReason | None = None
+    follow_up_on: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
@@ -270,6 +272,8 @@ class OutcomeResult:
             "lead_id": self.lead_id,
             "outcome": self.outcome,
             "by": self.by,
+            "reason": self.reason,
+            "follow_up_on": self.follow_up_on,
         }
 
     @classmethod
@@ -277,7 +281,12 @@ class OutcomeResult:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "outcome answer")
         return cls(
-            r.text("visit_id"), r.text("lead_id"), r.enum("outcome", LeadOutcome), r.text("by")
+            r.text("visit_id"),
+            r.text("lead_id"),
+            r.enum("outcome", LeadOutcome),
+            r.text("by"),
+            r.opt_enum("reason", DeclineReason),
+            r.opt_text("follow_up_on"),
         )
 
 

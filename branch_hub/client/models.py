@@ -48,6 +48,7 @@ from branch_hub.client._kiosk_models import (
     ServiceOffer,
     TicketIssued,
 )
+from branch_hub.client._lead_models import HeldBackLead, RecordedOutcome
 from branch_hub.client._requests import (
     CallNextRequest,
     ClaimRequest,
@@ -110,6 +111,7 @@ __all__ = [
     "HandoffRequest",
     "HandoffResult",
     "Health",
+    "HeldBackLead",
     "HqLink",
     "KioskSession",
     "KioskTicket",
@@ -126,6 +128,7 @@ __all__ = [
     "PrintResult",
     "PushEvent",
     "QueueTargets",
+    "RecordedOutcome",
     "ReportRequest",
     "ResumeRequest",
     "ServedTicket",

@@ -221,6 +221,19 @@ class BriefsSettings(Strict):
         le=3650,
         description="Days since the last visit after which a 'long absence' event is shown.",
     )
+    do_not_repitch_days: int = Field(
+        default=30,
+        ge=0,
+        le=365,
+        description="Days a lead the customer declined (at this branch or in HQ's history) is "
+        "shown as 'do not re-pitch' and not offered again; 0 turns the rule off.",
+    )
+    follow_up_max_days: int = Field(
+        default=90,
+        ge=1,
+        le=365,
+        description="How far ahead (days) a lead's follow-up date may be set.",
+    )
     aum_band_edges_cny: list[int] = Field(
         default_factory=lambda: [50_000, 500_000, 1_000_000, 6_000_000],
         min_length=1,

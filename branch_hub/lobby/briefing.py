@@ -7,20 +7,26 @@ event carries only `summary()`: lead count, top score and event kinds, no names 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from branch_hub.atrest import AtRestCipher
 from branch_hub.briefs import (
     AlreadyClaimed,
+    Decline,
     InvalidEntry,
     NotClaimHolder,
+    Note,
     RedactionPolicy,
     VisitNotes,
     build_brief,
     customer_events,
     greeting,
+    not_offered,
+    recent_declines,
+    sort_leads,
 )
 from branch_hub.config import BranchConfig
 from branch_hub.database import HubDatabase
@@ -84,6 +90,7 @@ class Briefing:
         notes = self.notes.notes_for(visit_id, today, customer_id=customer_id)
         return build_brief(
             customer,
+            history=self.outcome_history(customer_id, today),
             role=role,
             visit_id=visit_id,
             today=today,
@@ -92,6 +99,24 @@ class Briefing:
             claimed_by=self.notes.claimed_by(visit_id),
             policy=self.policy,
         )
+
+    def outcome_history(self, customer_id: str | None, today: date) -> list[Note]:
+        """This branch's recorded lead outcomes of the customer within the re-pitch window."""
+        days = self.policy.do_not_repitch_days
+        if customer_id is None or days <= 0:
+            return []
+        return self.notes.outcomes_since(customer_id, today - timedelta(days=days))
+
+    def not_offered(
+        self, customer: dict[str, Any] | None, customer_id: str | None, today: date
+    ) -> dict[str, Decline]:
+        """The customer's leads held back as recently declined, by lead id."""
+        if customer is None:
+            return {}
+        zone = ZoneInfo(self.config.branch.timezone)
+        history = self.outcome_history(customer_id, today)
+        declines = recent_declines(customer, history, today, self.policy.do_not_repitch_days, zone)
+        return not_offered(sort_leads(customer.get("leads"), today), declines)
 
     def claimed_by(self, visit_id: str) -> str | None:
         """Who has claimed the visit, or None."""

@@ -102,15 +102,21 @@ class OutcomeRecorded:
     lead_id: str
     outcome: LeadOutcome
     by: str
+    reason: str | None = None
+    follow_up_on: str | None = None
 
-    def to_wire(self) -> dict[str, Any]:
-        """JSON form (also the push event's data)."""
+    def event(self) -> dict[str, Any]:
+        """The push event's data: who recorded what on which lead (reason and date stay out)."""
         return {
             "visit_id": self.visit_id,
             "lead_id": self.lead_id,
             "outcome": self.outcome,
             "by": self.by,
         }
+
+    def to_wire(self) -> dict[str, Any]:
+        """JSON form: the event's fields with the decline reason and the follow-up date."""
+        return self.event() | {"reason": self.reason, "follow_up_on": self.follow_up_on}
 
 
 @dataclass(frozen=True)

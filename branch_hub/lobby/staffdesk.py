@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
+from branch_hub.briefs import LeadNotOffered
 from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.arrival import Lobby
@@ -170,17 +171,24 @@ class StaffDesk:
         outcome: LeadOutcome,
         note: str | None,
         request_id: str | None = None,
+        *,
+        reason: str | None = None,
+        follow_up_on: str | None = None,
     ) -> Answer:
-        """Record what happened with one of the customer's leads."""
+        """Record what happened with one of the customer's leads (not one held back as declined)."""
         visit = await self._visit(visit_id)
         record = await self.lobby.record_of(visit)
         leads = {str(lead.get("lead_id")) for lead in (record or {}).get("leads") or []}
         if lead_id not in leads:
             raise UnknownLead(f"no lead {lead_id} for this customer")
-        by = str(caller.staff_id)
+        by, today = str(caller.staff_id), self.today()
+        briefing = self.lobby.briefing
 
         def work(scope: ActionScope) -> OutcomeRecorded:
-            self.notes.record_outcome(
+            # Checked inside the action, so the retry of a decline gets its first answer.
+            if lead_id in briefing.not_offered(record, visit.customer_id, today):
+                raise LeadNotOffered(lead_id)
+            entry = self.notes.record_outcome(
                 visit.visit_id,
                 lead_id,
                 outcome,
@@ -188,11 +196,18 @@ class StaffDesk:
                 role=str(caller.role),
                 note=note,
                 customer_id=visit.customer_id,
+                reason=reason,
+                follow_up_on=follow_up_on,
+                follow_up_max_days=briefing.policy.follow_up_max_days,
                 at=scope.now,
             )
-            done = OutcomeRecorded(visit.visit_id, lead_id, outcome, by)
-            scope.event(EventKind.LEAD_OUTCOME, done.to_wire())
-            payload = {"staff_id": by, "lead_id": lead_id, "outcome": outcome}
+            done = OutcomeRecorded(
+                visit.visit_id, lead_id, outcome, by, entry.reason, entry.follow_up_on
+            )
+            scope.event(EventKind.LEAD_OUTCOME, done.event())
+            payload: dict[str, str | None] = {"staff_id": by, "lead_id": lead_id}
+            payload |= {"outcome": outcome, "reason": entry.reason}
+            payload["follow_up_on"] = entry.follow_up_on
             scope.to_hq("lead_outcome", visit, payload, f"outcome:{visit.visit_id}:{lead_id}")
             scope.audit("outcome", visit, detail={"lead_id": lead_id, "outcome": outcome})
             return done

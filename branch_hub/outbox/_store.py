@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from branch_hub.atrest import AtRestCipher
 from branch_hub.database import HubDatabase
-from branch_hub.vocabulary import NOTE_MAX_CHARS, LeadOutcome
+from branch_hub.vocabulary import NOTE_MAX_CHARS, DeclineReason, LeadOutcome
 
 __all__ = ["FIELDS", "KINDS", "Outbox", "OutboxError", "OutboxItem"]
 
@@ -28,7 +28,9 @@ log = logging.getLogger("branch_hub.outbox")
 # What HQ needs of each kind, and nothing more (docs/hq-interface.md, "Outcome events").
 # Note text leaves the branch only with a hand-off, where it is the message to the colleague.
 KINDS: dict[str, frozenset[str]] = {
-    "lead_outcome": frozenset({"customer_id", "lead_id", "outcome", "staff_id", "at"}),
+    "lead_outcome": frozenset(
+        {"customer_id", "lead_id", "outcome", "staff_id", "at", "reason", "follow_up_on"}
+    ),
     "claim": frozenset({"customer_id", "staff_id", "at"}),
     "note": frozenset({"customer_id", "staff_id", "at"}),
     "handoff": frozenset(
@@ -38,6 +40,7 @@ KINDS: dict[str, frozenset[str]] = {
 }
 FIELDS = frozenset().union(*KINDS.values())
 OUTCOMES = frozenset(LeadOutcome)
+REASONS = frozenset(DeclineReason)
 MAX_NOTE = NOTE_MAX_CHARS
 
 
@@ -108,6 +111,8 @@ def _clean_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
             raise OutboxError("a lead_outcome event needs customer_id and lead_id")
         if out.get("outcome") not in OUTCOMES:
             raise OutboxError(f"outcome must be one of {sorted(OUTCOMES)}")
+        if out.get("reason") is not None and out["reason"] not in REASONS:
+            raise OutboxError(f"reason must be one of {sorted(REASONS)}")
     if kind == "handoff" and not (out.get("to_staff_id") or out.get("to_role")):
         raise OutboxError("a handoff event needs to_staff_id or to_role")
     note = out.get("note")
