@@ -16,7 +16,7 @@ from branch_hub.client import (
 from branch_hub.client.models import Brief, LobbyBoard, QueueTargets, TicketResult
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
-from tablet.i18n import N_, either, said
+from tablet.i18n import N_, _, either, said
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
 
@@ -62,7 +62,8 @@ _CONFIRMATIONS = {
 def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     """Show what a hub call returned."""
     # The brief an action fetched again keeps that action's confirmation on screen.
-    if not (tag == "brief" and tablet.message in _CONFIRMATIONS.values()):
+    shown = {_(text) for text in _CONFIRMATIONS.values()}  # in the language shown now
+    if not (tag == "brief" and str(tablet.message) in shown):
         tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":

@@ -1,4 +1,5 @@
-"""A brief's lead details: the outcome recorded on a lead, and a lead held back as declined.
+"""A brief's lead details: the outcome recorded on a lead, a lead held back as declined, and
+the answer to recording an outcome.
 
 Each model's `to_wire()` gives back the hub's JSON exactly; `from_wire()` raises WireError on
 anything else.
@@ -12,7 +13,7 @@ from typing import Any
 from branch_hub.client._wire import Reader
 from branch_hub.vocabulary import DeclineReason, LeadOutcome, Role
 
-__all__ = ["HeldBackLead", "RecordedOutcome"]
+__all__ = ["HeldBackLead", "OutcomeResult", "RecordedOutcome"]
 
 
 @dataclass(frozen=True)
@@ -90,4 +91,40 @@ class HeldBackLead:
             r.enum("reason", DeclineReason),
             r.text("source"),
             r.opt_enum("role", Role),
+        )
+
+
+@dataclass(frozen=True)
+class OutcomeResult:
+    """POST /visits/{id}/leads/{lead}/outcome's answer."""
+
+    visit_id: str
+    lead_id: str
+    outcome: LeadOutcome
+    by: str
+    reason: DeclineReason | None = None
+    follow_up_on: str | None = None
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {
+            "visit_id": self.visit_id,
+            "lead_id": self.lead_id,
+            "outcome": self.outcome,
+            "by": self.by,
+            "reason": self.reason,
+            "follow_up_on": self.follow_up_on,
+        }
+
+    @classmethod
+    def from_wire(cls, body: object) -> OutcomeResult:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "outcome answer")
+        return cls(
+            r.text("visit_id"),
+            r.text("lead_id"),
+            r.enum("outcome", LeadOutcome),
+            r.text("by"),
+            r.opt_enum("reason", DeclineReason),
+            r.opt_text("follow_up_on"),
         )

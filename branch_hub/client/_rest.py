@@ -25,6 +25,7 @@ from branch_hub.client._handoff_models import (
     StaffDirectory,
 )
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
+from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,
@@ -41,7 +42,6 @@ from branch_hub.client._staff_models import (
     Dashboard,
     HandoffResult,
     LoginResult,
-    OutcomeResult,
     TicketResult,
     VisitList,
     VisitRow,

@@ -11,7 +11,7 @@ from typing import Any
 
 from branch_hub.client._handoff_models import VisitHandoff
 from branch_hub.client._wire import Reader
-from branch_hub.vocabulary import CustomerLocation, DeclineReason, LeadOutcome, Role
+from branch_hub.vocabulary import CustomerLocation, Role
 
 __all__ = [
     "ClaimResult",
@@ -19,7 +19,6 @@ __all__ = [
     "Dashboard",
     "HandoffResult",
     "LoginResult",
-    "OutcomeResult",
     "ServedTicket",
     "ServiceLoad",
     "StaffTicket",
@@ -251,42 +250,6 @@ class HandoffResult:
             r.opt_text("to_staff_id"),
             r.opt_enum("to_role", Role),
             r.opt_enum("location", CustomerLocation),
-        )
-
-
-@dataclass(frozen=True)
-class OutcomeResult:
-    """POST /visits/{id}/leads/{lead}/outcome's answer."""
-
-    visit_id: str
-    lead_id: str
-    outcome: LeadOutcome
-    by: str
-    reason: DeclineReason | None = None
-    follow_up_on: str | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        """The JSON object."""
-        return {
-            "visit_id": self.visit_id,
-            "lead_id": self.lead_id,
-            "outcome": self.outcome,
-            "by": self.by,
-            "reason": self.reason,
-            "follow_up_on": self.follow_up_on,
-        }
-
-    @classmethod
-    def from_wire(cls, body: object) -> OutcomeResult:
-        """Parse; raise WireError on a wrong shape."""
-        r = Reader(body, "outcome answer")
-        return cls(
-            r.text("visit_id"),
-            r.text("lead_id"),
-            r.enum("outcome", LeadOutcome),
-            r.text("by"),
-            r.opt_enum("reason", DeclineReason),
-            r.opt_text("follow_up_on"),
         )
 
 

@@ -48,7 +48,7 @@ from branch_hub.client._kiosk_models import (
     ServiceOffer,
     TicketIssued,
 )
-from branch_hub.client._lead_models import HeldBackLead, RecordedOutcome
+from branch_hub.client._lead_models import HeldBackLead, OutcomeResult, RecordedOutcome
 from branch_hub.client._requests import (
     CallNextRequest,
     ClaimRequest,
@@ -70,7 +70,6 @@ from branch_hub.client._staff_models import (
     Dashboard,
     HandoffResult,
     LoginResult,
-    OutcomeResult,
     ServedTicket,
     ServiceLoad,
     StaffTicket,
