@@ -53,6 +53,8 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     link_text = StringProperty("")
     banner_text = StringProperty("")
     alert_text = StringProperty("")
+    update_text = StringProperty("")
+    update_ready = BooleanProperty(False)  # a new version is installed and waits for a logout
     status_text = StringProperty("")
     logged_in = BooleanProperty(False)
     language = StringProperty(shown_language())
@@ -161,6 +163,10 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         note = state.notifications[-1] if state.notifications else None
         self.banner_text = f"★  {again(note.text)}" if note else ""
         self.alert_text = "  |  ".join(again(a.text) for a in state.alerts.values())
+        waiting = self.update_ready and session is not None
+        self.update_text = (
+            _("A new version is ready; it starts when you log out") if waiting else ""
+        )
         self.ids.offer.show(t)
         # The revoked notice says it all; a later failure's line would only confuse.
         self.status_text = "" if wanted == "revoked" else again(t.message)
@@ -197,6 +203,9 @@ class TabletApp(App):  # type: ignore[misc]
         if self.tablet.state.session is None:
             self.restart_due = True
             self.stop()
+        elif self.view is not None and not self.view.update_ready:
+            self.view.update_ready = True  # say so: whoever is logged in decides when
+            self.tablet.state.touch()
 
     def on_pause(self) -> bool:
         """Android sends the app to the background: forget everything first."""
