@@ -13,6 +13,21 @@ from branch_hub.client.commands import add_version, configure_logging
 __all__ = ["build_parser", "main"]
 
 
+MULTISAMPLES = 0  # Kivy's default is 2
+
+
+def _configure_kivy(width: int, height: int) -> None:
+    """Window settings, read by Kivy when it makes the window."""
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("kivy", "exit_on_escape", "0")
+    # No multisampling: flat fills and text gain nothing from it, and without a GPU (software GL)
+    # it made every frame 2-4x slower (docs/performance.md).
+    Config.set("graphics", "multisamples", str(MULTISAMPLES))
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser for branch-tablet."""
     parser = argparse.ArgumentParser(
@@ -91,11 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("KIVY_HOME", str(home / "kivy"))
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
-    Config.set("kivy", "exit_on_escape", "0")
+    _configure_kivy(width, height)
     from tablet.app import TabletApp, use_font
     from tablet.controller import Tablet
 

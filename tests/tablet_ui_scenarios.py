@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
+from tablet.cli import MULTISAMPLES
 from tests.support.kivy_harness import Harness, prepare_kivy_env, start_xvfb
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
@@ -37,6 +38,7 @@ pytestmark = pytest.mark.skipif(
 def harness() -> Iterator[Harness]:
     xvfb = start_xvfb("1280x800x24")
     prepare_kivy_env()
+    os.environ["KCFG_GRAPHICS_MULTISAMPLES"] = str(MULTISAMPLES)  # as the app runs
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
@@ -171,6 +173,10 @@ def tap_row(rig: Rig, view: Any, visit_id: str) -> None:
 
 def press(rig: Rig, view: Any, key: str) -> None:
     """Tap a button, first brought into view if the brief card has it scrolled away."""
+    # Answers still on their way (a brief fetched again after a claim) rebuild the card: wait for
+    # them, so the button tapped is the one on screen.
+    rig.until(lambda: not view.tablet.busy, "hub calls answered")
+    rig.harness.frames(2)
     button = view.buttons[key]
     scroll = getattr(view.screen, "brief_card", None)
     if scroll is not None and button in list(scroll.scroll.walk()):
