@@ -113,17 +113,17 @@ def frame_stats(flips: list[float]) -> dict[str, float]:
     }
 
 
-def run_frames(loop: Any, stages: Stages, count: int, each: Callable[[int], None]) -> list[float]:
+def run_frames(frame: Any, stages: Stages, count: int, each: Callable[[int], None]) -> list[float]:
     """Run `count` frames calling `each(i)` before each; return the flip times."""
     stages.flips.clear()
     for i in range(count):
         each(i)
-        loop.idle()
+        frame()
     return list(stages.flips)
 
 
 def scroll_figures(
-    loop: Any, window: Any, stages: Stages, visit_list: Any, burst: Callable[[], None]
+    frame: Any, window: Any, stages: Stages, visit_list: Any, burst: Callable[[], None]
 ) -> dict[str, Any]:
     """Frame times of a still window redrawn every frame (baseline), then of scrolling the list
     top to bottom and back while a burst of arrivals comes in."""
@@ -139,8 +139,8 @@ def scroll_figures(
         if i == frames // 3:
             burst()
 
-    idle = frame_stats(run_frames(loop, stages, frames, still))
-    moving = frame_stats(run_frames(loop, stages, frames, scroll))
+    idle = frame_stats(run_frames(frame, stages, frames, still))
+    moving = frame_stats(run_frames(frame, stages, frames, scroll))
     return {
         "rows_in_list": len(visit_list.data),
         "idle_frame_ms_p50": idle["p50_ms"],

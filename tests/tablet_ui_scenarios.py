@@ -43,8 +43,10 @@ def harness() -> Iterator[Harness]:
     from tablet.app import use_font
 
     use_font(find_cjk_font())
+    harness = Harness()
+    harness.use_asyncio()  # the app runs on Kivy's asyncio loop, its hub calls as tasks on it
     try:
-        yield Harness()
+        yield harness
     finally:
         if xvfb is not None:
             xvfb.terminate()
@@ -129,7 +131,7 @@ class Rig:
         store = DeviceStore(ROOT / "apps" / name)
         if kind == "counter":
             store.save_settings(counter="C1")
-        tablet = Tablet(store, idle_timeout_s=600)
+        tablet = Tablet(store, idle_timeout_s=600, loop=self.harness.aloop)
         view = TabletView(tablet)
         from kivy.clock import Clock
 
