@@ -142,7 +142,11 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             self.revocation_seen = False
         wanted = screen_name(self.tablet, self.revocation_seen)
         if wanted != self.drawn_screen or self.tablet.state.revision != self.drawn_revision:
-            self.redraw()
+            # Refresh now rather than through `redraw`: a trigger set from a frame's callback
+            # runs in the next loop turn, a frame later. The pump took the whole burst, so this
+            # is still one refresh per frame.
+            self.redraw.cancel()
+            self._refresh()
 
     def _refresh(self, *_args: Any) -> None:
         t = self.tablet

@@ -3,14 +3,50 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from branch_hub.client.commands import add_version, configure_logging
 
+if TYPE_CHECKING:
+    from branch_hub.client.app_runner import UpdateWatcher
+    from tablet.app import TabletApp
+    from tablet.device import DeviceStore
+
 __all__ = ["build_parser", "main"]
+
+
+MULTISAMPLES = 0  # Kivy's default is 2
+
+
+async def _run_app(
+    store: DeviceStore, idle_timeout_s: float, updates: UpdateWatcher | None
+) -> TabletApp:
+    """Run the app on this loop until it closes; then let the last hub calls finish."""
+    from tablet.app import TabletApp
+    from tablet.controller import Tablet
+
+    tablet = Tablet(store, idle_timeout_s=idle_timeout_s, loop=asyncio.get_running_loop())
+    app = TabletApp(tablet, updates=updates)
+    await app.async_run(async_lib="asyncio")
+    await tablet.aclose()
+    return app
+
+
+def _configure_kivy(width: int, height: int) -> None:
+    """Window settings, read by Kivy when it makes the window."""
+    from kivy.config import Config
+
+    Config.set("graphics", "width", str(width))
+    Config.set("graphics", "height", str(height))
+    Config.set("kivy", "exit_on_escape", "0")
+    # No multisampling: flat fills and text gain nothing from it, and without a GPU (software GL)
+    # it made every frame 2-4x slower (docs/performance.md).
+    Config.set("graphics", "multisamples", str(MULTISAMPLES))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -91,18 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("KIVY_HOME", str(home / "kivy"))
     os.environ.setdefault("KIVY_NO_ARGS", "1")
     os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    from kivy.config import Config
-
-    Config.set("graphics", "width", str(width))
-    Config.set("graphics", "height", str(height))
-    Config.set("kivy", "exit_on_escape", "0")
-    from tablet.app import TabletApp, use_font
-    from tablet.controller import Tablet
+    # Kivy runs on asyncio; the hub calls and the event stream are tasks on the same loop.
+    os.environ.setdefault("KIVY_EVENTLOOP", "asyncio")
+    _configure_kivy(width, height)
+    from tablet.app import use_font
 
     use_font(font)
-    tablet = Tablet(store, idle_timeout_s=args.idle_timeout)
-    app = TabletApp(tablet, updates=watch(store))
-    app.run()
+    app = asyncio.run(_run_app(store, args.idle_timeout, watch(store)))
     if app.restart_due:  # closed to start the newly installed version
         restart(MODULE)
     return 0

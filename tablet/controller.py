@@ -1,11 +1,15 @@
-"""The tablet's logic between the views and the hub: no window, hub calls on a worker thread.
+"""The tablet's logic between the views and the hub: no window, hub calls on an asyncio loop.
 
 Views call the verbs (`login`, `claim`, `call_next`, ...); results and stream events land in
 `inbox`, and the UI thread applies them with `pump()` so `state` is only touched from one thread.
+Hub calls and the event stream run on the app's loop (tablet/worker.py); a job may be an async
+function using `AsyncHubClient`, or a plain callable using the sync `HubClient` (run in the loop's
+executor), so `self._command(tag, build, send)` with a sync call keeps working.
 """
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import time
 from collections import deque
@@ -14,11 +18,11 @@ from functools import partial
 from typing import Any, TypeVar
 
 from branch_hub.client import (
+    AsyncHubClient,
     Backoff,
     EventKind,
     EventStream,
     HubClient,
-    HubError,
     HubUnavailable,
     Role,
     StreamNotice,
@@ -35,13 +39,14 @@ from branch_hub.client.models import (
 from tablet.device import DeviceStore
 from tablet.discovery import HubFollower
 from tablet.handoff_verbs import HandoffVerbs
+from tablet.hub_calls import HubCalls
 from tablet.i18n import N_, said
 from tablet.leads import outcome_request
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
 from tablet.state import TabletState
 from tablet.timeline import follow_timeline
-from tablet.worker import HubWorker, Job, once_more
+from tablet.worker import HubWorker, once_more, once_more_async
 
 # Events that change what an open brief shows (its notes, claim, hand-offs and outcomes).
 _BRIEF_KINDS = frozenset(
@@ -68,7 +73,7 @@ def _role(value: str) -> Role:
         raise WireError(f"{value!r} is not a staff role") from None
 
 
-class Tablet(HandoffVerbs):
+class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the stubs
     """One tablet: its device files, its hub connection, and what the logged-in user sees."""
 
     def __init__(
@@ -78,6 +83,7 @@ class Tablet(HandoffVerbs):
         idle_timeout_s: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
         backoff: Backoff | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         self.store = store
         self.state = TabletState()
@@ -86,13 +92,14 @@ class Tablet(HandoffVerbs):
         self.clock = clock
         self.backoff = backoff
         self.client: HubClient | None = None
+        self.aclient: AsyncHubClient | None = None
         self.stream: EventStream | None = None
         self.message = ""
         self.wiped = False
         self.event_times: dict[int, float] = {}  # seq -> when it reached the inbox (bench only)
         self.record_times = False
         self._last_activity = clock()
-        self._hub_worker = HubWorker(self.inbox)
+        self._hub_worker = HubWorker(self.inbox, loop)
         self._probing = False
         self._next_probe = 0.0
         self.failures: deque[str] = deque(maxlen=20)  # tag + error class/code: no customer data
@@ -102,23 +109,6 @@ class Tablet(HandoffVerbs):
         self.follower = HubFollower(clock)
 
     # -- plumbing ---------------------------------------------------------------------------
-    def submit(self, tag: str, job: Job) -> None:
-        """Run `job` on the hub worker; its result arrives through `pump()`."""
-        self._hub_worker.submit(tag, job)
-
-    @property
-    def busy(self) -> bool:
-        """True while hub calls are outstanding."""
-        return self._hub_worker.outstanding > 0
-
-    def _client(self) -> HubClient:
-        if self.client is None:
-            url = self.store.settings().get("hub_url")
-            if not url:
-                raise HubError("no hub address set")
-            self.client = HubClient(str(url), self.store.tls())
-        return self.client
-
     def activity(self) -> None:
         """Note a touch: restarts the idle timer."""
         self._last_activity = self.clock()
@@ -144,17 +134,19 @@ class Tablet(HandoffVerbs):
         """Log in, then load today's visits and open the live stream."""
         self.activity()
 
-        def job() -> tuple[LoginResult, int, tuple[VisitRow, ...]]:
-            client = self._client()
-            answer = once_more(lambda: client.login(staff_id.strip(), pin))
-            last = client.health().last_seq
-            return answer, last, client.visits("all")
+        async def job() -> tuple[LoginResult, int, tuple[VisitRow, ...]]:
+            client = self._aclient()
+            answer = await once_more_async(lambda: client.login(staff_id.strip(), pin))
+            self._client().token = client.token
+            last = (await client.health()).last_seq
+            return answer, last, await client.visits("all")
 
         self.submit("login", job)
 
     def start_stream(self, since: int) -> None:
         """Open the live stream of the branch's events from `since`."""
-        self.stream = self._client().staff_events(since, self._on_notice, self.backoff).start()
+        stream = self._aclient().staff_events(since, self._on_notice, self.backoff)
+        self.stream = stream.start_on(self._hub_worker.loop)
 
     def _on_notice(self, notice: StreamNotice) -> None:
         if self.record_times and notice.kind == "message":
@@ -172,15 +164,17 @@ class Tablet(HandoffVerbs):
         if client is not None and client.token:
             token = client.token
 
-            def tell_hub() -> None:
-                probe = HubClient(client.base_url, client.tls, token=token, timeout_s=2.0)
+            async def tell_hub() -> None:
+                probe = AsyncHubClient(client.base_url, client.tls, token=token, timeout_s=2.0)
                 try:
-                    probe.logout()
+                    await probe.logout()
                 finally:
-                    probe.close()
+                    await probe.close()
 
             self.submit("logout", tell_hub)
             client.token = None
+            if self.aclient is not None:
+                self.aclient.token = None
         self.state.clear()
         why = REASONS.get(reason, reason)
         self.message = said(why) if why else ""
@@ -207,34 +201,36 @@ class Tablet(HandoffVerbs):
         if self.client is not None:
             self.client.close()
         self.client = None
+        self._drop_aclient()
         self.wiped = True
         self.screen = "setup"
 
     def close(self) -> None:
         """App exit: log out and stop the worker."""
         self.logout("exit")
+        self._drop_aclient()
         self._hub_worker.stop(3.0)
         if self.client is not None:
             self.client.close()
 
+    async def aclose(self) -> None:
+        """App exit on the app's loop: as `close`, waiting for the last calls there."""
+        self.logout("exit")
+        self._drop_aclient()
+        await self._hub_worker.drain(3.0)
+        if self.client is not None:
+            self.client.close()
+
     # -- work ---------------------------------------------------------------------------------
-    def _command(
-        self, tag: str, build: Callable[[], _R], send: Callable[[HubClient, _R], Any]
-    ) -> None:
-        """Send one user action: its request (and request id) is made once, reused on a retry."""
-        self.activity()
-
-        def job() -> Any:
-            request = build()
-            client = self._client()
-            return once_more(lambda: send(client, request))
-
-        self.submit(tag, job)
-
     def open_brief(self, visit_id: str) -> None:
         """Fetch the visit's brief for my role."""
         self.activity()
-        self.submit("brief", lambda: once_more(lambda: self._client().brief(visit_id)))
+
+        async def job() -> Any:
+            client = self._aclient()
+            return await once_more_async(lambda: client.brief(visit_id))
+
+        self.submit("brief", job)
 
     def load_board(self) -> None:
         """Fetch the lobby board (lobby and branch managers)."""
@@ -242,11 +238,11 @@ class Tablet(HandoffVerbs):
 
     def claim(self, visit_id: str) -> None:
         """Claim the customer."""
-        self._command("claim", CommandRequest, lambda c, r: c.claim(visit_id, r))
+        self._acommand("claim", CommandRequest, lambda c, r: c.claim(visit_id, r))
 
     def add_note(self, visit_id: str, text: str, for_role: str | None = None) -> None:
         """Leave a note for colleagues."""
-        self._command(
+        self._acommand(
             "note",
             lambda: NoteRequest(text, _role(for_role) if for_role else None),
             lambda c, r: c.add_note(visit_id, r),
@@ -257,11 +253,11 @@ class Tablet(HandoffVerbs):
     ) -> None:
         """Record a lead's outcome (`reason=` with a decline, `follow_up_on=` with a follow-up)."""
         build = partial(outcome_request, outcome, note, **detail)
-        self._command("outcome", build, lambda c, r: c.lead_outcome(visit_id, lead_id, r))
+        self._acommand("outcome", build, lambda c, r: c.lead_outcome(visit_id, lead_id, r))
 
     def call_next(self, counter_id: str) -> None:
         """Call the next ticket to my counter."""
-        self._command("serve", CommandRequest, lambda c, r: c.call_next(counter_id, r))
+        self._acommand("serve", CommandRequest, lambda c, r: c.call_next(counter_id, r))
 
     def ticket_op(
         self,
@@ -289,7 +285,7 @@ class Tablet(HandoffVerbs):
                 return TransferRequest(service, counter)
             return CommandRequest()
 
-        self._command(tag, build, lambda c, r: c.ticket_operation(operation, serving.id, r))
+        self._acommand(tag, build, lambda c, r: c.ticket_operation(operation, serving.id, r))
 
     # -- UI thread ----------------------------------------------------------------------------
     def pump(self, limit: int = 500) -> int:
@@ -338,7 +334,11 @@ class Tablet(HandoffVerbs):
             return
         self._next_probe = now + PROBE_EVERY_S
         self._probing = True
-        self.submit("probe", lambda: self._client().visits("waiting"))
+
+        async def probe() -> Any:
+            return await self._aclient().visits("waiting")
+
+        self.submit("probe", probe)
 
     def _apply_notice(self, notice: StreamNotice) -> None:
         if self.state.session is None:
@@ -375,9 +375,9 @@ class Tablet(HandoffVerbs):
         return session.staff_id if session is not None else None
 
     def _reload(self) -> None:
-        def job() -> tuple[int, tuple[VisitRow, ...]]:
-            client = self._client()
-            last = client.health().last_seq
-            return last, client.visits("all")
+        async def job() -> tuple[int, tuple[VisitRow, ...]]:
+            client = self._aclient()
+            last = (await client.health()).last_seq
+            return last, await client.visits("all")
 
         self.submit("reload", job)

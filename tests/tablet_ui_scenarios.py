@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from branch_hub.pki import ca_fingerprint
+from tablet.cli import MULTISAMPLES
 from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
@@ -36,7 +37,9 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def harness() -> Harness:
     """The process's one window on its one Xvfb, shared by every scenario file (stopped at exit)."""
+    os.environ["KCFG_GRAPHICS_MULTISAMPLES"] = str(MULTISAMPLES)  # as the app runs
     harness = shared_harness()
+    harness.use_asyncio()  # the app runs on Kivy's asyncio loop, its hub calls as tasks on it
     from branch_hub.client.fonts import find_cjk_font
     from tablet.app import use_font
 
@@ -145,7 +148,7 @@ class Rig:
         store = DeviceStore(ROOT / "apps" / name)
         if kind == "counter":
             store.save_settings(counter="C1")
-        tablet = Tablet(store, idle_timeout_s=600)
+        tablet = Tablet(store, idle_timeout_s=600, loop=self.harness.aloop)
         view = TabletView(tablet)
         from kivy.clock import Clock
 
@@ -189,6 +192,10 @@ def tap_row(rig: Rig, view: Any, visit_id: str) -> None:
 
 def press(rig: Rig, view: Any, key: str) -> None:
     """Tap a button, first brought into view if the brief card has it scrolled away."""
+    # Answers still on their way (a brief fetched again after a claim) rebuild the card: wait for
+    # them, so the button tapped is the one on screen.
+    rig.until(lambda: not view.tablet.busy, "hub calls answered")
+    rig.harness.frames(2)
     button = view.buttons[key]
     scroll = getattr(view.screen, "brief_card", None)
     if scroll is not None and button in list(scroll.scroll.walk()):

@@ -47,8 +47,8 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),
     (
         "tablet",
-        ["--arrivals", "5", "--hours", "0.1", "--per-hour", "60"],
-        {"visible_ms_p95", "cold_over_bare", "day_arrivals"},
+        ["--arrivals", "5", "--rows", "20", "--hours", "0.1", "--per-hour", "60"],
+        {"visible_ms_p95", "cold_over_bare", "day_arrivals", "steps", "scroll_frame_ms_p95"},
     ),
 ]
 

@@ -192,7 +192,7 @@ def test_self_check_used_by_the_updater_health_check(tmp_path: Path) -> None:
 
 
 class _FlakyHub:
-    """Stands in for HubClient: the first attempt of each command is lost on the way."""
+    """Stands in for AsyncHubClient: the first attempt of each command is lost on the way."""
 
     token: str | None = None
 
@@ -204,25 +204,25 @@ class _FlakyHub:
         if len([s for s in self.seen if s[0] == what]) == 1:
             raise HubUnavailable("connection reset")
 
-    def claim(self, visit_id: str, request: CommandRequest) -> ClaimResult:
+    async def claim(self, visit_id: str, request: CommandRequest) -> ClaimResult:
         self._attempt("claim", request)
         return ClaimResult(visit_id, "lm1")
 
-    def add_note(self, visit_id: str, request: NoteRequest) -> Any:
+    async def add_note(self, visit_id: str, request: NoteRequest) -> Any:
         self._attempt("note", request)
         raise HubRefused(409, "already_claimed", "someone else")
 
-    def brief(self, visit_id: str) -> Any:
+    async def brief(self, visit_id: str) -> Any:
         raise HubUnavailable("not needed here")
 
-    def close(self) -> None:
+    async def close(self) -> None:
         return None
 
 
 def test_a_retried_action_sends_the_same_request_id(tmp_path: Path) -> None:
     tablet = Tablet(DeviceStore(tmp_path))
     hub = _FlakyHub()
-    tablet.client = hub  # type: ignore[assignment]
+    tablet.aclient = hub  # type: ignore[assignment]
     tablet.state.session = StaffSession("lm1", "lobby_manager", "LM", "tok")
     tablet.state.connected = True  # no probing in this test
     tablet.claim("0123456789abcdef")

@@ -8,6 +8,7 @@ nothing else from branch_hub or drivers, so device apps ship without the hub. Wi
 from __future__ import annotations
 
 from branch_hub import vocabulary
+from branch_hub.client._async_rest import AsyncHubClient
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._errors import (
     AlreadyClaimed,
@@ -53,6 +54,7 @@ __all__ = [
     "REQUEST_ID_MAX_CHARS",
     "AlreadyClaimed",
     "AppName",
+    "AsyncHubClient",
     "Backoff",
     "CustomerLocation",
     "DeclineReason",

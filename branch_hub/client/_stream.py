@@ -1,4 +1,5 @@
-"""A WebSocket subscription to the hub on a background thread, reconnecting with backoff."""
+"""A WebSocket subscription to the hub, reconnecting with backoff: on its own thread or as a task
+on a given asyncio loop."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
 
@@ -17,6 +18,9 @@ from branch_hub.client._backoff import Backoff
 from branch_hub.client._errors import HubError
 from branch_hub.client._transport import API_PREFIX, HubTransport
 from branch_hub.vocabulary import WS_CLOSE_SESSION_ENDED
+
+if TYPE_CHECKING:
+    from branch_hub.client._async_transport import AsyncHubTransport
 
 __all__ = ["EventStream", "StreamNotice"]
 
@@ -37,12 +41,12 @@ class EventStream:
 
     With `resume=True` (the staff event stream) it remembers the last `seq` seen and reconnects
     with `?since=` so nothing is missed across a disconnect or a hub restart.
-    Callbacks run on the stream's thread; GUI code must hop to its own thread.
+    Callbacks run on the stream's thread (`start`) or on the loop it runs on (`start_on`).
     """
 
     def __init__(
         self,
-        client: HubTransport,
+        client: HubTransport | AsyncHubTransport,
         path: str,
         *,
         on_notice: Callable[[StreamNotice], None] | None = None,
@@ -63,6 +67,7 @@ class EventStream:
         self._last_seq = since
         self._connected: bool | None = None
         self._thread: threading.Thread | None = None
+        self._task: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._ready = threading.Event()
@@ -96,6 +101,25 @@ class EventStream:
         self._ready.wait(5.0)
         return self
 
+    def start_on(self, loop: asyncio.AbstractEventLoop) -> EventStream:
+        """Run as a task on `loop` (the app's loop, or one running on another thread)."""
+        if self._thread is not None or self._task is not None:
+            raise HubError("event stream already started")
+        self.client.tls.check()
+        self._loop = loop
+        self._stop = asyncio.Event()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop or not loop.is_running():
+            self._task = loop.create_task(self._guarded())
+        else:
+            self._task = asyncio.wrap_future(
+                asyncio.run_coroutine_threadsafe(self._guarded(), loop), loop=loop
+            )
+        return self
+
     def stop(self, timeout_s: float = 5.0) -> None:
         """Close the WebSocket and end the thread."""
         loop, stop = self._loop, self._stop
@@ -107,8 +131,11 @@ class EventStream:
             self._thread = None
 
     def _thread_main(self) -> None:
+        asyncio.run(self._guarded())
+
+    async def _guarded(self) -> None:
         try:
-            asyncio.run(self._run())
+            await self._run()
         except HubError as exc:  # unusable TLS files: report once instead of dying silently
             self._ready.set()
             self._set_connected(False, str(exc))
@@ -124,9 +151,11 @@ class EventStream:
 
     async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        if self._stop is None:
+            self._stop = asyncio.Event()
         self._ready.set()
-        ssl_context = self.client.tls.ssl_context()
+        # Reading the certificate files is file work: off the loop (it may be the app's).
+        ssl_context = await self._loop.run_in_executor(None, self.client.tls.ssl_context)
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.connect_timeout_s, sock_connect=self.connect_timeout_s
         )
@@ -160,29 +189,31 @@ class EventStream:
                 self.backoff.reset()
                 self._set_connected(True)
                 stopper = asyncio.create_task(self._stop.wait())
+                reader = asyncio.create_task(self._read(ws))
                 try:
-                    while True:
-                        receiver = asyncio.create_task(ws.receive())
-                        done, _ = await asyncio.wait(
-                            {receiver, stopper}, return_when=asyncio.FIRST_COMPLETED
-                        )
-                        if receiver not in done:
-                            receiver.cancel()
-                            return "stopped"
-                        msg = receiver.result()
-                        if msg.type == aiohttp.WSMsgType.TEXT:
-                            self._handle_text(msg.data)
-                        elif msg.type in (aiohttp.WSMsgType.BINARY,):
-                            continue
-                        else:
-                            self._session_ended = ws.close_code == WS_CLOSE_SESSION_ENDED
-                            return f"closed ({ws.close_code})"
+                    done, _ = await asyncio.wait(
+                        {reader, stopper}, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    return reader.result() if reader in done else "stopped"
                 finally:
                     stopper.cancel()
+                    reader.cancel()
         except aiohttp.WSServerHandshakeError as exc:
             return f"refused ({exc.status})"
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return type(exc).__name__
+
+    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> str:
+        """Hand over every message until the socket closes. One task for the connection: the
+        messages already received are handed over without a loop turn each (on an app's loop
+        that turns once a frame, a burst is taken in one frame)."""
+        while True:
+            msg = await ws.receive()
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                self._handle_text(msg.data)
+            elif msg.type != aiohttp.WSMsgType.BINARY:
+                self._session_ended = ws.close_code == WS_CLOSE_SESSION_ENDED
+                return f"closed ({ws.close_code})"
 
     def _handle_text(self, text: str) -> None:
         try:

@@ -22,7 +22,7 @@ from branch_hub.client._errors import (
 )
 from branch_hub.client._tls import DeviceTls
 
-__all__ = ["API_PREFIX", "HubTransport", "decode_answer", "segment"]
+__all__ = ["API_PREFIX", "HubTransport", "check_base", "decode_answer", "decode_parts", "segment"]
 
 API_PREFIX = "/api/v1"
 INSUFFICIENT_STORAGE = 507
@@ -35,7 +35,7 @@ def segment(value: str) -> str:
     return quote(value, safe="")
 
 
-def _check_base(base_url: str) -> str:
+def check_base(base_url: str) -> str:
     parts = urlsplit(base_url)
     if parts.scheme != "https" or not parts.netloc:
         raise HubError(f"hub address must be an https:// URL, got {base_url!r}")
@@ -44,25 +44,28 @@ def _check_base(base_url: str) -> str:
 
 def decode_answer(response: requests.Response) -> Any:
     """The answer's JSON, or the HubError subclass its status and body call for."""
+    return decode_parts(response.status_code, response.content, str(response.reason))
+
+
+def decode_parts(status: int, content: bytes, reason: str) -> Any:
+    """`decode_answer` from an answer's status, body bytes and reason phrase (any HTTP client)."""
     try:
-        payload = response.json() if response.content else None
-    except (ValueError, json.JSONDecodeError) as exc:
-        if response.status_code >= 500:
-            raise HubUnavailable(f"hub answered {response.status_code}") from exc
-        raise HubProtocolError(
-            f"hub answered {response.status_code} with a body that is not JSON"
-        ) from exc
-    if response.status_code < 400:
+        payload = json.loads(content) if content else None
+    except ValueError as exc:
+        if status >= 500:
+            raise HubUnavailable(f"hub answered {status}") from exc
+        raise HubProtocolError(f"hub answered {status} with a body that is not JSON") from exc
+    if status < 400:
         return payload
     try:
         error = ErrorBody.from_wire(payload)
     except WireError:  # not the API's error body (a proxy page, an aiohttp default): keep going
-        error = ErrorBody("unknown", str(response.reason))
+        error = ErrorBody("unknown", reason)
     # 507: the hub's disk is under its reserve and refuses this kind of write, with a message
     # for the person (the hub itself is up).
-    if response.status_code >= 500 and response.status_code != INSUFFICIENT_STORAGE:
-        raise HubUnavailable(f"hub failed ({response.status_code} {error.code}): {error.message}")
-    raise refused(response.status_code, error.code, error.message, error.message_zh)
+    if status >= 500 and status != INSUFFICIENT_STORAGE:
+        raise HubUnavailable(f"hub failed ({status} {error.code}): {error.message}")
+    raise refused(status, error.code, error.message, error.message_zh)
 
 
 class _DeviceAdapter(HTTPAdapter):
@@ -89,7 +92,7 @@ class HubTransport:
         timeout_s: float = 5.0,
         token: str | None = None,
     ) -> None:
-        self.base_url = _check_base(base_url)
+        self.base_url = check_base(base_url)
         self.tls = tls
         self.timeout_s = timeout_s
         self.token = token
@@ -123,7 +126,7 @@ class HubTransport:
 
     def move_to(self, base_url: str) -> None:
         """Talk to the hub at a new address from now on (it moved; same pinned CA)."""
-        self.base_url = _check_base(base_url)
+        self.base_url = check_base(base_url)
         self.reconnect()
 
     def url(self, path: str) -> str:

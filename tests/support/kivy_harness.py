@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import os
 import shutil
@@ -81,6 +82,24 @@ class Harness:
         self.loop: Any = EventLoop
         EventLoop.ensure_window()
         self.view: Any = None
+        self.aloop: asyncio.AbstractEventLoop | None = None
+
+    def use_asyncio(self) -> asyncio.AbstractEventLoop:
+        """Run every frame on an asyncio loop from now on, as an app under `App.async_run` does:
+        tasks on that loop (hub calls, event streams) run while a frame waits for its time."""
+        if self.aloop is None:
+            from kivy.clock import Clock
+
+            Clock.init_async_lib("asyncio")
+            self.aloop = asyncio.new_event_loop()
+        return self.aloop
+
+    def frame(self) -> None:
+        """Advance one frame."""
+        if self.aloop is not None:
+            self.aloop.run_until_complete(self.loop.async_idle())
+        else:
+            self.loop.idle()
 
     def show(self, view: Any, size: tuple[int, int]) -> None:
         """Put `view` alone in the window at `size`."""
@@ -99,7 +118,7 @@ class Harness:
     def frames(self, count: int = 1) -> None:
         """Advance `count` frames."""
         for _ in range(count):
-            self.loop.idle()
+            self.frame()
 
     def until(
         self, predicate: Callable[[], bool], timeout_s: float = 10.0, what: str = ""
@@ -111,7 +130,7 @@ class Harness:
                 raise AssertionError(
                     f"timed out after {timeout_s}s waiting for {what or predicate}"
                 )
-            self.loop.idle()
+            self.frame()
             time.sleep(0.005)
         return time.perf_counter() - start
 
