@@ -111,3 +111,39 @@ def test_an_installed_update_waits_for_the_logout_and_says_so(rig: Rig) -> None:
     app._restart_when_free(1.0)
     assert stopped == [True], "restarted into the new version once nobody is logged in"
     manager.view.update_ready = False
+
+
+def test_every_work_screen_survives_a_drop_and_a_hub_restart(rig: Rig) -> None:
+    assert rig.hub.hub is not None
+    rig.hub.hub.security.staff.add("bm1", "网点负责人 Branch One", "branch_admin", PIN)
+    people = {"TAB-AM": ACCOUNT_MANAGER[0], "TAB-BM": "bm1", "CTR-AM": "t1"}
+    rig.device("TAB-BM")
+    rig.device("CTR-AM", kind="counter")
+    for name, staff_id in people.items():
+        rig.login(name, staff_id)
+    screens = {name: rig.devices[name].tablet.screen for name in people}
+    assert screens == {"TAB-AM": "advisor", "TAB-BM": "board", "CTR-AM": "counter"}
+
+    # Wi-Fi drops: each tablet catches up with what happened meanwhile, once.
+    for name in people:
+        rig.hub.drop_connections(name)
+    missed = rig.hub.arrive(None, service="cash")["ticket"]["number"]
+    for name in people:
+        board = rig.devices[name].tablet.state.board
+        rig.until(lambda b=board: any(v.ticket == missed for v in b.visits.values()), name)
+
+    # The hub restarts: every screen says so, then asks for the PIN again and comes back.
+    rig.hub.stop()
+    for name in people:
+        device = rig.show(name)
+        rig.until(lambda d=device: d.view.drawn_screen in ("reconnecting", "login"), f"{name} told")
+    rig.hub.start()
+    for name, staff_id in people.items():
+        device = rig.show(name)
+        rig.until(lambda d=device: d.tablet.screen == "login", f"{name} asked to log in")
+        assert device.tablet.state.board.visits == {}, "forgotten with the session"
+        rig.login(name, staff_id)
+        rig.until(lambda d=device, n=name: d.view.drawn_screen == screens[n], f"{name} back")
+        board = device.tablet.state.board
+        rig.until(lambda b=board: any(v.ticket == missed for v in b.visits.values()), name)
+        check_touch_targets(device.view)

@@ -59,6 +59,7 @@ def _earlier_visit(run: RunningHub, customer: dict[str, Any], days_ago: int) -> 
     notes.record_outcome(
         visit_id, lead, "follow_up", by="S-WEALTH", role="wealth_manager", note="下月再谈",
         customer_id=cid, at=at + timedelta(minutes=9),
+        follow_up_on=(at + timedelta(days=30)).date().isoformat(),
     )  # fmt: skip
     return visit_id
 
