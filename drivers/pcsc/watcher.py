@@ -181,6 +181,8 @@ class CardWatcher(DeviceWatcher):
         self._reads: dict[str, tuple[threading.Thread, float, int]] = {}
         self._generation = 0  # tags reads so a stale one cannot report after a removal
         self._read_lock = threading.Lock()
+        self._looked = threading.Condition()  # notified after every look at the readers
+        self._looks = 0
 
     @property
     def poll_interval(self) -> float:
@@ -223,6 +225,15 @@ class CardWatcher(DeviceWatcher):
             raise TransportError("PC/SC service (pcscd) stopped answering")
         self._update({r: a for r, a in snap.items() if self._wanted(r)})
         self._check_reads()
+        with self._looked:
+            self._looks += 1
+            self._looked.notify_all()
+
+    def _await_looks(self, looks: int, limit_s: float) -> None:
+        """Wait until the poller has looked at the readers `looks` more times (at most `limit_s`)."""
+        with self._looked:
+            target = self._looks + looks
+            self._looked.wait_for(lambda: self._looks >= target, timeout=limit_s)
 
     # -- internals
     def _wanted(self, reader: str) -> bool:
@@ -284,9 +295,10 @@ class CardWatcher(DeviceWatcher):
         except DeviceError as exc:
             if not isinstance(exc, CardRemoved | DeviceTimeout):
                 # A card pulled mid-read often fails the transfer (or answers garbage) before the
-                # next poll sees it gone: give the poll two turns, so the customer hears
-                # "removed too soon" rather than "unreadable".
-                time.sleep(2 * self.interval)
+                # next poll sees it gone: wait for two more looks at the readers (counted, not
+                # timed, so a busy machine cannot outrun them), so the customer hears "removed
+                # too soon" rather than "unreadable".
+                self._await_looks(2, max(1.0, 20 * self.interval))
             if self._claim(reader, gen):
                 self.emit(EventKind.read_failed, failure(reader, exc))
             return
