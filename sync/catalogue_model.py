@@ -19,6 +19,7 @@ from sync.errors import CatalogueError
 
 __all__ = [
     "ARTICLE_KINDS",
+    "ASSET_NAME",
     "CATEGORIES",
     "RISKS",
     "SEGMENTS",
@@ -55,7 +56,7 @@ ARTICLE_KINDS = ("faq", "procedure", "fee_rule")
 
 _CODE = re.compile(r"[A-Z]{2}[0-9A-Z]{2,18}")
 _ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-_ASSET = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(png|jpg|pdf)")
+ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(png|jpg|pdf)")
 _TAG = re.compile(r"[^\x00-\x1f\x7f]{1,32}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -253,8 +254,10 @@ def product_from_dict(raw: Any) -> Product:
         disclaimer_zh=f.text("disclaimer_zh", DISCLAIMER_MAX, lines=True),
         valid_from=f.day("valid_from"),
         valid_to=f.day("valid_to"),
-        image=f.pattern("image", _ASSET, "an asset file name like 'p-wm2026a0123.png'", null=True),
-        leaflet=f.pattern("leaflet", _ASSET, "an asset file name like 'l-x.pdf'", null=True),
+        image=f.pattern(
+            "image", ASSET_NAME, "an asset file name like 'p-wm2026a0123.png'", null=True
+        ),
+        leaflet=f.pattern("leaflet", ASSET_NAME, "an asset file name like 'l-x.pdf'", null=True),
     )
     _check_product(f, product)
     return product
