@@ -82,9 +82,11 @@ def _changed(cat: Catalogue) -> Catalogue:
 def test_round_trip_over_https(world: World, small: Catalogue) -> None:
     published = publish_catalogue(small, world.key, world.www)
     result = world.pull()
-    assert result.applied and result.fetched_chunks == published.chunks
+    assert result.applied
+    assert result.fetched_chunks == published.chunks
     applied = load_catalogue(world.store)
-    assert applied is not None and applied.status.sequence == 1
+    assert applied is not None
+    assert applied.status.sequence == 1
     assert applied.catalogue.products == tuple(sorted(small.products, key=lambda p: p.code)) or (
         sorted(applied.catalogue.products, key=lambda p: p.code)
         == sorted(small.products, key=lambda p: p.code)
@@ -99,21 +101,26 @@ def test_round_trip_over_https(world: World, small: Catalogue) -> None:
 def test_republishing_the_same_catalogue_changes_nothing(world: World, small: Catalogue) -> None:
     first = publish_catalogue(small, world.key, world.www)
     again = publish_catalogue(small, world.key, world.www)
-    assert again.changed is False and again.sequence == first.sequence and again.new_chunks == 0
+    assert again.changed is False
+    assert again.sequence == first.sequence
+    assert again.new_chunks == 0
 
 
 def test_delta_fetches_only_the_changed_chunks(world: World, small: Catalogue) -> None:
     publish_catalogue(small, world.key, world.www)
     world.pull()
     second = publish_catalogue(_changed(small), world.key, world.www)
-    assert second.sequence == 2 and second.new_chunks == 2  # one products chunk, one files chunk
+    assert second.sequence == 2
+    assert second.new_chunks == 2
     world.server.requests.clear()
     result = world.pull()
     fetched = [p for p, _ in world.server.requests if p.startswith("chunks/")]
-    assert result.fetched_chunks == 2 and len(fetched) == 2
+    assert result.fetched_chunks == 2
+    assert len(fetched) == 2
     assert result.reused_chunks == second.chunks - 2
     applied = load_catalogue(world.store)
-    assert applied is not None and applied.status.sequence == 2
+    assert applied is not None
+    assert applied.status.sequence == 2
     assert any(p.name_zh.endswith("（新版）") for p in applied.catalogue.products)
 
 
@@ -129,7 +136,8 @@ def test_an_interrupted_pull_resumes(world: World, small: Catalogue) -> None:
     world.server.requests.clear()
     result = world.pull()
     fetched = [p for p, _ in world.server.requests if p.startswith("chunks/")]
-    assert result.applied and fetched == [f"chunks/{last}"]  # only what was still missing
+    assert result.applied
+    assert fetched == [f"chunks/{last}"]
 
 
 def _publish_then_break(world: World, small: Catalogue, how: str) -> None:
@@ -199,7 +207,8 @@ def test_a_bad_bundle_is_refused_and_the_previous_stays(
     with pytest.raises(error, match=reason):
         world.pull()
     applied = load_catalogue(world.store)
-    assert applied is not None and applied.status.sequence == 1
+    assert applied is not None
+    assert applied.status.sequence == 1
     assert not any(p.name_zh.endswith("（新版）") for p in applied.catalogue.products)
     assert not list(world.store.glob(".staging-*"))
 
