@@ -6,9 +6,14 @@ with HTTP Range resume. Both retry transient failures with the one back-off.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import logging
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
@@ -18,9 +23,9 @@ from tqdm import tqdm
 
 from branch_common.backoff import Backoff
 from branch_common.cli import describe
-from sync.errors import ChunkError, DownloadError
+from sync.errors import CacheError, ChunkError, DownloadError
 
-__all__ = ["BundleHost"]
+__all__ = ["BundleHost", "pull_lock", "verified_file"]
 
 log = logging.getLogger("sync.puller")
 _PIECE = 64 << 10  # bytes per write: what a cut connection can lose before the next Range resume
@@ -34,6 +39,28 @@ class _Retry(Exception):
 
 def _short(name: str) -> str:
     return name.rsplit("/", 1)[-1][:12]
+
+
+@contextlib.contextmanager
+def pull_lock(folder: Path) -> Iterator[None]:
+    """Hold FOLDER/pull.lock: one pull at a time into a cache or catalogue store."""
+    fd = os.open(folder / "pull.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise CacheError(f"another pull is already running on {folder}") from exc
+        yield
+    finally:
+        os.close(fd)
+
+
+def verified_file(path: Path, sha: str, size: int) -> bool:
+    """True if `path` holds exactly `size` bytes whose SHA-256 is `sha`."""
+    if not path.exists() or path.stat().st_size != size:
+        return False
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest() == sha
 
 
 class BundleHost:

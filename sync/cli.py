@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.collector import add_commands as add_collector_commands
 
     add_collector_commands(sub)
+    from sync.catalogue_cli import add_catalogue_commands
+
+    add_catalogue_commands(sub)
     return parser
 
 

@@ -9,7 +9,8 @@ SyncError
 │   ├── WrongBranchError  the bundle is for another branch or another hub key
 │   ├── RollbackError     the bundle's sequence is older than the cache's
 │   ├── SequenceGapError  a delta's base is not the cache's sequence
-│   └── ChunkError        a chunk's hash, size or layout is wrong (tampered or truncated)
+│   ├── ChunkError        a chunk's hash, size or layout is wrong (tampered or truncated)
+│   └── CatalogueError    a catalogue item or file is malformed (bad field, not an image, ...)
 ├── DownloadError         HQ's host cannot be reached or keeps failing
 └── CacheError            the local cache cannot be opened or applied (disk full, ...)
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "BundleError",
     "CacheError",
+    "CatalogueError",
     "ChunkError",
     "DownloadError",
     "ExportError",
@@ -75,6 +77,10 @@ class SequenceGapError(BundleError):
 
 class ChunkError(BundleError):
     """A chunk does not match its manifest entry (tampered, truncated or malformed)."""
+
+
+class CatalogueError(BundleError):
+    """A product, an article, an image or a leaflet of the catalogue is not acceptable."""
 
 
 class DownloadError(SyncError):

@@ -9,7 +9,6 @@ bounded exponential-backoff retries, and checked against its SHA-256 before anyt
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -24,11 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from tqdm import tqdm
 
 from sync.bundle import Manifest, open_envelope
-from sync.bundle_host import BundleHost
+from sync.bundle_host import BundleHost, pull_lock, verified_file
 from sync.cache import CacheStatus, apply_delta, apply_snapshot, cache_status, remove_stale
 from sync.errors import (
     BundleError,
-    CacheError,
     ChunkError,
     RollbackError,
     SequenceGapError,
@@ -54,19 +52,6 @@ class PullResult:
     def up_to_date(self) -> bool:
         """True if nothing needed applying."""
         return not self.applied
-
-
-@contextlib.contextmanager
-def _lock(cache_dir: Path) -> Iterator[None]:
-    fd = os.open(cache_dir / "pull.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise CacheError(f"another pull is already running on {cache_dir}") from exc
-        yield
-    finally:
-        os.close(fd)
 
 
 def _plan(pointer: dict[str, Any], local: CacheStatus | None) -> list[dict[str, Any]]:
@@ -104,13 +89,6 @@ def _plan(pointer: dict[str, Any], local: CacheStatus | None) -> list[dict[str, 
     return [{**snap, "kind": "snapshot"}, *steps]
 
 
-def _verified_chunk(path: Path, sha: str, size: int) -> bool:
-    if not path.exists() or path.stat().st_size != size:
-        return False
-    with path.open("rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest() == sha
-
-
 def pull(
     url: str,
     cache_dir: Path,
@@ -130,7 +108,7 @@ def pull(
     downloads = downloads or cache_dir / "downloads"
     downloads.mkdir(parents=True, exist_ok=True, mode=0o700)
     source = BundleHost(url, ca_file, timeout_s, retries, backoff_s)
-    with contextlib.closing(source), _lock(cache_dir):
+    with contextlib.closing(source), pull_lock(cache_dir):
         remove_stale(cache_dir)  # what a killed pull left behind
         local = cache_status(cache_dir)
         pointer = open_envelope(source.get("latest.json", 1 << 20), hq_public, "latest.json")
@@ -243,7 +221,7 @@ def _fetch_chunks(
     for c in manifest.chunks:
         path = downloads / c["sha256"]
         out.append((c["kind"], path))
-        if not _verified_chunk(path, c["sha256"], c["size"]):
+        if not verified_file(path, c["sha256"], c["size"]):
             path.unlink(missing_ok=True)
             todo.append(c)
     total = sum(c["size"] for c in todo)
@@ -258,7 +236,7 @@ def _fetch_chunks(
             sha, size = c["sha256"], c["size"]
             part = downloads / f"{sha}.part"
             result.downloaded_bytes += source.download(f"chunks/{sha}", part, size, bar)
-            if not _verified_chunk(part, sha, size):
+            if not verified_file(part, sha, size):
                 got = part.stat().st_size if part.exists() else 0
                 part.unlink(missing_ok=True)
                 if got != size:

@@ -43,6 +43,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         {"check_ms_p50", "check_vs_lobby_list_ratio", "unclaimed"},
     ),
     ("synth", ["--customers", "500", "--json"], {"customers_per_s", "ratio_vs_dump"}),
+    (
+        "catalogue",
+        ["--products", "40", "--articles", "100"],
+        {"publish_s", "pull_s", "pull_vs_copy_ratio", "delta_vs_full_pull_ratio"},
+    ),
     ("fuzz_drivers", ["--examples", "50", "--workers", "1", "--json"], {"examples", "crashes"}),
     ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),
     (
