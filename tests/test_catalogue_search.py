@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from branch_hub.client import catalogue_search
 from branch_hub.client._catalogue_grams import match_expression, normalise, terms_of
 from branch_hub.client.catalogue_index import build_index
 from branch_hub.client.catalogue_search import CatalogueSearch
@@ -224,3 +225,15 @@ def test_the_match_expression_is_hex_tokens_only() -> None:
     expression = match_expression(terms_of('稳健" OR name:* NEAR(a b) 理财'))
     assert set(expression) <= set('0123456789abcdef "*ANDOR ')
     assert expression.count(" AND ") == len(terms_of('稳健" OR name:* NEAR(a b) 理财')) - 1
+
+
+def test_a_broad_word_still_lists_name_hits_first(
+    search: CatalogueSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past BROAD_MATCHES rows, body hits come newest first instead of by bm25: same rows."""
+    ranked = ids(search, "赎回")
+    monkeypatch.setattr(catalogue_search, "BROAD_MATCHES", 0)
+    assert ids(search, "赎回") == ranked  # one title hit, then the only body hit
+    assert codes(search, "稳健") == ["WM2026001", "WM2026002"]
+    assert set(ids(search, "柜台")) == {"A1", "A3"}  # body hits only
+    assert ids(search, "手续费", limit=1) == ["A3"]  # the title hit

@@ -29,15 +29,16 @@ CREATE TABLE product (
     id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, name_zh TEXT NOT NULL,
     name_en TEXT NOT NULL, category TEXT NOT NULL, risk TEXT NOT NULL, risk_rank INTEGER NOT NULL,
     term_days INTEGER, yield_pct TEXT, min_amount_yuan INTEGER NOT NULL,
-    valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, name_key TEXT NOT NULL,
-    points TEXT NOT NULL, record TEXT NOT NULL
+    valid_from TEXT NOT NULL, valid_to TEXT NOT NULL, name_key TEXT NOT NULL, points TEXT NOT NULL
 );
+CREATE TABLE product_record (id INTEGER PRIMARY KEY, record TEXT NOT NULL);
 CREATE INDEX product_filter ON product (category, risk_rank);
 CREATE TABLE article (
     id INTEGER PRIMARY KEY, article_id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
-    title_zh TEXT NOT NULL, body_zh TEXT NOT NULL, tags TEXT NOT NULL,
-    product_codes TEXT NOT NULL, updated TEXT NOT NULL, title_key TEXT NOT NULL
+    title_zh TEXT NOT NULL, tags TEXT NOT NULL, product_codes TEXT NOT NULL,
+    updated TEXT NOT NULL, title_key TEXT NOT NULL
 );
+CREATE TABLE article_body (id INTEGER PRIMARY KEY, body_zh TEXT NOT NULL);
 CREATE INDEX article_kind ON article (kind);
 CREATE VIRTUAL TABLE product_fts USING fts5(name, points, content='', tokenize='ascii');
 CREATE VIRTUAL TABLE article_fts USING fts5(title, tags, body, content='', tokenize='ascii');
@@ -62,22 +63,26 @@ def _product_row(index: int, p: Mapping[str, Any]) -> tuple[Any, ...]:
         index, code, name_zh, name_en, str(p["category"]), p["risk"], rank, p.get("term_days"),
         p.get("yield_pct"), int(p.get("min_amount_yuan") or 0), str(p["valid_from"]),
         str(p["valid_to"]), normalise(f"{name_zh}\n{name_en}\n{code}"), points,
-        json.dumps(p, ensure_ascii=False, sort_keys=True, default=str),
     )  # fmt: skip
 
 
 def _article_row(index: int, a: Mapping[str, Any]) -> tuple[Any, ...]:
     title = _text(a.get("title_zh"))
     return (
-        index, str(a["article_id"]), str(a["kind"]), title, _text(a.get("body_zh")),
-        "\n".join(_texts(a.get("tags"))), json.dumps(_texts(a.get("product_codes"))),
-        _text(a.get("updated")), normalise(title),
+        index, str(a["article_id"]), str(a["kind"]), title, "\n".join(_texts(a.get("tags"))),
+        json.dumps(_texts(a.get("product_codes"))), _text(a.get("updated")), normalise(title),
     )  # fmt: skip
 
 
 def _fill_products(db: sqlite3.Connection, products: Iterable[Mapping[str, Any]]) -> int:
-    rows = [_product_row(i, p) for i, p in enumerate(products, start=1)]
-    db.executemany(f"INSERT INTO product VALUES ({', '.join('?' * 15)})", rows)  # noqa: S608 (constant)
+    listed = sorted(products, key=lambda p: str(p["valid_from"]), reverse=True)
+    rows = [_product_row(i, p) for i, p in enumerate(listed, start=1)]
+    db.executemany(f"INSERT INTO product VALUES ({', '.join('?' * 14)})", rows)  # noqa: S608 (constant)
+    db.executemany(
+        "INSERT INTO product_record VALUES (?, ?)",
+        ((i, json.dumps(p, ensure_ascii=False, sort_keys=True, default=str))
+         for i, p in enumerate(listed, start=1)),
+    )  # fmt: skip
     db.executemany(
         "INSERT INTO product_fts (rowid, name, points) VALUES (?, ?, ?)",
         ((r[0], grams_of(r[2], r[3], r[1]), grams_of(r[13])) for r in rows),
@@ -86,11 +91,17 @@ def _fill_products(db: sqlite3.Connection, products: Iterable[Mapping[str, Any]]
 
 
 def _fill_articles(db: sqlite3.Connection, articles: Iterable[Mapping[str, Any]]) -> int:
-    rows = [_article_row(i, a) for i, a in enumerate(articles, start=1)]
-    db.executemany(f"INSERT INTO article VALUES ({', '.join('?' * 9)})", rows)  # noqa: S608 (constant)
+    listed = sorted(articles, key=lambda a: _text(a.get("updated")), reverse=True)
+    rows = [_article_row(i, a) for i, a in enumerate(listed, start=1)]
+    bodies = [(i, _text(a.get("body_zh"))) for i, a in enumerate(listed, start=1)]
+    db.executemany(f"INSERT INTO article VALUES ({', '.join('?' * 8)})", rows)  # noqa: S608 (constant)
+    db.executemany("INSERT INTO article_body VALUES (?, ?)", bodies)
     db.executemany(
         "INSERT INTO article_fts (rowid, title, tags, body) VALUES (?, ?, ?, ?)",
-        ((r[0], grams_of(r[3]), grams_of(r[5]), grams_of(r[4])) for r in rows),
+        (
+            (r[0], grams_of(r[3]), grams_of(r[4]), grams_of(b[1]))
+            for r, b in zip(rows, bodies, strict=True)
+        ),
     )
     return len(rows)
 

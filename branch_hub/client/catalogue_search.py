@@ -23,8 +23,7 @@ from branch_hub.client._catalogue_grams import match_expression, terms_of
 __all__ = ["ArticleHit", "CatalogueSearch", "ProductHit"]
 
 DEFAULT_LIMIT = 20
-_NAME_WEIGHTS = "10.0, 2.0"  # name (with English name and code), selling points
-_ARTICLE_WEIGHTS = "10.0, 4.0, 1.0"  # title, tags, body
+BROAD_MATCHES = 2000  # beyond this many rows, ranking body hits by bm25 costs more than it tells
 
 
 @dataclass(frozen=True)
@@ -53,11 +52,6 @@ class ArticleHit:
     product_codes: tuple[str, ...]
     updated: str
     title_hit: bool
-
-
-def _name_hits(column: str, terms: list[str]) -> tuple[str, list[str]]:
-    """SQL counting the terms found in a normalised name column, and its parameters."""
-    return " + ".join(f"(instr({column}, ?) > 0)" for _ in terms), terms
 
 
 def _product_filters(
@@ -95,21 +89,37 @@ _PRODUCT_COLUMNS = (
 _ARTICLE_COLUMNS = "a.article_id, a.kind, a.title_zh, a.product_codes, a.updated"
 
 
-def _match_sql(table: str, columns: str, hits: str, where: str, weights: str, tie: str) -> str:
-    """A full-text search of one table: name hits first, then bm25 with these column weights."""
-    alias = table[0]
-    return (
-        f"SELECT {columns}, {hits} AS hits FROM {table}_fts "  # noqa: S608 (fixed names, ? values)
-        f"JOIN {table} {alias} ON {alias}.id = {table}_fts.rowid "
-        f"WHERE {table}_fts MATCH ? AND {where} "
-        f"ORDER BY hits DESC, bm25({table}_fts, {weights}), {tie} LIMIT ?"
-    )
+@dataclass(frozen=True)
+class _Table:
+    """One searchable table: its FTS twin, the column of names, the bm25 column weights."""
+
+    name: str
+    columns: str
+    name_column: str
+    weights: str
+
+    def sql(self, where: str, order: str) -> str:
+        """Rows of this table matching the MATCH parameter and the filters, in this order."""
+        alias = self.name[0]
+        return (
+            f"SELECT {self.columns} FROM {self.name}_fts "  # noqa: S608 (fixed names, ? values)
+            f"JOIN {self.name} {alias} ON {alias}.id = {self.name}_fts.rowid "
+            f"WHERE {self.name}_fts MATCH ? AND {where} ORDER BY {order} LIMIT ?"
+        )
 
 
-def _product_hit(row: tuple[Any, ...]) -> ProductHit:
+_PRODUCTS = _Table("product", _PRODUCT_COLUMNS, "name", "10.0, 2.0")  # name, selling points
+_ARTICLES = _Table("article", _ARTICLE_COLUMNS, "title", "10.0, 4.0, 1.0")  # title, tags, body
+
+
+def _product_hit(row: tuple[Any, ...], name_hit: bool) -> ProductHit:
     return ProductHit(
-        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], bool(row[9])
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], name_hit
     )
+
+
+def _article_hit(row: tuple[Any, ...], title_hit: bool) -> ArticleHit:
+    return ArticleHit(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4], title_hit)
 
 
 class CatalogueSearch:
@@ -128,6 +138,27 @@ class CatalogueSearch:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
+    def _ranked(
+        self, table: _Table, terms: list[str], where: str, params: list[Any], limit: int
+    ) -> list[tuple[tuple[Any, ...], bool]]:
+        """Rows with every term in their name first, then the rest; each group best first.
+
+        A word in most of the catalogue (a single character, 理财) has thousands of body
+        hits whose bm25 says little; those come newest first, which costs no ranking at all.
+        """
+        anywhere = match_expression(terms)
+        in_name = f"{{{table.name_column}}} : ({anywhere})"
+        bm25 = f"bm25({table.name}_fts, {table.weights}), {table.name}_fts.rowid"
+        named = self._rows(table.sql(where, bm25), [in_name, *params, limit])
+        found = [(row, True) for row in named]
+        if len(found) < limit:
+            count = f"SELECT count(*) FROM {table.name}_fts WHERE {table.name}_fts MATCH ?"  # noqa: S608
+            broad = self._rows(count, [anywhere])[0][0] > BROAD_MATCHES
+            order = f"{table.name}_fts.rowid" if broad else bm25
+            rest = [f"{anywhere} NOT {in_name}", *params, limit - len(found)]
+            found += [(row, False) for row in self._rows(table.sql(where, order), rest)]
+        return found
+
     def products(
         self,
         query: str,
@@ -139,14 +170,13 @@ class CatalogueSearch:
         """Products on sale today matching every word of `query` (all of them for a blank query)."""
         where, params = _product_filters(today, categories, max_risk)
         terms = terms_of(query)
-        if not terms:
-            sql = f"SELECT {_PRODUCT_COLUMNS}, 0 FROM product p WHERE {where} "  # noqa: S608
-            rows = self._rows(sql + "ORDER BY p.category, p.code LIMIT ?", [*params, limit])
-        else:
-            hits, hit_params = _name_hits("p.name_key", terms)
-            sql = _match_sql("product", _PRODUCT_COLUMNS, hits, where, _NAME_WEIGHTS, "p.code")
-            rows = self._rows(sql, [*hit_params, match_expression(terms), *params, limit])
-        return [_product_hit(row) for row in rows]
+        if terms:
+            return [
+                _product_hit(*hit) for hit in self._ranked(_PRODUCTS, terms, where, params, limit)
+            ]
+        sql = f"SELECT {_PRODUCT_COLUMNS} FROM product p WHERE {where} "  # noqa: S608
+        rows = self._rows(sql + "ORDER BY p.category, p.code LIMIT ?", [*params, limit])
+        return [_product_hit(row, False) for row in rows]
 
     def articles(
         self,
@@ -158,24 +188,27 @@ class CatalogueSearch:
         """Articles matching every word of `query`, newest first for a blank query."""
         where, params = _article_filters(kinds, product_code)
         terms = terms_of(query)
-        if not terms:
-            sql = f"SELECT {_ARTICLE_COLUMNS}, 0 FROM article a WHERE {where} "  # noqa: S608
-            rows = self._rows(sql + "ORDER BY a.updated DESC, a.id LIMIT ?", [*params, limit])
-        else:
-            hits, hit_params = _name_hits("a.title_key", terms)
-            sql = _match_sql("article", _ARTICLE_COLUMNS, hits, where, _ARTICLE_WEIGHTS, "a.id")
-            rows = self._rows(sql, [*hit_params, match_expression(terms), *params, limit])
-        return [
-            ArticleHit(r[0], r[1], r[2], tuple(json.loads(r[3])), r[4], title_hit=bool(r[5]))
-            for r in rows
-        ]
+        if terms:
+            return [
+                _article_hit(*hit) for hit in self._ranked(_ARTICLES, terms, where, params, limit)
+            ]
+        sql = f"SELECT {_ARTICLE_COLUMNS} FROM article a WHERE {where} "  # noqa: S608
+        rows = self._rows(sql + "ORDER BY a.id LIMIT ?", [*params, limit])
+        return [_article_hit(row, False) for row in rows]
 
     def product(self, code: str) -> Mapping[str, Any] | None:
         """The whole catalogue record of one product, for its detail page."""
-        rows = self._rows("SELECT record FROM product WHERE code = ?", [code])
+        rows = self._rows(
+            "SELECT r.record FROM product p JOIN product_record r ON r.id = p.id WHERE p.code = ?",
+            [code],
+        )
         return json.loads(rows[0][0]) if rows else None
 
     def article_body(self, article_id: str) -> str | None:
         """The text of one article."""
-        rows = self._rows("SELECT body_zh FROM article WHERE article_id = ?", [article_id])
+        rows = self._rows(
+            "SELECT b.body_zh FROM article a JOIN article_body b ON b.id = a.id "
+            "WHERE a.article_id = ?",
+            [article_id],
+        )
         return str(rows[0][0]) if rows else None
