@@ -5,7 +5,7 @@ neighbouring characters within a run of letters or digits, plus the run's last c
 A query term of n >= 2 characters is the phrase of its n-1 bigrams, which matches exactly where the
 term occurs as a substring; a single character is a prefix query over the bigrams it starts.
 
-Tokens reach SQLite as fixed-width hex (6 digits per character), so its tokenizer sees only
+Tokens reach SQLite as fixed-width hex (UTF-32, 8 digits per character), so its tokenizer sees only
 [0-9a-f] words: nothing a user types can become FTS5 syntax, and no tokenizer rule (case folding,
 diacritics, CJK categories) can split a term differently in the index and in the query.
 """
@@ -29,12 +29,13 @@ def normalise(text: str) -> str:
 
 
 def _hex(chars: str) -> str:
-    return "".join(f"{ord(ch):06x}" for ch in chars)
+    return chars.encode("utf-32-be").hex()
 
 
 def _run_grams(run: str) -> list[str]:
-    grams = [_hex(run[i : i + 2]) for i in range(len(run) - 1)]
-    grams.append(_hex(run[-1]))
+    wide = _hex(run)  # one encode per run, then slices: building the index is mostly this
+    grams = [wide[i : i + 16] for i in range(0, 8 * (len(run) - 1), 8)]
+    grams.append(wide[-8:])
     return grams
 
 
