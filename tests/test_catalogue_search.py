@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from branch_common.suitability import CUSTOMER_LEVELS, max_product_risk, suitability
 from branch_hub.client import catalogue_search
 from branch_hub.client._catalogue_grams import match_expression, normalise, terms_of
 from branch_hub.client.catalogue_index import build_index
@@ -210,15 +211,32 @@ def test_any_text_finds_exactly_the_matching_rows_within_the_filters(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(query=QUERY, kinds=st.sets(st.sampled_from(["faq", "procedure", "fee_rule", "other"])))
-def test_any_text_finds_only_articles_of_the_kinds_asked(
+def test_any_text_finds_exactly_the_articles_of_the_kinds_asked(
     search: CatalogueSearch, query: str, kinds: set[str]
 ) -> None:
     terms = terms_of(query)
-    for hit in search.articles(query, kinds=kinds, limit=100):
-        assert not kinds or hit.kind in kinds
-        a = next(a for a in ARTICLES if a["article_id"] == hit.article_id)
-        text = normalise("\n".join([a["title_zh"], a["body_zh"], *a["tags"]]))
-        assert all(term in text for term in terms)
+    expected = {
+        a["article_id"]
+        for a in ARTICLES
+        if (not kinds or a["kind"] in kinds)
+        and all(
+            term in normalise("\n".join([a["title_zh"], a["body_zh"], *a["tags"]]))
+            for term in terms
+        )
+    }
+    assert {hit.article_id for hit in search.articles(query, kinds=kinds, limit=100)} == expected
+
+
+@given(level=st.sampled_from(CUSTOMER_LEVELS), query=st.sampled_from(["", "稳健", "基金", "存"]))
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+def test_a_customer_search_lists_only_suitable_products(
+    search: CatalogueSearch, level: str, query: str
+) -> None:
+    """Searching with the customer's max_product_risk finds only what the rule lets staff pitch."""
+    assessment = {"level": level, "expires": "2027-06-30"}
+    max_risk = max_product_risk(level)
+    for hit in search.products(query, TODAY, max_risk=max_risk, limit=100):
+        assert suitability(hit.risk, assessment, TODAY).suitable
 
 
 def test_the_match_expression_is_hex_tokens_only() -> None:
