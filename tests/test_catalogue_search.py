@@ -144,6 +144,22 @@ def test_article_kind_and_product_filters(search: CatalogueSearch) -> None:
     assert ids(search, "", kinds={"procedure"}) == ["A1"]
 
 
+def test_a_limit_bounds_the_rows(search: CatalogueSearch) -> None:
+    assert len(search.products("稳健", TODAY, limit=1)) == 1
+    assert search.products("稳健", TODAY, limit=-1) == []
+    assert search.articles("", limit=0) == []
+
+
+def test_a_model_with_tuples_is_indexed_like_lists(tmp_path: Path) -> None:
+    points = ("保本保息", "随存随取")
+    path = build_index(tmp_path / "c.sqlite", [product("T1", "元组", selling_points_zh=points)],
+                       [article("T2", "元组", "正文", tags=("标签",), product_codes=("T1",))])  # fmt: skip
+    index = CatalogueSearch(path)
+    assert codes(index, "随存") == ["T1"]
+    assert index.articles("标签")[0].product_codes == ("T1",)
+    index.close()
+
+
 def test_detail_lookups(search: CatalogueSearch) -> None:
     record = search.product("WM2026001")
     assert record is not None
@@ -157,6 +173,7 @@ def test_a_rebuild_replaces_the_index_whole(tmp_path: Path) -> None:
     build_index(path, PRODUCTS[:1], [], version="v2")
     index = CatalogueSearch(path)
     assert [h.code for h in index.products("", TODAY)] == ["WM2026001"]
+    assert index.catalogue_version == "v2"
     index.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite"]
 

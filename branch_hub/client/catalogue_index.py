@@ -50,7 +50,10 @@ def _text(value: object) -> str:
 
 
 def _texts(value: object) -> list[str]:
-    return [item for item in value if isinstance(item, str)] if isinstance(value, list) else []
+    """The strings of a list (or a model's tuple); anything else holds none."""
+    if not isinstance(value, list | tuple):
+        return []
+    return [item for item in value if isinstance(item, str)]
 
 
 def _product_row(index: int, p: Mapping[str, Any]) -> tuple[Any, ...]:

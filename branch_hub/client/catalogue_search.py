@@ -138,6 +138,12 @@ class CatalogueSearch:
         with self._lock:
             return self._db.execute(sql, params).fetchall()
 
+    @property
+    def catalogue_version(self) -> str:
+        """The version of the catalogue this index was built from."""
+        rows = self._rows("SELECT value FROM meta WHERE key = 'catalogue_version'", [])
+        return str(rows[0][0]) if rows else ""
+
     def _ranked(
         self, table: _Table, terms: list[str], where: str, params: list[Any], limit: int
     ) -> list[tuple[tuple[Any, ...], bool]]:
@@ -169,7 +175,7 @@ class CatalogueSearch:
     ) -> list[ProductHit]:
         """Products on sale today matching every word of `query` (all of them for a blank query)."""
         where, params = _product_filters(today, categories, max_risk)
-        terms = terms_of(query)
+        terms, limit = terms_of(query), max(0, limit)  # SQLite reads a negative LIMIT as none
         if terms:
             return [
                 _product_hit(*hit) for hit in self._ranked(_PRODUCTS, terms, where, params, limit)
@@ -187,7 +193,7 @@ class CatalogueSearch:
     ) -> list[ArticleHit]:
         """Articles matching every word of `query`, newest first for a blank query."""
         where, params = _article_filters(kinds, product_code)
-        terms = terms_of(query)
+        terms, limit = terms_of(query), max(0, limit)
         if terms:
             return [
                 _article_hit(*hit) for hit in self._ranked(_ARTICLES, terms, where, params, limit)
