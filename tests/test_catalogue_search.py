@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from branch_common.suitability import CUSTOMER_LEVELS, max_product_risk, suitability
 from branch_hub.client import catalogue_search
 from branch_hub.client._catalogue_grams import match_expression, normalise, terms_of
-from branch_hub.client.catalogue_index import build_index
+from branch_hub.client.catalogue_index import build_index, fts5_available
 from branch_hub.client.catalogue_search import CatalogueSearch
 
 TODAY = date(2026, 12, 3)
@@ -176,6 +176,11 @@ def test_a_rebuild_replaces_the_index_whole(tmp_path: Path) -> None:
     assert index.catalogue_version == "v2"
     index.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.sqlite"]
+
+
+def test_this_python_has_fts5() -> None:
+    """The tablet's Python must be built with FTS5; the development venv is."""
+    assert fts5_available()
 
 
 def test_a_product_without_a_risk_level_is_refused(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 from branch_common.suitability import risk_rank
 from branch_hub.client._catalogue_grams import grams_of, normalise
 
-__all__ = ["SCHEMA_VERSION", "build_index"]
+__all__ = ["SCHEMA_VERSION", "build_index", "fts5_available"]
 
 SCHEMA_VERSION = 1
 
@@ -43,6 +43,18 @@ CREATE INDEX article_kind ON article (kind);
 CREATE VIRTUAL TABLE product_fts USING fts5(name, points, content='', tokenize='ascii');
 CREATE VIRTUAL TABLE article_fts USING fts5(title, tags, body, content='', tokenize='ascii');
 """
+
+
+def fts5_available() -> bool:
+    """True when this Python's SQLite has FTS5 (an Android build must enable it)."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE probe USING fts5(text, tokenize='ascii')")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        db.close()
+    return True
 
 
 def _text(value: object) -> str:
@@ -116,6 +128,8 @@ def build_index(
     version: str = "",
 ) -> Path:
     """Write the index of this catalogue to `path`, replacing any older one in one rename."""
+    if not fts5_available():
+        raise RuntimeError(f"SQLite {sqlite3.sqlite_version} lacks FTS5: no catalogue search")
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
     db = sqlite3.connect(partial, isolation_level=None)
