@@ -48,6 +48,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         ["--products", "40", "--articles", "100"],
         {"publish_s", "pull_s", "pull_vs_copy_ratio", "delta_vs_full_pull_ratio"},
     ),
+    (
+        "catalogue_search",
+        ["--products", "200", "--articles", "500", "--queries", "40"],
+        {"build_s", "fts_ms_p99", "like_over_fts_p50", "mismatches_vs_like"},
+    ),
     ("fuzz_drivers", ["--examples", "50", "--workers", "1", "--json"], {"examples", "crashes"}),
     ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),
     (
@@ -79,6 +84,8 @@ def test_bench_runs_small(bench: str, argv: list[str], keys: set[str], tmp_path:
     assert keys <= set(result), f"missing {keys - set(result)}"
     if bench == "fuzz_drivers":
         assert result["crashes"] == 0
+    if bench == "catalogue_search":
+        assert result["mismatches_vs_like"] == 0  # the index finds exactly what a scan finds
 
 
 def _bench_programs() -> list[str]:
