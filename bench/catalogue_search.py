@@ -29,6 +29,7 @@ from bench.catalogue_like import LikeSearch, TrigramSearch, build_trigram
 from branch_hub.client._catalogue_grams import terms_of
 from branch_hub.client.catalogue_index import build_index
 from branch_hub.client.catalogue_search import CatalogueSearch
+from sync.catalogue_synth import generate_catalogue
 
 AS_OF = date(2026, 12, 3)
 CATEGORIES = ("deposit", "wealth", "fund", "insurance", "loan", "card", "forex", "pension")
@@ -148,8 +149,10 @@ def _trigram_figures(trigram: Runner, plan: list[Search]) -> dict[str, float]:
 
 def run(products: int, articles: int, queries: int, seed: int, folder: Path) -> dict[str, Any]:
     """Build, search both ways, check agreement; the figures docs/performance.md quotes."""
-    made = catalogue_text.products(products, seed, AS_OF)
-    written = catalogue_text.articles(articles, seed, AS_OF, made)
+    # HQ's synthetic catalogue, as the sync tools publish it (catalogue_text keeps the queries).
+    catalogue = generate_catalogue(products, articles, seed, AS_OF)
+    made = [p.to_dict() for p in catalogue.products]
+    written = [a.to_dict() for a in catalogue.articles]
     built = _build(folder, made, written)
     plan = searches(queries, seed, [p["code"] for p in made])
     fts_engine, like_engine = CatalogueSearch(built.index), LikeSearch(built.index)
