@@ -130,7 +130,7 @@ class CatalogueSync:
             loop = asyncio.get_running_loop()
             try:
                 applied = await loop.run_in_executor(None, self._pull_blocking)
-            except SyncError as exc:
+            except (SyncError, OSError) as exc:  # the schedule outlives a full disk or a bad URL
                 log.warning("catalogue pull refused, keeping the last one: %s", exc)
                 return False
             if applied or self._current is None:
