@@ -3,8 +3,9 @@
 `build_hub(config, config_path)` opens everything a branch hub is made of: its database (queue,
 visits, notes, push events, HQ outbox, answered requests, pending audit entries), the security
 stores (devices, staff, sessions, audit log), the lobby and its desks, the customer cache's
-scheduled pull, the voice cache and the app store. There is no hub without security: every
-request is admitted by the device registry and the staff sessions.
+scheduled pull, the product catalogue's pull and search, the voice cache and the app store.
+There is no hub without security: every request is admitted by the device registry and the
+staff sessions.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from branch_hub.alerts import AUDIT_DOUBTED, HubAlerts
 from branch_hub.appstore.store import AppStore
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.cache_sync import CacheSync, SyncSettings
+from branch_hub.catalogue_sync import CatalogueSettings, CatalogueSync
 from branch_hub.config import BranchConfig, HqFiles, resolve_data_dir
 from branch_hub.database import HubDatabase
 from branch_hub.diskreserve import MB, DiskReserve
@@ -82,6 +84,7 @@ class Hub:
     appstore: AppStore
     pruner: Pruner
     alerts: HubAlerts
+    catalogue: CatalogueSync  # HQ's product catalogue, pulled and indexed for tablets
     limits: WriteLimits = field(init=False)  # per-device write budgets, from the config
     handoffs: HandoffDesk = field(init=False)  # hand-offs to a person, managers' alerts
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
@@ -127,6 +130,7 @@ class Hub:
             await self.cache_sync.report_staleness()
         await self.lobby.start()
         self._tasks.append(asyncio.create_task(self.cache_sync.run(self._stop), name="pull"))
+        self._tasks.append(asyncio.create_task(self.catalogue.run(self._stop), name="catalogue"))
         self._tasks.append(asyncio.create_task(self.security.watch_revocations()))
         self._tasks.append(asyncio.create_task(self.security.watch_sessions(), name="sessions"))
         self._tasks.append(asyncio.create_task(self.security.watch_attacks(self.alerts)))
@@ -164,6 +168,7 @@ class Hub:
         await self.lobby.stop()
         await asyncio.get_running_loop().run_in_executor(None, self.relay.close)
         self.cache_sync.close()
+        self.catalogue.close()
         if self.sender is not None:
             self.sender.close()
         if self.own_cache is not None:
@@ -202,6 +207,14 @@ def _customer_cache(
     return own, lambda: own
 
 
+def _catalogue(
+    config: BranchConfig, config_path: Path, data_dir: Path, lobby: Lobby
+) -> CatalogueSync:
+    """HQ's product catalogue, on sale or not by the branch's own date."""
+    settings = CatalogueSettings.from_config(config, config_path, data_dir)
+    return CatalogueSync(settings, lambda: lobby.now().astimezone(lobby.zone).date())
+
+
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:
     """Open every part of the hub for `config` (its data folder must be provisioned)."""
     options = options or HubOptions()
@@ -236,9 +249,6 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     day = lambda: lobby.now().astimezone(lobby.zone).date().isoformat()  # noqa: E731
     actions = Actions(db, stream, outbox, pending, relay, requests, clock, day)
     voice = VoiceCache(data_dir / "voice")
-    pruner = Pruner(
-        stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
-    )
     counters = Counters(config, queue, actions, voice, lobby.menu_changed)
     return Hub(
         config=config,
@@ -256,8 +266,11 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
         requests=requests,
         voice=voice,
         appstore=AppStore(data_dir / "appstore"),
-        pruner=pruner,
+        pruner=Pruner(
+            stream.log, outbox, config.retention, config.branch.timezone, answered=requests.prune
+        ),
         alerts=HubAlerts(stream.emit),
+        catalogue=_catalogue(config, config_path, data_dir, lobby),
         disk_check_interval_s=options.disk_check_interval_s,
         own_cache=own,
         status={"branch_id": config.branch.id},

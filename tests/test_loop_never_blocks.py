@@ -21,6 +21,7 @@ from blockbuster import BlockingError, blockbuster_ctx
 
 from branch_hub.provision.cli import main as provision
 from sync.keys import write_key_pair
+from tests.support.catalogue_hq import apply_catalogue
 from tests.support.lobbyenv import (
     STAFF,
     STAFF_PIN,
@@ -177,7 +178,7 @@ async def _admin_flows(run: RunningHub, call: Calls, logins: dict[str, Any]) -> 
 
 
 async def _device_flows(run: RunningHub, call: Calls, logins: dict[str, Any]) -> None:
-    """Health, board, display files, kiosk menu and session, login/logout, the app store."""
+    """Health, board, display files, kiosk menu and session, login/logout, catalogue, app store."""
     kiosk, display, fresh = logins["kiosk"], logins["display"], logins["fresh_tablet"]
     await call("GET", "/api/v1/health", kiosk)
     await call("GET", "/api/v1/board", display)
@@ -193,6 +194,11 @@ async def _device_flows(run: RunningHub, call: Calls, logins: dict[str, Any]) ->
     bearer = {"Authorization": f"Bearer {body['token']}"}
     await call("POST", "/api/v1/login", fresh, json={"staff_id": staff_id, "pin": "000000"})
     await call("POST", "/api/v1/logout", fresh, headers=bearer)
+    await run.hub.catalogue.refresh()  # indexes the applied catalogue in a worker thread
+    status, _ = await call("GET", "/api/v1/catalogue", fresh)
+    assert status == 200
+    status, _ = await call("GET", "/api/v1/catalogue/products?q=理财&max_risk=R3", fresh)
+    assert status == 200
     status, offer = await call("GET", "/api/v1/apps/kiosk/offer", kiosk)
     assert status == 200
     status, _ = await call(
@@ -219,6 +225,7 @@ def test_no_request_blocks_the_event_loop(
         async with running_hub(tmp_path / "hub", tls, config, cache) as run:
             # Everything the test side reads or writes on disk happens before the detector is on.
             _publish_kiosk_release(run, tmp_path / "store")
+            apply_catalogue(run.hub.data_dir / "catalogue", tmp_path / "hq-catalogue")
             logins: dict[str, Any] = {name: run.staff(name) for name in STAFF}
             logins["kiosk"] = tls.client_context("K1", "kiosk")
             logins["display"] = tls.client_context("TV1", "display")

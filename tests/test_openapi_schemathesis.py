@@ -10,6 +10,7 @@ The run is bounded: a few examples per operation and mode, and a time limit for 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support.catalogue_hq import apply_catalogue
 from tests.support.openapi_check import OpenApi
 from tests.support.openapi_server import Server
 
@@ -57,6 +59,11 @@ class Fuzzed(Server):
         assert self.run is not None
         kiosk = self.sessions["kiosk"]
         issued = kiosk.post(f"{self.url}/kiosk/tickets", json={"service": "cash"}, timeout=10)
+        # A catalogue applied, so its routes answer rather than 503 "not ready yet".
+        hub = self.run.hub
+        apply_catalogue(hub.data_dir / "catalogue", self.folder / "hq-catalogue")
+        assert self._loop is not None
+        asyncio.run_coroutine_threadsafe(hub.catalogue.refresh(), self._loop).result(30)
         ticket = issued.json()["ticket"]["id"]
         self.ids = {
             "visit_id": str(self.run.lobby.visits.visit_of_ticket(ticket)),

@@ -12,6 +12,7 @@ from aiohttp import web
 from branch_hub.api import (
     routes_apps,
     routes_board,
+    routes_catalogue,
     routes_core,
     routes_handoff,
     routes_kiosk,
@@ -51,6 +52,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_board.ROUTES,
     *routes_handoff.ROUTES,
     *routes_apps.ROUTES,
+    *routes_catalogue.ROUTES,
 )
 
 

@@ -25,6 +25,7 @@ from branch_hub.briefs import (
     NotClaimHolder,
     NotesStoreError,
 )
+from branch_hub.catalogue_sync import CatalogueNotReady
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
 from branch_hub.messages import zh
@@ -192,6 +193,12 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             N_("This device renewed its certificate recently; try again later."),
         ),
     ),
+    (
+        CatalogueNotReady,
+        _row(
+            503, "catalogue_not_ready", N_("No product catalogue has reached the hub from HQ yet.")
+        ),
+    ),
 )
 
 # The HTTP layer's own refusals: one message per reason code (the raise site may say more).
@@ -230,6 +237,9 @@ _EN_BY_CODE = {
         "The certificate renewal was refused: the certificate request is not valid."
     ),
     "bad_force": N_("The force field must be true or false."),
+    "bad_catalogue_query": N_(
+        "The catalogue search is not valid: check the words, the category, the risk and the limit."
+    ),
 }
 _GENERIC = N_("The request is not valid; check it and try again.")
 _ZH_BY_CODE = {code: zh(message) for code, message in _EN_BY_CODE.items()}

@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlencode
 
 import requests
 
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._board_models import LobbyBoard
 from branch_hub.client._brief_models import Brief, NoteResult
+from branch_hub.client._catalogue_models import CatalogueInfo, CatalogueProducts
 from branch_hub.client._counter_models import QueueTargets
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
@@ -234,6 +236,23 @@ class HubClient(HubTransport):
     def lobby_board(self) -> LobbyBoard:
         """The lobby board: waits against targets, unclaimed customers, counters, links, alerts."""
         return LobbyBoard.from_wire(self.get("/lobby/board"))
+
+    # -- product catalogue ----------------------------------------------------------------------
+    def catalogue(self) -> CatalogueInfo:
+        """The product catalogue the hub serves: its sequence and counts."""
+        return CatalogueInfo.from_wire(self.get("/catalogue"))
+
+    def catalogue_products(
+        self,
+        query: str = "",
+        category: str | None = None,
+        max_risk: str | None = None,
+        limit: int = 20,
+    ) -> CatalogueProducts:
+        """Products on sale today matching every word of `query`, best first."""
+        params = {"q": query, "category": category, "max_risk": max_risk, "limit": str(limit)}
+        given = {k: v for k, v in params.items() if v is not None}
+        return CatalogueProducts.from_wire(self.get(f"/catalogue/products?{urlencode(given)}"))
 
     # -- app store ----------------------------------------------------------------------------
     def app_offer(self, app: AppName) -> AppOffer | None:

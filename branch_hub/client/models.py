@@ -26,6 +26,7 @@ from branch_hub.client._brief_models import (
     BriefTier,
     NoteResult,
 )
+from branch_hub.client._catalogue_models import CatalogueInfo, CatalogueProduct, CatalogueProducts
 from branch_hub.client._counter_models import CounterTarget, QueueTargets, ServiceTarget
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
@@ -96,6 +97,9 @@ __all__ = [
     "BriefTier",
     "CacheAge",
     "CallNextRequest",
+    "CatalogueInfo",
+    "CatalogueProduct",
+    "CatalogueProducts",
     "ClaimRequest",
     "ClaimResult",
     "CommandRequest",

@@ -136,6 +136,11 @@ class HqSettings(Strict):
         "empty disables scheduled pulls. Needs `signing_public_key`, the hub's sync key and, "
         "for https://, `ca_file`.",
     )
+    catalogue_url: str = Field(
+        default="",
+        description="Base URL of HQ's published product catalogue (https://, or file:// for "
+        "tests; signed with the same key as the bundles); empty: the hub serves no catalogue.",
+    )
     collector_url: str = Field(
         default="",
         description="HTTPS URL of HQ's outcome collector (needs `ca_file`); empty keeps outcomes "
@@ -165,7 +170,7 @@ class HqSettings(Strict):
         description="Seconds after which the customer cache is reported stale.",
     )
 
-    @field_validator("bundle_url", "collector_url")
+    @field_validator("bundle_url", "catalogue_url", "collector_url")
     @classmethod
     def _url(cls, value: str) -> str:
         if value and urlsplit(value).scheme not in {"https", "http", "file"}:
@@ -178,6 +183,11 @@ class HqSettings(Strict):
             raise KeyedError(
                 "hq.signing_public_key",
                 "bundle_url is set, so HQ's signing public key is needed to verify bundles",
+            )
+        if self.catalogue_url and not self.signing_public_key:
+            raise KeyedError(
+                "hq.signing_public_key",
+                "catalogue_url is set, so HQ's signing public key is needed to verify it",
             )
         return self
 
