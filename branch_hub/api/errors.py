@@ -196,7 +196,7 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
     (
         CatalogueNotReady,
         _row(
-            503, "catalogue_not_ready", N_("No product catalogue has reached the hub from HQ yet.")
+            404, "catalogue_not_ready", N_("No product catalogue has reached the hub from HQ yet.")
         ),
     ),
 )

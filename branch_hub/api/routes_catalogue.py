@@ -24,7 +24,7 @@ QUERY_MAX_CHARS = 100
 
 
 async def catalogue(request: web.Request) -> web.Response:
-    """The applied catalogue's sequence and counts (503 before the first one)."""
+    """The applied catalogue's sequence and counts (404 before the first one)."""
     require(request, kinds=STAFF_DEVICE_KINDS)
     status = request.app[HUB].catalogue.status()
     info = CatalogueInfo(
@@ -92,7 +92,7 @@ ROUTES: tuple[Route, ...] = (
         "(an enrolled tablet or counter; no staff session needed: the catalogue is public).",
         STAFF_DEVICE_KINDS,
         {200: Reply("The applied catalogue's version and counts.", CatalogueInfo)},
-        refusals=frozenset({503}),
+        refusals=frozenset({404}),
     ),
     Route(
         "GET",
@@ -108,6 +108,6 @@ ROUTES: tuple[Route, ...] = (
             )
         },
         params=_PARAMS,
-        refusals=frozenset({400, 503}),
+        refusals=frozenset({400, 404}),
     ),
 )
