@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import sys
 from collections.abc import Callable
-from typing import Any
+
+from drivers.cli_output import emit, fail
 
 __all__ = ["emit", "fail", "main"]
 
 _OWNERS = ("drivers.cli_card", "drivers.cli_serial")
-
-
-def emit(payload: Any) -> None:
-    """Print one JSON document on stdout (UTF-8, Chinese unescaped)."""
-    import json
-
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=None) + "\n")
-
-
-def fail(message: str, code: int = 2) -> int:
-    """Print a one-line error on stderr and return the exit code."""
-    print(f"drivers: error: {message}", file=sys.stderr)
-    return code
 
 
 def build_parser() -> argparse.ArgumentParser:

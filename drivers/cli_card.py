@@ -9,7 +9,7 @@ import threading
 import time
 from typing import Any
 
-from drivers.cli import emit, fail
+from drivers.cli_output import emit, fail
 from drivers.errors import DeviceError
 
 __all__ = ["register"]

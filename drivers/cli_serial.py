@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from drivers.cli import emit, fail
+from drivers.cli_output import emit, fail
 from drivers.errors import DeviceError
 
 __all__ = ["register"]
