@@ -35,6 +35,8 @@ __all__ = [
     "KioskMessage",
     "LeadOutcome",
     "PrintProblem",
+    "ProductSuitability",
+    "ProductViewMode",
     "Role",
     "SessionState",
     "TicketOperation",
@@ -138,6 +140,24 @@ class HubAlertKind(StrEnum):
     AUDIT_DOUBTED = "audit_doubted"
     PRIORITY_UNCLAIMED = "priority_unclaimed"
     WAIT_OVER_TARGET = "wait_over_target"
+
+
+class ProductSuitability(StrEnum):
+    """May a lead's product be offered to this customer today (the brief's and the views' word)."""
+
+    SUITABLE = "suitable"
+    RISK_TOO_HIGH = "risk_too_high"  # the product's risk is above the customer's assessment
+    ASSESSMENT_EXPIRED = "assessment_expired"
+    NO_ASSESSMENT = "no_assessment"
+    NOT_IN_CATALOGUE = "not_in_catalogue"  # the hub's catalogue does not hold the product
+
+
+class ProductViewMode(StrEnum):
+    """How staff showed a catalogue product: read it, presented it to the customer, compared it."""
+
+    VIEWED = "viewed"
+    PRESENTED = "presented"
+    COMPARED = "compared"
 
 
 class CustomerLocation(StrEnum):

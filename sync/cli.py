@@ -110,6 +110,14 @@ def _add_synth(sub: Any) -> None:
         help="a tier and the lowest AUM (CNY) that earns it, as in the branch's [[tiers]]; repeat "
         "per tier (default mass=0 basic=50000 wealth=500000 private=6000000)",
     )
+    synth.add_argument(
+        "--catalogue",
+        type=Path,
+        default=None,
+        metavar="FOLDER",
+        help="a catalogue source folder (`branch-sync catalogue synth --out`): each lead then names "
+        "1-3 of its products on sale (product_codes)",
+    )
     synth.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
 
 
@@ -191,6 +199,11 @@ def _cmd_synth(args: argparse.Namespace) -> int:
         opts = SynthOptions(**{**opts.__dict__, "as_of": args.as_of})
     if args.tier:
         opts = SynthOptions(**{**opts.__dict__, "tiers": _tiers(args.tier)})
+    if args.catalogue:
+        from sync.synth_products import read_catalogue_refs
+
+        refs = read_catalogue_refs(args.catalogue)
+        opts = SynthOptions(**{**opts.__dict__, "catalogue": refs})
     if not args.out.parent.is_dir():
         raise SyncError(f"output folder {args.out.parent} does not exist")
     n = write_export_file(opts, args.out, workers=args.workers)

@@ -1,4 +1,5 @@
-"""Checks of the export's optional fields: AUM band, risk, products, benefits, lead declines.
+"""Checks of the export's optional fields: AUM band, risk, products, benefits, lead declines,
+leads' product codes.
 
 Every field here may be absent (older exports publish and pull unchanged); when present it
 must have the documented shape (docs/hq-interface.md). A bad field raises ExportFieldError,
@@ -25,6 +26,8 @@ MAX_ITEMS = 50
 MAX_TEXT = 64
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,47}")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PRODUCT_CODE = re.compile(r"[A-Z]{2}[0-9A-Z]{2,18}")  # a catalogue product code (FD2026A0001)
+MAX_LEAD_PRODUCTS = 3
 _NUMBER = re.compile(r"[¥￥+\-\s]*[0-9][0-9,.\s]*元?")  # a figure in disguise, not a band
 
 
@@ -128,6 +131,20 @@ def _lead_declines(value: object) -> None:
         _code(decline.get("reason"), "lead_declines.reason")
 
 
+def _leads(value: object) -> None:
+    """Only what leads may newly carry is checked: `product_codes`, absent or 1-3 codes."""
+    wanted = f"a list of 1-{MAX_LEAD_PRODUCTS} catalogue product codes"
+    for lead in value if isinstance(value, list) else ():
+        codes = lead.get("product_codes") if isinstance(lead, dict) else None
+        if codes is None:
+            continue
+        if not isinstance(codes, list) or not 1 <= len(codes) <= MAX_LEAD_PRODUCTS:
+            raise ExportFieldError("leads.product_codes", wanted)
+        for code in codes:
+            if not isinstance(code, str) or not _PRODUCT_CODE.fullmatch(code):
+                raise ExportFieldError("leads.product_codes", wanted)
+
+
 def _date(value: object, field: str) -> None:
     if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ExportFieldError(field, "a date YYYY-MM-DD")
@@ -146,6 +163,7 @@ _CHECKS = {
     "segments": _segments,
     "relationship_manager": _manager,
     "lead_declines": _lead_declines,
+    "leads": _leads,
 }
 
 

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from branch_common.identifiers import gb11643_check_char, luhn_check_digit
 from sync.synth_card import card_fields
 from sync.synth_history import lead_declines
+from sync.synth_products import CatalogueRef, add_product_codes, on_sale_by_category
 from sync.synth_tables import (
     BINS,
     GIVEN_F,
@@ -75,6 +76,7 @@ class SynthOptions:
     as_of: date = field(default_factory=date.today)
     tiers: tuple[TierThreshold, ...] = field(default_factory=_default_thresholds)
     local_share: float = 0.72  # customers born in the branch's own district or province
+    catalogue: tuple[CatalogueRef, ...] = ()  # given: leads name 1-3 of its products on sale
 
 
 _SURNAME_POP = [s for s, _ in SURNAMES]
@@ -269,12 +271,16 @@ def _block(args: tuple[int, SynthOptions]) -> bytes:
     card_rng = random.Random(f"branch-edge/{opts.seed}/{block}/card")  # noqa: S311 (synthetic)
     history_rng = random.Random(f"branch-edge/{opts.seed}/{block}/declines")  # noqa: S311
     plan = _Plan.of(opts)
+    product_rng = random.Random(f"branch-edge/{opts.seed}/{block}/products")  # noqa: S311
+    on_sale = on_sale_by_category(opts.catalogue, opts.as_of)
     lines = []
     for i in range(start, stop):
         customer = _customer(rng, i, plan)
         rank = plan.tier(customer["aum"])[1]
         customer |= card_fields(card_rng, customer["aum"], rank, customer["cards"], opts.as_of)
         customer["lead_declines"] = lead_declines(history_rng, customer["leads"], opts.as_of)
+        if on_sale:
+            add_product_codes(product_rng, customer, on_sale)
         # orjson: byte-identical to json.dumps(ensure_ascii=False, compact) and ~6x faster.
         lines.append(orjson.dumps(customer) + b"\n")
     return b"".join(lines)
