@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from branch_hub.briefs import ProductFacts
 from branch_hub.client.catalogue_index import build_index
 from branch_hub.client.catalogue_search import CatalogueSearch, ProductHit
 from branch_hub.config import BranchConfig
@@ -68,6 +69,7 @@ class CatalogueSettings:
 class _Indexed:
     status: CatalogueStatus
     search: CatalogueSearch
+    facts: Mapping[str, ProductFacts]  # by code: what briefs and views judge, a dict lookup each
 
 
 class CatalogueSync:
@@ -106,7 +108,11 @@ class CatalogueSync:
         products = [p.to_dict() for p in applied.catalogue.products]
         articles = [a.to_dict() for a in applied.catalogue.articles]
         build_index(self.settings.index, products, articles, str(applied.status.sequence))
-        return _Indexed(applied.status, CatalogueSearch(self.settings.index))
+        facts = {
+            p.code: ProductFacts(p.code, p.name_zh, p.risk, p.valid_from, p.valid_to)
+            for p in applied.catalogue.products
+        }
+        return _Indexed(applied.status, CatalogueSearch(self.settings.index), facts)
 
     async def refresh(self) -> None:
         """Index whatever catalogue is applied (at start, and after a pull applied one)."""
@@ -155,6 +161,11 @@ class CatalogueSync:
         if self._current is None:
             raise CatalogueNotReady
         return self._current.status
+
+    def facts(self) -> Mapping[str, ProductFacts] | None:
+        """The applied catalogue's products by code (None before the first); never blocks."""
+        current = self._current
+        return current.facts if current is not None else None
 
     async def products(
         self, query: str, categories: Collection[str], max_risk: str | None, limit: int

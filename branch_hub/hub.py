@@ -33,6 +33,7 @@ from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.handoffdesk import HandoffDesk
+from branch_hub.lobby.product_views import ProductViewDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.timeline import Timeline
@@ -90,6 +91,7 @@ class Hub:
     disk: DiskReserve = field(init=False)  # the data disk's reserve, from the config
     timeline: Timeline = field(init=False)  # colleagues' work with a customer, visit by visit
     board: BoardDesk = field(init=False)  # the lobby board and its alerts
+    views: ProductViewDesk = field(init=False)  # catalogue products staff showed, for HQ
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -98,12 +100,14 @@ class Hub:
     _stoppable: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
+        self.lobby.briefing.catalogue = self.catalogue.facts  # briefs judge leads' products
         self.limits = WriteLimits(self.config.hub.write_limit_scale)
         staff, sessions = self.security.staff, self.security.sessions
         self.handoffs = HandoffDesk(self.desk, staff.list, sessions.staff_ids)
         reserve = self.config.hub.disk_reserve_mb * MB
         interval = self.disk_check_interval_s
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
+        self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
         self.board = BoardDesk(
             self.config,

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["CollectorError", "CollectorStore", "Reconciliation", "add_commands", "serve"]
 
 EVENT_CONTEXT = b"branch-edge/v1 outcome\x00"
-KINDS = frozenset({"lead_outcome", "claim", "note", "handoff"})
+KINDS = frozenset({"lead_outcome", "claim", "note", "handoff", "product_view"})
 MAX_EVENT = 64 * 1024
 MAX_BATCH = 64 * 1024 * 1024
 

@@ -13,6 +13,7 @@ from branch_hub.api import (
     routes_apps,
     routes_board,
     routes_catalogue,
+    routes_catalogue_views,
     routes_core,
     routes_handoff,
     routes_kiosk,
@@ -53,6 +54,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_handoff.ROUTES,
     *routes_apps.ROUTES,
     *routes_catalogue.ROUTES,
+    *routes_catalogue_views.ROUTES,
 )
 
 

@@ -22,12 +22,14 @@ from branch_hub.briefs import (
     BadFollowUpDate,
     InvalidEntry,
     LeadNotOffered,
+    LeadNotSuitable,
     NotClaimHolder,
     NotesStoreError,
 )
 from branch_hub.catalogue_sync import CatalogueNotReady
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
+from branch_hub.lobby.product_views import UnknownProduct
 from branch_hub.messages import zh
 from branch_hub.queue import _errors as queue
 from branch_hub.security.errors import AccountDisabled, AccountLocked, EnrolmentError, LoginFailed
@@ -156,6 +158,17 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             N_("The customer declined this product recently: do not offer it again."),
         ),
     ),
+    (
+        LeadNotSuitable,
+        _row(
+            409,
+            "lead_not_suitable",
+            N_(
+                "None of this lead's products suits the customer's risk assessment today: "
+                "do not offer it; record it as not suitable."
+            ),
+        ),
+    ),
     (InvalidEntry, _row(400, "bad_entry", N_("The entry is not valid."))),
     (NotesStoreError, _row(503, "notes_unavailable", N_("The notes store is unavailable."))),
     (queue.UnknownTicket, _row(404, "unknown_ticket", N_("No such ticket today."))),
@@ -192,6 +205,10 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             "too_many_renewals",
             N_("This device renewed its certificate recently; try again later."),
         ),
+    ),
+    (
+        UnknownProduct,
+        _row(404, "catalogue_product_unknown", N_("The product catalogue has no such product.")),
     ),
     (
         CatalogueNotReady,

@@ -16,6 +16,7 @@ from branch_hub.briefs._errors import (
     BriefError,
     InvalidEntry,
     LeadNotOffered,
+    LeadNotSuitable,
     NotClaimHolder,
     NotesStoreError,
     RecordError,
@@ -33,6 +34,7 @@ from branch_hub.briefs._model import OUTCOMES, Claim, Note
 from branch_hub.briefs._names import family_name, salutation, surname_pinyin
 from branch_hub.briefs._notes import MAX_TEXT, VisitNotes
 from branch_hub.briefs._policy import COUNTER_BENEFITS, DEFAULT_HIDDEN, RedactionPolicy
+from branch_hub.briefs._products import LeadVerdict, ProductFacts, judge_lead, judge_product
 
 __all__ = [
     "COUNTER_BENEFITS",
@@ -48,9 +50,12 @@ __all__ = [
     "Decline",
     "InvalidEntry",
     "LeadNotOffered",
+    "LeadNotSuitable",
+    "LeadVerdict",
     "NotClaimHolder",
     "Note",
     "NotesStoreError",
+    "ProductFacts",
     "RecordError",
     "RedactionPolicy",
     "UnknownRole",
@@ -62,6 +67,8 @@ __all__ = [
     "days_to_birthday",
     "family_name",
     "greeting",
+    "judge_lead",
+    "judge_product",
     "not_offered",
     "recent_declines",
     "salutation",

@@ -17,6 +17,7 @@ from branch_hub.briefs._leads import not_offered, recent_declines
 from branch_hub.briefs._model import Note
 from branch_hub.briefs._names import salutation
 from branch_hub.briefs._policy import RedactionPolicy
+from branch_hub.briefs._products import LeadVerdict, ProductFacts, judge_lead
 from branch_hub.config import BRIEF_FIELDS, BranchConfig, Tier
 
 __all__ = ["aum_band", "build_brief", "greeting", "sort_leads"]
@@ -93,7 +94,9 @@ def sort_leads(leads: object, today: date) -> list[Mapping[str, Any]]:
     return sorted(kept, key=lambda lead: _SCORE_RANK.get(str(lead.get("score")), 3))
 
 
-def _lead_out(lead: Mapping[str, Any], with_points: bool, recorded: Note | None) -> dict[str, Any]:
+def _lead_out(
+    lead: Mapping[str, Any], with_points: bool, recorded: Note | None, judged: LeadVerdict
+) -> dict[str, Any]:
     points = lead.get("talking_points")
     out: dict[str, Any] = {
         "lead_id": lead["lead_id"],
@@ -103,6 +106,8 @@ def _lead_out(lead: Mapping[str, Any], with_points: bool, recorded: Note | None)
         "talking_points": (
             [str(p) for p in points] if with_points and isinstance(points, list) else []
         ),
+        "products": list(judged.products),
+        "not_suitable_reason": judged.not_suitable_reason,
     }
     if recorded is not None:
         out["outcome"] = recorded.outcome
@@ -125,14 +130,21 @@ def _leads(
     today: date,
     policy: RedactionPolicy,
     zone: ZoneInfo,
+    catalogue: Mapping[str, ProductFacts] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The leads to offer, and those held back as recently declined ("do not re-pitch")."""
+    """The leads to offer (their products judged), and those held back as recently declined."""
     leads = sort_leads(record.get("leads"), today)
     declines = recent_declines(record, history, today, policy.do_not_repitch_days, zone)
     held_back = not_offered(leads, declines)
     recorded = {n.lead_id: n for n in shown_notes if n.kind == "outcome"}
+    assessment = record.get("risk_assessment")
     offered = [
-        _lead_out(lead, with_points, recorded.get(lead["lead_id"]))
+        _lead_out(
+            lead,
+            with_points,
+            recorded.get(lead["lead_id"]),
+            judge_lead(lead, catalogue, assessment, today),
+        )
         for lead in leads
         if lead["lead_id"] not in held_back
     ]
@@ -168,8 +180,10 @@ def build_brief(
     claimed_by: str | None = None,
     policy: RedactionPolicy | None = None,
     history: Iterable[Note] = (),
+    catalogue: Mapping[str, ProductFacts] | None = None,
 ) -> dict[str, Any]:
-    """Return a visit's brief for a role (walk-in: customer None; history: recent outcomes here)."""
+    """Return a visit's brief for a role (walk-in: customer None; history: recent outcomes here;
+    catalogue: the hub's applied products by code, None before the first)."""
     policy = policy or RedactionPolicy.from_config(branch)
     hidden = policy.hidden_for(role)  # raises UnknownRole before anything is computed
     zone = ZoneInfo(branch.branch.timezone)
@@ -201,7 +215,7 @@ def build_brief(
     brief.update(card_fields(record, hidden, today))
     if "leads" not in hidden:
         points = "talking_points" not in hidden
-        leads = _leads(record, shown_notes, history, points, today, policy, zone)
+        leads = _leads(record, shown_notes, history, points, today, policy, zone, catalogue)
         brief["leads"], brief["do_not_repitch"] = leads
     if "events" not in hidden:
         brief["events"] = customer_events(

@@ -9,6 +9,7 @@ __all__ = [
     "BriefError",
     "InvalidEntry",
     "LeadNotOffered",
+    "LeadNotSuitable",
     "NotClaimHolder",
     "NotesStoreError",
     "RecordError",
@@ -50,6 +51,17 @@ class LeadNotOffered(BriefError):
     def __init__(self, lead_id: str) -> None:
         super().__init__(f"lead {lead_id} was declined recently and is not offered again")
         self.lead_id = lead_id
+
+
+class LeadNotSuitable(BriefError):
+    """None of the lead's products suits the customer today: it may not be accepted or followed up."""
+
+    def __init__(self, lead_id: str, reason: str, codes: tuple[str, ...], risks: tuple[str, ...]):
+        super().__init__(f"lead {lead_id} is not suitable for this customer ({reason})")
+        self.lead_id = lead_id
+        self.reason = reason
+        self.codes = codes
+        self.risks = risks
 
 
 class AlreadyClaimed(BriefError):

@@ -8,6 +8,7 @@ from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
 from branch_hub.client._lead_models import OutcomeResult
+from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,
@@ -93,6 +94,11 @@ class AsyncHubClient(AsyncHubTransport):
         """Record what happened with one of the customer's leads."""
         path = f"/visits/{segment(visit_id)}/leads/{segment(lead_id)}/outcome"
         return OutcomeResult.from_wire(await self.post(path, request.to_wire()))
+
+    async def record_product_view(self, request: ProductViewRequest) -> ProductViewRecorded:
+        """Record that I read, presented or compared a catalogue product (for a visit or none)."""
+        answer = await self.post("/catalogue/views", request.to_wire())
+        return ProductViewRecorded.from_wire(answer)
 
     async def call_next(
         self, counter_id: str, request: CommandRequest | None = None

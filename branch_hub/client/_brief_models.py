@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from branch_hub.client._lead_models import HeldBackLead, RecordedOutcome
+from branch_hub.client._product_models import LeadProduct
 from branch_hub.client._wire import Reader, optional
-from branch_hub.vocabulary import DeclineReason, LeadOutcome, Role
+from branch_hub.vocabulary import DeclineReason, LeadOutcome, ProductSuitability, Role
 
 __all__ = [
     "Brief",
@@ -55,6 +56,8 @@ class BriefLead:
     talking_points: tuple[str, ...]
     outcome: LeadOutcome | None = None
     recorded: RecordedOutcome | None = None  # who recorded the outcome, when, why
+    products: tuple[LeadProduct, ...] = ()  # the catalogue products it proposes, judged
+    not_suitable_reason: ProductSuitability | None = None  # set: do not pitch (409 on accept)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object (outcome and its record only once recorded)."""
@@ -64,6 +67,8 @@ class BriefLead:
             "product_code": self.product_code,
             "score": self.score,
             "talking_points": list(self.talking_points),
+            "products": [p.to_wire() for p in self.products],
+            "not_suitable_reason": self.not_suitable_reason,
         }
         optional(out, "outcome", self.outcome)
         return optional(out, "recorded", self.recorded.to_wire() if self.recorded else None)
@@ -81,6 +86,10 @@ class BriefLead:
             r.texts("talking_points"),
             r.opt_enum("outcome", LeadOutcome),
             None if recorded is None else RecordedOutcome.from_wire(recorded),
+            r.items("products", LeadProduct.from_wire)
+            if r.data.get("products") is not None
+            else (),
+            r.opt_enum("not_suitable_reason", ProductSuitability),
         )
 
 

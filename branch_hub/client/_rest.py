@@ -28,6 +28,7 @@ from branch_hub.client._handoff_models import (
 )
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._lead_models import OutcomeResult
+from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,
@@ -177,6 +178,10 @@ class HubClient(HubTransport):
         """Record what happened with one of the customer's leads."""
         path = f"/visits/{segment(visit_id)}/leads/{segment(lead_id)}/outcome"
         return OutcomeResult.from_wire(self.post(path, request.to_wire()))
+
+    def record_product_view(self, request: ProductViewRequest) -> ProductViewRecorded:
+        """Record that I read, presented or compared a catalogue product (for a visit or none)."""
+        return ProductViewRecorded.from_wire(self.post("/catalogue/views", request.to_wire()))
 
     # -- queue --------------------------------------------------------------------------------
     def call_next(self, counter_id: str, request: CommandRequest | None = None) -> TicketResult:

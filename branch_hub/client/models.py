@@ -50,6 +50,7 @@ from branch_hub.client._kiosk_models import (
     TicketIssued,
 )
 from branch_hub.client._lead_models import HeldBackLead, OutcomeResult, RecordedOutcome
+from branch_hub.client._product_models import LeadProduct, ProductViewRecorded, ProductViewRequest
 from branch_hub.client._requests import (
     CallNextRequest,
     ClaimRequest,
@@ -119,6 +120,7 @@ __all__ = [
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",
+    "LeadProduct",
     "LobbyBoard",
     "LoginRequest",
     "LoginResult",
@@ -129,6 +131,8 @@ __all__ = [
     "NoteResult",
     "OutcomeResult",
     "PrintResult",
+    "ProductViewRecorded",
+    "ProductViewRequest",
     "PushEvent",
     "QueueTargets",
     "RecordedOutcome",

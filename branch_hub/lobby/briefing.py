@@ -7,6 +7,7 @@ event carries only `summary()`: lead count, top score and event kinds, no names 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,16 @@ from branch_hub.briefs import (
     AlreadyClaimed,
     Decline,
     InvalidEntry,
+    LeadVerdict,
     NotClaimHolder,
     Note,
+    ProductFacts,
     RedactionPolicy,
     VisitNotes,
     build_brief,
     customer_events,
     greeting,
+    judge_lead,
     not_offered,
     recent_declines,
     sort_leads,
@@ -45,6 +49,8 @@ class Briefing:
         self.config = config
         self.policy = RedactionPolicy.from_config(config)
         self.notes = VisitNotes(notes_db, cipher, timezone=config.branch.timezone)
+        # The hub's applied catalogue by product code; the hub sets it once it has one.
+        self.catalogue: Callable[[], Mapping[str, ProductFacts] | None] = lambda: None
 
     def close(self) -> None:
         """Close the notes store."""
@@ -98,6 +104,7 @@ class Briefing:
             notes=notes,
             claimed_by=self.notes.claimed_by(visit_id),
             policy=self.policy,
+            catalogue=self.catalogue(),
         )
 
     def outcome_history(self, customer_id: str | None, today: date) -> list[Note]:
@@ -117,6 +124,16 @@ class Briefing:
         history = self.outcome_history(customer_id, today)
         declines = recent_declines(customer, history, today, self.policy.do_not_repitch_days, zone)
         return not_offered(sort_leads(customer.get("leads"), today), declines)
+
+    def lead_verdict(
+        self, customer: dict[str, Any] | None, lead_id: str, today: date
+    ) -> LeadVerdict | None:
+        """The lead's products judged for the customer today (None: no such lead)."""
+        leads = (customer or {}).get("leads") or []
+        lead = next((x for x in leads if isinstance(x, dict) and x.get("lead_id") == lead_id), None)
+        if customer is None or lead is None:
+            return None
+        return judge_lead(lead, self.catalogue(), customer.get("risk_assessment"), today)
 
     def claimed_by(self, visit_id: str) -> str | None:
         """Who has claimed the visit, or None."""

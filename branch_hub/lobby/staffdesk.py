@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, TypeVar
 
-from branch_hub.briefs import LeadNotOffered
+from branch_hub.briefs import LeadNotOffered, LeadNotSuitable, LeadVerdict
 from branch_hub.context import RequestContext
 from branch_hub.lobby.actions import Actions, ActionScope
 from branch_hub.lobby.arrival import Lobby
@@ -34,6 +34,8 @@ from branch_hub.vocabulary import EventKind, LeadOutcome, Role
 __all__ = ["StaffDesk"]
 
 log = logging.getLogger("branch_hub.lobby.staff")
+# Outcomes that mean the product was (or will be) pitched: refused for an unsuitable lead.
+_PITCHED = frozenset({LeadOutcome.ACCEPTED, LeadOutcome.FOLLOW_UP})
 _T = TypeVar("_T")
 
 
@@ -188,6 +190,8 @@ class StaffDesk:
             # Checked inside the action, so the retry of a decline gets its first answer.
             if lead_id in briefing.not_offered(record, visit.customer_id, today):
                 raise LeadNotOffered(lead_id)
+            if outcome in _PITCHED:
+                _check_suitable(briefing.lead_verdict(record, lead_id, today), lead_id)
             entry = self.notes.record_outcome(
                 visit.visit_id,
                 lead_id,
@@ -213,4 +217,25 @@ class StaffDesk:
             return done
 
         action = f"outcome:{visit_id}:{lead_id}"
-        return await self.actions.run(caller, request_id, action, work)
+        try:
+            return await self.actions.run(caller, request_id, action, work)
+        except LeadNotSuitable as exc:  # the refusal rolled back: audit it in its own entry
+            detail = {
+                "lead_id": lead_id,
+                "outcome": str(outcome),
+                "product_codes": ",".join(exc.codes),
+                "product_risk": ",".join(exc.risks),
+                "reason": exc.reason,
+            }
+            await self.actions.audit_view(caller, "suitability_refused", visit, detail=detail)
+            raise
+
+
+def _check_suitable(verdict: LeadVerdict | None, lead_id: str) -> None:
+    """Refuse pitching a lead none of whose products suits the customer today."""
+    if verdict is None or verdict.not_suitable_reason is None:
+        return
+    refused = verdict.refused()
+    codes = tuple(str(p["code"]) for p in refused)
+    risks = tuple(str(p["risk"]) for p in refused)
+    raise LeadNotSuitable(lead_id, str(verdict.not_suitable_reason), codes, risks)

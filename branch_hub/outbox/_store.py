@@ -37,6 +37,10 @@ KINDS: dict[str, frozenset[str]] = {
         {"customer_id", "staff_id", "to_staff_id", "to_role", "note", "at", "lead_id", "location"}
     ),
     "handoff_accepted": frozenset({"customer_id", "staff_id", "by_staff_id", "at"}),
+    # A catalogue product staff read, presented or compared (customer_id only with a visit).
+    "product_view": frozenset(
+        {"customer_id", "staff_id", "product_code", "mode", "visit_id", "at"}
+    ),
 }
 FIELDS = frozenset().union(*KINDS.values())
 OUTCOMES = frozenset(LeadOutcome)

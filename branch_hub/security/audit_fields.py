@@ -49,6 +49,8 @@ ACTIONS = frozenset(
         "manager_alerts_view",
         "manager_alert_dismiss",
         "outcome",
+        "suitability_refused",
+        "product_view",
         "export",
         "config_change",
         "staff_change",
