@@ -220,15 +220,20 @@ class StaffDesk:
         try:
             return await self.actions.run(caller, request_id, action, work)
         except LeadNotSuitable as exc:  # the refusal rolled back: audit it in its own entry
-            detail = {
-                "lead_id": lead_id,
-                "outcome": str(outcome),
-                "product_codes": ",".join(exc.codes),
-                "product_risk": ",".join(exc.risks),
-                "reason": exc.reason,
-            }
-            await self.actions.audit_view(caller, "suitability_refused", visit, detail=detail)
+            await self._audit_refusal(caller, visit, outcome, exc)
             raise
+
+    async def _audit_refusal(
+        self, caller: RequestContext, visit: Visit, outcome: LeadOutcome, exc: LeadNotSuitable
+    ) -> None:
+        detail = {
+            "lead_id": exc.lead_id,
+            "outcome": str(outcome),
+            "product_codes": ",".join(exc.codes),
+            "product_risk": ",".join(exc.risks),
+            "reason": exc.reason,
+        }
+        await self.actions.audit_view(caller, "suitability_refused", visit, detail=detail)
 
 
 def _check_suitable(verdict: LeadVerdict | None, lead_id: str) -> None:
