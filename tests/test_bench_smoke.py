@@ -53,6 +53,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         ["--products", "200", "--articles", "500", "--queries", "40"],
         {"build_s", "fts_ms_p99", "like_over_fts_p50", "mismatches_vs_like"},
     ),
+    (
+        "lead_products",
+        ["--products", "200", "--briefs", "50"],
+        {"brief_us_p50", "ratio_vs_plain_p50"},
+    ),
     ("fuzz_drivers", ["--examples", "50", "--workers", "1", "--json"], {"examples", "crashes"}),
     ("kiosk", ["--rounds", "2", "--starts", "1"], {"cold_start_s"}),
     (

@@ -10,6 +10,7 @@ the first catalogue) say `not_in_catalogue` and block nothing: the hub cannot ju
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -59,11 +60,22 @@ class LeadVerdict:
         return [p for p in self.products if p["suitability"] != ProductSuitability.NOT_IN_CATALOGUE]
 
 
+@functools.lru_cache(maxsize=1024)
+def _judged(risk: str, level: object, expires: object, today: date) -> ProductSuitability:
+    assessment = None if level is None else {"level": level, "expires": expires}
+    return _BY_VERDICT[suitability(risk, assessment, today).verdict]
+
+
 def judge_product(
     risk: str, assessment: Mapping[str, Any] | None, today: date
 ) -> ProductSuitability:
     """May a product of this risk be offered to a customer of this assessment today."""
-    return _BY_VERDICT[suitability(risk, assessment, today).verdict]
+    if not isinstance(assessment, Mapping):
+        return _judged(risk, None, None, today)
+    level, expires = assessment.get("level"), assessment.get("expires")
+    if not isinstance(level, str) or not isinstance(expires, str | date):
+        return _judged(risk, None, None, today)  # a malformed record is no record (the rule's)
+    return _judged(risk, level, expires, today)
 
 
 def lead_codes(lead: Mapping[str, Any]) -> list[str]:
