@@ -23,7 +23,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from branch_hub.client import DeviceTls, HubClient, HubRefused
+from branch_hub.client import AsyncHubClient, DeviceTls, HubClient, HubRefused
 from branch_hub.client.catalogue_copy import CatalogueCopy, CatalogueCopyError
 from branch_hub.config import BranchConfig
 from branch_hub.hub import Hub
@@ -292,6 +292,20 @@ def test_pin_check_counts_like_a_login(world: World) -> None:
             tablet, other = world.tablet(url), world.tablet(url, "tab-2")
             token = (await _off(tablet.login, staff_id, STAFF_PIN)).token
             assert await _off(tablet.check_pin, token, STAFF_PIN) is None
+            cert, key = world.tls.client("ctr-1", "counter")
+            counter = AsyncHubClient(url, DeviceTls(cert, key, world.tls.ca_path))
+            try:  # the asyncio client: same routes, same answers
+                assert await counter.catalogue_key() == world.key_hex()
+                with pytest.raises(HubRefused) as not_yet:
+                    await counter.catalogue_file("latest.json")
+                assert not_yet.value.code == "catalogue_not_ready"
+                with pytest.raises(HubRefused) as no_session:
+                    await counter.check_pin("not-a-session", STAFF_PIN)
+                assert no_session.value.status == 401
+                await counter.login(staff_id, STAFF_PIN)
+                assert await counter.check_pin(counter.token or "", STAFF_PIN) is None
+            finally:
+                await counter.close()
             for _ in range(2):
                 with pytest.raises(HubRefused) as wrong:
                     await _off(tablet.check_pin, token, "000000")

@@ -32,8 +32,8 @@ async def catalogue_file(request: web.Request) -> web.Response:
     if not MIRROR_NAME.fullmatch(name):
         raise UnknownCatalogueFile(name)  # before any path is built from it
     data = await asyncio.get_running_loop().run_in_executor(None, _mirror(request).read, name)
-    kind = "application/json" if name.endswith(".json") else "application/octet-stream"
-    return web.Response(body=data, headers={"Content-Type": kind})
+    # Bytes, not a JSON answer: the tablet checks them exactly as HQ signed them.
+    return web.Response(body=data, headers={"Content-Type": "application/octet-stream"})
 
 
 async def catalogue_key(request: web.Request) -> web.Response:
