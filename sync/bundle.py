@@ -15,11 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from branch_common.identifiers import normalise
-from sync.errors import BundleError, ChunkError, SignatureError
+from branch_common.signed_catalogue import ENVELOPE_PREFIX, FORMAT
+from branch_common.signed_catalogue import open_envelope as shared_open_envelope
+from sync.errors import BundleError, ChunkError, format_errors
 
 __all__ = [
     "DELETE_MAGIC",
@@ -45,7 +46,6 @@ __all__ = [
     "utc_now",
 ]
 
-FORMAT = 1
 TAG_BYTES = 16  # truncated HMAC-SHA256; collision math in docs/sync.md
 UPSERT_MAGIC = b"BEU1"
 DELETE_MAGIC = b"BED1"
@@ -229,7 +229,7 @@ def utc_now() -> str:
 def seal_envelope(body: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
     """Serialise a manifest or pointer and sign it: {"body": "<json>", "signature": "<b64>"}."""
     text = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    sig = key.sign(b"branch-edge/v1 envelope\x00" + text)
+    sig = key.sign(ENVELOPE_PREFIX + text)
     return (
         orjson.dumps({"body": text.decode(), "signature": base64.b64encode(sig).decode()}) + b"\n"
     )
@@ -237,26 +237,8 @@ def seal_envelope(body: dict[str, Any], key: Ed25519PrivateKey) -> bytes:
 
 def open_envelope(data: bytes, key: Ed25519PublicKey, what: str) -> dict[str, Any]:
     """Verify a signed envelope with HQ's public key and return its body."""
-    try:
-        outer = orjson.loads(data)
-        text = outer["body"].encode()
-        sig = base64.b64decode(outer["signature"], validate=True)
-    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
-        raise SignatureError(f"{what} is not a signed envelope") from exc
-    try:
-        key.verify(sig, b"branch-edge/v1 envelope\x00" + text)
-    except InvalidSignature as exc:
-        raise SignatureError(f"{what}: signature does not verify with HQ's key") from exc
-    try:
-        body = orjson.loads(text)
-    except orjson.JSONDecodeError as exc:
-        # Signed by HQ yet not JSON: an HQ-side bug, still refused with a clear reason.
-        raise BundleError(f"{what}: signed body is not valid JSON ({exc})") from exc
-    if not isinstance(body, dict) or body.get("format") != FORMAT:
-        raise BundleError(
-            f"{what}: unsupported format {body.get('format') if isinstance(body, dict) else None!r}"
-        )
-    return body
+    with format_errors():
+        return shared_open_envelope(data, key, what)
 
 
 class Manifest:

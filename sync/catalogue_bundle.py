@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from branch_common import signed_catalogue as shared
 from sync.bundle import FORMAT, open_envelope, seal_envelope, utc_now
 from sync.cache_files import fsync_path
 from sync.catalogue_assets import check_asset
@@ -32,7 +33,7 @@ from sync.catalogue_model import (
     check_catalogue,
     product_from_dict,
 )
-from sync.errors import BundleError, CatalogueError, ChunkError, PublishError
+from sync.errors import BundleError, CatalogueError, PublishError, format_errors
 from sync.sealing import atomic_write, write_chunk
 
 __all__ = [
@@ -47,10 +48,8 @@ __all__ = [
 BUNDLE = "catalogue"
 # Fixed bucket counts, so the same item always lands in the same chunk across publishes.
 BUCKETS = {"products": 64, "articles": 256, "files": 128}
-_ITEMS_MAGIC = b"BCJ1"  # zlib-compressed JSON lines
-_FILES_MAGIC = b"BCF1"  # count, then (name length, name, size, bytes) per file
-_MAX_INFLATED = 64 << 20
-_MAX_CHUNKS = 4096
+_ITEMS_MAGIC = shared.ITEMS_MAGIC
+_FILES_MAGIC = shared.FILES_MAGIC
 _FILE_HEAD = struct.Struct(">BI")
 
 
@@ -73,70 +72,22 @@ def _files_chunk(files: list[tuple[str, bytes]]) -> bytes:
 
 def decode_items(data: bytes, what: str) -> Iterator[Any]:
     """Yield the JSON objects of a products or articles chunk (bounded inflation)."""
-    if not data.startswith(_ITEMS_MAGIC):
-        raise ChunkError(f"{what} chunk does not start with {_ITEMS_MAGIC!r}")
-    inflate = zlib.decompressobj()
-    try:
-        raw = inflate.decompress(data[len(_ITEMS_MAGIC) :], _MAX_INFLATED)
-    except zlib.error as exc:
-        raise ChunkError(f"{what} chunk is not valid zlib data") from exc
-    if inflate.unconsumed_tail or not inflate.eof:
-        raise ChunkError(f"{what} chunk inflates past {_MAX_INFLATED} bytes or is truncated")
-    for n, line in enumerate(raw.splitlines(), 1):
-        try:
-            yield orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise CatalogueError(f"{what} chunk line {n} is not JSON or not UTF-8 text") from exc
+    with format_errors():
+        yield from shared.decode_items(data, what, orjson.loads)
 
 
 def decode_files(data: bytes) -> Iterator[tuple[str, int, bytes]]:
     """Yield (name, offset in the chunk, bytes) of each file in a files chunk."""
-    if len(data) < 8 or not data.startswith(_FILES_MAGIC):
-        raise ChunkError(f"files chunk does not start with {_FILES_MAGIC!r}")
-    count, pos = int.from_bytes(data[4:8], "big"), 8
-    for n in range(count):
-        if pos + _FILE_HEAD.size > len(data):
-            raise ChunkError(f"files chunk truncated in file {n}")
-        length, size = _FILE_HEAD.unpack_from(data, pos)
-        pos += _FILE_HEAD.size
-        try:
-            name = data[pos : pos + length].decode()
-        except UnicodeDecodeError:
-            raise CatalogueError(f"files chunk: file {n} has a name that is not UTF-8") from None
-        if not ASSET_NAME.fullmatch(name):
-            raise CatalogueError(f"files chunk: file name {name[:70]!r} is not allowed")
-        if pos + length + size > len(data):
-            raise ChunkError(f"files chunk truncated in file {name!r}")
-        yield name, pos + length, data[pos + length : pos + length + size]
-        pos += length + size
-    if pos != len(data):
-        raise ChunkError("files chunk has trailing bytes")
+    with format_errors():
+        yield from shared.decode_files(data)
 
 
-class CatalogueManifest:
+class CatalogueManifest(shared.CatalogueManifestBody):
     """A verified catalogue manifest body with typed accessors."""
 
     def __init__(self, body: dict[str, Any]) -> None:
-        if body.get("bundle") != BUNDLE:
-            raise BundleError("the manifest is not a catalogue manifest")
-        try:
-            self.sequence = int(body["sequence"])
-            self.created = str(body["created"])
-            self.counts = {k: int(body[k]) for k in ("products", "articles", "files")}
-            self.chunks: list[dict[str, Any]] = [
-                {"sha256": str(c["sha256"]), "size": int(c["size"]), "kind": str(c["kind"])}
-                for c in body["chunks"]
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"catalogue manifest is missing or mistypes a field: {exc}") from exc
-        if len(self.chunks) > _MAX_CHUNKS:
-            raise BundleError(f"catalogue manifest lists more than {_MAX_CHUNKS} chunks")
-        for c in self.chunks:
-            sha = c["sha256"]
-            if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-                raise BundleError(f"catalogue manifest lists a chunk with a bad hash {sha[:70]!r}")
-            if c["kind"] not in BUCKETS:
-                raise BundleError(f"catalogue manifest lists a chunk of unknown kind {c['kind']!r}")
+        with format_errors():
+            super().__init__(body)
 
 
 @dataclass

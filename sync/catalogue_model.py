@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from branch_common.signed_catalogue import ASSET_NAME
 from sync.errors import CatalogueError
 
 __all__ = [
@@ -56,7 +57,6 @@ ARTICLE_KINDS = ("faq", "procedure", "fee_rule")
 
 _CODE = re.compile(r"[A-Z]{2}[0-9A-Z]{2,18}")
 _ARTICLE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,39}")
-ASSET_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}\.(png|jpg|pdf)")
 _TAG = re.compile(r"[^\x00-\x1f\x7f]{1,32}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -3,6 +3,7 @@
 ```
 STORE/current -> v<seq>-<rand>       symlink, replaced with one rename
 STORE/v<seq>-<rand>/manifest.json    the signed manifest as received
+STORE/v<seq>-<rand>/latest.json      HQ's signed pointer to it, as received (the hub's mirror)
 STORE/v<seq>-<rand>/chunks/<sha256>  the verified chunks (kept: the next pull reuses them)
 STORE/v<seq>-<rand>/files.json       file name -> [chunk, offset, size]
 STORE/v<seq>-<rand>/status.json      sequence, counts, applied_at
@@ -169,12 +170,13 @@ def _remove_stale(store: Path) -> None:
     (store / ".current.tmp").unlink(missing_ok=True)
 
 
-def _pointer(source: BundleHost, hq_public: Ed25519PublicKey) -> tuple[int, dict[str, Any]]:
-    pointer = open_envelope(source.get("latest.json", 1 << 20), hq_public, "latest.json")
+def _pointer(source: BundleHost, hq_public: Ed25519PublicKey) -> tuple[int, dict[str, Any], bytes]:
+    raw = source.get("latest.json", 1 << 20)
+    pointer = open_envelope(raw, hq_public, "latest.json")
     if pointer.get("bundle") != "catalogue":
         raise BundleError("latest.json is not a catalogue pointer (is this a customer bundle URL?)")
     try:
-        return int(pointer["sequence"]), pointer
+        return int(pointer["sequence"]), pointer, raw
     except (KeyError, TypeError, ValueError) as exc:
         raise BundleError(f"latest.json is missing or mistypes a field: {exc}") from exc
 
@@ -211,20 +213,21 @@ def pull_catalogue(
         _remove_stale(store)
         local = catalogue_status(store)
         result = CataloguePullResult(status=local)
-        head, pointer = _pointer(source, hq_public)
+        head, pointer, signed_pointer = _pointer(source, hq_public)
         if local is not None and head < local.sequence:
             raise RollbackError(
                 f"HQ's latest catalogue {head} is older than the applied {local.sequence} "
                 "(refusing to go back)"
             )
         if local is not None and head == local.sequence:
+            _keep_pointer(local.folder, signed_pointer, pointer)
             return result
         raw, manifest = _manifest(source, hq_public, pointer, head)
         started = time.perf_counter()
         sources = _fetch(source, manifest, store, downloads, progress, result)
         result.download_s = time.perf_counter() - started
         started = time.perf_counter()
-        result.status = _apply(store, raw, manifest, sources)
+        result.status = _apply(store, (raw, signed_pointer), manifest, sources)
         result.apply_s, result.applied = time.perf_counter() - started, True
         for path in downloads.iterdir():
             path.unlink(missing_ok=True)
@@ -278,7 +281,10 @@ def _fetch(
 
 
 def _apply(
-    store: Path, raw: bytes, manifest: CatalogueManifest, sources: dict[str, Path]
+    store: Path,
+    signed: tuple[bytes, bytes],
+    manifest: CatalogueManifest,
+    sources: dict[str, Path],
 ) -> CatalogueStatus:
     """Build the new version aside, check it whole, then point `current` at it."""
     name = f"v{manifest.sequence}-{secrets.token_hex(4)}"
@@ -294,7 +300,9 @@ def _apply(
             **counts,
             "applied_at": time.time(),
         }
-        for file, data in (("manifest.json", raw), ("status.json", orjson.dumps(meta))):
+        raw, signed_pointer = signed
+        files = (("manifest.json", raw), ("latest.json", signed_pointer))
+        for file, data in (*files, ("status.json", orjson.dumps(meta))):
             (staging / file).write_bytes(data)
         for path in [*staging.rglob("*"), staging / "chunks", staging]:
             if path.is_file() or path.is_dir():
@@ -311,6 +319,18 @@ def _apply(
     status = catalogue_status(store)
     assert status is not None  # noqa: S101 - just written
     return status
+
+
+def _keep_pointer(folder: Path, signed_pointer: bytes, pointer: dict[str, Any]) -> None:
+    """Keep HQ's pointer beside a version applied before the hub mirrored it (same manifest)."""
+    target = folder / "latest.json"
+    if target.exists():
+        return
+    manifest = (folder / "manifest.json").read_bytes()
+    if hashlib.sha256(manifest).hexdigest() == pointer.get("sha256"):
+        tmp = folder / ".latest.json.tmp"
+        tmp.write_bytes(signed_pointer)
+        os.replace(tmp, target)
 
 
 def _place(src: Path, dst: Path) -> None:

@@ -17,6 +17,11 @@ SyncError
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from branch_common.signed_catalogue import FormatError
+
 __all__ = [
     "BundleError",
     "CacheError",
@@ -31,6 +36,7 @@ __all__ = [
     "SignatureError",
     "SyncError",
     "WrongBranchError",
+    "format_errors",
 ]
 
 
@@ -89,3 +95,18 @@ class DownloadError(SyncError):
 
 class CacheError(SyncError):
     """The local cache cannot be opened, read or updated."""
+
+
+@contextmanager
+def format_errors() -> Iterator[None]:
+    """Raise the shared format checks' refusals as this package's bundle errors."""
+    try:
+        yield
+    except FormatError as exc:
+        kinds: dict[str, type[BundleError]] = {
+            "signature": SignatureError,
+            "bundle": BundleError,
+            "chunk": ChunkError,
+            "catalogue": CatalogueError,
+        }
+        raise kinds[exc.kind](str(exc)) from exc

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "packaging" / "tablet" / "buildozer.spec"
 # Built by python-for-android itself, not installed from a wheel (libzbar: the C library pyzbar
 # loads; here the system's libzbar0 stands in for it).
-P4A_BUILT = {"python3", "libzbar"}
+P4A_BUILT = {"python3", "libzbar", "sqlite3"}
 
 PROBE = r"""
 import importlib, json, os, sys
@@ -136,3 +136,14 @@ def test_the_build_script_says_what_it_downloads() -> None:
     for thing in ("Android SDK", "NDK", "Gradle", "python-for-android"):
         assert thing in text
     assert sys.version_info >= (3, 11)
+
+
+def test_the_apk_builds_sqlite_with_fts5() -> None:
+    """The catalogue index needs FTS5: the spec takes SQLite from the local recipe that enables it."""
+    spec = _spec()
+    assert "sqlite3" in [r.strip() for r in spec["requirements"].split(",")]
+    recipe = SPEC.parent / spec["p4a.local_recipes"] / "sqlite3" / "__init__.py"
+    text = recipe.read_text("utf-8")
+    assert '"--enable-fts5"' in text
+    assert '"-DSQLITE_ENABLE_FTS5"' in text
+    assert "FTS5_CONFIGURE," in text  # passed to configure, not only defined

@@ -13,10 +13,12 @@ from branch_hub.api import (
     routes_apps,
     routes_board,
     routes_catalogue,
+    routes_catalogue_files,
     routes_catalogue_views,
     routes_core,
     routes_handoff,
     routes_kiosk,
+    routes_pincheck,
     routes_renewal,
     routes_security,
     routes_staff,
@@ -46,6 +48,7 @@ __all__ = ["HUB", "ROUTES", "create_app"]
 ROUTES: tuple[Route, ...] = (
     *routes_core.ROUTES,
     *routes_security.ROUTES,
+    *routes_pincheck.ROUTES,
     *routes_renewal.ROUTES,
     *routes_kiosk.ROUTES,
     *routes_staff.ROUTES,
@@ -55,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_apps.ROUTES,
     *routes_catalogue.ROUTES,
     *routes_catalogue_views.ROUTES,
+    *routes_catalogue_files.ROUTES,
 )
 
 

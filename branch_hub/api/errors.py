@@ -26,6 +26,7 @@ from branch_hub.briefs import (
     NotClaimHolder,
     NotesStoreError,
 )
+from branch_hub.catalogue_mirror import UnknownCatalogueFile
 from branch_hub.catalogue_sync import CatalogueNotReady
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import errors as lobby
@@ -216,6 +217,10 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             404, "catalogue_not_ready", N_("No product catalogue has reached the hub from HQ yet.")
         ),
     ),
+    (
+        UnknownCatalogueFile,
+        _row(404, "catalogue_file_unknown", N_("The hub's catalogue holds no such file.")),
+    ),
 )
 
 # The HTTP layer's own refusals: one message per reason code (the raise site may say more).
@@ -254,6 +259,7 @@ _EN_BY_CODE = {
         "The certificate renewal was refused: the certificate request is not valid."
     ),
     "bad_force": N_("The force field must be true or false."),
+    "wrong_pin": N_("This is not the signed-in staff member's PIN."),
     "bad_catalogue_query": N_(
         "The catalogue search is not valid: check the words, the category, the risk and the limit."
     ),

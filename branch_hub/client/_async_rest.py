@@ -5,6 +5,7 @@ from __future__ import annotations
 from branch_hub.client._async_transport import AsyncHubTransport
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._brief_models import Brief, NoteResult
+from branch_hub.client._catalogue_models import CATALOGUE_FILE_MAX_BYTES, catalogue_key_of
 from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
 from branch_hub.client._lead_models import OutcomeResult
@@ -15,6 +16,7 @@ from branch_hub.client._requests import (
     LeadOutcomeRequest,
     LoginRequest,
     NoteRequest,
+    PinCheckRequest,
     TransferRequest,
 )
 from branch_hub.client._rest import Notify, VisitFilter
@@ -121,3 +123,16 @@ class AsyncHubClient(AsyncHubTransport):
         body = (request or CommandRequest()).to_wire()
         answer = await self.post(f"/tickets/{segment(ticket_id)}/{operation.value}", body)
         return TicketResult.from_wire(answer)
+
+    async def catalogue_file(self, name: str) -> bytes:
+        """One signed file of the hub's catalogue mirror (`latest.json`, `manifest.json`, a chunk)."""
+        return await self.get_bytes(f"/catalogue/files/{segment(name)}", CATALOGUE_FILE_MAX_BYTES)
+
+    async def catalogue_key(self) -> str:
+        """HQ's catalogue signing key (hex) as the hub holds it, for CatalogueCopy to pin."""
+        return catalogue_key_of(await self.get("/catalogue/key"))
+
+    async def check_pin(self, token: str, pin: str) -> None:
+        """Check the signed-in staff member's PIN (HubRefused wrong_pin / account_locked if not)."""
+        body = PinCheckRequest(pin).to_wire()
+        await self.request("POST", "/session/pin-check", body, token=token)

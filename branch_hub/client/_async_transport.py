@@ -8,11 +8,23 @@ from typing import Any
 
 import aiohttp
 
-from branch_hub.client._errors import HubUnavailable
+from branch_hub.client._errors import HubProtocolError, HubUnavailable
 from branch_hub.client._tls import DeviceTls
 from branch_hub.client._transport import API_PREFIX, check_base, decode_parts
 
 __all__ = ["AsyncHubTransport"]
+
+
+async def _bounded(response: aiohttp.ClientResponse, path: str, max_bytes: int | None) -> bytes:
+    """The answer's body, refused past `max_bytes` before all of it is read."""
+    if max_bytes is None:
+        return await response.read()
+    body = bytearray()
+    async for piece in response.content.iter_chunked(1 << 16):
+        body += piece
+        if len(body) > max_bytes:
+            raise HubProtocolError(f"{path} is larger than {max_bytes} bytes")
+    return bytes(body)
 
 
 class AsyncHubTransport:
@@ -54,20 +66,48 @@ class AsyncHubTransport:
             )
         return self._http
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, token: str | None = None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if token or self.token:
+            headers["Authorization"] = f"Bearer {token or self.token}"
         return headers
 
-    async def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Send one request and return the decoded JSON body; raise a HubError subclass on failure."""
+    async def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+    ) -> Any:
+        """Send one request and return the decoded JSON body; raise a HubError subclass on failure.
+
+        `token`: a staff session's token for this request instead of the client's own.
+        """
+        status, content, reason = await self._exchange(method, path, body, token)
+        return decode_parts(status, content, reason)
+
+    async def get_bytes(self, path: str, max_bytes: int) -> bytes:
+        """GET a file's bytes (not JSON); HubProtocolError past `max_bytes`, refusals as usual."""
+        status, content, reason = await self._exchange("GET", path, None, None, max_bytes)
+        if status >= 400:
+            decode_parts(status, content, reason)
+        return content
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        token: str | None,
+        max_bytes: int | None = None,
+    ) -> tuple[int, bytes, str]:
         http = await self._session()
         try:
             async with http.request(
-                method, self.url(path), json=body, headers=self._headers()
+                method, self.url(path), json=body, headers=self._headers(token)
             ) as response:
-                content = await response.read()
+                content = await _bounded(response, path, max_bytes)
                 status, reason = response.status, str(response.reason or "")
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             # As for HubTransport: a refused client certificate shows as a reset after the
@@ -75,7 +115,7 @@ class AsyncHubTransport:
             raise HubUnavailable(
                 f"hub at {self.base_url} is unreachable: {type(exc).__name__}"
             ) from exc
-        return decode_parts(status, content, reason)
+        return status, content, reason
 
     async def get(self, path: str) -> Any:
         """GET an API path and return its JSON."""

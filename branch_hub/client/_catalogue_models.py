@@ -6,12 +6,23 @@ anything else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from branch_hub.client._errors import WireError
 from branch_hub.client._wire import Reader
 
-__all__ = ["CatalogueInfo", "CatalogueProduct", "CatalogueProducts"]
+__all__ = [
+    "CATALOGUE_FILE_MAX_BYTES",
+    "CatalogueInfo",
+    "CatalogueProduct",
+    "CatalogueProducts",
+    "catalogue_key_of",
+]
+
+CATALOGUE_FILE_MAX_BYTES = 64 << 20  # far above any chunk HQ publishes
+_KEY_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -111,3 +122,11 @@ class CatalogueProducts:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "catalogue products")
         return cls(r.whole("sequence"), r.items("products", CatalogueProduct.from_wire))
+
+
+def catalogue_key_of(body: object) -> str:
+    """HQ's key from GET /catalogue/key ({"ed25519": 64 hex digits}); WireError otherwise."""
+    key = Reader(body, "catalogue key").text("ed25519")
+    if not _KEY_HEX.fullmatch(key):
+        raise WireError("catalogue key: ed25519 must be 64 lowercase hex digits")
+    return key

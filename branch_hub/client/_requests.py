@@ -32,6 +32,7 @@ __all__ = [
     "LeadOutcomeRequest",
     "LoginRequest",
     "NoteRequest",
+    "PinCheckRequest",
     "ReportRequest",
     "ResumeRequest",
     "TicketOperationRequest",
@@ -127,6 +128,26 @@ class LoginRequest:
         """Parse a JSON body; raise WireError on a wrong shape."""
         r = Reader(body, "login")
         return cls(r.text("staff_id"), r.text("pin"))
+
+
+@dataclass(frozen=True)
+class PinCheckRequest:
+    """POST /session/pin-check: the signed-in staff member's PIN again (never in a repr)."""
+
+    pin: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.pin, str) or not self.pin or len(self.pin) > 256:
+            raise WireError("pin must be 1-256 characters")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON body."""
+        return {"pin": self.pin}
+
+    @classmethod
+    def from_wire(cls, body: object) -> PinCheckRequest:
+        """Parse a JSON body; raise WireError on a wrong shape."""
+        return cls(Reader(body, "pin check").text("pin"))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,12 @@ import requests
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._board_models import LobbyBoard
 from branch_hub.client._brief_models import Brief, NoteResult
-from branch_hub.client._catalogue_models import CatalogueInfo, CatalogueProducts
+from branch_hub.client._catalogue_models import (
+    CATALOGUE_FILE_MAX_BYTES,
+    CatalogueInfo,
+    CatalogueProducts,
+    catalogue_key_of,
+)
 from branch_hub.client._counter_models import QueueTargets
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
@@ -35,6 +40,7 @@ from branch_hub.client._requests import (
     LeadOutcomeRequest,
     LoginRequest,
     NoteRequest,
+    PinCheckRequest,
     ReportRequest,
     ResumeRequest,
     TicketRequest,
@@ -258,6 +264,27 @@ class HubClient(HubTransport):
         params = {"q": query, "category": category, "max_risk": max_risk, "limit": str(limit)}
         given = {k: v for k, v in params.items() if v is not None}
         return CatalogueProducts.from_wire(self.get(f"/catalogue/products?{urlencode(given)}"))
+
+    def catalogue_file(self, name: str) -> bytes:
+        """One signed file of the hub's catalogue mirror (`latest.json`, `manifest.json`, a chunk)."""
+        body = bytearray()
+        with self.stream(f"/catalogue/files/{segment(name)}") as response:
+            try:
+                for piece in response.iter_content(_CHUNK):
+                    body += piece
+                    if len(body) > CATALOGUE_FILE_MAX_BYTES:
+                        raise HubProtocolError(f"catalogue file {name[:70]} is too large")
+            except requests.RequestException as exc:
+                raise HubUnavailable(f"download of {name[:70]} broke off") from exc
+        return bytes(body)
+
+    def catalogue_key(self) -> str:
+        """HQ's catalogue signing key (hex) as the hub holds it, for CatalogueCopy to pin."""
+        return catalogue_key_of(self.get("/catalogue/key"))
+
+    def check_pin(self, token: str, pin: str) -> None:
+        """Check the signed-in staff member's PIN (HubRefused wrong_pin / account_locked if not)."""
+        self.request("POST", "/session/pin-check", PinCheckRequest(pin).to_wire(), token=token)
 
     # -- app store ----------------------------------------------------------------------------
     def app_offer(self, app: AppName) -> AppOffer | None:

@@ -133,19 +133,21 @@ class HubTransport:
         """The full URL of an API path such as '/kiosk/menu'."""
         return f"{self.base_url}{API_PREFIX}{path}"
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self, token: str | None = None) -> dict[str, str]:
         headers = {"Accept": "application/json"}
-        if self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
+        if token or self.token:
+            headers["Authorization"] = f"Bearer {token or self.token}"
         return headers
 
-    def _send(self, method: str, path: str, body: Any, *, stream: bool) -> requests.Response:
+    def _send(
+        self, method: str, path: str, body: Any, *, stream: bool, token: str | None = None
+    ) -> requests.Response:
         try:
             return self._session().request(
                 method,
                 self.url(path),
                 json=body,
-                headers=self._headers(),
+                headers=self._headers(token),
                 timeout=self.timeout_s,
                 stream=stream,
             )
@@ -156,9 +158,19 @@ class HubTransport:
                 f"hub at {self.base_url} is unreachable: {type(exc).__name__}"
             ) from exc
 
-    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        """Send one request and return the decoded JSON body; raise a HubError subclass on failure."""
-        return decode_answer(self._send(method, path, body, stream=False))
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        *,
+        token: str | None = None,
+    ) -> Any:
+        """Send one request and return the decoded JSON body; raise a HubError subclass on failure.
+
+        `token`: a staff session's token for this request instead of the client's own.
+        """
+        return decode_answer(self._send(method, path, body, stream=False, token=token))
 
     @contextmanager
     def stream(self, path: str) -> Iterator[requests.Response]:
