@@ -154,7 +154,7 @@ def facts_of(record: Mapping[str, Any]) -> ProductFacts:
         segments="、".join(segment_name(s) for s in _texts(record.get("segments"))),
         points=tuple(_texts(record.get("selling_points_zh"))),
         disclaimer=str(record.get("disclaimer_zh") or ""),
-        valid=_("On sale {start} to {end}").format(
+        valid=_("{start} to {end}").format(
             start=shown_date(str(start or "")), end=shown_date(str(end or ""))
         ),
         image=str(record["image"]) if record.get("image") else None,
