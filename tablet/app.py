@@ -24,7 +24,10 @@ from tablet import theme, words
 from tablet.controller import Tablet
 from tablet.i18n import DEFAULT_LOCALE, EN, LOCALES, _, again, use_language
 from tablet.i18n import language as shown_language
+from tablet.product_facts import ProductSource
 from tablet.screens import SCREENS, TabletScreen, load_kv
+from tablet.showcase import Showcase, hide_offer
+from tablet.showcase_screens import SHOWCASE_SCREENS
 from tablet.widgets import forget_widget_caches, use_font
 
 if TYPE_CHECKING:
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 __all__ = ["TabletApp", "TabletView", "forget_widget_caches", "screen_name", "use_font"]
 
 WORK_SCREENS = frozenset({"lobby", "advisor", "counter", "board"})
+SCREENS.update(SHOWCASE_SCREENS)  # compare and present (tablet/showcase_screens.py)
 
 
 def screen_name(tablet: Tablet, revocation_seen: bool = False) -> str:
@@ -58,6 +62,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
     status_text = StringProperty("")
     logged_in = BooleanProperty(False)
     language = StringProperty(shown_language())
+    presenting = BooleanProperty(False)  # turned toward the customer: no frame, no staff lines
 
     def __init__(self, tablet: Tablet, **kw: Any) -> None:
         load_kv()
@@ -71,6 +76,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         self.revocation_seen = False
         self.row_times: dict[str, float] = {}  # bench only: when a row's data was first set
         self.frame_source: FrameSource | None = None  # None: Kivy's camera (tests inject frames)
+        self.showcase: Showcase = tablet.showcase
         self.redraw = Clock.create_trigger(self._refresh, 0)
         for name, screen in SCREENS.items():
             self.manager.add_widget(screen(name=name, view=self))
@@ -87,8 +93,19 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         return screen
 
     @property
+    def products(self) -> ProductSource | None:
+        """The catalogue the compare and presentation screens read (None: none yet)."""
+        return self.showcase.products
+
+    @products.setter
+    def products(self, source: ProductSource | None) -> None:
+        self.showcase.products = source
+
+    @property
     def buttons(self) -> dict[str, Button]:
         """Every button the user can press now, by what it does."""
+        if self.presenting:
+            return self.screen.buttons()
         return {
             "logout": self.ids.logout,
             "language": self.ids.language,
@@ -105,6 +122,14 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         """The list row showing a customer, if it is on screen."""
         visit_list = getattr(self.screen, "visit_list", None)
         return visit_list.row_for(visit_id) if visit_list is not None else None
+
+    def open_compare(self, codes: list[str]) -> bool:
+        """Compare these products side by side (at most three; more are refused with a line)."""
+        return self.showcase.open_compare(codes)
+
+    def open_presentation(self, code: str) -> bool:
+        """Turn the tablet toward the customer with this product; staff leave with PIN/gesture."""
+        return self.showcase.open_presentation([code])
 
     def toggle_language(self) -> None:
         """中文 ⇄ English: every screen redraws in the other language; the device remembers it."""
@@ -157,6 +182,13 @@ class TabletView(BoxLayout):  # type: ignore[misc]
             self.drawn_screen = wanted
             self.manager.current = wanted
         self.drawn_revision = t.state.revision
+        self.presenting = wanted == "present"
+        if self.presenting:  # nothing of the frame: it comes back, up to date, on leaving
+            self.staff_line = self.link_text = self.banner_text = self.alert_text = ""
+            self.update_text = self.status_text = ""
+            hide_offer(self.ids.offer)
+            self.screen.refresh()
+            return
         state = t.state
         session = state.session
         self.logged_in = session is not None

@@ -44,6 +44,7 @@ from tablet.i18n import N_, said
 from tablet.leads import outcome_request
 from tablet.renewal import RenewalCheck
 from tablet.results import apply_failure, apply_result
+from tablet.showcase import Showcase
 from tablet.state import TabletState
 from tablet.timeline import follow_timeline
 from tablet.worker import HubWorker, once_more, once_more_async
@@ -107,6 +108,7 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
         self.found_hubs: list[Any] = []
         self.renewal = RenewalCheck(clock)
         self.follower = HubFollower(clock)
+        self.showcase = Showcase(self)  # products compared or presented (tablet/showcase.py)
 
     # -- plumbing ---------------------------------------------------------------------------
     def activity(self) -> None:

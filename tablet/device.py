@@ -36,7 +36,9 @@ __all__ = [
     "parse_enrolment_code",
 ]
 
-SETTINGS_KEYS = frozenset({"hub_url", "ca_fingerprint", "device_id", "kind", "language", "counter"})
+SETTINGS_KEYS = frozenset(
+    {"hub_url", "ca_fingerprint", "device_id", "kind", "language", "counter", "presentation_exit"}
+)
 
 
 def default_home() -> Path:

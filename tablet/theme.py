@@ -21,7 +21,9 @@ __all__ = [
     "NAVY",
     "ON_DARK",
     "QUIET",
+    "RISK_COLOURS",
     "ROW_H",
+    "SHOW_SIZE",
     "SIZE",
     "SPACE",
     "SURFACE",
@@ -70,8 +72,19 @@ TIER_COLOURS: dict[str, Colour] = {
     "private": hex_colour("#4B2A6B"),
 }
 
+# A product's risk badge (R1-R5): white text on a colour that darkens with the risk.
+RISK_COLOURS: dict[str, Colour] = {
+    "R1": hex_colour("#1E6B45"),
+    "R2": hex_colour("#2F5D8A"),
+    "R3": hex_colour("#8A5A00"),
+    "R4": hex_colour("#A13D12"),
+    "R5": hex_colour("#8A1C12"),
+}
+
 # Type sizes in sp, spacing in dp.
 SIZE = {"title": 26, "heading": 21, "body": 18, "small": 16, "ticket": 24}
+# The presentation turned toward the customer: read from an arm's length away.
+SHOW_SIZE = {"title": 40, "heading": 28, "body": 24, "small": 20}
 SPACE = {"xs": 4, "s": 8, "m": 12, "l": 16, "xl": 24}
 TOUCH_MIN = 48  # dp: no button smaller, either way
 BUTTON_H = 56
@@ -95,6 +108,7 @@ TEXT_PAIRS: tuple[tuple[Colour, Colour, str], ...] = (
     (ALERT_INK, SURFACE, "attrition warning on a card"),
     (WARN_INK, WARN_BG, "priority banner"),
     *((ON_DARK, colour, f"tier badge {code}") for code, colour in TIER_COLOURS.items()),
+    *((ON_DARK, colour, f"risk badge {code}") for code, colour in RISK_COLOURS.items()),
 )
 
 

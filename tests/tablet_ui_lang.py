@@ -26,6 +26,7 @@ from tests.tablet_ui_scenarios import (
 SIZES = [(1280, 800, 1.0), (800, 1280, 1.0), (2048, 1536, 2.0), (1536, 2048, 2.0)]
 STATIC = ("setup", "login", "reconnecting", "revoked")
 WORK = ("lobby", "advisor", "counter")
+SHOWCASE = ("compare", "present", "present+pin")  # the product screens; the PIN pad open
 
 
 def _language_setting(rig: Rig, name: str) -> Any:
@@ -98,6 +99,25 @@ def _shown(w: Any) -> bool:
     return True
 
 
+def _stage_products(tablet: Any) -> None:
+    """Three products compared and one presented, from the synthetic catalogue."""
+    from tests.tablet_ui_present import product_source
+
+    source, codes = product_source()
+    tablet.showcase.products = source
+    tablet.showcase.compared, tablet.showcase.presented = codes[:3], codes[:1]
+
+
+def _show(view: Any, name: str) -> None:
+    screen = name.split("+")[0]
+    view.manager.current = screen
+    view.drawn_screen = screen
+    view.presenting = screen == "present"
+    view.screen.refresh()
+    if name == "present+pin":
+        view.screen.open_pad()
+
+
 def _faults(view: Any) -> list[str]:
     """Text bigger than its box, and sibling controls that overlap."""
     from kivy.uix.behaviors import ButtonBehavior
@@ -128,6 +148,7 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
 
     tablet = rig.devices["LANG-1"].tablet
     assert tablet.state.brief is not None, "the work screens show a brief"
+    _stage_products(tablet)
     faults: list[str] = []
     for width, height, density in SIZES:
         with _density(density):
@@ -135,10 +156,8 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
             view.show_language(language)
             rig.harness.show(view, (width, height))
             view.tick()
-            for name in STATIC + WORK:
-                view.manager.current = name
-                view.drawn_screen = name
-                view.screen.refresh()
+            for name in STATIC + WORK + SHOWCASE:
+                _show(view, name)
                 rig.harness.frames(4)
                 faults += [f"{width}x{height} {language} {name}: {f}" for f in _faults(view)]
                 check_touch_targets(view)
