@@ -3,7 +3,7 @@
 `Showcase` belongs to the `Tablet` (the `TabletView`'s `open_compare` and `open_presentation` land
 here, and every view of the tablet draws the same comparison). It
 remembers the screen each came from, the products on show, and the answers of the PIN check; it
-records "compared" and "presented" views with the hub once the client offers
+records "compared" and "presented" views with the hub through
 `record_product_view`, and asks the hub to check the staff member's PIN (`hub_pin_check`) to
 leave the presentation. Nothing here keeps customer data: product codes and a return screen.
 """
@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from branch_hub.client import HubClient, HubRefused, HubUnavailable, StaffSessionEnded
+from branch_hub.client.models import ProductViewRequest
+from branch_hub.vocabulary import ProductViewMode
 from tablet.i18n import N_, Said, either, said
 from tablet.product_facts import ProductSource
 
@@ -38,13 +40,10 @@ class PinCheckUnavailable(Exception):
 def hub_pin_check(client: HubClient, token: str, pin: str) -> None:
     """Ask the hub whether `pin` is the signed-in staff member's (POST /session/pin-check).
 
-    Raises the client's refusal (wrong PIN, lockout) or PinCheckUnavailable before the client
-    has `check_pin`; the hub counts wrong PINs with the login lockouts.
+    Raises the client's refusal (wrong PIN, lockout); the hub counts wrong PINs with the login
+    lockouts. PinCheckUnavailable is for a check that has no hub to ask (tests, a future mode).
     """
-    check = getattr(client, "check_pin", None)
-    if check is None:
-        raise PinCheckUnavailable("this hub client cannot check a PIN yet")
-    check(token, pin)
+    client.check_pin(token, pin)
 
 
 def hide_offer(offer: Any) -> None:
@@ -168,20 +167,17 @@ class Showcase:
 
     # -- records ------------------------------------------------------------------------------
     def record(self, mode: str, codes: list[str]) -> None:
-        """Record that products were compared or presented (once the client can)."""
-        if not codes or not hasattr(HubClient, "record_product_view"):
-            return
-        try:
-            from branch_hub.client import ProductViewRequest  # type: ignore[attr-defined]
-        except ImportError:
+        """Record with the hub that products were compared or presented (for the visit open)."""
+        if not codes:
             return
         brief = self.tablet.state.brief
         visit_id = brief.visit_id if brief is not None else None
+        view_mode = ProductViewMode(mode)
         for code in codes:
             self.tablet._command(
                 "product_view",
                 lambda code=code: ProductViewRequest(
-                    product_code=code, mode=mode, visit_id=visit_id
+                    product_code=code, mode=view_mode, visit_id=visit_id
                 ),
-                lambda client, request: client.record_product_view(client.token, request),
+                lambda client, request: client.record_product_view(request),
             )

@@ -2,21 +2,17 @@
 """Comparing products and presenting them to the customer, under Xvfb against a real hub.
 
 Run in the child process of tests/test_tablet_ui.py. The products come from an index built
-from the synthetic HQ catalogue (the tablet's verified copy builds the same index). Until the
-hub client has `check_pin`, the PIN is checked by a stand-in that asks the same hub's staff
-store (its real PIN hashes and lockouts) and answers as the hub's pin-check will.
+from the synthetic HQ catalogue (the tablet's verified copy builds the same index); the PIN is
+checked by the hub's pin-check, with its real PIN hashes and lockouts.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from kivy.tests.common import UnitTestTouch
 
-from branch_hub.client import HubClient, HubRefused
 from tests.support.tablethub import PIN
 from tests.tablet_ui_scenarios import (
     ROOT,
@@ -56,41 +52,11 @@ def product_source() -> tuple[Any, list[str]]:
     return source, codes
 
 
-def hub_pin_standin(rig: Rig, staff_id: str) -> Callable[[Any, str, str], None]:
-    """The hub's pin-check until the client has it: the staff store's own check and lockout."""
-    from branch_hub.api.errors import refusal_for
-
-    hub = rig.hub.hub
-    assert hub is not None
-
-    async def check(pin: str) -> Exception | None:
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(None, hub.security.staff.login, staff_id, pin)
-        except Exception as exc:
-            return exc
-        return None
-
-    def pin_check(_client: Any, _token: str, pin: str) -> None:
-        failed = rig.hub.call(check(pin))
-        if failed is None:
-            return
-        row = refusal_for(failed)
-        assert row is not None, failed
-        if row.code == "login_failed":  # the pin-check route answers 403 wrong_pin instead
-            raise HubRefused(403, "wrong_pin", row.message_en, row.message_zh)
-        raise HubRefused(row.status, row.code, row.message_en, row.message_zh)
-
-    return pin_check
-
-
 def _ready(rig: Rig, name: str, staff_id: str) -> tuple[Device, list[str]]:
     device = rig.devices.get(name) or rig.device(name)
     rig.login(name, staff_id) if device.tablet.state.session is None else rig.show(name)
     source, codes = product_source()
     device.view.products = source
-    if not hasattr(HubClient, "check_pin"):
-        device.view.showcase.pin_check = hub_pin_standin(rig, staff_id)
     return device, codes
 
 
