@@ -106,9 +106,20 @@ def _headless(args: argparse.Namespace) -> int:
     print(
         f"demo: {result['tickets_issued']} tickets ({result['recognised']} customers recognised), "
         f"{len(tickets)} tickets rendered, {result['outcomes_received_at_hq']} lead outcomes at "
-        f"HQ, nothing lost: {result['ok']}; see {out}"
+        f"HQ, {_catalogue_words(result)}, nothing lost: {result['ok']}; see {out}"
     )
     return 0 if result["ok"] else 1
+
+
+def _catalogue_words(result: dict[str, Any]) -> str:
+    """What the closing line says of the hub's product catalogue."""
+    if not result.get("catalogue_sequence"):
+        return "product catalogue NOT applied by the hub"
+    return (
+        f"product catalogue {result['catalogue_sequence']} applied "
+        f"({result['catalogue_products']} products, "
+        f"{result['leads_naming_catalogue_products']} leads naming them)"
+    )
 
 
 def _windows(site: Any, out: Path, display_url: str) -> list[subprocess.Popen[bytes]]:
@@ -167,7 +178,11 @@ def _interactive(args: argparse.Namespace) -> int:
     relay: Any = None
     prompt = Prompt(site, chip_reader=pcscd is not None)
     try:
-        print(f"demo: publishing {args.customers} synthetic customers (HQ) ...", flush=True)
+        print(
+            f"demo: publishing {args.customers} synthetic customers and a product catalogue "
+            "(HQ) ...",
+            flush=True,
+        )
         site.build()
         site.start_collector()
         site.start_hub()

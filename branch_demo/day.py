@@ -249,6 +249,7 @@ class Day(StaffSide):
         ]
         self.rec.tablet_seen = [set() for _ in self.tablets]
         await self._wait_cache_sequence(1)
+        await self.applied_catalogue(wait_s=60)  # briefs judge the leads' products from here on
         self.t0 = time.monotonic()
         background = [asyncio.create_task(self.tablet(i)) for i in range(len(self.tablets))]
         background.append(asyncio.create_task(self.rss()))
@@ -294,6 +295,7 @@ class Day(StaffSide):
                 break
             await asyncio.sleep(1.0)
         seen = HubSeen.of(visits, last_seq, counts, round(time.monotonic() - hq_wait_started, 1))
+        seen.catalogue = await self.applied_catalogue(wait_s=0)
         site = {
             "hub_restarts": self.site.restarts,
             "peak_rss_mb": round(self.site.peak_rss_kb / 1024, 1),
@@ -340,6 +342,7 @@ def run_day(
             and result["events_missed_by_tablets"] == 0
             and result["outcomes_received_at_hq"] == result["outcomes_created"]
             and result["outcomes_duplicated_at_hq"] == 0
+            and bool(result["catalogue_sequence"])  # the hub applied HQ's product catalogue
         )
         return result
     finally:

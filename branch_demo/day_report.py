@@ -58,6 +58,8 @@ class Record:
     drills: list[dict[str, Any]] = field(default_factory=list)
     delta_customers: list[dict[str, Any]] = field(default_factory=list)
     delta_recognised: int = 0
+    leads_naming_catalogue_products: int = 0  # offered in a brief with a product HQ publishes
+    leads_not_suitable: int = 0  # every product the lead names is unsuitable for the customer
     errors: Tally[str] = field(default_factory=Tally)
 
 
@@ -71,6 +73,7 @@ class HubSeen:
     last_seq: int
     hq_counts: dict[str, int]
     hq_caught_up_s: float
+    catalogue: dict[str, Any] | None = None  # GET /catalogue at the end, None: none applied
 
     @classmethod
     def of(
@@ -147,8 +150,19 @@ def report(rec: Record, hours: float, speed: float, hub: HubSeen) -> dict[str, A
         **_flow(rec, hub),
         **waits(rec, speed, hub.priority),
         "delta_customers_recognised": rec.delta_recognised,
+        **_catalogue(rec, hub),
         "drills": rec.drills,
         "errors": dict(rec.errors),
+    }
+
+
+def _catalogue(rec: Record, hub: HubSeen) -> dict[str, Any]:
+    applied = hub.catalogue or {}
+    return {
+        "catalogue_sequence": applied.get("sequence"),
+        "catalogue_products": applied.get("products"),
+        "leads_naming_catalogue_products": rec.leads_naming_catalogue_products,
+        "leads_not_suitable": rec.leads_not_suitable,
     }
 
 

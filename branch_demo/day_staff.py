@@ -9,6 +9,7 @@ import random
 import secrets
 import time
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -89,12 +90,22 @@ class StaffSide:
             return
         for lead in brief.get("leads") or []:  # only offered leads: never a held-back one
             path = f"/api/v1/visits/{visit}/leads/{lead['lead_id']}/outcome"
-            body = self._outcome() | {"request_id": secrets.token_hex(12)}
+            body = self._judged(lead, self._outcome()) | {"request_id": secrets.token_hex(12)}
             status, _ = await hub.call("POST", path, body)
             if status in (200, 201):
                 self.rec.outcomes.add(f"{visit}:{lead['lead_id']}")
             else:
                 self.rec.errors[f"outcome_{status}"] += 1
+
+    def _judged(self, lead: dict[str, Any], outcome: dict[str, str]) -> dict[str, str]:
+        """The outcome, unless the brief says no product of the lead suits the customer."""
+        named = lead.get("products") or []
+        if any(p.get("suitability") != "not_in_catalogue" for p in named):
+            self.rec.leads_naming_catalogue_products += 1
+        if lead.get("not_suitable_reason"):
+            self.rec.leads_not_suitable += 1
+            return {"outcome": "not_suitable"}  # the hub refuses to record it offered (409)
+        return outcome
 
     def _outcome(self) -> dict[str, str]:
         """A lead's outcome as staff record it: a decline with its reason, a follow-up's date."""
@@ -105,6 +116,21 @@ class StaffSide:
             day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=7)
             return {"outcome": outcome, "follow_up_on": day.isoformat()}
         return {"outcome": outcome}
+
+    # -- catalogue ----------------------------------------------------------------------
+    async def applied_catalogue(self, wait_s: float) -> dict[str, Any] | None:
+        """The catalogue the hub serves (GET /catalogue), waiting up to `wait_s` for the first."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                status, body = await self.tablets[0].call("GET", "/api/v1/catalogue")
+            except (aiohttp.ClientError, TimeoutError, RuntimeError):
+                status, body = 0, None
+            if status == 200:
+                return dict(body)
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.3)
 
     # -- tablets ------------------------------------------------------------------------
     async def tablet(self, i: int) -> None:

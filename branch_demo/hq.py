@@ -14,12 +14,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from branch_hub.pki import write_private_key
+from sync.catalogue_bundle import publish_catalogue
+from sync.catalogue_cli import write_catalogue_dir
+from sync.catalogue_synth import generate_catalogue
 from sync.synth import SynthOptions, generate
+from sync.synth_products import CatalogueRef, read_catalogue_refs
 
 __all__ = [
     "collector_command",
     "collector_counts",
     "make_keys",
+    "publish_demo_catalogue",
     "retier_and_add",
     "synth_options",
     "write_export",
@@ -48,13 +53,41 @@ def make_keys(hq: Path, hub_data: Path) -> tuple[Ed25519PrivateKey, X25519Privat
     return hq_key, hub_sync
 
 
-def synth_options(customers: int, seed: int) -> SynthOptions:
-    """Return the options of a synthetic export of the branch's district, as of today."""
-    return SynthOptions(customers=customers, seed=seed, region_code=REGION, as_of=date.today())
+def synth_options(
+    customers: int, seed: int, catalogue: tuple[CatalogueRef, ...] = ()
+) -> SynthOptions:
+    """Options of a synthetic export of the branch's district as of today; leads name `catalogue`."""
+    return SynthOptions(
+        customers=customers,
+        seed=seed,
+        region_code=REGION,
+        as_of=date.today(),
+        catalogue=catalogue,
+    )
+
+
+def publish_demo_catalogue(
+    hq: Path, key: Ed25519PrivateKey, products: int, articles: int, seed: int
+) -> tuple[CatalogueRef, ...]:
+    """Write HQ's catalogue source (hq/catalogue) and publish it signed into hq/pub/catalogue.
+
+    Returns the products the export's leads may name (what `branch-sync synth --catalogue` reads).
+    """
+    source = hq / "catalogue"
+    catalogue = generate_catalogue(products, articles, seed, date.today())
+    write_catalogue_dir(catalogue, source)
+    # Its own folder: the catalogue has a latest.json, manifests/ and chunks/ as the bundles do.
+    publish_catalogue(catalogue, key, hq / "pub" / "catalogue")
+    return read_catalogue_refs(source)
 
 
 def retier_and_add(
-    customers: list[dict[str, Any]], *, changed: int, added: int, seed: int
+    customers: list[dict[str, Any]],
+    *,
+    changed: int,
+    added: int,
+    seed: int,
+    catalogue: tuple[CatalogueRef, ...] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Move the first `changed` customers up a tier and add `added` new ones; return all and new."""
     rows = [dict(c) for c in customers]
@@ -62,7 +95,7 @@ def retier_and_add(
         c["tier"] = "wealth" if c["tier"] != "wealth" else "private"
     base = len(rows)
     new: list[dict[str, Any]] = []
-    for i, c in enumerate(generate(synth_options(added, seed))):
+    for i, c in enumerate(generate(synth_options(added, seed, catalogue))):
         c["customer_id"] = f"C{base + i + 9_000_000_000:010d}"  # sorts after every existing id
         new.append(c)
     return rows + new, new

@@ -27,6 +27,7 @@ from branch_demo.hq import (
     collector_command,
     collector_counts,
     make_keys,
+    publish_demo_catalogue,
     retier_and_add,
     synth_options,
     write_export,
@@ -39,6 +40,7 @@ from drivers.sim.printer import PrinterSim
 from sync.publisher import publish
 from sync.static_server import StaticServer, make_test_pki
 from sync.synth import write_export_file
+from sync.synth_products import CatalogueRef
 
 __all__ = [
     "BRANCH",
@@ -71,6 +73,8 @@ class SiteOptions:
     pull_interval_s: float = 10.0  # real seconds (the config's floor)
     render_tickets: bool = False
     pcsc_card_reader: bool = False  # station K1 reads chip cards through pcscd + vpcd
+    catalogue_products: int = 300  # HQ's product catalogue (a real one holds thousands)
+    catalogue_articles: int = 2000
 
 
 @dataclass
@@ -99,6 +103,7 @@ class BranchSite:
     restarts: int = 0
     peak_rss_kb: int = 0
     published: list[int] = field(default_factory=list)
+    catalogue_refs: tuple[CatalogueRef, ...] = ()
 
     # -- paths ----------------------------------------------------------------------------
     @property
@@ -140,9 +145,16 @@ class BranchSite:
         hq = self.root / "hq"
         hq.mkdir(exist_ok=True)
         self.hq_key, self.hub_sync = make_keys(hq, self.data)
+        self.catalogue_refs = publish_demo_catalogue(
+            hq,
+            self.hq_key,
+            self.opts.catalogue_products,
+            self.opts.catalogue_articles,
+            self.opts.seed,
+        )
         export = hq / "export-1.jsonl"
         write_export_file(
-            synth_options(self.opts.customers, self.opts.seed),
+            synth_options(self.opts.customers, self.opts.seed, self.catalogue_refs),
             export,
             workers=self._workers,
             progress=False,
@@ -169,7 +181,11 @@ class BranchSite:
         n = len(self.published)
         previous, export = hq / f"export-{n}.jsonl", hq / f"export-{n + 1}.jsonl"
         rows, new = retier_and_add(
-            self.customers, changed=changed, added=added, seed=self.opts.seed + 1000 + n
+            self.customers,
+            changed=changed,
+            added=added,
+            seed=self.opts.seed + 1000 + n,
+            catalogue=self.catalogue_refs,
         )
         write_export(export, rows)
         publish(
@@ -205,6 +221,7 @@ class BranchSite:
         toml = HubToml(
             speed=self.opts.speed,
             bundle_url=self.static.url if self.static else "",
+            catalogue_url=f"{self.static.url.rstrip('/')}/catalogue/" if self.static else "",
             collector_port=self.collector_port,
             tls_ca=self.tls_ca,
             hq_signing_pub=self.root / "hq" / "hq_signing.pub",

@@ -113,6 +113,7 @@ class HubToml:
     tls_ca: Path
     hq_signing_pub: Path
     pull_interval_s: float
+    catalogue_url: str = ""
 
     def text(self, stations: list[tuple[str, str, str, str, str]]) -> str:
         """The TOML; `stations` are (id, card reader, ID reader, stripe reader, printer) URLs."""
@@ -145,6 +146,7 @@ class HubToml:
             f"write_limit_scale = {max(1.0, self.speed):.3f}",
             "[hq]",
             f'bundle_url = "{self.bundle_url}"',
+            f'catalogue_url = "{self.catalogue_url}"',
             f'collector_url = "https://127.0.0.1:{self.collector_port}"',
             f'ca_file = "{self.tls_ca}"',
             f'signing_public_key = "{self.hq_signing_pub}"',

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from branch_demo.day import DayOptions, run_day
+from branch_demo.site import SiteOptions
 
 
 @pytest.mark.timeout(240)
 def test_short_branch_day_loses_nothing(tmp_path: Path) -> None:
-    """Ten simulated minutes at speed 120 with one kill -9, a WAN outage and a delta."""
+    """Ten simulated minutes at speed 120: one kill -9, a WAN outage, a delta, HQ's catalogue."""
     opts = DayOptions(
         hours=1 / 6,
         speed=120,
@@ -30,4 +31,9 @@ def test_short_branch_day_loses_nothing(tmp_path: Path) -> None:
     assert result["outcomes_received_at_hq"] == result["outcomes_created"]
     assert result["outcomes_duplicated_at_hq"] == 0
     assert result["hub_restarts"] == 1
+    # HQ's catalogue was applied by the hub and the export's leads name its products in briefs.
+    assert result["catalogue_sequence"] == 1
+    assert result["catalogue_products"] == SiteOptions().catalogue_products
+    assert result["leads_naming_catalogue_products"] > 0
+    assert not any(key.startswith("outcome_") for key in result["errors"]), result["errors"]
     assert result["ok"] is True
