@@ -36,7 +36,8 @@ def hq_files(tmp_path: Path) -> dict[str, Path]:
 def write_config(sample: Path, folder: Path, **hq: str) -> Path:
     """The sample branch with `[hq]` settings replaced; returns folder/hub.toml."""
     text = sample.read_text(encoding="utf-8")
-    text = text.replace('bundle_url = ""\n', "").replace('collector_url = ""\n', "")
+    for key in ("bundle_url", "catalogue_url", "collector_url"):
+        text = text.replace(f'{key} = ""\n', "")
     lines = "".join(f'{key} = "{value}"\n' for key, value in hq.items())
     text = text.replace("[hq]\n", f"[hq]\n{lines}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,6 +75,7 @@ def test_check_accepts_the_urls_and_keys_the_hub_can_use(
         hq_files["root"] / "branch",
         collector_url="https://127.0.0.1:9/collector",
         bundle_url="https://127.0.0.1:9/branches/BJ-CY-0105/",
+        catalogue_url="https://127.0.0.1:9/catalogue/",
         ca_file=str(hq_files["ca"]),
         signing_public_key=str(hq_files["signing_pub"]),
     )
@@ -98,6 +100,21 @@ def test_check_accepts_the_urls_and_keys_the_hub_can_use(
             {"bundle_url": "https://127.0.0.1:9/b/", "signing_public_key": "{signing_pub}"},
             "ca_file",
             "required",
+        ),
+        (
+            {"catalogue_url": "http://127.0.0.1:9/c/", "signing_public_key": "{signing_pub}"},
+            "catalogue_url",
+            "https://",
+        ),
+        (
+            {"catalogue_url": "https://127.0.0.1:9/c/", "signing_public_key": "{signing_pub}"},
+            "ca_file",
+            "required",
+        ),
+        (
+            {"catalogue_url": "https://127.0.0.1:9/c/", "ca_file": "{ca}"},
+            "signing_public_key",
+            "needed",
         ),
         ({"collector_url": "https://h/c", "ca_file": "{sync_pub}"}, "ca_file", "PEM certificate"),
         ({"collector_url": "https://h/c", "ca_file": "missing.pem"}, "ca_file", "cannot read"),

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import shutil
 import signal
 import ssl
 import subprocess
@@ -23,12 +24,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from branch_hub.catalogue_sync import CatalogueSettings
+from branch_hub.checks import startup_problems
 from branch_hub.config import load_config
 from branch_hub.pki import ca_fingerprint, write_private_key
 from branch_hub.provision.cli import main
 from branch_hub.provision.common import Branch
 from branch_hub.security.errors import LoginFailed
 from branch_hub.security.staff import MAX_FAILURES
+from sync.keys import write_key_pair
+from sync.static_server import make_test_pki
 
 PIN = "864213"
 
@@ -64,6 +69,37 @@ def test_init_writes_a_valid_private_branch(branch: Path, monkeypatch: pytest.Mo
     assert (var / "pki/ca.key").read_bytes() == before
     assert run([*argv, "--force"], monkeypatch, PIN + "\n") == 0
     assert (var / "pki/ca.key").read_bytes() != before
+
+
+def test_init_leaves_hqs_urls_for_branch_it_and_check_takes_them(
+    branch: Path, tmp_path: Path
+) -> None:
+    """operations.md section 1 step 3: IT fills `[hq]`; what --check verifies accepts it."""
+    toml = branch / "hub.toml"
+    text = toml.read_text(encoding="utf-8")
+    hq = text[text.index("[hq]") :]
+    assert 'bundle_url = ""' in hq
+    assert 'catalogue_url = ""' in hq
+    ca, _, _ = make_test_pki(tmp_path / "hq-pki")
+    shutil.copy(ca, branch / "hq-ca.crt")
+    write_key_pair("hq", tmp_path / "hq_signing.key", branch / "hq_signing.pub")
+    filled = text.replace(
+        'bundle_url = ""', 'bundle_url = "https://hq.example/branches/SH-PD-0001/"'
+    ).replace(
+        'catalogue_url = ""',
+        'catalogue_url = "https://hq.example/catalogue/"\n'
+        'ca_file = "hq-ca.crt"\nsigning_public_key = "hq_signing.pub"',
+    )
+    toml.write_text(filled, encoding="utf-8")
+    config = load_config(toml)
+    assert startup_problems(config, toml) == []
+    pulls = CatalogueSettings.from_config(config, toml, branch / "var")
+    assert pulls.url == "https://hq.example/catalogue/"
+    assert pulls.hq_public == branch / "hq_signing.pub"
+    assert pulls.ca_file == branch / "hq-ca.crt"
+    # The catalogue is checked as the bundles are: https:// only, HQ's CA pinned.
+    toml.write_text(filled.replace("https://hq.example/catalogue/", "http://hq.example/c/"))
+    assert any("hq.catalogue_url" in p for p in startup_problems(load_config(toml), toml))
 
 
 def test_init_refuses_weak_pin_and_bad_config_before_writing(

@@ -51,6 +51,7 @@ def _first_problem(config: BranchConfig, files: HqFiles) -> tuple[str, str] | No
     for key, url, schemes in (
         ("collector_url", hq.collector_url, {"https"}),
         ("bundle_url", hq.bundle_url, {"https", "file"}),
+        ("catalogue_url", hq.catalogue_url, {"https", "file"}),
     ):
         if not url:
             continue
