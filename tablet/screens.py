@@ -40,6 +40,7 @@ KV_FILES: tuple[str, ...] = (
     "advisor",
 )
 KV_FILES += ("counter", "reconnecting", "revoked", "timeline", "board")
+KV_FILES += ("catalogue", "product")  # their screens: tablet/catalogue_screens.py
 
 
 def load_kv() -> None:
