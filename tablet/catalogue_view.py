@@ -83,7 +83,9 @@ def _product_rows(hits: list[Any], pick: Callable[[str], None]) -> list[dict[str
     rows = []
     for hit in hits:
         parts = [category_name(hit.category), term_text(hit.term_days)]
-        parts += [yield_text(hit.yield_pct), amount_text(hit.min_amount_yuan)]
+        # A search hit carries no yield kind; a fund's figure is its unit value (docs/catalogue.md).
+        kind = "nav" if hit.category == "fund" else "rate"
+        parts += [yield_text(hit.yield_pct, "", kind), amount_text(hit.min_amount_yuan)]
         rows.append(
             {
                 "code": hit.code,

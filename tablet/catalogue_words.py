@@ -65,6 +65,7 @@ LINE_CATEGORIES = {
     "instalment": "card",
     "mortgage": "loan",
     "insurance": "insurance",
+    "fx": "forex",
 }
 _FLAGS = {
     "suitable": N_("Suitable for this customer"),
@@ -104,15 +105,16 @@ def _locale() -> str:
     return "en" if language() == "en" else "zh_CN"
 
 
-def yield_text(pct: object, basis: object = "") -> str:
-    """3.15% with its basis when the product has a yield; empty when it has none."""
+def yield_text(pct: object, basis: object = "", kind: object = "rate") -> str:
+    """3.15% (a fund's unit value as 净值 1.762) with its basis; empty when it has none."""
     try:
         value = Decimal(str(pct)) if pct not in (None, "") else None
     except InvalidOperation:
         value = None
     if value is None:
         return ""
-    shown = f"{value.normalize():f}%"
+    number = f"{value.normalize():f}"
+    shown = _("NAV {value}").format(value=number) if kind == "nav" else f"{number}%"
     return f"{shown}（{basis}）" if basis else shown
 
 

@@ -28,6 +28,7 @@ from kivy.uix.widget import Widget
 from tablet import catalogue_nav, theme
 from tablet.catalogue_source import source_of
 from tablet.catalogue_words import (
+    Flag,
     amount_text,
     category_name,
     flag_for,
@@ -145,12 +146,14 @@ class ProductScreen(TabletScreen):
         self.title_text = (context.lead_title if context else "") or _("Product")
         self.risk_text, self.risk_fill = "", list(theme.MUTED)
         self.flag_text = ""
+        if context is not None and context.from_lead and not no_catalogue:
+            flag = Flag("not_in_catalogue")
+            self.flag_text, (ink, fill) = flag.text, flag.colours
+            self.flag_ink, self.flag_fill = list(ink), list(fill)
         self.disclaimer_text = _("Read the product's documents for its risks before buying")
-        why = (
-            _("This tablet has no product catalogue yet")
-            if no_catalogue
-            else _("This product is not in the catalogue on sale today")
-        )
+        why = _("This product is not in the catalogue on sale today")
+        if no_catalogue:
+            why = _("This tablet has no product catalogue yet")
         _line(self.ids.body, "BodyText", why)
 
     def _flag(
@@ -170,11 +173,12 @@ class ProductScreen(TabletScreen):
         image = record.get("image")
         data = source_of(self.view).image(str(image)) if image else None
         body.add_widget(picture(data, str(image or "")))
+        basis = record.get("yield_basis_zh") or ""
         facts = (
             (_("Category"), category_name(str(record.get("category", "")))),
             (_("Risk level"), risk_name(str(record.get("risk", "")))),
             (_("Term"), term_text(record.get("term_days"))),
-            (_("Yield"), yield_text(record.get("yield_pct"), record.get("yield_basis_zh") or "")),
+            (_("Yield"), yield_text(record.get("yield_pct"), basis, record.get("yield_kind"))),
             (_("Minimum"), amount_text(record.get("min_amount_yuan"))),
             (_("Product code"), str(record.get("code", ""))),
         )
