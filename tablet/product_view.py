@@ -60,10 +60,32 @@ def picture(data: bytes | None, name: str) -> Widget:
     return Factory.PicturePlaceholder(text=_("No picture"))
 
 
-def _line(box: Widget, kind: str, text: str, **kw: Any) -> Widget:
-    widget = getattr(Factory, kind)(text=text, **kw)
-    box.add_widget(widget)
-    return widget
+_POOLED = ("BodyText", "Caption", "Heading")
+
+
+class _Lines:
+    """Text lines reused between products: building a label from its kv rule costs most of a
+    product screen's build, setting the text of one already built a fraction of it."""
+
+    def __init__(self) -> None:
+        self.spare: dict[str, list[Widget]] = {kind: [] for kind in _POOLED}
+
+    def clear(self, box: Widget) -> None:
+        """Empty `box`, keeping its text lines for the next product."""
+        for child in list(box.children):
+            box.remove_widget(child)
+            kind = type(child).__name__
+            if kind in self.spare:
+                child.text = ""  # a talking point stays in no spare line
+                self.spare[kind].append(child)
+
+    def add(self, box: Widget, kind: str, text: str) -> Widget:
+        """A line of `kind` showing `text` at the end of `box`."""
+        spare = self.spare.get(kind)
+        widget = spare.pop() if spare else getattr(Factory, kind)()
+        widget.text = text
+        box.add_widget(widget)
+        return widget
 
 
 class ProductScreen(TabletScreen):
@@ -86,6 +108,8 @@ class ProductScreen(TabletScreen):
         self.extra: dict[str, Button] = {}  # tabs and related articles, by what they open
         self.drawn: tuple[Any, ...] | None = None
         self.drawn_at = 0.0  # perf_counter when the content was last built (the bench reads it)
+        self.tab_buttons: dict[str, Button] = {}
+        self.lines = _Lines()  # kept while the lead's products stay the same
 
     def buttons(self) -> dict[str, Button]:
         """The fixed buttons and the tabs and articles drawn for this product."""
@@ -99,7 +123,7 @@ class ProductScreen(TabletScreen):
     def on_leave(self, *_: Any) -> None:
         """Forget the lead's words on screen (customer data) once another screen shows; leaving
         the catalogue's screens (back to work, a logout) forgets the lead altogether."""
-        self.ids.lead_body.clear_widgets()
+        self.lines.clear(self.ids.lead_body)
         self.drawn = None
         if self.view.tablet.screen not in catalogue_nav.CATALOGUE_SCREENS:
             self.view.tablet.product_context = None
@@ -116,9 +140,8 @@ class ProductScreen(TabletScreen):
 
     def _draw(self, context: catalogue_nav.ProductContext | None) -> None:
         ids = self.ids
-        ids.body.clear_widgets()
-        ids.lead_body.clear_widgets()
-        ids.tabs.clear_widgets()
+        self.lines.clear(ids.body)
+        self.lines.clear(ids.lead_body)
         self.extra = {}
         self.can_compare = hasattr(self.view, "open_compare")
         self.can_present = hasattr(self.view, "open_presentation")
@@ -154,7 +177,7 @@ class ProductScreen(TabletScreen):
         why = _("This product is not in the catalogue on sale today")
         if no_catalogue:
             why = _("This tablet has no product catalogue yet")
-        _line(self.ids.body, "BodyText", why)
+        self.lines.add(self.ids.body, "BodyText", why)
 
     def _flag(
         self, context: catalogue_nav.ProductContext | None, record: Mapping[str, Any]
@@ -184,21 +207,23 @@ class ProductScreen(TabletScreen):
         )
         for label, value in facts:
             if value:
-                _line(body, "BodyText", _("{label}: {value}").format(label=label, value=value))
+                self.lines.add(
+                    body, "BodyText", _("{label}: {value}").format(label=label, value=value)
+                )
         window = valid_text(str(record.get("valid_from", "")), str(record.get("valid_to", "")))
         if window:
-            _line(body, "Caption", window)
+            self.lines.add(body, "Caption", window)
         points = record.get("selling_points_zh") or []
         if points:
-            _line(body, "Heading", _("Selling points"))
+            self.lines.add(body, "Heading", _("Selling points"))
             for point in points:
-                _line(body, "BodyText", f"·  {point}")
+                self.lines.add(body, "BodyText", f"·  {point}")
 
     def _related(self, search: Any, code: str) -> None:
         related = search.articles("", product_code=code, limit=5)
         if not related:
             return
-        _line(self.ids.body, "Heading", _("Related articles"))
+        self.lines.add(self.ids.body, "Heading", _("Related articles"))
         for hit in related:
             self._button(self.ids.body, f"article:{hit.article_id}", hit.title_zh,
                          partial(catalogue_nav.open_article, self.view, hit.article_id))  # fmt: skip
@@ -208,21 +233,30 @@ class ProductScreen(TabletScreen):
         if context is None or not context.from_lead:
             return
         box = self.ids.lead_body
-        _line(box, "Heading", _("Lead: {product}").format(product=context.lead_title))
+        self.lines.add(box, "Heading", _("Lead: {product}").format(product=context.lead_title))
         for point in context.talking_points:
-            _line(box, "BodyText", f"·  {point}")
+            self.lines.add(box, "BodyText", f"·  {point}")
 
     def _tabs(self, context: catalogue_nav.ProductContext | None, search: Any) -> None:
+        """One tab per product of the lead; the same lead again reuses its tabs (building a
+        button from its kv rule costs milliseconds, most of a product screen's build)."""
         codes = context.codes if context is not None and search is not None else []
         self.tabs_on = len(codes) > 1
         if not self.tabs_on or context is None:
+            self.ids.tabs.clear_widgets()
+            self.tab_buttons = {}
             return
-        for code in codes:
-            record = search.product(code)
-            title = str(record.get("name_zh") or code) if record else code
-            button = self._button(self.ids.tabs, f"product_tab:{code}", title,
-                                  partial(self.show_product, code))  # fmt: skip
+        if list(self.tab_buttons) != codes:
+            self.ids.tabs.clear_widgets()
+            self.tab_buttons = {}
+            for code in codes:
+                record = search.product(code)
+                title = str(record.get("name_zh") or code) if record else code
+                self.tab_buttons[code] = self._button(self.ids.tabs, f"product_tab:{code}", title,
+                                                      partial(self.show_product, code))  # fmt: skip
+        for code, button in self.tab_buttons.items():
             button.on = code == context.current
+            self.extra[f"product_tab:{code}"] = button
 
     def _button(self, box: Widget, key: str, title: str, press: Callable[[], None]) -> Button:
         kind = "TabButton" if key.startswith("product_tab:") else "QuietButton"
