@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from tablet.catalogue_source import source_of
-from tablet.catalogue_words import LINE_CATEGORIES
+from tablet.catalogue_words import LINE_CATEGORIES, flag_for
 from tablet.state import screen_for
 
 __all__ = [
@@ -122,13 +122,20 @@ def lead_context(view: Any, brief: Any, lead: Any) -> ProductContext:
     """The product screen's context for a lead of the brief on show."""
     codes, verdicts = _lead_codes(view, lead)
     risk = getattr(brief, "risk_assessment", None)
+    assessment = risk.to_wire() if risk is not None else None
+    search = source_of(view).search() if codes and not verdicts else None
+    if search is not None:  # no verdict from the hub: the shared rule puts suitable ones first
+        records = {code: search.product(code) or {} for code in codes}
+        codes.sort(
+            key=lambda c: flag_for(records[c], None, assessment, date.today()).code != "suitable"
+        )
     return ProductContext(
         codes,
         codes[0] if codes else "",
         lead_title=lead.product,
         talking_points=tuple(lead.talking_points),
         verdicts=verdicts,
-        assessment=risk.to_wire() if risk is not None else None,
+        assessment=assessment,
         visit_id=brief.visit_id,
         from_lead=True,
     )

@@ -98,6 +98,7 @@ def test_search_filter_and_open_a_product(rig: Rig, catalogue: Any) -> None:
     rig.harness.frames(3)
     assert _on_screen(product.ids.disclaimer, wealth.view), "the disclaimer is on show"
     assert not product.lead_on, "no customer beside a searched product"
+    assert product.ids.compare.opacity == product.ids.present.opacity == 0, "no present helper"
     assert not product.flag_text
     check_touch_targets(wealth.view)
     rig.shot(SHOTS / "tablet-product.png")
@@ -176,6 +177,9 @@ def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
     lead = wealth.tablet.state.brief.leads[0]
     key = f"product:{lead.lead_id}"
     rig.until(lambda: key in wealth.view.buttons, "the lead's product button")
+    calls: list[tuple[str, Any]] = []  # the comparison and presentation the view offers
+    wealth.view.open_compare = lambda codes: calls.append(("compare", codes))
+    wealth.view.open_presentation = lambda code: calls.append(("present", code))
     press(rig, wealth.view, key)
     rig.until(lambda: wealth.view.drawn_screen == "product", "the lead's product")
     product = _screen(wealth)
@@ -188,6 +192,11 @@ def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
     assert _on_screen(product.ids.disclaimer, wealth.view)
     check_touch_targets(wealth.view)
     rig.shot(SHOTS / "tablet-lead-product.png")
+    context = wealth.tablet.product_context
+    press(rig, wealth.view, "compare")
+    press(rig, wealth.view, "present")
+    assert calls == [("compare", context.codes), ("present", context.current)]
+    del wealth.view.open_compare, wealth.view.open_presentation
     press(rig, wealth.view, "back")
     rig.until(lambda: wealth.view.drawn_screen == "advisor", "back to the brief")
     texts = [getattr(w, "text", "") for w in product.walk()]

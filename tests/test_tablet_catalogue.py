@@ -171,6 +171,12 @@ def test_a_leads_product_is_found_by_its_line_without_hub_products(tmp_path: Pat
     assert context.codes
     assert {(search.product(c) or {}).get("category") for c in context.codes} == {"card"}
     assert context.assessment == {"level": "C3", "expires": "2099-01-01"}
+    fund = _lead(product="基金定投", product_code="fund_sip")
+    context = catalogue_nav.lead_context(
+        view, SimpleNamespace(visit_id="v2", risk_assessment=risk), fund
+    )
+    may_buy = [(search.product(c) or {}).get("risk", "R9") <= "R3" for c in context.codes]
+    assert may_buy == sorted(may_buy, reverse=True), "products a C3 customer may buy come first"
 
 
 def test_the_hubs_lead_products_come_suitable_first(tmp_path: Path) -> None:
