@@ -63,6 +63,7 @@ def go(view: Any, name: str) -> None:
         stack = _stack(view)
         if here not in CATALOGUE_SCREENS:
             stack.clear()  # leaving a work screen: a fresh trail (none left from a session before)
+            tablet.catalogue_search = None  # and an empty search box
         stack.append(here)
         tablet.screen = name
     tablet.state.touch()
@@ -94,9 +95,9 @@ def open_product(view: Any, code: str) -> None:
     record_view(view, code, None)
 
 
-def open_article(view: Any, article_id: str) -> None:
-    """An article of the knowledge base."""
-    view.tablet.article_id = article_id
+def open_article(view: Any, hit: Any) -> None:
+    """An article of the knowledge base (`hit`: the ArticleHit a list showed)."""
+    view.tablet.article = hit
     go(view, "article")
 
 

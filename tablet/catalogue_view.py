@@ -123,6 +123,11 @@ def _run(
     return search.products(query, date.today(), categories, risk, limit=RESULTS)
 
 
+def _chosen(spinner: Any) -> int:
+    """The place of a filter's choice in its list (0, "all", before one is made)."""
+    return spinner.values.index(spinner.text) if spinner.text in spinner.values else 0
+
+
 class CatalogueScreen(TabletScreen):
     """Search products and articles in Chinese, filtered by category and the highest risk."""
 
@@ -136,12 +141,19 @@ class CatalogueScreen(TabletScreen):
         self._search_soon = Clock.create_trigger(self.search_now, SEARCH_DELAY_S)
         self.asked = 0  # searches started
         self.pending = False  # a search is due once the typing pauses
+        self.found_articles: dict[str, Any] = {}
         self.shown = 0  # the search whose rows are on show
         self._language = ""
 
     def on_enter(self, *_: Any) -> None:
-        """Fill the filters in the language shown and list what the filters allow."""
+        """Fill the filters in the language shown, put back the search this catalogue visit
+        holds (another view of the same tablet shows the same), and search."""
         self._fill_filters()
+        kept = getattr(self.view.tablet, "catalogue_search", None)
+        query, category, risk, self.articles_on = kept or ("", 0, 0, False)
+        self.ids.query.text = query
+        self.ids.category.text = self.ids.category.values[category]
+        self.ids.risk.text = self.ids.risk.values[risk]
         self.search_now()
 
     @property
@@ -168,9 +180,7 @@ class CatalogueScreen(TabletScreen):
 
     def filters(self) -> tuple[tuple[str, ...], str | None]:
         """The chosen (categories, highest risk)."""
-        cat, risk = self.ids.category, self.ids.risk
-        c = cat.values.index(cat.text) if cat.text in cat.values else 0
-        r = risk.values.index(risk.text) if risk.text in risk.values else 0
+        c, r = _chosen(self.ids.category), _chosen(self.ids.risk)
         categories = (list(CATEGORIES)[c - 1],) if c > 0 else ()
         return categories, list(RISKS)[r - 1] if r > 0 else None
 
@@ -192,6 +202,13 @@ class CatalogueScreen(TabletScreen):
         self.asked += 1
         asked, arts = self.asked, self.articles_on
         categories, risk = self.filters()
+        ids = self.ids
+        self.view.tablet.catalogue_search = (
+            ids.query.text,
+            _chosen(ids.category),
+            _chosen(ids.risk),
+            arts,
+        )
         job = _worker().submit(
             _run, source_of(self.view), self.ids.query.text, categories, risk, arts
         )
@@ -212,6 +229,7 @@ class CatalogueScreen(TabletScreen):
         articles = hits if hits is not None and self.articles_on else []
         self.product_list.data = _product_rows(products, self.pick_product)
         self.article_list.data = _article_rows(articles, self.pick_article)
+        self.found_articles = {hit.article_id: hit for hit in articles}
 
     def _found(self, hits: list[Any] | None) -> str:
         if hits is None:
@@ -227,7 +245,9 @@ class CatalogueScreen(TabletScreen):
 
     def pick_article(self, article_id: str) -> None:
         """Open an article found."""
-        catalogue_nav.open_article(self.view, article_id)
+        hit = self.found_articles.get(article_id)
+        if hit is not None:
+            catalogue_nav.open_article(self.view, hit)
 
     def go_back(self) -> None:
         """Back to where the catalogue was opened."""
@@ -250,17 +270,16 @@ class ArticleScreen(TabletScreen):
 
     def refresh(self) -> None:
         """Show the article (its text is the catalogue's Chinese); read once per article."""
-        article_id = getattr(self.view.tablet, "article_id", "")
+        hit = getattr(self.view.tablet, "article", None)
+        article_id = str(getattr(hit, "article_id", ""))
         if self.drawn == (article_id, language()):
             return
         self.drawn = (article_id, language())
         self.title_text = self.meta_text = self.body_text = ""
         search = source_of(self.view).search() if article_id else None
-        hits = search.articles("", limit=1_000) if search is not None else []
-        hit = next((h for h in hits if h.article_id == article_id), None)
         body = search.article_body(article_id) if search is not None else None
         if hit is None or body is None:
-            self.title_text, self.body_text = _("This article is no longer available"), ""
+            self.title_text = _("This article is no longer available")
             return
         self.title_text = hit.title_zh
         self.meta_text = "  ·  ".join(p for p in (article_kind(hit.kind), hit.updated) if p)

@@ -226,7 +226,7 @@ class ProductScreen(TabletScreen):
         self.lines.add(self.ids.body, "Heading", _("Related articles"))
         for hit in related:
             self._button(self.ids.body, f"article:{hit.article_id}", hit.title_zh,
-                         partial(catalogue_nav.open_article, self.view, hit.article_id))  # fmt: skip
+                         partial(catalogue_nav.open_article, self.view, hit))  # fmt: skip
 
     def _lead(self, context: catalogue_nav.ProductContext | None) -> None:
         self.lead_on = bool(context and context.from_lead)

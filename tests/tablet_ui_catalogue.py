@@ -127,6 +127,28 @@ def test_an_article_opens(rig: Rig, catalogue: Any) -> None:
     rig.until(lambda: wealth.view.drawn_screen == "advisor", "back to the customers")
 
 
+def test_a_products_related_article_opens(rig: Rig, catalogue: Any) -> None:
+    from tablet.catalogue_nav import open_product
+
+    wealth = rig.show("CAT-W1")
+    today = datetime.now(UTC).date()
+    on_sale = {p.code for p in catalogue.products if p.on_sale(today)}
+    article = next(a for a in catalogue.articles if set(a.product_codes) & on_sale)
+    open_product(wealth.view, sorted(set(article.product_codes) & on_sale)[0])
+    key = f"article:{article.article_id}"
+    rig.until(lambda: key in wealth.view.buttons, "the related article's button")
+    button = wealth.view.buttons[key]
+    _screen(wealth).ids.scroll.scroll_to(button, animate=False)  # the articles close the page
+    rig.harness.frames(3)
+    rig.harness.tap(button)
+    rig.until(lambda: wealth.view.drawn_screen == "article", "the related article")
+    assert _screen(wealth).body_text == article.body_zh
+    press(rig, wealth.view, "back")
+    rig.until(lambda: wealth.view.drawn_screen == "product", "back to the product")
+    press(rig, wealth.view, "back")
+    rig.until(lambda: wealth.view.drawn_screen == "advisor", "back to the customers")
+
+
 def test_a_broken_picture_shows_the_placeholder(rig: Rig, catalogue: Any) -> None:
     from tablet.catalogue_nav import open_product
 

@@ -142,7 +142,7 @@ def _catalogue_open(tablet: Any) -> None:
     tablet.product_context = ProductContext(
         codes, codes[0], "基金定投", points, assessment=assessment, from_lead=True
     )
-    tablet.article_id = search.articles("", limit=1)[0].article_id
+    tablet.article = search.articles("", limit=1)[0]
 
 
 @pytest.mark.parametrize("language", ["zh_CN", "en"])

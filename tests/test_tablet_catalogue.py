@@ -194,7 +194,7 @@ def test_the_hubs_lead_products_come_suitable_first(tmp_path: Path) -> None:
 def test_back_returns_where_the_catalogue_was_opened(tmp_path: Path) -> None:
     view = _view(tmp_path)
     catalogue_nav.open_catalogue(view)
-    catalogue_nav.open_article(view, "a1")
+    catalogue_nav.open_article(view, SimpleNamespace(article_id="a1"))
     assert view.tablet.screen == "article"
     catalogue_nav.back(view)
     assert view.tablet.screen == "catalogue"
