@@ -19,6 +19,7 @@ from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
 
 import tablet.brief_panel
+import tablet.catalogue_screens
 import tablet.handoff_panel  # noqa: F401  (registers OfferBar for the kv files)
 from tablet import theme, words
 from tablet.controller import Tablet
@@ -109,6 +110,7 @@ class TabletView(BoxLayout):  # type: ignore[misc]
         return {
             "logout": self.ids.logout,
             "language": self.ids.language,
+            "catalogue": self.ids.catalogue,
             **self.ids.offer.buttons,
             **self.screen.buttons(),
         }

@@ -55,9 +55,11 @@ class LeadDrawer:
     def __init__(self, card: _Card) -> None:
         self.card = card
         self.picking: tuple[str, LeadOutcome] | None = None  # (lead id, declined | follow_up)
+        self.brief: Brief | None = None
 
     def draw(self, brief: Brief, *, offer: bool, me: str | None, today: date) -> None:
         """The offered leads (best score first), then those not to re-pitch."""
+        self.brief = brief
         for lead in brief.leads:
             self._lead(lead, offer=offer, me=me, today=today)
         if brief.do_not_repitch:
@@ -74,6 +76,12 @@ class LeadDrawer:
         body.add_widget(chips)
         for point in lead.talking_points:
             _add(body, "BodyText", f"·  {point}")
+        row = Factory.ButtonRow()
+        self._button(
+            row, f"product:{lead.lead_id}", _("View product"), partial(self._product, lead)
+        )
+        row.add_widget(Widget())
+        body.add_widget(row)
         if lead.recorded is not None:
             _add(body, "Caption", lead_words.recorded_line(lead.recorded, me))
         elif lead.outcome is not None:
@@ -93,6 +101,14 @@ class LeadDrawer:
         button.bind(on_release=lambda *_: press())
         self.card.buttons[key] = button
         box.add_widget(button)
+
+    def _product(self, lead: BriefLead) -> None:
+        """The lead's product on its own screen, the talking points beside it."""
+        from tablet.catalogue_nav import open_lead_product
+
+        owner = getattr(self.card, "owner", None)
+        if owner is not None and self.brief is not None:
+            open_lead_product(owner, self.brief, lead)
 
     def _outcomes(self, lead_id: str) -> None:
         row = Factory.ButtonRow()

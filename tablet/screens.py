@@ -41,6 +41,7 @@ KV_FILES: tuple[str, ...] = (
 )
 KV_FILES += ("counter", "reconnecting", "revoked", "timeline", "board")
 KV_FILES += ("compare", "presentation")
+KV_FILES += ("catalogue", "product")  # their screens: tablet/catalogue_screens.py
 
 
 def load_kv() -> None:

@@ -36,6 +36,7 @@ __all__ = [
     "Colour",
     "contrast_ratio",
     "hex_colour",
+    "risk_colour",
     "tier_colour",
 ]
 
@@ -72,12 +73,12 @@ TIER_COLOURS: dict[str, Colour] = {
     "private": hex_colour("#4B2A6B"),
 }
 
-# A product's risk badge (R1-R5): white text on a colour that darkens with the risk.
+# A product's risk badge R1-R5: white text on a colour from green to red.
 RISK_COLOURS: dict[str, Colour] = {
     "R1": hex_colour("#1E6B45"),
     "R2": hex_colour("#2F5D8A"),
-    "R3": hex_colour("#8A5A00"),
-    "R4": hex_colour("#A13D12"),
+    "R3": hex_colour("#7A5200"),
+    "R4": hex_colour("#A3400F"),
     "R5": hex_colour("#8A1C12"),
 }
 
@@ -109,12 +110,19 @@ TEXT_PAIRS: tuple[tuple[Colour, Colour, str], ...] = (
     (WARN_INK, WARN_BG, "priority banner"),
     *((ON_DARK, colour, f"tier badge {code}") for code, colour in TIER_COLOURS.items()),
     *((ON_DARK, colour, f"risk badge {code}") for code, colour in RISK_COLOURS.items()),
+    (ON_DARK, ACCENT, "suitable flag"),
+    (INK, TAG_BG, "selected filter chip"),
 )
 
 
 def tier_colour(code: str | None) -> Colour:
     """The badge colour of a tier (navy for a tier this table does not know)."""
     return TIER_COLOURS.get(code or "", NAVY)
+
+
+def risk_colour(risk: str | None) -> Colour:
+    """The badge colour of a product risk level (muted grey for a level this table lacks)."""
+    return RISK_COLOURS.get(risk or "", MUTED)
 
 
 def _luminance(colour: Colour) -> float:

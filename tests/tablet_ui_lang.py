@@ -27,6 +27,7 @@ SIZES = [(1280, 800, 1.0), (800, 1280, 1.0), (2048, 1536, 2.0), (1536, 2048, 2.0
 STATIC = ("setup", "login", "reconnecting", "revoked")
 WORK = ("lobby", "advisor", "counter")
 SHOWCASE = ("compare", "present", "present+pin")  # the product screens; the PIN pad open
+CATALOGUE = ("catalogue", "product", "article")
 
 
 def _language_setting(rig: Rig, name: str) -> Any:
@@ -142,6 +143,28 @@ def _faults(view: Any) -> list[str]:
     return faults
 
 
+def _catalogue_open(tablet: Any) -> None:
+    """A catalogue on the tablet, a lead's three products open and an article picked."""
+    from datetime import date
+
+    from tablet.catalogue_nav import ProductContext
+    from tablet.catalogue_source import IndexFolderSource
+    from tests.support.catalogue_folder import build_catalogue_folder
+
+    folder = ROOT / "catalogue-lang"
+    if not folder.exists():
+        build_catalogue_folder(folder)
+    tablet.catalogue = IndexFolderSource(folder)
+    search = tablet.catalogue.search()
+    codes = [hit.code for hit in search.products("", date.today(), ("fund",), limit=3)]
+    points = ("每月500元起投，分散入市时点", "可在手机银行随时调整或暂停")
+    assessment = {"level": "C2", "expires": "2099-01-01"}
+    tablet.product_context = ProductContext(
+        codes, codes[0], "基金定投", points, assessment=assessment, from_lead=True
+    )
+    tablet.article = search.articles("", limit=1)[0]
+
+
 @pytest.mark.parametrize("language", ["zh_CN", "en"])
 def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
     from tablet.app import TabletView
@@ -156,14 +179,18 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
             view.show_language(language)
             rig.harness.show(view, (width, height))
             view.tick()
-            for name in STATIC + WORK + SHOWCASE:
+            for name in STATIC + WORK + SHOWCASE + CATALOGUE:
+                _catalogue_open(tablet)
                 _show(view, name)
                 rig.harness.frames(4)
+                if name == "catalogue":
+                    rig.until(lambda v=view: v.screen.settled, "the catalogue listed")
                 faults += [f"{width}x{height} {language} {name}: {f}" for f in _faults(view)]
                 check_touch_targets(view)
-                if name == "lobby" and height > width and language == "zh_CN":
+                if name in ("lobby", "product") and height > width and language == "zh_CN":
                     tag = "" if density == 1 else "@2048"
-                    rig._export(view, SHOTS / f"tablet-lobby-portrait{tag}.png")
+                    shot = "lobby" if name == "lobby" else "lead-product"
+                    rig._export(view, SHOTS / f"tablet-{shot}-portrait{tag}.png")
         view.show_language("zh_CN")
     rig.show("LANG-1")
     assert not faults, "\n".join(faults[:20])
