@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from branch_hub.client.models import ProductViewRequest
+from branch_hub.vocabulary import ProductViewMode
 from tablet.catalogue_source import source_of
 from tablet.catalogue_words import LINE_CATEGORIES, flag_for
 from tablet.state import screen_for
@@ -152,17 +154,13 @@ def open_lead_product(view: Any, brief: Any, lead: Any) -> None:
 
 
 def record_view(view: Any, code: str, visit_id: str | None, mode: str = "viewed") -> None:
-    """Tell the hub a product was viewed, once the client can (sent on the app's loop)."""
-    from branch_hub import client as hub_client
-
-    request_type = getattr(hub_client, "ProductViewRequest", None)
+    """Tell the hub a product was viewed (sent on the app's loop; staff signed in only)."""
     tablet = view.tablet
-    if request_type is None or tablet.state.session is None:
+    if tablet.state.session is None:
         return
-    if not hasattr(hub_client.AsyncHubClient, "record_product_view"):
-        return
+    view_mode = ProductViewMode(mode)
 
-    def build() -> Any:
-        return request_type(product_code=code, mode=mode, visit_id=visit_id)
+    def build() -> ProductViewRequest:
+        return ProductViewRequest(product_code=code, mode=view_mode, visit_id=visit_id)
 
     tablet._acommand("product_view", build, lambda c, r: c.record_product_view(r))

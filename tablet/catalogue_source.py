@@ -1,10 +1,10 @@
 """Where the tablet's catalogue screens read products, articles and pictures from.
 
 The screens ask a `CatalogueSource` for a search over the catalogue and for a picture's bytes.
+On a tablet the source is its verified copy of HQ's catalogue (tablet/catalogue_keeper.py);
 `IndexFolderSource` reads a folder holding an index built by `build_index` (`index.sqlite`) and
-the pictures beside it (`files/<name>`); `CopySource` adapts the tablet's verified copy (an object
-with `open() -> CatalogueSearch | None` and `file(name) -> bytes | None`, re-opened only when
-its sequence moves on). The tablet's `catalogue` attribute holds the source in use.
+the pictures beside it (`files/<name>`), for benches and for pictures no signed catalogue could
+carry. The tablet's `catalogue` attribute holds the source in use.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from branch_hub.client.catalogue_search import CatalogueSearch
 
-__all__ = ["INDEX_NAME", "CatalogueSource", "CopySource", "IndexFolderSource", "source_of"]
+__all__ = ["INDEX_NAME", "CatalogueSource", "IndexFolderSource", "source_of"]
 
 INDEX_NAME = "index.sqlite"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # a picture's name, never a path
@@ -54,34 +54,7 @@ class IndexFolderSource:
             return None
 
 
-class CopySource:
-    """The tablet's verified catalogue copy as a source (opened again when a new copy lands)."""
-
-    def __init__(self, copy: Any) -> None:
-        self.copy = copy
-        self._search: CatalogueSearch | None = None
-        self._sequence: object = None
-
-    def search(self) -> CatalogueSearch | None:
-        """The copy's search, re-opened when its sequence changed."""
-        sequence = getattr(self.copy, "sequence", None)
-        if self._search is None or sequence != self._sequence:
-            if self._search is not None:
-                self._search.close()
-            self._search, self._sequence = self.copy.open(), sequence
-        return self._search
-
-    def image(self, name: str) -> bytes | None:
-        """A picture's hash-checked bytes from the copy."""
-        data = self.copy.file(name)
-        return data if isinstance(data, bytes) else None
-
-
 def source_of(view: Any) -> CatalogueSource:
-    """The tablet's catalogue; by default the device's own index folder (`<data>/catalogue`)."""
-    tablet = view.tablet
-    source: CatalogueSource | None = getattr(tablet, "catalogue", None)
-    if source is None:
-        source = IndexFolderSource(Path(tablet.store.root) / "catalogue")
-        tablet.catalogue = source
+    """The catalogue the tablet's screens read."""
+    source: CatalogueSource = view.tablet.catalogue
     return source

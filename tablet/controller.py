@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 from branch_hub.client import (
@@ -36,6 +37,8 @@ from branch_hub.client.models import (
     TransferRequest,
     VisitRow,
 )
+from tablet.catalogue_keeper import CatalogueKeeper
+from tablet.catalogue_source import CatalogueSource
 from tablet.device import DeviceStore
 from tablet.discovery import HubFollower
 from tablet.handoff_verbs import HandoffVerbs
@@ -109,6 +112,8 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
         self.renewal = RenewalCheck(clock)
         self.follower = HubFollower(clock)
         self.showcase = Showcase(self)  # products compared or presented (tablet/showcase.py)
+        self.catalogue_keeper = CatalogueKeeper(clock, Path(store.root) / "catalogue")
+        self.catalogue: CatalogueSource = self.catalogue_keeper  # what the product screens read
 
     # -- plumbing ---------------------------------------------------------------------------
     def activity(self) -> None:
@@ -306,6 +311,7 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
         self._probe_if_down()
         self.renewal.poll(self.store, self.submit, self._client)
         self.follower.poll(self.store, self.submit)
+        self.catalogue_keeper.poll(self.store, self.submit, self._client)
         self.check_idle()
         return handled
 
@@ -317,8 +323,9 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
             return self.follower.settled(self.client, answer if kind == "done" else None)
         if tag not in ("discover", "enrol", "renew"):  # calls to the saved hub: reachable?
             self.follower.reachable(not isinstance(answer, HubUnavailable))
-        if tag == "renew":
-            if self.renewal.settled(answer if kind == "failed" else None):
+        if tag in ("renew", "catalogue"):
+            check = self.renewal if tag == "renew" else self.catalogue_keeper
+            if check.settled(answer if kind == "failed" else None):
                 apply_failure(self, tag, answer)
             return
         if kind == "failed":

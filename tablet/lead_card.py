@@ -19,7 +19,7 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import DeclineReason, LeadOutcome
 from branch_hub.client.models import Brief, BriefLead, HeldBackLead
-from tablet import lead_words, theme
+from tablet import catalogue_words, lead_words, theme
 from tablet.i18n import _
 
 __all__ = ["LeadDrawer"]
@@ -74,7 +74,15 @@ class LeadDrawer:
         band = lead_words.score_band(lead.score)
         _add(chips, "Chip", _("Score {band}").format(band=band), bold=True)
         body.add_widget(chips)
-        for point in lead.talking_points:
+        held = lead.not_suitable_reason is not None
+        if held:  # the hub found no product of the lead the customer may buy: do not pitch it
+            flag = catalogue_words.Flag(str(lead.not_suitable_reason)).text
+            _add(body, "BodyText", _("Do not pitch: {why}").format(why=flag), bold=True)
+        for product in lead.products:
+            shown = catalogue_words.Flag(str(product.suitability)).text
+            risk = f" {product.risk}" if product.risk else ""
+            _add(body, "Caption", f"{product.name_zh}{risk} · {shown}")
+        for point in () if held else lead.talking_points:
             _add(body, "BodyText", f"·  {point}")
         row = Factory.ButtonRow()
         self._button(
@@ -94,7 +102,7 @@ class LeadDrawer:
         elif self.picking == (lead.lead_id, LeadOutcome.FOLLOW_UP):
             self._dates(lead.lead_id, today)
         else:
-            self._outcomes(lead.lead_id)
+            self._outcomes(lead.lead_id, held)
 
     def _button(self, box: Widget, key: str, title: str, press: Callable[[], None]) -> None:
         button = Factory.QuietButton(text=title)
@@ -110,9 +118,11 @@ class LeadDrawer:
         if owner is not None and self.brief is not None:
             open_lead_product(owner, self.brief, lead)
 
-    def _outcomes(self, lead_id: str) -> None:
+    def _outcomes(self, lead_id: str, held: bool = False) -> None:
         row = Factory.ButtonRow()
-        for outcome, title in lead_words.OFFERED_OUTCOMES:
+        # An unsuitable lead can only be recorded as such (the hub refuses the rest).
+        offered = lead_words.UNSUITABLE_OUTCOMES if held else lead_words.OFFERED_OUTCOMES
+        for outcome, title in offered:
             key = f"outcome:{lead_id}:{outcome}"
             self._button(row, key, _(title), partial(self._chose, lead_id, outcome))
         self.card.body.add_widget(row)

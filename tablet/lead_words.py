@@ -16,6 +16,7 @@ __all__ = [
     "DECLINE_REASONS",
     "FOLLOW_UP_DAYS",
     "OFFERED_OUTCOMES",
+    "UNSUITABLE_OUTCOMES",
     "follow_up_choice",
     "held_back_line",
     "reason_name",
@@ -32,6 +33,7 @@ OFFERED_OUTCOMES = (
     (LeadOutcome.FOLLOW_UP, N_("Follow up…")),
     (LeadOutcome.NOT_SUITABLE, N_("Not suitable")),
 )
+UNSUITABLE_OUTCOMES = ((LeadOutcome.NOT_SUITABLE, N_("Not suitable")),)
 RECORDED = {
     LeadOutcome.ACCEPTED: N_("Accepted"),
     LeadOutcome.DECLINED: N_("Declined"),

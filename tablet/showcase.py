@@ -18,7 +18,7 @@ from branch_hub.client import HubClient, HubRefused, HubUnavailable, StaffSessio
 from branch_hub.client.models import ProductViewRequest
 from branch_hub.vocabulary import ProductViewMode
 from tablet.i18n import N_, Said, either, said
-from tablet.product_facts import ProductSource
+from tablet.product_facts import ProductSource, SearchSource
 
 __all__ = [
     "EXIT_GESTURE",
@@ -54,12 +54,24 @@ def hide_offer(offer: Any) -> None:
     offer.text, offer.height, offer.opacity = "", 0, 0
 
 
+class _TabletSearch:
+    """The tablet's catalogue as the compare and presentation screens read it."""
+
+    def __init__(self, tablet: Any) -> None:
+        self.tablet = tablet
+
+    def product(self, code: str) -> Mapping[str, Any] | None:
+        """The product's record from the copy in use, None without one."""
+        search = self.tablet.catalogue.search()
+        return search.product(code) if search is not None else None
+
+
 class Showcase:
     """The comparison and the presentation of one tablet."""
 
     def __init__(self, tablet: Any) -> None:
         self.tablet = tablet
-        self.products: ProductSource | None = None  # the catalogue the product screens read
+        self.products: ProductSource | None = None  # None: the tablet's own catalogue copy
         self.compared: list[str] = []
         self.presented: list[str] = []
         self.compare_back = ""
@@ -69,8 +81,10 @@ class Showcase:
 
     def records(self, codes: list[str]) -> list[Mapping[str, Any]]:
         """The catalogue records of `codes` that the source holds, in order."""
-        source = self.products
-        found = [source.product(code) for code in codes] if source is not None else []
+        source = self.products or SearchSource(
+            _TabletSearch(self.tablet), self.tablet.catalogue.image
+        )
+        found = [source.product(code) for code in codes]
         return [record for record in found if record is not None]
 
     def exit_mode(self) -> str:

@@ -5,7 +5,7 @@ real hub (run by tests/test_tablet_ui.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,15 @@ def catalogue() -> Any:
     return build_catalogue_folder(FOLDER)
 
 
-def _use_catalogue(device: Device, folder: Path = FOLDER) -> None:
+def _use_catalogue(rig: Rig, device: Device) -> None:
+    """Wait for the tablet's own copy: HQ's signed catalogue, pulled through the hub's mirror."""
+    keeper = device.tablet.catalogue_keeper
+    rig.until(lambda: keeper.copy.sequence is not None, "the tablet's verified catalogue copy")
+    assert device.tablet.catalogue is keeper
+
+
+def _use_folder(device: Device, folder: Path = FOLDER) -> None:
+    """A local index instead: a broken picture no signed catalogue could carry."""
     from tablet.catalogue_source import IndexFolderSource
 
     device.tablet.catalogue = IndexFolderSource(folder)
@@ -67,10 +75,16 @@ def _open_catalogue(rig: Rig, device: Device) -> None:
     rig.until(lambda: _searched(device), "the catalogue listed")
 
 
+def _viewed(views: Any, code: str) -> bool:
+    days = {datetime.now(UTC).date(), date.today()}  # the hub's business day, either side of 0h
+    rows = [row for day in days for row in views.day_counts(day)]
+    return any(row.product_code == code and row.mode == "viewed" for row in rows)
+
+
 def test_search_filter_and_open_a_product(rig: Rig, catalogue: Any) -> None:
     wealth = rig.device("CAT-W1")
     rig.login("CAT-W1", "w1")
-    _use_catalogue(wealth)
+    _use_catalogue(rig, wealth)
     _open_catalogue(rig, wealth)
     screen = _screen(wealth)
     wealth.view.inputs["query"].text = "稳健"
@@ -98,7 +112,7 @@ def test_search_filter_and_open_a_product(rig: Rig, catalogue: Any) -> None:
     rig.harness.frames(3)
     assert _on_screen(product.ids.disclaimer, wealth.view), "the disclaimer is on show"
     assert not product.lead_on, "no customer beside a searched product"
-    assert product.ids.compare.opacity == product.ids.present.opacity == 0, "no present helper"
+    assert product.ids.compare.opacity == product.ids.present.opacity == 1, "compare, present"
     assert not product.flag_text
     check_touch_targets(wealth.view)
     rig.shot(SHOTS / "tablet-product.png")
@@ -153,6 +167,7 @@ def test_a_broken_picture_shows_the_placeholder(rig: Rig, catalogue: Any) -> Non
     from tablet.catalogue_nav import open_product
 
     wealth = rig.show("CAT-W1")
+    _use_folder(wealth)
     today = datetime.now(UTC).date()
     broken = next(p for p in catalogue.products if p.image and p.on_sale(today))
     open_product(wealth.view, broken.code)
@@ -171,6 +186,7 @@ def test_a_broken_picture_shows_the_placeholder(rig: Rig, catalogue: Any) -> Non
     while wealth.view.drawn_screen != "advisor":
         press(rig, wealth.view, "back")
         rig.harness.frames(2)
+    wealth.tablet.catalogue = wealth.tablet.catalogue_keeper
 
 
 def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
@@ -199,9 +215,7 @@ def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
     lead = wealth.tablet.state.brief.leads[0]
     key = f"product:{lead.lead_id}"
     rig.until(lambda: key in wealth.view.buttons, "the lead's product button")
-    calls: list[tuple[str, Any]] = []  # the comparison and presentation the view offers
-    wealth.view.open_compare = lambda codes: calls.append(("compare", codes))
-    wealth.view.open_presentation = lambda code: calls.append(("present", code))
+    assert lead.products, "the hub names the lead's catalogue products"
     press(rig, wealth.view, key)
     rig.until(lambda: wealth.view.drawn_screen == "product", "the lead's product")
     product = _screen(wealth)
@@ -215,10 +229,16 @@ def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
     check_touch_targets(wealth.view)
     rig.shot(SHOTS / "tablet-lead-product.png")
     context = wealth.tablet.product_context
+    hub = rig.hub.hub
+    assert hub is not None
+    views = hub.views  # the hub recorded who viewed which product for which visit
+    rig.until(lambda: _viewed(views, context.current), "the view recorded at the hub")
+    assert "present" in wealth.view.buttons
     press(rig, wealth.view, "compare")
-    press(rig, wealth.view, "present")
-    assert calls == [("compare", context.codes), ("present", context.current)]
-    del wealth.view.open_compare, wealth.view.open_presentation
+    rig.until(lambda: wealth.view.drawn_screen == "compare", "the comparison")
+    assert wealth.tablet.showcase.compared == list(context.codes)[:3]
+    press(rig, wealth.view, "back")
+    rig.until(lambda: wealth.view.drawn_screen == "product", "back to the product")
     press(rig, wealth.view, "back")
     rig.until(lambda: wealth.view.drawn_screen == "advisor", "back to the brief")
     texts = [getattr(w, "text", "") for w in product.walk()]

@@ -8,7 +8,7 @@ checked by the hub's pin-check, with its real PIN hashes and lockouts.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from kivy.tests.common import UnitTestTouch
@@ -52,12 +52,26 @@ def product_source() -> tuple[Any, list[str]]:
     return source, codes
 
 
+def _record(view: Any, code: str) -> Any:
+    """A product's record in the tablet's own catalogue copy."""
+    search = view.tablet.catalogue.search()
+    assert search is not None
+    return search.product(code)
+
+
 def _ready(rig: Rig, name: str, staff_id: str) -> tuple[Device, list[str]]:
     device = rig.devices.get(name) or rig.device(name)
     rig.login(name, staff_id) if device.tablet.state.session is None else rig.show(name)
-    source, codes = product_source()
-    device.view.products = source
-    return device, codes
+    keeper = device.tablet.catalogue_keeper
+    rig.until(lambda: keeper.copy.sequence is not None, "the tablet's verified catalogue copy")
+    device.view.products = None  # the tablet's own copy, pulled through the hub's mirror
+    search = keeper.search()
+    assert search is not None
+    codes: list[str] = []
+    for category in ("deposit", "wealth", "fund", "insurance", "loan", "card", "forex", "pension"):
+        codes += [hit.code for hit in search.products("", date.today(), (category,), limit=1)]
+    assert len(codes) >= 4, "the hub's catalogue spans four categories"
+    return device, codes[:4]
 
 
 def _texts(view: Any) -> list[str]:
@@ -77,7 +91,7 @@ def test_compare_two_then_three_refuse_a_fourth_and_remove_one(rig: Rig) -> None
     rig.until(lambda: len(_columns(view)) == 3, "three products side by side")
     texts = _texts(view)
     for code in codes[:3]:
-        record = view.products.product(code)
+        record = _record(view, code)
         assert record["name_zh"] in texts
         assert record["disclaimer_zh"] in texts, "every product's disclaimer is shown"
     assert any("风险" in t for t in texts), "risk badges in Chinese"
@@ -139,7 +153,7 @@ def test_presenting_shows_only_product_facts(rig: Rig) -> None:
     assert view.open_presentation(codes[0])
     rig.until(lambda: view.drawn_screen == "present" and view.presenting, "presentation")
     rig.harness.frames(3)
-    record = view.products.product(codes[0])
+    record = _record(view, codes[0])
     texts = _texts(view)
     assert record["name_zh"] in texts
     assert record["disclaimer_zh"] in texts

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from branch_hub.client.catalogue_copy import CatalogueCopyError
 from tablet import catalogue_nav, theme
-from tablet.catalogue_source import CopySource, IndexFolderSource, source_of
+from tablet.catalogue_source import IndexFolderSource, source_of
 from tablet.catalogue_words import (
     LINE_CATEGORIES,
     amount_text,
@@ -114,31 +115,55 @@ def test_an_index_folder_is_a_source(tmp_path: Path) -> None:
 
 
 class _Copy:
-    """Stands in for the verified copy: open() and file() as its contract says."""
+    """Stands in for the verified copy: open(), file() and forget_current() as its contract says."""
 
     def __init__(self, folder: Path) -> None:
-        self.folder, self.sequence, self.opened = folder, 1, 0
+        self.folder, self.opened, self.tampered = folder, 0, False
+        self.sequence: int | None = 1
 
     def open(self) -> Any:
+        from branch_hub.client.catalogue_copy import CatalogueCopyError
         from branch_hub.client.catalogue_search import CatalogueSearch
 
         self.opened += 1
+        if self.tampered:
+            raise CatalogueCopyError("catalogue_copy_tampered", "index digest")
         return CatalogueSearch(self.folder / "index.sqlite")
 
     def file(self, name: str) -> bytes | None:
         return b"png" if name == "p.png" else None
 
+    def forget_current(self) -> None:
+        self.sequence = None
 
-def test_the_verified_copy_is_reopened_only_when_it_changes(tmp_path: Path) -> None:
-    build_catalogue_folder(tmp_path, products=10, articles=5)
-    copy = _Copy(tmp_path)
-    source = CopySource(copy)
-    first = source.search()
-    assert source.search() is first
+
+def test_the_keeper_reopens_the_copy_only_when_it_changes_and_drops_a_tampered_one(
+    tmp_path: Path,
+) -> None:
+    from tablet.catalogue_keeper import RETRY_S, CatalogueKeeper
+
+    build_catalogue_folder(tmp_path / "cat", products=10, articles=5)
+    now = [1000.0]
+    keeper = CatalogueKeeper(lambda: now[0], tmp_path / "keeper")
+    copy = keeper.copy = _Copy(tmp_path / "cat")  # type: ignore[assignment]
+    first = keeper.search()
+    assert first is not None
+    assert keeper.search() is first
     copy.sequence = 2
-    assert source.search() is not first
+    assert keeper.search() is not first
     assert copy.opened == 2
-    assert (source.image("p.png"), source.image("q.png")) == (b"png", None)
+    assert (keeper.image("p.png"), keeper.image("q.png")) == (b"png", None)
+    copy.tampered, copy.sequence = True, 3
+    assert keeper.search() is None, "a copy changed on disk is refused"
+    assert keeper.problem == "catalogue_copy_tampered"
+    assert copy.sequence is None
+    keeper._next, keeper.running = now[0] + 900, True
+    assert keeper.settled(None) is False
+    assert keeper.problem == ""
+    refused = CatalogueCopyError("catalogue_bad_chunk", "one flipped bit")
+    assert keeper.settled(refused) is False, "never put on a staff member's screen"
+    assert keeper.problem == "catalogue_bad_chunk"
+    assert keeper._next == now[0] + RETRY_S
 
 
 def _view(tmp_path: Path) -> Any:
@@ -146,6 +171,7 @@ def _view(tmp_path: Path) -> Any:
     session = SimpleNamespace(role="wealth_manager", staff_id="w1")
     state = SimpleNamespace(session=session, touch=lambda: None)
     tablet = SimpleNamespace(store=store, state=state, screen="advisor", activity=lambda: None)
+    tablet.catalogue = IndexFolderSource(tmp_path / "catalogue")
     return SimpleNamespace(tablet=tablet)
 
 

@@ -250,6 +250,10 @@ class CatalogueCopy:
             if path.name not in keep:
                 shutil.rmtree(path, ignore_errors=True)
 
+    def forget_current(self) -> None:
+        """Stop using the copy (found changed on disk): the next refresh takes a whole new one."""
+        (self.folder / "current.json").unlink(missing_ok=True)
+
     # -- use ------------------------------------------------------------------------------------
     def open(self) -> CatalogueSearch | None:
         """Search over the copy in use after checking it again; None before the first copy."""

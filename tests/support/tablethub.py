@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import orjson
 import requests
 from aiohttp import web
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.api import create_app
@@ -24,10 +25,14 @@ from branch_hub.api.serve import hub_ssl_context
 from branch_hub.config import load_config
 from branch_hub.hub import Hub, HubOptions
 from branch_hub.security import HubSecurity
+from sync.catalogue_bundle import publish_catalogue
+from sync.catalogue_cli import write_catalogue_dir
+from sync.catalogue_synth import generate_catalogue
 from sync.keys import load_hub_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
+from sync.synth_products import CatalogueRef, read_catalogue_refs
 from tests.support.hubkit import open_hub
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
@@ -38,6 +43,9 @@ STAFF = (
     ("t1", "柜员 Teller One", "teller"),
 )
 SAMPLE = Path(__file__).resolve().parents[2] / "branch_hub" / "sample_branch.toml"
+CATALOGUE_PRODUCTS, CATALOGUE_ARTICLES, CATALOGUE_SEED = 80, 60, 11
+HQ_PUBLIC = "hq_signing.pub"  # beside the hub's data: HQ's key, as branch IT installs it
+HQ_CATALOGUE = "hq-catalogue-pub"  # HQ's published catalogue (the hub pulls it by file://)
 _T = TypeVar("_T")
 
 
@@ -48,13 +56,14 @@ def build_cache(root: Path, customers: int = 60) -> list[dict[str, Any]]:
     write_key_pair("hub", cache_dir / "hub_sync.key", root / "hub_sync.pub")
     hub_key = load_hub_private(cache_dir / "hub_sync.key")
     export = root / "export.jsonl"
+    hq = Ed25519PrivateKey.generate()
+    refs = publish_test_catalogue(root, hq)
     write_export_file(
-        SynthOptions(customers=customers, seed=8, as_of=date.today()),
+        SynthOptions(customers=customers, seed=8, as_of=date.today(), catalogue=refs),
         export,
         workers=1,
         progress=False,
     )
-    hq = Ed25519PrivateKey.generate()
     config = load_config(SAMPLE)
     publish(
         export, hub_key.public_key(), hq, root / "pub", config.branch.id, workers=1, progress=False
@@ -70,6 +79,41 @@ def build_cache(root: Path, customers: int = 60) -> list[dict[str, Any]]:
     rows = [orjson.loads(line) for line in export.read_bytes().splitlines()]
     export.unlink()  # the plaintext export must not linger where the hygiene test searches
     return rows
+
+
+def publish_test_catalogue(root: Path, hq: Ed25519PrivateKey) -> tuple[CatalogueRef, ...]:
+    """HQ's synthetic catalogue signed into root/HQ_CATALOGUE, HQ's public key in root/HQ_PUBLIC;
+    returns the products the export's leads may name."""
+    catalogue = generate_catalogue(
+        CATALOGUE_PRODUCTS, CATALOGUE_ARTICLES, seed=CATALOGUE_SEED, as_of=date.today()
+    )
+    write_catalogue_dir(catalogue, root / "hq-catalogue-source")
+    publish_catalogue(catalogue, hq, root / HQ_CATALOGUE)
+    public = hq.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (root / HQ_PUBLIC).write_bytes(public)
+    return read_catalogue_refs(root / "hq-catalogue-source")
+
+
+def _with_catalogue(config: Any, data: Path) -> Any:
+    """The sample branch, pulling HQ's catalogue when the test published one."""
+    if not (data / HQ_PUBLIC).exists():
+        return config
+    update = {
+        "catalogue_url": (data / HQ_CATALOGUE).as_uri() + "/",
+        "signing_public_key": str(data / HQ_PUBLIC),
+    }
+    return config.model_copy(update={"hq": config.hq.model_copy(update=update)})
+
+
+async def _catalogue_applied(hub: Hub) -> None:
+    """Wait (at most 30 s) until the hub serves the catalogue it pulls at start."""
+    for _ in range(600):
+        if hub.catalogue.facts() is not None or not hub.catalogue.settings.url:
+            return
+        await asyncio.sleep(0.05)
+    raise RuntimeError("the hub did not apply the test catalogue")
 
 
 async def _in_loop(fn: Callable[[], _T]) -> _T:
@@ -113,7 +157,7 @@ class TabletHub:
         return self
 
     async def _up(self) -> None:
-        config = load_config(SAMPLE)
+        config = _with_catalogue(load_config(SAMPLE), self.data)
         hub = open_hub(config, self.data, self.tls, HubOptions(cache_dir=self.data / "cache"))
         if not hub.security.staff.list():
             for staff_id, name, role in STAFF:
@@ -124,6 +168,7 @@ class TabletHub:
         await site.start()
         self.port = self._runner.addresses[0][1]
         await hub.start()
+        await _catalogue_applied(hub)
         self.hub = hub
 
     async def _down(self) -> None:
