@@ -50,10 +50,13 @@ def counter_name(counter_id: str, brief_names: dict[str, str]) -> str:
 
 
 def counter_lead(brief: Brief | None) -> BriefLead | None:
-    """The first lead of the served customer with no outcome yet (the one for the counter)."""
+    """The first lead of the served customer with no outcome yet that the hub found suitable."""
     if brief is None:
         return None
-    return next((lead for lead in brief.leads if lead.outcome is None), None)
+    return next(
+        (lead for lead in brief.leads if lead.outcome is None and lead.not_suitable_reason is None),
+        None,
+    )
 
 
 class CounterWork:

@@ -79,9 +79,32 @@ class Rig:
         self.shown: Device | None = None
 
     def vip(self, index: int = 0) -> dict[str, Any]:
-        """A priority customer with at least one lead."""
-        found = [r for r in self.rows if r["tier"] in ("wealth", "private") and r["leads"]]
+        """A priority customer with at least one lead, every lead one staff may pitch."""
+        found = [
+            r
+            for r in self.rows
+            if r["tier"] in ("wealth", "private") and r["leads"] and self.pitchable(r)
+        ]
         return found[index]
+
+    def pitchable(self, row: dict[str, Any]) -> bool:
+        """True when the brief will offer leads and the hub finds none of them unsuitable."""
+        from datetime import date
+
+        from branch_hub.briefs import judge_lead, sort_leads
+
+        hub = self.hub.hub
+        facts = hub.catalogue.facts() if hub is not None else None
+        assessment, today = row.get("risk_assessment"), date.today()
+        leads = sort_leads(row["leads"], today)
+        return (
+            bool(leads)
+            and not row.get("lead_declines")
+            and all(
+                judge_lead(lead, facts, assessment, today).not_suitable_reason is None
+                for lead in leads
+            )
+        )
 
     def pump_all(self) -> None:
         """Let every tablet not on screen take its messages too."""
