@@ -49,6 +49,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         {"publish_s", "pull_s", "pull_vs_copy_ratio", "delta_vs_full_pull_ratio"},
     ),
     (
+        "catalogue_copy",
+        ["--products", "40", "--articles", "100", "--opens", "3"],
+        {"first_s", "first_vs_baseline_ratio", "delta_fetched_chunks", "open_ms_p50", "file_ms_p50"},
+    ),
+    (
         "catalogue_search",
         ["--products", "200", "--articles", "500", "--queries", "40"],
         {"build_s", "fts_ms_p99", "like_over_fts_p50", "mismatches_vs_like"},

@@ -252,6 +252,34 @@ def test_open_refuses_a_copy_changed_on_disk(world: World) -> None:
         search.close()
 
 
+def test_a_picture_changed_on_disk_is_refused_after_its_list_was_read(world: World) -> None:
+    catalogue = _catalogue()
+    copy = CatalogueCopy(world.tmp / "tablet")
+    copy.refresh(_local_fetch(_pulled(world, catalogue)), world.key_hex())
+    version = next((world.tmp / "tablet").glob("v1-*"))
+    image = next(p.image for p in catalogue.products if p.image)
+    assert copy.file(image) == catalogue.assets[image]  # the list is now read and kept
+    chunk, offset, size, _ = json.loads((version / "files.json").read_bytes())[image]
+    good = (version / "chunks" / chunk).read_bytes()
+    flipped = bytearray(good)
+    flipped[offset + size // 2] ^= 1
+    (version / "chunks" / chunk).write_bytes(bytes(flipped))
+    with pytest.raises(CatalogueCopyError) as tampered:
+        copy.file(image)  # the kept list's digest still catches the picture's bytes
+    assert tampered.value.reason_code == "catalogue_copy_tampered"
+    (version / "chunks" / chunk).write_bytes(good)
+    listing = version / "files.json"
+    listing.write_bytes(listing.read_bytes().replace(b"[", b"[ ", 1))
+    readers: list[Callable[[], object]] = [
+        copy.open,
+        lambda: CatalogueCopy(world.tmp / "tablet").file(image),
+    ]
+    for read in readers:
+        with pytest.raises(CatalogueCopyError) as changed:
+            read()
+        assert changed.value.reason_code == "catalogue_copy_tampered"
+
+
 class Killed(BaseException):
     """The tablet's process dying in the middle of a refresh."""
 

@@ -15,7 +15,8 @@ A refresh checks HQ's signature on the pointer and manifest and every chunk's si
 before it builds the index, all in a staging folder; `current.json` is then replaced in one
 rename, so a refused or killed refresh leaves the previous copy in use. Chunks that did not change
 are taken from the previous copy, not fetched again. `open()` checks the copy again (signatures,
-chunk hashes, the index's recorded digest) before searching it.
+chunk hashes, the index's recorded digest) before searching it. `file()` checks `files.json`
+against its recorded digest once per copy, keeps it parsed, and hashes every picture it reads.
 """
 
 from __future__ import annotations
@@ -97,6 +98,9 @@ class CatalogueCopy:
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        # files.json of the copy in use as checked against its recorded digest, parsed once:
+        # ((version, digest), name -> entry). Each file() still hashes the bytes it reads.
+        self._listing: tuple[tuple[str, str], dict[str, Any]] | None = None
 
     # -- what is held ---------------------------------------------------------------------------
     def _record(self) -> dict[str, Any] | None:
@@ -304,10 +308,7 @@ class CatalogueCopy:
         if record is None:
             return None
         version = self.folder / str(record["version"])
-        listing = (version / "files.json").read_bytes()
-        if hashlib.sha256(listing).hexdigest() != record["files_sha256"]:
-            raise CatalogueCopyError("catalogue_copy_tampered", "files.json")
-        entry = json.loads(listing).get(name)
+        entry = self._files(version, record).get(name)
         if entry is None:
             return None
         chunk, offset, size, digest = entry
@@ -317,3 +318,15 @@ class CatalogueCopy:
         if hashlib.sha256(data).hexdigest() != digest:
             raise CatalogueCopyError("catalogue_copy_tampered", f"file {name[:70]}")
         return data
+
+    def _files(self, version: Path, record: dict[str, Any]) -> dict[str, Any]:
+        """The copy's file list, checked against its recorded digest when first read."""
+        held = (str(record["version"]), str(record["files_sha256"]))
+        if self._listing is not None and self._listing[0] == held:
+            return self._listing[1]
+        listing = (version / "files.json").read_bytes()
+        if hashlib.sha256(listing).hexdigest() != held[1]:
+            raise CatalogueCopyError("catalogue_copy_tampered", "files.json")
+        entries: dict[str, Any] = json.loads(listing)
+        self._listing = (held, entries)
+        return entries
