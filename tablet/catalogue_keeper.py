@@ -37,6 +37,7 @@ class CatalogueKeeper:
         self.problem = ""  # the last refusal's reason code ("" when the last refresh was fine)
         self._search: CatalogueSearch | None = None
         self._sequence: int | None = None
+        self._opened: tuple[int, CatalogueSearch] | None = None  # checked on the worker
 
     # -- what the screens read ---------------------------------------------------------------
     def search(self) -> CatalogueSearch | None:
@@ -44,8 +45,9 @@ class CatalogueKeeper:
         sequence = self.copy.sequence
         if self._search is not None and sequence == self._sequence:
             return self._search
+        opened, self._opened = self._opened, None
         try:
-            fresh = self.copy.open()
+            fresh = opened[1] if opened and opened[0] == sequence else self.copy.open()
         except CatalogueCopyError as exc:
             self._dropped(exc)
             fresh = None
@@ -85,8 +87,20 @@ class CatalogueKeeper:
         submit("catalogue", lambda: self._refresh(client()))
 
     def _refresh(self, client: HubClient) -> CopyResult:
-        """One refresh (on the hub worker): HQ's key as the hub knows it, then the signed files."""
-        return self.copy.refresh(client.catalogue_file, client.catalogue_key())
+        """One refresh (on the hub worker): HQ's key as the hub knows it, then the signed files.
+
+        A new copy is also opened (checked whole: tens of milliseconds for a full catalogue) here,
+        so the UI thread only picks it up.
+        """
+        result = self.copy.refresh(client.catalogue_file, client.catalogue_key())
+        sequence = self.copy.sequence
+        if sequence is not None and sequence != self._sequence:
+            try:
+                search = self.copy.open()
+            except CatalogueCopyError:
+                search = None  # the UI thread's own open() refuses it and drops it
+            self._opened = (sequence, search) if search is not None else None
+        return result
 
     def settled(self, failure: Exception | None) -> bool:
         """Note the outcome; True when the failure must be shown as any call's (revoked)."""

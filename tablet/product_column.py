@@ -16,6 +16,7 @@ from kivy.metrics import sp
 from kivy.properties import ListProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
+from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
@@ -68,8 +69,10 @@ class ProductColumn(BoxLayout):  # type: ignore[misc]
         big: bool = False,
         eligibility: bool = True,
         remove: Callable[[str], None] | None = None,
+        image: bytes | None = None,
     ) -> None:
-        """Draw `facts`; `big` for the customer's eyes, `remove` adds the column's remove button."""
+        """Draw `facts`; `big` for the customer's eyes, `remove` adds the column's remove button,
+        `image` the product's picture (drawn when it decodes)."""
         self.clear_widgets()
         self.buttons = {}
         self.code = facts.code
@@ -80,6 +83,12 @@ class ProductColumn(BoxLayout):  # type: ignore[misc]
             self.buttons[f"remove:{facts.code}"] = button
             self.add_widget(button)
         self._text("Title", facts.name, size["title"])
+        if image is not None:
+            from tablet.product_view import picture
+
+            shown = picture(image, facts.image or "")
+            if isinstance(shown, Image):  # for the customer: a picture or nothing
+                self.add_widget(shown)
         self._text("Caption", facts.category, size["small"])
         fill = theme.RISK_COLOURS.get(f"R{facts.risk_level}", theme.NAVY)
         self._text("RiskBadge", facts.risk, size["body"], fill=list(fill))

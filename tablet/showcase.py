@@ -87,6 +87,13 @@ class Showcase:
         found = [source.product(code) for code in codes]
         return [record for record in found if record is not None]
 
+    def picture(self, name: str | None) -> bytes | None:
+        """A product picture's bytes from the catalogue in use (None without one)."""
+        if not name:
+            return None
+        source = self.products or self.tablet.catalogue
+        return source.image(name)
+
     def exit_mode(self) -> str:
         """How staff leave the presentation: the PIN (default) or the staff gesture."""
         mode = self.tablet.store.settings().get("presentation_exit")

@@ -6,6 +6,7 @@ the hub) or the staff gesture, as the tablet's settings say.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kivy.factory import Factory
@@ -24,7 +25,12 @@ __all__ = ["SHOWCASE_SCREENS", "CompareScreen", "PinPad", "PresentScreen"]
 PIN_MAX = 12
 
 
-def _fill(box: Any, records: list[Any], **show: Any) -> list[ProductColumn]:
+def _fill(
+    box: Any,
+    records: list[Any],
+    pictures: Callable[[str | None], bytes | None] | None = None,
+    **show: Any,
+) -> list[ProductColumn]:
     """One column per record in `box`, drawn again from the records (the language may switch).
 
     The row is as tall as the tallest column's content, and every column as tall as the row.
@@ -37,7 +43,9 @@ def _fill(box: Any, records: list[Any], **show: Any) -> list[ProductColumn]:
 
     for record in records:
         column = Factory.ProductColumn()
-        column.show(facts_of(record), **show)
+        facts = facts_of(record)
+        image = pictures(facts.image) if pictures is not None else None
+        column.show(facts, image=image, **show)
         column.bind(minimum_height=fit)
         box.add_widget(column)
         columns.append(column)
@@ -159,7 +167,7 @@ class PresentScreen(TabletScreen):
         if key != self._drawn:
             self._drawn = key
             records = showcase.records(showcase.presented)
-            _fill(self.ids.columns, records, big=True, eligibility=False)
+            _fill(self.ids.columns, records, showcase.picture, big=True, eligibility=False)
         while showcase.pin_answers:
             answer = showcase.pin_answers.popleft()
             self.pad.checking = False

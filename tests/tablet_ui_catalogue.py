@@ -189,11 +189,23 @@ def test_a_broken_picture_shows_the_placeholder(rig: Rig, catalogue: Any) -> Non
     wealth.tablet.catalogue = wealth.tablet.catalogue_keeper
 
 
+def _naming_products(rig: Rig) -> dict[str, Any]:
+    """A customer with a card whose first lead names catalogue products staff may pitch."""
+    from branch_hub.briefs import sort_leads
+
+    def first_names_products(row: dict[str, Any]) -> bool:
+        leads = sort_leads(row["leads"], date.today())
+        return bool(leads and leads[0].get("product_codes"))
+
+    rows = [r for r in rig.rows if r["cards"] and rig.pitchable(r) and first_names_products(r)]
+    return sorted(rows, key=lambda r: r["tier"] not in ("wealth", "private"))[0]
+
+
 def test_a_leads_product_opens_from_the_brief(rig: Rig, catalogue: Any) -> None:
     wealth = rig.show("CAT-W1")
     lobby = rig.device("CAT-L1")
     rig.login("CAT-L1", "lm1")
-    customer = rig.vip(2)
+    customer = _naming_products(rig)
     number = rig.hub.arrive(customer["cards"][0]["pan"])["ticket"]["number"]
     board = lobby.tablet.state.board
     rig.until(lambda: any(v.ticket == number for v in board.visits.values()), "arrival")

@@ -26,9 +26,7 @@ pytestmark = scenarios.pytestmark
 def _customer(rig: Rig) -> dict[str, Any]:
     """A customer with a card, two leads or more, and no declines in HQ's history."""
     return next(
-        r
-        for r in rig.rows
-        if r["cards"] and len(r["leads"]) >= 2 and not r.get("lead_declines") and rig.pitchable(r)
+        r for r in rig.rows if r["cards"] and len(r["leads"]) >= 2 and rig.pitchable(r, first=2)
     )
 
 

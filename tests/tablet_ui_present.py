@@ -158,6 +158,10 @@ def test_presenting_shows_only_product_facts(rig: Rig) -> None:
     assert record["name_zh"] in texts
     assert record["disclaimer_zh"] in texts
     assert all(f"•  {p}" in texts for p in record["selling_points_zh"])
+    from kivy.uix.image import Image
+
+    pictured = bool(record.get("image"))  # the verified copy's picture, drawn for the customer
+    assert any(isinstance(w, Image) for w in view.screen.walk()) == pictured
     _nothing_for_staff(view, secrets)
     assert set(view.buttons) == {"leave"}, "no navigation but the way out"
     check_touch_targets(view)

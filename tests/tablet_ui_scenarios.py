@@ -79,16 +79,17 @@ class Rig:
         self.shown: Device | None = None
 
     def vip(self, index: int = 0) -> dict[str, Any]:
-        """A priority customer with at least one lead, every lead one staff may pitch."""
+        """A priority customer with a card whose first lead is one staff may pitch."""
         found = [
             r
             for r in self.rows
-            if r["tier"] in ("wealth", "private") and r["leads"] and self.pitchable(r)
+            if r["tier"] in ("wealth", "private") and r["cards"] and self.pitchable(r)
         ]
         return found[index]
 
-    def pitchable(self, row: dict[str, Any]) -> bool:
-        """True when the brief will offer leads and the hub finds none of them unsuitable."""
+    def pitchable(self, row: dict[str, Any], first: int = 1) -> bool:
+        """True when the brief will offer `first` leads or more and the hub finds none of its
+        first `first` leads (best score first, as the brief lists them) unsuitable."""
         from datetime import date
 
         from branch_hub.briefs import judge_lead, sort_leads
