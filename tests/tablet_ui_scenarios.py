@@ -225,6 +225,11 @@ def press(rig: Rig, view: Any, key: str) -> None:
     if scroll is not None and button in list(scroll.scroll.walk()):
         scroll.scroll.scroll_to(button, animate=False)
     rig.harness.frames(3)  # let the layout settle: the tap lands where the button is drawn
+    if scroll is not None:
+        # A ScrollView takes a tap while its content still glides (a bounce back after the card
+        # grew or shrank) as "stop scrolling", not as a tap on the button under the finger.
+        effects = [e for e in (scroll.scroll.effect_x, scroll.scroll.effect_y) if e is not None]
+        rig.until(lambda: not any(e.velocity for e in effects), "the card at rest")
     rig.harness.tap(button)
 
 
