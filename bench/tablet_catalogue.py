@@ -51,7 +51,7 @@ def _open_tablet(harness: Any, hub: Any, root: Path, folder: Path) -> tuple[Any,
     from tests.support.tablethub import PIN
 
     tablet = Tablet(DeviceStore(root / "app"), idle_timeout_s=10**9, loop=harness.use_asyncio())
-    tablet.catalogue = IndexFolderSource(folder)  # type: ignore[attr-defined]
+    tablet.catalogue = IndexFolderSource(folder)
     view = TabletView(tablet)
     harness.show(view, (1280, 800))
     Clock.schedule_interval(view.tick, 0)

@@ -11,8 +11,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from branch_common.i18n import format_amount, format_date
-from branch_common.suitability import Verdict, suitability
+from branch_hub.client.i18n import format_amount, format_date
+from branch_hub.client.suitability import Verdict, suitability
 from tablet import theme
 from tablet.i18n import N_, _, language
 

@@ -51,7 +51,13 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     (
         "catalogue_copy",
         ["--products", "40", "--articles", "100", "--opens", "3"],
-        {"first_s", "first_vs_baseline_ratio", "delta_fetched_chunks", "open_ms_p50", "file_ms_p50"},
+        {
+            "first_s",
+            "first_vs_baseline_ratio",
+            "delta_fetched_chunks",
+            "open_ms_p50",
+            "file_ms_p50",
+        },
     ),
     (
         "catalogue_search",

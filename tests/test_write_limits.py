@@ -55,7 +55,8 @@ def test_every_write_route_names_its_write_class() -> None:
     assert writes
     assert [r.path for r in writes if r.limit is None] == []
     own = {r.path for r in writes if BUDGETS[r.limit or WriteClass.OWN_LOCKOUT] is None}
-    assert own == {f"{BASE}/login", f"{BASE}/enrol"}  # the security module's own lockouts
+    # The security module's own lockouts: the PIN check counts with the failed logins.
+    assert own == {f"{BASE}/login", f"{BASE}/enrol", f"{BASE}/session/pin-check"}
 
     async def handler(_request: web.Request) -> web.Response:
         return web.Response()

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
+from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
 from branch_hub.client.enrolment import EnrolRequest
 from branch_hub.client.models import (
     CommandRequest,
@@ -25,7 +26,9 @@ from branch_hub.client.models import (
     LeadOutcomeRequest,
     LoginRequest,
     NoteRequest,
+    PinCheckRequest,
     PrintResult,
+    ProductViewRequest,
     ReportRequest,
     ResumeRequest,
     ServedTicket,
@@ -121,6 +124,12 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
     LoginRequest: {
         "staff_id": {"type": "string", "minLength": 1, "maxLength": STAFF_ID_MAX_CHARS},
         "pin": {"type": "string", "minLength": 1, "maxLength": MAX_SECRET_LEN},
+    },
+    PinCheckRequest: {"pin": {"type": "string", "minLength": 1, "maxLength": MAX_SECRET_LEN}},
+    ProductViewRequest: {
+        "product_code": {"type": "string", "pattern": f"^{PRODUCT_CODE.pattern}$", "maxLength": 20},
+        "visit_id": _text(VISIT_ID_MAX_CHARS, nullable=True),
+        "request_id": _OPT_REQUEST_ID,
     },
     NoteRequest: {"text": _text(NOTE_MAX_CHARS), "request_id": _OPT_REQUEST_ID},
     HandoffRequest: {
