@@ -103,26 +103,8 @@ def run_day(
         if kind == 1:
             index = int(payload)
             c = customers[index]
-            before = _before_issue(engine, c, all_ordinary)
-            ticket = engine.issue(
-                c.service,
-                KIOSK,
-                tier="mass" if all_ordinary else c.tier,
-                appointment=c.appointment and not all_ordinary,
-            ).ticket
-            assert ticket is not None  # noqa: S101 - issue always returns its ticket
-            by_ticket[ticket.id] = index
-            estimate = engine.estimate(ticket.id)
-            shown = estimate.whole_minutes()
-            result[index] = {
-                **before,
-                "priority": ticket.priority,
-                "estimate_mid_min": estimate.mid_min,
-                "estimate_low_min": estimate.low_min,
-                "shown_low": shown[0],
-                "shown_high": shown[1],
-                "next": estimate.next,
-            }
+            ticket_id, result[index] = _arrive(engine, c, all_ordinary)
+            by_ticket[ticket_id] = index
             for counter, serves in zip(counters, COUNTERS, strict=True):
                 if not busy[counter] and c.service in serves:
                     call(counter, now)
@@ -130,6 +112,31 @@ def run_day(
         else:
             call(str(payload), now)
     return result
+
+
+def _arrive(
+    engine: QueueEngine, c: Customer, all_ordinary: bool
+) -> tuple[str, dict[str, float | bool]]:
+    """Issue a customer's ticket; return its id and the estimate as printed on it."""
+    before = _before_issue(engine, c, all_ordinary)
+    ticket = engine.issue(
+        c.service,
+        KIOSK,
+        tier="mass" if all_ordinary else c.tier,
+        appointment=c.appointment and not all_ordinary,
+    ).ticket
+    assert ticket is not None  # noqa: S101 - issue always returns its ticket
+    estimate = engine.estimate(ticket.id)
+    shown = estimate.whole_minutes()
+    return ticket.id, {
+        **before,
+        "priority": ticket.priority,
+        "estimate_mid_min": estimate.mid_min,
+        "estimate_low_min": estimate.low_min,
+        "shown_low": shown[0],
+        "shown_high": shown[1],
+        "next": estimate.next,
+    }
 
 
 def _fresh(policy: QueuePolicy) -> tuple[QueueEngine, ManualClock, datetime]:
