@@ -3,7 +3,7 @@
 The formula in `_estimate.py` gives a raw point (people ahead times service time over capacity).
 Each called ticket's raw point at issue is paired with the wait it then had, as the ratio of the
 wait to the raw point; the ratios are kept per band of raw points, and a new raw point gets its
-band's 10th to 90th percentile ratio times the raw point as its range and the median ratio as
+band's 7th to 93rd percentile ratio times the raw point as its range and the median ratio as
 its point (docs/queue.md, "Wait range"). Until a band has enough history, fixed cold-start
 factors stand in.
 """
@@ -37,9 +37,11 @@ WINDOW = 400
 MIN_BAND_SAMPLES = 40
 """Below this many pairs a band uses the cold-start factors."""
 
-LOW_QUANTILE = 0.1
-HIGH_QUANTILE = 0.9
-"""The range holds the middle 80 % of past waits in the band."""
+LOW_QUANTILE = 0.07
+HIGH_QUANTILE = 0.93
+"""The range holds the middle 86 % of past waits in the band: the past is a little kinder than
+the next hour (waits are learnt only once called, so a building queue lags), and 10th-90th held
+only 78 % of ranged tickets on the bench's days (docs/queue.md, "Wait range")."""
 
 NEXT_WITHIN_MIN = 3.0
 """A customer with nobody ahead whose range ends within this many minutes is told "next"."""

@@ -32,8 +32,9 @@ MIN_CAPACITY = 0.1
 
 @dataclass(frozen=True, slots=True)
 class WaitRange:
-    """Expected wait in minutes: the range holding 8 in 10 such waits, the point estimate, how
-    many are called first, and whether the customer is about to be called."""
+    """Expected wait in minutes: the range past waits of similar tickets fell in (7th to 93rd
+    percentile), the point estimate, how many are called first, and whether the customer is
+    about to be called."""
 
     ahead: int
     low_min: float
