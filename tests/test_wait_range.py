@@ -3,16 +3,25 @@ the kiosk, the printed ticket, the lobby display and the tablet's lobby board.""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from branch_common.wait_words import wait_words
 from branch_hub.client.models import LobbyBoard
 from branch_hub.config import QueuePolicy
-from branch_hub.queue import ManualClock, QueueEngine, WaitRange, menu_estimates, waiting_snapshot
+from branch_hub.queue import (
+    ManualClock,
+    QueueEngine,
+    QueueStore,
+    WaitRange,
+    menu_estimates,
+    waiting_snapshot,
+)
 from branch_hub.queue._calibration import (
     BANDS_MIN,
     HIGH_QUANTILE,
@@ -190,3 +199,29 @@ def _tablet_board(code: str, pair: tuple[int, int]) -> dict[str, Any]:
         "alerts": [],
         "wait_min": {code: list(pair)},
     }
+
+
+def test_a_reopened_store_keeps_what_the_range_learnt(tmp_path: Path) -> None:
+    clock = ManualClock(START)
+    path = tmp_path / "q.db"
+    with QueueStore(path, queue_config(), clock, synchronous="NORMAL") as store:
+        store.open_counter("K1", STAFF)
+        for _ in range(MIN_BAND_SAMPLES + 15):  # yesterday: each waited 3 min behind one served
+            store.issue("cash", KIOSK)
+            clock.advance(minutes=3)
+            store.call_next("K1", STAFF)
+        clock.set(START + timedelta(days=1))
+        _serve_one(store)
+        live = menu_estimates(store)["cash"]
+    # 3-minute services make the formula say 1.5 min (half a service); yesterday's customers
+    # waited 3, and so the range says today
+    assert live.mid_min == pytest.approx(3.0, abs=0.05)
+    with QueueStore(path, queue_config(), clock, synchronous="NORMAL") as reopened:
+        assert menu_estimates(reopened)["cash"] == live
+
+
+def _serve_one(queue: QueueEngine | QueueStore) -> None:
+    """Open K1 and call one cash ticket to it: the next cash customer waits behind it."""
+    queue.open_counter("K1", STAFF)
+    queue.issue("cash", KIOSK)
+    queue.call_next("K1", STAFF)
