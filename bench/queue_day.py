@@ -10,8 +10,9 @@ import heapq
 import math
 import random
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bench.queue_branch import (
@@ -42,18 +43,18 @@ class Customer:
     duration_min: float
 
 
-def simulate_arrivals(seed: int) -> list[Customer]:
+def simulate_arrivals(seed: int, profile: Sequence[int] = PROFILE) -> list[Customer]:
     """Draw one day of arrivals (non-homogeneous Poisson by thinning) with service times."""
     rng = random.Random(seed)
-    peak = max(PROFILE) / 60.0
+    peak = max(profile) / 60.0
     medians = {s[0]: s[2] for s in SERVICES}
     customers: list[Customer] = []
     t = 0.0
     while True:
         t += rng.expovariate(peak)
-        if t >= 60 * len(PROFILE):
+        if t >= 60 * len(profile):
             return customers
-        if rng.random() > PROFILE[int(t // 60)] / 60.0 / peak:
+        if rng.random() > profile[int(t // 60)] / 60.0 / peak:
             continue
         service, tier, appointment = draw_customer(rng)
         duration = rng.lognormvariate(math.log(medians[service]), SIGMA)
@@ -61,11 +62,16 @@ def simulate_arrivals(seed: int) -> list[Customer]:
 
 
 def run_day(
-    customers: list[Customer], policy: QueuePolicy, *, all_ordinary: bool = False
+    customers: list[Customer],
+    policy: QueuePolicy,
+    *,
+    all_ordinary: bool = False,
+    branch: tuple[QueueEngine, ManualClock, datetime] | None = None,
 ) -> dict[int, dict[str, float | bool]]:
-    """Run one day through the engine; return per customer: wait, estimate, priority."""
-    clock = ManualClock(OPEN)
-    engine = QueueEngine(bench_config(policy), clock)
+    """Run one day through the engine (a fresh one, or `branch`: an engine with its history,
+    its clock and the day's opening); return per customer: wait, estimate, priority."""
+    engine, clock, opening = branch or _fresh(policy)
+    clock.set(opening)
     counters = [f"C{i + 1}" for i in range(len(COUNTERS))]
     for counter in counters:
         engine.open_counter(counter, STAFF)
@@ -93,24 +99,12 @@ def run_day(
 
     while heap:
         now, _, kind, payload = heapq.heappop(heap)
-        clock.set(OPEN + timedelta(minutes=now))
+        clock.set(opening + timedelta(minutes=now))
         if kind == 1:
             index = int(payload)
             c = customers[index]
-            ticket = engine.issue(
-                c.service,
-                KIOSK,
-                tier="mass" if all_ordinary else c.tier,
-                appointment=c.appointment and not all_ordinary,
-            ).ticket
-            assert ticket is not None  # noqa: S101 - issue always returns its ticket
-            by_ticket[ticket.id] = index
-            estimate = engine.estimate(ticket.id)
-            result[index] = {
-                "priority": ticket.priority,
-                "estimate_mid_min": estimate.mid_min,
-                "estimate_low_min": estimate.low_min,
-            }
+            ticket_id, result[index] = _arrive(engine, c, all_ordinary)
+            by_ticket[ticket_id] = index
             for counter, serves in zip(counters, COUNTERS, strict=True):
                 if not busy[counter] and c.service in serves:
                     call(counter, now)
@@ -118,6 +112,52 @@ def run_day(
         else:
             call(str(payload), now)
     return result
+
+
+def _arrive(
+    engine: QueueEngine, c: Customer, all_ordinary: bool
+) -> tuple[str, dict[str, float | bool]]:
+    """Issue a customer's ticket; return its id and the estimate as printed on it."""
+    before = _before_issue(engine, c, all_ordinary)
+    ticket = engine.issue(
+        c.service,
+        KIOSK,
+        tier="mass" if all_ordinary else c.tier,
+        appointment=c.appointment and not all_ordinary,
+    ).ticket
+    assert ticket is not None  # noqa: S101 - issue always returns its ticket
+    estimate = engine.estimate(ticket.id)
+    shown = estimate.whole_minutes()
+    return ticket.id, {
+        **before,
+        "priority": ticket.priority,
+        "estimate_mid_min": estimate.mid_min,
+        "estimate_low_min": estimate.low_min,
+        "shown_low": shown[0],
+        "shown_high": shown[1],
+        "next": estimate.next,
+    }
+
+
+def _fresh(policy: QueuePolicy) -> tuple[QueueEngine, ManualClock, datetime]:
+    clock = ManualClock(OPEN)
+    return QueueEngine(bench_config(policy), clock), clock, OPEN
+
+
+def _before_issue(engine: QueueEngine, c: Customer, all_ordinary: bool) -> dict[str, float]:
+    """The classic estimate and the range the formula alone gave, as the customer arrives:
+    people waiting for the service x its typical time / counters open for it; median to p80."""
+    snapshot = engine.snapshot()
+    serving = [n for n, serves in enumerate(COUNTERS) if c.service in serves]
+    typical = {s[0]: s[2] for s in SERVICES}[c.service]
+    priority = not all_ordinary and engine.estimator.is_priority(c.tier, c.appointment)
+    raw = engine.estimator.raw_new(snapshot, c.service, priority)
+    median, p80 = snapshot.service_min[c.service]
+    return {
+        "classic_min": snapshot.waiting(c.service) * typical / len(serving),
+        "formula_low_min": raw * 2 * median / (median + p80),
+        "formula_high_min": raw * 2 * p80 / (median + p80),
+    }
 
 
 def day_figures(

@@ -39,6 +39,8 @@ class CallBoard:
                 "waiting": dict(event.data.get("waiting") or {}),
                 "wait_min": dict(event.data.get("wait_min") or {}),
             }
+            if "wait_text" in event.data:  # events logged before the words were sent lack them
+                self._waiting["wait_text"] = dict(event.data["wait_text"] or {})
             return True
         if event.kind not in CALL_KINDS:
             return False
@@ -82,7 +84,4 @@ class CallBoard:
         """Return the last `waiting_changed` data (counts and wait ranges), None before one."""
         if self._waiting is None:
             return None
-        return {
-            "waiting": dict(self._waiting["waiting"]),
-            "wait_min": dict(self._waiting["wait_min"]),
-        }
+        return {key: dict(value) for key, value in self._waiting.items()}

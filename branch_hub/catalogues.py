@@ -25,6 +25,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
 from branch_common.i18n import EN, LOCALES, Catalogue
+from branch_common.wait_words import COMMON
 from branch_hub.messages import HUB
 
 # The apps ship their own catalogues; named by folder so the hub never imports an app.
@@ -34,7 +35,7 @@ KIOSK = Catalogue("kiosk", _ROOT / "kiosk")
 
 __all__ = ["CATALOGUES", "check", "compiled", "extract_kv", "extracted", "main", "update"]
 
-CATALOGUES: tuple[Catalogue, ...] = (HUB, TABLET, KIOSK)
+CATALOGUES: tuple[Catalogue, ...] = (HUB, TABLET, KIOSK, COMMON)
 KEYWORDS = {"N_": None, "_": None, "ngettext": (1, 2)}
 TRANSLATED = tuple(locale for locale in LOCALES if locale != EN)  # English is the msgid
 

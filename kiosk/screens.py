@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from branch_hub.client.i18n import EN, ZH_CN, wait_words
 from kiosk.flow import Phase, ServiceOption, State
 from kiosk.i18n import N_, both, say
 
@@ -96,9 +97,7 @@ class ScreenModel:
 
 
 def _wait_range(lo: int, hi: int, lang: str) -> str:
-    if hi <= 0:
-        return say(N_("no wait"), lang)
-    return say(N_("about {lo}–{hi} min"), lang).format(lo=lo, hi=hi)
+    return wait_words(lo, hi, EN if lang == "en" else ZH_CN)  # the ticket's and display's words
 
 
 def _waiting(n: int, lang: str) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from branch_hub.client.i18n import wait_words
 from branch_hub.client.models import LobbyBoard
-from tablet.i18n import N_, _
+from tablet.i18n import N_, _, language
 from tablet.words import service_name, tier_name
 
 __all__ = ["BoardLine", "BoardText", "board_text", "span"]
@@ -80,6 +81,8 @@ def _services(board: LobbyBoard) -> tuple[BoardLine, ...]:
         vip = board.priority_waiting.get(code, 0)
         if vip:
             text += _(" ({n} priority)").format(n=vip)
+        if code in board.wait_min:  # the kiosk's, the ticket's and the display's words
+            text += f" · {wait_words(*board.wait_min[code], language())}"
         lines.append(BoardLine(text))
     return tuple(lines)
 

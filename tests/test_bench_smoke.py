@@ -34,7 +34,16 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     (
         "queue",
         ["--waiting", "200", "--ops", "50", "--days", "1", "--json"],
-        {"call_next_p99_us", "issue_p99_us", "default_policy"},
+        {
+            "call_next_p99_us",
+            "issue_p99_us",
+            "default_policy",
+            "wait_range_coverage",
+            "wait_range_width_min",
+            "wait_point_mae_min",
+            "wait_classic_mae_min",
+            "wait_range_coverage_holdout",
+        },
     ),
     ("security", ["--ops", "50", "--devices", "5"], {"registry_check_ratio", "audit_append_ratio"}),
     (

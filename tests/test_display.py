@@ -13,6 +13,7 @@ import pytest
 import requests
 from PIL import Image
 
+from branch_common.wait_words import wait_words
 from branch_demo.display_relay import DisplayRelay
 from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.board import CallBoard
@@ -133,7 +134,7 @@ def test_display_waiting_counts_change_live(served: Served, tmp_path: Path) -> N
             "loan": "3",
         }
         for code, (lo, hi) in data["wait_min"].items():
-            assert shown[code][1] == (f"约 {lo} 分钟" if lo == hi else f"约 {lo}–{hi} 分钟")
+            assert shown[code][1] == wait_words(lo, hi)  # the kiosk's and the ticket's words
         out = page.screenshot(tmp_path / "display-waiting.png")
     image = Image.open(out).convert("RGB")
     assert image.size == (1920, 1080)

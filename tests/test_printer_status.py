@@ -95,7 +95,7 @@ def test_ticket_bytes() -> None:
     lines = interpret_escpos(data)
     assert lines[:3] == ["示例银行朝阳支行", "您的排队号码", "A012"]
     assert "前面还有 3 人等候" in lines
-    assert "预计等待 5-12 分钟" in lines
+    assert "约 5–12 分钟" in lines  # branch_common.wait_words, as the kiosk and display say it
     assert LAYOUT.english_line in lines
 
 

@@ -24,6 +24,7 @@ from branch_hub.queue import (
     UnknownTier,
     format_number,
 )
+from branch_hub.queue._calibration import COLD, COLD_MARGIN_MIN
 from tests.test_queue_config import queue_config
 
 STAFF = Actor("s-07", "tablet-3")
@@ -250,10 +251,12 @@ def test_estimate_and_dashboard() -> None:
     last = tickets[-1]
     assert last is not None
     estimate = eng.estimate(last.id)
-    # 3 ahead at K3 alone, cash median 5 min, p80 7.5 min, K3 busy: +0.5 service
+    # 3 ahead at K3 alone, cash median 5 min, p80 7.5 min, K3 busy: +0.5 service; no waits
+    # learnt yet, so the cold-start factors widen the formula's point
+    raw = 3.5 * (5.0 + 7.5) / 2
     assert estimate.ahead == 3
-    assert estimate.low_min == pytest.approx(17.5)
-    assert estimate.high_min == pytest.approx(26.25)
+    assert estimate.low_min == pytest.approx(round(raw * COLD.low, 2))
+    assert estimate.high_min == pytest.approx(round(raw * COLD.high + COLD_MARGIN_MIN, 2))
     for _ in range(6):  # six 4-minute services replace the typical time in the statistics
         advance(eng, 4)
         eng.issue("cash", KIOSK)

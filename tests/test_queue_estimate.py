@@ -163,7 +163,8 @@ def test_estimate_new_refuses_unknown_codes() -> None:
 
 
 def test_whole_minutes_never_print_an_empty_range() -> None:
-    assert WaitRange(0, 0.0, 0.0).whole_minutes() == (0, 0)
+    assert WaitRange(0, 0.0, 0.0, next=True).whole_minutes() == (0, 0)
+    assert WaitRange(0, 0.0, 0.0).whole_minutes() == (0, 1)  # (0, 0) is kept for "next"
     assert WaitRange(2, 7.2, 7.9).whole_minutes() == (7, 8)
     assert WaitRange(2, 7.0, 7.0).whole_minutes() == (7, 7)
 

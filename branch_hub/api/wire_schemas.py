@@ -320,6 +320,15 @@ BOARD: Schema = {
         "calls": {"type": "array", "items": {"type": "object"}},
         "waiting": {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}},
         "wait_min": {"type": "object"},
+        "wait_text": {
+            "type": "object",
+            "description": "Per service, the wait's words by locale (zh_CN, en): the kiosk's and "
+            "the ticket's words; 'next' / 即将叫号 when about to be called.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": {"type": "string"},
+            },
+        },
         "last_seq": {"type": "integer", "minimum": 0},
     },
 }

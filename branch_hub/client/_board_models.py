@@ -6,7 +6,7 @@ anything else. Tickets, tiers, counters and stations only: the board names no cu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from branch_hub.client._wire import Reader
@@ -30,6 +30,14 @@ def _opt_number(r: Reader, key: str) -> float | None:
 def _counts(r: Reader, key: str) -> dict[str, int]:
     counts = r.obj(key)
     return {name: counts.whole(name) for name in counts.data}
+
+
+def _wait_minutes(r: Reader) -> dict[str, tuple[int, int]]:
+    """The optional per-service [low, high] pairs (a hub before them sends none)."""
+    if not r.has("wait_min"):
+        return {}
+    pairs = r.obj("wait_min")
+    return {code: pairs.minutes(code) for code in pairs.data}
 
 
 @dataclass(frozen=True)
@@ -250,9 +258,18 @@ class LobbyBoard:
     cache: CacheAge
     hq: HqLink
     alerts: tuple[BoardAlert, ...]
+    wait_min: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """Per service, the whole-minute wait a ticket issued now gets ((0, 0): "next"; show it
+    with `wait_words`, as the kiosk, the ticket and the display do)."""
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
+        out = self._wire()
+        if self.wait_min:
+            out["wait_min"] = {code: list(pair) for code, pair in self.wait_min.items()}
+        return out
+
+    def _wire(self) -> dict[str, Any]:
         return {
             "at": self.at,
             "waiting": dict(self.waiting),
@@ -287,4 +304,5 @@ class LobbyBoard:
             CacheAge.from_wire(r.data.get("cache")),
             HqLink.from_wire(r.data.get("hq")),
             r.items("alerts", BoardAlert.from_wire),
+            _wait_minutes(r),
         )

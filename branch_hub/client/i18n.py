@@ -12,6 +12,7 @@ from branch_common.i18n import (
     format_datetime,
     translator,
 )
+from branch_common.wait_words import wait_words
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -24,4 +25,5 @@ __all__ = [
     "format_date",
     "format_datetime",
     "translator",
+    "wait_words",
 ]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +48,8 @@ class BoardView:
     cache: dict[str, Any]
     hq: dict[str, Any]
     alerts: tuple[Alert, ...]
+    wait_min: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    """Per service, the whole-minute wait a ticket issued now gets ((0, 0): "next")."""
 
     def to_wire(self) -> dict[str, Any]:
         """JSON form: tickets, tiers, counters and stations only."""
@@ -66,6 +68,7 @@ class BoardView:
             "cache": self.cache,
             "hq": self.hq,
             "alerts": [_alert_wire(a) for a in self.alerts],
+            "wait_min": {code: list(pair) for code, pair in self.wait_min.items()},
         }
 
 
@@ -150,7 +153,8 @@ class BoardDesk(BoardReader):
 
     def _read_board(self) -> BoardView:
         snap = self.snapshot()
-        counters = counter_states(self.lobby.queue.dashboard().counters)
+        dashboard = self.lobby.queue.dashboard()
+        counters = counter_states(dashboard.counters)
         cache, hq = self._links()
         devices = tuple(
             (station, device, condition)
@@ -166,6 +170,7 @@ class BoardDesk(BoardReader):
             cache,
             hq,
             lobby_alerts,
+            {code: r.whole_minutes() for code, r in dashboard.new_ticket_wait.items()},
         )
 
     async def board(self) -> BoardView:

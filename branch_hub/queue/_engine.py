@@ -113,11 +113,14 @@ class QueueEngine(QueueViews):
             target_counter=None,
             recalls=0,
         )
-        detail: Detail = {
+        detail: dict[str, str | int | float | bool | None] = {
             "mode": mode,
             "class": "priority" if ticket.priority else "ordinary",
             "waited_s": round((now - ticket.entered_at).total_seconds(), 3),
         }
+        raw = self._issued_raw.get(ticket.id)
+        if raw is not None:  # kept with the wait it had, so a restarted hub relearns the range
+            detail["issued_raw_min"] = round(raw, 3)
         self._emit(EventKind.CALLED, now, called, actor, counter.id, detail)
         return self._done(called)
 

@@ -233,16 +233,18 @@ class WaitEstimate:
     ahead: int
     low_min: float
     high_min: float
+    point_min: float | None = None
+    next: bool = False
 
     @property
     def mid_min(self) -> float:
-        """Return the midpoint of the range."""
-        return (self.low_min + self.high_min) / 2
+        """Return the point estimate."""
+        return self.range.mid_min
 
     @property
     def range(self) -> WaitRange:
         """Return the estimate without its ticket id."""
-        return WaitRange(self.ahead, self.low_min, self.high_min)
+        return WaitRange(self.ahead, self.low_min, self.high_min, self.point_min, self.next)
 
     def whole_minutes(self) -> tuple[int, int]:
         """Return the range in whole minutes, as the ticket prints it (low <= high)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from branch_common.wait_words import wait_words_both
 from branch_hub.queue._estimate import WaitRange
 from branch_hub.queue._model import Dashboard
 
@@ -37,9 +38,12 @@ def menu_estimates(
 
 def waiting_snapshot(source: Dashboard | DashboardSource) -> dict[str, Any]:
     """Return the `waiting_changed` push data: waiting counts and an ordinary customer's
-    whole-minute range if they took a ticket now, per service."""
+    whole-minute range if they took a ticket now, per service, with its words in each language
+    (what the lobby display shows, the same words as the kiosk and the ticket)."""
     board = _read(source)
+    minutes = {code: r.whole_minutes() for code, r in board.new_ticket_wait.items()}
     return {
         "waiting": dict(board.waiting),
-        "wait_min": {code: list(r.whole_minutes()) for code, r in board.new_ticket_wait.items()},
+        "wait_min": {code: list(pair) for code, pair in minutes.items()},
+        "wait_text": {code: wait_words_both(*pair) for code, pair in minutes.items()},
     }

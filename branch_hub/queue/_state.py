@@ -67,6 +67,8 @@ class QueueState:
         self._current: dict[str, str] = {}
         self._cycle: dict[str, int] = {}
         self._next_entry = 1
+        self._issued_raw: dict[str, float] = {}
+        """The formula's point at issue of tickets not yet called (what the range learns from)."""
         self._reset_day(None)
 
     @property
@@ -118,6 +120,7 @@ class QueueState:
             self._leave(old)
         if kind is EventKind.CALLED and event.counter_id:
             self._account_call(ticket, event.counter_id, str(event.detail.get("mode")))
+            self._learn_wait(ticket)
         elif kind is EventKind.FINISHED:
             service = event.detail.get("service")
             duration = event.detail.get("service_s")
@@ -126,9 +129,20 @@ class QueueState:
         elif kind is EventKind.TICKET_ISSUED:
             first = ticket.services[0]
             self._numbers[first] = max(self._numbers.get(first, 0), ticket.ordinal)
+            if ticket.target_counter is None:
+                self._issued_raw[ticket.id] = self.estimator.raw_new(
+                    self.snapshot(), ticket.service, ticket.priority
+                )
         self._tickets[ticket.id] = ticket
         self._enter(ticket)
         self._next_entry = max(self._next_entry, ticket.entry_seq + 1)
+
+    def _learn_wait(self, ticket: Ticket) -> None:
+        """Teach the wait range how long a ticket waited against the formula's point at issue."""
+        raw = self._issued_raw.pop(ticket.id, None)
+        if raw is not None and ticket.called_at is not None:
+            waited = (ticket.called_at - ticket.issued_at).total_seconds() / 60
+            self.estimator.calibration.add(raw, max(0.0, waited))
 
     def replay(self, events: Iterable[QueueEvent]) -> None:
         """Apply events in order."""
@@ -210,6 +224,7 @@ class QueueState:
         self._current = {}
         self._cycle = dict.fromkeys(self._counters, 0)
         self._next_entry = 1
+        self._issued_raw = {}
         self.mutations += 1
 
     def _leave(self, old: Ticket) -> None:

@@ -61,7 +61,15 @@ CREATE TABLE IF NOT EXISTS service_times (
     service TEXT NOT NULL,
     duration_s REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS wait_pairs (
+    seq INTEGER PRIMARY KEY,
+    raw_min REAL NOT NULL,
+    waited_min REAL NOT NULL
+);
 """
+
+WAIT_PAIRS_LOADED = 5000
+"""Past (raw point, wait) pairs a reopened store teaches the wait range (12 bands x 400 kept)."""
 
 
 def write_events(
@@ -83,6 +91,8 @@ def write_events(
             )
         elif event.kind is EventKind.FINISHED:
             _record_service_time(conn, event, seq)
+        elif event.kind is EventKind.CALLED:
+            _record_wait_pair(conn, event, seq)
     return tuple(written)
 
 
@@ -134,8 +144,20 @@ def _record_service_time(conn: sqlite3.Connection, event: QueueEvent, seq: int) 
         )
 
 
+def _record_wait_pair(conn: sqlite3.Connection, event: QueueEvent, seq: int) -> None:
+    raw = event.detail.get("issued_raw_min")
+    ticket = event.ticket
+    if isinstance(raw, int | float) and ticket is not None and ticket.called_at is not None:
+        waited = max(0.0, (ticket.called_at - ticket.issued_at).total_seconds() / 60)
+        conn.execute(
+            "INSERT INTO wait_pairs (seq, raw_min, waited_min) VALUES (?, ?, ?)",
+            (seq, float(raw), waited),
+        )
+
+
 def replay_latest_day(conn: sqlite3.Connection, config: BranchConfig, engine: QueueEngine) -> int:
-    """Replay the latest business day (and the service times before it); return its last seq."""
+    """Replay the latest business day (and the service times and wait pairs before it); return
+    its last seq."""
     last = conn.execute("SELECT day FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     seq = 0
     if last is None:
@@ -148,6 +170,12 @@ def replay_latest_day(conn: sqlite3.Connection, config: BranchConfig, engine: Qu
             (code, first, WINDOW),
         ).fetchall()
         engine.stats.extend((code, r[0]) for r in reversed(rows))
+    pairs = conn.execute(
+        "SELECT raw_min, waited_min FROM wait_pairs WHERE seq < ? ORDER BY seq DESC LIMIT ?",
+        (first, WAIT_PAIRS_LOADED),
+    ).fetchall()
+    for raw, waited in reversed(pairs):
+        engine.estimator.calibration.add(raw, waited)
     for row_seq, body in conn.execute(
         "SELECT seq, body FROM events WHERE seq >= ? ORDER BY seq", (first,)
     ):

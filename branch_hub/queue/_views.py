@@ -63,7 +63,9 @@ class QueueViews(QueueState):
         else:
             place = position(self._queues[(ticket.service, ticket.priority)], ticket.id)
             found = self.estimator.for_queued(snapshot, ticket.service, place, ticket.priority)
-        return WaitEstimate(ticket.id, found.ahead, found.low_min, found.high_min)
+        return WaitEstimate(
+            ticket.id, found.ahead, found.low_min, found.high_min, found.point_min, found.next
+        )
 
     def estimate_new(
         self, service: str, tier: str | None = None, *, appointment: bool = False

@@ -34,13 +34,8 @@ function renderCalls(flash) {
   }
 }
 
-function waitText(range) {
-  if (!Array.isArray(range) || range.length !== 2) return "";
-  const [lo, hi] = range.map((n) => Math.max(0, Math.round(Number(n) || 0)));
-  return lo === hi ? `约 ${lo} 分钟` : `约 ${lo}–${hi} 分钟`;
-}
-
-function renderWaiting(waiting, waitMin) {
+// The words come from the hub (branch_common.wait_words): the kiosk's and the ticket's words.
+function renderWaiting(waiting, waitText) {
   const box = $("waiting");
   box.replaceChildren();
   for (const [code, count] of Object.entries(waiting || {})) {
@@ -49,7 +44,7 @@ function renderWaiting(waiting, waitMin) {
     item.dataset.service = code;
     item.appendChild(el("span", "name", svc.name_zh));
     item.appendChild(el("b", null, String(count)));
-    const wait = waitText((waitMin || {})[code]);
+    const wait = ((waitText || {})[code] || {}).zh_CN || "";
     if (wait) item.appendChild(el("span", "wait", wait));
     box.appendChild(item);
   }
@@ -82,7 +77,7 @@ function onEvent(msg) {
     renderCalls(true);
     play(msg.data);
   } else if (msg.kind === "waiting_changed" && msg.data.waiting) {
-    renderWaiting(msg.data.waiting, msg.data.wait_min);
+    renderWaiting(msg.data.waiting, msg.data.wait_text);
   }
 }
 
@@ -111,7 +106,7 @@ async function load() {
   state.since = board.last_seq;
   state.reload = false;
   renderCalls(false);
-  renderWaiting(board.waiting, board.wait_min);
+  renderWaiting(board.waiting, board.wait_text);
 }
 
 async function start() {

@@ -11,6 +11,9 @@ from datetime import datetime
 
 from escpos.printer import Dummy
 
+from branch_common.i18n import ZH_CN
+from branch_common.wait_words import wait_words
+
 __all__ = ["TicketLayout", "sample_ticket", "ticket_bytes"]
 
 INIT = b"\x1b\x40"
@@ -28,6 +31,7 @@ class TicketLayout:
     people_ahead: int
     wait_min_minutes: int
     wait_max_minutes: int
+    """The estimate in whole minutes; (0, 0) prints "next" (branch_common.wait_words)."""
     issued_at: datetime
     token: str
     english_line: str = "Please wait for your number to be called."
@@ -39,7 +43,7 @@ class TicketLayout:
             "您的排队号码",
             f"业务：{self.service}",
             f"前面还有 {self.people_ahead} 人等候",
-            f"预计等待 {self.wait_min_minutes}-{self.wait_max_minutes} 分钟",
+            wait_words(self.wait_min_minutes, self.wait_max_minutes, ZH_CN),
             self.issued_at.strftime("%Y年%m月%d日 %H:%M"),
             "请扫码查看排队进度",
         ]
