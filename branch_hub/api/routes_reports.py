@@ -43,6 +43,6 @@ ROUTES = (
             Param.matching("period", _PERIOD.pattern, example="day"),
             Param("date", {"type": "string", "format": "date"}, where="query"),
         ),
-        refusals=frozenset({400}),
+        refusals=frozenset({400, 404}),
     ),
 )
