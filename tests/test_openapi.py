@@ -258,7 +258,6 @@ def test_bad_path_parameters_get_4xx(server: Server, op: Operation) -> None:
             "ticket_id": "20260101-A001",
             "lead_id": "L1",
             "period": "day",
-            "period": "day",
             "counter_id": "C9",
             "device_id": "../../etc",
             "app": "tablet",
