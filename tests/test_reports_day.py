@@ -9,6 +9,7 @@ and every view audited as `report_view`.
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -219,6 +220,13 @@ async def _reports(
         assert resp.status == 200
         report = await resp.json()
     assert BranchReport.from_wire(report).to_wire() == report
+    text = json.dumps(report, ensure_ascii=False)  # aggregates only: nobody named
+    for customer in cache.customers:
+        assert customer["customer_id"] not in text
+        assert customer["name"] not in text
+    for visit in run.hub.lobby.visits.of_day(day):
+        assert visit.visit_id not in text
+        assert visit.ticket_id.split("-")[1] not in text
     expected = _expected(run, cache, day)
     for key, value in expected.items():
         assert report[key] == value, key
