@@ -26,6 +26,7 @@ from branch_hub.config import parse_config
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
+from branch_hub.push import EventLog
 from branch_hub.reports import Period, PeriodKind, ReportDesk, ReportSources
 
 FIRST = date(2025, 12, 1)  # a Monday: 26 business days fit in December
@@ -37,10 +38,13 @@ GROUP_BY = (
 )
 
 
-def _desk(db: HubDatabase, visits: VisitStore, outbox: Outbox, leads: Any) -> ReportDesk:
+def _desk(
+    db: HubDatabase, cipher: AtRestCipher, visits: VisitStore, outbox: Outbox, leads: Any
+) -> ReportDesk:
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     config = parse_config(tomllib.loads(raw))
-    sources = ReportSources(db, visits, outbox, lambda c, lead: leads.get((c, lead)), dict)
+    log = EventLog(db, cipher)
+    sources = ReportSources(db, visits, outbox, lambda c, lead: leads.get((c, lead)), dict, log)
 
     async def no_audit(*_: object, **__: object) -> None:
         return None
@@ -67,7 +71,7 @@ def run(peak: int, days: int, repeat: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         leads = write_month(db, visits, outbox, FIRST, MonthShape(peak=peak, days=days))
         write_s = time.perf_counter() - t0
-        desk = _desk(db, visits, outbox, leads)
+        desk = _desk(db, cipher, visits, outbox, leads)
         month = Period(PeriodKind.MONTH, FIRST, date(2025, 12, 31))
         build_s, report = _timed(lambda: desk.build(month, True), repeat)
         bounds = (month.first.isoformat(), month.last.isoformat())

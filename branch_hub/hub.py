@@ -226,9 +226,8 @@ def _catalogue(
 def _report_desk(hub: Hub) -> ReportDesk:
     """The report desk on the hub's own tables, auditing like any view."""
     lookup = cache_lookup(lambda: hub.lobby.cache)
-    sources = ReportSources(
-        hub.db, hub.lobby.visits, hub.outbox, lookup, hub.security.staff.directory
-    )
+    staff = hub.security.staff.directory
+    sources = ReportSources(hub.db, hub.lobby.visits, hub.outbox, lookup, staff, hub.stream.log)
     return ReportDesk(hub.config, sources, hub.desk.actions.audit_view, hub.lobby.now)
 
 

@@ -27,7 +27,7 @@ from tests.support.lobbyenv import (
     build_cache,
     running_hub,
 )
-from tests.support.report_recount import queue_part, work_part
+from tests.support.report_recount import device_part, queue_part, work_part
 from tests.support.tlsenv import make_tls_env
 
 Call = Any
@@ -173,7 +173,8 @@ def _expected(run: RunningHub, cache: BuiltCache, day: str) -> dict[str, Any]:
             "product_views": 0,
         }
         staff.append(line | served.get(staff_id, {}) | worked.get(staff_id, {}))
-    return queue | work | {"staff": staff}
+    devices = {"complete": False, "by_device": device_part(run.hub)}
+    return queue | work | {"staff": staff, "devices": devices}
 
 
 def test_the_day_report_matches_the_raw_rows(tmp_path: Path, cache: BuiltCache) -> None:
@@ -205,6 +206,10 @@ def test_the_day_report_matches_the_raw_rows(tmp_path: Path, cache: BuiltCache) 
                 await _counter_work(_caller(run, http, "teller"), wealth)
                 await _lead_work(wealth, account, [visit_of[n] for n in numbers[:4]])
                 _add_views(run, day)
+                await run.lobby.alert("K1", "printer", "paper_out")
+                await asyncio.sleep(0.2)
+                await run.lobby.alert("K1", "printer", "ok", cleared=True)
+                await run.lobby.alert("K1", "card_reader", "fault")  # still down
                 await _reports(run, http, cache, day)
 
     asyncio.run(scenario())
@@ -228,6 +233,8 @@ async def _reports(
         assert visit.visit_id not in text
         assert visit.ticket_id.split("-")[1] not in text
     expected = _expected(run, cache, day)
+    assert report["devices"]["kept_from"] is not None
+    report["devices"].pop("kept_from")  # the log's first event: this day's first arrival
     for key, value in expected.items():
         assert report[key] == value, key
     assert report["business_days"] == [day]

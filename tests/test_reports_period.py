@@ -18,6 +18,7 @@ from branch_hub.config import parse_config
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
+from branch_hub.push import EventLog
 from branch_hub.reports import (
     BadReportPeriod,
     Period,
@@ -68,7 +69,10 @@ def test_a_generated_busy_day_matches_its_recount(tmp_path: Path) -> None:
         return None
 
     desk = ReportDesk(
-        config, ReportSources(db, visits, outbox, lookup, dict), no_audit, lambda: datetime.now(UTC)
+        config,
+        ReportSources(db, visits, outbox, lookup, dict, EventLog(db, cipher)),
+        no_audit,
+        lambda: datetime.now(UTC),
     )
     report = desk.build(Period(PeriodKind.DAY, first, first), True)
     hub: Any = SimpleNamespace(

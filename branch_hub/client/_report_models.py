@@ -17,6 +17,7 @@ __all__ = [
     "BranchReport",
     "Conversion",
     "DeviceFigures",
+    "DeviceLine",
     "Durations",
     "HandoffFigures",
     "HourArrivals",
@@ -185,11 +186,23 @@ class HqLinkFigures:
 
 
 @dataclass(frozen=True)
-class DeviceFigures:
-    """Device faults and time offline (`recorded` false: the hub does not keep them yet)."""
+class DeviceLine:
+    """One station device's alerts (not clears) and minutes from an alert to its clear."""
 
-    recorded: bool
-    why: str
+    station: str
+    device: str
+    faults: int
+    minutes_down: float
+
+
+@dataclass(frozen=True)
+class DeviceFigures:
+    """Device faults from the live event log; `complete` false when it no longer holds the
+    period's start (it keeps `[retention] push_days` days; `kept_from`: its oldest event)."""
+
+    complete: bool
+    kept_from: str | None
+    by_device: tuple[DeviceLine, ...]
 
 
 @dataclass(frozen=True)

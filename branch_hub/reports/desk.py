@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -23,20 +23,19 @@ from branch_hub.database import HubDatabase
 from branch_hub.lobby.board_figures import targets
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
+from branch_hub.push import EventLog
+from branch_hub.reports.devices import device_figures
 from branch_hub.reports.hq_link import hq_link
 from branch_hub.reports.period import Period, period_of
 from branch_hub.reports.queue_figures import QueueTally
 from branch_hub.reports.stats import duration_summary
 from branch_hub.reports.work_figures import LeadLookup, WorkTally, conversion_line
+from branch_hub.retention import business_day_start
 from branch_hub.vocabulary import Role
 
 __all__ = ["STAFF_TABLE_ROLES", "ReportAnswer", "ReportDesk", "ReportSources"]
 
 STAFF_TABLE_ROLES = frozenset({Role.BRANCH_ADMIN})
-DEVICES_NOT_RECORDED = (
-    "device faults are kept only in the live event log (pruned after [retention] push_days); "
-    "the report does not count them yet"
-)
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,7 @@ class ReportSources:
     outbox: Outbox
     lookup: LeadLookup
     staff: Callable[[], Mapping[str, tuple[str, str]]]
+    log: EventLog
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ class ReportDesk:
         }
         body |= queue.figures() | work.figures()
         body["hq_link"] = hq_link(self.sources.db, [d.isoformat() for d in period.days()])
-        body["devices"] = {"recorded": False, "why": DEVICES_NOT_RECORDED}
+        start = business_day_start(self.config.branch.timezone, period.first)
+        end = business_day_start(self.config.branch.timezone, period.last + timedelta(1))
+        body["devices"] = device_figures(self.sources.log, start, end, self.clock())
         body["staff"] = self._staff(queue, work) if with_staff else None
         return body
 

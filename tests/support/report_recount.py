@@ -251,3 +251,28 @@ def work_part(
         for s in staff
     }
     return part, lines
+
+
+def device_part(hub: Hub) -> list[dict[str, Any]]:
+    """Alerts and minutes down per station device, from the whole live event log."""
+    alerts = [e for e in hub.stream.log.iter_since(0) if e.kind == "device_alert"]
+    lines = []
+    for key in sorted({(e.data["station"], e.data["device"]) for e in alerts}):
+        mine = [e for e in alerts if (e.data["station"], e.data["device"]) == key]
+        down, since = 0.0, None
+        for e in mine:
+            if e.data["cleared"] and since is not None:
+                down += (_at(e.at) - since).total_seconds()
+                since = None
+            elif not e.data["cleared"] and since is None:
+                since = _at(e.at)
+        faults = sum(not e.data["cleared"] for e in mine)
+        lines.append(
+            {
+                "station": key[0],
+                "device": key[1],
+                "faults": faults,
+                "minutes_down": round(down / 60, 1),
+            }
+        )
+    return lines
