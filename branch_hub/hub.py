@@ -42,6 +42,8 @@ from branch_hub.outbox import Outbox, OutboxSender, open_for_hub
 from branch_hub.pki import load_pem_pair
 from branch_hub.push import Broadcaster, EventLog
 from branch_hub.queue import QueueStore
+from branch_hub.reports import ReportDesk, ReportSources
+from branch_hub.reports.work_figures import cache_lookup
 from branch_hub.retention import Pruner, today_start
 from branch_hub.security.audit import AuditLog
 from branch_hub.security.hub import HubSecurity
@@ -92,6 +94,7 @@ class Hub:
     timeline: Timeline = field(init=False)  # colleagues' work with a customer, visit by visit
     board: BoardDesk = field(init=False)  # the lobby board and its alerts
     views: ProductViewDesk = field(init=False)  # catalogue products staff showed, for HQ
+    reports: ReportDesk = field(init=False)  # the branch's day, week and month reports
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -109,6 +112,7 @@ class Hub:
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
+        self.reports = _report_desk(self)
         self.board = BoardDesk(
             self.config,
             self.lobby,
@@ -217,6 +221,14 @@ def _catalogue(
     """HQ's product catalogue, on sale or not by the branch's own date."""
     settings = CatalogueSettings.from_config(config, config_path, data_dir)
     return CatalogueSync(settings, lambda: lobby.now().astimezone(lobby.zone).date())
+
+
+def _report_desk(hub: Hub) -> ReportDesk:
+    """The report desk on the hub's own tables, auditing like any view."""
+    lookup = cache_lookup(lambda: hub.lobby.cache)
+    staff = hub.security.staff.directory
+    sources = ReportSources(hub.db, hub.lobby.visits, hub.outbox, lookup, staff, hub.stream.log)
+    return ReportDesk(hub.config, sources, hub.desk.actions.audit_view, hub.lobby.now)
 
 
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:

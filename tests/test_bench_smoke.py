@@ -47,6 +47,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     ),
     ("security", ["--ops", "50", "--devices", "5"], {"registry_check_ratio", "audit_append_ratio"}),
     (
+        "report_month",
+        ["--peak", "20", "--days", "2", "--repeat", "1"],
+        {"report_month_s", "plain_group_by_s", "report_vs_group_by", "arrivals"},
+    ),
+    (
         "lobby_board",
         ["--visits", "30", "--rounds", "3"],
         {"check_ms_p50", "check_vs_lobby_list_ratio", "unclaimed"},

@@ -140,6 +140,7 @@ async def _staff_flows(
         )  # fmt: skip
         await call("POST", f"/api/v1/tickets/{walk_in['id']}/finish", **staff("teller"))
         await call("GET", "/api/v1/queue/dashboard", **staff("lobby"))
+        await call("GET", "/api/v1/reports/month", **staff("lobby"))
         kinds: list[str] = []
         voice: str | None = None
         async with asyncio.timeout(10):

@@ -20,6 +20,7 @@ from branch_hub.api import (
     routes_kiosk,
     routes_pincheck,
     routes_renewal,
+    routes_reports,
     routes_security,
     routes_staff,
     routes_timeline,
@@ -59,6 +60,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_catalogue.ROUTES,
     *routes_catalogue_views.ROUTES,
     *routes_catalogue_files.ROUTES,
+    *routes_reports.ROUTES,
 )
 
 

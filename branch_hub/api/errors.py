@@ -33,6 +33,7 @@ from branch_hub.lobby import errors as lobby
 from branch_hub.lobby.product_views import UnknownProduct
 from branch_hub.messages import zh
 from branch_hub.queue import _errors as queue
+from branch_hub.reports import BadReportPeriod
 from branch_hub.security.errors import AccountDisabled, AccountLocked, EnrolmentError, LoginFailed
 from branch_hub.security.renewal import RenewalNotDue, RenewalTooSoon
 
@@ -220,6 +221,14 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
     (
         UnknownCatalogueFile,
         _row(404, "catalogue_file_unknown", N_("The hub's catalogue holds no such file.")),
+    ),
+    (
+        BadReportPeriod,
+        _row(
+            400,
+            "bad_report_period",
+            N_("A report covers a day, a week or a month up to today, given as YYYY-MM-DD."),
+        ),
     ),
 )
 

@@ -10,6 +10,7 @@ from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
+from branch_hub.client._report_models import BranchReport
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,
@@ -19,7 +20,7 @@ from branch_hub.client._requests import (
     PinCheckRequest,
     TransferRequest,
 )
-from branch_hub.client._rest import Notify, VisitFilter
+from branch_hub.client._rest import Notify, ReportPeriod, VisitFilter, report_path
 from branch_hub.client._staff_models import (
     ClaimResult,
     HandoffResult,
@@ -123,6 +124,12 @@ class AsyncHubClient(AsyncHubTransport):
         body = (request or CommandRequest()).to_wire()
         answer = await self.post(f"/tickets/{segment(ticket_id)}/{operation.value}", body)
         return TicketResult.from_wire(answer)
+
+    async def branch_report(
+        self, period: ReportPeriod = "day", day: str | None = None
+    ) -> BranchReport:
+        """The branch's report for the day, ISO week or month holding `day` (default today)."""
+        return BranchReport.from_wire(await self.get(report_path(period, day)))
 
     async def catalogue_file(self, name: str) -> bytes:
         """One signed file of the hub's catalogue mirror (`latest.json`, `manifest.json`, a chunk)."""

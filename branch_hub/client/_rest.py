@@ -34,6 +34,7 @@ from branch_hub.client._handoff_models import (
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
+from branch_hub.client._report_models import BranchReport
 from branch_hub.client._requests import (
     CommandRequest,
     HandoffRequest,
@@ -60,7 +61,17 @@ from branch_hub.client._timeline_models import VisitTimeline
 from branch_hub.client._transport import HubTransport, segment
 from branch_hub.vocabulary import AppName, TicketOperation
 
-__all__ = ["HubClient", "VisitFilter"]
+ReportPeriod = Literal["day", "week", "month"]
+
+
+def report_path(period: ReportPeriod, day: str | None) -> str:
+    """The report's path with its date query (the hub checks both)."""
+    if period not in ("day", "week", "month"):
+        raise HubProtocolError(f"no such report period {period!r}")
+    return f"/reports/{period}" + (f"?{urlencode({'date': day})}" if day else "")
+
+
+__all__ = ["HubClient", "ReportPeriod", "VisitFilter", "report_path"]
 
 VisitFilter = Literal["waiting", "serving", "all"]
 Notify = Callable[[StreamNotice], None]
@@ -243,6 +254,10 @@ class HubClient(HubTransport):
     def dashboard(self) -> Dashboard:
         """The lobby manager's queue dashboard."""
         return Dashboard.from_wire(self.get("/queue/dashboard"))
+
+    def branch_report(self, period: ReportPeriod = "day", day: str | None = None) -> BranchReport:
+        """The branch's report for the day, ISO week or month holding `day` (default today)."""
+        return BranchReport.from_wire(self.get(report_path(period, day)))
 
     def lobby_board(self) -> LobbyBoard:
         """The lobby board: waits against targets, unclaimed customers, counters, links, alerts."""

@@ -51,6 +51,7 @@ from branch_hub.client._kiosk_models import (
 )
 from branch_hub.client._lead_models import HeldBackLead, OutcomeResult, RecordedOutcome
 from branch_hub.client._product_models import LeadProduct, ProductViewRecorded, ProductViewRequest
+from branch_hub.client._report_models import BranchReport, StaffLine
 from branch_hub.client._requests import (
     CallNextRequest,
     ClaimRequest,
@@ -90,6 +91,7 @@ __all__ = [
     "BoardCounter",
     "BoardDevice",
     "Branch",
+    "BranchReport",
     "Brief",
     "BriefAttrition",
     "BriefLead",
@@ -145,6 +147,7 @@ __all__ = [
     "ServiceOffer",
     "ServiceTarget",
     "StaffDirectory",
+    "StaffLine",
     "StaffMember",
     "StaffTicket",
     "TicketIssued",

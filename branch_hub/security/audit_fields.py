@@ -51,6 +51,7 @@ ACTIONS = frozenset(
         "outcome",
         "suitability_refused",
         "product_view",
+        "report_view",
         "export",
         "config_change",
         "staff_change",
