@@ -13,7 +13,7 @@ from branch_hub.client import (
     HubUnavailable,
     StaffSessionEnded,
 )
-from branch_hub.client.models import Brief, LobbyBoard, QueueTargets, TicketResult
+from branch_hub.client.models import BranchReport, Brief, LobbyBoard, QueueTargets, TicketResult
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
 from tablet.i18n import N_, _, either, said
@@ -80,6 +80,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         tablet.screen = "login"
     elif tag == "board" and logged_in and isinstance(result, LobbyBoard):
         tablet.state.lobby_board = result
+    elif tag == "report" and logged_in and isinstance(result, BranchReport):
+        tablet.state.report = result
     elif tag == "brief" and logged_in:
         tablet.state.brief = result if isinstance(result, Brief) else None
     elif tag == "timeline" and logged_in:

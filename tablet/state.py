@@ -14,6 +14,7 @@ from typing import Any
 
 from branch_hub.client import EventKind, Role, WireError
 from branch_hub.client.models import (
+    BranchReport,
     Brief,
     LobbyBoard,
     PushEvent,
@@ -300,6 +301,7 @@ class TabletState:
     timeline: VisitTimeline | None = None
     serving: ServedTicket | None = None  # the teller's current ticket
     lobby_board: LobbyBoard | None = None  # the managers' board, as last fetched
+    report: BranchReport | None = None  # the managers' branch report, as last fetched
     targets: QueueTargets | None = None  # the branch's services and counters (transfer picker)
     alerts: OrderedDict[str, Alert] = field(default_factory=OrderedDict)
     notifications: deque[Notification] = field(
@@ -388,11 +390,9 @@ class TabletState:
         """Forget the session and every piece of customer data."""
         self.session = None
         self.board.clear()
-        self.brief = None
+        self.brief, self.serving = None, None
         self.timeline_for, self.timeline = None, None
-        self.serving = None
-        self.lobby_board = None
-        self.targets = None
+        self.lobby_board, self.targets, self.report = None, None, None
         self.alerts.clear()
         self.notifications.clear()
         self.handoffs.clear()
