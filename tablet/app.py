@@ -18,6 +18,10 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
 
+import tablet.brief_panel
+import tablet.catalogue_screens
+import tablet.handoff_panel
+import tablet.report_view  # noqa: F401  (registers OfferBar and the report screen for the kv files)
 from tablet import theme, words
 from tablet.controller import Tablet
 from tablet.i18n import DEFAULT_LOCALE, EN, LOCALES, _, again, use_language

@@ -28,6 +28,7 @@ LEAD_TYPES = {
     "fund_sip": N_("Fund savings plan"),
     "wealth": N_("Wealth product"),
     "insurance": N_("Insurance"),
+    "payroll": N_("Payroll account"),
     "unknown": N_("Other"),
 }
 
@@ -104,7 +105,7 @@ def wait_bars(report: BranchReport) -> list[Bar]:
         value = _("median {p50} · 90% {p90}").format(p50=minutes(w.p50_s), p90=minutes(w.p90_s))
         bars.append(
             Bar(
-                tier_name(w.tier) or _("Walk-in"),
+                tier_name(None if w.tier == "walk_in" else w.tier) or _("Walk-in"),
                 value,
                 (w.p90_s or 0) / axis,
                 None if w.target_s is None else w.target_s / axis,

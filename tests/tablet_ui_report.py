@@ -89,13 +89,18 @@ def test_branch_manager_sees_the_report_and_the_staff_table(rig: Rig) -> None:
     texts = _texts(boss)
     assert str(truth.arrivals.total) in texts
     assert f"{truth.leads.total.accepted} / {truth.leads.total.presented}" in texts
-    assert "到店客户" in texts and "各时段到店" in texts
-    assert shown.staff is not None and any(line.name for line in shown.staff)
+    assert "到店客户" in texts
+    assert "各时段到店" in texts
+    assert shown.staff is not None
+    assert any(line.name for line in shown.staff)
     assert "服务笔数" in texts, "the staff table's headings"
     assert any(line.name in texts for line in shown.staff if line.name)
     assert boss.view.screen.ids.hours.bars, "arrivals by hour drawn"
     check_touch_targets(boss.view)
     rig.shot(SHOTS / "tablet-report.png")
+    boss.view.screen.ids.scroll.scroll_y = 0  # the staff table at the foot
+    rig.harness.frames(3)
+    rig.shot(SHOTS / "tablet-report-staff.png")
 
     press(rig, boss.view, "tab_week")
     rig.until(lambda: _report(boss) is not None and _report(boss).period == "week", "the week")
