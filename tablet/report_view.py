@@ -24,7 +24,7 @@ from kivy.uix.widget import Widget
 
 from tablet import screens, theme
 from tablet.board_view import open_screen
-from tablet.i18n import _
+from tablet.i18n import _, language
 from tablet.report_words import (
     PERIODS,
     Bar,
@@ -123,6 +123,7 @@ class ReportScreen(TabletScreen):
     heading = StringProperty("")
     notice = StringProperty("")
     has_staff = BooleanProperty(False)
+    _drawn: tuple[int, str] | None = None
 
     def on_enter(self, *_: Any) -> None:
         """Fetch the period shown."""
@@ -151,6 +152,9 @@ class ReportScreen(TabletScreen):
             self._draw_empty()
             return
         self.notice = ""
+        if self._drawn == (id(report), language()):
+            return  # draw a report once: its widgets are not rebuilt on every event
+        self._drawn = (id(report), language())
         self.heading = period_text(report)
         self._fill_tiles(report)
         self.ids.hours.bars = hour_bars(report)
@@ -160,6 +164,7 @@ class ReportScreen(TabletScreen):
         self._fill_staff(staff_rows(report.staff) if report.staff is not None else [])
 
     def _draw_empty(self) -> None:
+        self._drawn = None
         self.ids.hours.bars = []
         for box in ("tiles", "waits", "conversion", "staff"):
             self.ids[box].clear_widgets()
