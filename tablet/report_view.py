@@ -126,8 +126,10 @@ class ReportScreen(TabletScreen):
     _drawn: tuple[int, str] | None = None
 
     def on_enter(self, *_: Any) -> None:
-        """Fetch the period shown."""
-        self.show_period(self.period)
+        """Fetch the period shown, unless the tablet holds it already (a second view of it)."""
+        held = self.view.tablet.state.report
+        if held is None or held.period != self.period:
+            self.show_period(self.period)
 
     def show_period(self, period: str) -> None:
         """Switch tab and fetch that period."""
@@ -136,7 +138,8 @@ class ReportScreen(TabletScreen):
         self.refresh()
 
     def go_board(self) -> None:
-        """Back to the lobby board."""
+        """Back to the lobby board (the report is fetched afresh next time)."""
+        self.view.tablet.state.report = None
         open_screen(self.view.tablet, "board")
 
     def refresh(self) -> None:
