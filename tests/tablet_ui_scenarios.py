@@ -88,24 +88,10 @@ class Rig:
         return found[index]
 
     def pitchable(self, row: dict[str, Any], first: int = 1) -> bool:
-        """True when the brief will offer `first` leads or more and the hub finds none of its
-        first `first` leads (best score first, as the brief lists them) unsuitable."""
-        from datetime import date
+        """True when the hub lets staff pitch the customer's first `first` leads."""
+        from tests.support.tablethub import pitchable
 
-        from branch_hub.briefs import judge_lead, sort_leads
-
-        hub = self.hub.hub
-        facts = hub.catalogue.facts() if hub is not None else None
-        assessment, today = row.get("risk_assessment"), date.today()
-        leads = sort_leads(row["leads"], today)
-        return (
-            bool(leads)
-            and not row.get("lead_declines")
-            and all(
-                judge_lead(lead, facts, assessment, today).not_suitable_reason is None
-                for lead in leads
-            )
-        )
+        return pitchable(self.hub, row, first)
 
     def pump_all(self) -> None:
         """Let every tablet not on screen take its messages too."""

@@ -39,7 +39,7 @@ from kiosk.link import HubLink
 from tablet.controller import Tablet
 from tablet.device import DeviceStore
 from tablet.enrolment import enrol_device
-from tests.support.tablethub import PIN, TabletHub, make_hub
+from tests.support.tablethub import PIN, TabletHub, make_hub, pitchable
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,11 @@ def _same(model_cls: type[Any], raw: Any) -> None:
     assert model_cls.from_wire(raw).to_wire() == raw
 
 
-def _vip(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return next(r for r in rows if r["tier"] in ("wealth", "private") and r["leads"])
+def _vip(hub: TabletHub, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """A priority customer with a card whose first lead the hub lets staff pitch."""
+    return next(
+        r for r in rows if r["tier"] in ("wealth", "private") and r["cards"] and pitchable(hub, r)
+    )
 
 
 def test_kiosk_session_menu_ticket_and_its_retry(
@@ -82,7 +85,7 @@ def test_kiosk_session_menu_ticket_and_its_retry(
     assert kiosk.kiosk_session().state is SessionState.IDLE
     assert hub.hub is not None
     assert hub.hub.lobby is not None
-    hub.call(hub.hub.lobby.identify("K1", "pan", _vip(rows)["cards"][0]["pan"]))
+    hub.call(hub.hub.lobby.identify("K1", "pan", _vip(hub, rows)["cards"][0]["pan"]))
     _same(m.KioskSession, kiosk.get("/kiosk/session"))
     session = kiosk.kiosk_session()
     assert session.state is SessionState.RECOGNISED
@@ -113,7 +116,7 @@ def test_staff_work_through_typed_methods(
     events: queue.Queue[StreamNotice] = queue.Queue()
     stream = lobby.staff_events(since, events.put).start()
     try:
-        ticket = hub.arrive(_vip(rows)["cards"][0]["pan"])["ticket"]
+        ticket = hub.arrive(_vip(hub, rows)["cards"][0]["pan"])["ticket"]
         _same(m.VisitList, lobby.get("/visits?state=all"))
         visit = next(v for v in lobby.visits("waiting") if v.ticket.number == ticket["number"])
         _same(m.Brief, lobby.get(f"/visits/{visit.visit_id}/brief"))

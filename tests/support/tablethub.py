@@ -247,6 +247,23 @@ class TabletHub:
         return body
 
 
+def pitchable(hub: TabletHub, row: dict[str, Any], first: int = 1) -> bool:
+    """True when the brief will offer `first` leads or more and the hub finds none of its first
+    `first` leads (best score first, as the brief lists them) unsuitable for the customer."""
+    from branch_hub.briefs import judge_lead, sort_leads
+
+    facts = hub.hub.catalogue.facts() if hub.hub is not None else None
+    assessment, today = row.get("risk_assessment"), date.today()
+    leads = sort_leads(row["leads"], today)[:first]
+    return (
+        len(leads) == first
+        and not row.get("lead_declines")
+        and all(
+            judge_lead(lead, facts, assessment, today).not_suitable_reason is None for lead in leads
+        )
+    )
+
+
 def make_hub(root: Path, customers: int = 60) -> tuple[TabletHub, list[dict[str, Any]]]:
     """PKI, cache and a started hub under `root`."""
     tls = make_tls_env(root / "pki")
