@@ -4,7 +4,8 @@
 arrivals an hour, Mondays to Saturdays) into a fresh hub database through the hub's own writers,
 then times `ReportDesk.build` for the month (with the staff table) and, in the same run, a plain
 `GROUP BY` that only counts the same rows (queue events by day and kind, HQ records by day and
-kind, product views by day and mode). The last stdout line is one JSON object.
+kind, product views by day and mode), and the month's PDF render (`pdf_s`, against the build as
+`pdf_vs_report`). The last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
 from branch_hub.reports import Period, PeriodKind, ReportDesk, ReportSources
+from branch_hub.reports.pdf import report_pdf
 
 FIRST = date(2025, 12, 1)  # a Monday: 26 business days fit in December
 GROUP_BY = (
@@ -81,6 +83,8 @@ def run(peak: int, days: int, repeat: int) -> dict[str, Any]:
                 return sum(len(conn.execute(sql, bounds).fetchall()) for sql in GROUP_BY)
 
         plain_s, _ = _timed(plain, repeat)
+        tiers = {t.code: t.name_zh for t in desk.config.tiers}
+        pdf_s, pdf = _timed(lambda: report_pdf(report, desk.config.branch.name_zh, tiers), repeat)
         events = db.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0]
         db.close()
     return {
@@ -93,6 +97,9 @@ def run(peak: int, days: int, repeat: int) -> dict[str, Any]:
         "report_month_s": round(build_s, 3),
         "plain_group_by_s": round(plain_s, 4),
         "report_vs_group_by": round(build_s / plain_s, 1) if plain_s else None,
+        "pdf_s": round(pdf_s, 3),
+        "pdf_kb": round(len(pdf) / 1024, 1),
+        "pdf_vs_report": round(pdf_s / build_s, 3) if build_s else None,
     }
 
 

@@ -49,7 +49,7 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     (
         "report_month",
         ["--peak", "20", "--days", "2", "--repeat", "1"],
-        {"report_month_s", "plain_group_by_s", "report_vs_group_by", "arrivals"},
+        {"report_month_s", "plain_group_by_s", "report_vs_group_by", "arrivals", "pdf_s"},
     ),
     (
         "lobby_board",

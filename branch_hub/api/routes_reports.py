@@ -26,7 +26,42 @@ async def report(request: web.Request) -> web.Response:
     return web.json_response(answer.to_wire())
 
 
+async def report_pdf(request: web.Request) -> web.Response:
+    """The same report as A4 PDF pages to print or mail."""
+    context = require_staff(request, DASHBOARD_ROLES)
+    period = path_param(request, "period", _PERIOD)
+    hub = request.app[HUB]
+    pdf = await hub.reports.report_pdf(context, period, request.query.get("date"))
+    return web.Response(body=pdf, content_type="application/pdf")
+
+
+_PARAMS = (
+    Param.matching("period", _PERIOD.pattern, example="day"),
+    Param("date", {"type": "string", "format": "date"}, where="query"),
+)
+
 ROUTES = (
+    # Before the JSON route: `{period}` alone would also match `day.pdf`.
+    staff_route(
+        "GET",
+        "/api/v1/reports/{period}.pdf",
+        report_pdf,
+        "branchReportPdf",
+        "The same report as A4 PDF pages the branch can print or mail: headline figures, charts "
+        "(arrivals by hour, waits against the tier targets, conversion by lead type) and tables, "
+        "in Chinese with the font embedded. Same roles, staff-table rule and audit as the JSON "
+        "report (`report_view` with `format: pdf`).",
+        {
+            200: Reply(
+                "The PDF document.",
+                {"type": "string", "format": "binary"},
+                media_type="application/pdf",
+            )
+        },
+        roles=DASHBOARD_ROLES,
+        params=_PARAMS,
+        refusals=frozenset({400, 404}),
+    ),
     staff_route(
         "GET",
         "/api/v1/reports/{period}",
@@ -39,10 +74,7 @@ ROUTES = (
         "manager); every view is audited (`report_view`).",
         {200: Reply("The period's figures.", BranchReport)},
         roles=DASHBOARD_ROLES,
-        params=(
-            Param.matching("period", _PERIOD.pattern, example="day"),
-            Param("date", {"type": "string", "format": "date"}, where="query"),
-        ),
+        params=_PARAMS,
         refusals=frozenset({400, 404}),
     ),
 )

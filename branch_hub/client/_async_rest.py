@@ -20,7 +20,13 @@ from branch_hub.client._requests import (
     PinCheckRequest,
     TransferRequest,
 )
-from branch_hub.client._rest import Notify, ReportPeriod, VisitFilter, report_path
+from branch_hub.client._rest import (
+    REPORT_PDF_MAX_BYTES,
+    Notify,
+    ReportPeriod,
+    VisitFilter,
+    report_path,
+)
 from branch_hub.client._staff_models import (
     ClaimResult,
     HandoffResult,
@@ -130,6 +136,12 @@ class AsyncHubClient(AsyncHubTransport):
     ) -> BranchReport:
         """The branch's report for the day, ISO week or month holding `day` (default today)."""
         return BranchReport.from_wire(await self.get(report_path(period, day)))
+
+    async def branch_report_pdf(
+        self, period: ReportPeriod = "day", day: str | None = None
+    ) -> bytes:
+        """The same report as A4 PDF pages (bytes to save, print or mail)."""
+        return await self.get_bytes(report_path(period, day, ".pdf"), REPORT_PDF_MAX_BYTES)
 
     async def catalogue_file(self, name: str) -> bytes:
         """One signed file of the hub's catalogue mirror (`latest.json`, `manifest.json`, a chunk)."""

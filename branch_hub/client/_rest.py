@@ -64,12 +64,14 @@ from branch_hub.vocabulary import AppName, TicketOperation
 ReportPeriod = Literal["day", "week", "month"]
 
 
-def report_path(period: ReportPeriod, day: str | None) -> str:
-    """The report's path with its date query (the hub checks both)."""
+def report_path(period: ReportPeriod, day: str | None, suffix: str = "") -> str:
+    """The report's path (`suffix` ".pdf" for the printable one) with its date query."""
     if period not in ("day", "week", "month"):
         raise HubProtocolError(f"no such report period {period!r}")
-    return f"/reports/{period}" + (f"?{urlencode({'date': day})}" if day else "")
+    return f"/reports/{period}{suffix}" + (f"?{urlencode({'date': day})}" if day else "")
 
+
+REPORT_PDF_MAX_BYTES = 16 << 20  # a month's report is tens of kilobytes
 
 __all__ = ["HubClient", "ReportPeriod", "VisitFilter", "report_path"]
 
@@ -258,6 +260,19 @@ class HubClient(HubTransport):
     def branch_report(self, period: ReportPeriod = "day", day: str | None = None) -> BranchReport:
         """The branch's report for the day, ISO week or month holding `day` (default today)."""
         return BranchReport.from_wire(self.get(report_path(period, day)))
+
+    def branch_report_pdf(self, period: ReportPeriod = "day", day: str | None = None) -> bytes:
+        """The same report as A4 PDF pages (bytes to save, print or mail)."""
+        body = bytearray()
+        with self.stream(report_path(period, day, ".pdf")) as response:
+            try:
+                for piece in response.iter_content(_CHUNK):
+                    body += piece
+                    if len(body) > REPORT_PDF_MAX_BYTES:
+                        raise HubProtocolError("report PDF is too large")
+            except requests.RequestException as exc:
+                raise HubUnavailable("download of the report PDF broke off") from exc
+        return bytes(body)
 
     def lobby_board(self) -> LobbyBoard:
         """The lobby board: waits against targets, unclaimed customers, counters, links, alerts."""

@@ -26,6 +26,7 @@ from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
 from branch_hub.reports.devices import device_figures
 from branch_hub.reports.hq_link import hq_link
+from branch_hub.reports.pdf import report_pdf
 from branch_hub.reports.period import Period, period_of
 from branch_hub.reports.queue_figures import QueueTally
 from branch_hub.reports.stats import duration_summary
@@ -81,7 +82,9 @@ class ReportDesk:
         """The branch's business day now."""
         return self.clock().astimezone(self.zone).date()
 
-    async def report(self, caller: RequestContext, kind: str, day: str | None) -> ReportAnswer:
+    async def report(
+        self, caller: RequestContext, kind: str, day: str | None, printed: bool = False
+    ) -> ReportAnswer:
         """The caller's report for the period (staff table only for the branch manager)."""
         period = period_of(kind, day, self.today())
         with_staff = caller.role in STAFF_TABLE_ROLES
@@ -91,9 +94,17 @@ class ReportDesk:
             "period": str(period.kind),
             "first_day": period.first.isoformat(),
             "staff_table": with_staff,
-        }
+        } | ({"format": "pdf"} if printed else {})
         await self.audit(caller, "report_view", None, detail=detail)
         return ReportAnswer(body)
+
+    async def report_pdf(self, caller: RequestContext, kind: str, day: str | None) -> bytes:
+        """The caller's report as A4 PDF pages, rendered in a worker thread (audited as a view)."""
+        answer = await self.report(caller, kind, day, printed=True)
+        branch = self.config.branch
+        tiers = {tier.code: tier.name_zh for tier in self.config.tiers}
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, report_pdf, answer.body, branch.name_zh, tiers)
 
     def build(self, period: Period, with_staff: bool) -> dict[str, Any]:
         """The report's figures (blocking: a worker's)."""

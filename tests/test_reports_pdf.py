@@ -1,0 +1,155 @@
+"""The branch report's PDF: a generated busy day rendered to A4 pages, rasterised and inspected."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image, ImageStat
+
+from bench.report_rows import MonthShape, write_month
+from branch_hub.atrest import AtRestCipher, load_or_create_key
+from branch_hub.client import AsyncHubClient, DeviceTls, HubClient, HubRejected
+from branch_hub.config import parse_config
+from branch_hub.database import HubDatabase
+from branch_hub.lobby.visits import VisitStore
+from branch_hub.outbox import Outbox
+from branch_hub.push import EventLog
+from branch_hub.reports import Period, PeriodKind, ReportDesk, ReportSources
+from branch_hub.reports.pdf import report_pdf
+from tests.support.hub_thread import ThreadedHub
+from tests.support.tlsenv import make_tls_env
+
+FIRST = date(2025, 12, 1)
+SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def _day_report(tmp: Path) -> tuple[dict[str, Any], str, dict[str, str]]:
+    cipher = AtRestCipher(load_or_create_key(tmp / "atrest.key"))
+    db = HubDatabase(tmp / "hub.db")
+    visits, outbox = VisitStore(db, cipher), Outbox(db, cipher)
+    leads = write_month(
+        db, visits, outbox, FIRST, MonthShape(peak=120, days=1, service_mean_s=700, seed=3)
+    )
+    raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
+    config = parse_config(tomllib.loads(raw))
+
+    async def no_audit(*_: object, **__: object) -> None:
+        return None
+
+    staff = {"s-anna": ("王丽", "lobby_manager")}
+    sources = ReportSources(
+        db,
+        visits,
+        outbox,
+        lambda c, lead: leads.get((c, lead)),
+        lambda: staff,
+        EventLog(db, cipher),
+    )
+    desk = ReportDesk(config, sources, no_audit, lambda: datetime.now(UTC))
+    report = desk.build(Period(PeriodKind.DAY, FIRST, FIRST), True)
+    db.close()
+    return report, config.branch.name_zh, {t.code: t.name_zh for t in config.tiers}
+
+
+def _pages(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def _rasterise(pdf: bytes, tmp: Path) -> list[Path]:
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        pytest.skip("pdftoppm missing: ./run installs poppler-utils")
+    (tmp / "report.pdf").write_bytes(pdf)
+    subprocess.run(
+        [pdftoppm, "-r", "60", "-png", str(tmp / "report.pdf"), str(tmp / "page")],
+        check=True,
+        timeout=60,
+    )
+    return sorted(tmp.glob("page-*.png"))
+
+
+def test_a_busy_day_prints_as_three_a4_pages_with_chinese_and_charts(tmp_path: Path) -> None:
+    report, branch_name, tiers = _day_report(tmp_path)
+    pdf = report_pdf(report, branch_name, tiers)
+    assert pdf.startswith(b"%PDF-")
+    assert _pages(pdf) == 3  # figures and charts, tables, the staff table
+    assert b"/FontFile2" in pdf  # the Chinese font travels inside the file
+    without_staff = report_pdf(report | {"staff": None}, branch_name, tiers)
+    assert _pages(without_staff) == 2
+    assert b"s-anna" not in without_staff
+    pages = _rasterise(pdf, tmp_path)
+    assert len(pages) == 3
+    for page in pages:
+        with Image.open(page) as image:
+            assert image.size[0] < image.size[1]  # portrait A4
+            assert ImageStat.Stat(image.convert("L")).stddev[0] > 10  # not blank
+    if os.environ.get("BRANCH_EDGE_SCREENSHOTS") == "docs":
+        _save_first_page(pdf, tmp_path)
+
+
+def _save_first_page(pdf: bytes, tmp: Path) -> None:
+    """docs/screenshots/report-pdf-page1.png at a readable resolution."""
+    (tmp / "shot.pdf").write_bytes(pdf)
+    out = tmp / "shot"
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "90",
+            "-png",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(tmp / "shot.pdf"),
+            str(out),
+        ],
+        check=True,
+        timeout=60,
+    )
+    shutil.copyfile(out.with_suffix(".png"), SHOTS / "report-pdf-page1.png")
+
+
+def test_both_clients_fetch_the_pdf_and_the_view_is_audited(tmp_path: Path) -> None:
+    tls = make_tls_env(tmp_path / "pki")
+    hub = ThreadedHub(tmp_path / "hub", tls).start()
+    try:
+        cert, key = tls.client("tab-1", "tablet")
+        device = DeviceTls(cert, key, tls.ca_path)
+        sync = HubClient(hub.url, device, token=hub.login("tab-1"))
+        pdf = sync.branch_report_pdf("week")
+        assert pdf.startswith(b"%PDF-")
+        assert _pages(pdf) == 2  # the lobby manager's: no staff page
+        with pytest.raises(HubRejected) as caught:
+            sync.branch_report_pdf("day", "2999-01-01")
+        assert (caught.value.status, caught.value.code) == (400, "bad_report_period")
+
+        assert hub.hub is not None
+        security = hub.hub.security
+        security.staff.add("S-BM", "Branch Manager", "branch_admin", "580214")
+        manager = security.sessions.create("S-BM", "branch_admin", "Branch Manager", "tab-1")
+
+        async def fetch() -> bytes:
+            client = AsyncHubClient(hub.url, device, token=manager)
+            try:
+                return await client.branch_report_pdf("day")
+            finally:
+                await client.close()
+
+        assert _pages(asyncio.run(fetch())) == 3  # the branch manager's has the staff table
+        hub.hub.audit.flush(10)
+        views = [e for e in hub.hub.audit.entries() if e.action == "report_view"]
+        assert [e.staff_id for e in views] == ["S-LOBBY", "S-BM"]
+    finally:
+        hub.close()
