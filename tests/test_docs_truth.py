@@ -1,7 +1,7 @@
 """The docs stay true where a machine can tell: links and anchors resolve, the protocol reference
-is the repository's own, every command the docs name exists, the configuration reference is the
-generated one, and every key file the operations and security pages name is where a provisioned,
-built hub puts it."""
+is the repository's own, every screenshot the gallery names is there, every command the docs
+name exists, the configuration reference is the generated one, and every key file the operations
+and security pages name is where a provisioned, built hub puts it."""
 
 from __future__ import annotations
 
@@ -91,6 +91,14 @@ def test_slugs_follow_github() -> None:
         slug("The disk reserve and the `disk_low` alert")
         == "the-disk-reserve-and-the-disk_low-alert"
     )
+
+
+def test_every_screenshot_the_gallery_names_is_there() -> None:
+    shots = ROOT / "docs" / "screenshots"
+    named = set(re.findall(r"`([a-z0-9-]+(?:@2048)?\.png)`", (shots / "README.md").read_text()))
+    named -= {"name.png", "name@2048.png"}  # the naming rule's placeholders
+    assert len(named) > 20
+    assert sorted(n for n in named if not (shots / n).is_file()) == []
 
 
 def test_protocols_md_is_only_ever_a_link_to_the_repositorys_own() -> None:
