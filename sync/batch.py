@@ -62,6 +62,7 @@ class BatchFiles:
     events: int
     sha256: str
     report: Path | None = None
+    report_sha256: str | None = None
 
 
 def signed_fields(doc: dict[str, Any]) -> bytes:
@@ -139,7 +140,7 @@ def write_batch(
     }
     doc["signature"] = base64.b64encode(key.sign(signed_fields(doc))).decode("ascii")
     sig.write_text(json.dumps(doc, indent=1) + "\n")
-    return BatchFiles(jsonl, sig, count, doc["sha256"], report_file)
+    return BatchFiles(jsonl, sig, count, doc["sha256"], report_file, report_sha)
 
 
 def _write_report(report: dict[str, Any] | None, path: Path) -> tuple[Path | None, str | None]:
