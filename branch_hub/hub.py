@@ -113,6 +113,8 @@ class Hub:
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
         self.reports = _report_desk(self)
+        if self.sender is not None:
+            self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
             self.config,
             self.lobby,

@@ -1,9 +1,11 @@
 """The nightly signed batch: one business day's outcome events as JSONL plus an Ed25519 signature.
 
-The hub writes `<branch>-<day>.jsonl` (one event envelope per line, exactly as sent live) and
-`<branch>-<day>.sig.json` (branch, day, event count, SHA-256 of the JSONL, and the hub outcome
-key's signature over those four fields), then uploads both to HQ's collector, which reconciles
-the batch against what it received live. Layout: docs/hq-interface.md, "Nightly batch".
+The hub writes `<branch>-<day>.jsonl` (one event envelope per line, exactly as sent live),
+`<branch>-<day>.report.json` (the day report without the per-staff table: aggregates only) and
+`<branch>-<day>.sig.json` (branch, day, event count, SHA-256 of the JSONL and of the report, and
+the hub outcome key's signature over those fields), then uploads them as one request to HQ's
+collector, which reconciles the batch against what it received live and keeps the report.
+A v1 signature (no report) is still accepted. Layout: docs/hq-interface.md, "Nightly batch".
 """
 
 from __future__ import annotations
@@ -24,17 +26,23 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from sync.errors import SyncError
 
 __all__ = [
+    "MAX_REPORT",
     "BatchError",
     "BatchFiles",
     "read_batch",
+    "read_report",
+    "report_bytes",
     "signed_fields",
     "upload_batch",
     "verify_batch",
+    "verify_report",
     "write_batch",
 ]
 
 CONTEXT = b"branch-edge/v1 batch\x00"
+CONTEXT_V2 = b"branch-edge/v2 batch\x00"
 MAX_BATCH = 256 * 1024 * 1024
+MAX_REPORT = 1024 * 1024
 
 
 class BatchError(SyncError):
@@ -53,12 +61,44 @@ class BatchFiles:
     signature: Path
     events: int
     sha256: str
+    report: Path | None = None
+    report_sha256: str | None = None
 
 
 def signed_fields(doc: dict[str, Any]) -> bytes:
-    """The exact bytes the signature covers."""
-    fields = {k: doc[k] for k in ("branch_id", "business_day", "events", "sha256")}
-    return CONTEXT + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    """The exact bytes the signature covers (v2 adds `report_sha256`, under its own context)."""
+    names = ["branch_id", "business_day", "events", "sha256"]
+    context = CONTEXT
+    if doc.get("v") == 2:
+        names.append("report_sha256")
+        context = CONTEXT_V2
+    fields = {k: doc[k] for k in names}
+    return context + json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+
+
+def report_bytes(report: dict[str, Any]) -> bytes:
+    """A day report's file bytes (sorted keys, no spaces, UTF-8)."""
+    text = json.dumps(report, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return text.encode() + b"\n"
+
+
+def read_report(data: bytes, branch_id: str, day: str) -> dict[str, Any]:
+    """Parse the report file of `branch_id`'s `day`; raise BatchError if it is not one."""
+    if len(data) > MAX_REPORT:
+        raise BatchError("too_large", f"a day report is at most {MAX_REPORT // 1024} KiB")
+    try:
+        report = json.loads(data.decode("utf-8"))
+    except ValueError as exc:
+        raise BatchError("malformed", "the day report is not JSON") from exc
+    if not isinstance(report, dict):
+        raise BatchError("malformed", "the day report is not a JSON object")
+    if report.get("branch_id") != branch_id or report.get("period") != "day":
+        raise BatchError("malformed", "the report is not a day report of this branch")
+    if report.get("first_day") != day or report.get("last_day") != day:
+        raise BatchError("malformed", "the report is not of the batch's business day")
+    if "staff" in report:
+        raise BatchError("malformed", "the report carries the per-staff table")
+    return report
 
 
 def write_batch(
@@ -67,8 +107,9 @@ def write_batch(
     day: str,
     key: Ed25519PrivateKey,
     out_dir: Path,
+    report: dict[str, Any] | None = None,
 ) -> BatchFiles:
-    """Write and sign one business day's batch into out_dir (files replaced atomically)."""
+    """Write and sign one business day's batch (and its day report) into out_dir, atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)
     jsonl = out_dir / f"{branch_id}-{day}.jsonl"
     sig = out_dir / f"{branch_id}-{day}.sig.json"
@@ -87,17 +128,31 @@ def write_batch(
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, jsonl)
+    report_file, report_sha = _write_report(report, out_dir / f"{branch_id}-{day}.report.json")
     doc: dict[str, Any] = {
-        "v": 1,
+        "v": 2,
         "alg": "Ed25519",
         "branch_id": branch_id,
         "business_day": day,
         "events": count,
         "sha256": digest.hexdigest(),
+        "report_sha256": report_sha,
     }
     doc["signature"] = base64.b64encode(key.sign(signed_fields(doc))).decode("ascii")
     sig.write_text(json.dumps(doc, indent=1) + "\n")
-    return BatchFiles(jsonl, sig, count, doc["sha256"])
+    return BatchFiles(jsonl, sig, count, doc["sha256"], report_file, report_sha)
+
+
+def _write_report(report: dict[str, Any] | None, path: Path) -> tuple[Path | None, str | None]:
+    """Write the day report's file (or remove a stale one); its path and SHA-256."""
+    if report is None:
+        path.unlink(missing_ok=True)
+        return None, None
+    data = report_bytes(report)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path, hashlib.sha256(data).hexdigest()
 
 
 def verify_batch(
@@ -134,28 +189,70 @@ def verify_batch(
     return events
 
 
-def read_batch(files: BatchFiles | tuple[Path, Path]) -> tuple[bytes, dict[str, Any]]:
+def verify_report(report: bytes | None, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """Check a verified batch's day report against its signed SHA-256; return it parsed or None."""
+    signed = doc.get("report_sha256") if doc.get("v") == 2 else None
+    if signed is None:
+        if report is not None:
+            raise BatchError("tampered", "the batch carries a report its signature does not cover")
+        return None
+    if report is None:
+        raise BatchError("malformed", "the batch's signed day report is missing")
+    if len(report) > MAX_REPORT:
+        raise BatchError("too_large", f"a day report is at most {MAX_REPORT // 1024} KiB")
+    if hashlib.sha256(report).hexdigest() != signed:
+        raise BatchError("tampered", "the day report does not match its signed SHA-256")
+    return read_report(report, str(doc["branch_id"]), str(doc["business_day"]))
+
+
+Files = BatchFiles | tuple[Path, Path] | tuple[Path, Path, Path]
+
+
+def read_batch(files: Files) -> tuple[bytes, dict[str, Any]]:
     """Read a batch's JSONL and signature document."""
-    jsonl, sig = (files.jsonl, files.signature) if isinstance(files, BatchFiles) else files
+    jsonl, sig = (files.jsonl, files.signature) if isinstance(files, BatchFiles) else files[:2]
     try:
         return jsonl.read_bytes(), json.loads(sig.read_text())
     except (OSError, ValueError) as exc:
         raise BatchError("malformed", f"cannot read batch {jsonl.name}: {exc}") from exc
 
 
+def _read_report_file(files: Files) -> tuple[str, bytes] | None:
+    paths = (files.jsonl, files.signature, files.report) if isinstance(files, BatchFiles) else files
+    path = tuple(paths)[2] if len(paths) > 2 else None
+    if path is None:
+        return None
+    try:
+        return path.name, path.read_bytes()
+    except OSError as exc:
+        raise BatchError("malformed", f"cannot read report {path.name}: {exc}") from exc
+
+
 def upload_batch(
-    files: BatchFiles | tuple[Path, Path], collector_url: str, ca_file: str, timeout_s: float = 60
+    files: Files, collector_url: str, ca_file: str, timeout_s: float = 60
 ) -> dict[str, Any]:
-    """POST a batch to HQ's collector (HQ's CA pinned); return its reconciliation summary."""
+    """POST a batch and its day report (one multipart body, HQ's CA pinned); return HQ's answer."""
     body, doc = read_batch(files)
+    report = _read_report_file(files)
     header = base64.b64encode(json.dumps(doc, separators=(",", ":")).encode()).decode()
+    sending: dict[str, Any] = {"data": body}
+    headers = {"Content-Type": "application/x-ndjson", "Batch-Signature": header}
+    if report is not None:
+        jsonl_name = files.jsonl.name if isinstance(files, BatchFiles) else files[0].name
+        sending = {
+            "files": {
+                "events": (jsonl_name, body, "application/x-ndjson"),
+                "report": (report[0], report[1], "application/json"),
+            }
+        }
+        headers = {"Batch-Signature": header}  # requests sets the multipart boundary
     try:
         resp = requests.post(
             f"{collector_url.rstrip('/')}/v1/batches",
-            data=body,
-            headers={"Content-Type": "application/x-ndjson", "Batch-Signature": header},
+            headers=headers,
             verify=ca_file,
             timeout=timeout_s,
+            **sending,
         )
     except requests.RequestException as exc:
         raise BatchError("unreachable", f"HQ collector unreachable: {type(exc).__name__}") from exc

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_synth, _add_keygen, _add_publish, _add_pull, _add_lookup):
         add(sub)
-    from sync.collector import add_commands as add_collector_commands
+    from sync.collector_cli import add_commands as add_collector_commands
 
     add_collector_commands(sub)
     from sync.catalogue_cli import add_catalogue_commands

@@ -4,17 +4,18 @@
 - `POST /v1/events` one event envelope, signed by the branch's outcome key; stored once per
   idempotency key (a redelivery answers 200 with `"duplicate": true`; the same key with other
   contents answers 409);
-- `POST /v1/batches` a day's signed JSONL batch; refused unless the signature verifies;
+- `POST /v1/batches` a day's signed JSONL batch and its day report (multipart); refused unless
+  the signature verifies and the report matches its signed SHA-256;
 - `GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD` what the batch and the live feed disagree on;
+- `GET /v1/reports?branch=ID&day=YYYY-MM-DD` the day report a branch's batch carried;
 - `POST /v1/audit-anchors` the branch's signed audit-log head (409 when it goes backwards) and
   `GET /v1/audit-anchors/latest?branch=ID` the latest one (see `sync.anchor`).
-`branch-sync reconcile --db FILE --branch ID --day D` prints the same report. Interface:
-docs/hq-interface.md.
+`branch-sync reconcile --db FILE --branch ID --day D` prints the reconciliation and `branch-sync
+report` the day report (sync.collector_cli). Interface: docs/hq-interface.md.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -30,14 +31,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.anchor import ANCHOR_CONTEXT, AnchorStore, check_anchor
-from sync.batch import BatchError, verify_batch
+from sync.batch import MAX_REPORT, BatchError, verify_batch, verify_report
 from sync.collector_store import CollectorError, CollectorStore, Reconciliation
-from sync.keys import load_signing_public
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["CollectorError", "CollectorStore", "Reconciliation", "add_commands", "serve"]
+__all__ = ["CollectorError", "CollectorStore", "Reconciliation", "serve"]
 
 EVENT_CONTEXT = b"branch-edge/v1 outcome\x00"
 KINDS = frozenset({"lead_outcome", "claim", "note", "handoff", "product_view"})
@@ -88,6 +88,42 @@ def _signature_doc(raw: str | None) -> dict[str, Any]:
     if not doc or not doc.get("signature"):
         raise CollectorError(401, "unsigned", "the batch carries no signature")
     return dict(doc)
+
+
+async def _bounded(part: Any, limit: int, what: str) -> bytes:
+    """A multipart part's bytes, refused (413) past `limit` without reading it all."""
+    data = bytearray()
+    while chunk := await part.read_chunk(64 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise CollectorError(413, "too_large", f"{what} is at most {limit // 1024} KiB")
+    return bytes(data)
+
+
+async def _batch_parts(request: web.Request) -> tuple[bytes, bytes | None]:
+    """The batch's JSONL and its day report: a multipart body, or the JSONL alone (v1)."""
+    from aiohttp import BodyPartReader
+
+    if request.content_type != "multipart/form-data":
+        return await request.read(), None
+    parts: dict[str, bytes] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name not in ("events", "report"):
+            raise CollectorError(400, "malformed", "a batch has an events and a report part")
+        if part.name in parts:
+            raise CollectorError(400, "malformed", f"the {part.name} part comes twice")
+        limit = MAX_REPORT if part.name == "report" else MAX_BATCH
+        parts[part.name] = await _bounded(part, limit, f"the batch's {part.name}")
+    if "events" not in parts:
+        raise CollectorError(400, "malformed", "the batch has no events part")
+    return parts["events"], parts.get("report")
+
+
+def _batch_refusal(exc: BatchError) -> CollectorError:
+    """The HTTP refusal of a batch that does not verify."""
+    status = {"tampered": 422, "malformed": 422, "too_large": 413}.get(exc.reason, 401)
+    return CollectorError(status, exc.reason, str(exc))
 
 
 def _refuse(exc: CollectorError) -> web.Response:
@@ -193,29 +229,50 @@ class _Handlers:
         )
 
     async def post_batch(self, request: web.Request) -> web.Response:
-        """POST /v1/batches: store a day's signed batch and answer its reconciliation."""
+        """POST /v1/batches: store a day's signed batch and report; answer its reconciliation."""
         from aiohttp import web
 
         loop = asyncio.get_running_loop()
         try:
-            body = await request.read()
+            body, report_file = await _batch_parts(request)
             doc = _signature_doc(request.headers.get("Batch-Signature"))
             branch_id = str(doc.get("branch_id", ""))
             try:
                 events = verify_batch(body, doc, self.branch_key(branch_id))
                 for env in events:
                     check_envelope(env, branch_id)
+                verify_report(report_file, doc)
             except BatchError as exc:
-                status = 422 if exc.reason in ("tampered", "malformed") else 401
-                raise CollectorError(status, exc.reason, str(exc)) from exc
+                raise _batch_refusal(exc) from exc
             day = str(doc["business_day"])
+            kept = None
+            if report_file is not None:
+                kept = (str(doc["report_sha256"]), report_file.decode())
             await loop.run_in_executor(
-                None, self.store.receive_batch, branch_id, day, str(doc["sha256"]), events
+                None, self.store.receive_batch, branch_id, day, str(doc["sha256"]), events, kept
             )
             report = await loop.run_in_executor(None, self.store.reconcile, branch_id, day)
         except CollectorError as exc:
             return _refuse(exc)
         return web.json_response(report.to_json(), status=201)
+
+    async def get_report(self, request: web.Request) -> web.Response:
+        """GET /v1/reports?branch=ID&day=YYYY-MM-DD: the day report a branch's batch carried."""
+        from aiohttp import web
+
+        branch_id = request.query.get("branch", "")
+        day = request.query.get("day", "")
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return _refuse(CollectorError(400, "bad_day", "day must be YYYY-MM-DD"))
+        held = await asyncio.get_running_loop().run_in_executor(
+            None, self.store.report, branch_id, day
+        )
+        if held is None:
+            why = f"no day report of {branch_id!r} on {day}"
+            return _refuse(CollectorError(404, "no_report", why))
+        return web.json_response(held)
 
     async def get_reconciliation(self, request: web.Request) -> web.Response:
         """GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD."""
@@ -250,6 +307,7 @@ def _create_app(
     app.router.add_post("/v1/events", handlers.post_event)
     app.router.add_post("/v1/batches", handlers.post_batch)
     app.router.add_get("/v1/reconciliation", handlers.get_reconciliation)
+    app.router.add_get("/v1/reports", handlers.get_report)
     app.router.add_get("/v1/health", handlers.get_health)
     app.router.add_post("/v1/audit-anchors", handlers.post_anchor)
     app.router.add_get("/v1/audit-anchors/latest", handlers.get_anchor)
@@ -289,87 +347,3 @@ async def serve(
         await runner.cleanup()
         store.close()
         anchors.close()
-
-
-def _branch_key(value: str) -> tuple[str, Path]:
-    branch, sep, path = value.partition("=")
-    if not sep or not branch or not path:
-        raise argparse.ArgumentTypeError(f"expected BRANCH_ID=PUBLIC_KEY_FILE, got {value!r}")
-    return branch, Path(path)
-
-
-def add_commands(sub: Any) -> None:
-    """Add `collector` and `reconcile` to branch-sync's subcommands."""
-    col = sub.add_parser(
-        "collector",
-        help="run HQ's reference outcome collector (HTTPS)",
-        description="Receive branches' outcome events (deduplicated by idempotency key) and "
-        "nightly signed batches; report reconciliation. Interface: docs/hq-interface.md.",
-    )
-    col.add_argument("--listen", required=True, help="HOST:PORT")
-    col.add_argument("--db", type=Path, required=True, help="the collector's SQLite database")
-    col.add_argument("--cert", type=Path, required=True, help="TLS server certificate (PEM)")
-    col.add_argument("--key", type=Path, required=True, help="TLS server key (PEM)")
-    col.add_argument(
-        "--branch-key",
-        type=_branch_key,
-        action="append",
-        default=[],
-        metavar="ID=PUB",
-        help="a branch's outcome public key (Ed25519 PEM); repeat per branch",
-    )
-    col.set_defaults(func=_cmd_collector)
-    rec = sub.add_parser(
-        "reconcile",
-        help="print a day's reconciliation of batch against live events",
-        description="Exit status 0 when the batch and the live feed match, 1 otherwise.",
-    )
-    rec.add_argument("--db", type=Path, required=True, help="the collector's SQLite database")
-    rec.add_argument("--branch", required=True, help="branch id")
-    rec.add_argument("--day", required=True, help="business day YYYY-MM-DD")
-    rec.set_defaults(func=_cmd_reconcile)
-    anc = sub.add_parser(
-        "audit-anchor",
-        help="write the latest audit head HQ holds for a branch (for audit verify --anchor)",
-        description="Exit status 1 when HQ holds no anchor for the branch.",
-    )
-    anc.add_argument("--db", type=Path, required=True, help="the collector's SQLite database")
-    anc.add_argument("--branch", required=True, help="branch id")
-    anc.add_argument("--out", type=Path, default=None, help="file (default: stdout)")
-    anc.set_defaults(func=_cmd_anchor)
-
-
-def _cmd_collector(args: argparse.Namespace) -> int:
-    keys = {branch: load_signing_public(path) for branch, path in args.branch_key}
-    asyncio.run(serve(args.listen, args.db, args.cert, args.key, keys))
-    return 0
-
-
-def _cmd_reconcile(args: argparse.Namespace) -> int:
-    if not args.db.exists():
-        raise CollectorError(404, "no_db", f"{args.db} does not exist")
-    store = CollectorStore(args.db)
-    try:
-        report = store.reconcile(args.branch, args.day)
-    finally:
-        store.close()
-    print(json.dumps(report.to_json(), indent=1))
-    return 0 if report.ok else 1
-
-
-def _cmd_anchor(args: argparse.Namespace) -> int:
-    if not args.db.exists():
-        raise CollectorError(404, "no_db", f"{args.db} does not exist")
-    anchors = AnchorStore(args.db)
-    try:
-        held = anchors.latest(args.branch)
-    finally:
-        anchors.close()
-    if held is None:
-        raise CollectorError(404, "no_anchor", f"HQ holds no audit anchor for {args.branch}")
-    text = json.dumps(held, indent=1) + "\n"
-    if args.out:
-        args.out.write_text(text, encoding="utf-8")
-    else:
-        print(text, end="")
-    return 0

@@ -1,4 +1,4 @@
-"""The collector's store: events once per idempotency key, a day's batches, reconciliation.
+"""The collector's store: events once per idempotency key, a day's batches and reports, reconciliation.
 
 SQLite in WAL mode with synchronous=FULL; one lock serialises writers and readers across the
 server's executor threads.
@@ -63,6 +63,15 @@ CREATE TABLE IF NOT EXISTS batch_events (
     idempotency_key TEXT NOT NULL,
     sha256 TEXT NOT NULL,
     PRIMARY KEY (branch_id, business_day, line)
+);
+CREATE TABLE IF NOT EXISTS batch_reports (
+    branch_id TEXT NOT NULL,
+    business_day TEXT NOT NULL,
+    batch_sha256 TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    report TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (branch_id, business_day)
 );
 """
 
@@ -176,12 +185,19 @@ class CollectorStore:
         return row is None
 
     def receive_batch(
-        self, branch_id: str, day: str, sha: str, events: list[dict[str, Any]]
+        self,
+        branch_id: str,
+        day: str,
+        sha: str,
+        events: list[dict[str, Any]],
+        report: tuple[str, str] | None = None,
     ) -> None:
-        """Store a verified batch (replacing an earlier upload of the same day)."""
+        """Store a verified batch and its (sha256, text) report, replacing the day's upload."""
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                if report is not None:
+                    self._keep_report(branch_id, day, sha, report)
                 self._db.execute(
                     "DELETE FROM batch_events WHERE branch_id = ? AND business_day = ?",
                     (branch_id, day),
@@ -217,6 +233,35 @@ class CollectorStore:
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+
+    def _keep_report(
+        self, branch_id: str, day: str, batch_sha: str, report: tuple[str, str]
+    ) -> None:
+        """Store a day's report in the open transaction; 409 if the same events had another."""
+        held = self._db.execute(
+            "SELECT batch_sha256, sha256 FROM batch_reports WHERE branch_id = ? AND business_day = ?",
+            (branch_id, day),
+        ).fetchone()
+        if held is not None and held[0] == batch_sha and held[1] != report[0]:
+            raise CollectorError(
+                409, "report_conflict", "HQ holds another day report for this very batch"
+            )
+        self._db.execute(
+            "INSERT OR REPLACE INTO batch_reports VALUES (?, ?, ?, ?, ?, ?)",
+            (branch_id, day, batch_sha, report[0], report[1], self._now()),
+        )
+
+    def report(self, branch_id: str, day: str) -> dict[str, Any] | None:
+        """The day report a branch's batch carried, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT report FROM batch_reports WHERE branch_id = ? AND business_day = ?",
+                (branch_id, day),
+            ).fetchone()
+        if row is None:
+            return None
+        report: dict[str, Any] = json.loads(row[0])
+        return report
 
     def reconcile(self, branch_id: str, day: str) -> Reconciliation:
         """Compare a day's batch with the events received live."""

@@ -5,7 +5,8 @@
 sent only after a 2xx, retries with the one back-off, and after a restart simply resumes with
 whatever is still pending. A resend after a crash between HQ's 2xx and our commit is harmless:
 HQ deduplicates by the key. The audit log's signed head goes to HQ as an anchor with each
-nightly batch and, between batches, at most every `anchor_every_s` while it moves.
+nightly batch and, between batches, at most every `anchor_every_s` while it moves. The batch
+carries the day report from `day_report` (set by build_hub), built once per day and kept.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.hazmat.primitives import serialization
@@ -127,6 +129,7 @@ class OutboxSender:
         self.anchor_every_s = anchor_every_s
         self._anchored_at = float("-inf")
         self.hq_refused_audit_head = False  # HQ answered 409: this log does not continue HQ's
+        self.day_report: Callable[[str], dict[str, Any]] | None = None  # blocking builder
 
     def wake(self) -> None:
         """Try now (called after an enqueue)."""
@@ -184,17 +187,40 @@ class OutboxSender:
         for day in self.outbox.days_awaiting_batch(self.outbox.today()):
             envelopes = (i.envelope(self.branch_id) for i in self.outbox.for_day(day))
             out = self.batch_dir or Path(".")
-            files = write_batch(envelopes, self.branch_id, day, self.key, out)
+            report = self._report_of(day, out)
+            files = write_batch(envelopes, self.branch_id, day, self.key, out, report)
             try:
                 upload_batch(files, self.url, self.ca_file, timeout_s=self.timeout_s * 6)
             except BatchError as exc:
                 log.warning("batch for %s not uploaded yet: %s", day, exc)
                 break
             self.outbox.mark_batch(day, files.events, files.sha256)
+            if files.report_sha256 is not None and self.audit is not None:
+                sent = {"business_day": day, "report_sha256": files.report_sha256}
+                self.audit.record("report_sent", detail=sent)
             done.append(day)
         if done:
             self.anchor_audit(force=True)
         return done
+
+    def _report_of(self, day: str, out: Path) -> dict[str, Any] | None:
+        """The day's report for HQ: the one written on an earlier try, else built now."""
+        if self.day_report is None:
+            return None
+        kept = out / f"{self.branch_id}-{day}.report.json"
+        try:
+            report: dict[str, Any] = json.loads(kept.read_bytes())
+        except (OSError, ValueError):
+            pass
+        else:
+            return report  # the same bytes again: HQ takes a re-upload as a duplicate
+        try:
+            return self.day_report(day)
+        except Exception as exc:  # a bug must not hold back the day's outcomes
+            # No traceback: an exception's text could carry a customer's data into the log.
+            why = type(exc).__name__
+            log.error("day report of %s not built, the batch goes without it: %s", day, why)  # noqa: TRY400
+            return None
 
     def anchor_audit(self, *, force: bool = False) -> bool:
         """Send the audit log's head to HQ, continuing the head HQ holds, if it moved."""

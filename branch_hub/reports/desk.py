@@ -3,7 +3,8 @@
 Sources are the hub's own tables (queue events, visits, the HQ outbox, product views) read in a
 worker thread; the result holds aggregates only. The per-staff table goes to the branch manager
 (role `branch_admin`) alone; the lobby manager gets the same report without it. Every report
-view is audited (`report_view`) with the period and whether the staff table was shown.
+view is audited (`report_view`) with the period and whether the staff table was shown. The
+day report for HQ (`hq_day_report`) goes with the nightly batch: no staff table, aggregates only.
 """
 
 from __future__ import annotations
@@ -32,11 +33,23 @@ from branch_hub.reports.queue_figures import QueueTally
 from branch_hub.reports.stats import duration_summary
 from branch_hub.reports.work_figures import LeadLookup, WorkTally, conversion_line
 from branch_hub.retention import business_day_start
+from branch_hub.security.audit_fields import looks_like_card_or_id_number
 from branch_hub.vocabulary import Role
 
-__all__ = ["STAFF_TABLE_ROLES", "ReportAnswer", "ReportDesk", "ReportSources"]
+__all__ = [
+    "STAFF_TABLE_ROLES",
+    "ReportAnswer",
+    "ReportDesk",
+    "ReportSources",
+    "UnfitForHq",
+    "hq_fit",
+]
 
 STAFF_TABLE_ROLES = frozenset({Role.BRANCH_ADMIN})
+
+
+class UnfitForHq(ValueError):
+    """A report about to leave for HQ holds something that is not an aggregate."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,12 @@ class ReportDesk:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, report_pdf, answer.body, branch.name_zh, tiers)
 
+    def hq_day_report(self, day: str) -> dict[str, Any]:
+        """The finished business day's report for HQ: no staff table (blocking: a worker's)."""
+        body = self.build(period_of("day", day, self.today()), with_staff=False)
+        del body["staff"]
+        return hq_fit(body)
+
     def build(self, period: Period, with_staff: bool) -> dict[str, Any]:
         """The report's figures (blocking: a worker's)."""
         queue = QueueTally(self.zone, targets(self.config.tiers))
@@ -166,6 +185,23 @@ class ReportDesk:
             line |= served.get(staff_id, {}) | worked.get(staff_id, {})
             lines.append(line)
         return lines
+
+
+def hq_fit(report: dict[str, Any]) -> dict[str, Any]:
+    """The report unchanged if no value in it could name a person; UnfitForHq otherwise."""
+    names = ("staff", "staff_id", "customer_id", "name", "pan", "card_pan", "id_number")
+    pending: list[Any] = [report]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):
+            if any(key in value for key in names):
+                raise UnfitForHq("the report holds a person's field")
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str) and looks_like_card_or_id_number(value):
+            raise UnfitForHq("the report holds a card or ID number")
+    return report
 
 
 def _cached(lookup: LeadLookup) -> LeadLookup:

@@ -52,6 +52,7 @@ ACTIONS = frozenset(
         "suitability_refused",
         "product_view",
         "report_view",
+        "report_sent",
         "export",
         "config_change",
         "staff_change",
