@@ -63,11 +63,13 @@ def test_a_generated_busy_day_matches_its_recount(tmp_path: Path) -> None:
     )
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     config = parse_config(tomllib.loads(raw))
-    for n, key in enumerate(sorted(leads)):  # HQ confirmed some: most the lead's product, a few not
+    for n, lead in enumerate(
+        sorted(leads)
+    ):  # HQ confirmed some: most the lead's product, a few not
         if n % 3 == 0:
-            product = leads[key].product_codes[0] if n % 4 else "FD2026A0001"
+            product = leads[lead].product_codes[0] if n % 4 else "FD2026A0001"
             confirmed = ConfirmedPurchase("2025-12-04", product)
-            leads[key] = dataclasses.replace(leads[key], confirmed=confirmed)
+            leads[lead] = dataclasses.replace(leads[lead], confirmed=confirmed)
 
     def lookup(customer_id: str, lead_id: str) -> Any:
         return leads.get((customer_id, lead_id))
