@@ -92,7 +92,7 @@ def test_branch_manager_sees_the_report_and_the_staff_table(rig: Rig) -> None:
     leads = truth.leads.total
     assert f"{leads.confirmed} / {leads.accepted}" in texts, "confirmed beside accepted"
     assert "已确认购买 / 已接受" in texts
-    assert "员工登记已接受与总行已确认购买（按营销类型）" in texts
+    assert "各类商机：员工登记已接受与总行已确认购买" in texts
     assert boss.view.screen.ids.confirmed.children, "the confirmed-purchase bars drawn"
     assert "已确认购买" in texts, "the staff table's confirmed column"
     assert str(truth.arrivals.total) in texts
