@@ -1,4 +1,4 @@
-"""`branch-sync`: HQ data tools: synthetic export, keys, publish, pull, lookup."""
+"""`branch-sync`: HQ data tools: synthetic export, keys, publish, pull, lookup, simulated confirm."""
 
 from __future__ import annotations
 
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.collector_cli import add_commands as add_collector_commands
 
     add_collector_commands(sub)
+    from sync.confirm import add_commands as add_confirm_command
+
+    add_confirm_command(sub)
     from sync.catalogue_cli import add_catalogue_commands
 
     add_catalogue_commands(sub)

@@ -1,5 +1,5 @@
 """Checks of the export's optional fields: AUM band, risk, products, benefits, lead declines,
-leads' product codes.
+leads' product codes and HQ's confirmed purchases of leads.
 
 Every field here may be absent (older exports publish and pull unchanged); when present it
 must have the documented shape (docs/hq-interface.md). A bad field raises ExportFieldError,
@@ -132,17 +132,33 @@ def _lead_declines(value: object) -> None:
 
 
 def _leads(value: object) -> None:
-    """Only what leads may newly carry is checked: `product_codes`, absent or 1-3 codes."""
-    wanted = f"a list of 1-{MAX_LEAD_PRODUCTS} catalogue product codes"
+    """Only what leads may newly carry is checked: `product_codes` and `confirmed`."""
     for lead in value if isinstance(value, list) else ():
-        codes = lead.get("product_codes") if isinstance(lead, dict) else None
-        if codes is None:
+        if not isinstance(lead, dict):
             continue
-        if not isinstance(codes, list) or not 1 <= len(codes) <= MAX_LEAD_PRODUCTS:
+        if lead.get("product_codes") is not None:
+            _lead_products(lead["product_codes"])
+        if lead.get("confirmed") is not None:
+            _confirmed(lead["confirmed"])
+
+
+def _lead_products(codes: object) -> None:
+    """Absent or 1-3 catalogue codes."""
+    wanted = f"a list of 1-{MAX_LEAD_PRODUCTS} catalogue product codes"
+    if not isinstance(codes, list) or not 1 <= len(codes) <= MAX_LEAD_PRODUCTS:
+        raise ExportFieldError("leads.product_codes", wanted)
+    for code in codes:
+        if not isinstance(code, str) or not _PRODUCT_CODE.fullmatch(code):
             raise ExportFieldError("leads.product_codes", wanted)
-        for code in codes:
-            if not isinstance(code, str) or not _PRODUCT_CODE.fullmatch(code):
-                raise ExportFieldError("leads.product_codes", wanted)
+
+
+def _confirmed(value: object) -> None:
+    """HQ's core system saw the lead become a purchase: when, and which catalogue product."""
+    confirmed = _object(value, "leads.confirmed", ("purchased_on", "product"))
+    _date(confirmed.get("purchased_on"), "leads.confirmed.purchased_on")
+    product = confirmed.get("product")
+    if not isinstance(product, str) or not _PRODUCT_CODE.fullmatch(product):
+        raise ExportFieldError("leads.confirmed.product", "a catalogue product code")
 
 
 def _date(value: object, field: str) -> None:

@@ -28,6 +28,7 @@ from tablet.i18n import _, language
 from tablet.report_words import (
     PERIODS,
     Bar,
+    confirmed_bars,
     conversion_bars,
     headline,
     hour_bars,
@@ -163,13 +164,14 @@ class ReportScreen(TabletScreen):
         self.ids.hours.bars = hour_bars(report)
         self._fill_bars("waits", wait_bars(report))
         self._fill_bars("conversion", conversion_bars(report))
+        self._fill_bars("confirmed", confirmed_bars(report))
         self.has_staff = report.staff is not None
         self._fill_staff(staff_rows(report.staff) if report.staff is not None else [])
 
     def _draw_empty(self) -> None:
         self._drawn = None
         self.ids.hours.bars = []
-        for box in ("tiles", "waits", "conversion", "staff"):
+        for box in ("tiles", "waits", "conversion", "confirmed", "staff"):
             self.ids[box].clear_widgets()
         self.has_staff = False
 

@@ -12,6 +12,7 @@ __all__ = [
     "PERIODS",
     "Bar",
     "Tile",
+    "confirmed_bars",
     "conversion_bars",
     "headline",
     "hour_bars",
@@ -83,6 +84,7 @@ def headline(report: BranchReport) -> list[Tile]:
         Tile(str(report.transfers), _("Transfers")),
         Tile(f"{leads.accepted} / {leads.presented}", _("Leads accepted / pitched")),
         Tile(percent(leads.conversion), _("Lead conversion")),
+        Tile(f"{leads.confirmed} / {leads.accepted}", _("Confirmed purchases / accepted")),
         Tile(str(report.handoffs.accepted), _("Hand-offs taken")),
         Tile(minutes(taken.p50_s), _("Median time to take")),
         Tile(str(presented), _("Products presented")),
@@ -133,9 +135,24 @@ def conversion_bars(report: BranchReport) -> list[Bar]:
     ]
 
 
+def confirmed_bars(report: BranchReport) -> list[Bar]:
+    """By lead type: of the leads staff reported accepted, how many HQ confirmed as purchased."""
+    return [
+        Bar(
+            lead_type_name(line.key),
+            _("{confirmed} of {accepted} accepted · {rate}").format(
+                confirmed=line.confirmed, accepted=line.accepted, rate=percent(line.confirmed_rate)
+            ),
+            line.confirmed_rate or 0.0,
+        )
+        for line in report.leads.by_lead_type
+        if line.accepted
+    ]
+
+
 def staff_rows(staff: tuple[StaffLine, ...]) -> list[list[str]]:
     """The staff table's rows: name, role, served, median service, idle while customers waited,
-    leads accepted/pitched, conversion, hand-offs taken."""
+    leads accepted/pitched, confirmed purchases, conversion, hand-offs taken."""
     rows = []
     for line in staff:
         rows.append(
@@ -146,6 +163,7 @@ def staff_rows(staff: tuple[StaffLine, ...]) -> list[list[str]]:
                 minutes(line.service.p50_s),
                 minutes(line.idle_while_waiting_s),
                 f"{line.leads.accepted}/{line.leads.presented}",
+                str(line.leads.confirmed),
                 percent(line.leads.conversion),
                 str(line.handoffs_taken.count),
             ]
@@ -162,6 +180,7 @@ def staff_headings() -> list[str]:
         _("Median service"),
         _("Idle while customers waited"),
         _("Leads accepted"),
+        _("Confirmed purchases"),
         _("Conversion"),
         _("Hand-offs taken"),
     ]

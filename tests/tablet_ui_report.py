@@ -2,7 +2,8 @@
 
 Customers arrive, a teller calls and finishes one, a wealth manager records a lead outcome; the
 branch manager opens today's report from the lobby board and sees the hub's figures and the staff
-table; the lobby manager sees the same report without it; a week tab fetches the week.
+table, with HQ's confirmed purchases beside the accepted leads; the lobby manager sees the same
+report without the staff table; a week tab fetches the week.
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ def test_branch_manager_sees_the_report_and_the_staff_table(rig: Rig) -> None:
     assert shown.arrivals.total == truth.arrivals.total >= 3
     assert shown.leads.total.accepted == truth.leads.total.accepted >= 1
     assert shown.no_shows == truth.no_shows
+    assert shown.leads.total.confirmed == truth.leads.total.confirmed
     texts = _texts(boss)
+    leads = truth.leads.total
+    assert f"{leads.confirmed} / {leads.accepted}" in texts, "confirmed beside accepted"
+    assert "已确认购买 / 已接受" in texts
+    assert "各类商机：员工登记已接受与总行已确认购买" in texts
+    assert boss.view.screen.ids.confirmed.children, "the confirmed-purchase bars drawn"
+    assert "已确认购买" in texts, "the staff table's confirmed column"
     assert str(truth.arrivals.total) in texts
     assert f"{truth.leads.total.accepted} / {truth.leads.total.presented}" in texts
     assert "到店客户" in texts

@@ -143,6 +143,7 @@ def _expected(run: RunningHub, cache: BuiltCache, day: str) -> dict[str, Any]:
         (c["customer_id"], lead["lead_id"]): (
             lead["product_code"],
             tuple(lead.get("product_codes") or ()),
+            (lead.get("confirmed") or {}).get("product"),
         )
         for c in cache.customers
         for lead in c["leads"]
@@ -167,6 +168,8 @@ def _expected(run: RunningHub, cache: BuiltCache, day: str) -> dict[str, Any]:
                 "follow_up": 0,
                 "not_suitable": 0,
                 "conversion": None,
+                "confirmed": 0,
+                "confirmed_rate": None,
             },
             "handoffs_given": 0,
             "handoffs_taken": {"count": 0, "mean_s": None, "p50_s": None, "p90_s": None},

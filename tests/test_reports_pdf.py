@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from branch_hub.database import HubDatabase
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
-from branch_hub.reports import Period, PeriodKind, ReportDesk, ReportSources
+from branch_hub.reports import ConfirmedPurchase, Period, PeriodKind, ReportDesk, ReportSources
 from branch_hub.reports.pdf import report_pdf
 from tests.support.hub_thread import ThreadedHub
 from tests.support.tlsenv import make_tls_env
@@ -40,6 +41,10 @@ def _day_report(tmp: Path) -> tuple[dict[str, Any], str, dict[str, str]]:
     leads = write_month(
         db, visits, outbox, FIRST, MonthShape(peak=120, days=1, service_mean_s=700, seed=3)
     )
+    for n, key in enumerate(sorted(leads)):  # HQ has since confirmed a third as purchases
+        if n % 3 == 0:
+            bought = ConfirmedPurchase(FIRST.isoformat(), leads[key].product_codes[0])
+            leads[key] = dataclasses.replace(leads[key], confirmed=bought)
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     config = parse_config(tomllib.loads(raw))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from datetime import UTC, date, datetime
@@ -21,6 +22,7 @@ from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
 from branch_hub.reports import (
     BadReportPeriod,
+    ConfirmedPurchase,
     Period,
     PeriodKind,
     ReportDesk,
@@ -61,6 +63,13 @@ def test_a_generated_busy_day_matches_its_recount(tmp_path: Path) -> None:
     )
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     config = parse_config(tomllib.loads(raw))
+    for n, lead in enumerate(
+        sorted(leads)
+    ):  # HQ confirmed some: most the lead's product, a few not
+        if n % 3 == 0:
+            product = leads[lead].product_codes[0] if n % 4 else "FD2026A0001"
+            confirmed = ConfirmedPurchase("2025-12-04", product)
+            leads[lead] = dataclasses.replace(leads[lead], confirmed=confirmed)
 
     def lookup(customer_id: str, lead_id: str) -> Any:
         return leads.get((customer_id, lead_id))
@@ -78,7 +87,10 @@ def test_a_generated_busy_day_matches_its_recount(tmp_path: Path) -> None:
     hub: Any = SimpleNamespace(
         db=db, config=config, outbox=outbox, lobby=SimpleNamespace(visits=visits)
     )
-    facts = {k: (v.lead_type, v.product_codes) for k, v in leads.items()}
+    facts = {
+        k: (v.lead_type, v.product_codes, v.confirmed.product if v.confirmed else None)
+        for k, v in leads.items()
+    }
     queue, served = queue_part(hub, first.isoformat())
     work, worked = work_part(hub, first.isoformat(), facts)
     for key, value in (queue | work).items():
@@ -88,6 +100,7 @@ def test_a_generated_busy_day_matches_its_recount(tmp_path: Path) -> None:
         assert {k: lines[staff_id][k] for k in line} == line, staff_id
     for staff_id, line in worked.items():
         assert {k: lines[staff_id][k] for k in line} == line, staff_id
+    assert 0 < report["leads"]["total"]["confirmed"] < report["leads"]["total"]["accepted"]
     assert sum(w["breaches"] for w in report["waits"]) > 0  # a busy day: some waited too long
     assert sum(line["idle_while_waiting_s"] for line in report["staff"]) > 0
     text = json.dumps(report)

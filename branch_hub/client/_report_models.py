@@ -113,7 +113,8 @@ class ServiceTimes:
 
 @dataclass(frozen=True)
 class Conversion:
-    """Leads presented (an outcome recorded), each outcome, and the conversion."""
+    """Leads presented (an outcome recorded), each outcome, the conversion, and how many of the
+    accepted HQ confirmed as purchased."""
 
     presented: int
     accepted: int
@@ -121,6 +122,8 @@ class Conversion:
     follow_up: int
     not_suitable: int
     conversion: float | None  # accepted / (presented - not_suitable)
+    confirmed: int  # accepted leads HQ's core system booked as a purchase
+    confirmed_rate: float | None  # confirmed / accepted
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class KeyedConversion:
     follow_up: int
     not_suitable: int
     conversion: float | None
+    confirmed: int  # of a product: accepted leads bought as this product
+    confirmed_rate: float | None
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 from branch_hub.reports.desk import ReportAnswer, ReportDesk, ReportSources
 from branch_hub.reports.period import BadReportPeriod, Period, PeriodKind, period_of
-from branch_hub.reports.work_figures import LeadFacts, LeadLookup
+from branch_hub.reports.work_figures import ConfirmedPurchase, LeadFacts, LeadLookup
 
 __all__ = [
     "BadReportPeriod",
+    "ConfirmedPurchase",
     "LeadFacts",
     "LeadLookup",
     "Period",

@@ -113,7 +113,7 @@ def _headline(body: Mapping[str, Any]) -> Table:
         ("过号未到", str(body["no_shows"])),
         ("转办", str(body["transfers"])),
         ("营销推荐", str(leads["presented"])),
-        ("客户接受", str(leads["accepted"])),
+        ("客户接受 (总行确认)", f"{leads['accepted']} ({leads['confirmed']})"),
         ("营销转化率", _share(leads["conversion"])),
         ("转介 (已接)", f"{handoffs['given']} ({handoffs['accepted']})"),
     ]
@@ -202,15 +202,21 @@ def _conversion_chart(body: Mapping[str, Any], zh: Mapping[str, str]) -> Drawing
     lines = body["leads"]["by_lead_type"]
     height = max(40 * mm, (len(lines) * 9 + 30) * mm / 3)
     drawing = Drawing(WIDTH, height)
-    _caption(drawing, "各营销类型转化率（接受 ÷ 适合推荐）", font)
+    caption = "各营销类型：转化率（员工登记接受 ÷ 适合推荐，绿）与确认购买率（总行确认 ÷ 接受，蓝）"
+    _caption(drawing, caption, font)
     chart = HorizontalBarChart()
     chart.x, chart.y, chart.width, chart.height = 90, 14, WIDTH - 110, height - 34
-    chart.data = [[(line["conversion"] or 0) * 100 for line in lines] or [0]]
+    chart.data = [
+        [(line["conversion"] or 0) * 100 for line in lines] or [0],
+        [(line["confirmed_rate"] or 0) * 100 for line in lines] or [0],
+    ]
     chart.categoryAxis.categoryNames = [
-        f"{zh.get(line['key'], line['key'])}（{line['accepted']}/{line['presented']}）"
+        f"{zh.get(line['key'], line['key'])}（{line['accepted']}/{line['presented']}，"
+        f"确认 {line['confirmed']}）"
         for line in lines
     ] or ["—"]
     chart.bars[0].fillColor = colors.HexColor("#2e7d32")
+    chart.bars[1].fillColor = colors.HexColor("#1565c0")
     chart.bars.strokeColor = None
     chart.valueAxis.valueMin, chart.valueAxis.valueMax = 0, 100
     chart.valueAxis.labelTextFormat = "%d%%"
@@ -241,6 +247,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequenc
     return table
 
 
+_NO_LEADS = {"presented": 0, "accepted": 0, "confirmed": 0, "declined": 0, "conversion": None}
+
+
 def _products(body: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Lead outcomes and presentation-mode views per product, one row per product code."""
     shown = {
@@ -249,12 +258,13 @@ def _products(body: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     lines = {p["key"]: p for p in body["leads"]["by_product"]}
     rows = []
     for code in sorted(set(shown) | set(lines)):
-        line = lines.get(code, {"presented": 0, "accepted": 0, "declined": 0, "conversion": None})
+        line = lines.get(code) or _NO_LEADS
         rows.append(
             (
                 code,
                 line["presented"],
                 line["accepted"],
+                line["confirmed"],
                 line["declined"],
                 _share(line["conversion"]),
                 shown.get(code, 0),
@@ -278,18 +288,19 @@ def _tables(
         )
         for t in body["waits"]
     ]
-    product_header = ("产品", "营销推荐", "接受", "婉拒", "转化率", "演示展示")
+    product_header = ("产品", "营销推荐", "员工登记接受", "总行确认购买", "婉拒", "转化率", "演示")
     return [
         Paragraph("等候时间与目标", st["h2"]),
         _table(("客户等级", "叫号", "中位数", "90% 分位", "目标", "超时"), waits, _six),
         Paragraph("客户婉拒原因", st["h2"]),
         _table(("原因", "次数"), [(zh.get(k, k), n) for k, n in reasons], (0.7, 0.3)),
         Paragraph("各产品营销结果与演示模式展示", st["h2"]),
-        _table(product_header, _products(body), _six),
+        _table(product_header, _products(body), _seven),
     ]
 
 
 _six = (0.25, 0.1, 0.17, 0.17, 0.17, 0.14)
+_seven = (0.2, 0.1, 0.15, 0.15, 0.1, 0.15, 0.15)
 
 
 def _staff_table(staff: Sequence[Mapping[str, Any]], st: dict[str, ParagraphStyle]) -> list[Any]:
@@ -300,14 +311,17 @@ def _staff_table(staff: Sequence[Mapping[str, Any]], st: dict[str, ParagraphStyl
             _minutes(line["service"]["p50_s"]),
             _minutes(line["idle_while_waiting_s"]),
             f"{line['leads']['accepted']}/{line['leads']['presented']}",
+            line["leads"]["confirmed"],
             _share(line["leads"]["conversion"]),
             line["handoffs_given"],
             line["product_views"],
         )
         for line in staff
     ]
-    header = ("员工", "办理", "办理中位", "客户等候时空闲", "接受/推荐", "转化率", "转介", "展示")
-    widths = (0.18, 0.08, 0.13, 0.17, 0.13, 0.1, 0.08, 0.08)
+    header = (
+        "员工", "办理", "办理中位", "客户等候时空闲", "接受/推荐", "确认购买", "转化率", "转介", "展示"
+    )  # fmt: skip
+    widths = (0.16, 0.07, 0.11, 0.16, 0.12, 0.1, 0.1, 0.09, 0.09)
     return [Paragraph("员工表（仅分行行长可见）", st["h2"]), _table(header, rows, widths)]
 
 

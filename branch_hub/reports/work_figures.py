@@ -3,6 +3,9 @@
 Lead outcomes and hand-offs are read from the HQ outbox (one record per visit and lead, or per
 hand-off, as HQ receives them); the lead's type and catalogue products are looked up in the
 customer cache by the outcome's lead id (a lead the cache no longer holds counts as `unknown`).
+An accepted lead whose cached record carries HQ's `confirmed` purchase counts as `confirmed`
+(staff-reported next to what HQ's core system booked); the cache is read when the report is
+built, so a confirmation pulled after the period still counts for it.
 Product views come from the `product_views` table.
 """
 
@@ -17,9 +20,17 @@ from typing import Any
 from branch_hub.reports.stats import duration_summary, share
 from branch_hub.vocabulary import DeclineReason, LeadOutcome
 
-__all__ = ["LeadFacts", "LeadLookup", "WorkTally", "cache_lookup", "conversion_line"]
+__all__ = [
+    "ConfirmedPurchase",
+    "LeadFacts",
+    "LeadLookup",
+    "WorkTally",
+    "cache_lookup",
+    "conversion_line",
+]
 
 UNKNOWN = "unknown"
+CONFIRMED = "confirmed"  # a counter key next to the outcomes: accepted and bought
 OUTCOMES = (
     LeadOutcome.ACCEPTED,
     LeadOutcome.DECLINED,
@@ -29,11 +40,21 @@ OUTCOMES = (
 
 
 @dataclass(frozen=True)
+class ConfirmedPurchase:
+    """HQ's core system booked the lead as a purchase: the day and the catalogue product."""
+
+    purchased_on: str
+    product: str
+
+
+@dataclass(frozen=True)
 class LeadFacts:
-    """What the report needs of a lead: its type (HQ's product family) and catalogue products."""
+    """What the report needs of a lead: its type (HQ's product family), catalogue products and
+    HQ's confirmation that it became a purchase (None until HQ confirms)."""
 
     lead_type: str
     product_codes: tuple[str, ...]
+    confirmed: ConfirmedPurchase | None = None
 
 
 # (customer id, lead id) -> the lead's facts, None when the cache does not hold it (blocking)
@@ -41,12 +62,15 @@ LeadLookup = Callable[[str, str], LeadFacts | None]
 
 
 def conversion_line(counts: Mapping[str, int]) -> dict[str, Any]:
-    """Presented, each outcome, and conversion = accepted / (presented - not suitable)."""
+    """Presented, each outcome, conversion = accepted / (presented - not suitable), confirmed
+    (accepted and bought, by HQ) and confirmed_rate = confirmed / accepted."""
     presented = sum(counts.get(o, 0) for o in OUTCOMES)
     pitched = presented - counts.get(LeadOutcome.NOT_SUITABLE, 0)
+    accepted = counts.get(LeadOutcome.ACCEPTED, 0)
     line: dict[str, Any] = {"presented": presented}
     line |= {str(o): counts.get(o, 0) for o in OUTCOMES}
-    return line | {"conversion": share(counts.get(LeadOutcome.ACCEPTED, 0), pitched)}
+    line |= {"conversion": share(accepted, pitched), CONFIRMED: counts.get(CONFIRMED, 0)}
+    return line | {"confirmed_rate": share(counts.get(CONFIRMED, 0), accepted)}
 
 
 @dataclass
@@ -82,14 +106,22 @@ class WorkTally:
 
     def _outcome(self, payload: Mapping[str, Any]) -> None:
         outcome = str(payload.get("outcome"))
-        self.total[outcome] += 1
         if payload.get("reason"):
             self.reasons[str(payload["reason"])] += 1
         facts = self.lookup(str(payload.get("customer_id")), str(payload.get("lead_id")))
-        self.by_type[facts.lead_type if facts else UNKNOWN][outcome] += 1
-        for code in facts.product_codes if facts and facts.product_codes else (UNKNOWN,):
-            self.by_product[code][outcome] += 1
-        self.by_staff[str(payload.get("staff_id"))][outcome] += 1
+        codes = facts.product_codes if facts and facts.product_codes else (UNKNOWN,)
+        bought = facts.confirmed if facts and outcome == LeadOutcome.ACCEPTED else None
+        counted = (outcome, CONFIRMED) if bought else (outcome,)
+        for line in (
+            self.total,
+            self.by_type[facts.lead_type if facts else UNKNOWN],
+            self.by_staff[str(payload.get("staff_id"))],
+        ):
+            line.update(counted)
+        for code in codes:
+            # A product's line confirms only the product bought (when the lead names it).
+            mine = bought is not None and bought.product == code
+            self.by_product[code].update(counted if mine else (outcome,))
 
     def add_views(self, views: Iterable[tuple[str, str, str, int]]) -> None:
         """Count one day's product views: (staff id, product code, mode, views)."""
@@ -151,7 +183,18 @@ def cache_lookup(cache: Callable[[], Any]) -> LeadLookup:
         for lead in (customer.record.get("leads") or []) if customer is not None else []:
             if lead.get("lead_id") == lead_id:
                 codes = tuple(str(c) for c in lead.get("product_codes") or ())
-                return LeadFacts(str(lead.get("product_code") or UNKNOWN), codes)
+                kind = str(lead.get("product_code") or UNKNOWN)
+                return LeadFacts(kind, codes, _confirmed(lead.get("confirmed")))
         return None
 
     return lookup
+
+
+def _confirmed(value: object) -> ConfirmedPurchase | None:
+    """HQ's confirmation of a cached lead (checked at publish; anything else reads as none)."""
+    if not isinstance(value, dict):
+        return None
+    day, product = value.get("purchased_on"), value.get("product")
+    if isinstance(day, str) and isinstance(product, str):
+        return ConfirmedPurchase(day, product)
+    return None

@@ -50,10 +50,17 @@ def ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-def conversion(outcomes: Iterable[str]) -> dict[str, Any]:
+def conversion(outcomes: Iterable[str], bought: Iterable[bool] = ()) -> dict[str, Any]:
+    """`bought`: per outcome, whether HQ confirmed that lead (of that line) as purchased."""
     seen = list(outcomes)
+    marks = list(bought) or [False] * len(seen)
     line: dict[str, Any] = {"presented": len(seen)} | {o: seen.count(o) for o in OUTCOMES}
-    return line | {"conversion": ratio(line["accepted"], len(seen) - line["not_suitable"])}
+    confirmed = sum(o == "accepted" and b for o, b in zip(seen, marks, strict=True))
+    return line | {
+        "conversion": ratio(line["accepted"], len(seen) - line["not_suitable"]),
+        "confirmed": confirmed,
+        "confirmed_rate": ratio(confirmed, line["accepted"]),
+    }
 
 
 def _at(text: str) -> datetime:
@@ -195,18 +202,21 @@ def _staff_queue(
 
 
 def work_part(
-    hub: Hub, day: str, leads: Mapping[tuple[str, str], tuple[str, tuple[str, ...]]]
+    hub: Hub, day: str, leads: Mapping[tuple[str, str], tuple[str, tuple[str, ...], str | None]]
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Leads, hand-offs and product views; staff lines. `leads`: the export's lead facts."""
+    """Leads, hand-offs and product views; staff lines. `leads`: the export's lead facts (type,
+    catalogue products, the product HQ confirmed as bought or None)."""
     items = list(hub.outbox.for_day(day))
     outcomes = [i.payload for i in items if i.kind == "lead_outcome"]
-    types: dict[str, list[str]] = defaultdict(list)
-    products: dict[str, list[str]] = defaultdict(list)
+    types: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    products: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+    marks: list[bool] = []
     for p in outcomes:
-        kind, codes = leads.get((p["customer_id"], p["lead_id"]), ("unknown", ()))
-        types[kind].append(p["outcome"])
+        kind, codes, bought = leads.get((p["customer_id"], p["lead_id"]), ("unknown", (), None))
+        marks.append(bought is not None)
+        types[kind].append((p["outcome"], bought is not None))
         for code in codes or ("unknown",):
-            products[code].append(p["outcome"])
+            products[code].append((p["outcome"], bought == code))
     gives = [i for i in items if i.kind == "handoff"]
     taken: dict[str, list[float]] = defaultdict(list)
     for acc in (i for i in items if i.kind == "handoff_accepted"):
@@ -220,10 +230,10 @@ def work_part(
     all_taken = [s for v in taken.values() for s in v]
     part = {
         "leads": {
-            "total": conversion(p["outcome"] for p in outcomes),
+            "total": conversion((p["outcome"] for p in outcomes), marks),
             "declined_by_reason": {r: sum(p.get("reason") == r for p in outcomes) for r in REASONS},
-            "by_lead_type": [{"key": k} | conversion(v) for k, v in sorted(types.items())],
-            "by_product": [{"key": k} | conversion(v) for k, v in sorted(products.items())],
+            "by_lead_type": [{"key": k} | _line(v) for k, v in sorted(types.items())],
+            "by_product": [{"key": k} | _line(v) for k, v in sorted(products.items())],
         },
         "handoffs": {
             "given": len(gives),
@@ -243,7 +253,10 @@ def work_part(
     staff |= set(taken) | {s for s, _, _ in views}
     lines = {
         s: {
-            "leads": conversion(p["outcome"] for p in outcomes if p["staff_id"] == s),
+            "leads": conversion(
+                (p["outcome"] for p in outcomes if p["staff_id"] == s),
+                (m for p, m in zip(outcomes, marks, strict=True) if p["staff_id"] == s),
+            ),
             "handoffs_given": sum(g.payload["staff_id"] == s for g in gives),
             "handoffs_taken": spread(taken.get(s, [])),
             "product_views": sum(v == s for v, _, _ in views),
@@ -251,6 +264,10 @@ def work_part(
         for s in staff
     }
     return part, lines
+
+
+def _line(pairs: list[tuple[str, bool]]) -> dict[str, Any]:
+    return conversion((o for o, _ in pairs), (b for _, b in pairs))
 
 
 def device_part(hub: Hub) -> list[dict[str, Any]]:
