@@ -40,12 +40,12 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # Under `pytest -n` (./run test) the tests of one file run on one worker, so a module's fixture is
-# built once; tests that share something machine-wide run on one worker together: pcscd and vpcd,
-# and Chromium's managed policy folder (/etc/chromium/policies/managed) that the TV tests write.
+# built once; tests that share something machine-wide run on one worker together: pcscd and vpcd
+# (also started by the demo and the kiosk bench), and Chromium's managed policy folder (/etc/chromium/policies/managed) that the TV tests write.
 _SHARED = {"pcsc": "pcscd"}
 _SHARED_FILES = dict.fromkeys(
     ("test_display_tv.py", "test_display.py", "test_kiosk_enrolment.py"), "chromium"
-)
+) | dict.fromkeys(("test_branch_day.py", "test_bench_smoke.py"), "pcscd")  # the demo, bench.kiosk
 # The longest files start first, so no worker is left alone with one at the end.
 _LONG_FIRST = (
     "test_tablet_ui.py",
