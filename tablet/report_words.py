@@ -99,7 +99,8 @@ def hour_bars(report: BranchReport) -> list[Bar]:
 def wait_bars(report: BranchReport) -> list[Bar]:
     """Waits by tier: p90 as the bar, the tier's target as the mark (p50 in the value text)."""
     waits = [w for w in report.waits if w.called]
-    axis = max([w.p90_s or 0 for w in waits] + [w.target_s or 0 for w in waits]) or 1
+    # No ticket called yet (a quiet morning): no bars, and no axis to measure them against.
+    axis = max([w.p90_s or 0 for w in waits] + [w.target_s or 0 for w in waits], default=0) or 1
     bars = []
     for w in waits:
         value = _("median {p50} · 90% {p90}").format(p50=minutes(w.p50_s), p90=minutes(w.p90_s))
