@@ -31,6 +31,7 @@ from tablet.report_words import (
     conversion_bars,
     headline,
     hour_bars,
+    method_bars,
     period_text,
     staff_headings,
     staff_rows,
@@ -163,13 +164,14 @@ class ReportScreen(TabletScreen):
         self.ids.hours.bars = hour_bars(report)
         self._fill_bars("waits", wait_bars(report))
         self._fill_bars("conversion", conversion_bars(report))
+        self._fill_bars("methods", method_bars(report))
         self.has_staff = report.staff is not None
         self._fill_staff(staff_rows(report.staff) if report.staff is not None else [])
 
     def _draw_empty(self) -> None:
         self._drawn = None
         self.ids.hours.bars = []
-        for box in ("tiles", "waits", "conversion", "staff"):
+        for box in ("tiles", "waits", "conversion", "staff", "methods"):
             self.ids[box].clear_widgets()
         self.has_staff = False
 

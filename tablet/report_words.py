@@ -15,6 +15,7 @@ __all__ = [
     "conversion_bars",
     "headline",
     "hour_bars",
+    "method_bars",
     "minutes",
     "percent",
     "period_text",
@@ -30,6 +31,15 @@ LEAD_TYPES = {
     "insurance": N_("Insurance"),
     "payroll": N_("Payroll account"),
     "unknown": N_("Other"),
+}
+# How the kiosk recognised the customer (the report's `recognition.by_method` keys).
+METHODS = {
+    "chip_card": N_("Bank card (chip)"),
+    "stripe": N_("Bank card (stripe)"),
+    "passbook": N_("Passbook"),
+    "id_card": N_("ID card"),
+    "walk_in": N_("Not recognised"),
+    "card": N_("Bank card (older record)"),  # stored before chip and stripe were told apart
 }
 
 
@@ -165,4 +175,14 @@ def staff_headings() -> list[str]:
         _("Leads accepted"),
         _("Conversion"),
         _("Hand-offs taken"),
+    ]
+
+
+def method_bars(report: BranchReport) -> list[Bar]:
+    """Visits by how the kiosk recognised the customer, each against all visits."""
+    recognition = report.recognition
+    total = recognition.visits or 1
+    return [
+        Bar(_(METHODS[key]) if key in METHODS else key, f"{n}  ({percent(n / total)})", n / total)
+        for key, n in recognition.by_method.items()
     ]

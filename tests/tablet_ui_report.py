@@ -105,6 +105,10 @@ def test_branch_manager_sees_the_report_and_the_staff_table(rig: Rig) -> None:
     assert "服务笔数" in texts, "the staff table's headings"
     assert any(line.name in texts for line in shown.staff if line.name)
     assert boss.view.screen.ids.hours.bars, "arrivals by hour drawn"
+    assert truth.recognition.by_method["chip_card"] >= 1, "the card was dipped: its chip read"
+    assert "银行卡（芯片）" in texts
+    assert "银行卡（磁条）" in texts
+    assert "银行卡（旧记录）" not in texts, "no visit stored before chip and stripe were apart"
     check_touch_targets(boss.view)
     rig.shot(SHOTS / "tablet-report.png")
     boss.view.screen.ids.scroll.scroll_y = 0  # the staff table at the foot
