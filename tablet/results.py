@@ -64,7 +64,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     """Show what a hub call returned."""
     # The brief an action fetched again keeps that action's confirmation on screen.
     shown = {_(text) for text in _CONFIRMATIONS.values()}  # in the language shown now
-    if not (tag == "brief" and str(tablet.message) in shown):
+    # The lobby board refetches itself every few seconds: that must not wipe what staff were told.
+    if not (tag == "brief" and str(tablet.message) in shown) and tag != "board":
         tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":

@@ -213,6 +213,8 @@ def test_an_opener_that_cannot_run_says_so_in_chinese(rig: Rig) -> None:
     rig.login("RPT-BM1", "bm1")
     _open_report(rig, boss)
     press(rig, boss.view, "report_pdf")
+    failed = "report_pdf: ReportPdfFailed "
+    rig.until(lambda: failed in boss.tablet.failures, "the opener's failure")
     rig.until(lambda: boss.view.status_text == "本机无法打开该PDF文件", "the failure said")
     boss.tablet.logout()
     assert not list(report_folder(boss.tablet.store).glob("*.pdf"))
