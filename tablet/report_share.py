@@ -129,7 +129,8 @@ def _android_chooser(path: Path) -> None:
         intent.setType("application/pdf")
         intent.putExtra(intent_class.EXTRA_STREAM, cast("android.os.Parcelable", uri))
     intent.addFlags(intent_class.FLAG_GRANT_READ_URI_PERMISSION)
-    activity.startActivity(intent_class.createChooser(intent, _("Branch report")))
+    title = cast("java.lang.CharSequence", autoclass("java.lang.String")(_("Branch report")))
+    activity.startActivity(intent_class.createChooser(intent, title))
 
 
 def fetch_report_pdf(tablet: Any, period: str) -> None:

@@ -112,5 +112,7 @@ def test_the_apk_declares_the_file_provider_once(tmp_path: Path) -> None:
     assert len(providers) == 1
     assert providers[0].get(f"{android}authorities", "").endswith(PROVIDER_SUFFIX)
     assert providers[0].get(f"{android}exported") == "false"
+    viewers = root.findall("queries/intent/data")
+    assert [d.get(f"{android}mimeType") for d in viewers] == ["application/pdf"]
     paths = ET.parse(main / "res" / "xml" / "report_paths.xml").getroot()  # noqa: S314
     assert [(p.tag, p.get("path")) for p in paths] == [("cache-path", "reports/")]

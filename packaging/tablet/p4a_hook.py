@@ -21,6 +21,15 @@ PROVIDER = f"""    <provider android:name="androidx.core.content.FileProvider"
                    android:resource="@xml/report_paths" />
     </provider>
 """
+# Android 11+ hides other apps from this one unless it says what it looks for: without this,
+# the check for an installed PDF viewer would always say none.
+QUERIES = """    <queries>
+        <intent>
+            <action android:name="android.intent.action.VIEW" />
+            <data android:mimeType="application/pdf" />
+        </intent>
+    </queries>
+"""
 PATHS = """<?xml version="1.0" encoding="utf-8"?>
 <paths>
     <cache-path name="reports" path="reports/" />
@@ -29,13 +38,15 @@ PATHS = """<?xml version="1.0" encoding="utf-8"?>
 
 
 def add_report_provider(dist_dir: Path) -> None:
-    """Write the provider into the rendered manifest (once) and its paths resource."""
+    """Write the provider and the PDF-viewer query into the manifest (once), and the paths."""
     main = dist_dir / "src" / "main"
     manifest = main / "AndroidManifest.xml"
     text = manifest.read_text("utf-8")
     if "androidx.core.content.FileProvider" not in text:
         head, tail = text.rsplit("</application>", 1)
-        manifest.write_text(head + PROVIDER + "</application>" + tail, "utf-8")
+        text = head + PROVIDER + "</application>" + tail
+        head, tail = text.split("<application", 1)
+        manifest.write_text(head + QUERIES + "<application" + tail, "utf-8")
     (main / "res" / "xml").mkdir(parents=True, exist_ok=True)
     (main / "res" / "xml" / "report_paths.xml").write_text(PATHS, "utf-8")
 
