@@ -190,9 +190,11 @@ class SessionState(StrEnum):
 
 
 class IdentifiedBy(StrEnum):
-    """Which identifier recognised the customer."""
+    """How the kiosk read the customer's identifier (what a visit's `identified_by` holds)."""
 
-    PAN = "pan"
+    CHIP = "chip"  # a bank card read by the chip (PC/SC) reader
+    STRIPE = "stripe"  # a bank card swiped through the stripe reader
+    PAN = "pan"  # a bank card, chip or stripe not recorded (visits stored before they were told apart)
     PASSBOOK = "passbook"
     ID_NUMBER = "id_number"
 

@@ -29,7 +29,9 @@ async def _run_app(
     """Run the app on this loop until it closes; then let the last hub calls finish."""
     from tablet.app import TabletApp
     from tablet.controller import Tablet
+    from tablet.report_share import forget_report_files
 
+    forget_report_files(store)  # a PDF left by a crash or a killed app
     tablet = Tablet(store, idle_timeout_s=idle_timeout_s, loop=asyncio.get_running_loop())
     app = TabletApp(tablet, updates=updates)
     await app.async_run(async_lib="asyncio")

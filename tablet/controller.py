@@ -46,6 +46,7 @@ from tablet.hub_calls import HubCalls
 from tablet.i18n import N_, said
 from tablet.leads import outcome_request
 from tablet.renewal import RenewalCheck
+from tablet.report_share import forget_report_files
 from tablet.results import apply_failure, apply_result
 from tablet.showcase import Showcase
 from tablet.state import TabletState
@@ -183,6 +184,7 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
             if self.aclient is not None:
                 self.aclient.token = None
         self.state.clear()
+        forget_report_files(self.store)  # staff figures leave with the staff member
         why = REASONS.get(reason, reason)
         self.message = said(why) if why else ""
         self.screen = "login" if self.store.enrolled else "setup"

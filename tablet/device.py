@@ -37,7 +37,16 @@ __all__ = [
 ]
 
 SETTINGS_KEYS = frozenset(
-    {"hub_url", "ca_fingerprint", "device_id", "kind", "language", "counter", "presentation_exit"}
+    {
+        "hub_url",
+        "ca_fingerprint",
+        "device_id",
+        "kind",
+        "language",
+        "counter",
+        "presentation_exit",
+        "report_opener",  # the command a report PDF is opened with (desktop; default xdg-open)
+    }
 )
 
 

@@ -32,6 +32,7 @@ from tablet.report_words import (
     conversion_bars,
     headline,
     hour_bars,
+    method_bars,
     period_text,
     staff_headings,
     staff_rows,
@@ -165,13 +166,14 @@ class ReportScreen(TabletScreen):
         self._fill_bars("waits", wait_bars(report))
         self._fill_bars("conversion", conversion_bars(report))
         self._fill_bars("confirmed", confirmed_bars(report))
+        self._fill_bars("methods", method_bars(report))
         self.has_staff = report.staff is not None
         self._fill_staff(staff_rows(report.staff) if report.staff is not None else [])
 
     def _draw_empty(self) -> None:
         self._drawn = None
         self.ids.hours.bars = []
-        for box in ("tiles", "waits", "conversion", "confirmed", "staff"):
+        for box in ("tiles", "waits", "conversion", "confirmed", "staff", "methods"):
             self.ids[box].clear_widgets()
         self.has_staff = False
 

@@ -16,6 +16,7 @@ __all__ = [
     "conversion_bars",
     "headline",
     "hour_bars",
+    "method_bars",
     "minutes",
     "percent",
     "period_text",
@@ -31,6 +32,15 @@ LEAD_TYPES = {
     "insurance": N_("Insurance"),
     "payroll": N_("Payroll account"),
     "unknown": N_("Other"),
+}
+# How the kiosk recognised the customer (the report's `recognition.by_method` keys).
+METHODS = {
+    "chip_card": N_("Bank card (chip)"),
+    "stripe": N_("Bank card (stripe)"),
+    "passbook": N_("Passbook"),
+    "id_card": N_("ID card"),
+    "walk_in": N_("Not recognised"),
+    "card": N_("Bank card (older record)"),  # stored before chip and stripe were told apart
 }
 
 
@@ -101,7 +111,8 @@ def hour_bars(report: BranchReport) -> list[Bar]:
 def wait_bars(report: BranchReport) -> list[Bar]:
     """Waits by tier: p90 as the bar, the tier's target as the mark (p50 in the value text)."""
     waits = [w for w in report.waits if w.called]
-    axis = max([w.p90_s or 0 for w in waits] + [w.target_s or 0 for w in waits]) or 1
+    # No ticket called yet (a quiet morning): no bars, and no axis to measure them against.
+    axis = max([w.p90_s or 0 for w in waits] + [w.target_s or 0 for w in waits], default=0) or 1
     bars = []
     for w in waits:
         value = _("median {p50} · 90% {p90}").format(p50=minutes(w.p50_s), p90=minutes(w.p90_s))
@@ -183,4 +194,14 @@ def staff_headings() -> list[str]:
         _("Confirmed purchases"),
         _("Conversion"),
         _("Hand-offs taken"),
+    ]
+
+
+def method_bars(report: BranchReport) -> list[Bar]:
+    """Visits by how the kiosk recognised the customer, each against all visits."""
+    recognition = report.recognition
+    total = recognition.visits or 1
+    return [
+        Bar(_(METHODS[key]) if key in METHODS else key, f"{n}  ({percent(n / total)})", n / total)
+        for key, n in recognition.by_method.items()
     ]

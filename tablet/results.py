@@ -17,6 +17,7 @@ from branch_hub.client.models import BranchReport, Brief, LobbyBoard, QueueTarge
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
 from tablet.i18n import N_, _, either, said
+from tablet.report_share import ReportPdfFailed
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
 
@@ -63,7 +64,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     """Show what a hub call returned."""
     # The brief an action fetched again keeps that action's confirmation on screen.
     shown = {_(text) for text in _CONFIRMATIONS.values()}  # in the language shown now
-    if not (tag == "brief" and str(tablet.message) in shown):
+    # The lobby board refetches itself every few seconds: that must not wipe what staff were told.
+    if not (tag == "brief" and str(tablet.message) in shown) and tag != "board":
         tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":
@@ -82,6 +84,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         tablet.state.lobby_board = result
     elif tag == "report" and logged_in and isinstance(result, BranchReport):
         tablet.state.report = result
+    elif tag == "report_pdf" and logged_in:
+        tablet.message = said(N_("Report ready, opening…"))
     elif tag == "brief" and logged_in:
         tablet.state.brief = result if isinstance(result, Brief) else None
     elif tag == "timeline" and logged_in:
@@ -162,6 +166,8 @@ def apply_failure(tablet: Tablet, tag: str, exc: Exception) -> None:
             tablet.logout("session_ended")
             return
         tablet.message = either(exc.message, exc.message_zh)
+    elif isinstance(exc, ReportPdfFailed):
+        tablet.message = said(exc.words)
     elif isinstance(exc, HubUnavailable):
         tablet.message = said(N_("Cannot reach the branch hub; try again shortly"))
     elif isinstance(exc, EnrolmentError):

@@ -5,6 +5,7 @@ overlapping controls or targets under 48 dp. Run in the child process of test_ta
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,7 @@ STATIC = ("setup", "login", "reconnecting", "revoked")
 WORK = ("lobby", "advisor", "counter")
 SHOWCASE = ("compare", "present", "present+pin")  # the product screens; the PIN pad open
 CATALOGUE = ("catalogue", "product", "article")
+REPORT = ("report", "report+staff")  # the lobby manager's report; the branch manager's, staff table
 
 
 def _language_setting(rig: Rig, name: str) -> Any:
@@ -109,6 +111,26 @@ def _stage_products(tablet: Any) -> None:
     tablet.showcase.compared, tablet.showcase.presented = codes[:3], codes[:1]
 
 
+def _reports(rig: Rig) -> dict[str, Any]:
+    """Today's report as the lobby manager gets it and as the branch manager does."""
+    from branch_hub.client import HubClient
+    from branch_hub.security.errors import StaffError
+    from tests.support.tablethub import PIN
+
+    with contextlib.suppress(StaffError):
+        rig.hub.hub.security.staff.add("bm-lang", "网点负责人 Branch Lang", "branch_admin", PIN)  # type: ignore[union-attr]
+    if "LANG-BM" not in rig.devices:
+        rig.device("LANG-BM")
+    boss = HubClient(rig.hub.url, rig.devices["LANG-BM"].tablet.store.tls())
+    try:
+        boss.login("bm-lang", PIN)
+        with_staff = boss.branch_report("day")
+    finally:
+        boss.close()
+    lobby = rig.devices["LANG-1"].tablet._client().branch_report("day")
+    return {"report": lobby, "report+staff": with_staff}
+
+
 def _show(view: Any, name: str) -> None:
     screen = name.split("+")[0]
     view.manager.current = screen
@@ -172,6 +194,7 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
     tablet = rig.devices["LANG-1"].tablet
     assert tablet.state.brief is not None, "the work screens show a brief"
     _stage_products(tablet)
+    reports = _reports(rig)
     faults: list[str] = []
     for width, height, density in SIZES:
         with _density(density):
@@ -179,8 +202,9 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
             view.show_language(language)
             rig.harness.show(view, (width, height))
             view.tick()
-            for name in STATIC + WORK + SHOWCASE + CATALOGUE:
+            for name in STATIC + WORK + SHOWCASE + CATALOGUE + REPORT:
                 _catalogue_open(tablet)
+                tablet.state.report = reports.get(name)
                 _show(view, name)
                 rig.harness.frames(4)
                 if name == "catalogue":
@@ -192,6 +216,7 @@ def test_every_screen_fits_at_every_size(rig: Rig, language: str) -> None:
                     shot = "lobby" if name == "lobby" else "lead-product"
                     rig._export(view, SHOTS / f"tablet-{shot}-portrait{tag}.png")
         view.show_language("zh_CN")
+    tablet.state.report = None
     rig.show("LANG-1")
     assert not faults, "\n".join(faults[:20])
 

@@ -141,6 +141,10 @@ def test_swipe_recognises_customer_ticket_printed_and_arrival_pushed(
                     teller = await resp.json()
                 assert teller["aum_band"] is None
                 assert all(not lead["talking_points"] for lead in teller["leads"])
+                # The visit remembers the card was swiped, not read by its chip (the report).
+                visit = run.lobby.visits.get(data["visit_id"])
+                assert visit is not None
+                assert visit.identified_by == "stripe"
 
     asyncio.run(scenario())
 

@@ -1,6 +1,6 @@
 """A branch day over TLS, then its report recomputed from the raw rows: every figure matches.
 
-Kiosk arrivals (card, passbook, ID card, an unknown card, walk-ins), counter calls, finishes,
+Kiosk arrivals (a chip card and a swiped stripe fed as the station's device events, passbook, ID card, an unknown card, walk-ins), counter calls, finishes,
 a no-show and a transfer, lead outcomes, a hand-off taken and one not, product views; then the
 branch manager's report (with the staff table), the lobby manager's (without), a teller refused,
 and every view audited as `report_view`.
@@ -19,6 +19,7 @@ import aiohttp
 import pytest
 
 from branch_hub.client.models import BranchReport
+from drivers.events import CardRead, DeviceEvent, EventKind
 from tests.support.lobbyenv import (
     STAFF_PIN,
     BuiltCache,
@@ -49,11 +50,32 @@ def _customers(cache: BuiltCache) -> list[dict[str, Any]]:
     return [with_passbook, *carded]
 
 
+CARD_DEVICES = {"chip": "card_reader", "stripe": "magstripe"}
+
+
+def _card_read(how: str, pan: str) -> DeviceEvent:
+    """A bank card read by the kiosk's chip reader or swiped through its stripe reader."""
+    chip = how == "chip"
+    payload = CardRead(
+        pan=pan,
+        expiry="3012",
+        aid="A000000333010101" if chip else "",
+        source="ppse" if chip else "stripe",
+        reader="ACS ACR39U 00" if chip else "",
+    )
+    return DeviceEvent("K1", CARD_DEVICES[how], EventKind.card_read, payload)
+
+
 async def _arrive(
     run: RunningHub, http: aiohttp.ClientSession, service: str, read: tuple[str, str] | None
 ) -> str:
     session_id = None
-    if read is not None:
+    if read is not None and read[0] in CARD_DEVICES:
+        await run.lobby.on_device_event(_card_read(*read))  # as the station's driver reports it
+        session = run.lobby.sessions.current("K1")
+        assert session is not None
+        session_id = session.session_id
+    elif read is not None:
         session_id = (await run.lobby.identify("K1", *read)).session_id
     body = {"service": service, "session_id": session_id}
     kiosk = run.tls.client_context("K1", "kiosk")
@@ -191,10 +213,10 @@ def test_the_day_report_matches_the_raw_rows(tmp_path: Path, cache: BuiltCache) 
             async with aiohttp.ClientSession() as http:
                 reads = [
                     ("passbook", customers[0]["passbooks"][0]["account"]),
-                    ("pan", customers[1]["cards"][0]["pan"]),
+                    ("chip", customers[1]["cards"][0]["pan"]),
                     ("id_number", customers[2]["id_number"]),
-                    ("pan", customers[3]["cards"][0]["pan"]),
-                    ("pan", "6222020000000000004"),
+                    ("stripe", customers[3]["cards"][0]["pan"]),
+                    ("chip", "6222020000000000004"),
                     None,
                     None,
                 ]
@@ -243,7 +265,8 @@ async def _reports(
     assert report["business_days"] == [day]
     assert report["arrivals"]["total"] == 7
     assert report["recognition"]["by_method"] == {
-        "card": 2,
+        "chip_card": 1,
+        "stripe": 1,
         "passbook": 1,
         "id_card": 1,
         "walk_in": 3,

@@ -83,6 +83,24 @@ def _rasterise(pdf: bytes, tmp: Path) -> list[Path]:
     return sorted(tmp.glob("page-*.png"))
 
 
+def _recognition_listed(pdf: bytes, tmp: Path) -> None:
+    """Page 1 lists recognition by method, chip and stripe cards apart (text from pdftotext)."""
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext missing: ./run installs poppler-utils")
+    (tmp / "text.pdf").write_bytes(pdf)
+    done = subprocess.run(
+        [pdftotext, "-f", "1", "-l", "1", str(tmp / "text.pdf"), "-"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    text = done.stdout.decode("utf-8")
+    for words in ("客户识别方式", "银行卡（芯片）", "银行卡（磁条）", "存折", "身份证"):
+        assert words in text, words
+    assert "旧记录" not in text  # no visit of the day says "pan"
+
+
 def test_a_busy_day_prints_as_three_a4_pages_with_chinese_and_charts(tmp_path: Path) -> None:
     report, branch_name, tiers = _day_report(tmp_path)
     pdf = report_pdf(report, branch_name, tiers)
@@ -94,6 +112,7 @@ def test_a_busy_day_prints_as_three_a4_pages_with_chinese_and_charts(tmp_path: P
     assert b"s-anna" not in without_staff
     pages = _rasterise(pdf, tmp_path)
     assert len(pages) == 3
+    _recognition_listed(pdf, tmp_path)
     for page in pages:
         with Image.open(page) as image:
             assert image.size[0] < image.size[1]  # portrait A4

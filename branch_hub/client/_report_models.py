@@ -74,7 +74,7 @@ class ArrivalFigures:
 
 @dataclass(frozen=True)
 class RecognitionFigures:
-    """Visits by how the kiosk recognised the customer (card, passbook, id_card, walk_in)."""
+    """Visits by recognition: chip_card, stripe, passbook, id_card, walk_in (card: older visits)."""
 
     visits: int
     by_method: dict[str, int]

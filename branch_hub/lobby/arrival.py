@@ -34,7 +34,7 @@ from branch_hub.queue import (
 )
 from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.stream import EventStream
-from branch_hub.vocabulary import KioskMessage, SessionState
+from branch_hub.vocabulary import IdentifiedBy, KioskMessage, SessionState
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
 
@@ -150,7 +150,7 @@ class Lobby(KioskTickets):
             self.sessions.tell(station, KioskMessage.CARD_SENSED, {"device": event.device})
             self.sessions.start(station, SessionState.READING)
         elif kind in (EventKind.card_read, EventKind.passbook_read):
-            await self._identify_read(station, payload)
+            await self._identify_read(station, event.device, payload)
         elif kind is EventKind.id_read and isinstance(payload, IdCardRead):
             await self.identify(station, "id_number", payload.id_number)
         elif kind is EventKind.read_failed and isinstance(payload, ReadFailure):
@@ -171,18 +171,25 @@ class Lobby(KioskTickets):
                 if current is not None and current.state is SessionState.READING:
                     self.sessions.start(station, SessionState.READ_FAILED, problem="reader_fault")
 
-    async def _identify_read(self, station: str, payload: Any) -> None:
+    async def _identify_read(self, station: str, device: str, payload: Any) -> None:
         from drivers.events import CardRead, PassbookRead
 
         if isinstance(payload, PassbookRead):
             await self.identify(station, "passbook", payload.account)
         elif isinstance(payload, CardRead) and payload.pan:
-            await self.identify(station, "pan", payload.pan)
+            # The cache knows a card by its number either way; the visit keeps how it was read.
+            stripe = device == "magstripe" or payload.source == "stripe"
+            method = IdentifiedBy.STRIPE if stripe else IdentifiedBy.CHIP
+            await self.identify(station, "pan", payload.pan, method)
         else:
             self.sessions.start(station, SessionState.READ_FAILED, problem="unreadable")
 
-    async def identify(self, station: str, kind: str, value: str) -> KioskSession:
-        """Identify a read identifier and start the station's session (recognised or walk-in)."""
+    async def identify(
+        self, station: str, kind: str, value: str, method: str | None = None
+    ) -> KioskSession:
+        """Identify a read identifier and start the station's session (recognised or walk-in);
+        `method` (IdentifiedBy: chip or stripe for a card) is what the visit records, else `kind`."""
+        by = method or kind
         customer: Customer | None = None
         problem: str | None = None
         cache = await self._open_cache()
@@ -202,15 +209,15 @@ class Lobby(KioskTickets):
                 problem = "unknown_card"
         if customer is None:
             return self.sessions.start(
-                station, SessionState.WALK_IN, problem=problem, identified_by=kind
+                station, SessionState.WALK_IN, problem=problem, identified_by=by
             )
-        self._audit_identification(station, customer, kind)
+        self._audit_identification(station, customer, by)
         return self.sessions.start(
             station,
             SessionState.RECOGNISED,
             customer=customer,
             greeting=self.briefing.greeting(customer.record),
-            identified_by=kind,
+            identified_by=by,
         )
 
     def _audit_identification(self, station: str, customer: Customer, kind: str) -> None:

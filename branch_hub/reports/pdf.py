@@ -325,6 +325,29 @@ def _staff_table(staff: Sequence[Mapping[str, Any]], st: dict[str, ParagraphStyl
     return [Paragraph("员工表（仅分行行长可见）", st["h2"]), _table(header, rows, widths)]
 
 
+# Recognition methods (the report's `by_method` keys); `card`: visits that did not say which.
+METHODS_ZH = {
+    "chip_card": "银行卡（芯片）",
+    "stripe": "银行卡（磁条）",
+    "passbook": "存折",
+    "id_card": "身份证",
+    "walk_in": "未识别客户",
+    "card": "银行卡（旧记录）",  # chip or stripe not recorded
+}
+
+
+def _methods(body: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """Visits by how the kiosk recognised the customer: one row, each method with its share."""
+    recognition = body["recognition"]
+    visits, counts = recognition["visits"], recognition["by_method"]
+    header = [METHODS_ZH.get(key, key) for key in counts]
+    row = [f"{n}（{_share(n / visits if visits else None)}）" for n in counts.values()]
+    return [
+        Paragraph("客户识别方式", st["h2"]),
+        _table(header, [row], [1 / len(header)] * len(header)),
+    ]
+
+
 def _footer(canvas: Any, doc: Any) -> None:
     canvas.saveState()
     canvas.setFont(_font(), 8)
@@ -341,7 +364,8 @@ def report_pdf(
     st, zh = _styles(), WORDS_ZH | dict(tier_names or {})
     story: list[Flowable] = [*_title(body, branch_name, st), Spacer(1, 5 * mm), _headline(body)]
     story += [Spacer(1, 5 * mm), _arrivals_chart(body), _waits_chart(body, zh)]
-    story += [_conversion_chart(body, zh), PageBreak(), *_tables(body, st, zh)]
+    story += [_conversion_chart(body, zh), *_methods(body, st)]
+    story += [PageBreak(), *_tables(body, st, zh)]
     if body.get("staff") is not None:
         story += [PageBreak(), *_staff_table(body["staff"], st)]
     out = io.BytesIO()

@@ -17,11 +17,20 @@ from zoneinfo import ZoneInfo
 from branch_hub.lobby.visits import Visit
 from branch_hub.reports.stats import duration_summary, percentile, share
 
-__all__ = ["METHODS", "WALK_IN", "QueueTally", "method_of"]
+__all__ = ["LEGACY_CARD", "METHODS", "WALK_IN", "QueueTally", "method_of"]
 
 WALK_IN = "walk_in"
-# How a kiosk read became a customer; a chip and a stripe read both say "pan" in the visit.
-METHODS = {"pan": "card", "passbook": "passbook", "id_number": "id_card"}
+# How a kiosk read became a customer (the visit's `identified_by` -> the report's key).
+METHODS = {
+    "chip": "chip_card",
+    "stripe": "stripe",
+    "passbook": "passbook",
+    "id_number": "id_card",
+}
+# Visits stored before chip and stripe were told apart say "pan": which it was is not known, so
+# they count under a key of their own, shown only when a period holds any.
+LEGACY_CARD = "card"
+_LEGACY = {"pan": LEGACY_CARD}
 # Events after which the staff member who did it is free for the next customer.
 _ENDS = frozenset({"finished", "no_show", "transferred", "parked"})
 
@@ -30,7 +39,8 @@ def method_of(visit: Visit) -> str:
     """The recognition method a visit counts under (walk-in when the cache did not know it)."""
     if visit.walk_in:
         return WALK_IN
-    return METHODS.get(visit.identified_by or "", WALK_IN)
+    by = visit.identified_by or ""
+    return METHODS.get(by) or _LEGACY.get(by, WALK_IN)
 
 
 def _time(text: str) -> datetime:
@@ -135,6 +145,12 @@ class QueueTally:
         if staff is not None:
             self.service[("staff", staff)].append(seconds)
 
+    def _by_method(self) -> dict[str, int]:
+        counts = {m: self.methods.get(m, 0) for m in (*METHODS.values(), WALK_IN)}
+        if self.methods.get(LEGACY_CARD):
+            counts[LEGACY_CARD] = self.methods[LEGACY_CARD]
+        return counts
+
     def figures(self) -> dict[str, Any]:
         """The queue part of the report (the per-staff part is `staff_figures`)."""
         visits = sum(self.methods.values())
@@ -145,7 +161,7 @@ class QueueTally:
             },
             "recognition": {
                 "visits": visits,
-                "by_method": {m: self.methods.get(m, 0) for m in (*METHODS.values(), WALK_IN)},
+                "by_method": self._by_method(),
                 "recognised_share": share(visits - self.methods.get(WALK_IN, 0), visits),
                 "unknown_reads": self.unknown_reads,
             },

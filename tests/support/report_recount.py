@@ -73,7 +73,13 @@ def queue_part(hub: Hub, day: str) -> tuple[dict[str, Any], dict[str, dict[str, 
     rows = hub.db.conn.execute("SELECT body FROM events WHERE day = ? ORDER BY seq", (day,))
     events = [orjson.loads(r[0]) for r in rows.fetchall()]
     visits = hub.lobby.visits.of_day(day)
-    method = {"pan": "card", "passbook": "passbook", "id_number": "id_card"}
+    method = {
+        "chip": "chip_card",
+        "stripe": "stripe",
+        "passbook": "passbook",
+        "id_number": "id_card",
+        "pan": "card",
+    }
     methods = [("walk_in" if v.walk_in else method[v.identified_by or ""]) for v in visits]
     tier = {v.ticket_id: v.tier or "walk_in" for v in visits}
     issued = [e["ticket"] for e in events if e["kind"] == "ticket_issued"]
@@ -121,7 +127,11 @@ def queue_part(hub: Hub, day: str) -> tuple[dict[str, Any], dict[str, dict[str, 
         "arrivals": {"total": len(issued), "by_hour": by_hour},
         "recognition": {
             "visits": len(visits),
-            "by_method": {m: methods.count(m) for m in ("card", "passbook", "id_card", "walk_in")},
+            "by_method": {
+                m: methods.count(m)
+                for m in ("chip_card", "stripe", "passbook", "id_card", "walk_in", "card")
+                if m != "card" or "card" in methods
+            },
             "recognised_share": ratio(len(visits) - methods.count("walk_in"), len(visits)),
             "unknown_reads": sum(v.walk_in and v.identified_by is not None for v in visits),
         },

@@ -234,7 +234,7 @@ class TabletHub:
         assert self.hub is not None
         session_id = None
         if pan is not None:
-            session = self.call(self.hub.lobby.identify("K1", "pan", pan))
+            session = self.call(self.hub.lobby.identify("K1", "pan", pan, "chip"))
             session_id = session.session_id
         with self.kiosk() as http:
             answer = http.post(
