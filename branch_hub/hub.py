@@ -15,7 +15,7 @@ import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from branch_hub.alerts import AUDIT_DOUBTED, HubAlerts
@@ -32,6 +32,7 @@ from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
+from branch_hub.lobby.guest import GuestPasses
 from branch_hub.lobby.handoffdesk import HandoffDesk
 from branch_hub.lobby.product_views import ProductViewDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
@@ -95,6 +96,7 @@ class Hub:
     board: BoardDesk = field(init=False)  # the lobby board and its alerts
     views: ProductViewDesk = field(init=False)  # catalogue products staff showed, for HQ
     reports: ReportDesk = field(init=False)  # the branch's day, week and month reports
+    guest: GuestPasses = field(init=False)  # tickets' passes for the customers' phones
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -113,6 +115,9 @@ class Hub:
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
         self.reports = _report_desk(self)
+        self.guest = GuestPasses(self.db, self.config, self.lobby.queue, self._business_day)
+        if self.config.guest.enabled:
+            self.lobby.guest_pass = self.guest.issue
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
@@ -124,6 +129,9 @@ class Hub:
             outbox=self.outbox,
             sender=self.sender,
         )
+
+    def _business_day(self) -> date:
+        return self.lobby.now().astimezone(self.lobby.zone).date()
 
     @property
     def audit(self) -> AuditLog:

@@ -14,6 +14,7 @@ from pathlib import Path
 from cryptography import x509
 
 from branch_common.systemd import notify, watchdog_interval_s
+from branch_hub.api.guest_site import start_guest_site
 from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig, resolve_data_dir, split_listen
 from branch_hub.discovery import HubAdvert, HubAdvertiser, advert_interfaces
@@ -123,9 +124,13 @@ async def serve(
     hub = build_hub(config, config_path)
     host, port = split_listen(listen or config.hub.listen)
     runner = await start_site(hub, host, port, hub_ssl_context(hub))
+    guest = config.guest
+    guests = await start_guest_site(hub, guest.bind, guest.port) if guest.enabled else None
     await hub.start()
     bound = runner.addresses[0]
     print(f"branch-hub: listening on https://{bound[0]}:{bound[1]}", flush=True)
+    if guests is not None:
+        print(f"branch-hub: guest pages on {guest.base_url()}/t/", flush=True)
     notify("READY=1", f"STATUS=serving branch {config.branch.id} on port {bound[1]}")
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -143,6 +148,8 @@ async def serve(
         if advertiser is not None:
             await loop.run_in_executor(None, advertiser.close)
         await runner.cleanup()
+        if guests is not None:
+            await guests.cleanup()
         # A pull in progress runs on in its thread until done; pulls are atomic and resumable,
         # so stopping mid-pull loses nothing.
         await hub.close()

@@ -16,6 +16,7 @@ from branch_hub.config._branch import (
     Tier,
 )
 from branch_hub.config._files import HqFiles, check_hq
+from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -38,6 +39,7 @@ __all__ = [
     "BriefsSettings",
     "ConfigError",
     "Counter",
+    "GuestSettings",
     "HqFiles",
     "HqSettings",
     "HubSettings",

@@ -17,6 +17,7 @@ from branch_hub.config._branch import (
     Tier,
     default_tiers,
 )
+from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._lobby import LobbySettings
 from branch_hub.config._strict import ConfigError, KeyedError, Strict, require_unique
@@ -41,6 +42,7 @@ class BranchConfig(Strict):
     briefs: BriefsSettings = Field(default_factory=BriefsSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     lobby: LobbySettings = Field(default_factory=LobbySettings)
+    guest: GuestSettings = Field(default_factory=GuestSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from branch_hub.config._branch import BranchInfo, Counter, QueuePolicy, Service, Station, Tier
+from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._loading import BranchConfig
 from branch_hub.config._lobby import LobbySettings
@@ -31,6 +32,7 @@ def reference_markdown() -> str:
         ("[briefs]", BriefsSettings),
         ("[retention]", RetentionSettings),
         ("[lobby]", LobbySettings),
+        ("[guest]", GuestSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

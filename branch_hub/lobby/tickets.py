@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,6 +100,7 @@ class KioskTickets:
     stations: dict[str, StationDevices]
     zone: ZoneInfo
     device_conditions: dict[tuple[str, str], str]  # (station, device) -> what is wrong now
+    guest_pass: Callable[[Ticket], str] | None = None  # a new pass's link, when phones may look
 
     async def alert(self, station: str, device: str, condition: str, cleared: bool = False) -> None:
         """Push a device_alert event and tell the station's kiosk."""
@@ -210,7 +212,12 @@ class KioskTickets:
                 self.stream.append(PushKind.WAITING_CHANGED, waiting_snapshot(self.queue)),
             ]
             events += self._alert_manager(visit, wire, record)
-        return issued, wire, events
+            shown = self._with_pass(issued, wire)  # not in the events: staff need no pass
+        return issued, shown, events
+
+    def _with_pass(self, ticket: Ticket, wire: TicketShown) -> TicketShown:
+        """The ticket as the kiosk shows and prints it: its QR a new guest pass, if any (db)."""
+        return wire if self.guest_pass is None else replace(wire, qr=self.guest_pass(ticket))
 
     def _alert_manager(
         self, visit: Visit, wire: TicketShown, record: dict[str, Any] | None
@@ -295,6 +302,7 @@ class KioskTickets:
                     )
 
             self.stream.publish(await asyncio.get_running_loop().run_in_executor(None, add))
+        wire = await asyncio.get_running_loop().run_in_executor(None, self._with_pass, ticket, wire)
         # Reprint: the first answer may have been lost before the paper came out; the same
         # number twice on paper is harmless, a second number is not.
         printed = await self._print(station, ticket, wire)

@@ -13,6 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from branch_hub.api import create_app
+from branch_hub.api.guest_site import start_guest_site
 from branch_hub.api.serve import hub_ssl_context, start_site
 from branch_hub.config import BranchConfig
 from branch_hub.hub import Hub, HubOptions, build_hub
@@ -20,7 +21,7 @@ from branch_hub.identity import HubPki, server_names, write_hub_identity
 from branch_hub.pki import CertifiedKey
 from tests.support.tlsenv import TlsEnv
 
-__all__ = ["hub_config", "install_pki", "open_hub", "provision", "served_hub"]
+__all__ = ["guest_site", "hub_config", "install_pki", "open_hub", "provision", "served_hub"]
 
 
 def hub_config(config: BranchConfig, data: Path) -> BranchConfig:
@@ -95,3 +96,13 @@ async def served_hub(
         tls.registry = None
         await runner.cleanup()
         await hub.close()
+
+
+@asynccontextmanager
+async def guest_site(hub: Hub) -> AsyncIterator[str]:
+    """Serve the hub's guest listener on a free loopback port, as `serve` does; yield its URL."""
+    runner = await start_guest_site(hub, "127.0.0.1", 0, shutdown_timeout_s=0.5)
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()
