@@ -67,7 +67,7 @@ SCRIPT = (
     "document.getElementById('wait').textContent=st==='waiting'?v.wait[L]:''}"
     "var base=location.pathname;"
     "if(window.EventSource){var es=new EventSource(base+'/events');"
-    "es.onmessage=function(e){show(JSON.parse(e.data))}}"
+    "es.onmessage=function(e){show(JSON.parse(e.data));document.body.dataset.live='1'}}"
     "else{setInterval(function(){fetch(base+'/state').then(function(r){"
     "if(r.ok)r.json().then(show)})},5000)}})();"
 ).replace("@WORDS@", json.dumps(WORDS, ensure_ascii=False))
