@@ -90,6 +90,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         ["--arrivals", "5", "--rows", "20", "--hours", "0.1", "--per-hour", "60"],
         {"visible_ms_p95", "cold_over_bare", "day_arrivals", "steps", "scroll_frame_ms_p95"},
     ),
+    (
+        "guest_page",
+        ["--rounds", "2"],
+        {"first_paint_ms_p95", "first_paint_vs_loopback", "update_ms_p95", "update_vs_loopback"},
+    ),
 ]
 
 

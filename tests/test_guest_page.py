@@ -29,9 +29,15 @@ SIMS = {"magstripe": "sim://magstripe", "printer": "sim://printer"}
 GONE = "该排队凭证已失效"
 
 
-def guest_config(guesses_per_min: int = 30, **station: str) -> BranchConfig:
-    """The sample branch with its guest listener on."""
+def guest_config(
+    guesses_per_min: int = 30, *, unlimited: bool = False, **station: str
+) -> BranchConfig:
+    """The sample branch with its guest listener on (`unlimited`: no device write limits)."""
     config = branch_config(**station)
+    if unlimited:
+        config = config.model_copy(
+            update={"hub": config.hub.model_copy(update={"write_limit_scale": 0.0})}
+        )
     guest = config.guest.model_copy(
         update={"enabled": True, "public_url": "http://guest.branch.test:8080"}
     )
@@ -158,7 +164,7 @@ def test_a_vip_follows_the_ticket_live_and_sees_nothing_private(
     caplog.set_level(logging.DEBUG)
 
     async def scenario() -> None:
-        config = guest_config(**SIMS)
+        config = guest_config(magstripe=SIMS["magstripe"], printer=SIMS["printer"])
         async with (
             running_hub(tmp_path / "hub", tls, config, cache) as run,
             guest_site(run.hub) as guest,

@@ -181,8 +181,9 @@ async def _events(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **HEADERS})
         await response.prepare(request)
         await response.write(b"retry: 3000\n\n")
-        async for frame in _frames(guest, token, view):
-            await response.write(frame)
+        with contextlib.suppress(ConnectionResetError):  # the phone went away
+            async for frame in _frames(guest, token, view):
+                await response.write(frame)
         return response
     finally:
         guest.streams.give_back(address)
