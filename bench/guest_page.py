@@ -36,9 +36,10 @@ _CALLED = """new Promise((done) => {
   new MutationObserver(() => { if (seen()) done(performance.timeOrigin + performance.now()); })
     .observe(status, {childList: true, characterData: true, subtree: true});
 })"""
-_FCP = (
-    "!!document.body && document.body.dataset.live === '1' && "
-    "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
+_FCP = (  # false between documents, while the navigation is under way
+    "(() => { try { return document.body.dataset.live === '1' && "
+    "(performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime; } "
+    "catch (e) { return false; } })()"
 )
 
 

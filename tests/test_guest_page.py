@@ -125,6 +125,7 @@ async def _follow_vip(run: RunningHub, http: aiohttp.ClientSession, guest: str, 
         assert resp.status == 200
         assert resp.headers["Cache-Control"] == "no-store"
         assert resp.headers["Referrer-Policy"] == "no-referrer"
+        assert resp.headers["Server"] == "branch-hub"
         assert resp.headers["Content-Security-Policy"].startswith("default-src 'self'")
         page = await resp.text()
     assert ticket["number"] in page

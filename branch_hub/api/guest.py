@@ -39,6 +39,7 @@ STREAM_S = 600.0  # a stream ends after this; the browser reconnects (bounded ho
 KEEPALIVE_S = 20.0
 REQUESTS_PER_GUESS = 10  # the budget of all requests, as a multiple of the guesses'
 _FINAL = {GuestState.DONE, GuestState.EXPIRED}
+_HEADERS = {**HEADERS, "Server": "branch-hub"}  # as the API: no software version
 
 
 class Pulse:
@@ -145,7 +146,7 @@ async def guest_middleware(request: web.Request, handler: Handler) -> web.Stream
         if response.status == 404:
             guest.guesses.spend(address)
     if not response.prepared:
-        response.headers.update(HEADERS)
+        response.headers.update(_HEADERS)
     return response
 
 
@@ -178,7 +179,7 @@ async def _events(request: web.Request) -> web.StreamResponse:
     if not guest.streams.take(address):
         return _too_many(10)
     try:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **HEADERS})
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", **_HEADERS})
         await response.prepare(request)
         await response.write(b"retry: 3000\n\n")
         with contextlib.suppress(ConnectionResetError):  # the phone went away
