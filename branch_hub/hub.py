@@ -28,6 +28,8 @@ from branch_hub.database import HubDatabase
 from branch_hub.diskreserve import MB, DiskReserve
 from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
+from branch_hub.lobby.appointment_book import AppointmentBook
+from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
@@ -113,6 +115,7 @@ class Hub:
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
         self.reports = _report_desk(self)
+        self.lobby.appointments = _appointment_desk(self)
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
@@ -147,6 +150,9 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._watch_audit_head(), name="audit-head"))
         self._tasks.append(asyncio.create_task(self.disk.run(self._stop), name="disk"))
         self._tasks.append(asyncio.create_task(self.board.run(self._stop), name="lobby-board"))
+        if self.lobby.appointments is not None:
+            sweep = self.lobby.appointments.run(self._stop)
+            self._tasks.append(asyncio.create_task(sweep, name="appointments"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
@@ -231,6 +237,12 @@ def _report_desk(hub: Hub) -> ReportDesk:
     staff = hub.security.staff.directory
     sources = ReportSources(hub.db, hub.lobby.visits, hub.outbox, lookup, staff, hub.stream.log)
     return ReportDesk(hub.config, sources, hub.desk.actions.audit_view, hub.lobby.now)
+
+
+def _appointment_desk(hub: Hub) -> AppointmentDesk:
+    """Check-in of booked customers, on a sealed book in the hub's database."""
+    cipher = AtRestCipher(load_or_create_key(hub.data_dir / "atrest.key"))
+    return AppointmentDesk(hub.lobby, AppointmentBook(hub.db, cipher), hub.alerts, hub.lobby.now)
 
 
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:

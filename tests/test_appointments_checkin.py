@@ -1,0 +1,150 @@
+"""Check-in of booked customers over TLS: a card read fed as the station's device event.
+
+On time: a reserved ticket (appointment class) for the booked service, the kiosk session
+carries the appointment, the advisor's role gets a hub alert and the named advisor a manager
+alert. Early: reserved too. Beyond late_min: an ordinary ticket and the kiosk says so. A second
+read: the same ticket again, never a second one. No appointment today: a plain greeting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from branch_hub.queue import TicketState
+from branch_hub.vocabulary import AppointmentStatus, HubAlertKind
+from drivers.events import CardRead, DeviceEvent, EventKind
+from tests.support.appointmentenv import booking, build_booked_cache, local_now
+from tests.support.lobbyenv import BuiltCache, branch_config, running_hub
+from tests.support.tlsenv import make_tls_env
+
+NAMES = ("on_time", "missed", "early", "none")
+
+
+def _book(rows: list[dict[str, Any]]) -> None:
+    now = local_now()
+    if (now - timedelta(minutes=100)).date() != (now + timedelta(minutes=60)).date():
+        pytest.skip("too close to midnight for same-day windows")
+    plain = [r for r in rows if r["tier"] in {"mass", "basic"} and r["cards"]][: len(NAMES)]
+    plain[0]["appointments"] = [
+        booking(
+            "AP-1", now - timedelta(minutes=10), advisor_role="wealth_manager", advisor="S-WEALTH"
+        )
+    ]
+    plain[1]["appointments"] = [booking("AP-2", now - timedelta(minutes=100), 40)]
+    plain[2]["appointments"] = [booking("AP-3", now + timedelta(minutes=10), service="loan")]
+    plain[3]["appointments"] = [booking("AP-4", now + timedelta(days=1))]
+    for name, row in zip(NAMES, plain, strict=True):
+        row["test_role"] = name
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> BuiltCache:
+    return build_booked_cache(tmp_path_factory.mktemp("appointments"), _book)
+
+
+def _who(cache: BuiltCache, name: str) -> dict[str, Any]:
+    return next(r for r in cache.customers if r.get("test_role") == name)
+
+
+def _swipe(pan: str) -> DeviceEvent:
+    return DeviceEvent(
+        "K1", "magstripe", EventKind.card_read, CardRead(pan=pan, expiry="3012", source="stripe")
+    )
+
+
+async def _session(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
+    async with asyncio.timeout(10):
+        while True:
+            msg = await ws.receive_json()
+            if msg["kind"] == "kiosk.session" and msg["data"].get("state") == "recognised":
+                return dict(msg["data"])
+
+
+def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> None:
+    tls = make_tls_env(tmp_path / "pki")
+
+    async def scenario() -> None:
+        async with running_hub(tmp_path / "hub", tls, branch_config(), cache) as run:
+            lobby = run.lobby
+            kiosk = tls.client_context("K1", "kiosk")
+            async with (
+                aiohttp.ClientSession() as http,
+                http.ws_connect(f"{run.url}/api/v1/kiosk/events", ssl=kiosk) as kws,
+            ):
+                await kws.receive_json()  # idle
+                seen: dict[str, dict[str, Any]] = {}
+                for name in (*NAMES, "on_time"):
+                    pan = _who(cache, name)["cards"][0]["pan"]
+                    await lobby.on_device_event(_swipe(pan))
+                    seen[name if name not in seen else "again"] = await _session(kws)
+            tickets = {t.id: t for t in run.hub.lobby.queue.tickets()}
+            _check_on_time(
+                seen["on_time"],
+                tickets,
+                _who(cache, "on_time")["appointments"][0]["window_start"][11:16],
+            )
+            _check_again(seen["again"], seen["on_time"], tickets)
+            _check_missed(seen["missed"], tickets)
+            assert seen["early"]["appointment"]["arrival"] == "early"
+            assert seen["early"]["appointment"]["service"] == "loan"
+            assert "appointment" not in seen["none"]
+            assert len(tickets) == 3  # on time, missed, early: the second read added none
+            alerts = [
+                a for a in run.hub.alerts.active() if a.kind is HubAlertKind.APPOINTMENT_ARRIVED
+            ]
+            on_time_ticket = seen["on_time"]["appointment"]["ticket"]
+            assert {a.key for a in alerts} == {
+                f"appointment_arrived:{on_time_ticket['id']}",
+                f"appointment_arrived:{seen['early']['appointment']['ticket']['id']}",
+            }
+            alert = next(a for a in alerts if on_time_ticket["id"] in a.key)
+            assert "理财经理" in alert.message_zh
+            assert on_time_ticket["number"] in alert.message_zh
+            day = next(iter(tickets.values())).day.isoformat()
+            assert len(lobby.handoffs.alerts_for("S-WEALTH", day)) == 1
+            book = lobby.appointments
+            assert book is not None
+            states = {a.key: (a.status, a.arrival) for a in book.book.of_day(day)}
+            assert states == {
+                "hq:AP-1": (AppointmentStatus.CHECKED_IN, "on_time"),
+                "hq:AP-2": (AppointmentStatus.NO_SHOW, "missed"),
+                "hq:AP-3": (AppointmentStatus.CHECKED_IN, "early"),
+            }
+
+    asyncio.run(scenario())
+
+
+def _check_on_time(session: dict[str, Any], tickets: dict[str, Any], time: str) -> None:
+    booked = session["appointment"]
+    assert booked["arrival"] == "on_time"
+    assert booked["reserved"]
+    assert not booked["repeated"]
+    assert (booked["service"], booked["service_zh"]) == ("wealth", "理财咨询")
+    assert booked["time"] == time
+
+    ticket = tickets[booked["ticket"]["id"]]
+    assert ticket.appointment
+    assert ticket.priority
+    assert ticket.service == "wealth"
+    assert ticket.state is TicketState.WAITING
+    assert session["greeting"] is not None
+
+
+def _check_again(again: dict[str, Any], first: dict[str, Any], tickets: dict[str, Any]) -> None:
+    assert again["appointment"]["repeated"] is True
+    assert again["appointment"]["ticket"]["number"] == first["appointment"]["ticket"]["number"]
+
+
+def _check_missed(session: dict[str, Any], tickets: dict[str, Any]) -> None:
+    booked = session["appointment"]
+    assert booked["arrival"] == "missed"
+    assert booked["reserved"] is False
+    ticket = tickets[booked["ticket"]["id"]]
+    assert not ticket.appointment
+    assert not ticket.priority
