@@ -16,9 +16,12 @@ from typing import Any
 import aiohttp
 import pytest
 
+from branch_hub.client.models import KioskSession
 from branch_hub.queue import TicketState
 from branch_hub.vocabulary import AppointmentStatus, HubAlertKind
 from drivers.events import CardRead, DeviceEvent, EventKind
+from kiosk.flow import Flow, Menu
+from kiosk.screens import describe
 from tests.support.appointmentenv import booking, build_booked_cache, local_now
 from tests.support.lobbyenv import BuiltCache, branch_config, running_hub
 from tests.support.tlsenv import make_tls_env
@@ -94,6 +97,7 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             assert seen["early"]["appointment"]["arrival"] == "early"
             assert seen["early"]["appointment"]["service"] == "loan"
             assert "appointment" not in seen["none"]
+            _check_kiosk_words(seen)
             assert len(tickets) == 3  # on time, missed, early: the second read added none
             alerts = [
                 a for a in run.hub.alerts.active() if a.kind is HubAlertKind.APPOINTMENT_ARRIVED
@@ -148,3 +152,31 @@ def _check_missed(session: dict[str, Any], tickets: dict[str, Any]) -> None:
     ticket = tickets[booked["ticket"]["id"]]
     assert not ticket.appointment
     assert not ticket.priority
+
+
+def _kiosk_says(session: dict[str, Any], lang: str = "zh") -> tuple[str, str, str]:
+    """What the kiosk shows for a session message: title, subtitle, big number."""
+    flow = Flow()
+    flow.hub_connected()
+    flow.menu_loaded(Menu("网点", "Branch", ()))
+    flow.message({"kind": "kiosk.session", "data": session})
+    if lang == "en":
+        flow.touch("lang")
+    model = describe(flow.state)
+    return model.title, model.subtitle, model.big_number
+
+
+def _check_kiosk_words(seen: dict[str, dict[str, Any]]) -> None:
+    booked = seen["on_time"]["appointment"]
+    title, subtitle, number = _kiosk_says(seen["on_time"])
+    assert title == f"您预约了 {booked['time']} 的理财咨询"
+    assert subtitle == "您已签到，将优先为您叫号"
+    assert number == booked["ticket"]["number"]
+    assert _kiosk_says(seen["on_time"], "en")[0] == f"You booked Wealth advice at {booked['time']}"
+    assert _kiosk_says(seen["again"])[1] == "您已签到过，这是您的号码"
+    assert _kiosk_says(seen["missed"])[1] == "您的预约时间已过，已为您取普通号"
+    assert "欢迎光临" in _kiosk_says(seen["none"])[0]
+    # the typed client model carries the same check-in
+    parsed = KioskSession.from_wire(seen["on_time"])
+    assert parsed.to_wire() == seen["on_time"]
+    assert parsed.appointment is not None

@@ -40,6 +40,7 @@ from branch_hub.client._handoff_models import (
     VisitHandoff,
 )
 from branch_hub.client._kiosk_models import (
+    BookedVisit,
     Branch,
     Greeting,
     KioskSession,
@@ -90,6 +91,7 @@ __all__ = [
     "BoardAlert",
     "BoardCounter",
     "BoardDevice",
+    "BookedVisit",
     "Branch",
     "BranchReport",
     "Brief",
