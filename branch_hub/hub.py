@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from branch_hub.diskreserve import MB, DiskReserve
 from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.appointment_book import AppointmentBook
+from branch_hub.lobby.appointment_staff import StaffAppointments
 from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.board_watch import BoardDesk
@@ -97,6 +98,7 @@ class Hub:
     board: BoardDesk = field(init=False)  # the lobby board and its alerts
     views: ProductViewDesk = field(init=False)  # catalogue products staff showed, for HQ
     reports: ReportDesk = field(init=False)  # the branch's day, week and month reports
+    appointments: StaffAppointments = field(init=False)  # same-day bookings on the tablet
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -114,8 +116,9 @@ class Hub:
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
+        self.lobby.appointments = desk = _appointment_desk(self)
         self.reports = _report_desk(self)
-        self.lobby.appointments = _appointment_desk(self)
+        self.appointments = StaffAppointments(desk, self.lobby.record_of)
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
@@ -236,6 +239,8 @@ def _report_desk(hub: Hub) -> ReportDesk:
     lookup = cache_lookup(lambda: hub.lobby.cache)
     staff = hub.security.staff.directory
     sources = ReportSources(hub.db, hub.lobby.visits, hub.outbox, lookup, staff, hub.stream.log)
+    if hub.lobby.appointments is not None:
+        sources = replace(sources, appointments=hub.lobby.appointments.book.of_day)
     return ReportDesk(hub.config, sources, hub.desk.actions.audit_view, hub.lobby.now)
 
 
