@@ -29,6 +29,7 @@ from branch_hub.diskreserve import MB, DiskReserve
 from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
 from branch_hub.lobby.appointment_book import AppointmentBook
+from branch_hub.lobby.appointment_index import BookingIndex
 from branch_hub.lobby.appointment_staff import StaffAppointments
 from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.arrival import Lobby
@@ -247,7 +248,11 @@ def _report_desk(hub: Hub) -> ReportDesk:
 def _appointment_desk(hub: Hub) -> AppointmentDesk:
     """Check-in of booked customers, on a sealed book in the hub's database."""
     cipher = AtRestCipher(load_or_create_key(hub.data_dir / "atrest.key"))
-    return AppointmentDesk(hub.lobby, AppointmentBook(hub.db, cipher), hub.alerts, hub.lobby.now)
+    book = AppointmentBook(hub.db, cipher)
+    desk = AppointmentDesk(hub.lobby, book, hub.alerts, hub.lobby.now)
+    services = frozenset(s.code for s in hub.config.services)
+    desk.index = BookingIndex(book, lambda: hub.lobby.cache, hub.lobby.lookup, services)
+    return desk
 
 
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:

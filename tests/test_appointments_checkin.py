@@ -26,7 +26,7 @@ from tests.support.appointmentenv import booking, build_booked_cache, local_now
 from tests.support.lobbyenv import BuiltCache, branch_config, running_hub
 from tests.support.tlsenv import make_tls_env
 
-NAMES = ("on_time", "missed", "early", "none")
+NAMES = ("on_time", "missed", "early", "none", "never")
 
 
 def _book(rows: list[dict[str, Any]]) -> None:
@@ -42,6 +42,7 @@ def _book(rows: list[dict[str, Any]]) -> None:
     plain[1]["appointments"] = [booking("AP-2", now - timedelta(minutes=100), 40)]
     plain[2]["appointments"] = [booking("AP-3", now + timedelta(minutes=10), service="loan")]
     plain[3]["appointments"] = [booking("AP-4", now + timedelta(days=1))]
+    plain[4]["appointments"] = [booking("AP-5", now - timedelta(minutes=90), 20)]  # never came
     for name, row in zip(NAMES, plain, strict=True):
         row["test_role"] = name
 
@@ -82,7 +83,7 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             ):
                 await kws.receive_json()  # idle
                 seen: dict[str, dict[str, Any]] = {}
-                for name in (*NAMES, "on_time"):
+                for name in (*NAMES[:-1], "on_time"):
                     pan = _who(cache, name)["cards"][0]["pan"]
                     await lobby.on_device_event(_swipe(pan))
                     seen[name if name not in seen else "again"] = await _session(kws)
@@ -114,11 +115,15 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             assert len(lobby.handoffs.alerts_for("S-WEALTH", day)) == 1
             book = lobby.appointments
             assert book is not None
+            assert book.index is not None
+            await book.index.index(day)  # as the sweep does once per cache version
+            await asyncio.get_running_loop().run_in_executor(None, book.sweep, lobby.now())
             states = {a.key: (a.status, a.arrival) for a in book.book.of_day(day)}
             assert states == {
                 "hq:AP-1": (AppointmentStatus.CHECKED_IN, "on_time"),
                 "hq:AP-2": (AppointmentStatus.NO_SHOW, "missed"),
                 "hq:AP-3": (AppointmentStatus.CHECKED_IN, "early"),
+                "hq:AP-5": (AppointmentStatus.NO_SHOW, None),  # from the cache, never read
             }
 
     asyncio.run(scenario())

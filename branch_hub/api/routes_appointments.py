@@ -42,7 +42,7 @@ async def book(request: web.Request) -> web.Response:
 
 
 async def listing(request: web.Request) -> web.Response:
-    """The day's appointments the hub knows (default today), by time."""
+    """The day's appointments (default today), by time."""
     context = require_staff(request, READERS)
     day = request.query.get("date")
     if day is not None and not _DATE.fullmatch(day):
@@ -84,9 +84,9 @@ ROUTES = (
         "/api/v1/appointments",
         listing,
         "appointments",
-        "The day's appointments the hub knows (`date`, default today): HQ's bookings of customers "
-        "who checked in and the branch's own bookings, by time, with status and ticket number; "
-        "no customer names or ids.",
+        "The day's appointments (`date`, default today): HQ's bookings, learned from the customer "
+        "cache, and the branch's own, by time, with status and ticket number; no customer names "
+        "or ids.",
         {200: Reply("The day's appointments.", AppointmentList)},
         roles=READERS,
         params=(Param("date", {"type": "string", "format": "date"}, where="query"),),

@@ -223,8 +223,8 @@ class AppointmentArrivals:
 
 @dataclass(frozen=True)
 class AppointmentFigures:
-    """Appointments of the period: booked (the hub knows HQ's once the customer is read),
-    checked in, missed (came after the grace: an ordinary ticket), no-shows, still to come."""
+    """Appointments of the period: booked (HQ's and the branch's), checked in, missed (came
+    after the grace: an ordinary ticket), no-shows, still to come."""
 
     booked: int
     checked_in: AppointmentArrivals

@@ -158,6 +158,11 @@ class AppointmentBook:
             ).fetchall()
         return [self._open(key, sealed) for key, sealed in rows]
 
+    def drop(self, key: str) -> None:
+        """Forget an appointment (HQ no longer books it)."""
+        with self._hdb.transaction() as db:
+            db.execute("DELETE FROM appointments WHERE key = ?", (key,))
+
     def mark_no_shows(self, day: str, now: datetime, late_min: int) -> list[Appointment]:
         """Mark the day's booked appointments past window_end + late_min as no-shows."""
         gone = [

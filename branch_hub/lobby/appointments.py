@@ -22,6 +22,7 @@ from typing import Any
 from branch_hub.alerts import Alert, HubAlerts
 from branch_hub.ids import new_visit_id
 from branch_hub.lobby.appointment_book import Appointment, AppointmentBook, arrival_of, from_record
+from branch_hub.lobby.appointment_index import BookingIndex
 from branch_hub.lobby.tickets import KioskTickets
 from branch_hub.lobby.wire import TicketShown, ticket_wire
 from branch_hub.push import PushEvent
@@ -86,6 +87,7 @@ class AppointmentDesk:
         self.book = book
         self.alerts = alerts
         self.settings = lobby.config.appointments
+        self.index: BookingIndex | None = None  # today's bookings of the whole cache (the hub's)
 
     def local_now(self, now: datetime) -> datetime:
         """The hub's aware clock as a naive branch-local time (appointments' own terms)."""
@@ -220,10 +222,13 @@ class AppointmentDesk:
         return self.book.mark_no_shows(local.date().isoformat(), local, self.settings.late_min)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Sweep every `[appointments] sweep_interval_s`; clear alerts of tickets called."""
+        """Every `[appointments] sweep_interval_s`: learn today's bookings from the cache (once
+        per cache version), mark no-shows, clear the alerts of tickets called."""
         loop = asyncio.get_running_loop()
         while not stop.is_set():
             try:
+                if self.index is not None:
+                    await self.index.index(self.local_now(self.now()).date().isoformat())
                 await loop.run_in_executor(None, self.sweep, self.now())
                 await self._clear_called()
             except Exception as exc:  # a bad round must not end the sweeps

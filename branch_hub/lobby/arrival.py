@@ -96,6 +96,11 @@ class Lobby(KioskTickets):
         self._cache_alerted = False
 
     @property
+    def lookup(self) -> ThreadPoolExecutor:
+        """The one thread that owns the cache connection (lookups are serialised on it)."""
+        return self._lookup
+
+    @property
     def cache(self) -> CustomerCache | None:
         """The customer cache, or None before the hub has its key and a first version."""
         return self._cache()
