@@ -26,7 +26,7 @@ from tests.support.appointmentenv import booking, build_booked_cache, local_now
 from tests.support.lobbyenv import BuiltCache, branch_config, running_hub
 from tests.support.tlsenv import make_tls_env
 
-NAMES = ("on_time", "missed", "early", "none", "never")
+NAMES = ("on_time", "missed", "early", "none", "never", "twice")
 
 
 def _book(rows: list[dict[str, Any]]) -> None:
@@ -43,6 +43,7 @@ def _book(rows: list[dict[str, Any]]) -> None:
     plain[2]["appointments"] = [booking("AP-3", now + timedelta(minutes=10), service="loan")]
     plain[3]["appointments"] = [booking("AP-4", now + timedelta(days=1))]
     plain[4]["appointments"] = [booking("AP-5", now - timedelta(minutes=90), 20)]  # never came
+    plain[5]["appointments"] = [booking("AP-6", now, service="account")]
     for name, row in zip(NAMES, plain, strict=True):
         row["test_role"] = name
 
@@ -83,10 +84,11 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             ):
                 await kws.receive_json()  # idle
                 seen: dict[str, dict[str, Any]] = {}
-                for name in (*NAMES[:-1], "on_time"):
+                for name in (*NAMES[:4], "on_time"):
                     pan = _who(cache, name)["cards"][0]["pan"]
                     await lobby.on_device_event(_swipe(pan))
                     seen[name if name not in seen else "again"] = await _session(kws)
+            twice = await _read_twice_at_once(lobby, _who(cache, "twice")["cards"][0]["pan"])
             tickets = {t.id: t for t in run.hub.lobby.queue.tickets()}
             _check_on_time(
                 seen["on_time"],
@@ -99,7 +101,7 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             assert seen["early"]["appointment"]["service"] == "loan"
             assert "appointment" not in seen["none"]
             _check_kiosk_words(seen)
-            assert len(tickets) == 3  # on time, missed, early: the second read added none
+            assert len(tickets) == 4  # on time, missed, early, twice: repeated reads added none
             alerts = [
                 a for a in run.hub.alerts.active() if a.kind is HubAlertKind.APPOINTMENT_ARRIVED
             ]
@@ -107,6 +109,7 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
             assert {a.key for a in alerts} == {
                 f"appointment_arrived:{on_time_ticket['id']}",
                 f"appointment_arrived:{seen['early']['appointment']['ticket']['id']}",
+                f"appointment_arrived:{twice}",
             }
             alert = next(a for a in alerts if on_time_ticket["id"] in a.key)
             assert "理财经理" in alert.message_zh
@@ -124,6 +127,7 @@ def test_booked_customers_check_in_once(tmp_path: Path, cache: BuiltCache) -> No
                 "hq:AP-2": (AppointmentStatus.NO_SHOW, "missed"),
                 "hq:AP-3": (AppointmentStatus.CHECKED_IN, "early"),
                 "hq:AP-5": (AppointmentStatus.NO_SHOW, None),  # from the cache, never read
+                "hq:AP-6": (AppointmentStatus.CHECKED_IN, "on_time"),
             }
 
     asyncio.run(scenario())
@@ -185,3 +189,14 @@ def _check_kiosk_words(seen: dict[str, dict[str, Any]]) -> None:
     parsed = KioskSession.from_wire(seen["on_time"])
     assert parsed.to_wire() == seen["on_time"]
     assert parsed.appointment is not None
+
+
+async def _read_twice_at_once(lobby: Any, pan: str) -> str:
+    """Two stations read the same booked customer at the same moment: one ticket (its id)."""
+    first, second = await asyncio.gather(
+        lobby.identify("K1", "pan", pan), lobby.identify("K2", "pan", pan)
+    )
+    booked = [first.appointment, second.appointment]
+    assert sorted(b["repeated"] for b in booked) == [False, True]
+    assert booked[0]["ticket"]["id"] == booked[1]["ticket"]["id"]
+    return str(booked[0]["ticket"]["id"])

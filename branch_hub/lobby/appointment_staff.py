@@ -87,6 +87,10 @@ class StaffAppointments:
 
     def _check_and_put(self, booking: Appointment, record: dict[str, Any] | None) -> None:
         """Refuse an overlap with the customer's other appointments today, else store (executor)."""
+        with self.desk.lock:
+            self._check_and_put_locked(booking, record)
+
+    def _check_and_put_locked(self, booking: Appointment, record: dict[str, Any] | None) -> None:
         others = [
             a for a in self.desk.book.of_day(booking.day) if a.customer_id == booking.customer_id
         ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -88,6 +89,9 @@ class AppointmentDesk:
         self.alerts = alerts
         self.settings = lobby.config.appointments
         self.index: BookingIndex | None = None  # today's bookings of the whole cache (the hub's)
+        # One check-in or booking at a time: two stations reading the same customer at once
+        # must not both find the booking unchecked and issue two tickets.
+        self.lock = threading.Lock()
 
     def local_now(self, now: datetime) -> datetime:
         """The hub's aware clock as a naive branch-local time (appointments' own terms)."""
@@ -129,6 +133,10 @@ class AppointmentDesk:
             return None
 
     def _check_in(self, station: str, customer: Customer, by: str) -> CheckIn | None:
+        with self.lock:
+            return self._check_in_locked(station, customer, by)
+
+    def _check_in_locked(self, station: str, customer: Customer, by: str) -> CheckIn | None:
         local = self.local_now(self.now())
         chosen = self.choose(self._known(customer, local.date().isoformat()), local)
         if chosen is None:
