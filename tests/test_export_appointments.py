@@ -107,7 +107,7 @@ def test_a_booking_reaches_the_hub_in_a_delta_and_a_bad_one_publishes_nothing(
     options = SynthOptions(customers=20, seed=3, region_code="110105", as_of=date.today())
     write_export_file(options, first, workers=1, progress=False)
     rows = [orjson.loads(line) for line in first.read_bytes().splitlines()]
-    world = {
+    world: dict[str, Any] = {
         "hq": Ed25519PrivateKey.generate(),
         "hub": X25519PrivateKey.generate(),
         "pub": tmp_path / "pub",
