@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -28,6 +28,10 @@ from branch_hub.database import HubDatabase
 from branch_hub.diskreserve import MB, DiskReserve
 from branch_hub.limits import WriteLimits
 from branch_hub.lobby.actions import Actions
+from branch_hub.lobby.appointment_book import AppointmentBook
+from branch_hub.lobby.appointment_index import BookingIndex
+from branch_hub.lobby.appointment_staff import StaffAppointments
+from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.lobby.board_watch import BoardDesk
 from branch_hub.lobby.briefing import Briefing
@@ -97,6 +101,7 @@ class Hub:
     views: ProductViewDesk = field(init=False)  # catalogue products staff showed, for HQ
     reports: ReportDesk = field(init=False)  # the branch's day, week and month reports
     guest: GuestPasses = field(init=False)  # tickets' passes for the customers' phones
+    appointments: StaffAppointments = field(init=False)  # same-day bookings on the tablet
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -114,10 +119,12 @@ class Hub:
         self.disk = DiskReserve(self.data_dir, reserve, self.alerts, interval_s=interval)
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
+        self.lobby.appointments = desk = _appointment_desk(self)
         self.reports = _report_desk(self)
         self.guest = GuestPasses(self.db, self.config, self.lobby.queue, self._business_day)
         if self.config.guest.enabled:
             self.lobby.guest_pass = self.guest.issue
+        self.appointments = StaffAppointments(desk, self.lobby.record_of)
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
@@ -155,6 +162,9 @@ class Hub:
         self._tasks.append(asyncio.create_task(self._watch_audit_head(), name="audit-head"))
         self._tasks.append(asyncio.create_task(self.disk.run(self._stop), name="disk"))
         self._tasks.append(asyncio.create_task(self.board.run(self._stop), name="lobby-board"))
+        if self.lobby.appointments is not None:
+            sweep = self.lobby.appointments.run(self._stop)
+            self._tasks.append(asyncio.create_task(sweep, name="appointments"))
         self._stoppable = asyncio.create_task(self.pruner.run(self._stop), name="retention")
         if self.sender is not None:
             self._tasks.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
@@ -238,7 +248,19 @@ def _report_desk(hub: Hub) -> ReportDesk:
     lookup = cache_lookup(lambda: hub.lobby.cache)
     staff = hub.security.staff.directory
     sources = ReportSources(hub.db, hub.lobby.visits, hub.outbox, lookup, staff, hub.stream.log)
+    if hub.lobby.appointments is not None:
+        sources = replace(sources, appointments=hub.lobby.appointments.book.of_day)
     return ReportDesk(hub.config, sources, hub.desk.actions.audit_view, hub.lobby.now)
+
+
+def _appointment_desk(hub: Hub) -> AppointmentDesk:
+    """Check-in of booked customers, on a sealed book in the hub's database."""
+    cipher = AtRestCipher(load_or_create_key(hub.data_dir / "atrest.key"))
+    book = AppointmentBook(hub.db, cipher)
+    desk = AppointmentDesk(hub.lobby, book, hub.alerts, hub.lobby.now)
+    services = frozenset(s.code for s in hub.config.services)
+    desk.index = BookingIndex(book, lambda: hub.lobby.cache, hub.lobby.lookup, services)
+    return desk
 
 
 def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | None = None) -> Hub:

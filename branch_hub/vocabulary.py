@@ -25,6 +25,8 @@ __all__ = [
     "STAFF_ROLES",
     "WS_CLOSE_SESSION_ENDED",
     "AppName",
+    "AppointmentArrival",
+    "AppointmentStatus",
     "CustomerLocation",
     "DeclineReason",
     "DeviceCondition",
@@ -140,6 +142,24 @@ class HubAlertKind(StrEnum):
     AUDIT_DOUBTED = "audit_doubted"
     PRIORITY_UNCLAIMED = "priority_unclaimed"
     WAIT_OVER_TARGET = "wait_over_target"
+    APPOINTMENT_ARRIVED = "appointment_arrived"
+
+
+class AppointmentStatus(StrEnum):
+    """Where a booked appointment stands today."""
+
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    NO_SHOW = "no_show"  # nobody checked in by window_end + [appointments] late_min
+
+
+class AppointmentArrival(StrEnum):
+    """When a booked customer checked in, against the window."""
+
+    EARLY = "early"  # within early_min before window_start
+    ON_TIME = "on_time"
+    LATE = "late"  # within late_min after window_end: still a reserved ticket
+    MISSED = "missed"  # later still: an ordinary ticket
 
 
 class ProductSuitability(StrEnum):

@@ -12,10 +12,11 @@ from typing import Any
 
 from branch_hub.client import KioskMessage, SessionState, new_request_id
 from branch_hub.client import models as wire
-from kiosk.shown import BadAnswer, Greeting, Menu, ServiceOption, Ticket
+from kiosk.shown import BadAnswer, Booking, Greeting, Menu, ServiceOption, Ticket
 
 __all__ = [
     "BadAnswer",
+    "Booking",
     "EndSession",
     "FetchMenu",
     "FetchSession",
@@ -111,6 +112,7 @@ class State:
     walk_in: bool = False
     problem: str | None = None
     ticket: Ticket | None = None
+    booking: Booking | None = None  # a booked customer's check-in, shown with the ticket
     error_code: str | None = None
     deadline: float | None = None
     version: int = 0
@@ -148,6 +150,7 @@ class Flow:
                 "walk_in": False,
                 "problem": None,
                 "ticket": None,
+                "booking": None,
                 "error_code": None,
                 "lang": "zh",
                 **changes,
@@ -211,12 +214,14 @@ class Flow:
             session_id = session.session_id
             problem: Any = session.problem
             greeting = Greeting.from_model(session.greeting)
+            booked = Booking.from_model(session.appointment)
         elif isinstance(session, dict):
             kind = session.get("state")
             raw_id = session.get("session_id")
             session_id = str(raw_id) if raw_id is not None else None
             problem = session.get("problem")
             greeting = Greeting.from_wire(session.get("greeting"))
+            booked = Booking.from_wire(session.get("appointment"))
         else:
             return []
         if kind == SessionState.IDLE or kind is None:
@@ -235,6 +240,13 @@ class Flow:
                 session_id=session_id,
                 problem=str(problem or "unreadable"),
                 greeting=None,
+            )
+            return []
+        if kind == SessionState.RECOGNISED and booked is not None:
+            # Checked in on a booking: the hub issued (and printed) the ticket with the read.
+            booking, ticket = booked
+            self._go(
+                Phase.TICKET, session_id=None, greeting=greeting, ticket=ticket, booking=booking
             )
             return []
         if kind == SessionState.RECOGNISED:

@@ -43,6 +43,13 @@ PROBLEMS: dict[str, str] = {
     "card_removed": N_("The card was removed too soon"),
 }
 
+BOOKING: dict[str, str] = {
+    "booked": N_("You booked {service} at {time}"),
+    "reserved": N_("You are checked in; you will be called first"),
+    "repeated": N_("You have checked in already; this is your number"),
+    "missed": N_("Your booked time has passed; this is an ordinary ticket"),
+}
+
 PRINT_PROBLEMS: dict[str, str] = {
     "paper_out": N_("The printer is out of paper"),
     "cover_open": N_("The printer cover is open"),
@@ -249,6 +256,9 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
     ticket_lines = (service, f"{ahead} · {_wait_range(*t.wait_min, lang)}", text("scan", lang))
     notice = ""
     title = text("take_ticket", lang)
+    subtitle = ""
+    if state.booking is not None:
+        title, subtitle = _booking_words(state, lang)
     if t.print_problem is not None:
         problem = PRINT_PROBLEMS.get(t.print_problem, PRINT_PROBLEMS["error"])
         notice = f"{say(problem, lang)} · {text('not_printed', lang)}"
@@ -258,6 +268,7 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
         lang,
         f.header,
         title,
+        subtitle=subtitle,
         lines=ticket_lines,
         big_number=t.number,
         qr=t.qr,
@@ -265,6 +276,18 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
         buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
         lang_button=f.lang_button,
     )
+
+
+def _booking_words(state: State, lang: str) -> tuple[str, str]:
+    """Title and subtitle of a booked customer's ticket: the booking, then how it went."""
+    b = state.booking
+    if b is None:  # only called with a booking
+        return text("take_ticket", lang), ""
+    service = b.service_en if lang == "en" else b.service_zh
+    title = say(BOOKING["booked"], lang).format(service=service, time=b.time)
+    if b.repeated:
+        return title, say(BOOKING["repeated"], lang)
+    return title, say(BOOKING["reserved" if b.reserved else "missed"], lang)
 
 
 def _ticket_failed(state: State, f: _Frame) -> ScreenModel:

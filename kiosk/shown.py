@@ -166,3 +166,41 @@ class Ticket:
             t.qr or t.number,
             problem,
         )
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A booked customer's check-in: the booked time and service and how it went."""
+
+    time: str
+    service_zh: str
+    service_en: str
+    arrival: str  # early | on_time | late | missed
+    reserved: bool
+    repeated: bool
+
+    @classmethod
+    def from_wire(cls, body: Any) -> tuple[Booking, Ticket] | None:
+        """Parse the session's `appointment` object leniently (None when absent or malformed)."""
+        if not isinstance(body, dict) or not isinstance(body.get("ticket"), dict):
+            return None
+        try:
+            ticket = Ticket.from_wire({"ticket": body["ticket"], "print": {"ok": True}})
+        except (BadAnswer, ValueError, TypeError):
+            return None
+        booking = cls(
+            str(body.get("time") or ""),
+            str(body.get("service_zh") or ""),
+            str(body.get("service_en") or ""),
+            str(body.get("arrival") or ""),
+            bool(body.get("reserved")),
+            bool(body.get("repeated")),
+        )
+        return booking, ticket
+
+    @classmethod
+    def from_model(cls, booked: wire.BookedVisit | None) -> tuple[Booking, Ticket] | None:
+        """The screen's booking and ticket from the hub's typed check-in."""
+        if booked is None:
+            return None
+        return cls.from_wire(booked.to_wire())

@@ -210,6 +210,20 @@ class CustomerCache:
             customer,
         )
 
+    def records_after(self, after: int, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to `limit` decrypted records stored after row `after`, and the last row read (None:
+        no more); a walk of the whole cache in small steps that leave room for lookups."""
+        self._refresh()
+        if self._conn is None:
+            return [], None
+        rows = self._conn.execute(
+            "SELECT id, ref, version, hs, sealed FROM customer WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
+        ).fetchall()
+        if not rows:
+            return [], None
+        return [self._decrypt(r, v, h, s) for _, r, v, h, s in rows], int(rows[-1][0])
+
     def _decrypt(self, ref: bytes, version: int, hs: bytes, sealed: bytes) -> dict[str, Any]:
         if self._aes is None:
             raise CacheError("the cache is closed")

@@ -170,6 +170,12 @@ def _date(value: object, field: str) -> None:
         raise ExportFieldError(field, "a date YYYY-MM-DD") from None
 
 
+def _appointments(value: object) -> None:
+    from sync.export_appointments import check_appointments
+
+    check_appointments(value)
+
+
 _CHECKS = {
     "aum_band": _aum_band,
     "risk_assessment": _risk,
@@ -180,6 +186,7 @@ _CHECKS = {
     "relationship_manager": _manager,
     "lead_declines": _lead_declines,
     "leads": _leads,
+    "appointments": _appointments,
 }
 
 

@@ -58,6 +58,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     ),
     ("synth", ["--customers", "500", "--json"], {"customers_per_s", "ratio_vs_dump"}),
     (
+        "appointment_checkin",
+        ["--customers", "120", "--booked", "5"],
+        {"checkin_ms_p50", "plain_greeting_ms_p50", "checkin_vs_plain_ratio", "repeat_ms_p50"},
+    ),
+    (
         "catalogue",
         ["--products", "40", "--articles", "100"],
         {"publish_s", "pull_s", "pull_vs_copy_ratio", "delta_vs_full_pull_ratio"},
@@ -119,6 +124,8 @@ def test_bench_runs_small(bench: str, argv: list[str], keys: set[str], tmp_path:
     assert keys <= set(result), f"missing {keys - set(result)}"
     if bench == "fuzz_drivers":
         assert result["crashes"] == 0
+    if bench == "appointment_checkin":
+        assert result["checked_in"] == result["tickets"] == 5  # a repeated read issues none
     if bench == "catalogue_search":
         assert result["mismatches_vs_like"] == 0  # the index finds exactly what a scan finds
 

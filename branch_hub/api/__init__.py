@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from branch_hub.api import (
+    routes_appointments,
     routes_apps,
     routes_board,
     routes_catalogue,
@@ -56,6 +57,7 @@ ROUTES: tuple[Route, ...] = (
     *routes_timeline.ROUTES,
     *routes_board.ROUTES,
     *routes_handoff.ROUTES,
+    *routes_appointments.ROUTES,
     *routes_apps.ROUTES,
     *routes_catalogue.ROUTES,
     *routes_catalogue_views.ROUTES,

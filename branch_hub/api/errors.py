@@ -29,6 +29,7 @@ from branch_hub.briefs import (
 from branch_hub.catalogue_mirror import UnknownCatalogueFile
 from branch_hub.catalogue_sync import CatalogueNotReady
 from branch_hub.database import DatabaseError
+from branch_hub.lobby import appointment_errors as booking
 from branch_hub.lobby import errors as lobby
 from branch_hub.lobby.product_views import UnknownProduct
 from branch_hub.messages import zh
@@ -94,6 +95,32 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
         ),
     ),
     (lobby.UnknownVisit, _row(404, "unknown_visit", N_("No such visit today."))),
+    (
+        booking.UnknownCustomer,
+        _row(
+            404,
+            "appointment_unknown_customer",
+            N_(
+                "This visit's customer is not known to the branch; only a recognised customer can book."
+            ),
+        ),
+    ),
+    (
+        booking.AppointmentWindow,
+        _row(400, "appointment_window", N_("The appointment must end after it starts.")),
+    ),
+    (
+        booking.AppointmentInPast,
+        _row(400, "appointment_in_past", N_("That time has already passed; choose a later one.")),
+    ),
+    (
+        booking.AppointmentOverlap,
+        _row(
+            409,
+            "appointment_overlap",
+            N_("The customer already has an appointment at that time."),
+        ),
+    ),
     (lobby.UnknownLead, _row(404, "unknown_lead", N_("This customer has no such lead."))),
     (
         lobby.TransferTarget,
@@ -272,6 +299,10 @@ _EN_BY_CODE = {
     "bad_catalogue_query": N_(
         "The catalogue search is not valid: check the words, the category, the risk and the limit."
     ),
+    "bad_appointment": N_(
+        "The appointment is not valid: give a visit, a service and the window as HH:MM times."
+    ),
+    "bad_appointment_date": N_("The date must be given as YYYY-MM-DD."),
 }
 _GENERIC = N_("The request is not valid; check it and try again.")
 _ZH_BY_CODE = {code: zh(message) for code, message in _EN_BY_CODE.items()}

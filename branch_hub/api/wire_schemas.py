@@ -16,6 +16,7 @@ from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
 from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
 from branch_hub.client.enrolment import EnrolRequest
 from branch_hub.client.models import (
+    BookedVisit,
     CommandRequest,
     ErrorBody,
     Greeting,
@@ -269,6 +270,7 @@ def _kiosk_session(ref: Ref) -> Schema:
                         ],
                     },
                     "expires_in_s": {"type": "integer", "minimum": 0},
+                    "appointment": ref(BookedVisit),
                 },
             },
         ],

@@ -11,9 +11,10 @@ from typing import Any
 
 from branch_hub.client._errors import WireError
 from branch_hub.client._wire import Reader
-from branch_hub.vocabulary import PrintProblem, SessionState
+from branch_hub.vocabulary import AppointmentArrival, PrintProblem, SessionState
 
 __all__ = [
+    "BookedVisit",
     "Branch",
     "Greeting",
     "KioskSession",
@@ -59,6 +60,51 @@ class Greeting:
 
 
 @dataclass(frozen=True)
+class BookedVisit:
+    """A booked customer's check-in as the kiosk session carries it: time, service, ticket."""
+
+    time: str
+    window_end: str
+    service: str
+    service_zh: str
+    service_en: str
+    arrival: AppointmentArrival
+    reserved: bool
+    repeated: bool
+    ticket: KioskTicket
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object."""
+        return {
+            "time": self.time,
+            "window_end": self.window_end,
+            "service": self.service,
+            "service_zh": self.service_zh,
+            "service_en": self.service_en,
+            "arrival": self.arrival,
+            "reserved": self.reserved,
+            "repeated": self.repeated,
+            "ticket": self.ticket.to_wire(),
+        }
+
+    @classmethod
+    def from_wire(cls, body: object) -> BookedVisit:
+        """Parse; raise WireError on a wrong shape."""
+        r = Reader(body, "appointment")
+        return cls(
+            r.text("time"),
+            r.text("window_end"),
+            r.text("service"),
+            r.text("service_zh"),
+            r.text("service_en"),
+            r.enum("arrival", AppointmentArrival),
+            r.flag("reserved"),
+            r.flag("repeated"),
+            KioskTicket.from_wire(r.data.get("ticket")),
+        )
+
+
+@dataclass(frozen=True)
 class KioskSession:
     """GET /kiosk/session and the `kiosk.session` message: the station's customer, or idle."""
 
@@ -67,18 +113,20 @@ class KioskSession:
     greeting: Greeting | None = None
     problem: str | None = None
     expires_in_s: int = 0
+    appointment: BookedVisit | None = None  # only when a booked customer checked in
 
     def to_wire(self) -> dict[str, Any]:
-        """The JSON object (idle is just its state)."""
+        """The JSON object (idle is just its state; `appointment` only when there is one)."""
         if self.state is SessionState.IDLE:
             return {"state": SessionState.IDLE}
-        return {
+        out = {
             "session_id": self.session_id,
             "state": self.state,
             "greeting": self.greeting.to_wire() if self.greeting else None,
             "problem": self.problem,
             "expires_in_s": self.expires_in_s,
         }
+        return out | {"appointment": self.appointment.to_wire()} if self.appointment else out
 
     @classmethod
     def from_wire(cls, body: object) -> KioskSession:
@@ -88,12 +136,14 @@ class KioskSession:
         if state is SessionState.IDLE:
             return cls(state)
         raw_greeting = r.data.get("greeting")
+        booked = r.data.get("appointment")
         return cls(
             state,
             r.text("session_id"),
             None if raw_greeting is None else Greeting.from_wire(raw_greeting),
             r.opt_text("problem"),
             r.whole("expires_in_s"),
+            None if booked is None else BookedVisit.from_wire(booked),
         )
 
 

@@ -13,6 +13,8 @@ from typing import Any
 from branch_hub.client._report_codec import read_model, write_model
 
 __all__ = [
+    "AppointmentArrivals",
+    "AppointmentFigures",
     "ArrivalFigures",
     "BranchReport",
     "Conversion",
@@ -211,6 +213,28 @@ class DeviceFigures:
 
 
 @dataclass(frozen=True)
+class AppointmentArrivals:
+    """Booked customers who checked in within the window, by when."""
+
+    early: int
+    on_time: int
+    late: int
+
+
+@dataclass(frozen=True)
+class AppointmentFigures:
+    """Appointments of the period: booked (HQ's and the branch's), checked in, missed (came
+    after the grace: an ordinary ticket), no-shows, still to come."""
+
+    booked: int
+    checked_in: AppointmentArrivals
+    missed: int
+    no_show: int
+    pending: int
+    by_channel: dict[str, int]
+
+
+@dataclass(frozen=True)
 class StaffLine:
     """One staff member's period (branch manager only)."""
 
@@ -248,6 +272,7 @@ class BranchReport:
     product_views: ProductViewFigures
     hq_link: HqLinkFigures
     devices: DeviceFigures
+    appointments: AppointmentFigures
     staff: tuple[StaffLine, ...] | None
 
     def to_wire(self) -> dict[str, Any]:

@@ -13,6 +13,11 @@ from urllib.parse import urlencode
 
 import requests
 
+from branch_hub.client._appointment_models import (
+    AppointmentItem,
+    AppointmentList,
+    AppointmentRequest,
+)
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._board_models import LobbyBoard
 from branch_hub.client._brief_models import Brief, NoteResult
@@ -180,6 +185,15 @@ class HubClient(HubTransport):
     def staff_directory(self) -> StaffDirectory:
         """The branch's colleagues by name and role, on duty first."""
         return StaffDirectory.from_wire(self.get("/staff"))
+
+    def book_appointment(self, request: AppointmentRequest) -> AppointmentItem:
+        """Book a same-day appointment for the customer of one of today's visits."""
+        return AppointmentItem.from_wire(self.post("/appointments", request.to_wire()))
+
+    def appointments(self, day: str | None = None) -> AppointmentList:
+        """The day's appointments (default today), by time; no customer on the wire."""
+        query = f"?{urlencode({'date': day})}" if day else ""
+        return AppointmentList.from_wire(self.get(f"/appointments{query}"))
 
     def manager_alerts(self) -> ManagerAlerts:
         """My own customers who arrived today and are still in the branch."""

@@ -6,6 +6,11 @@ raises `WireError` (a `HubProtocolError`) on any other shape, never anything els
 
 from __future__ import annotations
 
+from branch_hub.client._appointment_models import (
+    AppointmentItem,
+    AppointmentList,
+    AppointmentRequest,
+)
 from branch_hub.client._board_models import (
     BoardAlert,
     BoardCounter,
@@ -40,6 +45,7 @@ from branch_hub.client._handoff_models import (
     VisitHandoff,
 )
 from branch_hub.client._kiosk_models import (
+    BookedVisit,
     Branch,
     Greeting,
     KioskSession,
@@ -87,9 +93,13 @@ from branch_hub.client._wire import check_request_id, new_request_id
 __all__ = [
     "AlertDismissed",
     "AppOffer",
+    "AppointmentItem",
+    "AppointmentList",
+    "AppointmentRequest",
     "BoardAlert",
     "BoardCounter",
     "BoardDevice",
+    "BookedVisit",
     "Branch",
     "BranchReport",
     "Brief",

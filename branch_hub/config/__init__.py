@@ -6,6 +6,7 @@ A bad file raises `ConfigError` whose message is one line naming the file, the k
 and what is wrong.
 """
 
+from branch_hub.config._appointments import AppointmentSettings
 from branch_hub.config._branch import (
     BranchInfo,
     Counter,
@@ -34,6 +35,7 @@ from branch_hub.config._strict import ConfigError
 __all__ = [
     "BRIEF_FIELDS",
     "STAFF_ROLES",
+    "AppointmentSettings",
     "BranchConfig",
     "BranchInfo",
     "BriefsSettings",

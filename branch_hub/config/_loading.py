@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 
+from branch_hub.config._appointments import AppointmentSettings
 from branch_hub.config._branch import (
     BranchInfo,
     Counter,
@@ -43,6 +44,7 @@ class BranchConfig(Strict):
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     lobby: LobbySettings = Field(default_factory=LobbySettings)
     guest: GuestSettings = Field(default_factory=GuestSettings)
+    appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:

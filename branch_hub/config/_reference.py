@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
+from branch_hub.config._appointments import AppointmentSettings
 from branch_hub.config._branch import BranchInfo, Counter, QueuePolicy, Service, Station, Tier
 from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
@@ -33,6 +34,7 @@ def reference_markdown() -> str:
         ("[retention]", RetentionSettings),
         ("[lobby]", LobbySettings),
         ("[guest]", GuestSettings),
+        ("[appointments]", AppointmentSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from branch_hub.config import BranchConfig
 from branch_hub.database import HubDatabase
+from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.handoffs import HandoffBook
@@ -55,6 +56,8 @@ _CLEARS = {EventKind.device_recovered, EventKind.printer_ok}
 
 class Lobby(KioskTickets):
     """Arrivals at the kiosk stations: devices, sessions, identification, tickets."""
+
+    appointments: AppointmentDesk | None = None  # check-in of booked customers (the hub sets it)
 
     def __init__(
         self,
@@ -91,6 +94,11 @@ class Lobby(KioskTickets):
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._cache_alerted = False
+
+    @property
+    def lookup(self) -> ThreadPoolExecutor:
+        """The one thread that owns the cache connection (lookups are serialised on it)."""
+        return self._lookup
 
     @property
     def cache(self) -> CustomerCache | None:
@@ -212,13 +220,21 @@ class Lobby(KioskTickets):
                 station, SessionState.WALK_IN, problem=problem, identified_by=by
             )
         self._audit_identification(station, customer, by)
-        return self.sessions.start(
+        booked = self.appointments
+        checkin = await booked.check_in(station, customer, by) if booked is not None else None
+        session = self.sessions.start(
             station,
             SessionState.RECOGNISED,
             customer=customer,
             greeting=self.briefing.greeting(customer.record),
             identified_by=by,
+            appointment=checkin.to_wire(self.config) if checkin is not None else None,
         )
+        if checkin is not None and booked is not None:
+            # The ticket is taken: the customer is forgotten as after a kiosk ticket.
+            self.sessions.end(station, "ticket_issued")
+            await booked.announce(station, checkin)
+        return session
 
     def _audit_identification(self, station: str, customer: Customer, kind: str) -> None:
         """A kiosk read turned into a customer: a view of customer data (never waits)."""

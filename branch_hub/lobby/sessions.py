@@ -35,16 +35,18 @@ class KioskSession:
     greeting: dict[str, Any] | None = None
     problem: str | None = None
     identified_by: str | None = None
+    appointment: dict[str, Any] | None = None  # a booked visit checked in (appointments.py)
 
     def to_wire(self, now: float) -> dict[str, Any]:
         """The session as the kiosk sees it: a greeting at most, never a name or number."""
-        return {
+        wire = {
             "session_id": self.session_id,
             "state": self.state,
             "greeting": self.greeting,
             "problem": self.problem,
             "expires_in_s": max(0, round(self.expires_at - now)),
         }
+        return wire | {"appointment": self.appointment} if self.appointment else wire
 
 
 class KioskSessions:
@@ -78,6 +80,7 @@ class KioskSessions:
         greeting: dict[str, Any] | None = None,
         problem: str | None = None,
         identified_by: str | None = None,
+        appointment: dict[str, Any] | None = None,
     ) -> KioskSession:
         """Start (or replace) the station's session and tell its kiosk."""
         old = self._sessions.get(station)
@@ -89,6 +92,7 @@ class KioskSessions:
             greeting=greeting,
             problem=problem,
             identified_by=identified_by,
+            appointment=appointment,
         )
         if (
             old is not None

@@ -21,10 +21,12 @@ import orjson
 from branch_hub.config import BranchConfig
 from branch_hub.context import RequestContext
 from branch_hub.database import HubDatabase
+from branch_hub.lobby.appointment_book import Appointment
 from branch_hub.lobby.board_figures import targets
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
+from branch_hub.reports.appointment_figures import AppointmentTally
 from branch_hub.reports.devices import device_figures
 from branch_hub.reports.hq_link import hq_link
 from branch_hub.reports.pdf import report_pdf
@@ -62,6 +64,7 @@ class ReportSources:
     lookup: LeadLookup
     staff: Callable[[], Mapping[str, tuple[str, str]]]
     log: EventLog
+    appointments: Callable[[str], list[Appointment]] = lambda day: []  # the day's bookings
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,10 @@ class ReportDesk:
         """The report's figures (blocking: a worker's)."""
         queue = QueueTally(self.zone, targets(self.config.tiers))
         work = WorkTally(_cached(self.sources.lookup))
+        booked = AppointmentTally(
+            self.clock().astimezone(self.zone).replace(tzinfo=None),
+            self.config.appointments.late_min,
+        )
         business_days = []
         for day in period.days():
             text = day.isoformat()
@@ -141,6 +148,7 @@ class ReportDesk:
                 for i in self.sources.outbox.for_day(text)
             )
             work.add_views(self._views(text))
+            booked.add_day(self.sources.appointments(text))
         body: dict[str, Any] = {
             "branch_id": self.config.branch.id,
             "period": str(period.kind),
@@ -149,7 +157,7 @@ class ReportDesk:
             "business_days": business_days,
             "generated_at": self.clock().astimezone(UTC).isoformat(timespec="seconds"),
         }
-        body |= queue.figures() | work.figures()
+        body |= queue.figures() | work.figures() | booked.figures()
         body["hq_link"] = hq_link(self.sources.db, [d.isoformat() for d in period.days()])
         start = business_day_start(self.config.branch.timezone, period.first)
         end = business_day_start(self.config.branch.timezone, period.last + timedelta(1))
