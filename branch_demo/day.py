@@ -120,9 +120,12 @@ class Day(StaffSide):
                 rec.recognised += 1
                 if pool:
                     rec.delta_recognised += 1
-            await self._ticket(
+            recognised = session is not None and session.get("state") == "recognised"
+            kept = await self._ticket(
                 hub, station, service, session.get("session_id") if session else None, fault
             )
+            if not (recognised and kept):
+                rec.reads_walk_in += 1  # every read customer is known: a restart lost this one
             if use_id:
                 station.idreader.remove()
             await hub.call("POST", "/api/v1/kiosk/session/end")
@@ -139,8 +142,10 @@ class Day(StaffSide):
 
     async def _ticket(
         self, hub: Hub, station: Any, service: str, session_id: str | None, fault: bool
-    ) -> None:
+    ) -> bool:
+        """Take the ticket; False when the session was lost on the way (a walk-in ticket)."""
         rec = self.rec
+        kept = session_id is not None
         if fault:
             station.printer.set_fault("paper_end")
             rec.printer_faults_injected += 1
@@ -163,16 +168,17 @@ class Day(StaffSide):
                     rec.ambiguous_ticket_posts += 1
                     if time.monotonic() > deadline:
                         rec.errors["ticket_gave_up"] += 1
-                        return
+                        return False
                     await asyncio.sleep(0.3)
                     continue
                 if status in (200, 201):  # 200: the ticket this request already has
                     break
                 if status in (404, 409, 410) and session_id is not None:
                     session_id = None  # session gone with a restart: the customer takes a walk-in
+                    kept = False
                     continue
                 rec.errors[f"ticket_{status}"] += 1
-                return
+                return False
         finally:
             if fault:
                 station.printer.clear_faults()
@@ -184,6 +190,7 @@ class Day(StaffSide):
         rec.tickets[ticket["id"]] = ticket
         if not body["print"]["ok"]:
             rec.print_failed += 1
+        return kept
 
     # -- drills -------------------------------------------------------------------------
     async def drills(self) -> None:
