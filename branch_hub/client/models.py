@@ -39,6 +39,7 @@ from branch_hub.client._handoff_models import (
     StaffMember,
     VisitHandoff,
 )
+from branch_hub.client._identify_models import IdentifyRequest
 from branch_hub.client._kiosk_models import (
     Branch,
     Greeting,
@@ -120,6 +121,7 @@ __all__ = [
     "Health",
     "HeldBackLead",
     "HqLink",
+    "IdentifyRequest",
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",
