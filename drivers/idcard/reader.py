@@ -223,8 +223,10 @@ class IdReader(DeviceWatcher):
             return
         if self._present:
             return
-        # A new placement: read it once; on failure the card must be re-placed (§2 note).
+        # A new placement: say so at once (the kiosk shows "reading"), then read it once; on
+        # failure the card must be re-placed (§2 note).
         self._present = True
+        self.emit(EventKind.card_inserted, CardPresence(self.device))
         try:
             self.select()
             result = self.read()
