@@ -236,8 +236,7 @@ class LiveBoard:
             if arrival is None:
                 return False
             known = self.visits.get(arrival.visit_id)
-            # already in the snapshot: keep what happened since, unless the walk-in identified
-            if known is not None and not data.get("identified"):
+            if known is not None and not data.get("identified"):  # a known visit: keep it
                 return False
             self.visits[arrival.visit_id] = arrival
             self._trim()

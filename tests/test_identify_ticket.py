@@ -129,3 +129,19 @@ def test_a_walk_in_identified_later_keeps_the_number_and_takes_the_class(
             await _scenario(run, vip)
 
     asyncio.run(main())
+
+
+def test_the_tablet_replaces_the_walk_in_row_when_its_customer_identifies() -> None:
+    """The arrival pushed again with `identified` replaces the row; a plain repeat does not."""
+    from tablet.state import LiveBoard
+    from tests.test_tablet_state import arrival
+
+    board = LiveBoard()
+    board.apply(arrival(1, "v1", "A001"))
+    repeat = arrival(2, "v1", "A001", priority=True)
+    assert board.apply(repeat) is False
+    identified = arrival(3, "v1", "A001", priority=True)
+    identified["data"]["identified"] = True
+    assert board.apply(identified) is True
+    row = board.visits["v1"]
+    assert (row.walk_in, row.priority, row.salutation_zh) == (False, True, "王先生")
