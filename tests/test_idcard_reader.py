@@ -255,3 +255,24 @@ def test_cli_sim_idreader(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_a_card_swapped_between_two_polls_is_read(sim: IdReaderSim, tmp_path: Path) -> None:
+    """The next customer's card placed before a poll saw the reader empty is still read."""
+    reader = IdReader(str(sim.path), poll_interval=0.0, recheck_s=0.05)
+    with reader:
+        first = sim.place(0)
+        events = reader.poll()
+        assert kinds(events) == [EventKind.card_inserted, EventKind.id_read]
+        sim.remove()
+        second = sim.place(1)
+        assert second["id_number"] != first["id_number"]
+        got: list[DeviceEvent] = []
+        deadline = time.monotonic() + 5
+        while EventKind.id_read not in kinds(got) and time.monotonic() < deadline:
+            time.sleep(0.06)
+            got += reader.poll()
+        assert kinds(got) == [EventKind.card_inserted, EventKind.id_read]
+        assert got[1].payload.to_json()["id_number"] == second["id_number"]
+        time.sleep(0.06)
+        assert reader.poll() == []  # the same card again: nothing new
