@@ -39,6 +39,7 @@ SERVICE_MIX = [("cash", 0.55), ("account", 0.25), ("wealth", 0.1), ("loan", 0.1)
 TYPICAL = {code: minutes for code, _, _, _, minutes in SERVICES}
 SERVES = {cid: set(services) for cid, _, services in COUNTERS}
 RETRY_S = 60.0  # real seconds a client keeps retrying while the hub restarts
+READING_S = 15.0  # the kiosk's reading screen (kiosk.flow.Timeouts.reading), real seconds
 
 
 class Day(StaffSide):
@@ -120,16 +121,21 @@ class Day(StaffSide):
                 rec.recognised += 1
                 if pool:
                     rec.delta_recognised += 1
-            await self._ticket(
+            recognised = session is not None and session.get("state") == "recognised"
+            kept = await self._ticket(
                 hub, station, service, session.get("session_id") if session else None, fault
             )
+            if not (recognised and kept):
+                rec.reads_walk_in += 1  # every read customer is known: a restart lost this one
             if use_id:
                 station.idreader.remove()
             await hub.call("POST", "/api/v1/kiosk/session/end")
             rec.kiosk_ms.append((time.perf_counter() - at_kiosk) * 1000)
 
     async def _await_session(self, hub: Hub) -> dict[str, Any] | None:
-        deadline = time.monotonic() + 5.0
+        # As the kiosk: "reading" until the session comes, through a restart (it fetches the
+        # session when the hub is back), bounded by the kiosk's reading time-out.
+        deadline = time.monotonic() + READING_S
         while time.monotonic() < deadline:
             status, body = await hub.call("GET", "/api/v1/kiosk/session")
             if status == 200 and body.get("state") in ("recognised", "walk_in", "read_failed"):
@@ -139,8 +145,11 @@ class Day(StaffSide):
 
     async def _ticket(
         self, hub: Hub, station: Any, service: str, session_id: str | None, fault: bool
-    ) -> None:
+    ) -> bool:
+        """Take the ticket; False when the session was lost on the way (a walk-in ticket)."""
         rec = self.rec
+        kept = session_id is not None
+        refetch = True
         if fault:
             station.printer.set_fault("paper_end")
             rec.printer_faults_injected += 1
@@ -163,16 +172,21 @@ class Day(StaffSide):
                     rec.ambiguous_ticket_posts += 1
                     if time.monotonic() > deadline:
                         rec.errors["ticket_gave_up"] += 1
-                        return
+                        return False
                     await asyncio.sleep(0.3)
                     continue
                 if status in (200, 201):  # 200: the ticket this request already has
                     break
                 if status in (404, 409, 410) and session_id is not None:
-                    session_id = None  # session gone with a restart: the customer takes a walk-in
+                    # The session died with the hub. Like the kiosk after a reconnect, fetch the
+                    # station's session: an ID card still on the reader has been read again.
+                    again = await self._await_session(hub) if refetch else None
+                    refetch = False
+                    session_id = again.get("session_id") if again else None
+                    kept = again is not None and again.get("state") == "recognised"
                     continue
                 rec.errors[f"ticket_{status}"] += 1
-                return
+                return False
         finally:
             if fault:
                 station.printer.clear_faults()
@@ -184,6 +198,7 @@ class Day(StaffSide):
         rec.tickets[ticket["id"]] = ticket
         if not body["print"]["ok"]:
             rec.print_failed += 1
+        return kept
 
     # -- drills -------------------------------------------------------------------------
     async def drills(self) -> None:

@@ -44,6 +44,7 @@ class Record:
     reads: int = 0
     recognised: int = 0
     read_fallback_walk_in: int = 0
+    reads_walk_in: int = 0  # reads of known customers that ended in a walk-in ticket
     print_failed: int = 0
     printer_faults_injected: int = 0
     briefs_ms: list[float] = field(default_factory=list)
@@ -110,6 +111,7 @@ def _tickets(rec: Record, hub: HubSeen) -> dict[str, Any]:
         "reads": rec.reads,
         "recognised": rec.recognised,
         "read_fallback_walk_in": rec.read_fallback_walk_in,
+        "walk_ins_caused_by_restarts": rec.reads_walk_in,
         "printer_faults_injected": rec.printer_faults_injected,
         "tickets_print_failed": rec.print_failed,
     }

@@ -236,7 +236,7 @@ class LiveBoard:
             if arrival is None:
                 return False
             known = self.visits.get(arrival.visit_id)
-            if known is not None:  # already in the snapshot: keep what happened since
+            if known is not None and not data.get("identified"):  # a known visit: keep it
                 return False
             self.visits[arrival.visit_id] = arrival
             self._trim()

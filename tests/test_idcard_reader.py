@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from drivers.errors import DeviceTimeout
-from drivers.events import DeviceEvent, EventKind
+from drivers.events import CardPresence, DeviceEvent, EventKind
 from drivers.idcard.reader import IdReader
 from drivers.sim.idreader import IdReaderSim
 from drivers.sim.pty import ControlServer, control
@@ -43,8 +43,9 @@ def test_one_id_read_per_placement(sim: IdReaderSim, reader: IdReader) -> None:
     assert reader.poll() == []
     placed = sim.place(2)
     events = reader.poll()
-    assert kinds(events) == [EventKind.id_read]
-    payload = events[0].payload.to_json()
+    assert kinds(events) == [EventKind.card_inserted, EventKind.id_read]
+    assert isinstance(events[0].payload, CardPresence)
+    payload = events[1].payload.to_json()
     for key in ("name", "gender", "birth", "id_number", "address", "authority"):
         assert payload[key] == placed[key]
     assert payload["kind"] == "resident_id"
@@ -54,7 +55,7 @@ def test_one_id_read_per_placement(sim: IdReaderSim, reader: IdReader) -> None:
     sim.remove()
     assert kinds(reader.poll()) == [EventKind.card_removed]
     sim.place(3)
-    assert kinds(reader.poll()) == [EventKind.id_read]
+    assert kinds(reader.poll()) == [EventKind.card_inserted, EventKind.id_read]
 
 
 def test_fingerprint_read_reports_sizes_only(sim: IdReaderSim) -> None:
@@ -70,7 +71,7 @@ def test_garbage_and_slow_answers_still_read(sim: IdReaderSim, reader: IdReader)
     sim.set_fault("garbage")
     sim.set_fault("slow", 0.05)
     sim.place(1)
-    assert kinds(reader.poll()) == [EventKind.id_read]
+    assert kinds(reader.poll()) == [EventKind.card_inserted, EventKind.id_read]
 
 
 def test_checksum_fault_then_recovery(sim: IdReaderSim, reader: IdReader) -> None:
@@ -81,7 +82,11 @@ def test_checksum_fault_then_recovery(sim: IdReaderSim, reader: IdReader) -> Non
     assert reader.poll() == []  # reported once per episode
     sim.clear_faults()
     sim.place(0)
-    assert kinds(reader.poll()) == [EventKind.device_recovered, EventKind.id_read]
+    assert kinds(reader.poll()) == [
+        EventKind.device_recovered,
+        EventKind.card_inserted,
+        EventKind.id_read,
+    ]
 
 
 def test_no_card_fault_and_read_failure(sim: IdReaderSim, reader: IdReader) -> None:
@@ -91,14 +96,14 @@ def test_no_card_fault_and_read_failure(sim: IdReaderSim, reader: IdReader) -> N
     sim.clear_faults()
     sim.set_fault("read_fail")
     events = reader.poll()
-    assert kinds(events) == [EventKind.read_failed]
-    assert (events[0].payload.reason, events[0].payload.code) == ("card_error", "41")
+    assert kinds(events) == [EventKind.card_inserted, EventKind.read_failed]
+    assert (events[1].payload.reason, events[1].payload.code) == ("card_error", "41")
     sim.clear_faults()
     assert reader.poll() == []  # must be re-placed after an error
     sim.remove()
     assert kinds(reader.poll()) == [EventKind.card_removed]
     sim.place(0)
-    assert kinds(reader.poll()) == [EventKind.id_read]
+    assert kinds(reader.poll()) == [EventKind.card_inserted, EventKind.id_read]
 
 
 def test_mute_reader_times_out(sim: IdReaderSim, reader: IdReader) -> None:
@@ -119,7 +124,7 @@ def test_sam_fault_is_reset_at_open(sim: IdReaderSim) -> None:
 
 def test_unplug_replug_recovers(sim: IdReaderSim, reader: IdReader) -> None:
     sim.place(0)
-    assert kinds(reader.poll()) == [EventKind.id_read]
+    assert kinds(reader.poll()) == [EventKind.card_inserted, EventKind.id_read]
     sim.unplug()
     events = reader.poll()
     assert kinds(events) == [EventKind.device_fault]
@@ -127,7 +132,11 @@ def test_unplug_replug_recovers(sim: IdReaderSim, reader: IdReader) -> None:
     assert reader.poll() == []  # link still gone: no repeat
     sim.replug()
     sim.place(1)
-    assert kinds(reader.poll()) == [EventKind.device_recovered, EventKind.id_read]
+    assert kinds(reader.poll()) == [
+        EventKind.device_recovered,
+        EventKind.card_inserted,
+        EventKind.id_read,
+    ]
 
 
 def test_background_thread_and_control_socket(sim: IdReaderSim, tmp_path: Path) -> None:
@@ -153,7 +162,7 @@ def test_background_thread_and_control_socket(sim: IdReaderSim, tmp_path: Path) 
         r.stop()
         r.close()
         server.close()
-    assert kinds(got)[:1] == [EventKind.id_read]
+    assert kinds(got)[:2] == [EventKind.card_inserted, EventKind.id_read]
     assert EventKind.device_recovered in kinds(got)
 
 
@@ -246,3 +255,24 @@ def test_cli_sim_idreader(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=10) == 0
+
+
+def test_a_card_swapped_between_two_polls_is_read(sim: IdReaderSim, tmp_path: Path) -> None:
+    """The next customer's card placed before a poll saw the reader empty is still read."""
+    reader = IdReader(str(sim.path), poll_interval=0.0, recheck_s=0.05)
+    with reader:
+        first = sim.place(0)
+        events = reader.poll()
+        assert kinds(events) == [EventKind.card_inserted, EventKind.id_read]
+        sim.remove()
+        second = sim.place(1)
+        assert second["id_number"] != first["id_number"]
+        got: list[DeviceEvent] = []
+        deadline = time.monotonic() + 5
+        while EventKind.id_read not in kinds(got) and time.monotonic() < deadline:
+            time.sleep(0.06)
+            got += reader.poll()
+        assert kinds(got) == [EventKind.card_inserted, EventKind.id_read]
+        assert got[1].payload.to_json()["id_number"] == second["id_number"]
+        time.sleep(0.06)
+        assert reader.poll() == []  # the same card again: nothing new

@@ -148,6 +148,22 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
     ),
     (lobby.NoManagerAlert, _row(404, "no_manager_alert", N_("No such alert to dismiss."))),
     (
+        lobby.CustomerNotFound,
+        _row(404, "customer_not_found", N_("No customer with this card, passbook or ID number.")),
+    ),
+    (
+        lobby.TicketNotWaiting,
+        _row(
+            409,
+            "ticket_not_waiting",
+            N_("This ticket is no longer waiting: too late to change it."),
+        ),
+    ),
+    (
+        lobby.AlreadyIdentified,
+        _row(409, "already_identified", N_("This ticket's customer is already known.")),
+    ),
+    (
         lobby.TicketNotParked,
         _row(409, "ticket_not_parked", N_("Only a parked ticket can be resumed.")),
     ),

@@ -20,11 +20,13 @@ from branch_hub.api.bodies import (
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_staff
 from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
+from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
 from branch_hub.client.models import (
     Brief,
     ClaimResult,
     CommandRequest,
     Dashboard,
+    IdentifyRequest,
     LeadOutcomeRequest,
     NoteRequest,
     NoteResult,
@@ -36,6 +38,7 @@ from branch_hub.client.models import (
     VisitList,
 )
 from branch_hub.lobby.counters import Counters
+from branch_hub.lobby.identify import identify_ticket
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.vocabulary import (
     DASHBOARD_ROLES,
@@ -157,6 +160,22 @@ def _ticket_handler(op: TicketOperation) -> Callable[[web.Request], Awaitable[we
 
     handler.__doc__ = f"{op.value} a ticket."
     return handler
+
+
+async def identify(request: web.Request) -> web.Response:
+    """A walk-in's customer identifies: the ticket keeps its number and takes the class."""
+    context = require_staff(request, QUEUE_ROLES)
+    ticket_id = path_param(request, "ticket_id", _TICKET_ID)
+    body = await json_body(request)
+    by = req_str(body, "by", max_len=16)
+    if by not in IDENTIFY_BY:
+        raise ApiError(400, "bad_by", f"'by' must be one of {', '.join(IDENTIFY_BY)}")
+    value = req_str(body, "value", max_len=IDENTIFY_VALUE_MAX_CHARS)
+    hub = request.app[HUB]
+    answer = await identify_ticket(
+        hub.lobby, hub.desk.actions, context, ticket_id, by, value, request_id(body)
+    )
+    return web.json_response(answer.to_wire())
 
 
 async def targets(request: web.Request) -> web.Response:
@@ -294,6 +313,20 @@ ROUTES = (
         limit=WriteClass.COMMAND,
     ),
     *(_ticket_route(op) for op in TicketOperation),
+    staff_route(
+        "POST",
+        "/api/v1/tickets/{ticket_id}/identify",
+        identify,
+        "identifyTicket",
+        "A walk-in's customer shows an ID card, passbook or card: the waiting ticket keeps its "
+        "number and takes the customer's class as from its entry; tablets get the brief.",
+        _MOVED,
+        roles=QUEUE_ROLES,
+        params=(_TICKET,),
+        body=Body(IdentifyRequest, example={"by": "id_number", "value": "110101199003071234"}),
+        refusals=_COMMAND_REFUSALS,
+        limit=WriteClass.COMMAND,
+    ),
     staff_route(
         "GET",
         "/api/v1/queue/targets",

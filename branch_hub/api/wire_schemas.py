@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
+from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
 from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
 from branch_hub.client.enrolment import EnrolRequest
 from branch_hub.client.models import (
@@ -22,6 +23,7 @@ from branch_hub.client.models import (
     Greeting,
     HandoffRequest,
     Health,
+    IdentifyRequest,
     KioskSession,
     KioskTicket,
     LeadOutcomeRequest,
@@ -154,6 +156,11 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
         "request_id": _OPT_REQUEST_ID,
     },
     ResumeRequest: {"counter": _text(SERVICE_MAX_CHARS), "request_id": _OPT_REQUEST_ID},
+    IdentifyRequest: {
+        "by": {"type": "string", "enum": list(IDENTIFY_BY)},
+        "value": _text(IDENTIFY_VALUE_MAX_CHARS),
+        "request_id": _OPT_REQUEST_ID,
+    },
     ReportRequest: {
         "event": {"type": "string", "enum": list(REPORT_EVENTS)},
         "version": {"type": ["string", "null"], "maxLength": REPORT_VERSION_MAX_CHARS},

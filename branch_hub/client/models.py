@@ -44,6 +44,7 @@ from branch_hub.client._handoff_models import (
     StaffMember,
     VisitHandoff,
 )
+from branch_hub.client._identify_models import IdentifyRequest
 from branch_hub.client._kiosk_models import (
     BookedVisit,
     Branch,
@@ -130,6 +131,7 @@ __all__ = [
     "Health",
     "HeldBackLead",
     "HqLink",
+    "IdentifyRequest",
     "KioskSession",
     "KioskTicket",
     "LeadOutcomeRequest",

@@ -16,11 +16,16 @@ LobbyError
  +- NoPendingHandoff    the visit has no hand-off to accept
  +- HandoffTaken        a colleague already accepted the hand-off
  +- NoManagerAlert      no such alert to dismiss
+ +- CustomerNotFound    the identifier read or typed names no customer the branch knows
+ +- TicketNotWaiting    a called, parked or finished ticket can no longer be identified
+ +- AlreadyIdentified   the ticket's customer is already known
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AlreadyIdentified",
+    "CustomerNotFound",
     "HandoffTaken",
     "LobbyError",
     "NoManagerAlert",
@@ -30,6 +35,7 @@ __all__ = [
     "RequestConflict",
     "SessionExpired",
     "TicketNotParked",
+    "TicketNotWaiting",
     "TransferTarget",
     "UnknownCounter",
     "UnknownLead",
@@ -97,3 +103,15 @@ class HandoffTaken(LobbyError):
 
 class NoManagerAlert(LobbyError):
     """The caller has no such alert to dismiss."""
+
+
+class CustomerNotFound(LobbyError):
+    """The card, passbook or ID number names no customer in the branch's cache."""
+
+
+class TicketNotWaiting(LobbyError):
+    """Only a waiting ticket can take its customer's class (called, parked or done: too late)."""
+
+
+class AlreadyIdentified(LobbyError):
+    """The ticket's visit already has its customer."""

@@ -88,6 +88,20 @@ class VisitStore:
                 raise VisitError(f"cannot store visit: {exc}") from exc
             self._by_ticket[visit.ticket_id] = visit.visit_id
 
+    def replace(self, visit: Visit) -> None:
+        """Seal a visit again with new facts (a walk-in identified later); it must exist."""
+        body = json.dumps(asdict(visit), separators=(",", ":")).encode()
+        with self._hdb.transaction() as db:
+            try:
+                done = db.execute(
+                    "UPDATE visits SET sealed = ? WHERE visit_id = ?",
+                    (self._cipher.seal(body, self._aad(visit.visit_id)), visit.visit_id),
+                ).rowcount
+            except sqlite3.Error as exc:
+                raise VisitError(f"cannot store visit: {exc}") from exc
+            if done != 1:
+                raise VisitError(f"no visit {visit.visit_id} to replace")
+
     def _open(self, visit_id: str, sealed: bytes) -> Visit:
         try:
             data: dict[str, Any] = json.loads(self._cipher.open(sealed, self._aad(visit_id)))

@@ -23,6 +23,7 @@ from branch_hub.queue._errors import (
     UnknownTier,
 )
 from branch_hub.queue._estimate import QueueSnapshot, WaitEstimator, WaitRange
+from branch_hub.queue._identify import NotWaiting
 from branch_hub.queue._model import (
     Actor,
     CounterView,
@@ -52,6 +53,7 @@ __all__ = [
     "InvalidTransition",
     "ManualClock",
     "NotServedHere",
+    "NotWaiting",
     "Outcome",
     "QueueEngine",
     "QueueError",

@@ -23,6 +23,7 @@ from branch_hub.queue._errors import (
     UnknownService,
     UnknownTier,
 )
+from branch_hub.queue._identify import TicketIdentification
 from branch_hub.queue._model import (
     Actor,
     Detail,
@@ -39,7 +40,7 @@ from branch_hub.queue._views import QueueViews
 __all__ = ["Clock", "QueueEngine"]
 
 
-class QueueEngine(QueueViews):
+class QueueEngine(TicketIdentification, QueueViews):
     """Tickets, queues and counters of one branch for the current business day."""
 
     def __init__(

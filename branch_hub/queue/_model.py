@@ -61,6 +61,7 @@ class EventKind(StrEnum):
     CANCELLED = "cancelled"
     COUNTER_OPENED = "counter_opened"
     COUNTER_CLOSED = "counter_closed"
+    IDENTIFIED = "identified"
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from branch_hub.queue._errors import (
     UnknownTicket,
 )
 from branch_hub.queue._estimate import QueueSnapshot, WaitEstimator
+from branch_hub.queue._identify_order import insert_by_entry, record_overtake
 from branch_hub.queue._model import EventKind, QueueEvent, Ticket, TicketState
 from branch_hub.queue._stats import ServiceTimes
 
@@ -116,6 +117,8 @@ class QueueState:
         if ticket is None:
             return
         old = self._tickets.get(ticket.id)
+        # an identified ordinary ticket that stays ordinary keeps the delay it was charged
+        kept = self._charged_base.get(ticket.id) if kind is EventKind.IDENTIFIED else None
         if old is not None:
             self._leave(old)
         if kind is EventKind.CALLED and event.counter_id:
@@ -135,6 +138,8 @@ class QueueState:
                 )
         self._tickets[ticket.id] = ticket
         self._enter(ticket)
+        if kept is not None and ticket.id in self._charged_base:
+            self._charged_base[ticket.id] = kept
         self._next_entry = max(self._next_entry, ticket.entry_seq + 1)
 
     def _learn_wait(self, ticket: Ticket) -> None:
@@ -201,11 +206,11 @@ class QueueState:
             if code != ticket.service:
                 self._charged_all[code] += share  # every waiting ticket: O(1) via an offset
                 continue
-            # tickets that entered before this one: a prefix of the queue. Priority tickets of a
-            # service are called in entry order, so the keys stay sorted and a lookup is a bisect.
-            self._overtakes[code].append(ticket.entry_seq)
-            cumulative = self._overtake_sums[code]
-            cumulative.append(cumulative[-1] + share)
+            # tickets that entered before this one: a prefix of the queue. Keys are kept sorted
+            # (an identified ticket may be called after later entries), so a lookup is a bisect.
+            record_overtake(
+                self._overtakes[code], self._overtake_sums[code], ticket.entry_seq, share
+            )
 
     # ----------------------------------------------------------------- indexes
 
@@ -252,7 +257,9 @@ class QueueState:
                     self._reserved_count[ticket.service] += 1
                 reserved[ticket.id] = None
             else:
-                self._queues[(ticket.service, ticket.priority)][ticket.id] = None
+                insert_by_entry(
+                    self._queues[(ticket.service, ticket.priority)], self._tickets, ticket
+                )
                 if not ticket.priority:
                     self._charged_base[ticket.id] = self._charged_all[ticket.service]
         elif ticket.state is TicketState.CALLED and ticket.counter_id is not None:

@@ -120,6 +120,10 @@ class QueueStore:
             )
         )
 
+    def identify(self, ticket_id: str, actor: Actor, *, tier: str | None) -> Outcome:
+        """Give a waiting ticket its identified customer's class (committed before it returns)."""
+        return self._transact(lambda e: e.identify(ticket_id, actor, tier=tier))
+
     def call_next(self, counter_id: str, actor: Actor) -> Outcome:
         """Call the next ticket to a counter (committed before it returns)."""
         return self._transact(lambda e: e.call_next(counter_id, actor))

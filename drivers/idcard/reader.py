@@ -7,6 +7,7 @@ card is reported again only once it has been removed; after an error the card mu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import time
 from typing import Any, Self
@@ -57,6 +58,7 @@ class IdReader(DeviceWatcher):
         reconnect_interval: float = 0.5,
         retries: int = 2,
         with_fingerprint: bool = False,
+        recheck_s: float = 1.0,
         station: str = "",
         device: str = "idreader",
         on_event: Sink | None = None,
@@ -77,6 +79,11 @@ class IdReader(DeviceWatcher):
         self._port: Any = None
         self._rx = FrameReceiver()
         self._present = False
+        self.recheck_s = recheck_s
+        """While a card stays found, read it again this often: another card may have replaced it
+        between two polls (a fast swap, or polls delayed under load); 0 turns this off."""
+        self._held: bytes | None = None  # digest of the card on the reader, never its number
+        self._checked_at = 0.0
 
     @property
     def poll_interval(self) -> float:
@@ -222,9 +229,18 @@ class IdReader(DeviceWatcher):
                 self.emit(EventKind.card_removed, CardPresence(self.device))
             return
         if self._present:
+            due = time.monotonic() - self._checked_at >= self.recheck_s
+            if self.recheck_s > 0 and self._held is not None and due:  # a failed one: re-place
+                self._recheck()
             return
-        # A new placement: read it once; on failure the card must be re-placed (§2 note).
+        # A new placement: say so at once (the kiosk shows "reading"), then read it once; on
+        # failure the card must be re-placed (§2 note).
         self._present = True
+        self._read_placed()
+
+    def _read_placed(self) -> None:
+        self.emit(EventKind.card_inserted, CardPresence(self.device))
+        self._held, self._checked_at = None, time.monotonic()
         try:
             self.select()
             result = self.read()
@@ -233,7 +249,23 @@ class IdReader(DeviceWatcher):
         except DeviceError as exc:
             self.emit(EventKind.read_failed, _failure(self.device, exc))
             return
+        self._held = _digest(result)
         self.emit(EventKind.id_read, result)
+
+    def _recheck(self) -> None:
+        """Read the card that stayed found; a different card is a new placement."""
+        self._checked_at = time.monotonic()
+        try:
+            self.select()
+            result = self.read()
+        except TransportError:
+            raise
+        except DeviceError:
+            return  # being lifted, or the same card read badly: the next poll sees which
+        if _digest(result) != self._held:
+            self.emit(EventKind.card_inserted, CardPresence(self.device))
+            self._held = _digest(result)
+            self.emit(EventKind.id_read, result)
 
     def _still_selected(self) -> bool:
         # Some readers stop answering 9F to find-card once a card has been read although it is
@@ -243,6 +275,10 @@ class IdReader(DeviceWatcher):
         except SamStatusError:
             return False
         return True
+
+
+def _digest(result: IdCardRead) -> bytes:
+    return hashlib.sha256(f"{result.id_number}|{result.record.name}".encode()).digest()
 
 
 def _failure(device: str, exc: DeviceError) -> ReadFailure:
