@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
+from branch_hub.client._appointment_models import AppointmentRequest
 from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
 from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
 from branch_hub.client.enrolment import EnrolRequest
@@ -100,6 +101,8 @@ _OPT_REQUEST_ID: Schema = {
     "the hub answers the retry with its first answer.",
 }
 
+_HHMM: Schema = {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "maxLength": 5}
+
 # Fields with limits beyond their types: requests the hub checks, answers it guarantees.
 # (The dataclasses check these in code; a model's other fields keep their derived schema.)
 FIELD_LIMITS: dict[type, dict[str, Schema]] = {
@@ -156,6 +159,13 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
         "request_id": _OPT_REQUEST_ID,
     },
     ResumeRequest: {"counter": _text(SERVICE_MAX_CHARS), "request_id": _OPT_REQUEST_ID},
+    AppointmentRequest: {
+        "visit_id": {"type": "string", "pattern": "^[0-9a-f]{16}$", "maxLength": 16},
+        "service": _text(48),
+        "window_start": _HHMM,
+        "window_end": _HHMM,
+        "request_id": _OPT_REQUEST_ID,
+    },
     IdentifyRequest: {
         "by": {"type": "string", "enum": list(IDENTIFY_BY)},
         "value": _text(IDENTIFY_VALUE_MAX_CHARS),
