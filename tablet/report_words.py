@@ -94,7 +94,7 @@ def headline(report: BranchReport) -> list[Tile]:
         Tile(str(report.transfers), _("Transfers")),
         Tile(f"{leads.accepted} / {leads.presented}", _("Leads accepted / pitched")),
         Tile(percent(leads.conversion), _("Lead conversion")),
-        Tile(f"{leads.confirmed} / {leads.accepted}", _("Confirmed purchases / accepted")),
+        Tile(f"{leads.confirmed} / {leads.accepted}", _("Confirmed / accepted")),
         Tile(str(report.handoffs.accepted), _("Hand-offs taken")),
         Tile(minutes(taken.p50_s), _("Median time to take")),
         Tile(str(presented), _("Products presented")),

@@ -31,7 +31,10 @@ from tablet.enrolment import enrol_device
 from tests.support.tablethub import PIN, TabletHub, make_hub
 
 ROOT = Path(__file__).resolve().parents[1]
-CLOSE_WITHIN_S = 1.0
+# The close must come from the session's end, not from the stream's 20 s heartbeat or the client's
+# next request: a bound far below those, not a speed figure (the hub watches sessions every
+# 0.25 s; on a loaded 2-core machine the close has taken just over 1 s).
+CLOSE_WITHIN_S = 10.0
 
 
 @pytest.fixture(scope="module")
