@@ -19,9 +19,15 @@ from tablet.booking import load_day, service_label, status_text
 from tablet.i18n import _, language
 from tablet.screens import TabletScreen
 
-__all__ = ["AppointmentsScreen", "appointment_row", "headings"]
+__all__ = ["AppointmentsScreen", "appointment_row", "headings", "open_list"]
 
 screens.KV_FILES += ("appointments",)
+
+
+def open_list(tablet: Any) -> None:
+    """Show today's appointments, fetched afresh (the screen fetches what the tablet lacks)."""
+    tablet.bookings.day = None
+    open_screen(tablet, "appointments")
 
 
 def headings() -> list[str]:
@@ -51,9 +57,10 @@ class AppointmentsScreen(TabletScreen):
     _drawn: tuple[int, str] | None = None
 
     def on_enter(self, *_: Any) -> None:
-        """Fetch today's list (what was held is dropped: it may be stale)."""
-        self.view.tablet.bookings.day = None
-        load_day(self.view.tablet)
+        """Fetch today's list unless the tablet holds it (a second view of the same list)."""
+        tablet = self.view.tablet
+        if tablet.bookings.day is None:
+            load_day(tablet)
         self.refresh()
 
     def go_board(self) -> None:
@@ -84,6 +91,7 @@ class AppointmentsScreen(TabletScreen):
 
     def reload(self) -> None:
         """Fetch the list again now."""
+        self.view.tablet.bookings.day = None
         self.on_enter()
 
     def _fill(self, day: AppointmentList) -> None:

@@ -18,6 +18,7 @@ from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 from kivy.uix.screenmanager import Screen
+from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
 from branch_hub.client import Role, WireError
@@ -107,14 +108,22 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
             Color(*_SCRIM)
             self._scrim = Rectangle(pos=self.pos, size=self.size)
         self.bind(pos=self._cover, size=self._cover)
-        self.panel = Factory.Panel(size_hint=(0.86, None))
+        # On a short screen (portrait, density 2) the sheet scrolls rather than overflow.
+        self.scroll = ScrollView(size_hint=(0.86, None), do_scroll_x=False, bar_width=dp(6))
+        self.panel = Factory.Panel(size_hint=(1, None), spacing=dp(theme.SPACE["s"]))
         self.panel.bind(minimum_height=self.panel.setter("height"))
-        self.add_widget(self.panel)
+        self.panel.bind(height=self._fit)
+        self.bind(height=self._fit)
+        self.scroll.add_widget(self.panel)
+        self.add_widget(self.scroll)
         self._watch = Clock.schedule_interval(self._check, WATCH_EVERY_S)
         self.draw()
 
     def _cover(self, *_: Any) -> None:
         self._scrim.pos, self._scrim.size = self.pos, self.size
+
+    def _fit(self, *_: Any) -> None:
+        self.scroll.height = min(self.panel.height, max(dp(100), self.height - dp(16)))
 
     def on_touch_down(self, touch: Any) -> bool:
         """Touches stay in the sheet (the screen below does not react)."""
@@ -187,7 +196,7 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
         if not starts:
             self.panel.add_widget(Factory.Caption(text=_("No more windows today")))
             return
-        grid = _grid(10)
+        grid = _grid(self._time_columns())
         for at in starts:
             self._choice(grid, f"book_start:{at}", at, at == self.start, self._set("start", at))
         self.panel.add_widget(grid)
@@ -195,10 +204,16 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
         if self.start is None:
             self.panel.add_widget(Factory.Caption(text=_("Pick the start first")))
             return
-        grid = _grid(10)
+        grid = _grid(self._time_columns())
         for at in end_times(self.start):
             self._choice(grid, f"book_end:{at}", at, at == self.end, self._set("end", at))
         self.panel.add_widget(grid)
+
+    def _time_columns(self) -> int:
+        """As many quarter hours to a row as fit at a touchable width."""
+        from kivy.core.window import Window
+
+        return max(4, min(14, int(Window.width * 0.8 / dp(84))))
 
     def _roles(self) -> None:
         self.panel.add_widget(Factory.Heading(text=_("Who receives the customer")))
