@@ -48,7 +48,8 @@ def morning(rig: Rig) -> Iterator[datetime]:
 
 
 def _texts(device: Device) -> list[str]:
-    return [str(getattr(w, "text", "")) for w in device.view.walk()]
+    """The texts of the screen on show (not the frame's banners)."""
+    return [str(getattr(w, "text", "")) for w in device.view.screen.walk()]
 
 
 def _open_brief(rig: Rig, device: Device) -> str:
