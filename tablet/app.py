@@ -18,6 +18,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.button import Button
 from kivy.uix.textinput import TextInput
 
+import tablet.booking_list
 import tablet.brief_panel
 import tablet.catalogue_screens
 import tablet.handoff_panel

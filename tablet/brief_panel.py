@@ -16,6 +16,7 @@ from kivy.uix.widget import Widget
 from branch_hub.client import DASHBOARD_ROLES, LeadOutcome, Role
 from branch_hub.client.models import Brief
 from tablet import handoff_words, theme, timeline_panel, words
+from tablet.booking_sheet import offer_booking
 from tablet.controller import Tablet
 from tablet.handoff_panel import draw_picker, picker_key
 from tablet.i18n import DEFAULT_LOCALE, N_, _, language
@@ -88,6 +89,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self._holdings(brief)
         self._notes(brief)
         self._actions(brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
+        offer_booking(self, owner.tablet, brief)
         self.scroll.scroll_y = 1
 
     def _identity(self, brief: Brief) -> None:

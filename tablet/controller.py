@@ -37,6 +37,7 @@ from branch_hub.client.models import (
     TransferRequest,
     VisitRow,
 )
+from tablet.booking import Bookings
 from tablet.catalogue_keeper import CatalogueKeeper
 from tablet.catalogue_source import CatalogueSource
 from tablet.device import DeviceStore
@@ -115,6 +116,7 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
         self.showcase = Showcase(self)  # products compared or presented (tablet/showcase.py)
         self.catalogue_keeper = CatalogueKeeper(clock, Path(store.root) / "catalogue")
         self.catalogue: CatalogueSource = self.catalogue_keeper  # what the product screens read
+        self.bookings = Bookings()  # same-day appointments (tablet/booking.py)
 
     # -- plumbing ---------------------------------------------------------------------------
     def activity(self) -> None:
@@ -184,6 +186,7 @@ class Tablet(HubCalls, HandoffVerbs):  # HubCalls first: its plumbing, not the s
             if self.aclient is not None:
                 self.aclient.token = None
         self.state.clear()
+        self.bookings.clear()
         forget_report_files(self.store)  # staff figures leave with the staff member
         why = REASONS.get(reason, reason)
         self.message = said(why) if why else ""

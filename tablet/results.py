@@ -14,6 +14,7 @@ from branch_hub.client import (
     StaffSessionEnded,
 )
 from branch_hub.client.models import BranchReport, Brief, LobbyBoard, QueueTargets, TicketResult
+from tablet.booking import BOOKING_TAGS, apply_booking
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
 from tablet.i18n import N_, _, either, said
@@ -75,6 +76,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         _load(tablet.state, visits, last)
     elif tag in HANDOFF_TAGS and logged_in:
         apply_handoff(tablet, tag, result)
+    elif tag in BOOKING_TAGS and logged_in:
+        apply_booking(tablet, tag, result)
     elif tag == "discover":
         _hubs_found(tablet, list(result))
     elif tag == "enrol":

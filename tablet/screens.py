@@ -20,6 +20,7 @@ from kivy.uix.textinput import TextInput
 
 from tablet import handoff_words, words
 from tablet.board_view import BoardPanel, open_screen
+from tablet.booking_sheet import sheet_buttons
 from tablet.controller import Tablet
 from tablet.counter_screen import CounterWork
 from tablet.i18n import _
@@ -150,8 +151,8 @@ class WorkScreen(TabletScreen):
     selected = StringProperty("")
 
     def buttons(self) -> dict[str, Button]:
-        """The screen's buttons and those of the brief card."""
-        return {**super().buttons(), **self.brief_card.buttons}
+        """The screen's buttons, those of the brief card and of the booking sheet when open."""
+        return {**super().buttons(), **self.brief_card.buttons, **sheet_buttons(self)}
 
     def inputs(self) -> dict[str, TextInput]:
         """The note field of the brief card."""

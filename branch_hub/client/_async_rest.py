@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from branch_hub.client._appointment_models import (
+    AppointmentItem,
+    AppointmentList,
+    AppointmentRequest,
+)
 from branch_hub.client._async_transport import AsyncHubTransport
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._brief_models import Brief, NoteResult
@@ -142,6 +149,15 @@ class AsyncHubClient(AsyncHubTransport):
     ) -> bytes:
         """The same report as A4 PDF pages (bytes to save, print or mail)."""
         return await self.get_bytes(report_path(period, day, ".pdf"), REPORT_PDF_MAX_BYTES)
+
+    async def book_appointment(self, request: AppointmentRequest) -> AppointmentItem:
+        """Book a same-day appointment for the customer of one of today's visits."""
+        return AppointmentItem.from_wire(await self.post("/appointments", request.to_wire()))
+
+    async def appointments(self, day: str | None = None) -> AppointmentList:
+        """The day's appointments (default today), by time; no customer on the wire."""
+        query = f"?{urlencode({'date': day})}" if day else ""
+        return AppointmentList.from_wire(await self.get(f"/appointments{query}"))
 
     async def catalogue_file(self, name: str) -> bytes:
         """One signed file of the hub's catalogue mirror (`latest.json`, `manifest.json`, a chunk)."""
