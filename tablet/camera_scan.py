@@ -1,13 +1,14 @@
 """The setup screen's camera view: look for the enrolment QR about three times a second.
 
-Frames come from a `FrameSource`: Kivy's camera (index 0) on a device, any callable in tests.
+Frames come from a `FrameSource` (`branch_hub.client.qr_frames`, shared with the kiosk): Kivy's
+camera (index 0) on a device, any callable in tests.
 The first `branchedge:` payload stops the camera and goes to the setup form as a typed code would.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from kivy.clock import Clock
 from kivy.factory import Factory
@@ -16,6 +17,7 @@ from kivy.metrics import dp
 from kivy.uix.boxlayout import BoxLayout
 
 from branch_hub.client.enrolment_code import EnrolmentError
+from branch_hub.client.qr_frames import Frame, FrameSource, camera_frames
 from tablet import theme
 from tablet.i18n import N_, _, chinese
 from tablet.qrscan import ScanUnavailable, decode_frame, enrolment_payload
@@ -23,19 +25,6 @@ from tablet.qrscan import ScanUnavailable, decode_frame, enrolment_payload
 __all__ = ["SCAN_INTERVAL_S", "Frame", "FrameSource", "NoCamera", "ScanView", "camera_frames"]
 
 SCAN_INTERVAL_S = 0.3
-
-
-class Frame(NamedTuple):
-    """One picture: its pixels and how to read them (see tablet.qrscan.FORMATS)."""
-
-    pixels: bytes
-    width: int
-    height: int
-    fmt: str = "rgba"
-    bottom_up: bool = False
-
-
-FrameSource = Callable[[], Frame | None]
 
 
 class NoCamera(EnrolmentError):
@@ -75,19 +64,6 @@ def open_camera() -> Any:
     if camera._camera is None:  # Kivy's only sign that no provider answered
         raise NoCamera(*_both(N_("no camera")))
     return camera
-
-
-def camera_frames(camera: Any) -> FrameSource:
-    """Read the camera's current texture (RGBA, bottom row first); None until the first frame."""
-
-    def read() -> Frame | None:
-        texture = camera.texture
-        if texture is None:
-            return None
-        width, height = texture.size
-        return Frame(bytes(texture.pixels), width, height, "rgba", True)
-
-    return read
 
 
 class ScanView(BoxLayout):  # type: ignore[misc]

@@ -1,31 +1,19 @@
-"""Read QR codes out of a camera frame with zbar (through pyzbar), and pick the enrolment one.
+"""The tablet's side of QR scanning: zbar through the shared decoder, and the enrolment code.
 
-pyzbar is imported on first use, so the app starts (and types codes) on a device without zbar.
-A frame is reduced to 8-bit grey by taking its green channel: a byte slice done in C, which is
-close enough to luminance for a black-on-white code and costs no numpy.
+Decoding lives in `branch_hub.client.qr_frames` (shared with the kiosk); here a missing zbar
+becomes the setup screen's bilingual ScanUnavailable, and `enrolment_payload` picks the code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
+from branch_hub.client import qr_frames
 from branch_hub.client.enrolment_code import SCHEMES, EnrolmentError
+from branch_hub.client.qr_frames import FORMATS, Decoder
 from tablet.i18n import N_, chinese
 
 __all__ = ["FORMATS", "ScanUnavailable", "decode_frame", "enrolment_payload", "load_decoder"]
-
-# Bytes per pixel, and where the green (or only) channel sits in a pixel.
-FORMATS: dict[str, tuple[int, int]] = {
-    "luminance": (1, 0),
-    "rgb": (3, 1),
-    "bgr": (3, 1),
-    "rgba": (4, 1),
-    "bgra": (4, 1),
-}
-
-Decoder = Callable[[bytes, int, int], list[str]]
-_DECODER: list[Decoder] = []
 
 
 class ScanUnavailable(EnrolmentError):
@@ -34,42 +22,21 @@ class ScanUnavailable(EnrolmentError):
 
 def load_decoder() -> Decoder:
     """zbar's QR reader over 8-bit grey pixels (imported once, on first use)."""
-    if not _DECODER:
-        try:
-            from pyzbar import pyzbar
-        except (ImportError, OSError) as exc:  # OSError: pyzbar found, libzbar not
-            raise ScanUnavailable(
-                f"the QR reader (zbar) is not available: {exc}",
-                chinese(N_("the QR reader (zbar) is not available")),
-            ) from exc
-        symbols = [pyzbar.ZBarSymbol.QRCODE]
-
-        def decode(grey: bytes, width: int, height: int) -> list[str]:
-            found: Iterable[Any] = pyzbar.decode((grey, width, height), symbols=symbols)
-            return [bytes(r.data).decode("utf-8", "replace") for r in found]
-
-        _DECODER.append(decode)
-    return _DECODER[0]
-
-
-def _grey(pixels: bytes, width: int, height: int, fmt: str, bottom_up: bool) -> bytes:
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown pixel format {fmt!r} (one of {', '.join(FORMATS)})")
-    size, green = FORMATS[fmt]
-    if width <= 0 or height <= 0 or len(pixels) != width * height * size:
-        raise ValueError(f"{len(pixels)} bytes is not a {width}x{height} {fmt} frame")
-    grey = bytes(pixels[green::size]) if size > 1 else bytes(pixels)
-    if bottom_up:  # a GL texture's first row is the picture's bottom one
-        grey = b"".join(grey[row * width : (row + 1) * width] for row in range(height - 1, -1, -1))
-    return grey
+    try:
+        return qr_frames.load_decoder()
+    except qr_frames.DecoderMissing as exc:
+        raise ScanUnavailable(
+            f"the QR reader (zbar) is not available: {exc}",
+            chinese(N_("the QR reader (zbar) is not available")),
+        ) from exc
 
 
 def decode_frame(
     pixels: bytes, width: int, height: int, fmt: str, *, bottom_up: bool = False
 ) -> list[str]:
     """The texts of every QR code in the frame (none: []); `fmt` is one of FORMATS."""
-    grey = _grey(pixels, width, height, fmt, bottom_up)
-    return load_decoder()(grey, width, height)
+    load_decoder()
+    return qr_frames.decode_frame(pixels, width, height, fmt, bottom_up=bottom_up)
 
 
 def enrolment_payload(texts: Iterable[str]) -> str | None:
