@@ -38,6 +38,7 @@ from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.guest import GuestPasses
 from branch_hub.lobby.handoffdesk import HandoffDesk
+from branch_hub.lobby.kiosk_scan import KioskScan
 from branch_hub.lobby.product_views import ProductViewDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.staffdesk import StaffDesk
@@ -102,6 +103,7 @@ class Hub:
     reports: ReportDesk = field(init=False)  # the branch's day, week and month reports
     guest: GuestPasses = field(init=False)  # tickets' passes for the customers' phones
     appointments: StaffAppointments = field(init=False)  # same-day bookings on the tablet
+    kiosk_scan: KioskScan = field(init=False)  # the kiosk's camera: appointment codes, upgrades
     disk_check_interval_s: float = 2.0
     own_cache: CustomerCache | None = None
     status: dict[str, str] = field(default_factory=dict)
@@ -125,6 +127,7 @@ class Hub:
         if self.config.guest.enabled:
             self.lobby.guest_pass = self.guest.issue
         self.appointments = StaffAppointments(desk, self.lobby.record_of)
+        self.kiosk_scan = KioskScan(self.lobby, self.guest, self.desk.actions)
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(

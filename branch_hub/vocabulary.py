@@ -43,6 +43,7 @@ __all__ = [
     "SessionState",
     "TicketOperation",
     "TimelineKind",
+    "UpgradeOutcome",
     "WriteClass",
 ]
 
@@ -217,6 +218,15 @@ class IdentifiedBy(StrEnum):
     PAN = "pan"  # a bank card, chip or stripe not recorded (visits stored before they were told apart)
     PASSBOOK = "passbook"
     ID_NUMBER = "id_number"
+    APPOINTMENT_QR = "appointment_qr"  # the appointment QR HQ texted, shown to the kiosk's camera
+
+
+class UpgradeOutcome(StrEnum):
+    """What identifying a printed ticket at the kiosk did to it (never the class's name)."""
+
+    UPGRADED = "upgraded"  # the ticket moved to the customer's higher class
+    IDENTIFIED = "identified"  # the customer is now known; the class was already theirs
+    ALREADY_YOURS = "already_yours"  # the ticket was this customer's already: shown again
 
 
 class DeviceCondition(StrEnum):

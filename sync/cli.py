@@ -13,6 +13,7 @@ from branch_common.cli import CommandUsage, add_version, run_command
 from branch_common.identifiers import IdentifierError, mask_name, mask_number
 from sync.errors import SyncError
 from sync.synth import SynthOptions, TierThreshold, write_export_file
+from sync.synth_appointments import add_booking_options, booking_options
 
 __all__ = ["main"]
 
@@ -122,6 +123,7 @@ def _add_synth(sub: Any) -> None:
         "1-3 of its products on sale (product_codes)",
     )
     synth.add_argument("--workers", type=int, default=None, help="worker processes (default: CPUs)")
+    add_booking_options(synth)
 
 
 def _add_keygen(sub: Any) -> None:
@@ -207,10 +209,18 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
         refs = read_catalogue_refs(args.catalogue)
         opts = SynthOptions(**{**opts.__dict__, "catalogue": refs})
+    if args.appointments_on is not None:
+        opts = SynthOptions(**{**opts.__dict__, **booking_options(args)})
     if not args.out.parent.is_dir():
         raise SyncError(f"output folder {args.out.parent} does not exist")
     n = write_export_file(opts, args.out, workers=args.workers)
     print(f"wrote {n} customers to {args.out}", file=sys.stderr)
+    if opts.appointments_on is not None:
+        from sync.synth_appointments import codes_path, write_codes
+
+        codes = codes_path(args.out)
+        booked = write_codes(args.out, opts.seed, codes)
+        print(f"wrote {booked} appointment codes to {codes} (HQ's SMS side)", file=sys.stderr)
     return 0
 
 

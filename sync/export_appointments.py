@@ -7,18 +7,41 @@ ExportFieldError naming the field and what it must be, never the value.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from datetime import datetime
 
 from sync.export_fields import ExportFieldError
 
-__all__ = ["CHANNELS", "MAX_APPOINTMENTS", "check_appointments", "local_time"]
+__all__ = [
+    "CHANNELS",
+    "CODE_PREFIX",
+    "MAX_APPOINTMENTS",
+    "appointment_code",
+    "check_appointments",
+    "code_digest",
+    "code_token",
+    "local_time",
+]
 
 CHANNELS = ("mobile_banking", "call_centre", "manager", "branch")
 MAX_APPOINTMENTS = 20
-_KEYS = ("id", "service", "window_start", "window_end", "advisor_role", "advisor", "channel")
+_KEYS = (
+    "id",
+    "service",
+    "window_start",
+    "window_end",
+    "advisor_role",
+    "advisor",
+    "channel",
+    "code_digest",
+)
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _CODE = re.compile(r"[a-z][a-z0-9_]{0,47}")
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+# The code's token: at least 128 random bits as URL-safe base64 (22 characters), at most 64.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
+CODE_PREFIX = "branchedge://appointment?t="
 _LOCAL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 
 
@@ -30,6 +53,24 @@ def local_time(value: object) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+def appointment_code(token: str) -> str:
+    """The text of the QR HQ sends the customer for `token`."""
+    return CODE_PREFIX + token
+
+
+def code_token(text: str) -> str | None:
+    """The token of an appointment QR's text, or None if the text is not one."""
+    token = text.strip().removeprefix(CODE_PREFIX)
+    if token == text.strip() or not _TOKEN.fullmatch(token):
+        return None
+    return token
+
+
+def code_digest(token: str) -> str:
+    """What the export (and the hub) keeps of a token: its SHA-256, lowercase hex."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 def _matches(value: object, pattern: re.Pattern[str]) -> bool:
@@ -60,6 +101,8 @@ def _item(item: object) -> None:
         raise ExportFieldError("appointments.advisor_role", "a staff role code or null")
     if item.get("advisor") is not None and not _matches(item["advisor"], _ID):
         raise ExportFieldError("appointments.advisor", "a staff id (1-64 chars) or null")
+    if item.get("code_digest") is not None and not _matches(item["code_digest"], _DIGEST):
+        raise ExportFieldError("appointments.code_digest", "a lowercase hex SHA-256 or null")
     if item.get("channel") not in CHANNELS:
         raise ExportFieldError("appointments.channel", f"one of {', '.join(CHANNELS)}")
 

@@ -25,6 +25,7 @@ import orjson
 from tqdm import tqdm
 
 from branch_common.identifiers import gb11643_check_char, luhn_check_digit
+from sync.synth_appointments import add_appointment
 from sync.synth_card import card_fields
 from sync.synth_history import lead_declines
 from sync.synth_products import CatalogueRef, add_product_codes, on_sale_by_category
@@ -77,6 +78,8 @@ class SynthOptions:
     tiers: tuple[TierThreshold, ...] = field(default_factory=_default_thresholds)
     local_share: float = 0.72  # customers born in the branch's own district or province
     catalogue: tuple[CatalogueRef, ...] = ()  # given: leads name 1-3 of its products on sale
+    appointments_on: date | None = None  # given: a share of customers booked on that day
+    appointment_share: float = 0.05
 
 
 _SURNAME_POP = [s for s, _ in SURNAMES]
@@ -273,6 +276,7 @@ def _block(args: tuple[int, SynthOptions]) -> bytes:
     plan = _Plan.of(opts)
     product_rng = random.Random(f"branch-edge/{opts.seed}/{block}/products")  # noqa: S311
     on_sale = on_sale_by_category(opts.catalogue, opts.as_of)
+    booking_rng = random.Random(f"branch-edge/{opts.seed}/{block}/appointments")  # noqa: S311
     lines = []
     for i in range(start, stop):
         customer = _customer(rng, i, plan)
@@ -281,6 +285,9 @@ def _block(args: tuple[int, SynthOptions]) -> bytes:
         customer["lead_declines"] = lead_declines(history_rng, customer["leads"], opts.as_of)
         if on_sale:
             add_product_codes(product_rng, customer, on_sale)
+        if opts.appointments_on is not None:
+            day, share = opts.appointments_on, opts.appointment_share
+            add_appointment(booking_rng, customer, opts.seed, day, share)
         # orjson: byte-identical to json.dumps(ensure_ascii=False, compact) and ~6x faster.
         lines.append(orjson.dumps(customer) + b"\n")
     return b"".join(lines)

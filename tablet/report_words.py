@@ -41,6 +41,7 @@ METHODS = {
     "id_card": N_("ID card"),
     "walk_in": N_("Not recognised"),
     "card": N_("Bank card (older record)"),  # stored before chip and stripe were told apart
+    "appointment_qr": N_("Appointment QR code"),
 }
 
 

@@ -33,6 +33,8 @@ GOOD = {
 
 def test_good_absent_and_null_pass() -> None:
     check_card_fields({"appointments": [GOOD, {**GOOD, "id": "AP-2", "advisor": None}]})
+    check_card_fields({"appointments": [{**GOOD, "code_digest": "0f" * 32}]})
+    check_card_fields({"appointments": [{**GOOD, "code_digest": None}]})
     check_card_fields({})
     check_card_fields({"appointments": None})
     check_card_fields({"appointments": []})
@@ -52,6 +54,9 @@ def test_good_absent_and_null_pass() -> None:
         ({"advisor": "张三 13800138000"}, "appointments.advisor"),
         ({"id": ""}, "appointments.id"),
         ({"phone": "13800138000"}, "appointments"),
+        ({"code_digest": "AB" * 32}, "appointments.code_digest"),
+        ({"code_digest": "ab" * 16}, "appointments.code_digest"),
+        ({"code_digest": "branchedge://appointment?t=x"}, "appointments.code_digest"),
     ],
 )
 def test_bad_item_named_by_field_not_value(change: dict[str, Any], field: str) -> None:

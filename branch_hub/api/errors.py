@@ -31,6 +31,7 @@ from branch_hub.catalogue_sync import CatalogueNotReady
 from branch_hub.database import DatabaseError
 from branch_hub.lobby import appointment_errors as booking
 from branch_hub.lobby import errors as lobby
+from branch_hub.lobby import scan_errors as scan
 from branch_hub.lobby.product_views import UnknownProduct
 from branch_hub.messages import zh
 from branch_hub.queue import _errors as queue
@@ -120,6 +121,15 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
             "appointment_overlap",
             N_("The customer already has an appointment at that time."),
         ),
+    ),
+    (
+        scan.UnknownCode,
+        _row(404, "unknown_code", N_("This is not an appointment code for today at this branch.")),
+    ),
+    (scan.NotATicket, _row(404, "not_a_ticket", N_("This is not a ticket of this branch today."))),
+    (
+        scan.TooManyWrongCodes,
+        _row(429, "too_many_codes", N_("Too many codes that were not ours; wait a minute.")),
     ),
     (lobby.UnknownLead, _row(404, "unknown_lead", N_("This customer has no such lead."))),
     (

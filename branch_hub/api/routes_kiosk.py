@@ -13,7 +13,17 @@ from branch_hub.api.bodies import json_body, opt_str, req_str
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_kiosk
 from branch_hub.api.routes import Body, Reply, Route
-from branch_hub.client.models import Ended, KioskSession, Menu, TicketIssued, TicketRequest
+from branch_hub.client.models import (
+    SCANNED_MAX_CHARS,
+    Ended,
+    KioskSession,
+    Menu,
+    ScanRequest,
+    TicketIssued,
+    TicketRequest,
+    TicketUpgraded,
+    UpgradeRequest,
+)
 from branch_hub.lobby.arrival import Lobby
 from branch_hub.vocabulary import DeviceKind, KioskMessage, WriteClass
 
@@ -70,6 +80,25 @@ async def tickets(request: web.Request) -> web.Response:
     return web.json_response(result.to_wire(), status=200 if result.replayed else 201)
 
 
+async def scan(request: web.Request) -> web.Response:
+    """An appointment QR read by the kiosk's camera: recognise and check in, as a card read."""
+    station = require_kiosk(request)
+    body = await json_body(request)
+    code = req_str(body, "code", max_len=SCANNED_MAX_CHARS)
+    session_wire = await request.app[HUB].kiosk_scan.scan(station, code)
+    return web.json_response(session_wire)
+
+
+async def upgrade(request: web.Request) -> web.Response:
+    """A printed ticket's QR shown by the station's recognised customer: identify it in place."""
+    station = require_kiosk(request)
+    body = await json_body(request)
+    code = req_str(body, "code", max_len=SCANNED_MAX_CHARS)
+    request_id = opt_str(body, "request_id", max_len=64)
+    answer = await request.app[HUB].kiosk_scan.upgrade(station, code, request_id)
+    return web.json_response(answer)
+
+
 async def kiosk_events(request: web.Request) -> web.StreamResponse:
     """Station-scoped live messages for the kiosk (not persisted, no replay)."""
     station = require_kiosk(request)
@@ -107,6 +136,11 @@ async def _drain(ws: web.WebSocketResponse) -> None:
 
 _KIOSK = frozenset({DeviceKind.KIOSK})
 _ISSUED = "Issued; `print` says whether the paper ticket came out."
+_SCANNED = (
+    "The session a card read would start: `recognised` with the greeting, and `appointment` "
+    "with the reserved ticket when the booking was due (the session has then ended)."
+)
+_UPGRADED = "The ticket (same number) and what identifying it did: `upgraded`, `identified` or `already_yours`."
 _REPLAYED = "A repeated request_id: the ticket issued the first time, printed again (`replayed`)."
 
 ROUTES = (
@@ -161,5 +195,38 @@ ROUTES = (
         body=Body(TicketRequest, example={"service": "cash", "session_id": None}),
         refusals=frozenset({409, 503}),
         limit=WriteClass.TICKET,
+    ),
+    Route(
+        "POST",
+        "/api/v1/kiosk/scan",
+        scan,
+        "kioskScan",
+        "Check a booked customer in by the appointment QR HQ texted them (the kiosk's camera).",
+        _KIOSK,
+        {200: Reply(_SCANNED, KioskSession)},
+        body=Body(ScanRequest, example={"code": "branchedge://appointment?t=" + "A" * 22}),
+        refusals=frozenset({404, 429}),
+        limit=WriteClass.SESSION,
+        description="Any code that is not one of today's bookings at this branch (malformed, "
+        "unknown, another day or branch) gets the same 404 `unknown_code`; after 10 wrong codes "
+        "in a minute the station gets 429 `too_many_codes` with Retry-After. Nothing changes on "
+        "a refusal.",
+    ),
+    Route(
+        "POST",
+        "/api/v1/kiosk/session/upgrade",
+        upgrade,
+        "kioskSessionUpgrade",
+        "Identify a printed ticket (its QR's text) with the station's recognised customer.",
+        _KIOSK,
+        {200: Reply(_UPGRADED, TicketUpgraded)},
+        body=Body(UpgradeRequest, example={"code": "https://q.branch.example/t/" + "A" * 43}),
+        refusals=frozenset({404, 409, 429}),
+        limit=WriteClass.SESSION,
+        description="The ticket keeps its number and takes the customer's class from the time "
+        "it was issued (the `identified` queue event); the brief is pushed and the session "
+        "ends. Refused: no recognised customer (409 `session_expired`), not a ticket of today "
+        "(404 `not_a_ticket`), called or finished (409 `ticket_not_waiting`), another "
+        "customer's (409 `already_identified`).",
     ),
 )

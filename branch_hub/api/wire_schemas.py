@@ -16,6 +16,7 @@ from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
 from branch_hub.client._appointment_models import AppointmentRequest
 from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
 from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
+from branch_hub.client._scan_models import SCANNED_MAX_CHARS, ScanRequest, UpgradeRequest
 from branch_hub.client.enrolment import EnrolRequest
 from branch_hub.client.models import (
     BookedVisit,
@@ -127,6 +128,8 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
             "(200, reprinted) instead of a second one, also after a hub restart.",
         },
     },
+    ScanRequest: {"code": _text(SCANNED_MAX_CHARS)},
+    UpgradeRequest: {"code": _text(SCANNED_MAX_CHARS), "request_id": _OPT_REQUEST_ID},
     LoginRequest: {
         "staff_id": {"type": "string", "minLength": 1, "maxLength": STAFF_ID_MAX_CHARS},
         "pin": {"type": "string", "minLength": 1, "maxLength": MAX_SECRET_LEN},

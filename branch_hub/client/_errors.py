@@ -63,6 +63,11 @@ class Refusal(StrEnum):
     DEVICE_NOT_ENROLLED = "device_not_enrolled"
     CERTIFICATE_REVOKED = "certificate_revoked"
     UNKNOWN_DEVICE = "unknown_device"
+    UNKNOWN_CODE = "unknown_code"  # the kiosk's camera read no appointment code of today
+    TOO_MANY_CODES = "too_many_codes"
+    NOT_A_TICKET = "not_a_ticket"
+    TICKET_NOT_WAITING = "ticket_not_waiting"
+    ALREADY_IDENTIFIED = "already_identified"
 
 
 class HubRefused(HubError):

@@ -52,6 +52,7 @@ from branch_hub.client._requests import (
     TicketRequest,
     TransferRequest,
 )
+from branch_hub.client._scan_models import ScanRequest, TicketUpgraded, UpgradeRequest
 from branch_hub.client._staff_models import (
     ClaimResult,
     Dashboard,
@@ -105,6 +106,14 @@ class HubClient(HubTransport):
     def issue_ticket(self, request: TicketRequest) -> TicketIssued:
         """Issue (and print) a ticket; retrying with the same request gets the same ticket."""
         return TicketIssued.from_wire(self.post("/kiosk/tickets", request.to_wire()))
+
+    def scan_code(self, request: ScanRequest) -> KioskSession:
+        """Check in by an appointment QR: the session a card read would start."""
+        return KioskSession.from_wire(self.post("/kiosk/scan", request.to_wire()))
+
+    def upgrade_ticket(self, request: UpgradeRequest) -> TicketUpgraded:
+        """Identify a printed ticket (its QR's text) with this station's recognised customer."""
+        return TicketUpgraded.from_wire(self.post("/kiosk/session/upgrade", request.to_wire()))
 
     def end_session(self, request: CommandRequest | None = None) -> Ended:
         """End this station's kiosk session (forgetting the customer)."""

@@ -75,6 +75,12 @@ from branch_hub.client._requests import (
     TicketRequest,
     TransferRequest,
 )
+from branch_hub.client._scan_models import (
+    SCANNED_MAX_CHARS,
+    ScanRequest,
+    TicketUpgraded,
+    UpgradeRequest,
+)
 from branch_hub.client._staff_models import (
     ClaimResult,
     CounterLoad,
@@ -92,6 +98,7 @@ from branch_hub.client._timeline_models import TimelineEntry, TimelineVisit, Vis
 from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
+    "SCANNED_MAX_CHARS",
     "AlertDismissed",
     "AppOffer",
     "AppointmentItem",
@@ -154,6 +161,7 @@ __all__ = [
     "RecordedOutcome",
     "ReportRequest",
     "ResumeRequest",
+    "ScanRequest",
     "ServedTicket",
     "ServiceLoad",
     "ServiceOffer",
@@ -166,11 +174,13 @@ __all__ = [
     "TicketOperationRequest",
     "TicketRequest",
     "TicketResult",
+    "TicketUpgraded",
     "TierWait",
     "TimelineEntry",
     "TimelineVisit",
     "TransferRequest",
     "UnclaimedCustomer",
+    "UpgradeRequest",
     "VisitHandoff",
     "VisitList",
     "VisitRow",

@@ -53,6 +53,7 @@ class Appointment:
     arrival: str | None = None
     ticket_id: str | None = None
     checked_in_at: str | None = None
+    code_digest: str | None = None  # SHA-256 (hex) of the QR token HQ texted the customer
 
     @property
     def start(self) -> datetime:
@@ -87,6 +88,7 @@ def from_record(item: object, customer_id: str) -> Appointment | None:
         channel=str(item.get("channel", "")),
         advisor_role=item.get("advisor_role"),
         advisor=item.get("advisor"),
+        code_digest=item.get("code_digest"),
     )
 
 

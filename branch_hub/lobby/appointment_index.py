@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import replace
 
 from branch_hub.lobby.appointment_book import Appointment, AppointmentBook, from_record
 from branch_hub.vocabulary import AppointmentStatus
@@ -63,8 +64,11 @@ class BookingIndex:
     def _merge(self, day: str, found: dict[str, Appointment]) -> None:
         known = {a.key: a for a in self.book.of_day(day)}
         for key, booked in found.items():
-            if key not in known:
+            had = known.get(key)
+            if had is None:
                 self.book.put(booked)
+            elif had.ticket_id is None and had.code_digest != booked.code_digest:
+                self.book.put(replace(had, code_digest=booked.code_digest))  # HQ sent a new code
         for key, had in known.items():
             withdrawn = key.startswith("hq:") and key not in found
             if withdrawn and had.ticket_id is None and had.status == AppointmentStatus.BOOKED:

@@ -219,6 +219,11 @@ class Lobby(KioskTickets):
             return self.sessions.start(
                 station, SessionState.WALK_IN, problem=problem, identified_by=by
             )
+        return await self.recognise(station, customer, by)
+
+    async def recognise(self, station: str, customer: Customer, by: str) -> KioskSession:
+        """Greet a known customer at the station, checking a due appointment in (then the
+        session ends: the ticket is taken); `by` is how the customer was recognised."""
         self._audit_identification(station, customer, by)
         booked = self.appointments
         checkin = await booked.check_in(station, customer, by) if booked is not None else None

@@ -120,20 +120,25 @@ class GuestPasses:
             )
         return f"{self.config.guest.base_url()}/t/{token}"
 
-    def view(self, token: str) -> GuestView | None:
-        """The ticket's view through this pass today; None for any pass that opens nothing."""
+    def ticket_of(self, token: str) -> str | None:
+        """The id of today's ticket this pass belongs to, else None."""
         with self.db.reading() as conn:
             row = conn.execute(
                 "SELECT ticket_id, day FROM guest_passes WHERE digest = ?", (token_digest(token),)
             ).fetchone()
-        if row is None or row[1] != self.today().isoformat():
+        return None if row is None or row[1] != self.today().isoformat() else str(row[0])
+
+    def view(self, token: str) -> GuestView | None:
+        """The ticket's view through this pass today; None for any pass that opens nothing."""
+        ticket_id = self.ticket_of(token)
+        if ticket_id is None:
             return None
         try:
-            ticket = self.queue.ticket(row[0])
+            ticket = self.queue.ticket(ticket_id)
             estimate = self.queue.estimate(ticket.id)
         except QueueError:  # the queue's day has rolled over
             return None
-        if ticket.day.isoformat() != row[1]:
+        if ticket.day != self.today():
             return None
         return self._view(ticket, estimate.ahead, estimate.whole_minutes())
 

@@ -33,7 +33,7 @@ from branch_hub.queue import Actor, NotWaiting, TicketState, waiting_snapshot
 from branch_hub.vocabulary import EventKind, IdentifiedBy
 from sync.cache import Customer
 
-__all__ = ["IDENTIFIERS", "identify_ticket"]
+__all__ = ["IDENTIFIERS", "identify_known", "identify_ticket"]
 
 log = logging.getLogger("branch_hub.lobby.identify")
 
@@ -72,8 +72,21 @@ async def identify_ticket(
 ) -> Answer:
     """Identify a waiting walk-in ticket's customer: its class, visit, brief and alerts."""
     customer = await find_customer(lobby, kind, value)
-    actor = Actor(caller.staff_id, str(caller.device_id))
     by = str(IDENTIFIERS.get(kind, kind))
+    return await identify_known(lobby, actions, caller, ticket_id, customer, by, request_id)
+
+
+async def identify_known(
+    lobby: Lobby,
+    actions: Actions,
+    caller: RequestContext,
+    ticket_id: str,
+    customer: Customer,
+    by: str,
+    request_id: str | None = None,
+) -> Answer:
+    """Identify a waiting walk-in ticket with a customer already found (the kiosk's session)."""
+    actor = Actor(caller.staff_id, str(caller.device_id))
 
     def work(scope: ActionScope) -> CounterTicket:
         return _commit(lobby, scope, ticket_id, customer, actor, by)

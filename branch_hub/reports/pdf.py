@@ -333,6 +333,7 @@ METHODS_ZH = {
     "id_card": "身份证",
     "walk_in": "未识别客户",
     "card": "银行卡（旧记录）",  # chip or stripe not recorded
+    "appointment_qr": "预约二维码",
 }
 
 

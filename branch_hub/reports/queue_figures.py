@@ -31,6 +31,9 @@ METHODS = {
 # they count under a key of their own, shown only when a period holds any.
 LEGACY_CARD = "card"
 _LEGACY = {"pan": LEGACY_CARD}
+# The appointment QR shown to the kiosk's camera: a key of its own, shown when a period holds any.
+APPOINTMENT_QR = "appointment_qr"
+_OCCASIONAL = {"appointment_qr": APPOINTMENT_QR}
 # Events after which the staff member who did it is free for the next customer.
 _ENDS = frozenset({"finished", "no_show", "transferred", "parked"})
 
@@ -40,7 +43,7 @@ def method_of(visit: Visit) -> str:
     if visit.walk_in:
         return WALK_IN
     by = visit.identified_by or ""
-    return METHODS.get(by) or _LEGACY.get(by, WALK_IN)
+    return METHODS.get(by) or _OCCASIONAL.get(by) or _LEGACY.get(by, WALK_IN)
 
 
 def _time(text: str) -> datetime:
@@ -147,8 +150,9 @@ class QueueTally:
 
     def _by_method(self) -> dict[str, int]:
         counts = {m: self.methods.get(m, 0) for m in (*METHODS.values(), WALK_IN)}
-        if self.methods.get(LEGACY_CARD):
-            counts[LEGACY_CARD] = self.methods[LEGACY_CARD]
+        for occasional in (LEGACY_CARD, APPOINTMENT_QR):
+            if self.methods.get(occasional):
+                counts[occasional] = self.methods[occasional]
         return counts
 
     def figures(self) -> dict[str, Any]:
