@@ -20,6 +20,7 @@ from kivy.uix.image import Image
 from kivy.uix.label import Label
 from kivy.uix.widget import Widget
 
+from kiosk.camera_view import CameraLook, camera_available
 from kiosk.drawing import (
     BG,
     FG,
@@ -39,6 +40,7 @@ from kiosk.updates import RestartWhenIdle
 
 if TYPE_CHECKING:
     from branch_hub.client.app_runner import UpdateWatcher
+    from branch_hub.client.qr_frames import FrameSource
 
 __all__ = ["KioskApp", "KioskView", "use_font"]
 
@@ -51,9 +53,14 @@ def use_font(path: Path) -> None:
 class KioskView(FloatLayout):  # type: ignore[misc]
     """The root widget: renders the current screen model, forwards touches to the controller."""
 
-    def __init__(self, controller: Controller, **kwargs: Any) -> None:
+    def __init__(
+        self, controller: Controller, frame_source: FrameSource | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.controller = controller
+        self.frame_source = frame_source  # None: Kivy's camera (tests give frames)
+        self.camera: CameraLook | None = None
+        controller.flow.camera_ready(camera_available(frame_source))
         self.buttons: dict[str, Button] = {}
         self.model: ScreenModel | None = None
         self.rendered_version = -1
@@ -68,8 +75,17 @@ class KioskView(FloatLayout):  # type: ignore[misc]
         self._event = Clock.schedule_interval(self.frame, 0)
 
     def stop(self) -> None:
-        """Stop the per-frame pump."""
+        """Stop the per-frame pump (and the camera)."""
         self._event.cancel()
+        self._follow_camera(None)
+
+    def _follow_camera(self, phase: Phase | None) -> None:
+        """The camera looks while the scanning screen is up, and only then."""
+        if phase is Phase.SCANNING and self.camera is None:
+            self.camera = CameraLook(self.frame_source, self.controller.scanned)
+        elif phase is not Phase.SCANNING and self.camera is not None:
+            self.camera.stop()
+            self.camera = None
 
     def frame(self, _dt: float = 0.0) -> None:
         """Pump the controller; re-render when the screen changed."""
@@ -177,6 +193,7 @@ class KioskView(FloatLayout):  # type: ignore[misc]
             lang.width = 22 * u
             header.add_widget(lang)
         page.add_widget(header)
+        self._follow_camera(model.phase)
         builder = getattr(self, f"_screen_{model.phase.value}", self._screen_plain)
         builder(page, model)
         self.add_widget(page)
@@ -246,6 +263,14 @@ class KioskView(FloatLayout):  # type: ignore[misc]
         for b in others:
             page.add_widget(self._button(b, 10))
 
+    def _screen_scanning(self, page: BoxLayout, model: ScreenModel) -> None:
+        self._titles(page, model, 6.0)
+        if self.camera is not None:
+            if self.camera.preview.parent is not None:
+                self.camera.preview.parent.remove_widget(self.camera.preview)
+            page.add_widget(self.camera.preview)
+        self._buttons(page, model)
+
     def _screen_ticket(self, page: BoxLayout, model: ScreenModel) -> None:
         u = self.unit
         if model.notice:
@@ -266,6 +291,8 @@ class KioskView(FloatLayout):  # type: ignore[misc]
             middle.add_widget(image)
         page.add_widget(middle)
         self._buttons(page, model)
+
+    _screen_upgraded = _screen_ticket  # the number again, without the QR
 
 
 class KioskApp(App):  # type: ignore[misc]

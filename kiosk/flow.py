@@ -7,16 +7,31 @@ carries out the returned effects, so every flow is unit-testable without a windo
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from enum import Enum
 from typing import Any
 
-from branch_hub.client import KioskMessage, SessionState, new_request_id
+from branch_hub.client import KioskMessage, SessionState
 from branch_hub.client import models as wire
+from kiosk.flow_state import (
+    CUSTOMER_PHASES,
+    Effect,
+    EndSession,
+    FetchMenu,
+    FetchSession,
+    IssueTicket,
+    Phase,
+    SendScan,
+    SendUpgrade,
+    State,
+    Timeouts,
+)
+from kiosk.scan_flow import SCAN_CLEARED, ScanSteps
 from kiosk.shown import BadAnswer, Booking, Greeting, Menu, ServiceOption, Ticket
 
 __all__ = [
+    "CUSTOMER_PHASES",
     "BadAnswer",
     "Booking",
+    "Effect",
     "EndSession",
     "FetchMenu",
     "FetchSession",
@@ -25,6 +40,8 @@ __all__ = [
     "IssueTicket",
     "Menu",
     "Phase",
+    "SendScan",
+    "SendUpgrade",
     "ServiceOption",
     "State",
     "Ticket",
@@ -32,94 +49,8 @@ __all__ = [
 ]
 
 
-class Phase(Enum):
-    """Which screen the kiosk shows."""
-
-    UNAVAILABLE = "unavailable"
-    ATTRACT = "attract"
-    READING = "reading"
-    READ_FAILED = "read_failed"
-    GREETING = "greeting"
-    MENU = "menu"
-    PRINTING = "printing"
-    TICKET = "ticket"
-    TICKET_FAILED = "ticket_failed"
-
-
-# Screens that hold a customer's data; leaving them for ATTRACT or UNAVAILABLE drops it.
-CUSTOMER_PHASES = frozenset(
-    {Phase.READING, Phase.READ_FAILED, Phase.GREETING, Phase.MENU, Phase.PRINTING}
-)
-
-
-# Effects: what the app must do for the flow. Results come back as Flow method calls.
-@dataclass(frozen=True)
-class FetchMenu:
-    """Load the menu (`HubClient.menu`), then call Flow.menu_loaded."""
-
-
-@dataclass(frozen=True)
-class FetchSession:
-    """Load the station's session (`HubClient.kiosk_session`), then call Flow.session_update."""
-
-
-@dataclass(frozen=True)
-class IssueTicket:
-    """Ask for a ticket (`HubClient.issue_ticket`), then call Flow.ticket_issued or Flow.ticket_failed."""
-
-    service: str
-    session_id: str | None
-    # One per customer choice, sent as the hub's idempotency key: a repeat of this request
-    # (a retry after a lost answer) gets the same ticket back, never a second number.
-    request_id: str = field(default_factory=new_request_id, compare=False)
-
-
-@dataclass(frozen=True)
-class EndSession:
-    """End the station's session (`HubClient.end_session`, best effort)."""
-
-    request_id: str = field(default_factory=new_request_id, compare=False)
-
-
-Effect = FetchMenu | FetchSession | IssueTicket | EndSession
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Seconds each screen stays before the kiosk returns to the attract screen."""
-
-    reading: float = 15.0
-    read_failed: float = 20.0
-    greeting: float = 2.5  # then on to the menu by itself
-    menu: float = 45.0
-    printing: float = 15.0
-    ticket: float = 8.0
-    ticket_unprinted: float = 30.0  # time to photograph the number
-    ticket_failed: float = 12.0
-    menu_refresh: float = 20.0
-
-
-@dataclass(frozen=True)
-class State:
-    """Everything a screen shows. Customer fields are None outside customer screens."""
-
-    phase: Phase = Phase.UNAVAILABLE
-    lang: str = "zh"
-    menu: Menu | None = None
-    connected: bool = False
-    session_id: str | None = None
-    greeting: Greeting | None = None
-    walk_in: bool = False
-    problem: str | None = None
-    ticket: Ticket | None = None
-    booking: Booking | None = None  # a booked customer's check-in, shown with the ticket
-    error_code: str | None = None
-    deadline: float | None = None
-    version: int = 0
-
-
 @dataclass
-class Flow:
+class Flow(ScanSteps):
     """The kiosk flow. Every method returns the effects to carry out; `state` is the screen."""
 
     now: float = 0.0
@@ -136,7 +67,11 @@ class Flow:
             Phase.MENU: self.timeouts.menu,
             Phase.PRINTING: self.timeouts.printing,
             Phase.TICKET_FAILED: self.timeouts.ticket_failed,
+            Phase.SCANNING: self.timeouts.scanning,
+            Phase.UPGRADED: self.timeouts.ticket,
         }.get(phase)
+        if phase is not Phase.SCANNING:
+            changes = {**SCAN_CLEARED, **changes}  # the camera's codes go with its screen
         if phase is Phase.TICKET:
             ticket = changes.get("ticket", self.state.ticket)
             unprinted = ticket is not None and ticket.print_problem is not None
@@ -152,6 +87,7 @@ class Flow:
                 "ticket": None,
                 "booking": None,
                 "error_code": None,
+                "upgrade": None,
                 "lang": "zh",
                 **changes,
             }
@@ -183,7 +119,7 @@ class Flow:
     def hub_lost(self) -> list[Effect]:
         """The hub went away: a calm unavailable screen, unless a ticket is already on screen."""
         self.state = replace(self.state, connected=False, version=self.state.version + 1)
-        if self.state.phase is Phase.TICKET:
+        if self.state.phase in (Phase.TICKET, Phase.UPGRADED):
             return []  # the number is issued; keep it on screen until its own timeout
         self._go(Phase.UNAVAILABLE)
         return []
@@ -226,7 +162,7 @@ class Flow:
             return []
         if kind == SessionState.IDLE or kind is None:
             return []
-        if self.state.phase in (Phase.UNAVAILABLE, Phase.PRINTING, Phase.TICKET):
+        if self.state.phase in (Phase.UNAVAILABLE, Phase.PRINTING, Phase.TICKET, Phase.UPGRADED):
             return []  # a new card while a ticket is shown waits for the attract screen
         if self.state.phase is Phase.TICKET_FAILED:
             return []
@@ -288,6 +224,9 @@ class Flow:
     def touch(self, action: str) -> list[Effect]:
         """A button: 'walk_in', 'service:<code>', 'continue', 'cancel', 'done', 'lang'."""
         phase = self.state.phase
+        camera = self._scan_touch(action)
+        if camera is not None:
+            return camera
         if action == "lang":
             self.state = replace(
                 self.state,
@@ -314,6 +253,7 @@ class Flow:
             Phase.MENU,
             Phase.TICKET,
             Phase.TICKET_FAILED,
+            Phase.UPGRADED,
         ):
             return self._to_rest()
         return []
@@ -351,6 +291,8 @@ class Flow:
         if deadline is not None and now >= deadline:
             if self.state.phase is Phase.GREETING:
                 self._go(Phase.MENU)
+            elif self.state.phase is Phase.SCANNING:
+                effects += self.close_camera()
             elif self.state.phase is Phase.PRINTING:
                 # The hub never answered: treat as unreachable rather than leave the customer waiting.
                 self._go(Phase.TICKET_FAILED, error_code="timeout")

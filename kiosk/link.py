@@ -21,7 +21,12 @@ from branch_hub.client import (
     HubUnavailable,
     StreamNotice,
 )
-from branch_hub.client.models import EndSessionRequest, TicketRequest
+from branch_hub.client.models import (
+    EndSessionRequest,
+    ScanRequest,
+    TicketRequest,
+    UpgradeRequest,
+)
 from kiosk.flow import (
     Effect,
     EndSession,
@@ -30,6 +35,8 @@ from kiosk.flow import (
     Flow,
     IssueTicket,
     Menu,
+    SendScan,
+    SendUpgrade,
     Ticket,
 )
 
@@ -106,11 +113,28 @@ class HubLink:
                 log.warning("session not loaded: %s", type(exc).__name__)
         elif isinstance(effect, IssueTicket):
             self._issue(effect)
+        elif isinstance(effect, SendScan | SendUpgrade):
+            self._scan(effect)
         elif isinstance(effect, EndSession):
             try:
                 self.client.end_session(EndSessionRequest(effect.request_id))
             except HubError as exc:
                 log.info("session end not delivered: %s", type(exc).__name__)
+
+    def _scan(self, effect: SendScan | SendUpgrade) -> None:
+        """A code the camera read: an appointment's (a session back) or a ticket's (upgraded)."""
+        try:
+            if isinstance(effect, SendScan):
+                self.inbox.put(("session", self.client.scan_code(ScanRequest(effect.code))))
+                return
+            done = self.client.upgrade_ticket(UpgradeRequest(effect.code, effect.request_id))
+            shown = Ticket.from_wire({"ticket": done.ticket.to_wire(), "print": {"ok": True}})
+            self.inbox.put(("upgraded", (str(done.outcome), shown)))
+        except HubRefused as exc:
+            self.inbox.put(("scan_refused", exc.code))
+        except HubError as exc:  # unreachable or a bad answer: said on the camera screen
+            log.warning("scanned code not checked: %s", type(exc).__name__)
+            self.inbox.put(("scan_refused", "error"))
 
     def _issue(self, effect: IssueTicket) -> None:
         try:
@@ -146,6 +170,11 @@ class Controller:
         self.flow.now = self.clock()
         self.apply(self.flow.touch(action))
 
+    def scanned(self, text: str) -> None:
+        """The camera read a QR's text (UI thread)."""
+        self.flow.now = self.clock()
+        self.apply(self.flow.scanned(text))
+
     def pump(self) -> bool:
         """Apply everything that arrived and the clock; True when the screen changed."""
         before = self.flow.state.version
@@ -175,6 +204,10 @@ class Controller:
             return flow.session_update(payload)
         if kind == "ticket":
             return flow.ticket_issued(payload)
+        if kind == "scan_refused":
+            return flow.scan_refused(payload)
+        if kind == "upgraded":
+            return flow.upgraded(*payload)
         if kind == "ticket_failed":
             code, unavailable = payload
             return flow.ticket_failed(code, unavailable)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from branch_hub.client.i18n import EN, ZH_CN, wait_words
-from kiosk.flow import Phase, ServiceOption, State
+from kiosk.flow import Phase, ServiceOption, State, Ticket
 from kiosk.i18n import N_, both, say
 
-__all__ = ["ButtonModel", "ScreenModel", "describe", "text"]
+__all__ = ["ButtonModel", "ScreenModel", "describe", "text", "ticket_lines"]
 
 TEXTS: dict[str, str] = {
     "insert": N_("Insert or swipe your bank card or passbook, or place your ID card"),
@@ -134,6 +134,11 @@ def describe(state: State) -> ScreenModel:
     if menu is not None:
         header = menu.branch_en if lang == "en" else menu.branch_zh
     frame = _Frame(lang, header, ButtonModel("lang", text("lang", lang), kind="secondary"))
+    if state.phase in (Phase.SCANNING, Phase.UPGRADED):
+        from kiosk import scan_screens  # it builds on this module's models
+
+        camera = scan_screens.scanning if state.phase is Phase.SCANNING else scan_screens.upgraded
+        return camera(state, lang, header, frame.lang_button)
     return _SCREENS.get(state.phase, _ticket_failed)(state, frame)
 
 
@@ -164,9 +169,18 @@ def _attract(state: State, f: _Frame) -> ScreenModel:
         subtitle=text("waiting_now", lang),
         lines=lines,
         illustration=True,
-        buttons=(ButtonModel("walk_in", both(TEXTS["walk_in"])),),
+        buttons=(ButtonModel("walk_in", both(TEXTS["walk_in"])), *_camera_button(state, "scan")),
         lang_button=f.lang_button,
     )
+
+
+def _camera_button(state: State, action: str) -> tuple[ButtonModel, ...]:
+    """The camera's button (scan a code, or show a printed ticket) when the kiosk has one."""
+    from kiosk.scan_screens import SCAN_BUTTONS
+
+    if not state.camera or (action == "have_ticket" and (state.walk_in or not state.session_id)):
+        return ()
+    return (ButtonModel(action, both(SCAN_BUTTONS[action]), kind="primary"),)
 
 
 def _reading(state: State, f: _Frame) -> ScreenModel:
@@ -216,7 +230,10 @@ def _greeting(state: State, f: _Frame) -> ScreenModel:
         f.header,
         title,
         subtitle=note,
-        buttons=(ButtonModel("continue", text("continue", lang)),),
+        buttons=(
+            ButtonModel("continue", text("continue", lang)),
+            *_camera_button(state, "have_ticket"),
+        ),
         lang_button=f.lang_button,
     )
 
@@ -237,7 +254,11 @@ def _menu(state: State, f: _Frame) -> ScreenModel:
         f.header,
         title,
         subtitle=text("priority", lang) if g is not None and g.priority else "",
-        buttons=(*services, ButtonModel("cancel", text("cancel", lang), kind="secondary")),
+        buttons=(
+            *services,
+            *_camera_button(state, "have_ticket"),
+            ButtonModel("cancel", text("cancel", lang), kind="secondary"),
+        ),
         lang_button=f.lang_button,
     )
 
@@ -251,9 +272,7 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
     if t is None:  # the flow never shows a ticket screen without a ticket
         return _ticket_failed(state, f)
     lang = f.lang
-    service = t.service_en if lang == "en" else t.service_zh
-    ahead = say(N_("{n} ahead of you"), lang).format(n=t.people_ahead)
-    ticket_lines = (service, f"{ahead} · {_wait_range(*t.wait_min, lang)}", text("scan", lang))
+    lines = ticket_lines(t, lang)
     notice = ""
     title = text("take_ticket", lang)
     subtitle = ""
@@ -269,13 +288,20 @@ def _ticket(state: State, f: _Frame) -> ScreenModel:
         f.header,
         title,
         subtitle=subtitle,
-        lines=ticket_lines,
+        lines=lines,
         big_number=t.number,
         qr=t.qr,
         notice=notice,
         buttons=(ButtonModel("done", text("done", lang), kind="secondary"),),
         lang_button=f.lang_button,
     )
+
+
+def ticket_lines(t: Ticket, lang: str) -> tuple[str, str, str]:
+    """A ticket's service, people ahead with the wait, and the phone hint."""
+    service = t.service_en if lang == "en" else t.service_zh
+    ahead = say(N_("{n} ahead of you"), lang).format(n=t.people_ahead)
+    return service, f"{ahead} · {_wait_range(*t.wait_min, lang)}", text("scan", lang)
 
 
 def _booking_words(state: State, lang: str) -> tuple[str, str]:
