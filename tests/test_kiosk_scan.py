@@ -4,7 +4,8 @@ An appointment QR (HQ's `code_digest` in the export, the token only in the custo
 checks its customer in exactly as a card read: the reserved ticket, the same ticket on a second
 scan, the visit recognised `appointment_qr`. Every wrong code (malformed, unknown, tomorrow's,
 another branch's) gets one identical answer and changes nothing; the eleventh in a minute gets
-429. A recognised customer shows a walk-in ticket's QR: it keeps its number, takes the class.
+429. A recognised customer shows a walk-in ticket's QR (its guest link, or with passes off the
+plain reference): it keeps its number and takes the class.
 """
 
 from __future__ import annotations
@@ -195,3 +196,28 @@ async def _refusals(
     status, body, _ = await _post(http, run, "session/upgrade", {"code": mine})
     assert (status, body["code"]) == (409, "ticket_not_waiting")
     assert _state(run) == before
+
+
+def test_with_guest_passes_off_the_plain_reference_upgrades(
+    tmp_path: Path, cache: BuiltCache
+) -> None:
+    tls = make_tls_env(tmp_path / "pki")
+
+    async def scenario() -> None:
+        async with (
+            running_hub(tmp_path / "hub", tls, branch_config(), cache) as run,
+            aiohttp.ClientSession() as http,
+        ):
+            lobby = run.hub.lobby
+            ticket = (await _post(http, run, "tickets", {"service": "cash"}))[1]["ticket"]
+            plain = ticket["qr"]
+            assert plain == f"branch-edge:{run.hub.config.branch.id}:{ticket['id']}"
+            await lobby.on_device_event(_swipe(_who(cache, "upgrade")["cards"][0]["pan"]))
+            other = plain.replace(run.hub.config.branch.id, "SH-PD-0001")
+            status, body, _ = await _post(http, run, "session/upgrade", {"code": other})
+            assert (status, body["code"]) == (404, "not_a_ticket"), "another branch's ticket"
+            status, body, _ = await _post(http, run, "session/upgrade", {"code": plain})
+            assert (status, body["outcome"]) == (200, "upgraded")
+            assert body["ticket"]["number"] == ticket["number"]
+
+    asyncio.run(scenario())
