@@ -30,6 +30,7 @@ from branch_hub.config._hub import (
 from branch_hub.config._loading import BranchConfig, load_config, parse_config, resolve_data_dir
 from branch_hub.config._lobby import LobbySettings
 from branch_hub.config._reference import reference_markdown
+from branch_hub.config._sms import SmsSettings
 from branch_hub.config._strict import ConfigError
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "QueuePolicy",
     "RetentionSettings",
     "Service",
+    "SmsSettings",
     "Station",
     "Tier",
     "check_hq",

@@ -10,6 +10,7 @@ from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._loading import BranchConfig
 from branch_hub.config._lobby import LobbySettings
+from branch_hub.config._sms import SmsSettings
 
 
 def reference_markdown() -> str:
@@ -35,6 +36,7 @@ def reference_markdown() -> str:
         ("[lobby]", LobbySettings),
         ("[guest]", GuestSettings),
         ("[appointments]", AppointmentSettings),
+        ("[sms]", SmsSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]
