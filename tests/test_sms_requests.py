@@ -29,6 +29,7 @@ from sync.export_fields import ExportFieldError, check_card_fields, sms_opted_in
 from tests.outbox_support import Hq, running
 from tests.support.lobbyenv import BRANCH, BuiltCache, RunningHub, branch_config, build_cache
 from tests.support.lobbyenv import running_hub as lobby_hub
+from tests.support.pii_scan import scan_tree
 from tests.support.tlsenv import TlsEnv, make_tls_env
 
 AHEAD = 3
@@ -191,6 +192,8 @@ def test_an_opted_in_customer_is_texted_once_across_a_restart(
 
     mine, ahead = asyncio.run(first_run())
     asyncio.run(second_run())
+    # Every customer's phone number, the opted-in one's too, is only sealed in the hub's folder.
+    assert scan_tree(data, [c["phone"] for c in cache.customers]) == []
     hq = _hq(tmp_path)
     load_or_create_signing_key(tmp_path / "outcome_signing.key")
     with running(hq):
