@@ -220,6 +220,32 @@ def test_an_opted_in_customer_is_texted_once_across_a_restart(
     assert declined["customer_id"] not in text
 
 
+def test_a_walk_in_identified_later_is_texted_too(tmp_path: Path, cache: BuiltCache) -> None:
+    tls: TlsEnv = make_tls_env(tmp_path / "pki")
+    opted, _ = _people(cache)
+
+    async def scenario() -> None:
+        async with lobby_hub(tmp_path / "hub", tls, _config(), cache) as run:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(WALK_INS):
+                    await _ticket(run, http, None)
+                late = await _ticket(run, http, None)
+                ssl, headers = run.staff("lobby")
+                url = f"{run.url}/api/v1/tickets/{late['id']}/identify"
+                body = {"by": "id_number", "value": opted["id_number"]}
+                async with http.post(url, json=body, ssl=ssl, headers=headers) as resp:
+                    assert resp.status == 200, await resp.text()
+            ahead = await _call_until_asked(run, late["id"])
+            [asked] = _requests(run)
+            assert (asked["customer_id"], asked["ticket"], asked["ahead"]) == (
+                opted["customer_id"],
+                late["number"],
+                ahead,
+            )
+
+    asyncio.run(scenario())
+
+
 def test_with_texts_off_nothing_is_asked(tmp_path: Path, cache: BuiltCache) -> None:
     tls: TlsEnv = make_tls_env(tmp_path / "pki")
 
