@@ -18,6 +18,7 @@ from branch_hub.config._branch import (
 )
 from branch_hub.config._files import HqFiles, check_hq
 from branch_hub.config._guest import GuestSettings
+from branch_hub.config._hours import OpeningHours
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -46,6 +47,7 @@ __all__ = [
     "HqSettings",
     "HubSettings",
     "LobbySettings",
+    "OpeningHours",
     "PriorityPolicy",
     "QueuePolicy",
     "RetentionSettings",
