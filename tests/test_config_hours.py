@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from branch_hub.config import ConfigError, OpeningHours, parse_config
-from branch_hub.config._hours import WEEKDAYS
+from branch_hub.config import WEEKDAYS, ConfigError, OpeningHours, parse_config
 
 SAMPLE = tomllib.loads((resources.files("branch_hub") / "sample_branch.toml").read_text("utf-8"))
 MONDAY = date(2026, 11, 30)

@@ -18,7 +18,7 @@ from branch_hub.config._branch import (
 )
 from branch_hub.config._files import HqFiles, check_hq
 from branch_hub.config._guest import GuestSettings
-from branch_hub.config._hours import OpeningHours
+from branch_hub.config._hours import WEEKDAYS, OpeningHours
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -36,6 +36,7 @@ from branch_hub.config._strict import ConfigError
 __all__ = [
     "BRIEF_FIELDS",
     "STAFF_ROLES",
+    "WEEKDAYS",
     "AppointmentSettings",
     "BranchConfig",
     "BranchInfo",
