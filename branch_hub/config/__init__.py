@@ -18,6 +18,7 @@ from branch_hub.config._branch import (
 )
 from branch_hub.config._files import HqFiles, check_hq
 from branch_hub.config._guest import GuestSettings
+from branch_hub.config._hours import WEEKDAYS, OpeningHours
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -36,6 +37,7 @@ from branch_hub.config._strict import ConfigError
 __all__ = [
     "BRIEF_FIELDS",
     "STAFF_ROLES",
+    "WEEKDAYS",
     "AppointmentSettings",
     "BranchConfig",
     "BranchInfo",
@@ -47,6 +49,7 @@ __all__ = [
     "HqSettings",
     "HubSettings",
     "LobbySettings",
+    "OpeningHours",
     "PriorityPolicy",
     "QueuePolicy",
     "RetentionSettings",

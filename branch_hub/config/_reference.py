@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from branch_hub.config._appointments import AppointmentSettings
 from branch_hub.config._branch import BranchInfo, Counter, QueuePolicy, Service, Station, Tier
 from branch_hub.config._guest import GuestSettings
+from branch_hub.config._hours import OpeningHours
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._loading import BranchConfig
 from branch_hub.config._lobby import LobbySettings
@@ -24,6 +25,7 @@ def reference_markdown() -> str:
     sections: list[tuple[str, type[BaseModel]]] = [
         ("(top level)", BranchConfig),
         ("[branch]", BranchInfo),
+        ("[branch.opening_hours]", OpeningHours),
         ("[hub]", HubSettings),
         ("[hq]", HqSettings),
         ("[[services]]", Service),
