@@ -1,6 +1,7 @@
 """Kiosk UI flows in a real Kivy window under Xvfb, driven by simulated touches, against the
-real hub over mTLS: bank cards are virtual cards in pcscd's vpcd reader, the ID reader and the
-ticket printer are the pty simulators, customers come from a synthetic HQ bundle.
+real hub over mTLS: bank cards are virtual cards in pcscd's vpcd reader, the ticket printer is
+the pty simulator, customers come from a synthetic HQ bundle. The other ways of identifying
+(stripe, passbook, ID card, appointments) are in test_kiosk_paths_ui.py.
 
 Each test saves screenshots to a temporary folder; `./run screenshots` also writes them to
 docs/screenshots/.
