@@ -58,7 +58,7 @@ def kiosk(
     cache_dir, rows = customers
     hub = RealKioskHub(tmp_path / "hub", tls, cache_dir=cache_dir).start()
     timeouts = Timeouts(
-        reading=3.0, read_failed=3.0, greeting=30.0, menu=3.0, ticket=1.5, ticket_unprinted=3.0
+        reading=3.0, read_failed=3.0, greeting=30.0, menu=10.0, ticket=1.5, ticket_unprinted=3.0
     )
     try:
         with open_kiosk(harness, hub, tls, pcscd, rows, tmp_path / "screens", timeouts) as k:
@@ -191,7 +191,7 @@ def test_timeouts_return_to_attract_and_forget(kiosk: Kiosk) -> None:
     kiosk.tap("lang")
     assert "please choose a service" in kiosk.text()
     kiosk.shoot("menu-en")
-    kiosk.wait_for("attract", 8)  # menu timeout
+    kiosk.wait_for("attract", 25)  # menu timeout
     state = kiosk.controller.flow.state
     assert (state.session_id, state.greeting, state.lang) == (None, None, "zh")
     assert salutation not in kiosk.text()
