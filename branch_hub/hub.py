@@ -41,6 +41,7 @@ from branch_hub.lobby.handoffdesk import HandoffDesk
 from branch_hub.lobby.kiosk_scan import KioskScan
 from branch_hub.lobby.product_views import ProductViewDesk
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
+from branch_hub.lobby.sms import SmsNotices
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.lobby.timeline import Timeline
 from branch_hub.lobby.visits import VisitStore
@@ -128,6 +129,7 @@ class Hub:
             self.lobby.guest_pass = self.guest.issue
         self.appointments = StaffAppointments(desk, self.lobby.record_of)
         self.kiosk_scan = KioskScan(self.lobby, self.guest, self.desk.actions)
+        self._texts()
         if self.sender is not None:
             self.sender.day_report = self.reports.hq_day_report  # with the nightly batch
         self.board = BoardDesk(
@@ -139,6 +141,17 @@ class Hub:
             outbox=self.outbox,
             sender=self.sender,
         )
+
+    def _texts(self) -> None:
+        """With `[sms] enabled`, opted-in customers' tickets ask HQ for a text near the front."""
+        if not self.config.sms.enabled:
+            return
+        lobby = self.lobby
+        sms = SmsNotices(
+            self.db, self.config.sms, lobby.queue, lobby.visits, self.outbox, lobby.now
+        )
+        lobby.sms_watch = sms.watch
+        self.counters.sms_notice = sms.notice
 
     def _business_day(self) -> date:
         return self.lobby.now().astimezone(self.lobby.zone).date()

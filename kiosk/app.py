@@ -276,8 +276,8 @@ class KioskView(FloatLayout):  # type: ignore[misc]
         if model.notice:
             page.add_widget(self._label(model.notice, 4.4, WARN, bold=True))
         page.add_widget(self._label(model.title, 7, FG, bold=True))
-        if model.subtitle:  # a booked customer's check-in, or the upgrade
-            page.add_widget(self._label(model.subtitle, 4.4, GOLD))
+        if model.subtitle:  # a booked customer's check-in: how it went
+            page.add_widget(self._label(model.subtitle, 4.6, GOLD))
         middle = BoxLayout(
             orientation="horizontal" if self.landscape else "vertical", spacing=3 * u
         )

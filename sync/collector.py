@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 __all__ = ["CollectorError", "CollectorStore", "Reconciliation", "serve"]
 
 EVENT_CONTEXT = b"branch-edge/v1 outcome\x00"
-KINDS = frozenset({"lead_outcome", "claim", "note", "handoff", "product_view"})
+KINDS = frozenset({"lead_outcome", "claim", "note", "handoff", "product_view", "sms_request"})
+# What an sms_request carries for HQ's SMS platform: never a phone number (HQ looks it up).
+SMS_FIELDS = frozenset({"customer_id", "ticket", "ahead", "service", "at"})
 MAX_EVENT = 64 * 1024
 MAX_BATCH = 64 * 1024 * 1024
 
@@ -67,7 +69,22 @@ def check_envelope(env: Any, branch_id: str, key: str | None = None) -> dict[str
         raise CollectorError(400, "malformed", "at / business_day are not ISO dates") from exc
     if not isinstance(env.get("payload"), dict):
         raise CollectorError(400, "malformed", "payload must be an object")
+    if env["kind"] == "sms_request":
+        _check_sms(env["payload"])
     return env
+
+
+def _check_sms(payload: dict[str, Any]) -> None:
+    """An sms_request names the customer, ticket, people ahead and service, and nothing more."""
+    if set(payload) != SMS_FIELDS:
+        raise CollectorError(
+            400, "malformed", f"an sms_request carries {', '.join(sorted(SMS_FIELDS))}"
+        )
+    ahead = payload["ahead"]
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 0:
+        raise CollectorError(400, "malformed", "an sms_request's ahead is a count of people")
+    if not all(isinstance(payload[k], str) and payload[k] for k in SMS_FIELDS - {"ahead"}):
+        raise CollectorError(400, "malformed", "an sms_request's other fields are text")
 
 
 def _check_size(body: bytes) -> None:

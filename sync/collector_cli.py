@@ -1,4 +1,5 @@
-"""`branch-sync collector`, `reconcile`, `audit-anchor` and `report`: HQ's collector from the shell.
+"""`branch-sync collector`, `reconcile`, `audit-anchor`, `report` and `sms-requests`: HQ's
+collector from the shell.
 
 Interface: docs/hq-interface.md.
 """
@@ -28,7 +29,7 @@ def _branch_key(value: str) -> tuple[str, Path]:
 
 
 def add_commands(sub: Any) -> None:
-    """Add `collector`, `reconcile`, `audit-anchor` and `report` to branch-sync's subcommands."""
+    """Add `collector`, `reconcile`, `audit-anchor`, `report` and `sms-requests` to branch-sync."""
     col = sub.add_parser(
         "collector",
         help="run HQ's reference outcome collector (HTTPS)",
@@ -75,6 +76,15 @@ def add_commands(sub: Any) -> None:
     rep.add_argument("--branch", required=True, help="branch id")
     rep.add_argument("--day", required=True, help="business day YYYY-MM-DD")
     rep.set_defaults(func=_cmd_report)
+    sms = sub.add_parser(
+        "sms-requests",
+        help="print the texts branches asked HQ's SMS platform for (JSON lines)",
+        description="One sms_request envelope per line, as stored once per idempotency key.",
+    )
+    sms.add_argument("--db", type=Path, required=True, help="the collector's SQLite database")
+    sms.add_argument("--branch", default=None, help="only this branch")
+    sms.add_argument("--day", default=None, help="only this business day YYYY-MM-DD")
+    sms.set_defaults(func=_cmd_sms_requests)
 
 
 def _cmd_collector(args: argparse.Namespace) -> int:
@@ -128,4 +138,22 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if report is None:
         raise CollectorError(404, "no_report", f"HQ holds no report of {args.branch} on {args.day}")
     print(json.dumps(report, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _cmd_sms_requests(args: argparse.Namespace) -> int:
+    if args.day is not None:
+        try:
+            date.fromisoformat(args.day)
+        except ValueError:
+            raise CollectorError(400, "bad_day", "--day must be YYYY-MM-DD") from None
+    if not args.db.exists():
+        raise CollectorError(404, "no_db", f"{args.db} does not exist")
+    store = CollectorStore(args.db)
+    try:
+        envelopes = store.events_of_kind("sms_request", args.branch, args.day)
+    finally:
+        store.close()
+    for env in envelopes:
+        print(json.dumps(env, ensure_ascii=False, sort_keys=True))
     return 0

@@ -305,6 +305,20 @@ class CollectorStore:
             redeliveries=int(redeliveries),
         )
 
+    def events_of_kind(
+        self, kind: str, branch_id: str | None = None, day: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored envelopes of one kind (optionally one branch's, one day's), first received first."""
+        query = "SELECT envelope FROM events WHERE kind = ?"
+        args: list[str] = [kind]
+        if branch_id is not None:
+            query, args = query + " AND branch_id = ?", [*args, branch_id]
+        if day is not None:
+            query, args = query + " AND business_day = ?", [*args, day]
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        return [json.loads(text) for (text,) in rows]
+
     def counts(self) -> dict[str, int]:
         """Totals: events stored, deliveries seen, conflicts."""
         with self._lock:

@@ -1,5 +1,5 @@
 """Checks of the export's optional fields: AUM band, risk, products, benefits, lead declines,
-leads' product codes and HQ's confirmed purchases of leads.
+leads' product codes, HQ's confirmed purchases of leads and the customer's consent to texts.
 
 Every field here may be absent (older exports publish and pull unchanged); when present it
 must have the documented shape (docs/hq-interface.md). A bad field raises ExportFieldError,
@@ -18,6 +18,7 @@ __all__ = [
     "RISK_LEVELS",
     "ExportFieldError",
     "check_card_fields",
+    "sms_opted_in",
 ]
 
 RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
@@ -170,6 +171,12 @@ def _date(value: object, field: str) -> None:
         raise ExportFieldError(field, "a date YYYY-MM-DD") from None
 
 
+def _sms_opt_in(value: object) -> None:
+    """The customer agreed to texts about their ticket (HQ holds the number, never the hub)."""
+    if not isinstance(value, bool):
+        raise ExportFieldError("sms_opt_in", "true or false")
+
+
 def _appointments(value: object) -> None:
     from sync.export_appointments import check_appointments
 
@@ -187,6 +194,7 @@ _CHECKS = {
     "lead_declines": _lead_declines,
     "leads": _leads,
     "appointments": _appointments,
+    "sms_opt_in": _sms_opt_in,
 }
 
 
@@ -196,3 +204,8 @@ def check_card_fields(customer: Mapping[str, Any]) -> None:
         value = customer.get(name)
         if value is not None:
             check(value)
+
+
+def sms_opted_in(customer: Mapping[str, Any] | None) -> bool:
+    """True only when the record says, exactly, that the customer agreed to texts."""
+    return customer is not None and customer.get("sms_opt_in") is True

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 from branch_hub.client import AsyncHubClient, Role
@@ -22,11 +22,11 @@ __all__ = [
     "ADVISOR_ROLES",
     "BOOKERS",
     "BOOKING_TAGS",
-    "CLOSING",
     "Bookings",
     "apply_booking",
     "book",
     "end_times",
+    "hours_today",
     "load_day",
     "service_label",
     "start_times",
@@ -35,7 +35,6 @@ __all__ = [
 
 STEP_MIN = 15  # windows start and end on the quarter hour
 LONGEST_MIN = 120  # the end times offered reach this far past the start
-CLOSING = time(17, 0)  # the branch closes to customers: the last window ends then
 BOOKERS = frozenset({Role.LOBBY_MANAGER, Role.WEALTH_MANAGER, Role.ACCOUNT_MANAGER})
 ADVISOR_ROLES: tuple[Role | None, ...] = (None, Role.WEALTH_MANAGER, Role.ACCOUNT_MANAGER)
 BOOKING_TAGS = frozenset({"book", "appointments"})
@@ -64,23 +63,36 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _minutes(value: str | time) -> int:
-    at = time.fromisoformat(value) if isinstance(value, str) else value
-    return at.hour * 60 + at.minute
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")  # the hub's HH:MM, 24:00 for the day's end
+    return int(hours) * 60 + int(minutes)
 
 
-def start_times(now: datetime, closing: time = CLOSING) -> list[str]:
-    """Every quarter hour from the next one after `now` that still leaves a window before closing."""
+def _quarter_after(minutes: int) -> int:
+    return -(-minutes // STEP_MIN) * STEP_MIN
+
+
+def hours_today(bookings: Bookings) -> AppointmentList | None:
+    """The day's list the tablet holds, if it is today's: it carries today's opening hours."""
+    day = bookings.day
+    return day if day is not None and day.date == bookings.clock().date().isoformat() else None
+
+
+def start_times(now: datetime, opens: str, closes: str) -> list[str]:
+    """Every quarter hour from opening or the next one after `now` that leaves a window before
+    closing (the hub's hours for today)."""
     minutes = now.hour * 60 + now.minute + (1 if now.second or now.microsecond else 0)
-    first = -(-minutes // STEP_MIN) * STEP_MIN
-    last = _minutes(closing) - STEP_MIN
+    first = _quarter_after(max(minutes, _minutes(opens)))
+    last = min(_minutes(closes), 24 * 60 - 1) - STEP_MIN
     return [_hhmm(m) for m in range(first, last + 1, STEP_MIN)]
 
 
-def end_times(start: str, closing: time = CLOSING) -> list[str]:
+def end_times(start: str, closes: str) -> list[str]:
     """The quarter hours a window starting at `start` may end at (by closing, two hours at most)."""
     begin = _minutes(start)
-    last = min(_minutes(closing), begin + LONGEST_MIN)
+    last = min(
+        _minutes(closes), 24 * 60 - 1, begin + LONGEST_MIN
+    )  # 23:59 at the latest on the wire
     return [_hhmm(m) for m in range(begin + STEP_MIN, last + 1, STEP_MIN)]
 
 

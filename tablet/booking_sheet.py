@@ -28,6 +28,8 @@ from tablet.booking import (
     BOOKERS,
     book,
     end_times,
+    hours_today,
+    load_day,
     service_label,
     start_times,
 )
@@ -73,6 +75,8 @@ def open_sheet(card: Widget, tablet: Any, visit_id: str, who: str) -> None:
     tablet.activity()
     if tablet.state.targets is None:
         load_targets(tablet)
+    if hours_today(tablet.bookings) is None:
+        load_day(tablet)  # its answer carries today's opening hours
     screen.add_widget(BookingSheet(tablet, visit_id, who))
 
 
@@ -104,6 +108,7 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
         self.sent: str | None = None  # the request id on its way
         self.buttons: dict[str, Button] = {}
         self._targets: Any = None
+        self._day: Any = None
         with self.canvas.before:
             Color(*_SCRIM)
             self._scrim = Rectangle(pos=self.pos, size=self.size)
@@ -190,11 +195,30 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
             )
         self.panel.add_widget(grid)
 
-    def _times(self) -> None:
-        starts = start_times(self.tablet.bookings.clock())
-        self.panel.add_widget(Factory.Heading(text=_("Starts at")))
+    def _closes(self) -> str | None:
+        """Today's closing time from the hub, if the tablet holds it and the branch opens today."""
+        day = hours_today(self.tablet.bookings)
+        return None if day is None else day.closes
+
+    def _starts(self) -> list[str] | None:
+        """The start times on offer, or None after saying why there are none."""
+        day = hours_today(self.tablet.bookings)
+        if day is None:
+            self.panel.add_widget(Factory.Caption(text=_("Loading today's opening hours…")))
+            return None
+        if day.opens is None or day.closes is None:
+            self.panel.add_widget(Factory.Caption(text=_("The branch is closed today")))
+            return None
+        starts = start_times(self.tablet.bookings.clock(), day.opens, day.closes)
         if not starts:
             self.panel.add_widget(Factory.Caption(text=_("No more windows today")))
+            return None
+        return starts
+
+    def _times(self) -> None:
+        self.panel.add_widget(Factory.Heading(text=_("Starts at")))
+        starts, closes = self._starts(), self._closes()
+        if starts is None or closes is None:
             return
         grid = _grid(self._time_columns())
         for at in starts:
@@ -205,7 +229,7 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
             self.panel.add_widget(Factory.Caption(text=_("Pick the start first")))
             return
         grid = _grid(self._time_columns())
-        for at in end_times(self.start):
+        for at in end_times(self.start, closes):
             self._choice(grid, f"book_end:{at}", at, at == self.end, self._set("end", at))
         self.panel.add_widget(grid)
 
@@ -228,7 +252,8 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
         def press() -> None:
             self.tablet.activity()
             setattr(self, name, value)
-            if name == "start" and self.end not in end_times(str(value)):
+            closes = self._closes()
+            if name == "start" and (closes is None or self.end not in end_times(value, closes)):
                 self.end = None  # the ends on offer follow the start
             self.draw()
 
@@ -250,8 +275,9 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
         """Close once the hub confirmed the booking; open the button again after a refusal."""
         if self.tablet.state.session is None:
             return self.close()  # logged out: nothing of the customer stays on screen
-        if self.tablet.state.targets is not self._targets:
-            self._targets = self.tablet.state.targets
+        targets, day = self.tablet.state.targets, self.tablet.bookings.day
+        if targets is not self._targets or day is not self._day:
+            self._targets, self._day = targets, day
             self.draw()
         if self.sent is None:
             return

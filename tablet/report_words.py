@@ -88,6 +88,8 @@ def headline(report: BranchReport) -> list[Tile]:
     """The figures a manager reads first."""
     leads, taken = report.leads.total, report.handoffs.taken_after
     presented = sum(p.presented for p in report.product_views.presented_by_product)
+    booked = report.appointments
+    came = booked.checked_in.early + booked.checked_in.on_time + booked.checked_in.late
     return [
         Tile(str(report.arrivals.total), _("Arrivals")),
         Tile(percent(report.recognition.recognised_share), _("Recognised")),
@@ -99,6 +101,8 @@ def headline(report: BranchReport) -> list[Tile]:
         Tile(str(report.handoffs.accepted), _("Hand-offs taken")),
         Tile(minutes(taken.p50_s), _("Median time to take")),
         Tile(str(presented), _("Products presented")),
+        Tile(f"{came} / {booked.booked}", _("Appointments kept / booked")),
+        Tile(str(booked.no_show), _("Appointment no-shows")),
     ]
 
 

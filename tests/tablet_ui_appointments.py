@@ -70,6 +70,7 @@ def _open_brief(rig: Rig, device: Device) -> str:
 def _fill_sheet(rig: Rig, device: Device, start: str, end: str) -> None:
     press(rig, device.view, "book")
     rig.until(lambda: "book_service:wealth" in device.view.buttons, "the sheet with services")
+    rig.until(lambda: f"book_start:{start}" in device.view.buttons, "today's hours from the hub")
     for key in ("book_service:wealth", f"book_start:{start}", f"book_end:{end}"):
         press(rig, device.view, key)
     press(rig, device.view, "book_role:wealth_manager")
@@ -83,6 +84,8 @@ def test_lobby_manager_books_a_same_day_visit(rig: Rig, morning: datetime) -> No
     visit_id = _open_brief(rig, lobby)
     _fill_sheet(rig, lobby, "15:30", "16:00")
     assert "09:45" not in " ".join(lobby.view.buttons), "no window before now"
+    starts = [key for key in lobby.view.buttons if key.startswith("book_start:")]
+    assert starts[-1] == "book_start:16:45", "the last window ends at the hub's closing, 17:00"
     check_touch_targets(lobby.view)
     rig._export(lobby.view, SHOTS / "tablet-appointment-book.png")  # the sheet is this view's
     press(rig, lobby.view, "book_send")

@@ -15,7 +15,7 @@ import pytest
 
 from branch_hub.client.models import AppointmentList, BranchReport
 from branch_hub.lobby.appointment_book import Appointment
-from tests.support.appointmentenv import local_now
+from tests.support.appointmentenv import local_now, open_all_day
 from tests.support.lobbyenv import BuiltCache, RunningHub, branch_config, build_cache, running_hub
 from tests.support.tlsenv import make_tls_env
 
@@ -92,7 +92,7 @@ def test_tablet_books_and_customer_checks_in(tmp_path: Path, cache: BuiltCache) 
 
     async def scenario() -> None:
         async with (
-            running_hub(tmp_path / "hub", tls, branch_config(), cache) as run,
+            running_hub(tmp_path / "hub", tls, open_all_day(branch_config()), cache) as run,
             aiohttp.ClientSession() as http,
         ):
             visit, walk_in = await _visit(run, http, pan), await _visit(run, http, None)

@@ -22,6 +22,7 @@ from branch_hub.atrest import AtRestCipher, load_or_create_key
 from branch_hub.client import AsyncHubClient, DeviceTls, HubClient, HubRejected
 from branch_hub.config import parse_config
 from branch_hub.database import HubDatabase
+from branch_hub.lobby.appointment_book import Appointment
 from branch_hub.lobby.visits import VisitStore
 from branch_hub.outbox import Outbox
 from branch_hub.push import EventLog
@@ -59,11 +60,42 @@ def _day_report(tmp: Path) -> tuple[dict[str, Any], str, dict[str, str]]:
         lambda c, lead: leads.get((c, lead)),
         lambda: staff,
         EventLog(db, cipher),
+        lambda day: _bookings() if day == FIRST.isoformat() else [],
     )
     desk = ReportDesk(config, sources, no_audit, lambda: datetime.now(UTC))
     report = desk.build(Period(PeriodKind.DAY, FIRST, FIRST), True)
     db.close()
     return report, config.branch.name_zh, {t.code: t.name_zh for t in config.tiers}
+
+
+# The day's bookings: (channel, arrival, status) -> how many; a past day has none pending.
+BOOKINGS = {
+    ("mobile_banking", "early", "checked_in"): 3,
+    ("mobile_banking", "on_time", "checked_in"): 4,
+    ("call_centre", "late", "checked_in"): 2,
+    ("manager", None, "no_show"): 1,
+    ("branch", "on_time", "checked_in"): 5,
+}
+
+
+def _bookings() -> list[Appointment]:
+    out = []
+    for (channel, arrival, status), count in BOOKINGS.items():
+        for n in range(count):
+            out.append(
+                Appointment(
+                    f"hq:{channel}-{n}",
+                    FIRST.isoformat(),
+                    "c-1",
+                    "wealth",
+                    f"{FIRST}T10:00",
+                    f"{FIRST}T10:30",
+                    channel,
+                    status=status,
+                    arrival=arrival,
+                )
+            )
+    return out
 
 
 def _pages(pdf: bytes) -> int:
@@ -83,42 +115,63 @@ def _rasterise(pdf: bytes, tmp: Path) -> list[Path]:
     return sorted(tmp.glob("page-*.png"))
 
 
-def _recognition_listed(pdf: bytes, tmp: Path) -> None:
-    """Page 1 lists recognition by method, chip and stripe cards apart (text from pdftotext)."""
+def _page_text(pdf: bytes, tmp: Path, page: int) -> str:
+    """One page's text, from pdftotext."""
     pdftotext = shutil.which("pdftotext")
     if pdftotext is None:
         pytest.skip("pdftotext missing: ./run installs poppler-utils")
     (tmp / "text.pdf").write_bytes(pdf)
     done = subprocess.run(
-        [pdftotext, "-f", "1", "-l", "1", str(tmp / "text.pdf"), "-"],
+        [pdftotext, "-layout", "-f", str(page), "-l", str(page), str(tmp / "text.pdf"), "-"],
         check=True,
         capture_output=True,
         timeout=60,
     )
-    text = done.stdout.decode("utf-8")
+    return done.stdout.decode("utf-8")
+
+
+def _recognition_listed(pdf: bytes, tmp: Path) -> None:
+    """Page 1 lists recognition by method, chip and stripe cards apart."""
+    text = _page_text(pdf, tmp, 1)
     for words in ("客户识别方式", "银行卡（芯片）", "银行卡（磁条）", "存折", "身份证"):
         assert words in text, words
     assert "旧记录" not in text  # no visit of the day says "pan"
 
 
-def test_a_busy_day_prints_as_three_a4_pages_with_chinese_and_charts(tmp_path: Path) -> None:
+def test_a_busy_day_prints_as_four_a4_pages_with_chinese_and_charts(tmp_path: Path) -> None:
     report, branch_name, tiers = _day_report(tmp_path)
     pdf = report_pdf(report, branch_name, tiers)
     assert pdf.startswith(b"%PDF-")
-    assert _pages(pdf) == 3  # figures and charts, tables, the staff table
+    assert _pages(pdf) == 4  # figures and charts, two of tables (products run on), the staff table
     assert b"/FontFile2" in pdf  # the Chinese font travels inside the file
     without_staff = report_pdf(report | {"staff": None}, branch_name, tiers)
-    assert _pages(without_staff) == 2
+    assert _pages(without_staff) == 3
     assert b"s-anna" not in without_staff
     pages = _rasterise(pdf, tmp_path)
-    assert len(pages) == 3
+    assert len(pages) == 4
     _recognition_listed(pdf, tmp_path)
+    _appointments_listed(pdf, tmp_path)
     for page in pages:
         with Image.open(page) as image:
             assert image.size[0] < image.size[1]  # portrait A4
             assert ImageStat.Stat(image.convert("L")).stddev[0] > 10  # not blank
     if os.environ.get("BRANCH_EDGE_SCREENSHOTS") == "docs":
         _save_first_page(pdf, tmp_path)
+
+
+def _appointments_listed(pdf: bytes, tmp: Path) -> None:
+    """Page 2 counts the booked customers by how they came, and the bookings by channel."""
+    text = _page_text(pdf, tmp, 2)
+    assert "预约到店" in text
+    assert "预约客户到店情况" in text  # the chart's caption
+    header = "预约 提前签到 准时签到 迟到签到 超时到店 爽约未到 待到店"
+    assert re.search(r"\s+".join(header.split()), text), text
+    # 15 booked: 3 early, 9 on time, 2 late, none after the grace, 1 no-show, none to come
+    assert re.search(r"\b15\s+3\s+9\s+2\s+0\s+1\s+0\b", text), text
+    for channel, count, part in (
+        ("手机银行", 7, "47%"), ("网点预约", 5, "33%"), ("客服中心", 2, "13%"), ("客户经理", 1, "7%")
+    ):  # fmt: skip
+        assert re.search(rf"{channel}\s+{count}\s+{part}", text), channel
 
 
 def _save_first_page(pdf: bytes, tmp: Path) -> None:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from types import SimpleNamespace
 
 from branch_hub.client.models import AppointmentItem, AppointmentList
 from branch_hub.vocabulary import AppointmentStatus
-from tablet.booking import Bookings, apply_booking, end_times, start_times, status_text
+from tablet.booking import (
+    Bookings,
+    apply_booking,
+    end_times,
+    hours_today,
+    start_times,
+    status_text,
+)
 from tablet.i18n import EN, use_language
 
 
@@ -29,15 +36,37 @@ def _item(status: AppointmentStatus = AppointmentStatus.BOOKED) -> AppointmentIt
 
 
 def test_windows_start_on_the_next_quarter_hour_and_end_by_closing() -> None:
-    starts = start_times(datetime(2026, 3, 2, 15, 20, 5), time(17, 0))
+    starts = start_times(datetime(2026, 3, 2, 15, 20, 5), "09:00", "17:00")
     assert starts == ["15:30", "15:45", "16:00", "16:15", "16:30", "16:45"]
-    assert start_times(datetime(2026, 3, 2, 15, 30), time(17, 0))[0] == "15:30"
-    assert start_times(datetime(2026, 3, 2, 15, 30, 1), time(17, 0))[0] == "15:45"
-    assert start_times(datetime(2026, 3, 2, 16, 50), time(17, 0)) == []
-    assert end_times("15:30", time(17, 0)) == [
+    assert start_times(datetime(2026, 3, 2, 15, 30), "09:00", "17:00")[0] == "15:30"
+    assert start_times(datetime(2026, 3, 2, 15, 30, 1), "09:00", "17:00")[0] == "15:45"
+    assert start_times(datetime(2026, 3, 2, 16, 50), "09:00", "17:00") == []
+    assert end_times("15:30", "17:00") == [
         "15:45", "16:00", "16:15", "16:30", "16:45", "17:00"
     ]  # fmt: skip
-    assert end_times("09:00", time(17, 0))[-1] == "11:00", "two hours at most"
+    assert end_times("09:00", "17:00")[-1] == "11:00", "two hours at most"
+
+
+def test_the_windows_follow_the_hubs_hours_for_today() -> None:
+    early = datetime(2026, 3, 7, 7, 5)  # before opening: the first window starts at opening
+    assert start_times(early, "09:10", "12:00")[:2] == ["09:15", "09:30"]
+    assert start_times(early, "09:10", "12:00")[-1] == "11:45"
+    assert end_times("11:00", "12:00") == ["11:15", "11:30", "11:45", "12:00"]
+    late = datetime(2026, 3, 7, 22, 50)  # open all day: the last end is 23:45, a wire time
+    assert start_times(late, "00:00", "24:00") == ["23:00", "23:15", "23:30"]
+    assert end_times("23:30", "24:00") == ["23:45"]
+    assert start_times(datetime(2026, 3, 7, 12, 0), "09:00", "12:00") == []
+
+
+def test_the_sheet_reads_todays_hours_only_from_todays_list() -> None:
+    bookings = Bookings(clock=lambda: datetime(2026, 3, 2, 10, 0))
+    assert hours_today(bookings) is None, "not fetched yet"
+    bookings.day = AppointmentList("2026-03-01", (), "09:00", "17:00")
+    assert hours_today(bookings) is None, "yesterday's list: fetched again"
+    bookings.day = AppointmentList("2026-03-02", (), "09:00", "16:00")
+    assert hours_today(bookings) is bookings.day
+    closed = AppointmentList.from_wire({"date": "2026-03-02", "appointments": []})
+    assert (closed.opens, closed.closes) == (None, None)
 
 
 def test_a_booking_is_said_in_chinese_and_the_list_is_kept_until_logout() -> None:

@@ -115,6 +115,14 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
         _row(400, "appointment_in_past", N_("That time has already passed; choose a later one.")),
     ),
     (
+        booking.AppointmentOutsideHours,
+        _row(
+            400,
+            "appointment_outside_hours",
+            N_("The branch is not open at that time today; choose a time within opening hours."),
+        ),
+    ),
+    (
         booking.AppointmentOverlap,
         _row(
             409,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from aiohttp import web
 
@@ -41,11 +42,19 @@ async def book(request: web.Request) -> web.Response:
     return web.json_response(answer.to_wire())
 
 
+def _is_date(text: str) -> bool:
+    """YYYY-MM-DD and a day of the calendar."""
+    try:
+        return bool(_DATE.fullmatch(text)) and date.fromisoformat(text) is not None
+    except ValueError:
+        return False
+
+
 async def listing(request: web.Request) -> web.Response:
     """The day's appointments (default today), by time."""
     context = require_staff(request, READERS)
     day = request.query.get("date")
-    if day is not None and not _DATE.fullmatch(day):
+    if day is not None and not _is_date(day):
         raise ApiError(400, "bad_appointment_date", "'date' must be a date YYYY-MM-DD")
     answer = await request.app[HUB].appointments.listing(context, day)
     return web.json_response(answer.to_wire())
@@ -67,8 +76,9 @@ ROUTES = (
         "bookAppointment",
         "Book a same-day appointment for the customer of one of today's visits (the tablet names "
         "the visit, never a customer id); without `advisor_role` it is for the caller. Refused: "
-        "a walk-in's visit, a window that does not end after it starts or has ended, an overlap "
-        "with the customer's other appointments today. The customer checks in at the kiosk.",
+        "a walk-in's visit, a window that does not end after it starts or has ended, one outside "
+        "today's opening hours, an overlap with the customer's other appointments today. The "
+        "customer checks in at the kiosk.",
         {
             200: Reply(
                 "Booked (or, for a repeated request id, the booking it made).", AppointmentItem
@@ -86,7 +96,8 @@ ROUTES = (
         "appointments",
         "The day's appointments (`date`, default today): HQ's bookings, learned from the customer "
         "cache, and the branch's own, by time, with status and ticket number; no customer names "
-        "or ids.",
+        "or ids; and the day's opening hours (`opens`, `closes`; null when the branch is closed), "
+        "which bound the windows a booking may take.",
         {200: Reply("The day's appointments.", AppointmentList)},
         roles=READERS,
         params=(Param("date", {"type": "string", "format": "date"}, where="query"),),

@@ -13,6 +13,9 @@ from branch_hub.vocabulary import AppointmentArrival, AppointmentStatus, Role
 __all__ = ["AppointmentItem", "AppointmentList", "AppointmentRequest"]
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_HOUR = re.compile(
+    r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+)  # an opening hour: 24:00 ends the day
 _VISIT = re.compile(r"^[0-9a-f]{16}$")
 
 
@@ -124,17 +127,30 @@ class AppointmentItem:
 
 @dataclass(frozen=True)
 class AppointmentList:
-    """GET /appointments: the day's appointments the hub knows, by time."""
+    """GET /appointments: the day's appointments the hub knows, by time, and the day's hours."""
 
     date: str
     appointments: tuple[AppointmentItem, ...]
+    opens: str | None = None  # HH:MM branch time; both None: the branch is closed that day
+    closes: str | None = None  # HH:MM, 24:00 at the latest
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
-        return {"date": self.date, "appointments": [a.to_wire() for a in self.appointments]}
+        return {
+            "date": self.date,
+            "appointments": [a.to_wire() for a in self.appointments],
+            "opens": self.opens,
+            "closes": self.closes,
+        }
 
     @classmethod
     def from_wire(cls, body: object) -> AppointmentList:
         """Parse; raise WireError on a wrong shape."""
         r = Reader(body, "appointments")
-        return cls(r.text("date"), r.items("appointments", AppointmentItem.from_wire))
+        opens, closes = r.opt_text("opens"), r.opt_text("closes")
+        for name, value in (("opens", opens), ("closes", closes)):
+            if value is not None and not _HOUR.match(value):
+                raise WireError(f"appointments: {name} must be a time HH:MM")
+        return cls(
+            r.text("date"), r.items("appointments", AppointmentItem.from_wire), opens, closes
+        )

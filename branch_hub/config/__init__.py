@@ -18,6 +18,7 @@ from branch_hub.config._branch import (
 )
 from branch_hub.config._files import HqFiles, check_hq
 from branch_hub.config._guest import GuestSettings
+from branch_hub.config._hours import WEEKDAYS, OpeningHours
 from branch_hub.config._hub import (
     BRIEF_FIELDS,
     STAFF_ROLES,
@@ -30,11 +31,13 @@ from branch_hub.config._hub import (
 from branch_hub.config._loading import BranchConfig, load_config, parse_config, resolve_data_dir
 from branch_hub.config._lobby import LobbySettings
 from branch_hub.config._reference import reference_markdown
+from branch_hub.config._sms import SmsSettings
 from branch_hub.config._strict import ConfigError
 
 __all__ = [
     "BRIEF_FIELDS",
     "STAFF_ROLES",
+    "WEEKDAYS",
     "AppointmentSettings",
     "BranchConfig",
     "BranchInfo",
@@ -46,10 +49,12 @@ __all__ = [
     "HqSettings",
     "HubSettings",
     "LobbySettings",
+    "OpeningHours",
     "PriorityPolicy",
     "QueuePolicy",
     "RetentionSettings",
     "Service",
+    "SmsSettings",
     "Station",
     "Tier",
     "check_hq",

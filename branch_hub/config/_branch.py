@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 
+from branch_hub.config._hours import OpeningHours
 from branch_hub.config._strict import Strict
 
 
@@ -29,6 +30,11 @@ class BranchInfo(Strict):
     timezone: str = Field(
         default="Asia/Shanghai",
         description="IANA time zone; the business day and ticket numbering roll over at its midnight.",
+    )
+    opening_hours: OpeningHours = Field(
+        default_factory=OpeningHours,
+        description="When the branch is open to customers, per weekday ([branch.opening_hours]); "
+        "same-day bookings must fall inside the day's hours.",
     )
 
     @field_validator("timezone")

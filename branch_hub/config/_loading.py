@@ -21,6 +21,7 @@ from branch_hub.config._branch import (
 from branch_hub.config._guest import GuestSettings
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._lobby import LobbySettings
+from branch_hub.config._sms import SmsSettings
 from branch_hub.config._strict import ConfigError, KeyedError, Strict, require_unique
 
 
@@ -45,6 +46,7 @@ class BranchConfig(Strict):
     lobby: LobbySettings = Field(default_factory=LobbySettings)
     guest: GuestSettings = Field(default_factory=GuestSettings)
     appointments: AppointmentSettings = Field(default_factory=AppointmentSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
 
     @model_validator(mode="after")
     def _consistent(self) -> BranchConfig:

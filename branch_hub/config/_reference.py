@@ -7,9 +7,11 @@ from pydantic import BaseModel
 from branch_hub.config._appointments import AppointmentSettings
 from branch_hub.config._branch import BranchInfo, Counter, QueuePolicy, Service, Station, Tier
 from branch_hub.config._guest import GuestSettings
+from branch_hub.config._hours import OpeningHours
 from branch_hub.config._hub import BriefsSettings, HqSettings, HubSettings, RetentionSettings
 from branch_hub.config._loading import BranchConfig
 from branch_hub.config._lobby import LobbySettings
+from branch_hub.config._sms import SmsSettings
 
 
 def reference_markdown() -> str:
@@ -23,6 +25,7 @@ def reference_markdown() -> str:
     sections: list[tuple[str, type[BaseModel]]] = [
         ("(top level)", BranchConfig),
         ("[branch]", BranchInfo),
+        ("[branch.opening_hours]", OpeningHours),
         ("[hub]", HubSettings),
         ("[hq]", HqSettings),
         ("[[services]]", Service),
@@ -35,6 +38,7 @@ def reference_markdown() -> str:
         ("[lobby]", LobbySettings),
         ("[guest]", GuestSettings),
         ("[appointments]", AppointmentSettings),
+        ("[sms]", SmsSettings),
     ]
     for title, model in sections:
         lines += [f"## {title}", "", "| key | type | default | meaning |", "|---|---|---|---|"]

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from branch_hub.lobby.errors import LobbyError
 
-__all__ = ["AppointmentInPast", "AppointmentOverlap", "AppointmentWindow", "UnknownCustomer"]
+__all__ = [
+    "AppointmentInPast",
+    "AppointmentOutsideHours",
+    "AppointmentOverlap",
+    "AppointmentWindow",
+    "UnknownCustomer",
+]
 
 
 class UnknownCustomer(LobbyError):
@@ -21,3 +27,7 @@ class AppointmentInPast(LobbyError):
 
 class AppointmentOverlap(LobbyError):
     """The customer already has an appointment in that window."""
+
+
+class AppointmentOutsideHours(LobbyError):
+    """The window is not inside the branch's opening hours today (or the branch is closed)."""

@@ -2,8 +2,9 @@
 
 POST /appointments {visit_id, service, window_start, window_end, advisor_role?, request_id}
   -> the visit's customer (sealed in the visit; the tablet never holds a customer id)
-  -> checks: a known customer, a window that ends after it starts and is not over, no overlap
-     with the customer's other appointments today (HQ's from the record and the hub's book)
+  -> checks: a known customer, a window that ends after it starts, is not over and lies inside
+     today's opening hours ([branch.opening_hours]), no overlap with the customer's other
+     appointments today (HQ's from the record and the hub's book)
   -> a sealed row in the book; the customer checks in at the kiosk like any booked customer.
 A retry with the same request id finds the same booking (its key comes from the request id).
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from branch_hub.client.models import AppointmentItem, AppointmentList, AppointmentRequest
@@ -21,6 +22,7 @@ from branch_hub.context import RequestContext
 from branch_hub.lobby.appointment_book import Appointment, from_record
 from branch_hub.lobby.appointment_errors import (
     AppointmentInPast,
+    AppointmentOutsideHours,
     AppointmentOverlap,
     AppointmentWindow,
     UnknownCustomer,
@@ -33,6 +35,10 @@ from branch_hub.vocabulary import AppointmentArrival, AppointmentStatus
 __all__ = ["StaffAppointments"]
 
 Records = Callable[[Visit], Awaitable[dict[str, Any] | None]]
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 class StaffAppointments:
@@ -57,6 +63,7 @@ class StaffAppointments:
             raise AppointmentWindow("the window must end after it starts")
         if end <= now:
             raise AppointmentInPast("the window has already ended")
+        self._within_hours(start, end)
         loop = asyncio.get_running_loop()
         visit = await loop.run_in_executor(None, self.desk.lobby.visits.get, request.visit_id)
         if visit is None or visit.day != now.date().isoformat():
@@ -84,6 +91,22 @@ class StaffAppointments:
         record = await self.records(visit)
         await loop.run_in_executor(None, self._check_and_put, booking, record)
         return self.item(booking, context.staff_id)
+
+    def hours(self, day: date) -> tuple[str, str] | None:
+        """The day's opening hours as (opens, closes) HH:MM, or None when the branch is closed."""
+        window = self.desk.lobby.config.branch.opening_hours.on(day)
+        return None if window is None else (_hhmm(window[0]), _hhmm(window[1]))
+
+    def _within_hours(self, start: datetime, end: datetime) -> None:
+        """Refuse a window that is not inside the day's opening hours."""
+        window = self.desk.lobby.config.branch.opening_hours.on(start.date())
+        if window is None:
+            raise AppointmentOutsideHours("the branch is closed today")
+        opens, closes = window
+        if start.hour * 60 + start.minute < opens or end.hour * 60 + end.minute > closes:
+            raise AppointmentOutsideHours(
+                f"the branch is open {_hhmm(opens)}-{_hhmm(closes)} today"
+            )
 
     def _check_and_put(self, booking: Appointment, record: dict[str, Any] | None) -> None:
         """Refuse an overlap with the customer's other appointments today, else store (executor)."""
@@ -137,4 +160,7 @@ class StaffAppointments:
         booked = await loop.run_in_executor(None, self.desk.book.of_day, day)
         known = {s.code for s in self.desk.lobby.config.services}
         items = [self.item(a, context.staff_id) for a in booked if a.service in known]
-        return AppointmentList(day, tuple(sorted(items, key=lambda i: (i.time, i.key))))
+        hours = self.hours(date.fromisoformat(day))
+        opens, closes = hours if hours is not None else (None, None)
+        ordered = tuple(sorted(items, key=lambda i: (i.time, i.key)))
+        return AppointmentList(day, ordered, opens, closes)

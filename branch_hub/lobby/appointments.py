@@ -187,6 +187,7 @@ class AppointmentDesk:
             )
             self.book.put(done)
             record = customer.record
+            lobby.watch_sms(issued, record)
             events = [
                 lobby.stream.append(PushKind.ARRIVAL, lobby._arrival(visit, issued, wire, record)),
                 lobby.stream.append(PushKind.WAITING_CHANGED, _waiting(lobby)),

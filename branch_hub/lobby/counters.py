@@ -62,6 +62,7 @@ class Counters:
         self.voice = voice
         self._on_change = on_change
         self._counters = {c.id: c for c in config.counters}
+        self.sms_notice: Callable[[], int] | None = None  # texts near the front, when on
 
     def _actor(self, caller: RequestContext) -> Actor:
         return Actor(caller.staff_id, str(caller.device_id))
@@ -136,6 +137,8 @@ class Counters:
 
         def work(scope: ActionScope) -> CounterTicket:
             outcome = op()
+            if outcome.events and self.sms_notice is not None:
+                self.sms_notice()  # positions moved: texts are asked for in the same commit
             self._push(scope, outcome, voices)
             if outcome.events:  # the display's and tablets' counts change with the queue
                 scope.event(EventKind.WAITING_CHANGED, waiting_snapshot(self.queue))

@@ -132,6 +132,7 @@ def _commit(
     lobby.visits.replace(known)
     wire = ticket_wire(lobby.config, moved, queue.estimate(moved.id))
     record = customer.record
+    lobby.watch_sms(moved, record)
     arrival: dict[str, Any] = lobby._arrival(known, moved, wire, record)
     scope.event(EventKind.ARRIVAL, arrival | {"identified": True})
     scope.event(EventKind.WAITING_CHANGED, waiting_snapshot(queue))

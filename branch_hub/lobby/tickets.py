@@ -101,6 +101,7 @@ class KioskTickets:
     zone: ZoneInfo
     device_conditions: dict[tuple[str, str], str]  # (station, device) -> what is wrong now
     guest_pass: Callable[[Ticket], str] | None = None  # a new pass's link, when phones may look
+    sms_watch: Callable[[Ticket, dict[str, Any] | None], None] | None = None  # texts, if on
 
     async def alert(self, station: str, device: str, condition: str, cleared: bool = False) -> None:
         """Push a device_alert event and tell the station's kiosk."""
@@ -207,6 +208,7 @@ class KioskTickets:
             visit = self._visit_of(issued, visit_id, station, customer, tier, by)
             self.visits.add(visit)
             record = customer.record if customer else None
+            self.watch_sms(issued, record)
             events = [
                 self.stream.append(PushKind.ARRIVAL, self._arrival(visit, issued, wire, record)),
                 self.stream.append(PushKind.WAITING_CHANGED, waiting_snapshot(self.queue)),
@@ -214,6 +216,11 @@ class KioskTickets:
             events += self._alert_manager(visit, wire, record)
             shown = self._with_pass(issued, wire)  # not in the events: staff need no pass
         return issued, shown, events
+
+    def watch_sms(self, ticket: Ticket, record: dict[str, Any] | None) -> None:
+        """In the ticket's transaction: watch it for a text if its customer agreed to texts."""
+        if self.sms_watch is not None:
+            self.sms_watch(ticket, record)
 
     def _with_pass(self, ticket: Ticket, wire: TicketShown) -> TicketShown:
         """The ticket as the kiosk shows and prints it: its QR a new guest pass, if any (db)."""

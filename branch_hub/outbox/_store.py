@@ -41,7 +41,11 @@ KINDS: dict[str, frozenset[str]] = {
     "product_view": frozenset(
         {"customer_id", "staff_id", "product_code", "mode", "visit_id", "at"}
     ),
+    # The hub asks HQ's SMS platform to text a waiting customer: never a phone number or name.
+    "sms_request": frozenset({"customer_id", "ticket", "ahead", "service", "at"}),
 }
+# Kinds the hub writes by itself, with no staff member behind them.
+HUB_KINDS = frozenset({"sms_request"})
 FIELDS = frozenset().union(*KINDS.values())
 OUTCOMES = frozenset(LeadOutcome)
 REASONS = frozenset(DeclineReason)
@@ -108,6 +112,8 @@ def _clean_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
     if allowed is None:
         raise OutboxError(f"unknown outbox kind {kind!r} (expected one of {sorted(KINDS)})")
     out = {k: v for k, v in payload.items() if k in allowed and v is not None}
+    if kind in HUB_KINDS:
+        return _clean_hub_payload(kind, out)
     if not isinstance(out.get("staff_id"), str) or not out["staff_id"]:
         raise OutboxError(f"a {kind} event needs the staff_id of who recorded it")
     if kind == "lead_outcome":
@@ -124,6 +130,20 @@ def _clean_payload(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         raise OutboxError(f"a hand-off note is text of at most {MAX_NOTE} characters")
     for key, value in out.items():
         if key != "note" and not isinstance(value, str):
+            raise OutboxError(f"field {key!r} must be text")
+    return out
+
+
+def _clean_hub_payload(kind: str, out: dict[str, Any]) -> dict[str, Any]:
+    """An `sms_request`: every field present, `ahead` a count, the rest text."""
+    missing = sorted(KINDS[kind] - {"at"} - set(out))
+    if missing:
+        raise OutboxError(f"a {kind} event needs {', '.join(missing)}")
+    ahead = out["ahead"]
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 0:
+        raise OutboxError("ahead must be a count of people (0 or more)")
+    for key, value in out.items():
+        if key != "ahead" and (not isinstance(value, str) or not value):
             raise OutboxError(f"field {key!r} must be text")
     return out
 

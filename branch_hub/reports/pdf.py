@@ -1,47 +1,43 @@
 """The branch report as A4 PDF pages for printing or mailing (reportlab, Chinese font embedded).
 
-Page one: title, headline figures and the charts (vector graphics); page two: the tables; page
-three: the per-staff table, only when the report carries one (the branch manager's). Blocking:
-call it in a worker thread.
+Page one: title, headline figures and the charts (vector graphics); page two: the tables and the
+appointments (branch_hub/reports/pdf_appointments.py); page three: the per-staff table, only when
+the report carries one (the branch manager's). Blocking: call it in a worker thread.
 """
 
 from __future__ import annotations
 
 import io
-import os
 from collections.abc import Mapping, Sequence
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
-from reportlab.graphics.shapes import Drawing, Line, String
+from reportlab.graphics.shapes import Drawing, Line
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from reportlab.platypus.flowables import Flowable
 
+from branch_hub.reports.pdf_appointments import appointment_section
+from branch_hub.reports.pdf_parts import (
+    ACCENT,
+    FONT_CANDIDATES,
+    INK,
+    SOFT,
+    TARGET,
+    WIDTH,
+    ReportFontMissing,
+)
+from branch_hub.reports.pdf_parts import axes as _axes
+from branch_hub.reports.pdf_parts import caption as _caption
+from branch_hub.reports.pdf_parts import font as _font
+from branch_hub.reports.pdf_parts import share as _share
+from branch_hub.reports.pdf_parts import table as _table
+
 __all__ = ["FONT_CANDIDATES", "ReportFontMissing", "report_pdf"]
 
-# TrueType-outline CJK fonts only: reportlab cannot embed the CFF outlines of Noto Sans CJK.
-FONT_CANDIDATES = (
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
-)
-FONT = "BranchReportCJK"
-WIDTH = A4[0] - 36 * mm
-INK, SOFT, ACCENT, TARGET = (
-    colors.HexColor("#1f2933"),
-    colors.HexColor("#9aa5b1"),
-    colors.HexColor("#1565c0"),
-    colors.HexColor("#c62828"),
-)
 PERIOD_ZH = {"day": "日报", "week": "周报", "month": "月报"}
 WORDS_ZH = {
     "walk_in": "未识别客户",
@@ -59,21 +55,6 @@ WORDS_ZH = {
 }
 
 
-class ReportFontMissing(RuntimeError):
-    """No TrueType CJK font on the machine: the PDF would print boxes instead of Chinese."""
-
-
-@cache
-def _font() -> str:
-    """Register the first CJK font found ($REPORT_FONT first) and return its name."""
-    chosen = os.environ.get("REPORT_FONT")
-    for candidate in (chosen, *FONT_CANDIDATES) if chosen else FONT_CANDIDATES:
-        if Path(candidate).is_file():
-            pdfmetrics.registerFont(TTFont(FONT, candidate, subfontIndex=0))
-            return FONT
-    raise ReportFontMissing("no TrueType CJK font: install fonts-wqy-microhei")
-
-
 def _styles() -> dict[str, ParagraphStyle]:
     font = _font()
     return {
@@ -84,10 +65,6 @@ def _styles() -> dict[str, ParagraphStyle]:
         ),
         "cell": ParagraphStyle("cell", fontName=font, fontSize=8.5, leading=11),
     }
-
-
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
 
 
 def _minutes(seconds: float | None) -> str:
@@ -133,19 +110,6 @@ def _headline(body: Mapping[str, Any]) -> Table:
         )
     )
     return table
-
-
-def _axes(chart: VerticalBarChart | HorizontalBarChart, font: str) -> None:
-    for axis in (chart.categoryAxis, chart.valueAxis):
-        axis.labels.fontName = font
-        axis.labels.fontSize = 7
-        axis.strokeColor = SOFT
-    chart.valueAxis.gridStrokeColor = colors.HexColor("#e4e7eb")
-    chart.valueAxis.visibleGrid = True
-
-
-def _caption(drawing: Drawing, text: str, font: str) -> None:
-    drawing.add(String(0, drawing.height - 10, text, fontName=font, fontSize=10, fillColor=INK))
 
 
 def _arrivals_chart(body: Mapping[str, Any]) -> Drawing:
@@ -225,28 +189,6 @@ def _conversion_chart(body: Mapping[str, Any], zh: Mapping[str, str]) -> Drawing
     return drawing
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[Any]], widths: Sequence[float]) -> Table:
-    body = [list(header), *([str(c) for c in row] for row in rows)]
-    if not rows:
-        body.append(["（无）", *[""] * (len(header) - 1)])
-    table = Table(body, colWidths=[WIDTH * w for w in widths], repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), _font(), 8, 10),
-                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e3f2fd")),
-                ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#f5f7fa")]),
-                ("ALIGN", (1, 0), (-1, -1), "RIGHT"),
-                ("LINEBELOW", (0, 0), (-1, 0), 0.6, SOFT),
-                ("BOX", (0, 0), (-1, -1), 0.4, SOFT),
-            ]
-        )
-    )
-    return table
-
-
 _NO_LEADS = {"presented": 0, "accepted": 0, "confirmed": 0, "declined": 0, "conversion": None}
 
 
@@ -292,6 +234,7 @@ def _tables(
     return [
         Paragraph("等候时间与目标", st["h2"]),
         _table(("客户等级", "叫号", "中位数", "90% 分位", "目标", "超时"), waits, _six),
+        *appointment_section(body, st),
         Paragraph("客户婉拒原因", st["h2"]),
         _table(("原因", "次数"), [(zh.get(k, k), n) for k, n in reasons], (0.7, 0.3)),
         Paragraph("各产品营销结果与演示模式展示", st["h2"]),

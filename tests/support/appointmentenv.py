@@ -13,12 +13,20 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from branch_hub.config import WEEKDAYS, BranchConfig, OpeningHours
 from sync.publisher import publish
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
 from tests.support.lobbyenv import BRANCH, BuiltCache
 
 ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def open_all_day(config: BranchConfig) -> BranchConfig:
+    """The config with the branch open 00:00-24:00 every day (tests that book by the real clock)."""
+    hours = OpeningHours(**dict.fromkeys(WEEKDAYS, "00:00-24:00"))
+    branch = config.branch.model_copy(update={"opening_hours": hours})
+    return config.model_copy(update={"branch": branch})
 
 
 def local_now() -> datetime:

@@ -1,7 +1,8 @@
 """The real hub (server + lobby + queue + cache) with a simulated kiosk station, on a thread.
 
 Station K1 reads bank cards through pcscd + vpcd (virtual cards from drivers.sim.card) and has
-the pty ticket printer simulator (sim://); the
+the pty ticket printer simulator (sim://), and the ID card and stripe reader simulators when the
+config asks for them; the
 customer cache is built from synthetic HQ data by the real publisher and puller.
 """
 
@@ -66,16 +67,19 @@ KIOSK_READER = "Virtual PCD 00 01"
 KIOSK_READER_PORT = 35964  # vpcd's port for reader 00 01
 
 
-def kiosk_config(card_reader: str = f"pcsc://{KIOSK_READER}") -> BranchConfig:
-    """The sample branch with station K1: vpcd card reader and pty printer."""
+def kiosk_config(
+    card_reader: str = f"pcsc://{KIOSK_READER}", id_reader: str = "none", magstripe: str = "none"
+) -> BranchConfig:
+    """The sample branch with station K1: vpcd card reader and pty printer; the ID reader
+    (`sim://idreader`) and stripe reader (`sim://magstripe`) when asked for."""
     text = (resources.files("branch_hub") / "sample_branch.toml").read_text("utf-8")
     data = tomllib.loads(text)
     data["stations"] = [
         {
             "id": "K1",
             "card_reader": card_reader,
-            "id_reader": "none",  # not used here; see the report about its stop order
-            "magstripe": "none",
+            "id_reader": id_reader,
+            "magstripe": magstripe,
             "printer": "sim://printer",
         }
     ]
@@ -119,7 +123,7 @@ class RealKioskHub(LoopThreadServer):
         return self.running.hub.lobby
 
     def sim(self, name: str) -> Any:
-        """A simulator of station K1 ('idreader' or 'printer')."""
+        """A simulator of station K1 ('idreader', 'magstripe' or 'printer')."""
         return self.lobby.stations["K1"].sims[name]
 
     async def _start(self) -> None:

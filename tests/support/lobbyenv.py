@@ -6,7 +6,7 @@ import contextlib
 import shutil
 import ssl
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,8 +49,14 @@ class BuiltCache:
     customers: list[dict[str, Any]]
 
 
-def build_cache(root: Path, customers: int = 200, seed: int = 5) -> BuiltCache:
-    """Synthesise, publish and pull a customer cache for the sample branch."""
+def build_cache(
+    root: Path,
+    customers: int = 200,
+    seed: int = 5,
+    tweak: Callable[[dict[str, Any]], None] | None = None,
+) -> BuiltCache:
+    """Synthesise, publish and pull a customer cache for the sample branch (`tweak` edits each
+    synthetic customer before the publish)."""
     export = root / "export.jsonl"
     write_export_file(
         SynthOptions(customers=customers, seed=seed, region_code="110105", as_of=date.today()),
@@ -58,6 +64,11 @@ def build_cache(root: Path, customers: int = 200, seed: int = 5) -> BuiltCache:
         workers=1,
         progress=False,
     )
+    if tweak is not None:
+        edited = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+        for customer in edited:
+            tweak(customer)
+        export.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in edited))
     hq, hub = Ed25519PrivateKey.generate(), X25519PrivateKey.generate()
     publish(export, hub.public_key(), hq, root / "pub", BRANCH, workers=1, progress=False)
     cache = root / "cache"
