@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.bytecode import share_bytecode
+
 BIN = Path(sys.executable).parent
+
+share_bytecode()
 
 
 @pytest.fixture(scope="session")
