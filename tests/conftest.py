@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.bytecode import share_bytecode
+from tests.support.bytecode import compile_checkout
 
 BIN = Path(sys.executable).parent
 
-share_bytecode()
+compile_checkout()
 
 
 @pytest.fixture(scope="session")
