@@ -21,7 +21,6 @@ from branch_hub.config import (
     split_listen,
 )
 from branch_hub.diskreserve import MB, free_bytes
-from branch_hub.service import ensure_dev_pki, serve
 
 __all__ = ["main"]
 
@@ -124,6 +123,8 @@ def _run(argv: list[str] | None) -> int:
         print(f"branch-hub: error: --listen: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.dev and not args.check:
+        from branch_hub.service import ensure_dev_pki
+
         ensure_dev_pki(resolve_data_dir(config, args.config) / "pki", config.branch.id)
     # The same checks as --check, so a bad URL or key stops the hub here, not mid-start.
     problems = startup_problems(config, args.config)
@@ -138,6 +139,9 @@ def _run(argv: list[str] | None) -> int:
     configure_logging()  # journal lines under systemd, time-stamped lines elsewhere
     # A folder an older version (or another umask) left readable to all is closed at start.
     make_private(resolve_data_dir(config, args.config))
+    # The service pulls in the whole HTTP stack; --check, --help and the reference do not need it.
+    from branch_hub.service import serve
+
     try:
         asyncio.run(serve(config, args.config, args.listen))
     except OSError as exc:

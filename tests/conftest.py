@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.bytecode import compile_checkout
+
 BIN = Path(sys.executable).parent
+
+compile_checkout()
 
 
 @pytest.fixture(scope="session")
