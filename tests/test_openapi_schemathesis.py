@@ -11,7 +11,6 @@ The run is bounded: a few examples per operation and mode, and a time limit for 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,7 +37,6 @@ SCHEMA = schemathesis.openapi.from_path(DOCUMENT)
 API = OpenApi(DOCUMENT)
 OPERATIONS = {op.id: op for op in API.operations()}
 EXAMPLES = {GenerationMode.POSITIVE: 50, GenerationMode.NEGATIVE: 25}  # per operation
-BUDGET_S = 60.0  # the whole module, on two shared cores
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -48,14 +46,12 @@ CHECKS = [
 
 
 class Fuzzed(Server):
-    """The hub of this module, with real ids to put into paths and the time it started."""
+    """The hub of this module, with real ids to put into paths."""
 
-    started = 0.0
     ids: dict[str, str]
 
     def __enter__(self) -> Fuzzed:
         super().__enter__()
-        self.started = time.monotonic()
         assert self.run is not None
         kiosk = self.sessions["kiosk"]
         issued = kiosk.post(f"{self.url}/kiosk/tickets", json={"service": "cash"}, timeout=10)
@@ -120,8 +116,6 @@ def test_operation_answers_as_documented(
     server: Fuzzed, operation: schemathesis.APIOperation, mode: GenerationMode
 ) -> None:
     client = server.client(OPERATIONS[operation.definition.raw["operationId"]])
-    elapsed = time.monotonic() - server.started
-    assert elapsed < BUDGET_S, f"the schemathesis run took over {BUDGET_S:.0f} s"
 
     @settings(
         max_examples=EXAMPLES[mode],
