@@ -2,15 +2,16 @@
 screen is up and hands the first text it reads to the controller.
 
 Frames come from a `FrameSource` (`branch_hub.client.qr_frames`, the decoder the tablet uses
-too): Kivy's camera 0 on the kiosk, any callable in tests. Without zbar or a camera the flow is
-told so at start and the scan buttons never show.
+too): Kivy's camera 0 where Kivy has a camera provider, any callable in tests. The kiosk as
+packaged has no provider (no OpenCV or GStreamer in its venv), so there zbar's own `zbarcam`
+reads the video device instead (`kiosk.zbarcam`) and the screen shows the viewfinder outline.
+Without zbar or a camera the flow is told so at start and the scan buttons never show.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from kivy.clock import Clock
@@ -24,19 +25,36 @@ from branch_hub.client.qr_frames import (
     decode_frame,
     decoder_available,
 )
+from kiosk.zbarcam import ZbarcamReader, video_device, zbarcam_path
 
-__all__ = ["SCAN_INTERVAL_S", "CameraLook", "camera_available", "open_camera"]
+__all__ = [
+    "SCAN_INTERVAL_S",
+    "CameraLook",
+    "camera_available",
+    "kivy_camera_provider",
+    "open_camera",
+    "open_zbarcam",
+]
 
 log = logging.getLogger("kiosk.camera")
 
 SCAN_INTERVAL_S = 0.3
 
 
+def kivy_camera_provider() -> bool:
+    """Whether Kivy found a camera provider (OpenCV or GStreamer) in this environment."""
+    from kivy.core.camera import Camera
+
+    return Camera is not None
+
+
 def camera_available(frames: FrameSource | None) -> bool:
-    """zbar loads, and a frame source is given or the machine has a video device."""
+    """zbar loads, and a frame source is given or a video device and a way to read it."""
     if not decoder_available():
         return False
-    return frames is not None or any(Path("/dev").glob("video*"))
+    if frames is not None:
+        return True
+    return video_device() is not None and (kivy_camera_provider() or zbarcam_path() is not None)
 
 
 def open_camera() -> Any | None:
@@ -51,8 +69,20 @@ def open_camera() -> Any | None:
     return camera if camera._camera is not None else None
 
 
+def open_zbarcam(deliver: Callable[[str], None]) -> ZbarcamReader | None:
+    """`zbarcam` reading the first video device, or None when either is missing or it fails."""
+    program, device = zbarcam_path(), video_device()
+    if program is None or device is None:
+        return None
+    try:
+        return ZbarcamReader(program, device, deliver)
+    except OSError as exc:
+        log.warning("zbarcam cannot be started: %s", exc)
+        return None
+
+
 class _Viewfinder(Widget):  # type: ignore[misc]
-    """Where the picture would be when there is no preview (tests): a gold square outline."""
+    """Where the picture would be when there is no preview (zbarcam, tests): a gold outline."""
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
@@ -68,14 +98,32 @@ class _Viewfinder(Widget):  # type: ignore[misc]
 
 
 class CameraLook:
-    """One opening of the camera: frames decoded on the clock, each new text to `on_text`."""
+    """One opening of the camera: each text it reads goes to `on_text` on Kivy's clock.
+
+    Frames (a test's source, or Kivy's camera) are decoded every SCAN_INTERVAL_S; without a Kivy
+    camera, `zbarcam` runs for as long as this look and its lines arrive through the clock.
+    """
 
     def __init__(self, frames: FrameSource | None, on_text: Callable[[str], None]) -> None:
-        self.camera = open_camera() if frames is None else None
+        self.on_text = on_text
+        self.looking = True
+        self.camera: Any | None = None
+        self.reader: ZbarcamReader | None = None
+        if frames is None:
+            self.camera = open_camera() if kivy_camera_provider() else None
+            if self.camera is None:
+                self.reader = open_zbarcam(self._heard)
         self.frames = frames or (camera_frames(self.camera) if self.camera is not None else None)
         self.preview: Widget = self.camera if self.camera is not None else _Viewfinder()
-        self.on_text = on_text
         self._event = Clock.schedule_interval(self.look, SCAN_INTERVAL_S)
+
+    def _heard(self, text: str) -> None:
+        """A code from zbarcam's reading thread: handed on in Kivy's thread, if still looking."""
+        Clock.schedule_once(lambda _dt: self._hand_on(text))
+
+    def _hand_on(self, text: str) -> None:
+        if self.looking:
+            self.on_text(text)
 
     def look(self, _dt: float = 0.0) -> bool:
         """Decode the current frame; hand on the first text it holds (False ends the schedule)."""
@@ -99,8 +147,11 @@ class CameraLook:
         return True
 
     def stop(self) -> None:
-        """Stop looking and release the camera."""
+        """Stop looking and release the camera (zbarcam ends before this returns)."""
+        self.looking = False
         self._event.cancel()
+        if self.reader is not None:
+            self.reader.stop()
         if self.camera is not None:
             self.camera.play = False
         if self.preview.parent is not None:
