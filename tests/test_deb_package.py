@@ -18,7 +18,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DEB_DIR = ROOT / "packaging" / "deb"
 COMMANDS = ("branch-hub", "branch-provision", "branch-sync", "branch-kiosk", "branch-display")
 # What the hub and the kiosk need at run time, from the `run` script's APT list.
-RUNTIME = ("pcscd", "espeak-ng", "sox", "libnss3-tools", "libmtdev1", "fonts-wqy-microhei")
+RUNTIME = (
+    "pcscd",
+    "espeak-ng",
+    "sox",
+    "libnss3-tools",
+    "libmtdev1",
+    "zbar-tools",
+    "fonts-wqy-microhei",
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="no dpkg-deb")
 

@@ -42,6 +42,9 @@ def test_units_are_hardened(unit: Path) -> None:
         assert d["Restart"] == ["on-failure"]
         assert d["ReadWritePaths"], "the data dir must be writable under ProtectSystem=strict"
         assert d["DevicePolicy"] == ["closed"]
+    if unit.name == "branch-kiosk.service":  # the camera, opened by zbarcam as the kiosk's user
+        assert "char-video4linux rw" in d["DeviceAllow"]
+        assert "video" in d["SupplementaryGroups"][0].split()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze")
