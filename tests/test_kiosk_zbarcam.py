@@ -10,6 +10,8 @@ from __future__ import annotations
 import itertools
 import os
 import queue
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -165,3 +167,20 @@ def test_when_the_camera_counts_as_available(
             kivy,
             on_path,
         )
+
+
+@pytest.mark.skipif(
+    shutil.which("zbarcam") is None, reason="no zbarcam (./run installs zbar-tools)"
+)
+def test_the_real_zbarcam_takes_the_options(tmp_path: Path) -> None:
+    missing = tmp_path / "video0"
+    done = subprocess.run(
+        zbarcam.zbarcam_command(str(shutil.which("zbarcam")), missing),
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "unknown option" not in done.stderr
+    assert f"opening video device '{missing}'" in done.stderr, done.stderr
