@@ -30,6 +30,7 @@ from branch_demo.day_client import Hub
 from branch_demo.day_drills import PEAK_HOUR, Drills
 from branch_demo.day_report import DayOptions, HubSeen, Record, lost_cause, report, write_record
 from branch_demo.site import COUNTERS, SERVICES, BranchSite, SiteOptions
+from branch_demo.site_files import READING_S
 
 __all__ = ["DayOptions", "main", "run_day"]
 
@@ -38,7 +39,6 @@ SERVICE_MIX = [("cash", 0.55), ("account", 0.25), ("wealth", 0.1), ("loan", 0.1)
 TYPICAL = {code: minutes for code, _, _, _, minutes in SERVICES}
 SERVES = {cid: set(services) for cid, _, services in COUNTERS}
 RETRY_S = 60.0  # real seconds a client keeps retrying while the hub restarts
-READING_S = 15.0  # the kiosk's reading screen (kiosk.flow.Timeouts.reading), real seconds
 
 
 class Day(Drills):

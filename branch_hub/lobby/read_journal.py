@@ -97,6 +97,7 @@ class ReadJournal:
             if read is not None and 0 <= read.age_s < max_age_s:
                 young.append(read)
             else:
+                log.info("an unfinished read at %s is dropped: %.2f s old", station, now - taken_at)
                 self.finish(station, read_id)
         return young
 
