@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,7 @@ class Lobby(KioskTickets):
         self.reads = reads  # unfinished reads, completed after a restart
         self.sessions.on_forget = self._forget_read
         self._journal = ThreadPoolExecutor(1, thread_name_prefix="read-journal")
+        self._forgetting: dict[str, Future[None]] = {}  # station -> its last row's deletion
         self.stations = {
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
         }
@@ -169,7 +170,13 @@ class Lobby(KioskTickets):
     def _forget(self, station: str, read_id: str | None) -> None:
         """Forget a finished read from any thread, never waiting (the journal's own thread)."""
         if self.reads is not None and read_id is not None:
-            self._journal.submit(self._finish_quietly, station, read_id)
+            self._forgetting[station] = self._journal.submit(self._finish_quietly, station, read_id)
+
+    async def reads_forgotten(self, station: str) -> None:
+        """Wait until the station's finished read is deleted (before the kiosk hears it ended)."""
+        pending = self._forgetting.pop(station, None)
+        if pending is not None:
+            await asyncio.wrap_future(pending)
 
     def _finish_quietly(self, station: str, read_id: str) -> None:
         try:
