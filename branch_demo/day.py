@@ -27,22 +27,21 @@ from typing import Any
 import aiohttp
 
 from branch_demo.day_client import Hub
-from branch_demo.day_report import DayOptions, HubSeen, Record, report, write_record
-from branch_demo.day_staff import StaffSide
+from branch_demo.day_drills import PEAK_HOUR, Drills
+from branch_demo.day_report import DayOptions, HubSeen, Record, lost_cause, report, write_record
 from branch_demo.site import COUNTERS, SERVICES, BranchSite, SiteOptions
+from branch_demo.site_files import READING_S
 
 __all__ = ["DayOptions", "main", "run_day"]
 
 PEAK_PER_HOUR = 300.0
-PEAK_HOUR = 10.5
 SERVICE_MIX = [("cash", 0.55), ("account", 0.25), ("wealth", 0.1), ("loan", 0.1)]
 TYPICAL = {code: minutes for code, _, _, _, minutes in SERVICES}
 SERVES = {cid: set(services) for cid, _, services in COUNTERS}
 RETRY_S = 60.0  # real seconds a client keeps retrying while the hub restarts
-READING_S = 15.0  # the kiosk's reading screen (kiosk.flow.Timeouts.reading), real seconds
 
 
-class Day(StaffSide):
+class Day(Drills):
     """One simulated day."""
 
     def __init__(self, site: BranchSite, opts: DayOptions) -> None:
@@ -113,7 +112,9 @@ class Day(StaffSide):
                 from drivers.sim.magstripe import card_swipe
 
                 station.msr.swipe(card_swipe(card["pan"], card["expiry"]))
+            read_at = time.monotonic()
             session = await self._await_session(hub)
+            session_at = time.monotonic()
             rec.read_ms.append((time.perf_counter() - at_kiosk) * 1000)
             if session is None:
                 rec.read_fallback_walk_in += 1
@@ -127,6 +128,8 @@ class Day(StaffSide):
             )
             if not (recognised and kept):
                 rec.reads_walk_in += 1  # every read customer is known: a restart lost this one
+                device = "id_card" if use_id else "stripe"
+                rec.lost[lost_cause(rec.kills, device, read_at, session_at, session)] += 1
             if use_id:
                 station.idreader.remove()
             await hub.call("POST", "/api/v1/kiosk/session/end")
@@ -199,60 +202,6 @@ class Day(StaffSide):
         if not body["print"]["ok"]:
             rec.print_failed += 1
         return kept
-
-    # -- drills -------------------------------------------------------------------------
-    async def drills(self) -> None:
-        """kill -9 restarts at random moments, the WAN outage, the delta at the peak."""
-        end = self.opts.hours * 60.0
-        plan: list[tuple[float, str]] = [
-            (self.rng.uniform(0.1, 0.9) * end, "restart") for _ in range(self.opts.restarts)
-        ]
-        if self.opts.outage_min > 0:
-            start = self.rng.uniform(0.1, 0.5) * end
-            plan += [(start, "wan_down"), (start + min(self.opts.outage_min, end * 0.4), "wan_up")]
-        if self.opts.delta:
-            peak = (PEAK_HOUR - self.start_hour) * 60.0
-            plan.append((min(max(peak, 0.2 * end), 0.6 * end), "delta"))
-        loop = asyncio.get_running_loop()
-        for at, what in sorted(plan):
-            await self.sleep_sim(at - self.sim_min())
-            entry: dict[str, Any] = {"what": what, "at_sim_min": round(self.sim_min(), 1)}
-            started = time.monotonic()
-            if what == "restart":
-                await loop.run_in_executor(None, self.site.restart_hub)
-                entry["back_after_s"] = round(time.monotonic() - started, 2)
-            elif what == "wan_down":
-                await loop.run_in_executor(None, self.site.stop_collector)
-            elif what == "wan_up":
-                await loop.run_in_executor(None, self.site.start_collector)
-            elif what == "delta":
-                new = await loop.run_in_executor(None, self.site.publish_delta)
-                entry["published_s"] = round(time.monotonic() - started, 2)
-                self._delta_wait = asyncio.create_task(self._delta_applied(entry, new))
-            self.rec.drills.append(entry)
-
-    async def _delta_applied(self, entry: dict[str, Any], new: list[dict[str, Any]]) -> None:
-        entry["applied_after_s"] = await self._wait_cache_sequence(len(self.site.published))
-        self.rec.delta_customers = new
-
-    async def _wait_cache_sequence(self, want: int) -> float | None:
-        started = time.monotonic()
-        hub = self.tablets[0]
-        while time.monotonic() - started < 120:
-            try:
-                status, body = await hub.call("GET", "/api/v1/health")
-                if status == 200 and int((body.get("cache") or {}).get("sequence") or 0) >= want:
-                    return round(time.monotonic() - started, 2)
-            except (aiohttp.ClientError, TimeoutError):
-                pass
-            await asyncio.sleep(0.5)
-        return None
-
-    async def rss(self) -> None:
-        """Sample the hub's peak RSS."""
-        while not self.stop.is_set():
-            self.site.sample_rss()
-            await asyncio.sleep(1.0)
 
     # -- run ----------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:

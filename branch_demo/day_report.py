@@ -45,6 +45,8 @@ class Record:
     recognised: int = 0
     read_fallback_walk_in: int = 0
     reads_walk_in: int = 0  # reads of known customers that ended in a walk-in ticket
+    lost: Tally[str] = field(default_factory=Tally)  # those by device, hub death and outcome
+    kills: list[float] = field(default_factory=list)  # monotonic times of the kill -9s
     print_failed: int = 0
     printer_faults_injected: int = 0
     briefs_ms: list[float] = field(default_factory=list)
@@ -112,9 +114,30 @@ def _tickets(rec: Record, hub: HubSeen) -> dict[str, Any]:
         "recognised": rec.recognised,
         "read_fallback_walk_in": rec.read_fallback_walk_in,
         "walk_ins_caused_by_restarts": rec.reads_walk_in,
+        "walk_ins_by_cause": dict(sorted(rec.lost.items())),
         "printer_faults_injected": rec.printer_faults_injected,
         "tickets_print_failed": rec.print_failed,
     }
+
+
+def lost_cause(
+    kills: list[float], device: str, read_at: float, session_at: float, session: Any
+) -> str:
+    """Why a known customer's read ended as a walk-in: device/when the hub died/what came."""
+    if session is None:
+        came = "no_session"
+    elif session.get("state") != "recognised":
+        came = f"session_{session.get('state')}"
+    else:
+        came = "session_lost_before_ticket"
+    after = [k for k in kills if k >= read_at - 3.0]  # a hub still coming back counts too
+    if not after:
+        died = "no_restart"
+    elif after[0] < read_at:
+        died = "hub_down_at_read"
+    else:
+        died = "died_before_session" if after[0] < session_at else "died_after_session"
+    return f"{device}/{died}/{came}"
 
 
 def _flow(rec: Record, hub: HubSeen) -> dict[str, Any]:

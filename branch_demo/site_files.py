@@ -17,10 +17,20 @@ from branch_hub.pki import issue_client_cert, issue_server_cert, make_ca, write_
 from branch_hub.security.devices import DeviceRegistry
 from branch_hub.security.staff import StaffStore
 
-__all__ = ["BRANCH", "COUNTERS", "PIN", "RELATIONSHIP_MANAGERS", "SERVICES", "HubToml", "enrol"]
+__all__ = [
+    "BRANCH",
+    "COUNTERS",
+    "PIN",
+    "READING_S",
+    "RELATIONSHIP_MANAGERS",
+    "SERVICES",
+    "HubToml",
+    "enrol",
+]
 
 BRANCH = "BJ-CY-0105"
 PIN = "246810"
+READING_S = 15.0  # the kiosk's reading screen (kiosk.flow.Timeouts.reading), real seconds
 # The synthetic export names relationship managers RM0001-RM0059 (sync/synth.py); the first five
 # work at this branch, so their customers' arrivals alert them and the picker offers them first.
 RELATIONSHIP_MANAGERS = (
@@ -141,7 +151,9 @@ class HubToml:
             "[hub]",
             'listen = "127.0.0.1:0"',
             'data_dir = "var"',
-            f"kiosk_session_timeout_s = {max(1.0, 90 / self.speed):.3f}",
+            # Not below the kiosk's own wait: a restart takes real seconds at any speed, and a
+            # session (or an unfinished read) must outlast it as 60 s does in a branch.
+            f"kiosk_session_timeout_s = {max(READING_S, 90 / self.speed):.3f}",
             # A simulated minute passes in a real second: the devices write that much faster.
             f"write_limit_scale = {max(1.0, self.speed):.3f}",
             "[hq]",

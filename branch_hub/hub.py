@@ -40,6 +40,7 @@ from branch_hub.lobby.guest import GuestPasses
 from branch_hub.lobby.handoffdesk import HandoffDesk
 from branch_hub.lobby.kiosk_scan import KioskScan
 from branch_hub.lobby.product_views import ProductViewDesk
+from branch_hub.lobby.read_journal import ReadJournal
 from branch_hub.lobby.records import AnsweredRequests, AuditRelay, PendingAudits
 from branch_hub.lobby.sms import SmsNotices
 from branch_hub.lobby.staffdesk import StaffDesk
@@ -123,6 +124,8 @@ class Hub:
         self.views = ProductViewDesk(self.desk, self.db, self.catalogue.facts)
         self.timeline = Timeline(self.lobby, self.desk.actions, self.security.staff.directory)
         self.lobby.appointments = desk = _appointment_desk(self)
+        key = load_or_create_key(self.data_dir / "atrest.key")
+        self.lobby.reads = ReadJournal(self.db, AtRestCipher(key))  # reads survive a restart
         self.reports = _report_desk(self)
         self.guest = GuestPasses(self.db, self.config, self.lobby.queue, self._business_day)
         if self.config.guest.enabled:

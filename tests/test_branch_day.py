@@ -31,6 +31,8 @@ def test_short_branch_day_loses_nothing(tmp_path: Path) -> None:
     assert result["outcomes_received_at_hq"] == result["outcomes_created"]
     assert result["outcomes_duplicated_at_hq"] == 0
     assert result["hub_restarts"] == 1
+    # Every read customer is known: a walk-in after a read is named by device and hub death.
+    assert sum(result["walk_ins_by_cause"].values()) == result["walk_ins_caused_by_restarts"]
     # HQ's catalogue was applied by the hub and the export's leads name its products in briefs.
     assert result["catalogue_sequence"] == 1
     assert result["catalogue_products"] == SiteOptions().catalogue_products

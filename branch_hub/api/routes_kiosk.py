@@ -51,7 +51,9 @@ async def session(request: web.Request) -> web.Response:
 async def end_session(request: web.Request) -> web.Response:
     """End (forget) the calling station's session."""
     station = require_kiosk(request)
-    ended = _lobby(request).sessions.end(station, "kiosk")
+    lobby = _lobby(request)
+    ended = lobby.sessions.end(station, "kiosk")
+    await lobby.reads_forgotten(station)  # gone from disk too: a restart cannot bring it back
     return web.json_response({"ended": ended})
 
 

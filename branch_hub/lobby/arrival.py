@@ -1,7 +1,8 @@
 """The arrival flow: device event -> identification -> kiosk session (tickets: tickets.py).
 
 card / passbook / ID read at station K1 (a driver thread)
-  -> Lobby.sink -> asyncio queue -> on_device_event          (never blocks a driver)
+  -> Lobby.sink: ReadJournal.take (sealed, committed)         (survives a restart)
+  -> asyncio queue -> on_device_event                         (never waits for the lobby)
   -> CustomerCache.identify in the one lookup thread          (unknown -> walk-in)
   -> KioskSessions.start(K1, recognised | walk_in)            (kiosk.session to K1's kiosk)
 POST /kiosk/tickets {service, session_id}
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.handoffs import HandoffBook
+from branch_hub.lobby.read_journal import ReadJournal, read_identifier
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.tickets import KioskTickets
 from branch_hub.lobby.visits import Visit, VisitStore
@@ -35,7 +37,7 @@ from branch_hub.queue import (
 )
 from branch_hub.security.audit import AuditSink, NullAudit
 from branch_hub.stream import EventStream
-from branch_hub.vocabulary import IdentifiedBy, KioskMessage, SessionState
+from branch_hub.vocabulary import KioskMessage, SessionState
 from drivers.events import DeviceEvent, EventKind
 from sync.cache import Customer, CustomerCache
 
@@ -72,6 +74,7 @@ class Lobby(KioskTickets):
         sim_dir: Path,
         audit: AuditSink | None = None,
         poll_interval: float = 0.1,
+        reads: ReadJournal | None = None,
     ) -> None:
         self.stream = stream
         self.audit = audit or NullAudit()
@@ -83,6 +86,10 @@ class Lobby(KioskTickets):
         self.handoffs = HandoffBook(db)
         self._cache = cache
         self.sessions = KioskSessions(config.hub.kiosk_session_timeout_s)
+        self.reads = reads  # unfinished reads, completed after a restart
+        self.sessions.on_forget = self._forget_read
+        self._journal = ThreadPoolExecutor(1, thread_name_prefix="read-journal")
+        self._forgetting: dict[str, Future[None]] = {}  # station -> its last row's deletion
         self.stations = {
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
         }
@@ -90,7 +97,7 @@ class Lobby(KioskTickets):
         self.device_conditions = {}
         # One thread owns the cache connection: lookups are serialised and never block the loop.
         self._lookup = ThreadPoolExecutor(1, thread_name_prefix="cache-lookup")
-        self._events: asyncio.Queue[DeviceEvent] | None = None
+        self._events: asyncio.Queue[tuple[DeviceEvent, str | None]] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._consumer: asyncio.Task[None] | None = None
         self._cache_alerted = False
@@ -115,6 +122,7 @@ class Lobby(KioskTickets):
         self._loop = asyncio.get_running_loop()
         self._events = asyncio.Queue()
         self._consumer = asyncio.create_task(self._consume())
+        await self._complete_reads()  # before the devices: a card still there is read after
         for devices in self.stations.values():
             await self._loop.run_in_executor(None, devices.start, self.sink)
 
@@ -127,29 +135,90 @@ class Lobby(KioskTickets):
             self._consumer.cancel()
         self.sessions.close()
         self._lookup.shutdown(wait=False, cancel_futures=True)
+        await loop.run_in_executor(None, self._journal.shutdown)
+
+    async def _complete_reads(self) -> None:
+        """Finish the reads an earlier run took and did not finish (read_journal.py)."""
+        if self.reads is None:
+            return
+        loop = asyncio.get_running_loop()
+        timeout = self.sessions.timeout_s
+        try:
+            pending = await loop.run_in_executor(self._journal, self.reads.pending, timeout)
+        except Exception as exc:  # an unreadable journal must not stop the lobby
+            log.warning("unfinished reads cannot be read: %s", type(exc).__name__)
+            return
+        for read in pending:
+            if read.station not in self.stations:
+                self._forget(read.station, read.read_id)
+                continue
+            log.info("completing an unfinished read at %s (%.2f s old)", read.station, read.age_s)
+            lasts = timeout - read.age_s
+            await self.identify(
+                read.station,
+                read.kind,
+                read.value,
+                read.method,
+                read_id=read.read_id,
+                lasts_s=lasts,
+            )
+
+    def _forget_read(self, session: KioskSession) -> None:
+        """A session from a read ended without a ticket: its read is finished."""
+        self._forget(session.station, session.read_id)
+
+    def _forget(self, station: str, read_id: str | None) -> None:
+        """Forget a finished read from any thread, never waiting (the journal's own thread)."""
+        if self.reads is not None and read_id is not None:
+            self._forgetting[station] = self._journal.submit(self._finish_quietly, station, read_id)
+
+    async def reads_forgotten(self, station: str) -> None:
+        """Wait until the station's finished read is deleted (before the kiosk hears it ended)."""
+        pending = self._forgetting.pop(station, None)
+        if pending is not None:
+            await asyncio.wrap_future(pending)
+
+    def _finish_quietly(self, station: str, read_id: str) -> None:
+        try:
+            if self.reads is not None:
+                self.reads.finish(station, read_id)
+        except Exception as exc:  # the row then ages out at the next start
+            log.warning("a finished read at %s was not forgotten: %s", station, type(exc).__name__)
 
     def sink(self, event: DeviceEvent) -> None:
         """Take a device event from any thread (never blocks the driver)."""
         loop, queue = self._loop, self._events
         if loop is None or queue is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(queue.put_nowait, event)
+        read_id = self._keep_read(event)
+        loop.call_soon_threadsafe(queue.put_nowait, (event, read_id))
+
+    def _keep_read(self, event: DeviceEvent) -> str | None:
+        """Write an identifying read down, sealed, before acting on it (the device's thread)."""
+        read = read_identifier(event) if self.reads is not None else None
+        if read is None or self.reads is None:
+            return None
+        try:
+            return self.reads.take(event.station, *read)
+        except Exception as exc:  # the read goes on, only without protection from a restart
+            log.warning("a read at %s was not kept: %s", event.station, type(exc).__name__)
+            return None
 
     async def _consume(self) -> None:
         assert self._events is not None  # noqa: S101 (set in start)
         while True:
-            event = await self._events.get()
+            event, read_id = await self._events.get()
             try:
-                await self.on_device_event(event)
+                await self.on_device_event(event, read_id)
             except Exception:  # one bad event must not stop the lobby
                 log.exception(
                     "handling %s from %s/%s failed", event.kind, event.station, event.device
                 )
 
     # -- device events ----------------------------------------------------------------------
-    async def on_device_event(self, event: DeviceEvent) -> None:
-        """React to one device event of a station."""
-        from drivers.events import FailReason, IdCardRead, ReadFailure
+    async def on_device_event(self, event: DeviceEvent, read_id: str | None = None) -> None:
+        """React to one device event of a station (`read_id`: its row in the read journal)."""
+        from drivers.events import FailReason, ReadFailure
 
         station = event.station
         kind = event.kind
@@ -157,10 +226,10 @@ class Lobby(KioskTickets):
         if kind is EventKind.card_inserted:
             self.sessions.tell(station, KioskMessage.CARD_SENSED, {"device": event.device})
             self.sessions.start(station, SessionState.READING)
+        elif (read := read_identifier(event)) is not None:
+            await self.identify(station, *read, read_id=read_id)
         elif kind in (EventKind.card_read, EventKind.passbook_read):
-            await self._identify_read(station, event.device, payload)
-        elif kind is EventKind.id_read and isinstance(payload, IdCardRead):
-            await self.identify(station, "id_number", payload.id_number)
+            self.sessions.start(station, SessionState.READ_FAILED, problem="unreadable")
         elif kind is EventKind.read_failed and isinstance(payload, ReadFailure):
             removed = payload.reason is FailReason.card_removed
             self.sessions.start(
@@ -179,21 +248,15 @@ class Lobby(KioskTickets):
                 if current is not None and current.state is SessionState.READING:
                     self.sessions.start(station, SessionState.READ_FAILED, problem="reader_fault")
 
-    async def _identify_read(self, station: str, device: str, payload: Any) -> None:
-        from drivers.events import CardRead, PassbookRead
-
-        if isinstance(payload, PassbookRead):
-            await self.identify(station, "passbook", payload.account)
-        elif isinstance(payload, CardRead) and payload.pan:
-            # The cache knows a card by its number either way; the visit keeps how it was read.
-            stripe = device == "magstripe" or payload.source == "stripe"
-            method = IdentifiedBy.STRIPE if stripe else IdentifiedBy.CHIP
-            await self.identify(station, "pan", payload.pan, method)
-        else:
-            self.sessions.start(station, SessionState.READ_FAILED, problem="unreadable")
-
     async def identify(
-        self, station: str, kind: str, value: str, method: str | None = None
+        self,
+        station: str,
+        kind: str,
+        value: str,
+        method: str | None = None,
+        *,
+        read_id: str | None = None,
+        lasts_s: float | None = None,
     ) -> KioskSession:
         """Identify a read identifier and start the station's session (recognised or walk-in);
         `method` (IdentifiedBy: chip or stripe for a card) is what the visit records, else `kind`."""
@@ -217,7 +280,12 @@ class Lobby(KioskTickets):
                 problem = "unknown_card"
         if customer is None:
             return self.sessions.start(
-                station, SessionState.WALK_IN, problem=problem, identified_by=by
+                station,
+                SessionState.WALK_IN,
+                problem=problem,
+                identified_by=by,
+                read_id=read_id,
+                lasts_s=lasts_s,
             )
         return await self.recognise(station, customer, by)
 
@@ -234,10 +302,14 @@ class Lobby(KioskTickets):
             greeting=self.briefing.greeting(customer.record),
             identified_by=by,
             appointment=checkin.to_wire(self.config) if checkin is not None else None,
+            read_id=read_id,
+            lasts_s=lasts_s,
         )
         if checkin is not None and booked is not None:
-            # The ticket is taken: the customer is forgotten as after a kiosk ticket.
+            # The ticket is taken: the customer is forgotten as after a kiosk ticket (a
+            # repeated check-in shows the same ticket, so the read may be forgotten after).
             self.sessions.end(station, "ticket_issued")
+            self._forget(station, read_id)
             await booked.announce(station, checkin)
         return session
 

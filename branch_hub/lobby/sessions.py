@@ -36,6 +36,7 @@ class KioskSession:
     problem: str | None = None
     identified_by: str | None = None
     appointment: dict[str, Any] | None = None  # a booked visit checked in (appointments.py)
+    read_id: str | None = None  # the unfinished read it came from (read_journal.py)
 
     def to_wire(self, now: float) -> dict[str, Any]:
         """The session as the kiosk sees it: a greeting at most, never a name or number."""
@@ -58,6 +59,8 @@ class KioskSessions:
         self._sessions: dict[str, KioskSession] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._listeners: dict[str, set[asyncio.Queue[dict[str, Any]]]] = {}
+        # Told when a session from a read ends other than by its ticket or a shutdown.
+        self.on_forget: Callable[[KioskSession], None] | None = None
 
     def now(self) -> float:
         """The sessions' clock (monotonic seconds)."""
@@ -81,19 +84,25 @@ class KioskSessions:
         problem: str | None = None,
         identified_by: str | None = None,
         appointment: dict[str, Any] | None = None,
+        read_id: str | None = None,
+        lasts_s: float | None = None,
     ) -> KioskSession:
         """Start (or replace) the station's session and tell its kiosk."""
         old = self._sessions.get(station)
+        lasts = self.timeout_s if lasts_s is None else min(lasts_s, self.timeout_s)
         session = KioskSession(
             station=station,
             state=state,
-            expires_at=self._clock() + self.timeout_s,
+            expires_at=self._clock() + lasts,
             customer=customer,
             greeting=greeting,
             problem=problem,
             identified_by=identified_by,
             appointment=appointment,
+            read_id=read_id,
         )
+        if old is not None and old.read_id is not None and old.read_id != read_id:
+            self._forgotten(old, "replaced")
         if (
             old is not None
             and old.state is SessionState.READING
@@ -119,11 +128,18 @@ class KioskSessions:
             timer.cancel()
         if session is not None:
             session.customer = None
+            self._forgotten(session, reason)
             self.tell(
                 station,
                 KioskMessage.SESSION_ENDED,
                 {"session_id": session.session_id, "reason": reason},
             )
+
+    def _forgotten(self, session: KioskSession, reason: str) -> None:
+        # The ticket's own transaction forgets its read; a shutdown keeps it for the next start.
+        keep = reason in ("ticket_issued", "shutdown")
+        if session.read_id is not None and not keep and self.on_forget is not None:
+            self.on_forget(session)
 
     def _arm(self, station: str) -> None:
         timer = self._timers.pop(station, None)
@@ -133,7 +149,8 @@ class KioskSessions:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return  # no loop (unit use): expiry is still checked lazily by current()
-        self._timers[station] = loop.call_later(self.timeout_s, self._expire, station)
+        delay = max(0.0, self._sessions[station].expires_at - self._clock())
+        self._timers[station] = loop.call_later(delay, self._expire, station)
 
     def _expire(self, station: str) -> None:
         session = self._sessions.get(station)

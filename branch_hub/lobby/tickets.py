@@ -23,6 +23,7 @@ from branch_hub.lobby.briefing import Briefing
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.errors import QueueUnavailable, SessionExpired, UnknownService
 from branch_hub.lobby.handoffs import HandoffBook
+from branch_hub.lobby.read_journal import ReadJournal
 from branch_hub.lobby.sessions import KioskSession, KioskSessions
 from branch_hub.lobby.visits import Visit, VisitStore
 from branch_hub.lobby.wire import TicketShown, ticket_wire
@@ -97,6 +98,7 @@ class KioskTickets:
     handoffs: HandoffBook
     stream: EventStream
     sessions: KioskSessions
+    reads: ReadJournal | None
     stations: dict[str, StationDevices]
     zone: ZoneInfo
     device_conditions: dict[tuple[str, str], str]  # (station, device) -> what is wrong now
@@ -170,14 +172,19 @@ class KioskTickets:
                 raise SessionExpired("the kiosk session has ended")
         customer = session.customer if session is not None else None
         by = session.identified_by if session is not None else None
+        read_id = session.read_id if session is not None else None
         if session is not None:
             # One ticket per session: a retried or doubled request finds it ended (409). Ending
             # it forgets the customer, so what the ticket needs was taken above.
             self.sessions.end(station, "ticket_issued")
         visit_id = visit_ref if request_id is not None else new_visit_id()
-        ticket, wire, events = await loop.run_in_executor(
-            None, self._commit, station, service, visit_id, customer, by
-        )
+        try:
+            ticket, wire, events = await loop.run_in_executor(
+                None, self._commit, station, service, visit_id, customer, by, read_id
+            )
+        except QueueUnavailable:
+            self._forget(station, read_id)  # the session has ended without a ticket
+            raise
         # The staff hear first: the printer's status round trips would compete with the push.
         for event in events:
             self.stream.publish(event)
@@ -192,10 +199,14 @@ class KioskTickets:
         visit_id: str,
         customer: Customer | None,
         by: str | None,
+        read_id: str | None = None,
     ) -> tuple[Ticket, TicketShown, list[PushEvent]]:
-        """One transaction: the ticket, its visit and its push events, or none of them."""
+        """One transaction: the ticket, its visit, its push events and the end of the read it
+        came from (read_journal.py), or none of them."""
         tier = customer.tier if customer is not None and self._known_tier(customer.tier) else None
         with self.db.transaction():
+            if self.reads is not None and read_id is not None:
+                self.reads.finish(station, read_id)
             try:
                 issued = self.queue.issue(
                     service, Actor(None, station), tier=tier, visit_ref=visit_id
@@ -221,6 +232,9 @@ class KioskTickets:
         """In the ticket's transaction: watch it for a text if its customer agreed to texts."""
         if self.sms_watch is not None:
             self.sms_watch(ticket, record)
+
+    def _forget(self, station: str, read_id: str | None) -> None:
+        """Forget a read that ended without a ticket (Lobby, in arrival.py, does it)."""
 
     def _with_pass(self, ticket: Ticket, wire: TicketShown) -> TicketShown:
         """The ticket as the kiosk shows and prints it: its QR a new guest pass, if any (db)."""
