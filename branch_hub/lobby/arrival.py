@@ -287,11 +287,18 @@ class Lobby(KioskTickets):
                 read_id=read_id,
                 lasts_s=lasts_s,
             )
-        return await self.recognise(station, customer, by)
+        return await self.recognise(station, customer, by, read_id=read_id, lasts_s=lasts_s)
 
-    async def recognise(self, station: str, customer: Customer, by: str) -> KioskSession:
+    async def recognise(
+        self,
+        station: str,
+        customer: Customer,
+        by: str,
+        read_id: str | None = None,
+        lasts_s: float | None = None,
+    ) -> KioskSession:
         """Greet a known customer at the station, checking a due appointment in (then the
-        session ends: the ticket is taken); `by` is how the customer was recognised."""
+        session ends: the ticket is taken); `by` is how, `read_id` the journalled read if any."""
         self._audit_identification(station, customer, by)
         booked = self.appointments
         checkin = await booked.check_in(station, customer, by) if booked is not None else None
