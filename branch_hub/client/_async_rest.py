@@ -15,6 +15,7 @@ from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._catalogue_models import CATALOGUE_FILE_MAX_BYTES, catalogue_key_of
 from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
+from branch_hub.client._identify_models import IdentifyRequest
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
 from branch_hub.client._report_models import BranchReport
@@ -136,6 +137,11 @@ class AsyncHubClient(AsyncHubTransport):
             raise HubProtocolError("a transfer needs a TransferRequest")
         body = (request or CommandRequest()).to_wire()
         answer = await self.post(f"/tickets/{segment(ticket_id)}/{operation.value}", body)
+        return TicketResult.from_wire(answer)
+
+    async def identify_ticket(self, ticket_id: str, request: IdentifyRequest) -> TicketResult:
+        """A walk-in's customer shows an identifier: the waiting ticket takes their class."""
+        answer = await self.post(f"/tickets/{segment(ticket_id)}/identify", request.to_wire())
         return TicketResult.from_wire(answer)
 
     async def branch_report(

@@ -36,6 +36,7 @@ from branch_hub.client._handoff_models import (
     ManagerAlerts,
     StaffDirectory,
 )
+from branch_hub.client._identify_models import IdentifyRequest
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
@@ -271,6 +272,11 @@ class HubClient(HubTransport):
     def resume(self, ticket_id: str, request: ResumeRequest) -> TicketResult:
         """Serve a parked ticket at the request's counter."""
         return self.ticket_operation(TicketOperation.RESUME, ticket_id, request)
+
+    def identify_ticket(self, ticket_id: str, request: IdentifyRequest) -> TicketResult:
+        """A walk-in's customer shows an identifier: the waiting ticket takes their class."""
+        answer = self.post(f"/tickets/{segment(ticket_id)}/identify", request.to_wire())
+        return TicketResult.from_wire(answer)
 
     def queue_targets(self) -> QueueTargets:
         """The services and counters a ticket may be transferred to."""
