@@ -20,6 +20,7 @@ from tablet.booking_sheet import offer_booking
 from tablet.controller import Tablet
 from tablet.handoff_panel import draw_picker, picker_key
 from tablet.i18n import DEFAULT_LOCALE, N_, _, language
+from tablet.identify_sheet import offer_identify
 from tablet.lead_card import LeadDrawer
 
 __all__ = ["BriefCard"]
@@ -90,6 +91,7 @@ class BriefCard(BoxLayout):  # type: ignore[misc]
         self._notes(brief)
         self._actions(brief.visit_id, manages_lobby=role in DASHBOARD_ROLES)
         offer_booking(self, owner.tablet, brief)
+        offer_identify(self, owner.tablet, brief)
         self.scroll.scroll_y = 1
 
     def _identity(self, brief: Brief) -> None:

@@ -54,10 +54,10 @@ from tablet.state import TabletState
 from tablet.timeline import follow_timeline
 from tablet.worker import HubWorker, once_more, once_more_async
 
-# Events that change what an open brief shows (its notes, claim, hand-offs and outcomes).
+# Events that change what an open brief shows (notes, claim, hand-offs, outcomes, identified).
 _BRIEF_KINDS = frozenset(
     {EventKind.NOTE_ADDED, EventKind.CLAIMED, EventKind.HANDOFF, EventKind.LEAD_OUTCOME}
-)
+) | {EventKind.ARRIVAL}
 
 __all__ = ["Tablet"]
 

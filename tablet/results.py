@@ -18,6 +18,7 @@ from tablet.booking import BOOKING_TAGS, apply_booking
 from tablet.device import EnrolmentError
 from tablet.handoff_verbs import HANDOFF_TAGS, apply_handoff
 from tablet.i18n import N_, _, either, said
+from tablet.identify import IDENTIFY_TAGS, apply_identify, kept
 from tablet.report_share import ReportPdfFailed
 from tablet.state import StaffSession, TabletState, screen_for
 from tablet.timeline import show_timeline
@@ -66,7 +67,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
     # The brief an action fetched again keeps that action's confirmation on screen.
     shown = {_(text) for text in _CONFIRMATIONS.values()}  # in the language shown now
     # The lobby board refetches itself every few seconds: that must not wipe what staff were told.
-    if not (tag == "brief" and str(tablet.message) in shown) and tag != "board":
+    keep = str(tablet.message) in shown or kept(tablet)  # the identify push fetches it too
+    if not (tag == "brief" and keep) and tag != "board":
         tablet.message = ""
     logged_in = tablet.state.session is not None
     if tag == "login":
@@ -78,6 +80,8 @@ def apply_result(tablet: Tablet, tag: str, result: Any) -> None:
         apply_handoff(tablet, tag, result)
     elif tag in BOOKING_TAGS and logged_in:
         apply_booking(tablet, tag, result)
+    elif tag in IDENTIFY_TAGS and logged_in:
+        apply_identify(tablet, tag, result)
     elif tag == "discover":
         _hubs_found(tablet, list(result))
     elif tag == "enrol":

@@ -24,6 +24,7 @@ from tablet.booking_sheet import sheet_buttons
 from tablet.controller import Tablet
 from tablet.counter_screen import CounterWork
 from tablet.i18n import _
+from tablet.identify_sheet import identify_buttons, identify_inputs
 from tablet.state import Arrival
 
 __all__ = ["SCREENS", "TabletScreen", "load_kv"]
@@ -43,6 +44,7 @@ KV_FILES: tuple[str, ...] = (
 KV_FILES += ("counter", "reconnecting", "revoked", "timeline", "board")
 KV_FILES += ("compare", "presentation")
 KV_FILES += ("catalogue", "product")  # their screens: tablet/catalogue_screens.py
+KV_FILES += ("identify",)  # the sheet of tablet/identify_sheet.py
 
 
 def load_kv() -> None:
@@ -152,11 +154,12 @@ class WorkScreen(TabletScreen):
 
     def buttons(self) -> dict[str, Button]:
         """The screen's buttons, those of the brief card and of the booking sheet when open."""
-        return {**super().buttons(), **self.brief_card.buttons, **sheet_buttons(self)}
+        sheets = {**sheet_buttons(self), **identify_buttons(self)}
+        return {**super().buttons(), **self.brief_card.buttons, **sheets}
 
     def inputs(self) -> dict[str, TextInput]:
-        """The note field of the brief card."""
-        return {"note": self.brief_card.note_input}
+        """The note field of the brief card (and the identify sheet's number when open)."""
+        return {"note": self.brief_card.note_input, **identify_inputs(self)}
 
     def visits(self) -> list[Arrival]:
         """The customers this screen lists."""
