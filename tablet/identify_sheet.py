@@ -13,6 +13,7 @@ from typing import Any
 
 from kivy.clock import Clock
 from kivy.factory import Factory
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.button import Button
@@ -65,7 +66,8 @@ def offer_identify(card: Any, tablet: Any, brief: Any) -> None:
         return
     visit = tablet.state.board.visits[brief.visit_id]
     row = Factory.ButtonRow()
-    button: Button = Factory.PrimaryButton(text=_("Identify customer"))
+    button: Button = Factory.PrimaryButton(text=_("Identify customer"), size_hint_x=None)
+    button.bind(texture_size=lambda b, size: setattr(b, "width", max(dp(160), size[0] + dp(32))))
     button.bind(
         on_release=lambda *_: open_sheet(card, tablet, brief.visit_id, ticket_id, visit.ticket)
     )
@@ -99,7 +101,8 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         self.sent: str | None = None  # the request id on its way
         super().__init__(ticket=number, **kw)
         for by, title in IDENTIFIERS:
-            button = Factory.IdentifyKind(text=_(title), kind=by)
+            button = Factory.IdentifyKind(text=_(title))
+            button.kind = by  # a property of the kv rule: set once the rule made it
             button.bind(on_release=lambda *_, b=by: self.choose(b))
             self.ids.kinds.add_widget(button)
         self.ids.value.bind(text=self._typed)
