@@ -18,7 +18,7 @@ from tablet.worker import once_more_async
 
 __all__ = [
     "IDENTIFIERS",
-    "IDENTIFIERS_ROLES",
+    "IDENTIFYING_ROLES",
     "IDENTIFY_TAGS",
     "Identified",
     "apply_identify",
@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 IDENTIFY_TAGS = frozenset({"identify"})
-IDENTIFIERS_ROLES = DASHBOARD_ROLES  # the lobby's managers; the hub lets every queue role
+IDENTIFYING_ROLES = DASHBOARD_ROLES  # the lobby's managers; the hub lets every queue role
 IDENTIFIERS: tuple[tuple[str, str], ...] = (
     ("id_number", N_("ID card number")),
     ("passbook", N_("Passbook number")),
@@ -71,7 +71,7 @@ def may_identify(tablet: Any, brief: Any) -> str | None:
     session = tablet.state.session
     if brief is None or not brief.walk_in or session is None:
         return None
-    if session.role not in IDENTIFIERS_ROLES:
+    if session.role not in IDENTIFYING_ROLES:
         return None
     visit = tablet.state.board.visits.get(brief.visit_id)
     if visit is None or visit.state != "waiting" or not visit.ticket_id:

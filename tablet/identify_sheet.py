@@ -108,6 +108,11 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         self.ids.value.bind(text=self._typed)
         self.choose("id_number")
         self._watch = Clock.schedule_interval(self._check, WATCH_EVERY_S)
+        Clock.schedule_once(self._focus)  # the keyboard comes up with the sheet
+
+    def _focus(self, _dt: float) -> None:
+        if self.parent is not None:
+            self.ids.value.focus = True
 
     def buttons(self) -> dict[str, Button]:
         """The sheet's buttons by what they do."""
@@ -187,5 +192,6 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         """Take the sheet off the screen (and the number with it)."""
         self._watch.cancel()
         self._forget()
+        self.ids.value.focus = False  # the keyboard goes with the sheet
         if self.parent is not None:
             self.parent.remove_widget(self)
