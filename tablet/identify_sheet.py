@@ -23,6 +23,7 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import WireError
 from tablet.i18n import N_, _
+from tablet.widgets import forget_widget_caches
 from tablet.identify import IDENTIFIERS, fits, identify, may_identify, typed
 
 __all__ = ["IdentifySheet", "identify_buttons", "identify_inputs", "offer_identify"]
@@ -171,6 +172,7 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         field = self.ids.value
         field.text = ""
         field.reset_undo()  # the undo stack would keep the number
+        forget_widget_caches()  # and the field's cached line textures
 
     def _check(self, _dt: float) -> None:
         """Close once the hub confirmed; after a refusal the field is open for another try."""
