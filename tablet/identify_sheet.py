@@ -23,8 +23,8 @@ from kivy.uix.widget import Widget
 
 from branch_hub.client import WireError
 from tablet.i18n import N_, _
-from tablet.widgets import forget_widget_caches
 from tablet.identify import IDENTIFIERS, fits, identify, may_identify, typed
+from tablet.widgets import forget_widget_caches
 
 __all__ = ["IdentifySheet", "identify_buttons", "identify_inputs", "offer_identify"]
 
