@@ -96,6 +96,10 @@ class DeskReads:
         """Reads held now (tests)."""
         return len(self._held)
 
+    def waiting(self, station: str) -> bool:
+        """Whether a request waits for the desk's next read (tests)."""
+        return station in self._waiting
+
     def _take(self, station: str) -> DeskRead | None:
         read = self._held.get(station)
         self._drop(station)
