@@ -28,6 +28,7 @@ from branch_hub.config import BranchConfig, ConfigError, parse_config
 from branch_hub.lobby.desk_reads import DeskReads
 from branch_hub.lobby.errors import DeskBusy, DeskReadTimeout, UnknownDesk
 from tests.support.lobbyenv import BuiltCache, RunningHub, build_cache, running_hub
+from tests.support.pii_scan import scan_bytes
 from tests.support.tlsenv import make_tls_env
 
 _CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -209,8 +210,11 @@ def test_a_walk_in_is_identified_by_the_id_card_read_at_a_desk(
     assert sorted(a["ticket"]["id"] for a in identified) == sorted(tickets)
     assert all(a["walk_in"] is False and a["priority"] is True for a in identified)
     assert audits == ["id_number", "id_number"]
-    for person in vips:  # the read is never logged
-        assert person["id_number"] not in caplog.text
+    # The reads were never written down or logged (the visit keeps HQ's customer id only).
+    numbers = [person["id_number"] for person in vips]
+    files = b"".join(p.read_bytes() for p in (tmp_path / "hub").rglob("hub.db*"))
+    assert files
+    assert scan_bytes(files + caplog.text.encode(), numbers) == []
 
 
 def test_a_desk_has_an_id_reader_and_no_printer() -> None:
@@ -304,3 +308,13 @@ def test_the_identify_request_takes_a_value_or_a_desk() -> None:
     ):
         with pytest.raises(WireError):
             IdentifyRequest(**wrong)
+
+
+def test_the_operations_guide_snippet_adds_a_desk() -> None:
+    guide = (Path(__file__).parents[1] / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = guide[guide.index("### A desk ID reader for the lobby manager") :]
+    snippet = section[section.index("```toml") + len("```toml") : section.index("```\n", 1)]
+    data = _sample()
+    data["stations"] = tomllib.loads(snippet)["stations"]
+    desk = parse_config(data).stations[0]
+    assert (desk.id, desk.role, desk.printer) == ("D1", "desk", "none")
