@@ -23,6 +23,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from branch_hub.client import AsyncHubClient, DeviceTls, HubClient
 from branch_hub.client.models import DeskList, IdentifyRequest, TicketResult, WireError
 from branch_hub.config import BranchConfig, ConfigError, parse_config
 from branch_hub.lobby.desk_reads import DeskReads
@@ -168,6 +169,20 @@ async def _refusals(run: RunningHub, tablet: _Tablet) -> None:
         assert (resp.status, (await resp.json())["error"]["code"]) == (403, "unknown_station")
 
 
+async def _clients_desks(run: RunningHub) -> tuple[DeskList, DeskList]:
+    """The sync and the async client's `desks()` (a teller's counter may ask too)."""
+    cert, key = run.tls.client("CTR-desks", "counter")
+    token = run.security.sessions.create("S-TELLER", "teller", "teller", "CTR-desks")
+    files = DeviceTls(cert, key, run.tls.ca_path)
+    sync = HubClient(run.url, files, token=token)
+    from_sync = await asyncio.get_running_loop().run_in_executor(None, sync.desks)
+    client = AsyncHubClient(run.url, files, token=token)
+    try:
+        return from_sync, await client.desks()
+    finally:
+        await client.close()
+
+
 async def _scenario(run: RunningHub, vips: list[dict[str, Any]]) -> list[str]:
     async with aiohttp.ClientSession() as http:
         tablet = _Tablet(run, http)
@@ -176,6 +191,7 @@ async def _scenario(run: RunningHub, vips: list[dict[str, Any]]) -> list[str]:
         assert DeskList.from_wire(desks).to_wire() == {
             "desks": [{"station": "D1", "readers": ["id_card"]}]
         }
+        assert await _clients_desks(run) == (DeskList.from_wire(desks),) * 2
         await _refusals(run, tablet)
         first = await _card_after_the_request(run, tablet, vips[0])
         second = await _card_before_the_request(run, tablet, vips[1])
