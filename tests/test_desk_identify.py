@@ -189,7 +189,8 @@ async def _scenario(run: RunningHub, vips: list[dict[str, Any]]) -> list[str]:
         status, desks = await tablet.call("GET", "/desks")
         assert status == 200
         assert DeskList.from_wire(desks).to_wire() == {
-            "desks": [{"station": "D1", "readers": ["id_card"]}]
+            "desks": [{"station": "D1", "readers": ["id_card"]}],
+            "wait_s": 1.0,
         }
         assert await _clients_desks(run) == (DeskList.from_wire(desks),) * 2
         await _refusals(run, tablet)

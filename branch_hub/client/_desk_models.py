@@ -37,15 +37,18 @@ class Desk:
 
 @dataclass(frozen=True)
 class DeskList:
-    """GET /desks: the branch's desks in configuration order (none: identify by typing)."""
+    """GET /desks: the branch's desks in configuration order (none: identify by typing), and
+    how long an identification at one waits for the card (`[hub] desk_read_wait_s`)."""
 
     desks: tuple[Desk, ...]
+    wait_s: float = 20.0
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object."""
-        return {"desks": [d.to_wire() for d in self.desks]}
+        return {"desks": [d.to_wire() for d in self.desks], "wait_s": self.wait_s}
 
     @classmethod
     def from_wire(cls, body: object) -> DeskList:
         """Parse; raise WireError on a wrong shape."""
-        return cls(Reader(body, "desks").items("desks", Desk.from_wire))
+        r = Reader(body, "desks")
+        return cls(r.items("desks", Desk.from_wire), r.number("wait_s"))

@@ -123,4 +123,4 @@ def desks_of(config: BranchConfig) -> DeskList:
         urls = (station.id_reader, station.card_reader, station.magstripe)
         readers = tuple(r for r, url in zip(DESK_READERS, urls, strict=True) if url != "none")
         desks.append(Desk(station.id, readers))
-    return DeskList(tuple(desks))
+    return DeskList(tuple(desks), config.hub.desk_read_wait_s)
