@@ -337,9 +337,9 @@ ROUTES = (
         "A walk-in's customer shows an ID card, passbook or card: the waiting ticket keeps its "
         "number and takes the customer's class as from its entry; tablets get the brief. With "
         "`by: desk` and a `station` (GET /desks) the hub waits up to `[hub] desk_read_wait_s` "
-        "(20 s) for the next read at that desk's reader (a read up to 10 s before the request counts): none is "
-        "`desk_read_timeout` (409), another request waiting there `desk_busy` (409), no such "
-        "desk `unknown_desk` (404).",
+        "(20 s) for the next read at that desk's reader (a read up to 10 s before the request "
+        "counts): none is `desk_read_timeout` (409), another request waiting there `desk_busy` "
+        "(409), no such desk `unknown_desk` (404).",
         _MOVED,
         roles=QUEUE_ROLES,
         params=(_TICKET,),
