@@ -69,14 +69,16 @@ def enrolled_kiosks(data_dir: Path) -> list[str]:
 
 
 def _kiosks_without_station(config: BranchConfig, config_path: str | Path) -> list[str]:
-    stations = {s.id for s in config.stations if s.role is StationRole.KIOSK}  # a desk is none
+    stations = {s.id for s in config.stations if s.role is StationRole.KIOSK}
     try:
         kiosks = enrolled_kiosks(resolve_data_dir(config, config_path))
     except sqlite3.Error as exc:
         return [f"{config_path}: stations: cannot read the device registry: {exc}"]
+    desks = {s.id for s in config.stations if s.role is StationRole.DESK}
     return [
-        f"{config_path}: stations: kiosk {kiosk} is enrolled but no [[stations]] entry has that "
-        "id, so the hub refuses it; add the station or 'branch-provision revoke' the kiosk"
+        f"{config_path}: stations: kiosk {kiosk} is enrolled but "
+        + (f"{kiosk} is a desk" if kiosk in desks else "no [[stations]] entry has that id")
+        + ", so the hub refuses it; add the station or 'branch-provision revoke' the kiosk"
         for kiosk in kiosks
         if kiosk not in stations
     ]
