@@ -9,7 +9,7 @@ from pathlib import Path
 
 from cryptography import x509
 
-from branch_hub.config import BranchConfig, ConfigError, check_hq, resolve_data_dir
+from branch_hub.config import BranchConfig, ConfigError, StationRole, check_hq, resolve_data_dir
 from branch_hub.identity import HubPki, check_identity
 from branch_hub.pki import ca_fingerprint
 from branch_hub.security.hub import security_folder
@@ -36,7 +36,7 @@ def checked_summary(config: BranchConfig, config_path: str | Path) -> str:
     lines = [
         f"{config_path}: OK: branch {config.branch.id} ({config.branch.name_zh}), "
         f"{len(config.services)} services, {len(config.counters)} counters, "
-        f"{len(config.stations)} kiosk stations",
+        f"{_stations(config)}",
         f"  CA fingerprint: {ca_fingerprint(ca)}",
     ]
     if not config.hub.ca_fingerprint:
@@ -47,6 +47,13 @@ def checked_summary(config: BranchConfig, config_path: str | Path) -> str:
             "it is back"
         )
     return "\n".join(lines)
+
+
+def _stations(config: BranchConfig) -> str:
+    """How many kiosk stations, and staff desks if any."""
+    desks = sum(s.role is StationRole.DESK for s in config.stations)
+    kiosks = f"{len(config.stations) - desks} kiosk stations"
+    return f"{kiosks}, {desks} desks" if desks else kiosks
 
 
 def enrolled_kiosks(data_dir: Path) -> list[str]:
@@ -62,14 +69,16 @@ def enrolled_kiosks(data_dir: Path) -> list[str]:
 
 
 def _kiosks_without_station(config: BranchConfig, config_path: str | Path) -> list[str]:
-    stations = {s.id for s in config.stations}
+    stations = {s.id for s in config.stations if s.role is StationRole.KIOSK}
     try:
         kiosks = enrolled_kiosks(resolve_data_dir(config, config_path))
     except sqlite3.Error as exc:
         return [f"{config_path}: stations: cannot read the device registry: {exc}"]
+    desks = {s.id for s in config.stations if s.role is StationRole.DESK}
     return [
-        f"{config_path}: stations: kiosk {kiosk} is enrolled but no [[stations]] entry has that "
-        "id, so the hub refuses it; add the station or 'branch-provision revoke' the kiosk"
+        f"{config_path}: stations: kiosk {kiosk} is enrolled but "
+        + (f"{kiosk} is a desk" if kiosk in desks else "no [[stations]] entry has that id")
+        + ", so the hub refuses it; add the station or 'branch-provision revoke' the kiosk"
         for kiosk in kiosks
         if kiosk not in stations
     ]

@@ -155,6 +155,23 @@ def test_check_names_an_enrolled_kiosk_the_config_lost(
     assert "stations: kiosk K9 is enrolled but no [[stations]] entry has that id" in line
 
 
+def test_check_counts_a_desk_and_a_desk_is_no_kiosk(
+    script: Callable[[str], str], branch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk of docs/operations.md: `--check` passes and counts it; it takes no kiosk."""
+    config = branch / "hub.toml"
+    desk = '\n[[stations]]\nid = "D1"\nrole = "desk"\nid_reader = "sim://idreader"\n'
+    config.write_text(config.read_text(encoding="utf-8") + desk, encoding="utf-8")
+    done = hub(script, config, "--check")
+    assert done.returncode == 0, done.stderr
+    assert ", 1 desks" in done.stdout.splitlines()[0]
+    enrol = ["enroll", "--dir", str(branch), "--kind", "kiosk", "--name", "D1"]
+    assert _provision(enrol, monkeypatch) != 0
+    enrolled_device(branch / "var", "D1", "kiosk")  # enrolled before the station became a desk
+    (line,) = error_lines(hub(script, config, "--check"))
+    assert "stations: kiosk D1 is enrolled but D1 is a desk, so the hub refuses it" in line
+
+
 def test_the_certificate_carries_the_given_and_default_names(made: Path) -> None:
     cert = x509.load_pem_x509_certificate((made / "var/pki/hub.crt").read_bytes())
     assert certificate_names(cert) == {

@@ -182,6 +182,22 @@ TABLE: tuple[tuple[type[Exception], Refusal], ...] = (
         _row(409, "already_identified", N_("This ticket's customer is already known.")),
     ),
     (
+        lobby.UnknownDesk,
+        _row(404, "unknown_desk", N_("This branch has no desk reader of that name.")),
+    ),
+    (
+        lobby.DeskBusy,
+        _row(409, "desk_busy", N_("Another request is already waiting for a read at this desk.")),
+    ),
+    (
+        lobby.DeskReadTimeout,
+        _row(
+            409,
+            "desk_read_timeout",
+            N_("No ID card was read; place the ID card on the reader and try again."),
+        ),
+    ),
+    (
         lobby.TicketNotParked,
         _row(409, "ticket_not_parked", N_("Only a parked ticket can be resumed.")),
     ),

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from branch_hub.api.app import HUB, ctx
 from branch_hub.api.errors import ApiError
+from branch_hub.config import StationRole
 from branch_hub.context import RequestContext
 from branch_hub.vocabulary import STAFF_DEVICE_KINDS, STAFF_ROLES, DeviceKind
 
@@ -64,7 +65,8 @@ def require(
 def require_kiosk(request: web.Request) -> str:
     """Return the calling kiosk's station id, or raise 401/403."""
     context = require(request, kinds={DeviceKind.KIOSK})
-    stations = {s.id for s in request.app[HUB].config.stations}
+    config = request.app[HUB].config
+    stations = {s.id for s in config.stations if s.role is StationRole.KIOSK}  # not a desk
     if context.device_id not in stations:
         raise ApiError(403, "unknown_station", "This kiosk is not a station of the branch.")
     return str(context.device_id)

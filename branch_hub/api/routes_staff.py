@@ -20,7 +20,12 @@ from branch_hub.api.bodies import (
 from branch_hub.api.errors import ApiError
 from branch_hub.api.guards import require_staff
 from branch_hub.api.routes import Body, Param, Reply, Route, staff_route
-from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
+from branch_hub.client._identify_models import (
+    IDENTIFY_AT_DESK,
+    IDENTIFY_BY,
+    IDENTIFY_VALUE_MAX_CHARS,
+    STATION_MAX_CHARS,
+)
 from branch_hub.client.models import (
     Brief,
     ClaimResult,
@@ -38,7 +43,7 @@ from branch_hub.client.models import (
     VisitList,
 )
 from branch_hub.lobby.counters import Counters
-from branch_hub.lobby.identify import identify_ticket
+from branch_hub.lobby.identify import identify_at_desk, identify_ticket
 from branch_hub.lobby.staffdesk import StaffDesk
 from branch_hub.vocabulary import (
     DASHBOARD_ROLES,
@@ -168,13 +173,24 @@ async def identify(request: web.Request) -> web.Response:
     ticket_id = path_param(request, "ticket_id", _TICKET_ID)
     body = await json_body(request)
     by = req_str(body, "by", max_len=16)
-    if by not in IDENTIFY_BY:
-        raise ApiError(400, "bad_by", f"'by' must be one of {', '.join(IDENTIFY_BY)}")
-    value = req_str(body, "value", max_len=IDENTIFY_VALUE_MAX_CHARS)
-    hub = request.app[HUB]
-    answer = await identify_ticket(
-        hub.lobby, hub.desk.actions, context, ticket_id, by, value, request_id(body)
-    )
+    if by not in (*IDENTIFY_BY, IDENTIFY_AT_DESK):
+        words = ", ".join((*IDENTIFY_BY, IDENTIFY_AT_DESK))
+        raise ApiError(400, "bad_by", f"'by' must be one of {words}")
+    hub, at_desk = request.app[HUB], by == IDENTIFY_AT_DESK
+    lobby, actions = hub.lobby, hub.desk.actions
+    if body.get("station" if not at_desk else "value") is not None:
+        unasked = "value" if at_desk else "station"
+        raise ApiError(400, f"bad_{unasked}", f"'{unasked}' is not taken with by = {by}")
+    if at_desk:
+        station = req_str(body, "station", max_len=STATION_MAX_CHARS)
+        answer = await identify_at_desk(
+            lobby, actions, context, ticket_id, station, request_id(body)
+        )
+    else:
+        value = req_str(body, "value", max_len=IDENTIFY_VALUE_MAX_CHARS)
+        answer = await identify_ticket(
+            lobby, actions, context, ticket_id, by, value, request_id(body)
+        )
     return web.json_response(answer.to_wire())
 
 
@@ -319,7 +335,11 @@ ROUTES = (
         identify,
         "identifyTicket",
         "A walk-in's customer shows an ID card, passbook or card: the waiting ticket keeps its "
-        "number and takes the customer's class as from its entry; tablets get the brief.",
+        "number and takes the customer's class as from its entry; tablets get the brief. With "
+        "`by: desk` and a `station` (GET /desks) the hub waits up to `[hub] desk_read_wait_s` "
+        "(20 s) for the next read at that desk's reader (a read up to 10 s before the request "
+        "counts): none is `desk_read_timeout` (409), another request waiting there `desk_busy` "
+        "(409), no such desk `unknown_desk` (404).",
         _MOVED,
         roles=QUEUE_ROLES,
         params=(_TICKET,),

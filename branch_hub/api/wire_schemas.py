@@ -14,7 +14,12 @@ from typing import Any
 
 from branch_hub.appstore.store import EVENTS as REPORT_EVENTS
 from branch_hub.client._appointment_models import AppointmentRequest
-from branch_hub.client._identify_models import IDENTIFY_BY, IDENTIFY_VALUE_MAX_CHARS
+from branch_hub.client._identify_models import (
+    IDENTIFY_AT_DESK,
+    IDENTIFY_BY,
+    IDENTIFY_VALUE_MAX_CHARS,
+    STATION_MAX_CHARS,
+)
 from branch_hub.client._product_models import PRODUCT_CODE, VISIT_ID_MAX_CHARS
 from branch_hub.client._scan_models import SCANNED_MAX_CHARS, ScanRequest, UpgradeRequest
 from branch_hub.client.enrolment import EnrolRequest
@@ -170,9 +175,15 @@ FIELD_LIMITS: dict[type, dict[str, Schema]] = {
         "request_id": _OPT_REQUEST_ID,
     },
     IdentifyRequest: {
-        "by": {"type": "string", "enum": list(IDENTIFY_BY)},
-        "value": _text(IDENTIFY_VALUE_MAX_CHARS),
+        "by": {"type": "string", "enum": [*IDENTIFY_BY, IDENTIFY_AT_DESK]},
+        "value": _text(IDENTIFY_VALUE_MAX_CHARS, nullable=True)
+        | {"description": "The typed identifier; required unless `by` is `desk`, refused with it."},
         "request_id": _OPT_REQUEST_ID,
+        "station": _text(STATION_MAX_CHARS, nullable=True)
+        | {
+            "description": "The desk (GET /desks) whose next read identifies the ticket; "
+            "required with `by: desk`, refused otherwise."
+        },
     },
     ReportRequest: {
         "event": {"type": "string", "enum": list(REPORT_EVENTS)},

@@ -13,6 +13,7 @@ from branch_hub.client._async_transport import AsyncHubTransport
 from branch_hub.client._backoff import Backoff
 from branch_hub.client._brief_models import Brief, NoteResult
 from branch_hub.client._catalogue_models import CATALOGUE_FILE_MAX_BYTES, catalogue_key_of
+from branch_hub.client._desk_models import DeskList
 from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
 from branch_hub.client._identify_models import IdentifyRequest
@@ -155,6 +156,10 @@ class AsyncHubClient(AsyncHubTransport):
     ) -> bytes:
         """The same report as A4 PDF pages (bytes to save, print or mail)."""
         return await self.get_bytes(report_path(period, day, ".pdf"), REPORT_PDF_MAX_BYTES)
+
+    async def desks(self) -> DeskList:
+        """The staff desks whose ID readers can identify a waiting walk-in."""
+        return DeskList.from_wire(await self.get("/desks"))
 
     async def book_appointment(self, request: AppointmentRequest) -> AppointmentItem:
         """Book a same-day appointment for the customer of one of today's visits."""

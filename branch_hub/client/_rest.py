@@ -28,6 +28,7 @@ from branch_hub.client._catalogue_models import (
     catalogue_key_of,
 )
 from branch_hub.client._counter_models import QueueTargets
+from branch_hub.client._desk_models import DeskList
 from branch_hub.client._device_models import AppOffer, Ended, Health
 from branch_hub.client._errors import HubProtocolError, HubUnavailable
 from branch_hub.client._handoff_models import (
@@ -285,6 +286,10 @@ class HubClient(HubTransport):
     def dashboard(self) -> Dashboard:
         """The lobby manager's queue dashboard."""
         return Dashboard.from_wire(self.get("/queue/dashboard"))
+
+    def desks(self) -> DeskList:
+        """The staff desks whose ID readers can identify a waiting walk-in."""
+        return DeskList.from_wire(self.get("/desks"))
 
     def branch_report(self, period: ReportPeriod = "day", day: str | None = None) -> BranchReport:
         """The branch's report for the day, ISO week or month holding `day` (default today)."""

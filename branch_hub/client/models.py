@@ -33,6 +33,7 @@ from branch_hub.client._brief_models import (
 )
 from branch_hub.client._catalogue_models import CatalogueInfo, CatalogueProduct, CatalogueProducts
 from branch_hub.client._counter_models import CounterTarget, QueueTargets, ServiceTarget
+from branch_hub.client._desk_models import Desk, DeskList
 from branch_hub.client._device_models import AppOffer, Ended, ErrorBody, Health, PushEvent
 from branch_hub.client._errors import WireError
 from branch_hub.client._handoff_models import (
@@ -128,6 +129,8 @@ __all__ = [
     "CounterLoad",
     "CounterTarget",
     "Dashboard",
+    "Desk",
+    "DeskList",
     "EndSessionRequest",
     "Ended",
     "ErrorBody",

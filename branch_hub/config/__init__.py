@@ -14,6 +14,7 @@ from branch_hub.config._branch import (
     QueuePolicy,
     Service,
     Station,
+    StationRole,
     Tier,
 )
 from branch_hub.config._files import HqFiles, check_hq
@@ -56,6 +57,7 @@ __all__ = [
     "Service",
     "SmsSettings",
     "Station",
+    "StationRole",
     "Tier",
     "check_hq",
     "load_config",

@@ -132,10 +132,23 @@ class QueuePolicy(Strict):
 _DEVICE_SCHEMES = {"pcsc", "serial", "sim", "socket", "usb", "tcp", "wedge", "none"}
 
 
+class StationRole(StrEnum):
+    """What a station's readers are for."""
+
+    KIOSK = "kiosk"  # customers read themselves in and take a ticket
+    DESK = "desk"  # staff read a waiting walk-in's ID card to identify the ticket
+
+
 class Station(Strict):
-    """A kiosk station and the devices attached to it, each as a URL."""
+    """A kiosk station, or a staff desk's readers, and the devices attached to it, each as a URL."""
 
     id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,16}$", description="Station id, e.g. 'K1'.")
+    role: StationRole = Field(
+        default=StationRole.KIOSK,
+        description="'kiosk': a customer kiosk (sessions, tickets, printer); 'desk': readers at a "
+        "staff desk whose reads only identify a waiting walk-in's ticket on a staff request "
+        "(needs an id_reader, has no printer; never starts a kiosk session).",
+    )
     card_reader: str = Field(
         default="none", description="Bank card reader: 'pcsc://READER NAME' or 'sim://card'."
     )
@@ -161,6 +174,16 @@ class Station(Strict):
                 f"unknown device URL scheme {scheme!r} (expected one of {', '.join(sorted(_DEVICE_SCHEMES))})"
             )
         return value
+
+    def role_problem(self) -> tuple[str, str] | None:
+        """The key and message of what this station's role forbids, or None."""
+        if self.role is not StationRole.DESK:
+            return None
+        if self.printer != "none":
+            return "printer", f"desk {self.id!r} has a printer; a desk never prints (remove it)"
+        if self.id_reader == "none":
+            return "id_reader", f"desk {self.id!r} needs an id_reader"
+        return None
 
 
 def default_tiers() -> list[Tier]:

@@ -30,6 +30,13 @@ class HubSettings(Strict):
         le=600,
         description="Seconds before a kiosk session forgets the customer.",
     )
+    desk_read_wait_s: float = Field(
+        default=20.0,
+        ge=1,
+        le=60,
+        description="Seconds an identification at a staff desk waits for the next read at the "
+        "desk's reader before it is refused (a read up to 10 s before the request counts too).",
+    )
     staff_idle_timeout_s: float = Field(
         default=900.0, gt=0, description="Seconds of inactivity before a staff session ends."
     )

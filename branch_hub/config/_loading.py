@@ -39,7 +39,8 @@ class BranchConfig(Strict):
     )
     queue: QueuePolicy = Field(default_factory=QueuePolicy)
     stations: list[Station] = Field(
-        default_factory=list, description="Kiosk stations and their devices."
+        default_factory=list,
+        description="Kiosk stations and staff desks' readers, with their devices.",
     )
     briefs: BriefsSettings = Field(default_factory=BriefsSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
@@ -57,6 +58,9 @@ class BranchConfig(Strict):
         require_unique(self.tiers, "code", "tiers", "tier code")
         require_unique(self.tiers, "min_aum_cny", "tiers", "tier threshold")
         require_unique(self.stations, "id", "stations", "station id")
+        for i, station in enumerate(self.stations):
+            if (problem := station.role_problem()) is not None:
+                raise KeyedError(f"stations[{i}].{problem[0]}", problem[1])
         known = {s.code for s in self.services}
         for i, counter in enumerate(self.counters):
             for j, code in enumerate(counter.services):

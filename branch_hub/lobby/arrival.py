@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from branch_hub.config import BranchConfig
+from branch_hub.config import BranchConfig, StationRole
 from branch_hub.database import HubDatabase
 from branch_hub.lobby.appointments import AppointmentDesk
 from branch_hub.lobby.briefing import Briefing
+from branch_hub.lobby.desk_reads import DeskReads
 from branch_hub.lobby.devices import StationDevices
 from branch_hub.lobby.handoffs import HandoffBook
 from branch_hub.lobby.read_journal import ReadJournal, read_identifier
@@ -57,7 +58,8 @@ _CLEARS = {EventKind.device_recovered, EventKind.printer_ok}
 
 
 class Lobby(KioskTickets):
-    """Arrivals at the kiosk stations: devices, sessions, identification, tickets."""
+    """Arrivals at the kiosk stations: devices, sessions, identification, tickets (and the
+    desks' readers, whose reads only go to a waiting identification: desk_reads.py)."""
 
     appointments: AppointmentDesk | None = None  # check-in of booked customers (the hub sets it)
 
@@ -93,6 +95,9 @@ class Lobby(KioskTickets):
         self.stations = {
             s.id: StationDevices(s, sim_dir, poll_interval=poll_interval) for s in config.stations
         }
+        desks = (s.id for s in config.stations if s.role is StationRole.DESK)
+        wait_s = config.hub.desk_read_wait_s
+        self.desk_reads = DeskReads(desks, wait_s=wait_s)  # staff identify walk-ins there
         self.zone = ZoneInfo(config.branch.timezone)
         self.device_conditions = {}
         # One thread owns the cache connection: lookups are serialised and never block the loop.
@@ -149,7 +154,7 @@ class Lobby(KioskTickets):
             log.warning("unfinished reads cannot be read: %s", type(exc).__name__)
             return
         for read in pending:
-            if read.station not in self.stations:
+            if read.station not in self.stations or read.station in self.desk_reads.desks:
                 self._forget(read.station, read.read_id)
                 continue
             log.info("completing an unfinished read at %s (%.2f s old)", read.station, read.age_s)
@@ -189,6 +194,13 @@ class Lobby(KioskTickets):
         """Take a device event from any thread (never blocks the driver)."""
         loop, queue = self._loop, self._events
         if loop is None or queue is None or loop.is_closed():
+            return
+        if event.station in self.desk_reads.desks:  # never journalled, never a kiosk session
+            read = read_identifier(event)
+            if read is not None:
+                loop.call_soon_threadsafe(self.desk_reads.offer, event.station, *read)
+            elif event.kind in _ALERTS or event.kind in _CLEARS:
+                loop.call_soon_threadsafe(queue.put_nowait, (event, None))
             return
         read_id = self._keep_read(event)
         loop.call_soon_threadsafe(queue.put_nowait, (event, read_id))

@@ -19,6 +19,9 @@ LobbyError
  +- CustomerNotFound    the identifier read or typed names no customer the branch knows
  +- TicketNotWaiting    a called, parked or finished ticket can no longer be identified
  +- AlreadyIdentified   the ticket's customer is already known
+ +- UnknownDesk         no desk reader of that name (a kiosk station is no desk)
+ +- DeskBusy            another request already waits for a read at that desk
+ +- DeskReadTimeout     nothing was read at the desk in time
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from __future__ import annotations
 __all__ = [
     "AlreadyIdentified",
     "CustomerNotFound",
+    "DeskBusy",
+    "DeskReadTimeout",
     "HandoffTaken",
     "LobbyError",
     "NoManagerAlert",
@@ -38,6 +43,7 @@ __all__ = [
     "TicketNotWaiting",
     "TransferTarget",
     "UnknownCounter",
+    "UnknownDesk",
     "UnknownLead",
     "UnknownService",
     "UnknownStaff",
@@ -115,3 +121,15 @@ class TicketNotWaiting(LobbyError):
 
 class AlreadyIdentified(LobbyError):
     """The ticket's visit already has its customer."""
+
+
+class UnknownDesk(LobbyError):
+    """The branch has no desk reader of that name (a kiosk station is not a desk)."""
+
+
+class DeskBusy(LobbyError):
+    """Another request already waits for the next read at this desk."""
+
+
+class DeskReadTimeout(LobbyError):
+    """No card was read at the desk while the request waited."""

@@ -7,6 +7,9 @@ POST /tickets/{ticket_id}/identify {by: id_number | passbook | pan, value}   (lo
      `arrival` push again with `identified: true` (tablets replace the walk-in row and fetch
      the brief), `waiting_changed`, the manager's alert, the audit entry
   -> nothing changes on any refusal (unknown ticket, not waiting, already known, not found).
+POST /tickets/{ticket_id}/identify {by: desk, station: D1}                 (lobby manager)
+  -> the ticket checked first (a repeated request gets its first answer without a read)
+  -> the next read at desk D1's reader (desk_reads.py), then as above with what it read.
 
 The identifier is used for the one lookup and never stored; the visit keeps HQ's customer id.
 """
@@ -27,13 +30,14 @@ from branch_hub.lobby.errors import (
     TicketNotWaiting,
     UnknownVisit,
 )
-from branch_hub.lobby.results import Answer, CounterTicket
+from branch_hub.lobby.results import Answer, CounterTicket, Replayed
+from branch_hub.lobby.visits import Visit
 from branch_hub.lobby.wire import ticket_wire
 from branch_hub.queue import Actor, NotWaiting, TicketState, waiting_snapshot
 from branch_hub.vocabulary import EventKind, IdentifiedBy
 from sync.cache import Customer
 
-__all__ = ["IDENTIFIERS", "identify_known", "identify_ticket"]
+__all__ = ["IDENTIFIERS", "identify_at_desk", "identify_known", "identify_ticket"]
 
 log = logging.getLogger("branch_hub.lobby.identify")
 
@@ -76,6 +80,37 @@ async def identify_ticket(
     return await identify_known(lobby, actions, caller, ticket_id, customer, by, request_id)
 
 
+async def identify_at_desk(
+    lobby: Lobby,
+    actions: Actions,
+    caller: RequestContext,
+    ticket_id: str,
+    station: str,
+    request_id: str | None = None,
+) -> Answer:
+    """Identify a waiting walk-in ticket with the ID card read at a staff desk's reader."""
+    device, action = str(caller.device_id), _action(ticket_id)
+
+    def before_read() -> Replayed | None:
+        prior = actions.requests.find(device, request_id, action)
+        if prior is not None:
+            return Replayed(prior)
+        _waiting_walk_in(lobby, ticket_id)  # refused now, not after the card is read
+        return None
+
+    loop = asyncio.get_running_loop()
+    if (answered := await loop.run_in_executor(None, before_read)) is not None:
+        return answered
+    read = await lobby.desk_reads.next_read(station)
+    customer = await find_customer(lobby, read.kind, read.value)
+    by = read.method or str(IDENTIFIERS.get(read.kind, read.kind))
+    return await identify_known(lobby, actions, caller, ticket_id, customer, by, request_id)
+
+
+def _action(ticket_id: str) -> str:
+    return f"ticket-identify:{ticket_id}"
+
+
 async def identify_known(
     lobby: Lobby,
     actions: Actions,
@@ -91,9 +126,24 @@ async def identify_known(
     def work(scope: ActionScope) -> CounterTicket:
         return _commit(lobby, scope, ticket_id, customer, actor, by)
 
-    answer = await actions.run(caller, request_id, f"ticket-identify:{ticket_id}", work)
+    answer = await actions.run(caller, request_id, _action(ticket_id), work)
     lobby.menu_changed()
     return answer
+
+
+def _waiting_walk_in(lobby: Lobby, ticket_id: str) -> Visit:
+    """The walk-in visit of a waiting ticket, or the refusal (blocking: a worker thread)."""
+    queue = lobby.queue
+    queue.refresh()
+    ticket = queue.ticket(ticket_id)  # UnknownTicket: 404
+    visit = lobby.visits.get(ticket.visit_ref)
+    if visit is None:
+        raise UnknownVisit(f"ticket {ticket.number} has no visit today")
+    if not visit.walk_in:
+        raise AlreadyIdentified(f"ticket {ticket.number} already has its customer")
+    if ticket.state is not TicketState.WAITING:
+        raise TicketNotWaiting(f"ticket {ticket.number} is {ticket.state}")
+    return visit
 
 
 def _commit(
@@ -106,15 +156,7 @@ def _commit(
 ) -> CounterTicket:
     """Inside the action's transaction: check everything first, then change queue and visit."""
     queue = lobby.queue
-    queue.refresh()
-    ticket = queue.ticket(ticket_id)  # UnknownTicket: 404
-    visit = lobby.visits.get(ticket.visit_ref)
-    if visit is None:
-        raise UnknownVisit(f"ticket {ticket.number} has no visit today")
-    if not visit.walk_in:
-        raise AlreadyIdentified(f"ticket {ticket.number} already has its customer")
-    if ticket.state is not TicketState.WAITING:
-        raise TicketNotWaiting(f"ticket {ticket.number} is {ticket.state}")
+    visit = _waiting_walk_in(lobby, ticket_id)
     tier = customer.tier if lobby._known_tier(customer.tier) else None
     try:
         moved = queue.identify(ticket_id, actor, tier=tier).ticket

@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urlsplit
 
 from cryptography import x509
 
+from branch_hub.config import StationRole
 from branch_hub.identity import url_host_covered
 from branch_hub.pki import ca_fingerprint, load_pem_pair
 from branch_hub.provision.common import Branch, ProvisionError, add_dir_argument
@@ -72,10 +73,11 @@ def _covered_hub_url(branch: Branch, asked: str) -> str:
 def run(args: argparse.Namespace) -> int:
     """Create and show the code."""
     branch = Branch.load(args.dir)
-    if args.kind == "kiosk" and args.name not in {s.id for s in branch.config.stations}:
-        known = ", ".join(s.id for s in branch.config.stations) or "none"
+    kiosks = [s.id for s in branch.config.stations if s.role is StationRole.KIOSK]
+    if args.kind == "kiosk" and args.name not in kiosks:
+        known = ", ".join(kiosks) or "none"
         raise ProvisionError(
-            f"a kiosk's name must be a station id from hub.toml (stations: {known})"
+            f"a kiosk's name must be a kiosk station id from hub.toml (stations: {known})"
         )
     hub_url = _covered_hub_url(branch, args.hub_url)
     security = branch.security()
