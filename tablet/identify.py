@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from branch_hub.client import DASHBOARD_ROLES, AsyncHubClient, HubError
-from branch_hub.client.models import Brief, IdentifyRequest, TicketResult
+from branch_hub.client.models import IDENTIFY_AT_DESK, Brief, IdentifyRequest, TicketResult
 from tablet.i18n import N_, Said, said
 from tablet.worker import once_more_async
 
@@ -25,11 +25,12 @@ __all__ = [
     "fits",
     "identify",
     "kept",
+    "load_desks",
     "may_identify",
     "typed",
 ]
 
-IDENTIFY_TAGS = frozenset({"identify"})
+IDENTIFY_TAGS = frozenset({"identify", "identify_desks"})
 IDENTIFYING_ROLES = DASHBOARD_ROLES  # the lobby's managers; the hub lets every queue role
 IDENTIFIERS: tuple[tuple[str, str], ...] = (
     ("id_number", N_("ID card number")),
@@ -79,12 +80,18 @@ def may_identify(tablet: Any, brief: Any) -> str | None:
     return str(visit.ticket_id)
 
 
-def identify(tablet: Any, visit_id: str, ticket_id: str, by: str, value: str) -> str:
+def identify(
+    tablet: Any, visit_id: str, ticket_id: str, by: str, value: str, desk: str | None = None
+) -> str:
     """Send the identification on the app's loop; returns its request id (its answer names it).
 
-    Raises WireError for a value of the wrong shape (nothing is sent).
+    With `desk` the hub reads the card at that desk's reader instead of a typed `value`. Raises
+    WireError for a value of the wrong shape (nothing is sent).
     """
-    held = [IdentifyRequest(by, value)]
+    if desk is not None:
+        held = [IdentifyRequest(IDENTIFY_AT_DESK, station=desk)]
+    else:
+        held = [IdentifyRequest(by, value)]
     request_id = held[0].request_id
     tablet.activity()
 
@@ -104,8 +111,21 @@ def identify(tablet: Any, visit_id: str, ticket_id: str, by: str, value: str) ->
     return request_id
 
 
+def load_desks(tablet: Any, found: list[str]) -> None:
+    """Fill `found` (read by the open sheet) with the branch's desks that have an ID reader."""
+
+    async def job() -> None:
+        client: AsyncHubClient = tablet._aclient()
+        listed = await client.desks()
+        found.extend(d.station for d in listed.desks if "id_card" in d.readers)
+
+    tablet.submit("identify_desks", job)
+
+
 def apply_identify(tablet: Any, tag: str, answer: Any) -> None:
     """Identified: the customer's brief on the card and "A012 identified as ..." on the line."""
+    if tag == "identify_desks":
+        return  # the sheet reads the desks it asked for
     request_id, visit_id, result, brief = answer
     state = tablet.state
     ticket = result.ticket.number if result.ticket is not None else ""

@@ -22,8 +22,8 @@ from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from branch_hub.client import WireError
-from tablet.i18n import N_, _
-from tablet.identify import IDENTIFIERS, fits, identify, may_identify, typed
+from tablet.i18n import N_, _, said
+from tablet.identify import IDENTIFIERS, fits, identify, load_desks, may_identify, typed
 from tablet.widgets import forget_widget_caches
 
 __all__ = ["IdentifySheet", "identify_buttons", "identify_inputs", "offer_identify"]
@@ -100,6 +100,7 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
     def __init__(self, tablet: Any, visit_id: str, ticket_id: str, number: str, **kw: Any) -> None:
         self.tablet, self.visit_id, self.ticket_id = tablet, visit_id, ticket_id
         self.sent: str | None = None  # the request id on its way
+        self.desks: list[str] = []  # the branch's desk ID readers, filled by the hub worker
         super().__init__(ticket=number, **kw)
         for by, title in IDENTIFIERS:
             button = Factory.IdentifyKind(text=_(title))
@@ -108,6 +109,7 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
             self.ids.kinds.add_widget(button)
         self.ids.value.bind(text=self._typed)
         self.choose("id_number")
+        load_desks(tablet, self.desks)
         self._watch = Clock.schedule_interval(self._check, WATCH_EVERY_S)
         Clock.schedule_once(self._focus)  # the keyboard comes up with the sheet
 
@@ -168,6 +170,24 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
             value = ""
         self.ready = False
 
+    def _offer_desks(self) -> None:
+        """One "Read at the desk reader" button per desk with an ID reader."""
+        self.desk_reader = True
+        for desk in list(self.desks):
+            label = _("Read the ID card at desk {desk}").format(desk=desk)
+            button: Button = Factory.QuietButton(text=label)
+            button.bind(on_release=lambda *_, d=desk: self.read_at_desk(d))
+            self.ids.desk_row.add_widget(button)
+
+    def read_at_desk(self, desk: str) -> None:
+        """Ask the hub to identify with the next ID card placed on the desk's reader."""
+        if self.sent is not None:
+            return
+        self._forget()
+        self.sent = identify(self.tablet, self.visit_id, self.ticket_id, "", "", desk=desk)
+        self.ready = False
+        self.tablet.message = said(N_("Place the ID card on the reader at desk {desk}"), desk=desk)
+
     def _forget(self) -> None:
         field = self.ids.value
         field.text = ""
@@ -179,6 +199,8 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         tablet = self.tablet
         if tablet.state.session is None:
             return self.close()  # logged out: nothing of the customer stays on screen
+        if self.desks and not self.desk_reader:
+            self._offer_desks()
         if self.sent is None:
             return None
         visit = tablet.state.board.visits.get(self.visit_id)

@@ -16,7 +16,7 @@ from branch_hub.client._catalogue_models import CATALOGUE_FILE_MAX_BYTES, catalo
 from branch_hub.client._desk_models import DeskList
 from branch_hub.client._device_models import Ended, Health
 from branch_hub.client._errors import HubProtocolError
-from branch_hub.client._identify_models import IdentifyRequest
+from branch_hub.client._identify_models import DESK_WAIT_LIMIT_S, IDENTIFY_AT_DESK, IdentifyRequest
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
 from branch_hub.client._report_models import BranchReport
@@ -142,7 +142,10 @@ class AsyncHubClient(AsyncHubTransport):
 
     async def identify_ticket(self, ticket_id: str, request: IdentifyRequest) -> TicketResult:
         """A walk-in's customer shows an identifier: the waiting ticket takes their class."""
-        answer = await self.post(f"/tickets/{segment(ticket_id)}/identify", request.to_wire())
+        # At a desk the hub waits for the card to be placed: give it that long to answer.
+        waits = DESK_WAIT_LIMIT_S if request.by == IDENTIFY_AT_DESK else 0.0
+        path = f"/tickets/{segment(ticket_id)}/identify"
+        answer = await self.post(path, request.to_wire(), waits_s=waits)
         return TicketResult.from_wire(answer)
 
     async def branch_report(

@@ -79,12 +79,14 @@ class AsyncHubTransport:
         body: dict[str, Any] | None = None,
         *,
         token: str | None = None,
+        waits_s: float = 0.0,
     ) -> Any:
         """Send one request and return the decoded JSON body; raise a HubError subclass on failure.
 
-        `token`: a staff session's token for this request instead of the client's own.
+        `token`: a staff session's token for this request instead of the client's own;
+        `waits_s`: how long the hub may wait on purpose before it answers (added to the timeout).
         """
-        status, content, reason = await self._exchange(method, path, body, token)
+        status, content, reason = await self._exchange(method, path, body, token, waits_s=waits_s)
         return decode_parts(status, content, reason)
 
     async def get_bytes(self, path: str, max_bytes: int) -> bytes:
@@ -101,11 +103,13 @@ class AsyncHubTransport:
         body: dict[str, Any] | None,
         token: str | None,
         max_bytes: int | None = None,
+        waits_s: float = 0.0,
     ) -> tuple[int, bytes, str]:
         http = await self._session()
+        limit = aiohttp.ClientTimeout(total=self.timeout_s + waits_s)
         try:
             async with http.request(
-                method, self.url(path), json=body, headers=self._headers(token)
+                method, self.url(path), json=body, headers=self._headers(token), timeout=limit
             ) as response:
                 content = await _bounded(response, path, max_bytes)
                 status, reason = response.status, str(response.reason or "")
@@ -121,9 +125,11 @@ class AsyncHubTransport:
         """GET an API path and return its JSON."""
         return await self.request("GET", path)
 
-    async def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    async def post(
+        self, path: str, body: dict[str, Any] | None = None, *, waits_s: float = 0.0
+    ) -> Any:
         """POST JSON to an API path and return the JSON answer."""
-        return await self.request("POST", path, body if body is not None else {})
+        return await self.request("POST", path, body if body is not None else {}, waits_s=waits_s)
 
     def reconnect(self) -> None:
         """Open new connections from now on (after a certificate renewal or a move)."""

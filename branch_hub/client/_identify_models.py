@@ -9,6 +9,7 @@ from branch_hub.client._errors import WireError
 from branch_hub.client._wire import Reader, check_request_id, new_request_id
 
 __all__ = [
+    "DESK_WAIT_LIMIT_S",
     "IDENTIFY_AT_DESK",
     "IDENTIFY_BY",
     "IDENTIFY_VALUE_MAX_CHARS",
@@ -19,6 +20,8 @@ __all__ = [
 IDENTIFY_BY = ("id_number", "passbook", "pan")
 """A typed identifier: an ID card's number, a passbook account, a card number."""
 IDENTIFY_AT_DESK = "desk"
+DESK_WAIT_LIMIT_S = 60.0
+"""The longest the hub may wait for a card at a desk (`[hub] desk_read_wait_s` at most)."""
 """The next ID card read at a staff desk's reader (`station` names the desk, no `value`)."""
 IDENTIFY_VALUE_MAX_CHARS = 32
 STATION_MAX_CHARS = 16

@@ -37,7 +37,7 @@ from branch_hub.client._handoff_models import (
     ManagerAlerts,
     StaffDirectory,
 )
-from branch_hub.client._identify_models import IdentifyRequest
+from branch_hub.client._identify_models import DESK_WAIT_LIMIT_S, IDENTIFY_AT_DESK, IdentifyRequest
 from branch_hub.client._kiosk_models import KioskSession, Menu, TicketIssued
 from branch_hub.client._lead_models import OutcomeResult
 from branch_hub.client._product_models import ProductViewRecorded, ProductViewRequest
@@ -276,7 +276,10 @@ class HubClient(HubTransport):
 
     def identify_ticket(self, ticket_id: str, request: IdentifyRequest) -> TicketResult:
         """A walk-in's customer shows an identifier: the waiting ticket takes their class."""
-        answer = self.post(f"/tickets/{segment(ticket_id)}/identify", request.to_wire())
+        # At a desk the hub waits for the card to be placed: give it that long to answer.
+        waits = DESK_WAIT_LIMIT_S if request.by == IDENTIFY_AT_DESK else 0.0
+        path = f"/tickets/{segment(ticket_id)}/identify"
+        answer = self.post(path, request.to_wire(), waits_s=waits)
         return TicketResult.from_wire(answer)
 
     def queue_targets(self) -> QueueTargets:

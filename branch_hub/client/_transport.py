@@ -140,7 +140,14 @@ class HubTransport:
         return headers
 
     def _send(
-        self, method: str, path: str, body: Any, *, stream: bool, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        *,
+        stream: bool,
+        token: str | None = None,
+        waits_s: float = 0.0,
     ) -> requests.Response:
         try:
             return self._session().request(
@@ -148,7 +155,7 @@ class HubTransport:
                 self.url(path),
                 json=body,
                 headers=self._headers(token),
-                timeout=self.timeout_s,
+                timeout=self.timeout_s + waits_s,
                 stream=stream,
             )
         except requests.RequestException as exc:
@@ -165,12 +172,15 @@ class HubTransport:
         body: dict[str, Any] | None = None,
         *,
         token: str | None = None,
+        waits_s: float = 0.0,
     ) -> Any:
         """Send one request and return the decoded JSON body; raise a HubError subclass on failure.
 
-        `token`: a staff session's token for this request instead of the client's own.
+        `token`: a staff session's token for this request instead of the client's own;
+        `waits_s`: how long the hub may wait on purpose before it answers (added to the timeout).
         """
-        return decode_answer(self._send(method, path, body, stream=False, token=token))
+        answer = self._send(method, path, body, stream=False, token=token, waits_s=waits_s)
+        return decode_answer(answer)
 
     @contextmanager
     def stream(self, path: str) -> Iterator[requests.Response]:
@@ -187,9 +197,9 @@ class HubTransport:
         """GET an API path and return its JSON."""
         return self.request("GET", path)
 
-    def post(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def post(self, path: str, body: dict[str, Any] | None = None, *, waits_s: float = 0.0) -> Any:
         """POST JSON to an API path and return the JSON answer."""
-        return self.request("POST", path, body if body is not None else {})
+        return self.request("POST", path, body if body is not None else {}, waits_s=waits_s)
 
     def close(self) -> None:
         """Close this thread's HTTP session."""

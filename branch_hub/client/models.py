@@ -45,7 +45,7 @@ from branch_hub.client._handoff_models import (
     StaffMember,
     VisitHandoff,
 )
-from branch_hub.client._identify_models import IdentifyRequest
+from branch_hub.client._identify_models import IDENTIFY_AT_DESK, IdentifyRequest
 from branch_hub.client._kiosk_models import (
     BookedVisit,
     Branch,
@@ -99,6 +99,7 @@ from branch_hub.client._timeline_models import TimelineEntry, TimelineVisit, Vis
 from branch_hub.client._wire import check_request_id, new_request_id
 
 __all__ = [
+    "IDENTIFY_AT_DESK",
     "SCANNED_MAX_CHARS",
     "AlertDismissed",
     "AppOffer",
