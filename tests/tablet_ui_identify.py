@@ -24,6 +24,8 @@ from tests.tablet_ui_scenarios import (
 
 __all__ = ["harness", "rig"]
 
+HUB_WITH_DESK = True  # the rig's hub has desk D1 with a simulated ID reader
+
 NOT_FOUND = "未找到持此卡、存折或身份证的客户。"
 NOBODY = "110101190001010000"  # an ID number's shape; no customer holds it
 
@@ -110,3 +112,37 @@ def test_lobby_manager_identifies_a_walk_in_by_id_number(rig: Rig) -> None:
     failures = " ".join(lobby.tablet.failures)
     assert customer["id_number"] not in failures
     assert NOBODY not in failures
+
+
+def test_lobby_manager_identifies_a_walk_in_at_the_desk_reader(rig: Rig) -> None:
+    lobby = rig.device("IDN-LM2")
+    rig.login("IDN-LM2", "lm1")
+    typed = rig.vip()["customer_id"]  # identified by the scenario above
+    customer = next(
+        r
+        for r in rig.rows
+        if r["tier"] in ("wealth", "private") and r["id_number"] and r["customer_id"] != typed
+    )
+    visit = _walk_in(rig, lobby)
+    press(rig, lobby.view, "identify")
+    rig.until(lambda: "identify_desk:0" in lobby.view.buttons, "the desk reader offered")
+    assert "D1" in lobby.view.buttons["identify_desk:0"].text
+    press(rig, lobby.view, "identify_desk:0")
+    rig.until(lambda: "D1" in str(lobby.tablet.message), "place the card, it says")
+    hub = rig.hub.hub
+    assert hub is not None
+    rig.until(lambda: hub.lobby.desk_reads.waiting("D1"), "the hub waits at D1")
+    reader = hub.lobby.stations["D1"].sims["idreader"]
+    reader.place(
+        0,
+        name=customer["name"],
+        gender=customer["gender"],
+        birth=customer["birth_date"],
+        id_number=customer["id_number"],
+    )
+    visits = lobby.tablet.state.board.visits
+    rig.until(lambda: not visits[visit.visit_id].walk_in, "identified by the desk's read")
+    assert visits[visit.visit_id].ticket == visit.ticket
+    rig.until(lambda: "identify_confirm" not in lobby.view.buttons, "the sheet closed")
+    reader.remove()
+    assert visit.visit_id in _identified(rig)

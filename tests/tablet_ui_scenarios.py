@@ -50,7 +50,10 @@ def harness() -> Harness:
 @pytest.fixture(scope="module")
 def rig(harness: Harness, request: pytest.FixtureRequest) -> Iterator[Rig]:
     # One hub per scenario module, each in its own folder.
-    hub, rows = make_hub(ROOT / f"hubside-{request.module.__name__.rsplit('.', 1)[-1]}")
+    # A module setting HUB_WITH_DESK = True gets staff desk D1 (a simulated ID reader) too.
+    desk = bool(getattr(request.module, "HUB_WITH_DESK", False))
+    folder = ROOT / f"hubside-{request.module.__name__.rsplit('.', 1)[-1]}"
+    hub, rows = make_hub(folder, desk=desk)
     rig = Rig(harness, hub, rows)
     try:
         yield rig

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from branch_hub.api import create_app
 from branch_hub.api.serve import hub_ssl_context
-from branch_hub.config import load_config
+from branch_hub.config import Station, load_config
 from branch_hub.hub import Hub, HubOptions
 from branch_hub.security import HubSecurity
 from sync.catalogue_bundle import publish_catalogue
@@ -127,6 +127,7 @@ class TabletHub:
     data: Path
     tls: TlsEnv
     port: int = 0
+    desk: bool = False  # a staff desk D1 with a simulated ID reader beside kiosk K1
     hub: Hub | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
@@ -158,6 +159,8 @@ class TabletHub:
 
     async def _up(self) -> None:
         config = _with_catalogue(load_config(SAMPLE), self.data)
+        if self.desk:
+            config = _with_desk(config)
         hub = open_hub(config, self.data, self.tls, HubOptions(cache_dir=self.data / "cache"))
         if not hub.security.staff.list():
             for staff_id, name, role in STAFF:
@@ -264,10 +267,18 @@ def pitchable(hub: TabletHub, row: dict[str, Any], first: int = 1) -> bool:
     )
 
 
-def make_hub(root: Path, customers: int = 60) -> tuple[TabletHub, list[dict[str, Any]]]:
-    """PKI, cache and a started hub under `root`."""
+def _with_desk(config: Any) -> Any:
+    """The branch with desk D1 (a simulated ID reader) for identifying walk-ins."""
+    desk = Station(id="D1", role="desk", id_reader="sim://idreader")
+    return config.model_copy(update={"stations": [*config.stations, desk]})
+
+
+def make_hub(
+    root: Path, customers: int = 60, desk: bool = False
+) -> tuple[TabletHub, list[dict[str, Any]]]:
+    """PKI, cache and a started hub under `root` (with desk D1 when `desk`)."""
     tls = make_tls_env(root / "pki")
     data = root / "hub"
     data.mkdir(parents=True, exist_ok=True)
     rows = build_cache(data, customers)
-    return TabletHub(data, tls).start(), rows
+    return TabletHub(data, tls, desk=desk).start(), rows
