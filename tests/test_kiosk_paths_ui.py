@@ -92,7 +92,7 @@ def station(
     local = datetime.combine(datetime.now(ZONE).date(), MORNING, ZONE)
     hub.lobby.appointments.now = lambda: local.astimezone(UTC)
     # The ticket stays until "done": each test leaves it by the customer's own touch.
-    timeouts = Timeouts(reading=8.0, read_failed=5.0, greeting=30.0, menu=20.0, ticket=30.0)
+    timeouts = Timeouts(reading=20.0, read_failed=5.0, greeting=30.0, menu=20.0, ticket=30.0)
     try:
         with open_kiosk(harness, hub, tls, pcscd, cache.customers, root / "screens", timeouts) as k:
             yield k
@@ -236,7 +236,7 @@ def test_appointment_check_in_by_card(kiosk: Kiosk) -> None:
     booked = who(kiosk, "on_time")
     before = len(arrivals(kiosk))
     kiosk.insert_card(booked)
-    kiosk.wait_for("ticket")
+    kiosk.wait_for("ticket", 30)
     text = kiosk.text()
     assert "您预约了 09:50 的理财咨询" in text
     assert "您已签到，将优先为您叫号" in text
@@ -266,7 +266,7 @@ def test_appointment_check_in_by_card(kiosk: Kiosk) -> None:
 def test_late_for_an_appointment(kiosk: Kiosk) -> None:
     late = who(kiosk, "late")
     kiosk.insert_card(late)
-    kiosk.wait_for("ticket")
+    kiosk.wait_for("ticket", 30)  # a chip read on a loaded machine can take seconds
     text = kiosk.text()
     assert "您预约了 08:00 的理财咨询" in text
     assert "您的预约时间已过，已为您取普通号" in text

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from branch_common.i18n import N_
 from branch_hub.api.app import HUB
 from branch_hub.api.bodies import (
     PATH_SAFE,
@@ -45,6 +46,7 @@ from branch_hub.client.models import (
 from branch_hub.lobby.counters import Counters
 from branch_hub.lobby.identify import identify_at_desk, identify_ticket
 from branch_hub.lobby.staffdesk import StaffDesk
+from branch_hub.messages import zh
 from branch_hub.vocabulary import (
     DASHBOARD_ROLES,
     DECLINE_REASON_MAX_CHARS,
@@ -180,7 +182,9 @@ async def identify(request: web.Request) -> web.Response:
     lobby, actions = hub.lobby, hub.desk.actions
     if body.get("station" if not at_desk else "value") is not None:
         unasked = "value" if at_desk else "station"
-        raise ApiError(400, f"bad_{unasked}", f"'{unasked}' is not taken with by = {by}")
+        text = N_("'{key}' is not taken with by = {by}")
+        fields = {"key": unasked, "by": by}
+        raise ApiError(400, f"bad_{unasked}", text.format(**fields), zh(text).format(**fields))
     if at_desk:
         station = req_str(body, "station", max_len=STATION_MAX_CHARS)
         answer = await identify_at_desk(
