@@ -9,7 +9,6 @@ docs/screenshots/.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -179,9 +178,8 @@ def test_timeouts_return_to_attract_and_forget(kiosk: Kiosk) -> None:
     assert "正在读取" in kiosk.text()
     kiosk.shoot("reading")
     kiosk.wait_for("attract", 15)  # ...until the kiosk gives up and returns
-    card.remove()
-    kiosk.cards.remove(card)
-    time.sleep(0.3)
+    assert kiosk.cards == [card]
+    kiosk.remove_cards()  # until the hub has seen the slot empty
     kiosk.insert_card(ordinary)
     kiosk.wait_for("greeting", 10)
     salutation = kiosk.controller.flow.state.greeting.salutation_zh

@@ -44,6 +44,7 @@ class StationDevices:
         self.printer_interval = printer_interval
         self.printer: Any = None
         self.sims: dict[str, Any] = {}
+        self.card_watcher: Any = None  # the chip reader's poller (tests await its looks)
         self._stoppers: list[Callable[[], None]] = []
 
     @property
@@ -107,6 +108,7 @@ class StationDevices:
             poll_interval=self.poll_interval,
         )
         watcher.start()
+        self.card_watcher = watcher
         self._stoppers.append(watcher.stop)
 
     def _id_reader(self, url: str, sink: Sink) -> None:

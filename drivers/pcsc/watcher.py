@@ -46,6 +46,7 @@ __all__ = [
     "FailReason",
     "ReadFailure",
     "asyncio_sink",
+    "card_states",
     "classify",
     "failure",
     "read_card",
@@ -229,7 +230,7 @@ class CardWatcher(DeviceWatcher):
             self._looks += 1
             self._looked.notify_all()
 
-    def _await_looks(self, looks: int, limit_s: float) -> None:
+    def await_looks(self, looks: int, limit_s: float) -> None:
         """Wait until the poller has looked at the readers `looks` more times (at most `limit_s`)."""
         with self._looked:
             target = self._looks + looks
@@ -298,7 +299,7 @@ class CardWatcher(DeviceWatcher):
                 # next poll sees it gone: wait for two more looks at the readers (counted, not
                 # timed, so a busy machine cannot outrun them), so the customer hears "removed
                 # too soon" rather than "unreadable".
-                self._await_looks(2, max(1.0, 20 * self.interval))
+                self.await_looks(2, max(1.0, 20 * self.interval))
             if self._claim(reader, gen):
                 self.emit(EventKind.read_failed, failure(reader, exc))
             return
@@ -323,6 +324,15 @@ class CardWatcher(DeviceWatcher):
             if self._claim(reader, gen):
                 msg = f"card did not answer within {self.read_timeout:g} s"
                 self.emit(EventKind.read_failed, ReadFailure(reader, FailReason.timeout, msg))
+
+
+def card_states() -> dict[str, bytes | None] | None:
+    """Each reader's card ATR as pcscd sees it now (None: empty); None if pcscd does not answer."""
+    ctx = _Context()
+    try:
+        return ctx.snapshot() if ctx.ensure() else None
+    finally:
+        ctx.drop()
 
 
 def wait_for_card(reader_filter: str | None, timeout: float) -> str:

@@ -21,9 +21,10 @@ from typing import Any
 import pytest
 
 from drivers.errors import DeviceError, TransportError
+from drivers.pcsc.watcher import card_states
 from drivers.sim.card import CardIdentity, Fault, VirtualCard, VirtualCardDevice, profile
 from drivers.sim.pcscd import PcscDaemon, list_readers
-from tests.support.kiosk_real_hub import KIOSK_READER_PORT, RealKioskHub
+from tests.support.kiosk_real_hub import KIOSK_READER, KIOSK_READER_PORT, RealKioskHub
 from tests.support.kivy_harness import Harness, shared_harness
 from tests.support.tlsenv import TlsEnv
 
@@ -112,14 +113,20 @@ class Kiosk:
         return self.controller.flow.state.phase
 
     def wait_for(self, name: str, timeout_s: float = 10) -> float:
-        return self.harness.until(
-            lambda: (
-                self.phase.value == name
-                and self.view.rendered_version == self.controller.flow.state.version
-            ),
-            timeout_s,
-            f"screen {name} (now {self.phase.value})",
-        )
+        seen: list[str] = []
+
+        def there() -> bool:
+            state = self.controller.flow.state
+            if not seen or seen[-1] != state.phase.value:
+                seen.append(state.phase.value)  # the screens passed, for the failure's message
+            return state.phase.value == name and self.view.rendered_version == state.version
+
+        try:
+            return self.harness.until(there, timeout_s, f"screen {name}")
+        except AssertionError as exc:
+            state = self.controller.flow.state
+            detail = (state.problem, state.error_code)
+            raise AssertionError(f"{exc}; screens seen: {' → '.join(seen)}; {detail!r}") from None
 
     def tap(self, action: str) -> None:
         self.harness.until(
@@ -164,9 +171,24 @@ class Kiosk:
         return device
 
     def remove_cards(self) -> None:
+        """Pull every card, and wait until pcscd and then the hub's reader have seen the slot empty.
+
+        The next test's card carries the same ATR: put in before the hub looked at an empty slot,
+        it would pass for the card still sitting there, and nothing would be read.
+        """
+        if not self.cards:
+            return
         for device in self.cards:
             device.remove()
         self.cards.clear()
+        for _ in range(100):  # pcscd polls vpcd's slots (every 0.4 s)
+            states = card_states()
+            if states is not None and states.get(KIOSK_READER) is None:
+                break
+            time.sleep(0.05)
+        watcher = self.hub.lobby.stations["K1"].card_watcher
+        if watcher is not None:
+            watcher.await_looks(2, 5.0)
 
     def shoot(self, name: str, portrait_too: bool = False) -> None:
         sizes = [("landscape", LANDSCAPE)] + ([("portrait", PORTRAIT)] if portrait_too else [])
