@@ -119,7 +119,7 @@ class Kiosk:
             state = self.controller.flow.state
             if not seen or seen[-1] != state.phase.value:
                 seen.append(state.phase.value)  # the screens passed, for the failure's message
-            return state.phase.value == name and self.view.rendered_version == state.version
+            return bool(state.phase.value == name and self.view.rendered_version == state.version)
 
         try:
             return self.harness.until(there, timeout_s, f"screen {name}")
