@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     from sync.confirm import add_commands as add_confirm_command
 
     add_confirm_command(sub)
+    from sync.publish_cli import add_commands as add_publish_all_command
+
+    add_publish_all_command(sub)
     from sync.catalogue_cli import add_catalogue_commands
 
     add_catalogue_commands(sub)

@@ -34,6 +34,7 @@ __all__ = [
     "load_hub_public",
     "load_signing_private",
     "load_signing_public",
+    "record_nonce_key",
     "unwrap_keys",
     "wrap_keys",
     "write_key_pair",
@@ -187,13 +188,31 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def record_nonce_key(keys: GenerationKeys) -> bytes:
+    """Return the key of the synthetic record nonces, separate from the data key (docs/sync.md)."""
+    return HKDF(
+        algorithm=SHA256(), length=32, salt=b"branch-edge/v1 record-nonce", info=b""
+    ).derive(keys.data_key)
+
+
+def _wrap_secrets(keys: GenerationKeys, hub_raw: bytes, branch_id: str) -> tuple[bytes, bytes]:
+    """The ephemeral X25519 secret and nonce of a wrap, derived from what is wrapped (docs/sync.md)."""
+    out = HKDF(
+        algorithm=SHA256(),
+        length=32 + 12,
+        salt=b"branch-edge/v1 wrap-ephemeral",
+        info=_label(branch_id, keys.key_id) + b"\x00" + hub_raw,
+    ).derive(keys.index_key + keys.data_key)
+    return out[:32], out[32:]
+
+
 def wrap_keys(keys: GenerationKeys, hub: X25519PublicKey, branch_id: str) -> dict[str, Any]:
     """Wrap the generation keys for one hub's public key (the manifest's `wrapped_keys`)."""
-    eph = X25519PrivateKey.generate()
-    eph_pub = eph.public_key().public_bytes(_RAW_ENC, _RAW)
     hub_raw = hub.public_bytes(_RAW_ENC, _RAW)
+    secret, nonce = _wrap_secrets(keys, hub_raw, branch_id)
+    eph = X25519PrivateKey.from_private_bytes(secret)
+    eph_pub = eph.public_key().public_bytes(_RAW_ENC, _RAW)
     kek = _wrapping_key(eph.exchange(hub), eph_pub, hub_raw, branch_id, keys.key_id)
-    nonce = os.urandom(12)
     sealed = AESGCM(kek).encrypt(
         nonce, keys.index_key + keys.data_key, _label(branch_id, keys.key_id)
     )

@@ -143,7 +143,7 @@ class _Run:
             "branch_id": self.branch_id,
             "sequence": result.sequence,
             "base_sequence": result.base_sequence,
-            "created": utc_now(),
+            "created": self.created,
             "key_id": result.key_id,
             "wrapped_keys": wrap_keys(self.keys, hub_public, self.branch_id),
             "records": result.records,
@@ -155,7 +155,6 @@ class _Run:
         mpath = self.out / "manifests" / f"{msha}.json"
         atomic_write(mpath, manifest)
         self.sealed.new_files.append(mpath)
-        self.created = str(body["created"])
         return msha
 
     def write_pointer(
@@ -202,8 +201,9 @@ def publish(
     workers: int | None = None,
     progress: bool | None = None,
     records_per_chunk: int = RECORDS_PER_CHUNK,
+    created: str | None = None,
 ) -> PublishResult:
-    """Publish a snapshot (or, with `previous`, a delta) of an export for one branch hub."""
+    """Publish a snapshot (or, with `previous`, a delta) for one hub; same inputs, same bytes."""
     if on_error not in {"fail", "skip"}:
         raise PublishError(f"on_error must be 'fail' or 'skip', not {on_error!r}")
     for folder in (out, out / "chunks", out / "manifests"):
@@ -226,6 +226,7 @@ def publish(
     workers = workers or min(2, os.cpu_count() or 1)
     sealed = SealedChunks(out, bar)
     run = _Run(out, branch_id, keys, result, sealed, on_error == "skip", workers, records_per_chunk)
+    run.created = created or utc_now()
     try:
         with bar:
             if previous is None or pointer is None:

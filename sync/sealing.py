@@ -2,11 +2,14 @@
 
 Each worker holds the generation's keys (set once by `_init_worker`) and writes the chunk file
 itself, handing back only its hash and counts, so the parent stays light whatever the export.
+Nonces are synthetic (an HMAC of the record and its associated data), so the same export gives
+the same chunks whichever process seals them (safety argument in docs/sync.md).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import tempfile
 from collections import deque
@@ -23,7 +26,7 @@ from tqdm import tqdm
 from sync.bundle import BlindIndexer, record_aad, upsert_chunk_header, upsert_record
 from sync.errors import ExportError
 from sync.export_reader import UNSORTED, Block, parse_line
-from sync.keys import GenerationKeys
+from sync.keys import GenerationKeys, record_nonce_key
 
 __all__ = ["MAX_REPORTED", "SealedChunks", "atomic_write", "seal_blocks", "write_chunk"]
 
@@ -37,6 +40,7 @@ def _init_worker(keys: GenerationKeys, version: int, chunk_dir: str, skip: bool)
     _W.update(
         index=BlindIndexer(keys.index_key),
         aes=AESGCM(keys.data_key),
+        nonce=hmac.new(record_nonce_key(keys), digestmod=hashlib.sha256),
         version=version,
         chunk_dir=chunk_dir,
         skip=skip,
@@ -51,7 +55,6 @@ def _seal_block(block: Block) -> dict[str, Any]:
     lines = block.lines.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
-    nonces = os.urandom(12 * len(lines))
     records: list[bytes] = []
     skipped: list[tuple[int, str]] = []
     first = last = ""
@@ -72,9 +75,10 @@ def _seal_block(block: Block) -> dict[str, Any]:
         last = cid
         ref = index.ref(cid)
         hs = sorted({index(kind, value) for kind, value in ids})
-        nonce = nonces[12 * i : 12 * i + 12]
         aad = record_aad(ref, version, b"".join(hs))
-        sealed = nonce + aes.encrypt(nonce, orjson.dumps(customer), aad)
+        plain = orjson.dumps(customer)
+        nonce = _synthetic_nonce(aad, plain)
+        sealed = nonce + aes.encrypt(nonce, plain, aad)
         records.append(upsert_record(ref, hs, sealed))
     if not records:
         return {"records": 0, "skipped": skipped, "first": "", "last": ""}
@@ -90,6 +94,14 @@ def _seal_block(block: Block) -> dict[str, Any]:
         "first_line": first_line,
         "last": last,
     }
+
+
+def _synthetic_nonce(aad: bytes, plain: bytes) -> bytes:
+    """HMAC(nonce key, len(aad) ‖ aad ‖ plaintext)[:12]: equal only for equal inputs (docs/sync.md)."""
+    mac = _W["nonce"].copy()
+    mac.update(len(aad).to_bytes(4, "big") + aad)
+    mac.update(plain)
+    return bytes(mac.digest()[:12])
 
 
 def write_chunk(chunk_dir: Path, data: bytes) -> tuple[str, bool]:

@@ -1,0 +1,277 @@
+"""HQ's publishing job: every listed branch's bundle from one nightly export, on Dask distributed.
+
+The export (and `previous`, for deltas) is split once (`sync.publish_plan`); then one task per
+branch publishes into `OUT/<branch_id>/`, on a LocalCluster started here or on a running
+scheduler. Bundles are deterministic (`sync.sealing`, `sync.keys`), so a retried task, a
+single-process run and a cluster run write the same bytes. Workers read HQ's signing key from
+its path themselves: the key never travels over Dask's wire.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sync.bundle import open_envelope, utc_now
+from sync.errors import SyncError
+from sync.keys import load_hub_public, load_signing_private
+from sync.publish_plan import BranchSpec, JobSettings, Split, split_export
+from sync.publisher import publish, read_pointer
+
+__all__ = ["BranchOutcome", "JobResult", "PublishJob", "publish_branch", "run_job"]
+
+
+@dataclass(frozen=True)
+class PublishJob:
+    """What one run publishes: the export(s), the branches, the keys' paths, the output root."""
+
+    export: Path
+    branches: tuple[BranchSpec, ...]
+    signing_key: Path
+    out: Path
+    previous: Path | None = None
+    on_error: str = "fail"
+    created: str | None = None  # default: when the run starts (one time for every bundle)
+
+
+@dataclass(frozen=True)
+class BranchTask:
+    """One branch's publish, as sent to a worker (paths only, no key material)."""
+
+    branch: BranchSpec
+    export: Path
+    previous: Path | None
+    out: Path
+    signing_key: Path
+    on_error: str
+    created: str
+
+
+@dataclass(frozen=True)
+class BranchOutcome:
+    """What publishing one branch gave: its bundle's figures, or why it failed."""
+
+    branch_id: str
+    kind: str = ""
+    sequence: int = 0
+    records: int = 0
+    deletes: int = 0
+    chunks: int = 0
+    bytes: int = 0
+    skipped: int = 0
+    error: str | None = None
+
+
+@dataclass
+class JobResult:
+    """Every branch's outcome (sorted by branch id) and the job's totals."""
+
+    created: str
+    outcomes: list[BranchOutcome] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        """Records sealed by the whole job."""
+        return sum(o.records for o in self.outcomes)
+
+    @property
+    def failed(self) -> list[BranchOutcome]:
+        """The branches that did not publish."""
+        return [o for o in self.outcomes if o.error is not None]
+
+
+def _sweep(folder: Path) -> None:
+    """Remove temporary files an earlier, killed attempt left (this job owns the folder)."""
+    for sub in (folder, folder / "chunks", folder / "manifests"):
+        for tmp in sub.glob(".tmp-*") if sub.is_dir() else ():
+            tmp.unlink(missing_ok=True)
+
+
+def _done_by_this_run(task: BranchTask, pointer: dict[str, Any]) -> bool:
+    """Whether an earlier attempt of this run (same time, branch and export) got to latest.json."""
+    if pointer["created"] != task.created or pointer["branch_id"] != task.branch.branch_id:
+        return False
+    sha = hashlib.sha256()
+    with task.export.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            sha.update(block)
+    return bool(pointer["export_sha256"] == sha.hexdigest())
+
+
+def _already_published(task: BranchTask, pointer: dict[str, Any]) -> BranchOutcome:
+    """The outcome of an earlier attempt of this same run that got as far as latest.json."""
+    entry = pointer["deltas"][-1] if pointer["deltas"] else pointer["snapshot"]
+    folder = task.out / task.branch.branch_id
+    signing = load_signing_private(task.signing_key)
+    body = open_envelope(
+        (folder / entry["manifest"]).read_bytes(), signing.public_key(), "manifest"
+    )
+    return BranchOutcome(
+        task.branch.branch_id,
+        kind=str(body["kind"]),
+        sequence=int(body["sequence"]),
+        records=int(body["records"]),
+        deletes=int(body["deletes"]),
+        chunks=len(body["chunks"]),
+        bytes=sum(int(c["size"]) for c in body["chunks"]),
+    )
+
+
+def publish_branch(task: BranchTask) -> BranchOutcome:
+    """Publish one branch's bundle (runs in a Dask worker, or in-process for a serial run)."""
+    branch_id = task.branch.branch_id
+    folder = task.out / branch_id
+    _sweep(folder)
+    try:
+        signing = load_signing_private(task.signing_key)
+        pointer = read_pointer(folder, signing)
+        if pointer is not None and _done_by_this_run(task, pointer):
+            return _already_published(task, pointer)
+        result = publish(
+            task.export,
+            load_hub_public(task.branch.hub_public_key),
+            signing,
+            folder,
+            branch_id,
+            previous=task.previous,
+            key_id=task.branch.key_id,
+            on_error=task.on_error,
+            workers=1,  # the job's parallelism is one branch per worker process
+            progress=False,
+            created=task.created,
+        )
+    except SyncError as exc:  # the same inputs would fail again: reported, not retried
+        return BranchOutcome(branch_id, error=str(exc))
+    return BranchOutcome(
+        branch_id,
+        kind=result.kind,
+        sequence=result.sequence,
+        records=result.records,
+        deletes=result.deletes,
+        chunks=result.chunks,
+        bytes=result.bytes,
+        skipped=result.skipped,
+    )
+
+
+Report = Callable[[BranchOutcome, int, int, int], None]
+
+
+def report_to_stderr(outcome: BranchOutcome, done: int, total: int, records: int) -> None:
+    """IT's progress line: branches done of total, records sealed so far, this branch."""
+    what = (
+        f"failed: {outcome.error}"
+        if outcome.error
+        else f"{outcome.kind} {outcome.sequence}, {outcome.records:,} records"
+    )
+    print(
+        f"publish-all: {done}/{total} branches, {records:,} records sealed "
+        f"({outcome.branch_id}: {what})",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _tasks(job: PublishJob, staging: Path, created: str) -> tuple[list[BranchTask], Split]:
+    selections = [b.selection for b in job.branches]
+    skip = job.on_error == "skip"
+    split = split_export(job.export, selections, staging / "export", skip)
+    prev = (
+        split_export(job.previous, selections, staging / "previous", skip) if job.previous else None
+    )
+    tasks = [
+        BranchTask(
+            branch=b,
+            export=split.files[b.selection],
+            previous=prev.files[b.selection] if prev else None,
+            out=job.out,
+            signing_key=job.signing_key,
+            on_error=job.on_error,
+            created=created,
+        )
+        for b in job.branches
+    ]
+    # Largest first, so the longest branch does not start last and stretch the tail.
+    tasks.sort(key=lambda t: -split.counts[t.branch.selection])
+    return tasks, split
+
+
+def _run_on_dask(
+    tasks: list[BranchTask],
+    split: Split,
+    settings: JobSettings,
+    step: Callable[[BranchOutcome], None],
+    staging: Path,
+) -> None:
+    from distributed import Client, LocalCluster, as_completed
+
+    if settings.scheduler:
+        client = Client(settings.scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=settings.workers or 2,
+            threads_per_worker=settings.threads_per_worker,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+            local_directory=str(staging / "dask"),
+        )
+        client = Client(cluster)
+    try:
+        futures = {
+            client.submit(
+                publish_branch,
+                task,
+                key=f"publish-{task.branch.branch_id}",
+                retries=settings.retries,
+                priority=split.counts[task.branch.selection],
+            ): task.branch.branch_id
+            for task in tasks
+        }
+        for future in as_completed(futures):
+            try:
+                step(future.result())
+            except Exception as exc:
+                step(BranchOutcome(futures[future], error=f"{type(exc).__name__}: {exc}"))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def run_job(
+    job: PublishJob,
+    settings: JobSettings | None = None,
+    *,
+    serial: bool = False,
+    report: Report | None = report_to_stderr,
+) -> JobResult:
+    """Publish every branch of the job; `serial` runs them one after another in this process."""
+    created = job.created or utc_now()
+    result = JobResult(created)
+    job.out.mkdir(parents=True, exist_ok=True)
+    staging = job.out / f".staging-{created.replace(':', '')}"
+    try:
+        tasks, split = _tasks(job, staging, created)
+
+        def step(outcome: BranchOutcome) -> None:
+            result.outcomes.append(outcome)
+            if report is not None:
+                report(outcome, len(result.outcomes), len(tasks), result.records)
+
+        if serial:
+            for task in tasks:
+                step(publish_branch(task))
+        else:
+            _run_on_dask(tasks, split, settings or JobSettings(), step, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result.outcomes.sort(key=lambda o: o.branch_id)
+    return result
