@@ -36,7 +36,12 @@ def add_commands(sub: Any) -> None:
         "--previous", type=Path, default=None, help="the last job's export: publish deltas"
     )
     job.add_argument("--scheduler", default=None, help="a running Dask scheduler (tcp://host:8786)")
-    job.add_argument("--workers", type=_count, default=None, help="LocalCluster worker processes")
+    job.add_argument(
+        "--workers",
+        type=_count,
+        default=None,
+        help="LocalCluster worker processes (default: cores)",
+    )
     job.add_argument("--threads-per-worker", type=_count, default=None, help="default 1")
     job.add_argument("--retries", type=int, default=None, help="retries per branch (default 2)")
     job.add_argument(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -216,7 +217,7 @@ def _run_on_dask(
         cluster = None
     else:
         cluster = LocalCluster(
-            n_workers=settings.workers or 2,
+            n_workers=settings.workers or os.cpu_count() or 1,
             threads_per_worker=settings.threads_per_worker,
             processes=True,
             dashboard_address=None,
