@@ -239,7 +239,7 @@ def _run_on_dask(
         for future in as_completed(futures):
             try:
                 step(future.result())
-            except Exception as exc:
+            except Exception as exc:  # retries used up (KilledWorker, OSError): report, go on
                 step(BranchOutcome(futures[future], error=f"{type(exc).__name__}: {exc}"))
     finally:
         client.close()
