@@ -82,6 +82,14 @@ def _cmd_publish_all(args: argparse.Namespace) -> int:
     where = "this process" if args.serial else settings.scheduler or "a LocalCluster"
     print(f"publish-all: {len(branches)} branches on {where}", file=sys.stderr, flush=True)
     result = run_job(job, settings, serial=args.serial)
+    for line, reason in result.skipped_lines[:100]:
+        print(f"branch-sync: skipped export line {line}: {reason}", file=sys.stderr)
+    if result.skipped:
+        more = result.skipped - min(100, len(result.skipped_lines))
+        tail = f" ({more} more not listed)" if more > 0 else ""
+        print(
+            f"branch-sync: skipped {result.skipped} lines without a region{tail}", file=sys.stderr
+        )
     failed = result.failed
     print(
         f"publish-all: {len(result.outcomes) - len(failed)} of {len(result.outcomes)} branches "

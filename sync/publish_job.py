@@ -77,6 +77,8 @@ class JobResult:
 
     created: str
     outcomes: list[BranchOutcome] = field(default_factory=list)
+    skipped_lines: list[tuple[int, str]] = field(default_factory=list)  # the split's first 1,000
+    skipped: int = 0  # lines the split skipped (no readable region_code) with --on-error skip
 
     @property
     def records(self) -> int:
@@ -175,6 +177,8 @@ def report_to_stderr(outcome: BranchOutcome, done: int, total: int, records: int
         if outcome.error
         else f"{outcome.kind} {outcome.sequence}, {outcome.records:,} records"
     )
+    if outcome.skipped:
+        what += f", {outcome.skipped:,} malformed lines skipped"
     print(
         f"publish-all: {done}/{total} branches, {records:,} records sealed "
         f"({outcome.branch_id}: {what})",
@@ -204,6 +208,9 @@ def _tasks(job: PublishJob, staging: Path, created: str) -> tuple[list[BranchTas
     ]
     # Largest first, so the longest branch does not start last and stretch the tail.
     tasks.sort(key=lambda t: -split.counts[t.branch.selection])
+    if prev is not None:
+        split.skipped += [(n, f"previous export: {why}") for n, why in prev.skipped]
+        split.skipped_count += prev.skipped_count
     return tasks, split
 
 
@@ -274,6 +281,7 @@ def run_job(
     staging = job.out / f".staging-{created.replace(':', '')}"
     try:
         tasks, split = _tasks(job, staging, created)
+        result.skipped_lines, result.skipped = split.skipped, split.skipped_count
 
         def step(outcome: BranchOutcome) -> None:
             result.outcomes.append(outcome)

@@ -23,6 +23,7 @@ __all__ = ["BranchSpec", "JobSettings", "Split", "read_branches", "split_export"
 
 _BRANCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # also a folder name under --out
 _REGION = re.compile(r"[1-9]\d{0,5}")
+_MAX_REPORTED = 1_000
 _FLUSH_BYTES = 1 << 20  # buffered per selection, so 1,300 selections never hold 1,300 open files
 
 
@@ -141,7 +142,8 @@ class Split:
     files: dict[tuple[str, ...], Path] = field(default_factory=dict)
     counts: dict[tuple[str, ...], int] = field(default_factory=dict)
     lines: int = 0
-    skipped: list[tuple[int, str]] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # the first 1,000
+    skipped_count: int = 0
 
 
 def _region(line: bytes) -> str:
@@ -197,7 +199,9 @@ def split_export(
             except ValueError as exc:
                 if not skip:
                     raise ExportError(lineno, str(exc)) from None
-                split.skipped.append((lineno, str(exc)))
+                split.skipped_count += 1
+                if len(split.skipped) < _MAX_REPORTED:
+                    split.skipped.append((lineno, str(exc)))
                 continue
             wanted = {s for n in range(1, 7) for s in by_prefix.get(region[:n], ())}
             for sel in wanted:

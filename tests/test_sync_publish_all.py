@@ -15,6 +15,7 @@ import pytest
 
 from sync.cache import CustomerCache
 from sync.cli import main
+from sync.errors import ExportError
 from sync.keys import load_hub_private, load_signing_public, write_key_pair
 from sync.publish_job import BranchOutcome, PublishJob, run_job
 from sync.publish_plan import BranchSpec, JobSettings, read_branches
@@ -236,3 +237,22 @@ def test_job_settings_from_the_branch_list(tmp_path: Path) -> None:
     specs, settings = read_branches(path)
     assert settings == JobSettings(workers=8, scheduler="tcp://10.0.0.5:8786", retries=4)
     assert specs[0].hub_public_key == tmp_path / "hubs" / "B1" / "hub_sync.pub"
+
+
+def test_a_line_without_a_region_stops_the_job_or_is_skipped_and_counted(bank: Bank) -> None:
+    lines = bank.export.read_bytes().splitlines()
+    row = orjson.loads(lines[4])
+    del row["region_code"]
+    lines[4] = orjson.dumps(row)
+    lines[9] = b"{not json"
+    bank.export.write_bytes(b"\n".join(lines) + b"\n")
+    with pytest.raises(ExportError, match="export line 5: region_code is missing"):
+        run_job(bank.job("fail"), serial=True, report=None)
+    assert list((bank.root / "fail").iterdir()) == []  # no bundle, no staging left
+    result = run_job(bank.job("skip", on_error="skip"), serial=True, report=None)
+    assert result.skipped == 2
+    assert result.skipped_lines == [
+        (5, "region_code is missing or not digits"),
+        (10, "not valid JSON"),
+    ]
+    assert not result.failed
