@@ -23,7 +23,8 @@ import orjson
 
 from sync.keys import load_hub_public, load_signing_private, write_key_pair
 from sync.publish_job import PublishJob, run_job
-from sync.publish_plan import BranchSpec, JobSettings, split_export
+from sync.publish_plan import BranchSpec, JobSettings
+from sync.publish_split import split_export
 from sync.publisher import publish
 from sync.synth import SynthOptions, write_export_file
 
@@ -132,7 +133,7 @@ def _delta_ratio(root: Path, export: Path, share: float) -> dict[str, float]:
 
 
 def _split_rate(root: Path, export: Path, districts: list[str]) -> float:
-    """Export lines per CPU second the job's one-pass split reads (serial, in the job's client)."""
+    """Export lines per CPU second the job's split reads (one range task's rate)."""
     started = time.process_time()
     split = split_export(export, [(d,) for d in districts], root / "split", skip=False)
     return split.lines / (time.process_time() - started)
@@ -155,14 +156,14 @@ def project(per_core: float, split_per_s: float, delta_vs_snapshot: float) -> di
     bank = list(provinces())
     records = sum(s * n for s, n in bank)
     customers = sum(s for s, _ in bank)
-    split_s = customers / split_per_s
     out: dict[str, Any] = {
         "bank_branches": sum(n for _, n in bank),
         "bank_customers": customers,
         "records_per_snapshot": records,
-        "split_s": round(split_s),
+        "split_cpu_s": round(customers / split_per_s),
     }
     for cores in CORES:
+        split_s = customers / (split_per_s * cores)  # one task per byte range, on every core
         # One branch is one task on one core: the largest branch bounds the wall time.
         sealing = max(records / (per_core * cores), LARGEST_PROVINCE / per_core)
         out[f"snapshot_h_{cores}_cores"] = round((split_s + sealing) / 3600, 2)

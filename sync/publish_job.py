@@ -1,8 +1,8 @@
 """HQ's publishing job: every listed branch's bundle from one nightly export, on Dask distributed.
 
-The export (and `previous`, for deltas) is split once (`sync.publish_plan`); then one task per
-branch publishes into `OUT/<branch_id>/`, on a LocalCluster started here or on a running
-scheduler. Bundles are deterministic (`sync.sealing`, `sync.keys`), so a retried task, a
+The export (and `previous`, for deltas) is read once, one task per byte range, into one
+sub-export per selection (`sync.publish_split`); then one task per branch publishes into
+`OUT/<branch_id>/`, on a LocalCluster started here or on a running scheduler. Bundles are deterministic (`sync.sealing`, `sync.keys`), so a retried task, a
 single-process run and a cluster run write the same bytes. Workers read HQ's signing key from
 its path themselves: the key never travels over Dask's wire.
 """
@@ -15,7 +15,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,8 @@ from typing import Any
 from sync.bundle import open_envelope, utc_now
 from sync.errors import SyncError
 from sync.keys import load_hub_public, load_signing_private
-from sync.publish_plan import BranchSpec, JobSettings, Split, split_export
+from sync.publish_plan import BranchSpec, JobSettings, Split
+from sync.publish_split import RANGE_BYTES, Runner, run_here, split_export
 from sync.publisher import publish, read_pointer
 
 __all__ = ["BranchOutcome", "JobResult", "PublishJob", "publish_branch", "run_job"]
@@ -40,6 +42,7 @@ class PublishJob:
     previous: Path | None = None
     on_error: str = "fail"
     created: str | None = None  # default: when the run starts (one time for every bundle)
+    range_bytes: int = RANGE_BYTES  # the split reads the export in ranges of this size, in parallel
 
 
 @dataclass(frozen=True)
@@ -187,13 +190,18 @@ def report_to_stderr(outcome: BranchOutcome, done: int, total: int, records: int
     )
 
 
-def _tasks(job: PublishJob, staging: Path, created: str) -> tuple[list[BranchTask], Split]:
+def _tasks(
+    job: PublishJob, staging: Path, created: str, run: Runner
+) -> tuple[list[BranchTask], Split]:
     selections = [b.selection for b in job.branches]
     skip = job.on_error == "skip"
-    split = split_export(job.export, selections, staging / "export", skip)
-    prev = (
-        split_export(job.previous, selections, staging / "previous", skip) if job.previous else None
-    )
+    kw: dict[str, Any] = {"range_bytes": job.range_bytes, "run": run}
+    split = split_export(job.export, selections, staging / "export", skip, **kw)
+    prev = None
+    if job.previous:
+        prev = split_export(job.previous, selections, staging / "previous", skip, **kw)
+        split.skipped += [(n, f"previous export: {why}") for n, why in prev.skipped]
+        split.skipped_count += prev.skipped_count
     tasks = [
         BranchTask(
             branch=b,
@@ -208,9 +216,6 @@ def _tasks(job: PublishJob, staging: Path, created: str) -> tuple[list[BranchTas
     ]
     # Largest first, so the longest branch does not start last and stretch the tail.
     tasks.sort(key=lambda t: -split.counts[t.branch.selection])
-    if prev is not None:
-        split.skipped += [(n, f"previous export: {why}") for n, why in prev.skipped]
-        split.skipped_count += prev.skipped_count
     return tasks, split
 
 
@@ -230,41 +235,55 @@ def _local_cluster(settings: JobSettings, staging: Path) -> Any:
         )
 
 
-def _run_on_dask(
-    tasks: list[BranchTask],
-    split: Split,
-    settings: JobSettings,
-    step: Callable[[BranchOutcome], None],
-    staging: Path,
-) -> None:
-    from distributed import Client, as_completed
+@contextmanager
+def _dask_client(settings: JobSettings, staging: Path) -> Iterator[Any]:
+    """A client of the given scheduler, or of a LocalCluster started (and stopped) here."""
+    from distributed import Client
 
-    if settings.scheduler:
-        client = Client(settings.scheduler)
-        cluster = None
-    else:
-        cluster = _local_cluster(settings, staging)
-        client = Client(cluster)
+    cluster = None if settings.scheduler else _local_cluster(settings, staging)
+    client = Client(settings.scheduler or cluster)
     try:
-        futures = {
-            client.submit(
-                publish_branch,
-                task,
-                key=f"publish-{task.branch.branch_id}",
-                retries=settings.retries,
-                priority=split.counts[task.branch.selection],
-            ): task.branch.branch_id
-            for task in tasks
-        }
-        for future in as_completed(futures):
-            try:
-                step(future.result())
-            except Exception as exc:  # retries used up (KilledWorker, OSError): report, go on
-                step(BranchOutcome(futures[future], error=f"{type(exc).__name__}: {exc}"))
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask_runner(client: Any, retries: int) -> Runner:
+    """Run calls as Dask tasks (with retries) and gather their results in call order."""
+
+    def run(fn: Callable[..., Any], calls: list[tuple[Any, ...]]) -> list[Any]:
+        futures = [client.submit(fn, *args, retries=retries, pure=False) for args in calls]
+        return list(client.gather(futures))
+
+    return run
+
+
+def _publish_on_dask(
+    client: Any,
+    tasks: list[BranchTask],
+    split: Split,
+    retries: int,
+    step: Callable[[BranchOutcome], None],
+) -> None:
+    from distributed import as_completed
+
+    futures = {
+        client.submit(
+            publish_branch,
+            task,
+            key=f"publish-{task.branch.branch_id}",
+            retries=retries,
+            priority=split.counts[task.branch.selection],
+        ): task.branch.branch_id
+        for task in tasks
+    }
+    for future in as_completed(futures):
+        try:
+            step(future.result())
+        except Exception as exc:  # retries used up (KilledWorker, OSError): report, go on
+            step(BranchOutcome(futures[future], error=f"{type(exc).__name__}: {exc}"))
 
 
 def run_job(
@@ -277,22 +296,26 @@ def run_job(
     """Publish every branch of the job; `serial` runs them one after another in this process."""
     created = job.created or utc_now()
     result = JobResult(created)
+    settings = settings or JobSettings()
     job.out.mkdir(parents=True, exist_ok=True)
     staging = job.out / f".staging-{created.replace(':', '')}"
     try:
-        tasks, split = _tasks(job, staging, created)
-        result.skipped_lines, result.skipped = split.skipped, split.skipped_count
+        with ExitStack() as stack:
+            client = None if serial else stack.enter_context(_dask_client(settings, staging))
+            run = run_here if client is None else _dask_runner(client, settings.retries)
+            tasks, split = _tasks(job, staging, created, run)
+            result.skipped_lines, result.skipped = split.skipped, split.skipped_count
 
-        def step(outcome: BranchOutcome) -> None:
-            result.outcomes.append(outcome)
-            if report is not None:
-                report(outcome, len(result.outcomes), len(tasks), result.records)
+            def step(outcome: BranchOutcome) -> None:
+                result.outcomes.append(outcome)
+                if report is not None:
+                    report(outcome, len(result.outcomes), len(tasks), result.records)
 
-        if serial:
-            for task in tasks:
-                step(publish_branch(task))
-        else:
-            _run_on_dask(tasks, split, settings or JobSettings(), step, staging)
+            if client is None:
+                for task in tasks:
+                    step(publish_branch(task))
+            else:
+                _publish_on_dask(client, tasks, split, settings.retries, step)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     result.outcomes.sort(key=lambda o: o.branch_id)

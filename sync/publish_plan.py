@@ -2,8 +2,9 @@
 
 A branch's customers are those whose `region_code` (GB/T 2260: province 2 digits, city 4,
 district 6) starts with one of the branch's `regions`; by default a branch serves its province.
-The bank-wide export is read once and cut into one sub-export per distinct selection, so the
-branches of one province share one file. Format of the branch list: docs/sync.md.
+The bank-wide export is read once and cut into one sub-export per distinct selection
+(`sync.publish_split`), so the branches of one province share one file. Format of the branch
+list: docs/sync.md.
 """
 
 from __future__ import annotations
@@ -17,14 +18,12 @@ from typing import Any
 
 import orjson
 
-from sync.errors import ExportError, PublishError
+from sync.errors import PublishError
 
-__all__ = ["BranchSpec", "JobSettings", "Split", "read_branches", "split_export"]
+__all__ = ["BranchSpec", "JobSettings", "Split", "line_region", "read_branches", "selection_name"]
 
 _BRANCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")  # also a folder name under --out
 _REGION = re.compile(r"[1-9]\d{0,5}")
-_MAX_REPORTED = 1_000
-_FLUSH_BYTES = 1 << 20  # buffered per selection, so 1,300 selections never hold 1,300 open files
 
 
 @dataclass(frozen=True)
@@ -146,7 +145,8 @@ class Split:
     skipped_count: int = 0
 
 
-def _region(line: bytes) -> str:
+def line_region(line: bytes) -> str:
+    """The region_code of an export line; ValueError (without its content) if it has none."""
     try:
         customer = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -155,57 +155,3 @@ def _region(line: bytes) -> str:
     if not isinstance(region, str) or not region.isdigit():
         raise ValueError("region_code is missing or not digits")
     return region
-
-
-class _Writer:
-    """Buffered appends to every selection's sub-export."""
-
-    def __init__(self, split: Split) -> None:
-        self.split = split
-        self.buffers = {sel: bytearray() for sel in split.files}
-
-    def add(self, sel: tuple[str, ...], line: bytes) -> None:
-        buf = self.buffers[sel]
-        buf += line if line.endswith(b"\n") else line + b"\n"
-        self.split.counts[sel] += 1
-        if len(buf) >= _FLUSH_BYTES:
-            self.flush(sel)
-
-    def flush(self, sel: tuple[str, ...]) -> None:
-        with self.split.files[sel].open("ab") as fh:
-            fh.write(self.buffers[sel])
-        self.buffers[sel].clear()
-
-
-def split_export(
-    export: Path, selections: list[tuple[str, ...]], staging: Path, skip: bool
-) -> Split:
-    """Read the export once and write each selection's lines (in export order) under `staging`."""
-    staging.mkdir(parents=True, exist_ok=True)
-    split = Split()
-    by_prefix: dict[str, list[tuple[str, ...]]] = {}
-    for sel in dict.fromkeys(selections):
-        split.files[sel] = staging / selection_name(sel)
-        split.files[sel].write_bytes(b"")
-        split.counts[sel] = 0
-        for prefix in sel:
-            by_prefix.setdefault(prefix, []).append(sel)
-    writer = _Writer(split)
-    with export.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            split.lines = lineno
-            try:
-                region = _region(line)
-            except ValueError as exc:
-                if not skip:
-                    raise ExportError(lineno, str(exc)) from None
-                split.skipped_count += 1
-                if len(split.skipped) < _MAX_REPORTED:
-                    split.skipped.append((lineno, str(exc)))
-                continue
-            wanted = {s for n in range(1, 7) for s in by_prefix.get(region[:n], ())}
-            for sel in wanted:
-                writer.add(sel, line)
-    for sel in split.files:
-        writer.flush(sel)
-    return split

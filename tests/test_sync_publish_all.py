@@ -19,6 +19,7 @@ from sync.errors import ExportError
 from sync.keys import load_hub_private, load_signing_public, write_key_pair
 from sync.publish_job import BranchOutcome, PublishJob, run_job
 from sync.publish_plan import BranchSpec, JobSettings, read_branches
+from sync.publish_split import byte_ranges, split_export
 from sync.puller import pull
 from sync.synth import SynthOptions, write_export_file
 
@@ -47,6 +48,7 @@ class Bank:
 
     def job(self, out: str, **kw: Any) -> PublishJob:
         kw.setdefault("created", CREATED)
+        kw.setdefault("range_bytes", 300_000)  # the split reads the ~1.6 MB export in 6 ranges
         return PublishJob(self.export, self.specs(), self.signing, self.root / out, **kw)
 
 
@@ -245,14 +247,43 @@ def test_a_line_without_a_region_stops_the_job_or_is_skipped_and_counted(bank: B
     del row["region_code"]
     lines[4] = orjson.dumps(row)
     lines[9] = b"{not json"
+    lines[1199] = b"[]"  # in the fourth of the split's ranges
     bank.export.write_bytes(b"\n".join(lines) + b"\n")
     with pytest.raises(ExportError, match="export line 5: region_code is missing"):
         run_job(bank.job("fail"), serial=True, report=None)
     assert list((bank.root / "fail").iterdir()) == []  # no bundle, no staging left
     result = run_job(bank.job("skip", on_error="skip"), serial=True, report=None)
-    assert result.skipped == 2
+    assert result.skipped == 3
     assert result.skipped_lines == [
         (5, "region_code is missing or not digits"),
         (10, "not valid JSON"),
+        (1200, "region_code is missing or not digits"),
     ]
     assert not result.failed
+
+
+def test_the_split_reads_ranges_in_parallel_into_the_same_sub_exports(bank: Bank) -> None:
+    selections = [tuple(r) for r in REGIONS.values()]
+    whole = split_export(
+        bank.export, selections, bank.root / "one", skip=False, range_bytes=1 << 30
+    )
+    for size in (4096, 100_000):
+        parts = split_export(
+            bank.export, selections, bank.root / f"r{size}", skip=False, range_bytes=size
+        )
+        assert parts.lines == whole.lines == len(bank.rows)
+        assert parts.counts == whole.counts
+        for sel, path in whole.files.items():
+            assert parts.files[sel].read_bytes() == path.read_bytes()
+    b04 = whole.files[tuple(REGIONS["B04"])].read_bytes().splitlines()
+    assert [orjson.loads(x) for x in b04] == _selected(bank, "B04")
+
+
+def test_byte_ranges_start_at_line_starts(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b"aa\nb\n\ncccc\nd")
+    assert byte_ranges(path, 1) == [(0, 3), (3, 5), (5, 6), (6, 11), (11, 12)]
+    assert byte_ranges(path, 4) == [(0, 5), (5, 11), (11, 12)]
+    assert byte_ranges(path, 100) == [(0, 12)]
+    path.write_bytes(b"")
+    assert byte_ranges(path, 4) == [(0, 0)]
