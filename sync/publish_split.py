@@ -109,12 +109,16 @@ def split_range(
 def join_parts(folder: Path, sel: Selection, parts: int) -> Path:
     """Join a selection's part files in range order into its sub-export (runs in a worker)."""
     path = folder / selection_name(sel)
-    with path.open("wb") as out:
-        for index in range(parts):
-            part = _part(folder, sel, index)
-            with part.open("rb") as fh:
-                shutil.copyfileobj(fh, out, 1 << 20)
-            part.unlink()
+    pieces = [_part(folder, sel, index) for index in range(parts)]
+    if not path.exists():  # it appears whole (rename) or not at all: a retry may find it done
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as out:
+            for piece in pieces:
+                with piece.open("rb") as fh:
+                    shutil.copyfileobj(fh, out, 1 << 20)
+        tmp.replace(path)
+    for piece in pieces:
+        piece.unlink(missing_ok=True)
     return path
 
 
