@@ -236,7 +236,7 @@ def test_truncated_chunk_on_the_server(world: World, exports: Any) -> None:
     world.pull()
     world.publish(exports[1], previous=exports[0])
     world.pull()
-    world.publish(exports[0])  # snapshot 3: fresh nonces, so new chunk files
+    world.publish(exports[0])  # snapshot 3: a new sequence in every AAD, so new chunk files
     chunk = _first_chunk(world)
     chunk.write_bytes(chunk.read_bytes()[:1000])
     with pytest.raises(ChunkError, match="truncated"):
