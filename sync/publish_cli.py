@@ -19,6 +19,12 @@ def _count(value: str) -> int:
     return int(value)
 
 
+def _count_or_zero(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value!r}")
+    return int(value)
+
+
 def add_commands(sub: Any) -> None:
     """Add `publish-all` to branch-sync."""
     job = sub.add_parser(
@@ -43,9 +49,18 @@ def add_commands(sub: Any) -> None:
         help="LocalCluster worker processes (default: cores)",
     )
     job.add_argument("--threads-per-worker", type=_count, default=None, help="default 1")
-    job.add_argument("--retries", type=int, default=None, help="retries per branch (default 2)")
+    job.add_argument(
+        "--retries", type=_count_or_zero, default=None, help="retries per task (default 2)"
+    )
     job.add_argument(
         "--serial", action="store_true", help="no Dask: every branch in this process, in turn"
+    )
+    job.add_argument(
+        "--staging",
+        type=Path,
+        default=None,
+        help="folder for the plaintext sub-exports, outside --out (default: a private temporary "
+        "folder; with --scheduler, one every worker shares)",
     )
     job.add_argument("--on-error", choices=("fail", "skip"), default="fail")
     job.set_defaults(func=_cmd_publish_all)
@@ -78,6 +93,7 @@ def _cmd_publish_all(args: argparse.Namespace) -> int:
         out=args.out,
         previous=args.previous,
         on_error=args.on_error,
+        staging=args.staging,
     )
     where = "this process" if args.serial else settings.scheduler or "a LocalCluster"
     print(f"publish-all: {len(branches)} branches on {where}", file=sys.stderr, flush=True)

@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.bundle import open_envelope, utc_now
-from sync.errors import SyncError
+from sync.errors import PublishError, SyncError
 from sync.keys import load_hub_public, load_signing_private
 from sync.publish_plan import BranchSpec, JobSettings, Split
 from sync.publish_split import RANGE_BYTES, Runner, run_here, split_export
@@ -42,6 +43,7 @@ class PublishJob:
     previous: Path | None = None
     on_error: str = "fail"
     created: str | None = None  # default: when the run starts (one time for every bundle)
+    staging: Path | None = None  # the plaintext sub-exports; default a private temporary folder
     range_bytes: int = RANGE_BYTES  # the split reads the export in ranges of this size, in parallel
 
 
@@ -286,6 +288,18 @@ def _publish_on_dask(
             step(BranchOutcome(futures[future], error=f"{type(exc).__name__}: {exc}"))
 
 
+def _staging(job: PublishJob, settings: JobSettings, serial: bool, created: str) -> Path:
+    """A 0700 folder for the sub-exports (plaintext): never under OUT, which is served."""
+    if job.staging is None and settings.scheduler and not serial:
+        raise PublishError("a Dask scheduler needs --staging DIR on storage every worker shares")
+    root = job.staging or Path(tempfile.mkdtemp(prefix="publish-all-"))
+    if root.resolve().is_relative_to(job.out.resolve()):
+        raise PublishError(f"--staging {root} is inside --out, which is served: choose another")
+    staging = root / f"job-{created.replace(':', '')}"
+    staging.mkdir(mode=0o700, parents=True)
+    return staging
+
+
 def run_job(
     job: PublishJob,
     settings: JobSettings | None = None,
@@ -298,7 +312,7 @@ def run_job(
     result = JobResult(created)
     settings = settings or JobSettings()
     job.out.mkdir(parents=True, exist_ok=True)
-    staging = job.out / f".staging-{created.replace(':', '')}"
+    staging = _staging(job, settings, serial, created)
     try:
         with ExitStack() as stack:
             client = None if serial else stack.enter_context(_dask_client(settings, staging))
@@ -317,6 +331,6 @@ def run_job(
             else:
                 _publish_on_dask(client, tasks, split, settings.retries, step)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(staging if job.staging else staging.parent, ignore_errors=True)
     result.outcomes.sort(key=lambda o: o.branch_id)
     return result

@@ -118,8 +118,14 @@ def _pull_and_find(bank: Bank, out: Path, branch_id: str) -> CustomerCache:
 
 def test_dask_and_one_process_publish_the_same_bytes(bank: Bank) -> None:
     settings = JobSettings(workers=2)
+    seen: list[Path] = []
+
+    def look_for_plaintext(outcome: BranchOutcome, done: int, total: int, records: int) -> None:
+        seen.extend(p for p in (bank.root / "dask").rglob("*") if ".jsonl" in p.name)
+
     serial = run_job(bank.job("serial"), serial=True, report=None)
-    dask = run_job(bank.job("dask"), settings, report=None)
+    dask = run_job(bank.job("dask"), settings, report=look_for_plaintext)
+    assert seen == []  # the plaintext sub-exports never lie in the served folder
     assert serial.outcomes == dask.outcomes
     for outcome in serial.outcomes:
         assert outcome.error is None
@@ -287,3 +293,16 @@ def test_byte_ranges_start_at_line_starts(tmp_path: Path) -> None:
     assert byte_ranges(path, 100) == [(0, 12)]
     path.write_bytes(b"")
     assert byte_ranges(path, 4) == [(0, 0)]
+
+
+def test_the_plaintext_staging_stays_out_of_the_served_folder(bank: Bank) -> None:
+    from sync.errors import PublishError
+
+    inside = bank.job("pub", staging=bank.root / "pub" / "tmp")
+    with pytest.raises(PublishError, match="inside --out"):
+        run_job(inside, serial=True, report=None)
+    with pytest.raises(PublishError, match="needs --staging"):
+        run_job(bank.job("pub"), JobSettings(scheduler="tcp://127.0.0.1:9"), report=None)
+    result = run_job(bank.job("pub", staging=bank.root / "stage"), serial=True, report=None)
+    assert not result.failed
+    assert list((bank.root / "stage").iterdir()) == []
