@@ -96,6 +96,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         {"visible_ms_p95", "cold_over_bare", "day_arrivals", "steps", "scroll_frame_ms_p95"},
     ),
     (
+        "hub_start",
+        ["--days", "3", "--tickets", "20", "--repeats", "1"],
+        {"start_s", "baseline_s", "ratio", "push_events", "hub_db_bytes"},
+    ),
+    (
         "guest_page",
         ["--rounds", "2"],
         {"first_paint_ms_p95", "first_paint_vs_loopback", "update_ms_p95", "update_vs_loopback"},
