@@ -159,8 +159,14 @@ class PostgresDatabase(Database):
     arrival = "seq"
 
     def __init__(self, url: str, pool_size: int = POOL_SIZE) -> None:
+        import psycopg
         from psycopg_pool import ConnectionPool, PoolTimeout
 
+        try:  # one connection first: a server that is down or a role that is missing says so now
+            psycopg.connect(url, connect_timeout=int(CONNECT_TIMEOUT_S)).close()
+        except psycopg.Error as exc:
+            why = " ".join(line.strip() for line in str(exc).splitlines()) or type(exc).__name__
+            raise SyncError(f"cannot open the collector's PostgreSQL database: {why}") from None
         self._pool: ConnectionPool = ConnectionPool(
             url,
             min_size=min(2, pool_size),

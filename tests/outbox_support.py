@@ -25,9 +25,17 @@ def free_port() -> int:
 class Child:
     """A child process whose stdout lines are collected by a thread."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=env,
+            cwd=cwd,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
