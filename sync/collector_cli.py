@@ -50,8 +50,7 @@ def _target(args: argparse.Namespace) -> Path | str:
     return Path(args.db)
 
 
-def add_commands(sub: Any) -> None:
-    """Add `collector`, `reconcile`, `audit-anchor`, `report` and `sms-requests` to branch-sync."""
+def _add_collector(sub: Any) -> None:
     col = sub.add_parser(
         "collector",
         help="run HQ's reference outcome collector (HTTPS)",
@@ -77,6 +76,11 @@ def add_commands(sub: Any) -> None:
         help="a branch's outcome public key (Ed25519 PEM); repeat per branch",
     )
     col.set_defaults(func=_cmd_collector)
+
+
+def add_commands(sub: Any) -> None:
+    """Add `collector`, `reconcile`, `audit-anchor`, `report` and `sms-requests` to branch-sync."""
+    _add_collector(sub)
     rec = sub.add_parser(
         "reconcile",
         help="print a day's reconciliation of batch against live events",

@@ -120,3 +120,30 @@ def test_concurrent_overlapping_posts_are_stored_exactly_once(
     store.close()
     assert sorted(k for k, _ in rows) == sorted(w[0] for w in work)  # 0 lost, 0 duplicated
     assert sum(d for _, d in rows) == posted
+
+
+def test_threads_racing_on_one_store_keep_each_event_once(
+    tmp_path: Path, collector_database: str | None
+) -> None:
+    """Without HTTP in between: every thread stores the same events at the same moment."""
+    store = CollectorStore(collector_database or tmp_path / "collector.db")
+    envs = [json.loads(_request("B000", Ed25519PrivateKey.generate(), n)[1]) for n in range(30)]
+    new: Counter[str] = Counter()
+    lock, start = threading.Lock(), threading.Barrier(THREADS)
+
+    def run() -> None:
+        start.wait(30)
+        for env in envs:
+            if store.receive(env):
+                with lock:
+                    new[env["idempotency_key"]] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    counts = store.counts()
+    store.close()
+    assert dict(new) == {env["idempotency_key"]: 1 for env in envs}
+    assert counts == {"events": len(envs), "deliveries": len(envs) * THREADS, "conflicts": 0}

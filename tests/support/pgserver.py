@@ -63,7 +63,9 @@ class PgServer:
     def __init__(self, bindir: Path, *, durable: bool = False) -> None:
         self.bindir = bindir
         self.durable = durable  # fsync on, as in production (benches); off for tests
-        self.folder = Path(tempfile.mkdtemp(prefix="pg-"))
+        # Under /tmp whatever TMPDIR says: the server's user must reach it, and a unix socket's
+        # path is at most 107 bytes.
+        self.folder = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp"))
         self.data = self.folder / "data"
         self.user = _server_user()
 
