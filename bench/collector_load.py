@@ -1,14 +1,16 @@
 """Collector load: many branches posting outcome events at once to HQ's collector, on PostgreSQL,
 with the SQLite collector under the same load in the same run as the baseline.
 
-`python -m bench.collector_load [--branches 200] [--events 20] [--resend 0.1] [--concurrency 64]`
+`python -m bench.collector_load [--branches 200] [--events 20] [--resend 0.1] [--concurrency 64]
+[--collectors 2]`
 Each simulated branch has its own Ed25519 outcome key, registered with the collector as a real
 hub's is; it posts its events one after another like a hub's outbox (TLS on loopback), and posts
 a share of them again as a hub does after a lost acknowledgement. At most `--concurrency`
 requests are in flight; each store's run stops at `--max-seconds`. Afterwards the database is
 read back: every event stored once (0 lost, 0 duplicated), each answered as new exactly once.
-The PostgreSQL server is a throwaway one (tests/support/pgserver.py) with fsync on. The last
-stdout line is one JSON object.
+The PostgreSQL server is a throwaway one (tests/support/pgserver.py) with fsync on; a last run
+spreads the branches over `--collectors` processes sharing its database (`pg_spread_*`). The
+last stdout line is one JSON object.
 """
 
 from __future__ import annotations
@@ -92,9 +94,12 @@ def _requests(branch: str, key: Ed25519PrivateKey, events: int, resend: float) -
 
 
 async def _post(
-    plans: list[list[Request]], url: str, ca: Path, concurrency: int, max_s: float
+    plans: list[list[Request]], urls: list[str], ca: Path, concurrency: int, max_s: float
 ) -> Outcome:
-    """Every branch posting its plan at once, at most `concurrency` requests in flight."""
+    """Every branch posting its plan at once, at most `concurrency` requests in flight.
+
+    With several collectors each branch posts to one of them, as a load balancer would send it.
+    """
     ctx = ssl.create_default_context(cafile=str(ca))
     gate = asyncio.Semaphore(concurrency)
     result = Outcome(seconds=0.0)
@@ -103,7 +108,7 @@ async def _post(
     timeout = aiohttp.ClientTimeout(total=60)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
 
-        async def branch(plan: list[Request]) -> None:
+        async def branch(plan: list[Request], url: str) -> None:
             for ikey, body, headers in plan:
                 if time.monotonic() > deadline:
                     return
@@ -117,7 +122,7 @@ async def _post(
                     result.new[ikey] += 1
 
         t0 = time.perf_counter()
-        await asyncio.gather(*(branch(p) for p in plans))
+        await asyncio.gather(*(branch(p, urls[n % len(urls)]) for n, p in enumerate(plans)))
         result.seconds = time.perf_counter() - t0
     return result
 
@@ -135,16 +140,28 @@ def _verify(result: Outcome, target: Path | str, expected: set[str]) -> None:
 
 
 def _run_store(
-    folder: Path, pubs: dict[str, Path], plans: list[list[Request]], args: Any, url: str | None
+    folder: Path,
+    pubs: dict[str, Path],
+    plans: list[list[Request]],
+    args: Any,
+    url: str | None,
+    collectors: int = 1,
 ) -> Outcome:
-    folder.mkdir(parents=True)
-    hq = Hq(folder, pubs, url)
-    hq.start()
+    """Start the collector process(es) on one store, post every plan, read the store back."""
+    hqs: list[Hq] = []
+    for n in range(collectors):
+        (folder / str(n)).mkdir(parents=True)
+        hqs.append(Hq(folder / str(n), pubs, url))
+        hqs[n].ca, hqs[n].cert, hqs[n].key = hqs[0].ca, hqs[0].cert, hqs[0].key
     try:
-        result = asyncio.run(_post(plans, hq.url, hq.ca, args.concurrency, args.max_seconds))
+        for hq in hqs:
+            hq.start()
+        urls = [hq.url for hq in hqs]
+        result = asyncio.run(_post(plans, urls, hqs[0].ca, args.concurrency, args.max_seconds))
     finally:
-        hq.stop()
-    _verify(result, hq.store_target, {p[0] for plan in plans for p in plan})
+        for hq in hqs:
+            hq.stop()
+    _verify(result, hqs[0].store_target, {p[0] for plan in plans for p in plan})
     return result
 
 
@@ -171,6 +188,9 @@ def main() -> None:
     p.add_argument("--resend", type=float, default=0.1, help="share of events posted twice")
     p.add_argument("--concurrency", type=int, default=64, help="requests in flight at most")
     p.add_argument("--max-seconds", type=float, default=240.0, help="per store")
+    p.add_argument(
+        "--collectors", type=int, default=2, help="PostgreSQL collector processes in a last run"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
@@ -179,6 +199,10 @@ def main() -> None:
         sqlite = _run_store(tmp / "sqlite", pubs, plans, args, None)
         with running_server(durable=True) as server:
             pg = _run_store(tmp / "pg", pubs, plans, args, server.create_database())
+            spread = None
+            if args.collectors > 1:  # several collector processes sharing the one database
+                url = server.create_database()
+                spread = _run_store(tmp / "pgn", pubs, plans, args, url, args.collectors)
     result: dict[str, Any] = {
         "branches": args.branches,
         "events": args.branches * args.events,
@@ -187,6 +211,8 @@ def main() -> None:
         **_figures("pg", pg),
         **_figures("sqlite", sqlite),
     }
+    if spread is not None:
+        result |= {"collectors": args.collectors, **_figures("pg_spread", spread)}
     base = result["sqlite_events_per_s"]
     result["pg_vs_sqlite_throughput"] = round(result["pg_events_per_s"] / base, 2) if base else 0
     base_p99 = result["sqlite_ms_p99"]

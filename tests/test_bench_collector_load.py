@@ -31,7 +31,7 @@ def test_collector_load_bench_runs_small(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["posts"] == 6 * 6  # every other event posted twice
-    for store in ("pg", "sqlite"):
+    for store in ("pg", "sqlite", "pg_spread"):  # pg_spread: two collectors, one database
         assert result[f"{store}_posted"] == result["posts"]
         assert result[f"{store}_stored"] == result["events"] == 24
         assert result[f"{store}_lost"] == result[f"{store}_duplicated"] == 0
