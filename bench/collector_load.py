@@ -8,6 +8,7 @@ hub's is; it posts its events one after another like a hub's outbox (TLS on loop
 a share of them again as a hub does after a lost acknowledgement. At most `--concurrency`
 requests are in flight; each store's run stops at `--max-seconds`. Afterwards the database is
 read back: every event stored once (0 lost, 0 duplicated), each answered as new exactly once.
+The stores alone (8 threads calling `receive`, no HTTP) are measured too (`*_store_events_per_s`).
 The PostgreSQL server is a throwaway one (tests/support/pgserver.py) with fsync on; a last run
 spreads the branches over `--collectors` processes sharing its database (`pg_spread_*`). The
 last stdout line is one JSON object.
@@ -24,6 +25,7 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,6 +167,27 @@ def _run_store(
     return result
 
 
+def _store_only(target: Path | str, plans: list[list[Request]], threads: int) -> float:
+    """Events/s the store alone takes from `threads` threads (no HTTP, TLS or signatures)."""
+    work = [json.loads(body) for plan in plans for _, body, _ in plan]
+    store = CollectorStore(target)
+    shares = [work[t::threads] for t in range(threads)]
+
+    def run(share: list[dict[str, Any]]) -> None:
+        for env in share:
+            store.receive(env)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(run, shares))
+    elapsed = time.perf_counter() - t0
+    counts = store.counts()
+    store.close()
+    if counts["deliveries"] != len(work):
+        raise RuntimeError(f"the store counted {counts['deliveries']} of {len(work)} deliveries")
+    return round(len(work) / elapsed, 1)
+
+
 def _figures(name: str, r: Outcome) -> dict[str, Any]:
     ok = r.answers[200] + r.answers[201]
     lat = sorted(r.latencies) or [0.0]
@@ -197,8 +220,10 @@ def main() -> None:
         keys, pubs = _branches(tmp / "branches", args.branches)
         plans = [_requests(b, k, args.events, args.resend) for b, k in keys.items()]
         sqlite = _run_store(tmp / "sqlite", pubs, plans, args, None)
+        alone = {"sqlite_store_events_per_s": _store_only(tmp / "alone.db", plans, 8)}
         with running_server(durable=True) as server:
             pg = _run_store(tmp / "pg", pubs, plans, args, server.create_database())
+            alone["pg_store_events_per_s"] = _store_only(server.create_database(), plans, 8)
             spread = None
             if args.collectors > 1:  # several collector processes sharing the one database
                 url = server.create_database()
@@ -211,6 +236,10 @@ def main() -> None:
         **_figures("pg", pg),
         **_figures("sqlite", sqlite),
     }
+    result |= alone
+    if alone["sqlite_store_events_per_s"]:
+        ratio = alone["pg_store_events_per_s"] / alone["sqlite_store_events_per_s"]
+        result["pg_vs_sqlite_store_only"] = round(ratio, 2)
     if spread is not None:
         result |= {"collectors": args.collectors, **_figures("pg_spread", spread)}
     base = result["sqlite_events_per_s"]

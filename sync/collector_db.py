@@ -104,6 +104,12 @@ class Database:
         yield  # pragma: no cover
 
     @contextmanager
+    def statements(self) -> Iterator[Tx]:
+        """Statements each atomic alone (the caller needs no wider transaction)."""
+        with self.write() as tx:
+            yield tx
+
+    @contextmanager
     def read(self) -> Iterator[Tx]:
         """A consistent read-only view for the block."""
         raise NotImplementedError
@@ -188,6 +194,12 @@ class PostgresDatabase(Database):
         with self.write() as tx:
             tx.lock(_SCHEMA_LOCK)
             tx.run(schema.format(arrival=_ARRIVAL["postgresql"]))
+
+    @contextmanager
+    def statements(self) -> Iterator[Tx]:
+        """Each statement committed on its own (autocommit): no BEGIN and COMMIT round trips."""
+        with self._pool.connection() as conn:
+            yield Tx(conn.cursor(), "%s", postgres=True)
 
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[Tx]:

@@ -171,7 +171,8 @@ class CollectorStore:
         """Store an event once; True if new, False for a redelivery; CollectorError on conflict."""
         row = _event_row(env, source, 1)
         key, digest = row[0], row[6]
-        with self._db.write() as tx:
+        # Each statement is atomic alone: the insert is the first delivery or nothing.
+        with self._db.statements() as tx:
             if tx.run(_EVENT, row):
                 return True
             # Stored already (by this or a concurrent delivery, whose commit ON CONFLICT awaited).
