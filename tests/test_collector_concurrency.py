@@ -147,3 +147,35 @@ def test_threads_racing_on_one_store_keep_each_event_once(
     store.close()
     assert dict(new) == {env["idempotency_key"]: 1 for env in envs}
     assert counts == {"events": len(envs), "deliveries": len(envs) * THREADS, "conflicts": 0}
+
+
+def test_uploads_of_one_day_racing_leave_one_whole_batch(
+    tmp_path: Path, collector_database: str | None
+) -> None:
+    """A hub's retries of a day's batch meeting at HQ: each upload whole, none interleaved."""
+    store = CollectorStore(collector_database or tmp_path / "collector.db")
+    key = Ed25519PrivateKey.generate()
+    envs = [json.loads(_request("B000", key, n)[1]) for n in range(50)]
+    start = threading.Barrier(THREADS)
+    errors: list[BaseException] = []
+
+    def run(t: int) -> None:
+        start.wait(30)
+        try:
+            for _ in range(3):
+                store.receive_batch("B000", DAY, f"sha-{t}", envs)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    report = store.reconcile("B000", DAY)
+    counts = store.counts()
+    store.close()
+    assert errors == []
+    assert (report.in_batch, report.duplicate) == (len(envs), [])
+    assert report.missing == sorted(e["idempotency_key"] for e in envs)  # none came live
+    assert counts["events"] == len(envs)  # recovered from the batch, each once
