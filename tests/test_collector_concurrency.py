@@ -20,6 +20,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.anchor import AnchorStore
 from sync.collector import EVENT_CONTEXT
 from sync.collector_store import CollectorStore
 from tests.outbox_support import Hq
@@ -179,3 +180,30 @@ def test_uploads_of_one_day_racing_leave_one_whole_batch(
     assert (report.in_batch, report.duplicate) == (len(envs), [])
     assert report.missing == sorted(e["idempotency_key"] for e in envs)  # none came live
     assert counts["events"] == len(envs)  # recovered from the batch, each once
+
+
+def test_one_head_posted_at_once_is_new_once(
+    tmp_path: Path, collector_database: str | None
+) -> None:
+    """A branch's audit head arriving twice at the same moment: one `new`, the rest `same`."""
+    anchors = AnchorStore(collector_database or tmp_path / "collector.db")
+    head = {"branch_id": "B000", "seq": 7, "chain_mac": "a" * 64, "head_mac": "b" * 64,
+            "at": f"{DAY}T02:00:00+00:00", "prev_seq": None, "prev_chain_mac": None}  # fmt: skip
+    lock, start = threading.Lock(), threading.Barrier(THREADS)
+    verdicts: Counter[str] = Counter()
+
+    def run() -> None:
+        start.wait(30)
+        verdict = anchors.receive(head)
+        with lock:
+            verdicts[verdict] += 1
+
+    threads = [threading.Thread(target=run) for _ in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    alarms = anchors.alarms("B000")
+    anchors.close()
+    assert verdicts == Counter({"new": 1, "same": THREADS - 1})
+    assert alarms == 0
