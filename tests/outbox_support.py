@@ -25,9 +25,17 @@ def free_port() -> int:
 class Child:
     """A child process whose stdout lines are collected by a thread."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(
+        self, args: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> None:
         self.proc = subprocess.Popen(
-            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1
+            args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+            env=env,
+            cwd=cwd,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -71,8 +79,11 @@ class Child:
 class Hq:
     """HQ's side for a test: its TLS PKI, a port, and a collector process when started."""
 
-    def __init__(self, folder: Path, branch_keys: dict[str, Path]) -> None:
+    def __init__(
+        self, folder: Path, branch_keys: dict[str, Path], database: str | None = None
+    ) -> None:
         self.folder = folder
+        self.database = database  # a PostgreSQL URL, or None for the SQLite file `db`
         self.ca, self.cert, self.key = make_test_pki(folder / "hq-pki")
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
@@ -89,8 +100,7 @@ class Hq:
             "collector",
             "--listen",
             f"127.0.0.1:{self.port}",
-            "--db",
-            str(self.db),
+            *self.store_args,
             "--cert",
             str(self.cert),
             "--key",
@@ -100,6 +110,18 @@ class Hq:
             args += ["--branch-key", f"{branch}={path}"]
         self.child = Child(args)
         self.child.wait_for("listening on", 30)
+
+    @property
+    def store_args(self) -> list[str]:
+        """The `branch-sync` arguments naming this collector's store."""
+        if self.database is not None:
+            return ["--database", self.database]
+        return ["--db", str(self.db)]
+
+    @property
+    def store_target(self) -> Path | str:
+        """What CollectorStore and AnchorStore open to read this collector's store."""
+        return self.database if self.database is not None else self.db
 
     def stop(self) -> None:
         """Stop the collector."""

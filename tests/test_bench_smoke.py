@@ -148,6 +148,7 @@ def _bench_programs() -> list[str]:
 # Benches run at a small size by their own test files (the reference that test holds).
 RUN_ELSEWHERE = {
     "arrival": ("test_bench_arrival.py", '"bench.arrival"'),
+    "collector_load": ("test_bench_collector_load.py", '"bench.collector_load"'),
     "audit_stall": ("test_audit_writer.py", '"bench.audit_stall"'),
     "branch_day": ("test_branch_day.py", "run_day("),
     "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
