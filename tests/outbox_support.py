@@ -39,12 +39,28 @@ class Child:
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
+        # stderr is drained as it comes: a child logging every failed round while HQ is down
+        # would otherwise fill the pipe and block in a write, and never print what is awaited.
+        self.errors: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
+        self._errors_read = threading.Thread(target=self._read_errors, daemon=True)
+        self._errors_read.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
+
+    def _read_errors(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.errors.append(line)
+
+    def error_text(self, timeout: float = 10.0) -> str:
+        """Everything the child wrote to stderr (after it ended: all of it)."""
+        if self.proc.poll() is not None:
+            self._errors_read.join(timeout)
+        return "".join(self.errors)
 
     def wait_for(self, text: str, timeout: float = 60.0) -> str:
         """Wait until a stdout line contains `text`; return it."""
@@ -54,7 +70,7 @@ class Child:
                 line = self.lines.get(timeout=0.2)
             except queue.Empty:
                 if self.proc.poll() is not None and self.lines.empty():
-                    err = self.proc.stderr.read() if self.proc.stderr else ""
+                    err = self.error_text()
                     raise AssertionError(
                         f"child exited {self.proc.returncode}: {err[-2000:]}"
                     ) from None
@@ -62,7 +78,10 @@ class Child:
             self.seen.append(line)
             if text in line:
                 return line
-        raise AssertionError(f"timed out waiting for {text!r}; last lines {self.seen[-5:]}")
+        errors = [e.rstrip("\n") for e in self.errors[-5:]]
+        raise AssertionError(
+            f"timed out waiting for {text!r}; last lines {self.seen[-5:]} {errors}"
+        )
 
     def stop(self, timeout: float = 15.0) -> int:
         """SIGTERM and wait."""
