@@ -146,6 +146,7 @@ RUN_ELSEWHERE = {
     "audit_stall": ("test_audit_writer.py", '"bench.audit_stall"'),
     "branch_day": ("test_branch_day.py", "run_day("),
     "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
+    "login_burst": ("test_bench_login_burst.py", '"bench.login_burst"'),
     "tablet_catalogue": ("test_bench_tablet_catalogue.py", '"bench.tablet_catalogue"'),
     "staff_stall": ("test_bench_staff_stall.py", "staff_stall"),
     "startup": ("test_bench_startup.py", "from bench import startup"),
