@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 from collections.abc import Callable
 
-from branch_hub.security.hashing import SecretHashing, malloc_trim
+from branch_hub.security.hashing import HASH_NICE, SecretHashing, malloc_trim
 
 
 class _Check:
@@ -18,12 +19,14 @@ class _Check:
         self.running = 0
         self.most = 0
         self.threads: set[str] = set()
+        self.nice: set[int] = set()
 
     def __call__(self, value: int) -> int:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
             self.threads.add(threading.current_thread().name)
+            self.nice.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
         time.sleep(0.02)  # long enough for the burst's checks to overlap
         with self.lock:
             self.running -= 1
@@ -50,6 +53,8 @@ def test_a_burst_runs_at_most_the_pools_size_at_once_and_trims_once() -> None:
             ]
             assert check.most == 2
             assert all(name.startswith("pin-check") for name in check.threads)
+            loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+            assert check.nice == {max(HASH_NICE, loop_nice)}  # they yield to the loop's thread
             await _until(lambda: hashing.trims == 1)
             await asyncio.sleep(0.2)
             assert hashing.trims == 1  # once per burst, not per check

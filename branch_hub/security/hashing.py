@@ -14,17 +14,22 @@ import asyncio
 import contextlib
 import ctypes
 import ctypes.util
+import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-__all__ = ["HASH_THREADS", "TRIM_AFTER_S", "SecretHashing", "malloc_trim"]
+__all__ = ["HASH_NICE", "HASH_THREADS", "TRIM_AFTER_S", "SecretHashing", "malloc_trim"]
 
 # At most this many scrypt checks at once: 2 x 32 MiB, and the hub's 2 cores.
 HASH_THREADS = 2
 # How long the pool must stay idle after a burst before freed memory is returned.
 TRIM_AFTER_S = 0.5
+# The checks' threads yield the CPU to the event loop: a person waits seconds for a login,
+# health, admission and ticket writes must not wait behind scrypt on the hub's 2 cores.
+HASH_NICE = 10
 
 _T = TypeVar("_T")
 
@@ -45,6 +50,12 @@ def _libc_trim() -> Callable[[int], int] | None:
 
 
 _TRIM = _libc_trim()
+
+
+def _yield_cpu() -> None:
+    """Lower this thread's scheduling priority (Linux nice is per thread); ignored if refused."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASH_NICE)
 
 
 def malloc_trim() -> bool:
@@ -68,7 +79,7 @@ class SecretHashing:
     ) -> None:
         self.threads = threads
         self._pool = (
-            ThreadPoolExecutor(threads, thread_name_prefix="pin-check") if threads else None
+            ThreadPoolExecutor(threads, "pin-check", initializer=_yield_cpu) if threads else None
         )
         self._trim = trim
         self._trim_after_s = trim_after_s
