@@ -153,6 +153,7 @@ RUN_ELSEWHERE = {
     "branch_day": ("test_branch_day.py", "run_day("),
     "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
     "sealing_cost": ("test_region_sealing.py", '"bench.sealing_cost"'),
+    "login_burst": ("test_bench_login_burst.py", '"bench.login_burst"'),
     "tablet_catalogue": ("test_bench_tablet_catalogue.py", '"bench.tablet_catalogue"'),
     "staff_stall": ("test_bench_staff_stall.py", "staff_stall"),
     "startup": ("test_bench_startup.py", "from bench import startup"),
