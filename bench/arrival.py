@@ -264,15 +264,20 @@ def _summary(
         "ticket_p50_ms": p(result["ticket_ms"], 0.5),
         "ticket_p99_ms": p(result["ticket_ms"], 0.99),
         "brief_p50_ms": p(result["brief_ms"], 0.5),
+        "brief_p95_ms": p(result["brief_ms"], 0.95),
         "brief_p99_ms": p(result["brief_ms"], 0.99),
         "session_p50_ms": p(result["session_ms"], 0.5),
         "session_p99_ms": p(result["session_ms"], 0.99),
         "response_p50_ms": p(result["response_ms"], 0.5),
         "baseline_broadcast_p50_ms": p(base_ms, 0.5),
+        "baseline_broadcast_p95_ms": p(base_ms, 0.95),
         "baseline_broadcast_p99_ms": p(base_ms, 0.99),
-        "brief_p99_over_baseline": round(
-            _pct(result["brief_ms"], 0.99) / max(_pct(base_ms, 0.99), 1e-6), 2
-        ),
+        **{
+            f"brief_p{round(q * 100)}_over_baseline": round(
+                _pct(result["brief_ms"], q) / max(_pct(base_ms, q), 1e-6), 2
+            )
+            for q in (0.5, 0.95, 0.99)
+        },
         "message_bytes": result["message_bytes"],
         "missed_events": result["missed"] + (cards["missed"] if cards else 0),
         "target_brief_p99_ms": 30,

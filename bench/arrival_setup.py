@@ -166,6 +166,9 @@ def write_config(
     raw = (resources.files("branch_hub") / "sample_branch.toml").read_text(encoding="utf-8")
     start = raw.index("[[stations]]")
     text = raw[:start].replace('data_dir = "var"', f'data_dir = "{data_dir}"')
+    # One kiosk issuing a ticket every few ms is a whole day compressed: its ticket budget
+    # (10 at once, then 1 a second) is raised as for an accelerated demo, still checked.
+    text = text.replace("[hub]\n", "[hub]\nwrite_limit_scale = 1000.0\n", 1)
     text += (
         f'[[stations]]\nid = "K1"\ncard_reader = "{"sim://card" if card else "none"}"\n'
         'id_reader = "none"\n'

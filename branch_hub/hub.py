@@ -54,6 +54,7 @@ from branch_hub.reports import ReportDesk, ReportSources
 from branch_hub.reports.work_figures import cache_lookup
 from branch_hub.retention import Pruner, today_start
 from branch_hub.security.audit import AuditLog
+from branch_hub.security.hashing import HASH_THREADS, SecretHashing
 from branch_hub.security.hub import HubSecurity
 from branch_hub.stream import EventStream
 from branch_hub.voice import VoiceCache
@@ -72,6 +73,8 @@ class HubOptions:
     poll_interval_s: float = 0.1  # how often station devices are polled
     push_queue_size: int = 1000  # events a slow subscriber may fall behind before a resync
     disk_check_interval_s: float = 2.0  # how often the data disk's free space is read
+    # PIN checks' own pool; None: the loop's shared executor, no trim (benches' baseline only)
+    hash_threads: int | None = HASH_THREADS
 
 
 @dataclass
@@ -222,6 +225,7 @@ class Hub:
             self.own_cache.close()
         self.appstore.close()
         self.db.close()
+        await self.security.hashing.close()
         self.security.close()
 
 
@@ -238,10 +242,12 @@ def _open_cache(cache_dir: Path) -> CustomerCache | None:
         return None
 
 
-def _security(data_dir: Path, config: BranchConfig) -> HubSecurity:
+def _security(data_dir: Path, config: BranchConfig, options: HubOptions) -> HubSecurity:
     pki = data_dir / "pki"
     ca = load_pem_pair(pki / "ca.crt", pki / "ca.key") if (pki / "ca.key").exists() else None
-    return HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
+    security = HubSecurity.open(data_dir, config.hub.staff_idle_timeout_s, ca=ca)
+    security.hashing = SecretHashing(options.hash_threads)
+    return security
 
 
 def _customer_cache(
@@ -291,7 +297,7 @@ def build_hub(config: BranchConfig, config_path: Path, options: HubOptions | Non
     db = HubDatabase(data_dir / "hub.db")
     stream = EventStream(EventLog(db, cipher), Broadcaster(options.push_queue_size))
     stream.board.rebuild(stream.log, today_start(config.branch.timezone))
-    security = _security(data_dir, config)
+    security = _security(data_dir, config, options)
     cache_sync = CacheSync(SyncSettings.from_config(config, config_path, data_dir), stream.emit)
     own, cache = _customer_cache(options, cache_sync)
     hq_ca = HqFiles.of(config, config_path).ca_file

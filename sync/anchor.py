@@ -14,8 +14,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sqlite3
-import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ from typing import Any
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from sync.collector_db import Database, Tx, open_database
 from sync.collector_store import CollectorError
 from sync.errors import SyncError
 
@@ -42,7 +41,7 @@ _FIELDS = ("seq", "chain_mac", "at", "head_mac")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit_anchors (
     branch_id TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq BIGINT NOT NULL,
     chain_mac TEXT NOT NULL,
     at TEXT NOT NULL,
     head_mac TEXT NOT NULL,
@@ -137,55 +136,57 @@ def post_anchor(
 
 
 class AnchorStore:
-    """The anchors HQ received, in the collector's database (its own table and connection)."""
+    """The anchors HQ received, in the collector's database (its own table)."""
 
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+    def __init__(self, target: Path | str | Database) -> None:
+        self._owns = not isinstance(target, Database)
+        self._db = target if isinstance(target, Database) else open_database(target)
+        self._db.ensure(_SCHEMA)
 
     def close(self) -> None:
-        """Close the database."""
-        self._db.close()
+        """Close the database if this store opened it."""
+        if self._owns:
+            self._db.close()
 
     def receive(self, anchor: dict[str, Any]) -> str:
         """Keep an anchor; return its verdict: `new`, `same`, `rolled_back` or `forked`."""
-        with self._lock:
-            verdict = _verdict(anchor, self._latest(anchor["branch_id"]))
+        with self._db.write() as tx:
+            tx.lock(f"anchor:{anchor['branch_id']}")  # one branch's heads are judged in turn
+            verdict = _verdict(anchor, _latest(tx, anchor["branch_id"]))
             if verdict != "same":
                 now = datetime.now(UTC).isoformat(timespec="milliseconds")
-                self._db.execute(
-                    "INSERT INTO audit_anchors VALUES (?, ?, ?, ?, ?, ?, ?)",
+                tx.run(
+                    "INSERT INTO audit_anchors (branch_id, seq, chain_mac, at, head_mac,"
+                    " received_at, verdict) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (*(anchor[k] for k in ("branch_id", *_FIELDS)), now, verdict),
                 )
             return verdict
 
     def latest(self, branch_id: str) -> dict[str, Any] | None:
         """The highest anchor of a branch HQ accepted (what verify compares against)."""
-        with self._lock:
-            return self._latest(branch_id)
-
-    def _latest(self, branch_id: str) -> dict[str, Any] | None:
-        row = self._db.execute(
-            "SELECT seq, chain_mac, at, head_mac, received_at FROM audit_anchors "
-            "WHERE branch_id = ? AND verdict = 'new' ORDER BY seq DESC LIMIT 1",
-            (branch_id,),
-        ).fetchone()
-        if row is None:
-            return None
-        keys = ("seq", "chain_mac", "at", "head_mac", "received_at")
-        return {"v": 1, "branch_id": branch_id} | dict(zip(keys, row, strict=True))
+        with self._db.read() as tx:
+            return _latest(tx, branch_id)
 
     def alarms(self, branch_id: str) -> int:
         """How many anchors of a branch went backwards (rolled back or forked)."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.read() as tx:
+            row = tx.one(
                 "SELECT count(*) FROM audit_anchors WHERE branch_id = ? AND verdict != 'new'",
                 (branch_id,),
-            ).fetchone()
-            return int(row[0])
+            )
+        return int(row[0]) if row else 0
+
+
+def _latest(tx: Tx, branch_id: str) -> dict[str, Any] | None:
+    row = tx.one(
+        "SELECT seq, chain_mac, at, head_mac, received_at FROM audit_anchors "
+        "WHERE branch_id = ? AND verdict = 'new' ORDER BY seq DESC LIMIT 1",
+        (branch_id,),
+    )
+    if row is None:
+        return None
+    keys = ("seq", "chain_mac", "at", "head_mac", "received_at")
+    return {"v": 1, "branch_id": branch_id} | dict(zip(keys, row, strict=True))
 
 
 def _verdict(anchor: dict[str, Any], held: dict[str, Any] | None) -> str:

@@ -1,6 +1,7 @@
 """HQ's reference outcome collector: live events deduplicated by idempotency key, nightly batches.
 
-`branch-sync collector --listen ADDR --db FILE --cert --key --branch-key ID=PUB` serves HTTPS:
+`branch-sync collector --listen ADDR (--db FILE | --database postgresql://...) --cert --key
+--branch-key ID=PUB` serves HTTPS (SQLite for the demo, PostgreSQL for a bank's branches):
 - `POST /v1/events` one event envelope, signed by the branch's outcome key; stored once per
   idempotency key (a redelivery answers 200 with `"duplicate": true`; the same key with other
   contents answers 409);
@@ -23,6 +24,7 @@ import json
 import signal
 import ssl
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from sync.anchor import ANCHOR_CONTEXT, AnchorStore, check_anchor
 from sync.batch import MAX_REPORT, BatchError, verify_batch, verify_report
+from sync.collector_db import POOL_SIZE, open_database
 from sync.collector_store import CollectorError, CollectorStore, Reconciliation
 
 if TYPE_CHECKING:
@@ -333,18 +336,25 @@ def _create_app(
 
 async def serve(
     listen: str,
-    db: Path,
+    db: Path | str,
     cert: Path,
     key: Path,
     branch_keys: dict[str, Ed25519PublicKey],
     stop: asyncio.Event | None = None,
+    pool_size: int = POOL_SIZE,
 ) -> None:
-    """Serve the collector over HTTPS until SIGINT/SIGTERM (or `stop`)."""
+    """Serve the collector over HTTPS until SIGINT/SIGTERM (or `stop`).
+
+    `db` is a SQLite file or a `postgresql://` URL; at most `pool_size` requests use it at once.
+    """
     from aiohttp import web
 
     host, _, port = listen.rpartition(":")
-    store = CollectorStore(db)
-    anchors = AnchorStore(db)
+    database = open_database(db, pool_size)
+    store, anchors = CollectorStore(database), AnchorStore(database)
+    loop = asyncio.get_running_loop()
+    # The store's calls run in the loop's executor: as many threads as the pool has connections.
+    loop.set_default_executor(ThreadPoolExecutor(pool_size, thread_name_prefix="collector-db"))
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
@@ -355,12 +365,10 @@ async def serve(
     bound = runner.addresses[0]
     print(f"branch-sync collector: listening on https://{bound[0]}:{bound[1]}", flush=True)
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
         await stop.wait()
     finally:
         await runner.cleanup()
-        store.close()
-        anchors.close()
+        database.close()

@@ -1,20 +1,20 @@
 """The collector's store: events once per idempotency key, a day's batches and reports, reconciliation.
 
-SQLite in WAL mode with synchronous=FULL; one lock serialises writers and readers across the
-server's executor threads.
+Its SQL is written once for both databases of sync.collector_db: a SQLite file (the demo's) or
+PostgreSQL (many branches posting at once). Exactly-once rests on the events' primary key:
+`INSERT ... ON CONFLICT DO NOTHING` stores the first delivery, and a later one only counts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sync.collector_db import Database, Tx, open_database
 from sync.errors import SyncError
 
 __all__ = ["CollectorError", "CollectorStore", "Reconciliation", "canonical"]
@@ -31,6 +31,7 @@ class CollectorError(SyncError):
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
+    {arrival}
     idempotency_key TEXT PRIMARY KEY,
     branch_id TEXT NOT NULL,
     kind TEXT NOT NULL,
@@ -121,68 +122,73 @@ class Reconciliation:
         }
 
 
-class CollectorStore:
-    """The collector's SQLite database (WAL, synchronous=FULL); thread-safe."""
+_EVENT = (
+    "INSERT INTO events (idempotency_key, branch_id, kind, at, business_day, envelope, sha256,"
+    " source, received_at, deliveries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
 
-    def __init__(self, path: Path) -> None:
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _event_row(env: dict[str, Any], source: str, deliveries: int) -> tuple[Any, ...]:
+    text, digest = canonical(env)
+    return (
+        env["idempotency_key"],
+        env["branch_id"],
+        env["kind"],
+        env["at"],
+        env["business_day"],
+        text,
+        digest,
+        source,
+        _now(),
+        deliveries,
+    )
+
+
+class CollectorStore:
+    """The collector's database: a SQLite file, a `postgresql://` URL or an open Database."""
+
+    def __init__(self, target: Path | str | Database) -> None:
+        self._owns = not isinstance(target, Database)
+        self._db = target if isinstance(target, Database) else open_database(target)
+        self._db.ensure(_SCHEMA)
+
+    @property
+    def database(self) -> Database:
+        """The database the store lives in (the anchors share it)."""
+        return self._db
 
     def close(self) -> None:
-        """Close the database."""
-        with self._lock:
+        """Close the database if this store opened it."""
+        if self._owns:
             self._db.close()
-
-    @staticmethod
-    def _now() -> str:
-        return datetime.now(UTC).isoformat(timespec="milliseconds")
 
     def receive(self, env: dict[str, Any], source: str = "live") -> bool:
         """Store an event once; True if new, False for a redelivery; CollectorError on conflict."""
-        text, digest = canonical(env)
-        key = env["idempotency_key"]
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                row = self._db.execute(
-                    "SELECT sha256 FROM events WHERE idempotency_key = ?", (key,)
-                ).fetchone()
-                if row is None:
-                    self._db.execute(
-                        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",
-                        (
-                            key,
-                            env["branch_id"],
-                            env["kind"],
-                            env["at"],
-                            env["business_day"],
-                            text,
-                            digest,
-                            source,
-                            self._now(),
-                        ),
-                    )
-                elif row[0] == digest:
-                    self._db.execute(
-                        "UPDATE events SET deliveries = deliveries + 1 WHERE idempotency_key = ?",
-                        (key,),
-                    )
-                else:
-                    self._db.execute(
-                        "INSERT INTO conflicts VALUES (?, ?, ?)", (key, digest, self._now())
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-        if row is not None and row[0] != digest:
-            raise CollectorError(
-                409, "conflict", "this idempotency key was already used for another event"
+        row = _event_row(env, source, 1)
+        key, digest = row[0], row[6]
+        # Each statement is atomic alone: the insert is the first delivery or nothing.
+        with self._db.statements() as tx:
+            if tx.run(_EVENT, row):
+                return True
+            # Stored already (by this or a concurrent delivery, whose commit ON CONFLICT awaited).
+            if tx.run(
+                "UPDATE events SET deliveries = deliveries + 1"
+                " WHERE idempotency_key = ? AND sha256 = ?",
+                (key, digest),
+            ):
+                return False
+            tx.run(
+                "INSERT INTO conflicts (idempotency_key, sha256, received_at) VALUES (?, ?, ?)",
+                (key, digest, _now()),
             )
-        return row is None
+        raise CollectorError(
+            409, "conflict", "this idempotency key was already used for another event"
+        )
 
     def receive_batch(
         self,
@@ -193,71 +199,40 @@ class CollectorStore:
         report: tuple[str, str] | None = None,
     ) -> None:
         """Store a verified batch and its (sha256, text) report, replacing the day's upload."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if report is not None:
-                    self._keep_report(branch_id, day, sha, report)
-                self._db.execute(
-                    "DELETE FROM batch_events WHERE branch_id = ? AND business_day = ?",
-                    (branch_id, day),
-                )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, ?)",
-                    (branch_id, day, sha, len(events), self._now()),
-                )
-                self._db.executemany(
-                    "INSERT INTO batch_events VALUES (?, ?, ?, ?, ?)",
-                    [
-                        (branch_id, day, n, env["idempotency_key"], canonical(env)[1])
-                        for n, env in enumerate(events)
-                    ],
-                )
-                # An event the live feed never delivered is recovered from the signed batch.
-                for env in events:
-                    text, digest = canonical(env)
-                    self._db.execute(
-                        "INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, 'batch', ?, 0)",
-                        (
-                            env["idempotency_key"],
-                            branch_id,
-                            env["kind"],
-                            env["at"],
-                            day,
-                            text,
-                            digest,
-                            self._now(),
-                        ),
-                    )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-
-    def _keep_report(
-        self, branch_id: str, day: str, batch_sha: str, report: tuple[str, str]
-    ) -> None:
-        """Store a day's report in the open transaction; 409 if the same events had another."""
-        held = self._db.execute(
-            "SELECT batch_sha256, sha256 FROM batch_reports WHERE branch_id = ? AND business_day = ?",
-            (branch_id, day),
-        ).fetchone()
-        if held is not None and held[0] == batch_sha and held[1] != report[0]:
-            raise CollectorError(
-                409, "report_conflict", "HQ holds another day report for this very batch"
+        with self._db.write() as tx:
+            tx.lock(f"batch:{branch_id}:{day}")
+            if report is not None:
+                _keep_report(tx, branch_id, day, sha, report)
+            tx.run(
+                "DELETE FROM batch_events WHERE branch_id = ? AND business_day = ?",
+                (branch_id, day),
             )
-        self._db.execute(
-            "INSERT OR REPLACE INTO batch_reports VALUES (?, ?, ?, ?, ?, ?)",
-            (branch_id, day, batch_sha, report[0], report[1], self._now()),
-        )
+            tx.run(
+                "INSERT INTO batches (branch_id, business_day, sha256, events, received_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (branch_id, business_day) DO UPDATE SET"
+                " sha256 = excluded.sha256, events = excluded.events,"
+                " received_at = excluded.received_at",
+                (branch_id, day, sha, len(events), _now()),
+            )
+            tx.many(
+                "INSERT INTO batch_events (branch_id, business_day, line, idempotency_key,"
+                " sha256) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (branch_id, day, n, env["idempotency_key"], canonical(env)[1])
+                    for n, env in enumerate(events)
+                ],
+            )
+            # An event the live feed never delivered is recovered from the signed batch.
+            rows = [_event_row(env, "batch", 0) for env in events]
+            tx.many(_EVENT, [(r[0], branch_id, r[2], r[3], day, *r[5:]) for r in rows])
 
     def report(self, branch_id: str, day: str) -> dict[str, Any] | None:
         """The day report a branch's batch carried, or None."""
-        with self._lock:
-            row = self._db.execute(
+        with self._db.read() as tx:
+            row = tx.one(
                 "SELECT report FROM batch_reports WHERE branch_id = ? AND business_day = ?",
                 (branch_id, day),
-            ).fetchone()
+            )
         if row is None:
             return None
         report: dict[str, Any] = json.loads(row[0])
@@ -265,27 +240,27 @@ class CollectorStore:
 
     def reconcile(self, branch_id: str, day: str) -> Reconciliation:
         """Compare a day's batch with the events received live."""
-        with self._lock:
-            batch = self._db.execute(
+        with self._db.read() as tx:
+            batch = tx.one(
                 "SELECT 1 FROM batches WHERE branch_id = ? AND business_day = ?", (branch_id, day)
-            ).fetchone()
+            )
             live = dict(
-                self._db.execute(
+                tx.all(
                     "SELECT idempotency_key, sha256 FROM events WHERE branch_id = ?"
                     " AND business_day = ? AND source = 'live'",
                     (branch_id, day),
-                ).fetchall()
+                )
             )
-            redeliveries = self._db.execute(
+            counted = tx.one(
                 "SELECT COALESCE(SUM(deliveries - 1), 0) FROM events WHERE branch_id = ?"
                 " AND business_day = ? AND source = 'live'",
                 (branch_id, day),
-            ).fetchone()[0]
-            rows = self._db.execute(
+            )
+            rows = tx.all(
                 "SELECT idempotency_key, sha256 FROM batch_events WHERE branch_id = ?"
                 " AND business_day = ? ORDER BY line",
                 (branch_id, day),
-            ).fetchall()
+            )
         seen: dict[str, str] = {}
         duplicate: list[str] = []
         for key, digest in rows:
@@ -302,7 +277,7 @@ class CollectorStore:
             duplicate=sorted(set(duplicate)),
             mismatched=sorted(k for k, d in seen.items() if k in live and live[k] != d),
             unexpected=sorted(k for k in live if k not in seen) if batch else [],
-            redeliveries=int(redeliveries),
+            redeliveries=int(counted[0]) if counted else 0,
         )
 
     def events_of_kind(
@@ -315,15 +290,37 @@ class CollectorStore:
             query, args = query + " AND branch_id = ?", [*args, branch_id]
         if day is not None:
             query, args = query + " AND business_day = ?", [*args, day]
-        with self._lock:
-            rows = self._db.execute(query + " ORDER BY rowid", args).fetchall()
+        with self._db.read() as tx:
+            rows = tx.all(f"{query} ORDER BY {self._db.arrival}", args)
         return [json.loads(text) for (text,) in rows]
 
     def counts(self) -> dict[str, int]:
         """Totals: events stored, deliveries seen, conflicts."""
-        with self._lock:
-            events, deliveries = self._db.execute(
-                "SELECT COUNT(*), COALESCE(SUM(deliveries), 0) FROM events"
-            ).fetchone()
-            conflicts = self._db.execute("SELECT COUNT(*) FROM conflicts").fetchone()[0]
-        return {"events": events, "deliveries": deliveries, "conflicts": conflicts}
+        with self._db.read() as tx:
+            totals = tx.one("SELECT COUNT(*), COALESCE(SUM(deliveries), 0) FROM events")
+            conflicts = tx.one("SELECT COUNT(*) FROM conflicts")
+        events, deliveries = totals or (0, 0)
+        return {
+            "events": int(events),
+            "deliveries": int(deliveries),
+            "conflicts": int(conflicts[0]) if conflicts else 0,
+        }
+
+
+def _keep_report(tx: Tx, branch_id: str, day: str, batch_sha: str, report: tuple[str, str]) -> None:
+    """Store a day's report in the open transaction; 409 if the same events had another."""
+    held = tx.one(
+        "SELECT batch_sha256, sha256 FROM batch_reports WHERE branch_id = ? AND business_day = ?",
+        (branch_id, day),
+    )
+    if held is not None and held[0] == batch_sha and held[1] != report[0]:
+        raise CollectorError(
+            409, "report_conflict", "HQ holds another day report for this very batch"
+        )
+    tx.run(
+        "INSERT INTO batch_reports (branch_id, business_day, batch_sha256, sha256, report,"
+        " received_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (branch_id, business_day)"
+        " DO UPDATE SET batch_sha256 = excluded.batch_sha256, sha256 = excluded.sha256,"
+        " report = excluded.report, received_at = excluded.received_at",
+        (branch_id, day, batch_sha, report[0], report[1], _now()),
+    )

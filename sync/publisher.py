@@ -74,7 +74,7 @@ def _kind(
 ) -> tuple[str, int | None, str]:
     """Snapshot or delta, its base sequence and its key id; refuse a delta that cannot be."""
     if previous is None:
-        return "snapshot", None, key_id or (str(pointer["key_id"]) if pointer else "k1")
+        return "snapshot", None, _snapshot_key_id(pointer, key_id, recipient)
     if pointer is None:
         raise PublishError("a delta needs a published snapshot in OUT first")
     if key_id is not None and key_id != pointer["key_id"]:
@@ -82,6 +82,31 @@ def _kind(
     if pointer["recipient"] != recipient:
         raise PublishError("the hub's sync key changed since the last bundle: publish a snapshot")
     return "delta", int(pointer["sequence"]), str(pointer["key_id"])
+
+
+def _snapshot_key_id(pointer: dict[str, Any] | None, key_id: str | None, recipient: str) -> str:
+    """A snapshot's key id: for another hub key always a new one, so the hub whose key was
+    replaced (revoked, stolen) cannot derive the keys of anything published after it."""
+    if pointer is None:
+        return key_id or "k1"
+    current = str(pointer["key_id"])
+    if pointer["recipient"] == recipient:
+        return key_id or current
+    if key_id == current:
+        raise PublishError(
+            f"the hub's sync key changed: key id {current!r} is the old hub's; give a new one"
+        )
+    return key_id or _next_key_id(current)
+
+
+def _next_key_id(current: str) -> str:
+    """The key id after `current`: k1 -> k2, other names get a counter (rk -> rk.2 -> rk.3)."""
+    if current[:1] == "k" and current[1:].isdigit():
+        return f"k{int(current[1:]) + 1}"
+    stem, dot, count = current.rpartition(".")
+    if dot and count.isdigit():
+        return f"{stem}.{int(count) + 1}"
+    return f"{current}.2"
 
 
 @dataclass

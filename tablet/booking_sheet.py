@@ -14,10 +14,8 @@ from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.graphics import Color, Rectangle
 from kivy.metrics import dp
-from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
-from kivy.uix.screenmanager import Screen
 from kivy.uix.scrollview import ScrollView
 from kivy.uix.widget import Widget
 
@@ -35,6 +33,7 @@ from tablet.booking import (
 )
 from tablet.counter_work import load_targets
 from tablet.i18n import _
+from tablet.overlay import Overlay, overlay_on, screen_of
 
 __all__ = ["BookingSheet", "offer_booking", "open_sheet", "sheet_buttons", "sheet_of"]
 
@@ -49,16 +48,9 @@ def _grid(cols: int) -> GridLayout:
     return grid
 
 
-def _screen_of(widget: Widget) -> Screen | None:
-    while widget is not None and not isinstance(widget, Screen):
-        widget = widget.parent
-    return widget
-
-
 def sheet_of(screen: Any) -> BookingSheet | None:
     """The booking sheet open over a screen, if any."""
-    children = getattr(screen, "children", [])
-    return next((c for c in children if isinstance(c, BookingSheet)), None)
+    return overlay_on(screen, BookingSheet)
 
 
 def sheet_buttons(screen: Any) -> dict[str, Button]:
@@ -69,7 +61,7 @@ def sheet_buttons(screen: Any) -> dict[str, Button]:
 
 def open_sheet(card: Widget, tablet: Any, visit_id: str, who: str) -> None:
     """Open the sheet over the card's screen for the customer of `visit_id`."""
-    screen = _screen_of(card)
+    screen = screen_of(card)
     if screen is None or sheet_of(screen) is not None:
         return
     tablet.activity()
@@ -95,7 +87,7 @@ def offer_booking(card: Any, tablet: Any, brief: Any) -> None:
     rows[0].add_widget(button)
 
 
-class BookingSheet(AnchorLayout):  # type: ignore[misc]
+class BookingSheet(Overlay):
     """Drawn over the work screen: pick a service, a start, an end and who receives, then book."""
 
     def __init__(self, tablet: Any, visit_id: str, who: str, **kw: Any) -> None:
@@ -129,21 +121,6 @@ class BookingSheet(AnchorLayout):  # type: ignore[misc]
 
     def _fit(self, *_: Any) -> None:
         self.scroll.height = min(self.panel.height, max(dp(100), self.height - dp(16)))
-
-    def on_touch_down(self, touch: Any) -> bool:
-        """Touches stay in the sheet (the screen below does not react)."""
-        super().on_touch_down(touch)
-        return True
-
-    def on_touch_move(self, touch: Any) -> bool:
-        """Nor does the list scroll under it."""
-        super().on_touch_move(touch)
-        return True
-
-    def on_touch_up(self, touch: Any) -> bool:
-        """Nor take the end of a touch."""
-        super().on_touch_up(touch)
-        return True
 
     # -- drawing ------------------------------------------------------------------------------
     def draw(self) -> None:

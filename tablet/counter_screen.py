@@ -19,6 +19,7 @@ from branch_hub.client import LeadOutcome
 from branch_hub.client.models import Brief, BriefLead
 from tablet import counter_work, words
 from tablet.i18n import N_, _
+from tablet.overlay import overlay_on
 from tablet.state import Arrival
 from tablet.transfer_picker import TransferPicker
 
@@ -224,8 +225,7 @@ class CounterWork:
         picker.show(tablet.state.targets)
 
     def _picker(self) -> TransferPicker | None:
-        children = getattr(self, "children", [])
-        return next((c for c in children if isinstance(c, TransferPicker)), None)
+        return overlay_on(self, TransferPicker)
 
     def _close_picker(self) -> None:
         picker = self._picker()

@@ -15,15 +15,14 @@ from kivy.clock import Clock
 from kivy.factory import Factory
 from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.button import Button
-from kivy.uix.screenmanager import Screen
 from kivy.uix.textinput import TextInput
 from kivy.uix.widget import Widget
 
 from branch_hub.client import WireError
 from tablet.i18n import N_, _, said
 from tablet.identify import IDENTIFIERS, fits, identify, load_desks, may_identify, typed
+from tablet.overlay import Overlay, overlay_on, screen_of
 from tablet.widgets import forget_widget_caches
 
 __all__ = ["IdentifySheet", "identify_buttons", "identify_inputs", "offer_identify"]
@@ -36,16 +35,9 @@ _HINTS = {
 }
 
 
-def _screen_of(widget: Widget | None) -> Screen | None:
-    while widget is not None and not isinstance(widget, Screen):
-        widget = widget.parent
-    return widget
-
-
 def sheet_on(screen: Any) -> IdentifySheet | None:
     """The identify sheet open over a screen, if any."""
-    children = getattr(screen, "children", [])
-    return next((c for c in children if isinstance(c, IdentifySheet)), None)
+    return overlay_on(screen, IdentifySheet)
 
 
 def identify_buttons(screen: Any) -> dict[str, Button]:
@@ -79,14 +71,14 @@ def offer_identify(card: Any, tablet: Any, brief: Any) -> None:
 
 def open_sheet(card: Widget, tablet: Any, visit_id: str, ticket_id: str, number: str) -> None:
     """Open the sheet over the card's screen for the walk-in's ticket."""
-    screen = _screen_of(card)
+    screen = screen_of(card)
     if screen is None or sheet_on(screen) is not None:
         return
     tablet.activity()
     screen.add_widget(IdentifySheet(tablet, visit_id, ticket_id, number))
 
 
-class IdentifySheet(AnchorLayout):  # type: ignore[misc]
+class IdentifySheet(Overlay):
     """Drawn over the work screen: what the customer shows, the number, confirm or cancel."""
 
     ticket = StringProperty("")
@@ -123,21 +115,6 @@ class IdentifySheet(AnchorLayout):  # type: ignore[misc]
         found |= {"identify_confirm": self.ids.confirm, "identify_cancel": self.ids.cancel}
         found |= {f"identify_desk:{i}": b for i, b in enumerate(self.ids.desk_row.children)}
         return found
-
-    def on_touch_down(self, touch: Any) -> bool:
-        """Touches stay in the sheet (the screen below does not react)."""
-        super().on_touch_down(touch)
-        return True
-
-    def on_touch_move(self, touch: Any) -> bool:
-        """Nor does the list scroll under it."""
-        super().on_touch_move(touch)
-        return True
-
-    def on_touch_up(self, touch: Any) -> bool:
-        """Nor take the end of a touch."""
-        super().on_touch_up(touch)
-        return True
 
     def choose(self, by: str) -> None:
         """What the customer shows: the field keeps what still fits it."""

@@ -8,13 +8,13 @@ from typing import Any
 from kivy.factory import Factory
 from kivy.graphics import Color, Rectangle
 from kivy.metrics import dp
-from kivy.uix.anchorlayout import AnchorLayout
 from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 
 from branch_hub.client.models import CounterTarget, QueueTargets
 from tablet import theme
 from tablet.i18n import _
+from tablet.overlay import Overlay
 
 __all__ = ["TransferPicker", "counter_state"]
 
@@ -38,7 +38,7 @@ def _grid() -> GridLayout:
     return grid
 
 
-class TransferPicker(AnchorLayout):  # type: ignore[misc]
+class TransferPicker(Overlay):
     """Drawn over the counter screen: pick a service, then a counter or any counter, then send."""
 
     def __init__(
@@ -68,21 +68,6 @@ class TransferPicker(AnchorLayout):  # type: ignore[misc]
 
     def _cover(self, *_: Any) -> None:
         self._scrim.pos, self._scrim.size = self.pos, self.size
-
-    def on_touch_down(self, touch: Any) -> bool:
-        """Touches stay in the picker (the screen below does not react)."""
-        super().on_touch_down(touch)
-        return True
-
-    def on_touch_move(self, touch: Any) -> bool:
-        """Nor does it scroll under the picker."""
-        super().on_touch_move(touch)
-        return True
-
-    def on_touch_up(self, touch: Any) -> bool:
-        """Nor take the end of a touch."""
-        super().on_touch_up(touch)
-        return True
 
     def show(self, targets: QueueTargets | None) -> None:
         """Draw again with the hub's services and counters (None: still loading)."""

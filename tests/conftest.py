@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bytecode import compile_checkout
+from tests.support.pgserver import collector_database, pg_server, pg_url  # noqa: F401 (fixtures)
 
 BIN = Path(sys.executable).parent
 

@@ -46,7 +46,7 @@ def _sender(branch: Branch, hq: Hq, outbox: Outbox) -> tuple[OutboxSender, HubSe
 
 
 def test_hq_anchor_catches_a_restored_older_copy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, collector_database: str | None
 ) -> None:
     folder = tmp_path / "br"
     monkeypatch.setattr(sys, "stdin", io.StringIO("864213\n"))
@@ -56,7 +56,7 @@ def test_hq_anchor_catches_a_restored_older_copy(
     load_or_create_signing_key(branch.data_dir / "outcome_signing.key")
     security = branch.security_dir
     shutil.copytree(security, tmp_path / "older")  # a copy of the whole folder, taken early
-    hq = Hq(tmp_path, {BRANCH: branch.data_dir / "outcome_signing.pub"})
+    hq = Hq(tmp_path, {BRANCH: branch.data_dir / "outcome_signing.pub"}, collector_database)
     outbox = Outbox(tmp_path / "hub.db", AtRestCipher(b"k" * 32), timezone="Asia/Shanghai")
     with running(hq):
         sender, hub = _sender(branch, hq, outbox)
@@ -77,7 +77,7 @@ def test_hq_anchor_catches_a_restored_older_copy(
         shutil.copytree(tmp_path / "older", security)
         out = tmp_path / "anchor.json"
         got = _cli(
-            "sync.cli", "audit-anchor", "--db", str(hq.db), "--branch", BRANCH, "--out", str(out)
+            "sync.cli", "audit-anchor", *hq.store_args, "--branch", BRANCH, "--out", str(out)
         )
         assert got.returncode == 0, got.stderr
         assert json.loads(out.read_text())["seq"] == held.seq
@@ -122,7 +122,7 @@ def test_hq_anchor_catches_a_restored_older_copy(
         assert forked.returncode == 6
         assert f"entry {held.seq} differs from the head HQ holds" in forked.stderr
     outbox.close()
-    store = AnchorStore(hq.db)
+    store = AnchorStore(hq.store_target)
     assert store.alarms(BRANCH) == 2
     latest = store.latest(BRANCH)
     assert latest is not None

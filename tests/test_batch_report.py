@@ -76,8 +76,10 @@ def _without_moving_parts(report: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in report.items() if k not in ("generated_at", "hq_link", "staff")}
 
 
-def test_the_day_report_goes_up_with_the_batch(tmp_path: Path) -> None:
-    hq = Hq(tmp_path, {"BJ-CY-0105": tmp_path / "hub" / "outcome_signing.pub"})
+def test_the_day_report_goes_up_with_the_batch(
+    tmp_path: Path, collector_database: str | None
+) -> None:
+    hq = Hq(tmp_path, {"BJ-CY-0105": tmp_path / "hub" / "outcome_signing.pub"}, collector_database)
     hub = _hub(tmp_path, hq)
     day = _yesterday()
     _a_day_of_work(hub, day)
@@ -103,7 +105,7 @@ def test_the_day_report_goes_up_with_the_batch(tmp_path: Path) -> None:
         bad = _get(hq, "/v1/reports", branch="BJ-CY-0105", day="yesterday")
         assert (bad.status_code, bad.json()["error"]["code"]) == (400, "bad_day")
         # HQ's CLI prints the same report; none held is exit 1 with a sentence.
-        cli = [sys.executable, "-m", "sync.cli", "report", "--db", str(hq.db), "--branch"]
+        cli = [sys.executable, "-m", "sync.cli", "report", *hq.store_args, "--branch"]
         shown = subprocess.run([*cli, "BJ-CY-0105", "--day", day], capture_output=True, check=True)
         assert json.loads(shown.stdout) == report
         none = subprocess.run([*cli, "B404", "--day", day], capture_output=True, text=True)

@@ -96,6 +96,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         {"visible_ms_p95", "cold_over_bare", "day_arrivals", "steps", "scroll_frame_ms_p95"},
     ),
     (
+        "hub_start",
+        ["--days", "3", "--tickets", "20", "--repeats", "1"],
+        {"start_s", "baseline_s", "ratio", "push_events", "hub_db_bytes"},
+    ),
+    (
         "guest_page",
         ["--rounds", "2"],
         {"first_paint_ms_p95", "first_paint_vs_loopback", "update_ms_p95", "update_vs_loopback"},
@@ -143,10 +148,13 @@ def _bench_programs() -> list[str]:
 # Benches run at a small size by their own test files (the reference that test holds).
 RUN_ELSEWHERE = {
     "arrival": ("test_bench_arrival.py", '"bench.arrival"'),
+    "collector_load": ("test_bench_collector_load.py", '"bench.collector_load"'),
     "audit_stall": ("test_audit_writer.py", '"bench.audit_stall"'),
     "branch_day": ("test_branch_day.py", "run_day("),
     "fuzz": ("test_bench_fuzz.py", '"bench.fuzz"'),
     "publish_scale": ("test_bench_publish_scale.py", '"bench.publish_scale"'),
+    "sealing_cost": ("test_region_sealing.py", '"bench.sealing_cost"'),
+    "login_burst": ("test_bench_login_burst.py", '"bench.login_burst"'),
     "tablet_catalogue": ("test_bench_tablet_catalogue.py", '"bench.tablet_catalogue"'),
     "staff_stall": ("test_bench_staff_stall.py", "staff_stall"),
     "startup": ("test_bench_startup.py", "from bench import startup"),

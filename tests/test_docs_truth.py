@@ -264,6 +264,8 @@ ELSEWHERE = {
     "release.pub",  # the release key a tablet holds in its app folder
     "device.crt",  # a kiosk's or tablet's own pair, in its folder (its enrolment tests check it)
     "device.key",
+    "hq.key",  # HQ's collector's TLS key, on HQ's machine
+    "B001-outcome_signing.pub",  # a branch's outcome key as HQ's collector holds it
 }
 _KEY_NAME = re.compile(r"[\w./{},-]*\.(?:key|pub|crt|head|anchored)\b(?:\.new)?(?:/\.pub)?")
 # How the docs spell the hub's data folder.

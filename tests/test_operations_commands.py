@@ -24,6 +24,10 @@ RUN_BY = {
     ("drivers", "print-test"): ("test_printer_device.py", '"print-test"'),
     ("branch-sync", "audit-anchor"): ("test_audit_anchor.py", '"audit-anchor"'),
     ("branch-provision", "audit", "verify"): ("test_audit_anchor.py", '"--anchor"'),
+    # Section 2, HQ's collector on PostgreSQL: every line, in order, on a throwaway server.
+    ("runuser", "-u", "postgres"): ("test_collector_postgres.py", "= _guide_commands()"),
+    ("branch-sync", "collector"): ("test_collector_postgres.py", "= _guide_commands()"),
+    ("branch-sync", "reconcile"): ("test_collector_postgres.py", "= _guide_commands()"),
 }
 # Commands no test on an unbooted machine can run, and why.
 NEEDS_THE_MACHINE = {

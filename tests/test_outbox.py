@@ -129,9 +129,11 @@ def _keys(tmp_path: Path) -> tuple[Ed25519PrivateKey, Path]:
     return key, tmp_path / "outcome_signing.pub"
 
 
-def test_sender_waits_for_hq_then_delivers_once(tmp_path: Path, outbox: Outbox) -> None:
+def test_sender_waits_for_hq_then_delivers_once(
+    tmp_path: Path, outbox: Outbox, collector_database: str | None
+) -> None:
     key, pub = _keys(tmp_path)
-    hq = Hq(tmp_path, {"B001": pub})
+    hq = Hq(tmp_path, {"B001": pub}, collector_database)
     for i in range(20):
         outbox.enqueue("lead_outcome", _outcome(i), f"B001-{i}")
     sender = OutboxSender(
@@ -209,9 +211,9 @@ def test_sender_pins_hq_ca(tmp_path: Path, outbox: Outbox) -> None:
     sender.close()
 
 
-def test_refused_batches(tmp_path: Path) -> None:
+def test_refused_batches(tmp_path: Path, collector_database: str | None) -> None:
     key, pub = _keys(tmp_path)
-    hq = Hq(tmp_path, {"B001": pub})
+    hq = Hq(tmp_path, {"B001": pub}, collector_database)
     envs = [
         {
             "v": 1,

@@ -1,7 +1,8 @@
 """A business day with HQ unreachable and the outbox process killed and restarted, then HQ back.
 
 Real processes: the hub-side outbox (`python -m tests.support.outbox_process`) and HQ's collector
-(`branch-sync collector`), TLS on loopback. The outbox process is killed with SIGKILL while
+(`branch-sync collector`, on its SQLite file and on a throwaway PostgreSQL server), TLS on
+loopback. The outbox process is killed with SIGKILL while
 queuing, stopped with SIGTERM while HQ is down, and dies like SIGKILL while sending, right
 between HQ's acknowledgement and its own commit (the window that makes a resend necessary).
 """
@@ -63,14 +64,16 @@ def _received(hq: Hq) -> int:
     return int(requests.get(f"{hq.url}/v1/health", verify=str(hq.ca), timeout=5).json()["events"])
 
 
-def test_unreachable_day_restarts_then_exactly_once(tmp_path: Path) -> None:
+def test_unreachable_day_restarts_then_exactly_once(
+    tmp_path: Path, collector_database: str | None
+) -> None:
     # The hub's outcome key exists before HQ registers it (branch IT sends the .pub to HQ).
     subprocess.run(
         [*_outbox_args(tmp_path, Hq(tmp_path / "none", {}))[:11], "--events", "0"],
         check=True,
         timeout=60,
     )
-    hq = Hq(tmp_path, {"B001": tmp_path / "outcome_signing.pub"})
+    hq = Hq(tmp_path, {"B001": tmp_path / "outcome_signing.pub"}, collector_database)
 
     # 1. HQ unreachable. The hub queues the morning and is killed -9 in the middle.
     a = Child(_outbox_args(tmp_path, hq))
@@ -136,8 +139,7 @@ def test_unreachable_day_restarts_then_exactly_once(tmp_path: Path) -> None:
             "-m",
             "sync.cli",
             "reconcile",
-            "--db",
-            str(hq.db),
+            *hq.store_args,
             "--branch",
             "B001",
             "--day",

@@ -68,12 +68,12 @@ class Station:
         """kill -9, keeping what it logged."""
         child.proc.kill()
         child.proc.wait(30)
-        self.logs.append(child.proc.stderr.read() if child.proc.stderr else "")
+        self.logs.append(child.error_text())
 
     def stop(self, child: Child) -> None:
         """SIGTERM, keeping what it logged."""
         child.stop()
-        self.logs.append(child.proc.stderr.read() if child.proc.stderr else "")
+        self.logs.append(child.error_text())
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         """One request as K1's kiosk."""

@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from branch_hub.config import BranchConfig, SmsSettings
 from branch_hub.outbox import OutboxSender, load_or_create_signing_key
+from sync.collector_store import CollectorStore
 from sync.export_fields import ExportFieldError, check_card_fields, sms_opted_in
 from tests.outbox_support import Hq, running
 from tests.support.lobbyenv import BRANCH, BuiltCache, RunningHub, branch_config, build_cache
@@ -157,7 +158,7 @@ def _deliver(hub_data: Path, db: Path, hq: Hq, *, lost_ack: bool = False) -> Non
 def _listed(hq: Hq) -> list[dict[str, Any]]:
     """What `branch-sync sms-requests` prints for the branch."""
     out = subprocess.run(
-        [sys.executable, "-m", "sync.cli", "sms-requests", "--db", str(hq.db), "--branch", BRANCH],
+        [sys.executable, "-m", "sync.cli", "sms-requests", *hq.store_args, "--branch", BRANCH],
         check=True,
         capture_output=True,
         text=True,
@@ -166,13 +167,13 @@ def _listed(hq: Hq) -> list[dict[str, Any]]:
     return [json.loads(line) for line in out.stdout.splitlines()]
 
 
-def _hq(tmp_path: Path) -> Hq:
+def _hq(tmp_path: Path, database: str | None = None) -> Hq:
     (tmp_path / "hq").mkdir(exist_ok=True)
-    return Hq(tmp_path / "hq", {BRANCH: tmp_path / "outcome_signing.pub"})
+    return Hq(tmp_path / "hq", {BRANCH: tmp_path / "outcome_signing.pub"}, database)
 
 
 def test_an_opted_in_customer_is_texted_once_across_a_restart(
-    tmp_path: Path, cache: BuiltCache
+    tmp_path: Path, cache: BuiltCache, collector_database: str | None
 ) -> None:
     tls: TlsEnv = make_tls_env(tmp_path / "pki")
     data = tmp_path / "hub"
@@ -194,7 +195,7 @@ def test_an_opted_in_customer_is_texted_once_across_a_restart(
     asyncio.run(second_run())
     # Every customer's phone number, the opted-in one's too, is only sealed in the hub's folder.
     assert scan_tree(data, [c["phone"] for c in cache.customers]) == []
-    hq = _hq(tmp_path)
+    hq = _hq(tmp_path, collector_database)
     load_or_create_signing_key(tmp_path / "outcome_signing.key")
     with running(hq):
         _deliver(data, data / "hub.db", hq, lost_ack=True)
@@ -210,10 +211,11 @@ def test_an_opted_in_customer_is_texted_once_across_a_restart(
     ]
     assert ahead <= AHEAD
     assert listed[0]["branch_id"] == BRANCH
-    with sqlite3.connect(hq.db) as conn:
-        assert conn.execute(
-            "SELECT deliveries FROM events WHERE kind = 'sms_request'"
-        ).fetchall() == [(2,)]  # the resend was acknowledged and ignored
+    store = CollectorStore(hq.store_target)
+    with store.database.read() as tx:
+        deliveries = tx.all("SELECT deliveries FROM events WHERE kind = 'sms_request'")
+    store.close()
+    assert deliveries == [(2,)]  # the resend was acknowledged and ignored
     text = json.dumps(listed)
     assert opted["phone"] not in text
     assert opted["name"] not in text

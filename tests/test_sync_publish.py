@@ -103,6 +103,21 @@ def test_delta_needs_the_published_previous_export(export: Any, tmp_path: Path) 
     assert not list((out / "chunks").glob(".tmp-*"))
 
 
+def test_a_new_hub_key_gets_a_new_key_id(export: Any, tmp_path: Path) -> None:
+    path, _rows = export
+    hq, out = Ed25519PrivateKey.generate(), tmp_path / "pub"
+    old_hub, new_hub = (X25519PrivateKey.generate().public_key() for _ in range(2))
+    assert _publish(path, out, hq, hub=old_hub).key_id == "k1"
+    assert _publish(path, out, hq, hub=old_hub).key_id == "k1"  # the same hub: the same keys
+    # The hub's key was replaced (revoked): the old key id's keys are the old hub's to derive.
+    with pytest.raises(PublishError, match="key id 'k1' is the old hub's"):
+        _publish(path, out, hq, hub=new_hub, key_id="k1")
+    assert _publish(path, out, hq, hub=new_hub).key_id == "k2"
+    assert _publish(path, out, hq, hub=old_hub, key_id="north").key_id == "north"
+    assert _publish(path, out, hq, hub=new_hub).key_id == "north.2"
+    assert _publish(path, out, hq, hub=old_hub).key_id == "north.3"
+
+
 def _corrupt(path: Path, tmp_path: Path) -> Path:
     lines = path.read_bytes().splitlines()
     lines[6] = b"{not json"

@@ -35,7 +35,7 @@ async def pin_check(request: web.Request) -> web.Response:
     _refuse_while_waiting(throttle, device_id, "Too many wrong PINs on this device")
     loop = asyncio.get_running_loop()
     try:
-        await loop.run_in_executor(None, security.staff.login, staff_id, pin)
+        await security.hashing.run(security.staff.login, staff_id, pin)
     except LoginFailed as exc:
         throttle.failed(device_id)
         await loop.run_in_executor(

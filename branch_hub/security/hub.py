@@ -14,6 +14,7 @@ from branch_hub.security.audit import AuditLog
 from branch_hub.security.connections import DeviceConnections
 from branch_hub.security.devices import Device, DeviceRegistry
 from branch_hub.security.enrolment import EnrolmentCodes
+from branch_hub.security.hashing import SecretHashing
 from branch_hub.security.lockouts import Throttle, enrol_throttle, login_throttle
 from branch_hub.security.renewal import Renewals
 from branch_hub.security.sessions import SessionStore
@@ -51,6 +52,7 @@ class HubSecurity:
     connections: DeviceConnections = field(default_factory=DeviceConnections)
     renewals: Renewals = field(default_factory=Renewals)
     streams: StaffStreams = field(default_factory=StaffStreams)
+    hashing: SecretHashing = field(default_factory=SecretHashing)  # PIN checks' own pool
 
     def __post_init__(self) -> None:
         self.sessions.on_end = self.streams.sessions_ended

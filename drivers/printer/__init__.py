@@ -8,6 +8,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from drivers._lazy import lazy_exports
+from drivers.printer.profiles_cache import keep_escpos_profiles
+
+keep_escpos_profiles()  # before anything imports escpos
 
 if TYPE_CHECKING:
     from drivers.printer.device import (
