@@ -30,6 +30,7 @@ __all__ = [
     "GenerationKeys",
     "derive_generation_keys",
     "fingerprint",
+    "keys_from_hq_secret",
     "load_hub_private",
     "load_hub_public",
     "load_signing_private",
@@ -160,17 +161,20 @@ def derive_generation_keys(
     signing_key: Ed25519PrivateKey, branch_id: str, key_id: str
 ) -> GenerationKeys:
     """Derive one branch's index and data keys for a key id from HQ's secret (docs/sync.md)."""
+    info = b"branch-edge/v1 generation\x00" + branch_id.encode() + b"\x00" + key_id.encode()
+    return keys_from_hq_secret(signing_key, key_id, b"branch-edge/v1 generation-keys", info)
+
+
+def keys_from_hq_secret(
+    signing_key: Ed25519PrivateKey, key_id: str, salt: bytes, info: bytes
+) -> GenerationKeys:
+    """An index and a data key derived from HQ's secret (HKDF-SHA256; `info` names their use)."""
     seed = signing_key.private_bytes(
         serialization.Encoding.Raw,
         serialization.PrivateFormat.Raw,
         serialization.NoEncryption(),
     )
-    out = HKDF(
-        algorithm=SHA256(),
-        length=64,
-        salt=b"branch-edge/v1 generation-keys",
-        info=b"branch-edge/v1 generation\x00" + branch_id.encode() + b"\x00" + key_id.encode(),
-    ).derive(seed)
+    out = HKDF(algorithm=SHA256(), length=64, salt=salt, info=info).derive(seed)
     return GenerationKeys(key_id, out[:32], out[32:])
 
 

@@ -34,7 +34,7 @@ from sync.bundle import (
 )
 from sync.errors import BundleError
 from sync.export_reader import parse_line
-from sync.keys import WRAP_ALG, GenerationKeys
+from sync.keys import WRAP_ALG, GenerationKeys, keys_from_hq_secret
 
 __all__ = [
     "branch_manifest",
@@ -56,19 +56,9 @@ def epoch_key_id(region_id: str, epoch: int) -> str:
 
 def derive_epoch_keys(signing_key: Ed25519PrivateKey, region_id: str, epoch: int) -> GenerationKeys:
     """Derive a region epoch's index and data keys from HQ's secret (never a branch's keys)."""
-    seed = signing_key.private_bytes(
-        serialization.Encoding.Raw,
-        serialization.PrivateFormat.Raw,
-        serialization.NoEncryption(),
-    )
     key_id = epoch_key_id(region_id, epoch)
-    out = HKDF(
-        algorithm=SHA256(),
-        length=64,
-        salt=b"branch-edge/v1 region-epoch-keys",
-        info=b"branch-edge/v1 region-epoch\x00" + region_id.encode() + b"\x00" + key_id.encode(),
-    ).derive(seed)
-    return GenerationKeys(key_id, out[:32], out[32:])
+    info = b"branch-edge/v1 region-epoch\x00" + region_id.encode() + b"\x00" + key_id.encode()
+    return keys_from_hq_secret(signing_key, key_id, b"branch-edge/v1 region-epoch-keys", info)
 
 
 def _label(region_id: str, key_id: str, branch_id: str) -> bytes:
