@@ -5,8 +5,10 @@ python -m bench.cache --customers N [--keep DIR] [--json]
 Publishes and applies a snapshot of N synthetic customers, then a delta touching 10 % of them,
 then performs 100,000 random identifications (90 % hits, 10 % misses). The baseline inserts the
 same rows (customer rows + identifier rows) unencrypted with executemany into plain indexed
-tables, and looks the same identifiers up in plaintext. `--keep DIR` leaves every file the hub
-side wrote under DIR/hub/ and the export as DIR/export.jsonl.
+tables, and looks the same identifiers up in plaintext. Then each step of both lookups is timed
+(bench.cache_stages). `--keep DIR` leaves every file the hub side wrote under DIR/hub/, the
+exports and the baseline's database in DIR; `--reuse DIR` times the lookups again on what an
+earlier `--keep DIR` run left (a second and third run of a 5M cache without rebuilding it).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 import orjson
 
+from bench.cache_stages import stage_costs
 from branch_common.identifiers import gb11643_check_char, luhn_check_digit, normalise
 from sync.bundle import identifiers_of
 from sync.cache import CustomerCache
@@ -225,6 +228,9 @@ def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
 
     first = do_pull()
     _say(quiet, f"pull snapshot: download {first.download_s:.1f} s, apply {first.apply_s:.1f} s")
+    # The hub holds the snapshot now; its chunks would only take disk (~6 GB at 5M).
+    for chunk in (pubdir / "chunks").iterdir():
+        chunk.unlink()
 
     plain_db = work / "baseline-plain.db"
     plain_s = plain_apply(export, plain_db)
@@ -309,14 +315,35 @@ def _identify(synced: _Synced, seed: int, lookups: int) -> tuple[list[int], list
     return sorted(ours_ns), sorted(plain_ns), wrong
 
 
-def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dict[str, Any]:
-    """Run the whole benchmark in `work`; return the figures."""
-    synced = _sync(customers, work, seed, quiet)
+def _reused(work: Path) -> _Synced:
+    """What an earlier `--keep DIR` run left in DIR, to time the lookups again."""
+    hub = work / "hub"
+    kept = (work / "export.jsonl", work / "export-delta.jsonl", work / "baseline-plain.db")
+    if not all(p.exists() for p in (*kept, hub / "hub_sync.key")):
+        raise SystemExit(f"{work} holds no kept run (run with --keep {work} first)")
+    hub_key = load_hub_private(hub / "hub_sync.key")
+    with CustomerCache(hub / "cache", hub_key) as cache:
+        status = cache.status
+    figures = {"customers": status.records if status else 0, "reused": str(work)}
+    return _Synced(kept[0], kept[1], hub, hub_key, kept[2], figures)
+
+
+def run(synced: _Synced, seed: int, lookups: int, stage_lookups: int, keep: bool) -> dict[str, Any]:
+    """Time the identifications (and each of their steps) on a synced cache; return the figures."""
     ours_ns, plain_ns, wrong = _identify(synced, seed, lookups)
+    stages: dict[str, Any] = {}
+    if stage_lookups:
+        n = min(stage_lookups, lookups)
+        queries = (
+            sample_identifiers(synced.delta_export, n * 9 // 10, n - n * 9 // 10, seed + 4),
+            sample_identifiers(synced.export, n * 9 // 10, n - n * 9 // 10, seed + 5),
+        )
+        stages = stage_costs(synced.hub / "cache", synced.hub_key, synced.plain_db, queries, n)
     plain_db = synced.plain_db
-    plain_db.unlink()
-    for extra in ("-wal", "-shm"):
-        Path(f"{plain_db}{extra}").unlink(missing_ok=True)
+    if not keep:
+        plain_db.unlink()
+        for extra in ("-wal", "-shm"):
+            Path(f"{plain_db}{extra}").unlink(missing_ok=True)
     db_bytes = sum(p.stat().st_size for p in (synced.hub / "cache").glob("customers-*"))
     self_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
@@ -330,7 +357,8 @@ def run(customers: int, work: Path, seed: int, lookups: int, quiet: bool) -> dic
         "identify_p99_us": round(_percentile(ours_ns, 0.99), 2),
         "plain_p50_us": round(plain_p50, 2),
         "plain_p99_us": round(_percentile(plain_ns, 0.99), 2),
-        "identify_ratio_vs_plain": round(p50 / plain_p50, 2),
+        "identify_ratio_vs_plain": round(p50 / plain_p50, 3),
+        **stages,
         "db_bytes": db_bytes,
         "peak_rss_mb": round(self_rss, 1),
         "peak_rss_workers_mb": round(child_rss, 1),
@@ -344,18 +372,28 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument(
-        "--keep", type=Path, default=None, help="leave the hub's files under DIR/hub/"
+        "--keep", type=Path, default=None, help="leave the hub's files and the baseline in DIR"
+    )
+    parser.add_argument(
+        "--reuse", type=Path, default=None, help="time the lookups again on a kept DIR"
     )
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--lookups", type=int, default=100_000)
+    parser.add_argument(
+        "--stage-lookups", type=int, default=20_000, help="lookups per step timing (0: skip)"
+    )
     args = parser.parse_args()
-    if args.keep is not None:
+    timing = (args.seed, args.lookups, args.stage_lookups)
+    if args.reuse is not None:
+        result = run(_reused(args.reuse), *timing, keep=True)
+    elif args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        result = run(args.customers, args.keep, args.seed, args.lookups, args.json)
+        result = run(_sync(args.customers, args.keep, args.seed, args.json), *timing, keep=True)
     else:
         with tempfile.TemporaryDirectory(prefix="bench-cache-") as tmp:
-            result = run(args.customers, Path(tmp), args.seed, args.lookups, args.json)
+            synced = _sync(args.customers, Path(tmp), args.seed, args.json)
+            result = run(synced, *timing, keep=False)
     print(json.dumps(result))
 
 

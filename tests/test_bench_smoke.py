@@ -23,7 +23,13 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
     (
         "cache",
         ["--customers", "2000", "--lookups", "200", "--json"],
-        {"identify_p99_us", "identify_ratio_vs_plain", "identify_wrong"},
+        {
+            "identify_p99_us",
+            "identify_ratio_vs_plain",
+            "identify_wrong",
+            "identify_steps_us",
+            "crypto_only_ratio",
+        },
     ),
     ("outbox", ["--events", "50"], {"enqueue_ms_p99", "enqueue_vs_plain_p50_ratio"}),
     (
