@@ -2,15 +2,15 @@
 
 Real HQ fills the export's `leads[].confirmed` from its own core system (docs/hq-interface.md).
 This stand-in plays that system: it reads the leads HQ's reference collector received as
-`accepted` (its SQLite store, opened read-only) and marks a deterministic share of them in the
+`accepted` (its SQLite store, opened read-only, or its PostgreSQL database) and marks a deterministic share of them in the
 export as purchased, 1-5 days after the acceptance (never after `as_of`), of one of the lead's
 catalogue products. A lead is drawn by a hash of the seed, customer and lead, so a later run
 over more accepted leads keeps every earlier mark; confirmations already in the export stay.
 The output is a new export: published with `--previous` the old one, the changed customers
 travel to the branch as a delta.
 
-`branch-sync confirm --collector-db FILE --export IN --out OUT [--branch ID] [--share 0.4]
-[--seed N] [--as-of YYYY-MM-DD]`
+`branch-sync confirm (--collector-db FILE | --database URL) --export IN --out OUT [--branch ID]
+[--share 0.4] [--seed N] [--as-of YYYY-MM-DD]`
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from sync.collector_db import is_postgres, open_database
 from sync.errors import ExportError, SyncError
 
 __all__ = ["Accepted", "ConfirmResult", "Purchase", "accepted_leads", "add_commands", "confirm"]
@@ -66,20 +67,37 @@ class ConfirmResult:
     accepted: int = 0
 
 
-def accepted_leads(collector_db: Path, branch_id: str | None = None) -> list[Accepted]:
+def _outcome_rows(collector: Path | str, sql: str, params: tuple[str, ...]) -> list[Any]:
+    """Run one read-only query on the collector's SQLite file or PostgreSQL database."""
+    if is_postgres(collector):
+        try:
+            database = open_database(collector, pool_size=1)
+        except Exception as exc:  # psycopg's errors: the URL names no reachable database
+            raise SyncError(f"cannot open the collector's database: {exc}") from None
+        try:
+            with database.read() as tx:
+                return tx.all(sql, params)
+        except Exception as exc:  # psycopg's errors: the database holds no collector tables
+            raise SyncError(f"cannot read the collector's database: {exc}") from None
+        finally:
+            database.close()
+    path = Path(collector)
+    if not path.is_file():
+        raise SyncError(f"--collector-db {path}: no such file")
+    try:
+        with sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True) as db:
+            return db.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise SyncError(f"cannot read the collector's store {path}: {exc}") from None
+
+
+def accepted_leads(collector: Path | str, branch_id: str | None = None) -> list[Accepted]:
     """Leads the collector received as accepted (the first acceptance of each), read-only."""
-    if not collector_db.is_file():
-        raise SyncError(f"--collector-db {collector_db}: no such file")
     sql = "SELECT branch_id, business_day, envelope FROM events WHERE kind = 'lead_outcome'"
     params: tuple[str, ...] = ()
     if branch_id is not None:
         sql, params = sql + " AND branch_id = ?", (branch_id,)
-    uri = collector_db.resolve().as_uri() + "?mode=ro"
-    try:
-        with sqlite3.connect(uri, uri=True) as db:
-            rows = db.execute(sql + " ORDER BY business_day, idempotency_key", params).fetchall()
-    except sqlite3.Error as exc:
-        raise SyncError(f"cannot read the collector's store {collector_db}: {exc}") from None
+    rows = _outcome_rows(collector, sql + " ORDER BY business_day, idempotency_key", params)
     first: dict[tuple[str, str], Accepted] = {}
     for branch, day, envelope in rows:
         payload = orjson.loads(envelope).get("payload") or {}
@@ -189,7 +207,11 @@ def add_commands(sub: Any) -> None:
         "of them confirmed as purchased (leads[].confirmed). Publish the result with --previous "
         "the input to send the change as a delta. Real HQ fills the field from its own system.",
     )
-    cmd.add_argument("--collector-db", type=Path, required=True, help="the collector's SQLite db")
+    store = cmd.add_mutually_exclusive_group(required=True)
+    store.add_argument("--collector-db", type=Path, help="the collector's SQLite store")
+    store.add_argument(
+        "--database", metavar="URL", help="the collector's PostgreSQL database (postgresql://...)"
+    )
     cmd.add_argument("--export", type=Path, required=True, help="HQ export to start from (JSONL)")
     cmd.add_argument("--out", type=Path, required=True, help="the export with confirmations")
     cmd.add_argument("--branch", default=None, help="only this branch's acceptances (default all)")
@@ -206,7 +228,9 @@ def _cmd_confirm(args: argparse.Namespace) -> int:
         raise SyncError(f"--export {args.export}: no such file")
     if args.out.resolve() == args.export.resolve():
         raise SyncError("--out must differ from --export (it is the next publish's --previous)")
-    accepted = accepted_leads(args.collector_db, args.branch)
+    if args.database is not None and not is_postgres(args.database):
+        raise SyncError("--database is a postgresql:// URL")
+    accepted = accepted_leads(args.database or args.collector_db, args.branch)
     result = confirm(
         args.export,
         args.out,

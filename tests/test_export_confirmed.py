@@ -189,3 +189,35 @@ def test_confirm_refuses_what_it_cannot_use(
     assert "--out must differ" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         branch_sync([*argv[:-1], str(tmp_path / "y.jsonl"), "--share", "1.5"])
+
+
+def test_confirm_reads_the_collectors_postgresql_database(
+    hq: tuple[Path, Path, list[dict[str, Any]]], tmp_path: Path, pg_url: str
+) -> None:
+    db, export, _ = hq
+    lite = CollectorStore(db)
+    envelopes = lite.events_of_kind("lead_outcome")
+    lite.close()
+    store = CollectorStore(pg_url)
+    for envelope in envelopes:
+        store.receive(envelope)
+    store.close()
+    assert accepted_leads(pg_url, "BJ-CY-0105") == accepted_leads(db, "BJ-CY-0105")
+    argv = ["confirm", "--database", pg_url, "--export", str(export)]
+    argv += ["--out", str(tmp_path / "pg.jsonl"), "--as-of", AS_OF.isoformat(), "--share", "0.5"]
+    assert branch_sync(argv) == 0
+    assert _marks(_run(db, export, tmp_path / "lite.jsonl", "--share", "0.5")) == _marks(
+        [orjson.loads(line) for line in (tmp_path / "pg.jsonl").read_bytes().splitlines()]
+    )
+
+
+def test_confirm_names_a_database_it_cannot_read(
+    hq: tuple[Path, Path, list[dict[str, Any]]], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, export, _ = hq
+    argv = ["confirm", "--export", str(export), "--out", str(tmp_path / "x.jsonl"), "--database"]
+    assert branch_sync([*argv, str(tmp_path / "collector.db")]) != 0
+    assert "--database is a postgresql:// URL" in capsys.readouterr().err
+    unreachable = f"postgresql:///collector?host={tmp_path}&connect_timeout=2"
+    assert branch_sync([*argv, unreachable]) != 0
+    assert "cannot open the collector's database" in capsys.readouterr().err
