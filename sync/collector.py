@@ -77,6 +77,16 @@ def check_envelope(env: Any, branch_id: str, key: str | None = None) -> dict[str
     return env
 
 
+def _branch_and_day(query: Mapping[str, str]) -> tuple[str, str]:
+    """The `branch` and `day` of a report or reconciliation query; the day must be a date."""
+    day = query.get("day", "")
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise CollectorError(400, "bad_day", "day must be YYYY-MM-DD") from None
+    return query.get("branch", ""), day
+
+
 def _check_sms(payload: dict[str, Any]) -> None:
     """An sms_request names the customer, ticket, people ahead and service, and nothing more."""
     if set(payload) != SMS_FIELDS:
@@ -280,12 +290,10 @@ class _Handlers:
         """GET /v1/reports?branch=ID&day=YYYY-MM-DD: the day report a branch's batch carried."""
         from aiohttp import web
 
-        branch_id = request.query.get("branch", "")
-        day = request.query.get("day", "")
         try:
-            date.fromisoformat(day)
-        except ValueError:
-            return _refuse(CollectorError(400, "bad_day", "day must be YYYY-MM-DD"))
+            branch_id, day = _branch_and_day(request.query)
+        except CollectorError as exc:
+            return _refuse(exc)
         held = await asyncio.get_running_loop().run_in_executor(
             None, self.store.report, branch_id, day
         )
@@ -298,12 +306,10 @@ class _Handlers:
         """GET /v1/reconciliation?branch=ID&day=YYYY-MM-DD."""
         from aiohttp import web
 
-        branch_id = request.query.get("branch", "")
-        day = request.query.get("day", "")
         try:
-            date.fromisoformat(day)
-        except ValueError:
-            return _refuse(CollectorError(400, "bad_day", "day must be YYYY-MM-DD"))
+            branch_id, day = _branch_and_day(request.query)
+        except CollectorError as exc:
+            return _refuse(exc)
         report = await asyncio.get_running_loop().run_in_executor(
             None, self.store.reconcile, branch_id, day
         )
