@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import resource
 import shutil
 import sqlite3
@@ -26,14 +25,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from bench.cache_data import AS_OF, Queries, lookups_of, make_delta_export, read_in_turn
 from bench.cache_stages import stage_costs
-from branch_common.identifiers import gb11643_check_char, luhn_check_digit, normalise
+from branch_common.identifiers import normalise
 from sync.bundle import identifiers_of
 from sync.cache import CustomerCache
 from sync.keys import load_hub_private, load_hub_public, load_signing_private, write_key_pair
@@ -43,7 +42,6 @@ from sync.synth import SynthOptions, write_export_file
 
 BRANCH = "B-BENCH"
 BATCH = 5_000
-AS_OF = date(2026, 11, 1)
 
 
 def _rss_mb() -> float:
@@ -53,74 +51,6 @@ def _rss_mb() -> float:
 def _say(quiet: bool, text: str) -> None:
     if not quiet:
         print(f"{text} (peak RSS so far {_rss_mb():.0f} MB)", file=sys.stderr, flush=True)
-
-
-def _new_pan(rng: random.Random) -> str:
-    partial = "622202" + "".join(rng.choice("0123456789") for _ in range(12))
-    return partial + luhn_check_digit(partial)
-
-
-def _new_id(rng: random.Random, old: str) -> str:
-    first17 = old[:14] + f"{rng.randrange(1000):03d}"
-    return first17 + gb11643_check_char(first17)
-
-
-def make_delta_export(src: Path, dst: Path, seed: int) -> dict[str, int]:
-    """Write a second export: ~8 % changed, ~1 % deleted, ~1 % new customers (sorted)."""
-    rng = random.Random(seed)
-    counts = {"changed": 0, "deleted": 0, "added": 0}
-    added: list[bytes] = []
-    with src.open("rb") as fin, dst.open("wb") as fout:
-        for n, line in enumerate(fin):
-            r = rng.random()
-            if r < 0.01:
-                counts["deleted"] += 1
-                continue
-            if r < 0.09 or r > 0.99:
-                c = orjson.loads(line)
-                if r < 0.09:
-                    c["aum"] = round(c["aum"] * 1.07 + 100, 2)
-                    c["last_visit"] = AS_OF.isoformat()
-                    counts["changed"] += 1
-                    line = orjson.dumps(c) + b"\n"
-                else:
-                    c["customer_id"] = f"N{n:010d}"
-                    c["id_number"] = _new_id(rng, c["id_number"])
-                    c["cards"] = [{**c["cards"][0], "pan": _new_pan(rng)}]
-                    c["passbooks"] = []
-                    added.append(orjson.dumps(c) + b"\n")
-                    counts["added"] += 1
-            fout.write(line)
-        fout.writelines(added)  # "N…" sorts after "C…": the export stays sorted
-    return counts
-
-
-def sample_identifiers(
-    export: Path, hits: int, misses: int, seed: int
-) -> list[tuple[str, str, bool]]:
-    """Reservoir-sample identifiers present in the export and make identifiers that are not."""
-    rng = random.Random(seed)
-    reservoir: list[tuple[str, str]] = []
-    seen = 0
-    with export.open("rb") as fh:
-        for line in fh:
-            ids = identifiers_of(orjson.loads(line))
-            kind, value = ids[int(rng.random() * len(ids))]
-            seen += 1
-            if len(reservoir) < hits:
-                reservoir.append((kind, value))
-            else:
-                j = int(rng.random() * seen)
-                if j < hits:
-                    reservoir[j] = (kind, value)
-    out = [(k, v, True) for k, v in reservoir]
-    for i in range(misses):
-        if i % 2:
-            out.append(("pan", "999999" + f"{rng.getrandbits(40):013d}", False))
-        else:
-            out.append(("id_number", _new_id(rng, "990101" + "19700101" + "000"), False))
-    rng.shuffle(out)
-    return out
 
 
 def plain_apply(export: Path, db_path: Path) -> float:
@@ -265,14 +195,12 @@ def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
     return _Synced(export, export2, hub, hub_key, plain_db, figures)
 
 
-def _identify(synced: _Synced, seed: int, lookups: int) -> tuple[list[int], list[int], int]:
+def _identify(
+    synced: _Synced, ours_q: Queries, plain_q: Queries
+) -> tuple[list[int], list[int], int]:
     """Time identifications in our cache and in the plain baseline; return both and the misses."""
     hub, plain_db = synced.hub, synced.plain_db
-    # Identify against the delta-applied cache; the plain baseline holds the snapshot rows, so
-    # it looks up identifiers sampled from the snapshot export (same hit/miss mix, same sizes).
-    hits, misses = lookups * 9 // 10, lookups - lookups * 9 // 10
-    ours_q = sample_identifiers(synced.delta_export, hits, misses, seed + 2)
-    plain_q = sample_identifiers(synced.export, hits, misses, seed + 3)
+    lookups = len(ours_q)
     cache = CustomerCache(hub / "cache", synced.hub_key)
     plain = sqlite3.connect(f"file:{plain_db}?mode=ro", uri=True)
     plain_sql = "SELECT c.data FROM ident i JOIN customer c ON c.id = i.customer WHERE i.kind = ? AND i.value = ?"
@@ -287,13 +215,10 @@ def _identify(synced: _Synced, seed: int, lookups: int) -> tuple[list[int], list
             return True
         return False
 
-    # Read both database files once and warm both up with the same number of lookups, so
-    # neither starts colder: this VM's proactive reclaim evicts page-cache pages of files
-    # not touched for a minute, and ours was written minutes before the baseline's.
-    for db_file in [*sorted((hub / "cache").glob("customers-*.db")), plain_db]:
-        with db_file.open("rb") as fh:
-            while fh.read(1 << 20):
-                pass
+    # Read both database files once, a MiB of each in turn, and warm both up with the same
+    # number of lookups, so neither starts colder: this VM's proactive reclaim evicts page-cache
+    # pages of files not touched for a minute, and ours was written minutes before the baseline's.
+    read_in_turn([*sorted((hub / "cache").glob("customers-*.db")), plain_db])
     for (kind, value, _), (pkind, pvalue, _) in zip(ours_q[:5000], plain_q[:5000], strict=True):
         ours(kind, value)
         baseline(pkind, pvalue)
@@ -330,14 +255,12 @@ def _reused(work: Path) -> _Synced:
 
 def run(synced: _Synced, seed: int, lookups: int, stage_lookups: int, keep: bool) -> dict[str, Any]:
     """Time the identifications (and each of their steps) on a synced cache; return the figures."""
-    ours_ns, plain_ns, wrong = _identify(synced, seed, lookups)
+    ours_q, plain_q = lookups_of(synced.export, synced.delta_export, seed, lookups)
+    ours_ns, plain_ns, wrong = _identify(synced, ours_q, plain_q)
     stages: dict[str, Any] = {}
     if stage_lookups:
         n = min(stage_lookups, lookups)
-        queries = (
-            sample_identifiers(synced.delta_export, n * 9 // 10, n - n * 9 // 10, seed + 4),
-            sample_identifiers(synced.export, n * 9 // 10, n - n * 9 // 10, seed + 5),
-        )
+        queries = (ours_q[-n:], plain_q[-n:])  # the ones timed last, so the freshest in memory
         stages = stage_costs(synced.hub / "cache", synced.hub_key, synced.plain_db, queries, n)
     plain_db = synced.plain_db
     if not keep:
