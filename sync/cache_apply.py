@@ -36,6 +36,12 @@ from sync.keys import unwrap_keys
 
 __all__ = ["apply_delta", "apply_snapshot"]
 
+# SQLite's page cache while applying, in KiB. The snapshot's index sorts take as much again
+# (twice) before spilling to temp files, so this bounds what an apply holds in the hub's memory:
+# at 16 MiB a million-customer snapshot peaked 82 MB above the hub's RSS, at 4 MiB 42 MB, and
+# applied no slower (bench.hub_memory).
+APPLY_CACHE_KIB = 4096
+
 # 8 KiB pages: a sealed record (~850 bytes) leaves less slack per page than with 4 KiB.
 _DDL = """
 PRAGMA page_size=8192;
@@ -146,8 +152,8 @@ def _build_snapshot(path: Path, manifest: Manifest, chunk_paths: Iterable[Path])
         # A half-built file is discarded after a crash, so it needs no journal.
         conn.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-            "PRAGMA cache_size=-16384;"
         )
+        conn.execute(f"PRAGMA cache_size=-{APPLY_CACHE_KIB}")
         conn.executescript(_DDL)
         conn.execute("BEGIN")
         records = most = 0
@@ -294,7 +300,7 @@ def apply_delta(
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-16384")
+        conn.execute(f"PRAGMA cache_size=-{APPLY_CACHE_KIB}")
         conn.execute("BEGIN IMMEDIATE")
         try:
             _apply_delta_in_transaction(conn, manifest, chunk_paths, local)
