@@ -11,14 +11,21 @@ import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync.bundle import TAG_BYTES, Manifest, iter_delete_chunk, upsert_rows, utc_now
+from sync.bundle import (
+    TAG_BYTES,
+    Manifest,
+    iter_delete_chunk,
+    iter_upsert_chunk,
+    upsert_rows,
+    utc_now,
+)
 from sync.cache_files import (
     CacheStatus,
     cache_status,
@@ -180,9 +187,16 @@ def _insert_snapshot_chunk(
     conn: sqlite3.Connection, data: bytes, first_id: int, version: int
 ) -> tuple[int, int]:
     """Insert one upsert chunk's records; return how many and the most blind indexes of one."""
-    rows, most = upsert_rows(data, first_id, version)
-    conn.executemany("INSERT INTO customer VALUES (?,?,?,?,?)", rows)
-    return len(rows), most
+    seen = [0, 0]  # records, most blind indexes of one
+
+    def rows() -> Iterator[tuple[int, bytes, int, bytes, bytes]]:
+        # One row at a time: a chunk's 10,000 rows as a list held another ~15 MB in the hub.
+        for n, (ref, hs, sealed) in enumerate(iter_upsert_chunk(data)):
+            seen[0], seen[1] = n + 1, max(seen[1], len(hs) // TAG_BYTES)
+            yield first_id + n, ref, version, hs, sealed
+
+    conn.executemany("INSERT INTO customer VALUES (?,?,?,?,?)", rows())
+    return seen[0], seen[1]
 
 
 def _switch_in(
