@@ -117,7 +117,7 @@ def _walked(site: BranchSite, sequence: int) -> bool:
     return f"indexed at cache sequence {sequence}:" in text
 
 
-def _phases(site: BranchSite, sampler: Sampler, customers: int) -> dict[str, float]:
+def _phases(site: BranchSite, sampler: Sampler, customers: int, delta: bool) -> dict[str, float]:
     out: dict[str, float] = {}
     _until("answering /health", lambda: _health(site) is not None)
     out["listening_mb"] = sampler.rss_mb()
@@ -130,6 +130,10 @@ def _phases(site: BranchSite, sampler: Sampler, customers: int) -> dict[str, flo
     out["walk_peak_mb"] = sampler.peak_mb()
     time.sleep(SETTLE_S)
     out["after_walk_mb"] = sampler.rss_mb()
+    if not delta:
+        out["anon_after_mb"] = sampler.rss_mb("RssAnon")
+        out["file_after_mb"] = sampler.rss_mb("RssFile")
+        return out
     site.publish_delta(added=max(1, customers // 100), changed=max(1, customers // 10))
     sampler.reset()
     out["delta_s"] = round(_until("sequence 2", lambda: _at_sequence(site, 2)), 1)
@@ -148,11 +152,14 @@ def _config_fast_sweep(site: BranchSite) -> None:
         f.write("[appointments]\nsweep_interval_s = 2\n")
 
 
-def measure(customers: int, work: Path, keep: bool = False) -> dict[str, float]:
+def measure(
+    customers: int, work: Path, *, delta: bool = True, keep: bool = False
+) -> dict[str, float]:
     """Build a branch of `customers`, run the hub through the phases, return its RSS per phase."""
     started = time.monotonic()
     site = BranchSite(
-        work / f"branch-{customers}", SiteOptions(customers=customers, stations=1, tablets=2)
+        work / f"branch-{customers}",
+        SiteOptions(customers=customers, stations=1, tablets=2, keep_customers=delta),
     )
     try:
         site.build()
@@ -164,7 +171,7 @@ def measure(customers: int, work: Path, keep: bool = False) -> dict[str, float]:
         sampler = Sampler(site.hub.pid)
         sampler.start()
         try:
-            out = _phases(site, sampler, customers)
+            out = _phases(site, sampler, customers, delta)
         finally:
             sampler.done.set()
         out["setup_s"] = round(setup_s, 1)
@@ -177,6 +184,11 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.hub_memory", description=__doc__)
     p.add_argument("--customers", type=int, default=1_000_000)
     p.add_argument("--baseline", type=int, default=BASELINE, help="the baseline branch's size")
+    p.add_argument(
+        "--no-delta",
+        action="store_true",
+        help="skip the delta (HQ's side of it holds every customer in memory: GBs at 5M)",
+    )
     p.add_argument("--keep", type=Path, help="build in this folder and keep it (HQ's bundles)")
     p.add_argument("--json", action="store_true", help="only the JSON line on stdout at the end")
     return p.parse_args(argv)
@@ -187,19 +199,22 @@ def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     with tempfile.TemporaryDirectory(prefix="hub-memory-") as tmp:
         work = args.keep or Path(tmp)
-        small = measure(args.baseline, work, keep=bool(args.keep))
+        delta = not args.no_delta
+        small = measure(args.baseline, work, delta=delta, keep=bool(args.keep))
         if not args.json:
             say(f"baseline {args.baseline:,} customers: {small}")
-        big = measure(args.customers, work, keep=bool(args.keep))
+        big = measure(args.customers, work, delta=delta, keep=bool(args.keep))
     result: dict[str, Any] = {"customers": args.customers, "baseline_customers": args.baseline}
-    for key in PHASES:
+    phases = [key for key in PHASES if key in big]
+    for key in phases:
         result[key] = big[key]
         result[f"baseline_{key}"] = small[key]
         result[f"{key.removesuffix('_mb')}_ratio"] = round(big[key] / max(small[key], 0.1), 2)
     for key in ("setup_s", "snapshot_s", "walk_s", "delta_s"):
-        result[key], result[f"baseline_{key}"] = big[key], small[key]
+        if key in big:
+            result[key], result[f"baseline_{key}"] = big[key], small[key]
     if not args.json:
-        for key in PHASES:
+        for key in phases:
             say(
                 f"{key:18} {small[key]:8.1f} {big[key]:8.1f}  x{result[key.removesuffix('_mb') + '_ratio']}"
             )

@@ -7,6 +7,7 @@ one WAL transaction on the live file. Either way a crash leaves the previous ver
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import sqlite3
@@ -23,7 +24,6 @@ from sync.bundle import (
     Manifest,
     iter_delete_chunk,
     iter_upsert_chunk,
-    upsert_rows,
     utc_now,
 )
 from sync.cache_files import (
@@ -48,6 +48,8 @@ __all__ = ["apply_delta", "apply_snapshot"]
 # at 16 MiB a million-customer snapshot peaked 82 MB above the hub's RSS, at 4 MiB 42 MB, and
 # applied no slower (bench.hub_memory).
 APPLY_CACHE_KIB = 4096
+
+DELTA_BATCH = 1000  # delta rows looked up and written together
 
 # 8 KiB pages: a sealed record (~850 bytes) leaves less slack per page than with 4 KiB.
 _DDL = """
@@ -253,14 +255,25 @@ def _row_id_of_update(update: tuple[int, bytes, bytes, int]) -> int:
 
 def _apply_upserts(conn: sqlite3.Connection, data: bytes, version: int) -> int:
     """Update changed customers in place and insert new ones; return how many were new."""
-    rows, _ = upsert_rows(data, 0, version)
-    found = _existing(conn, [r[1] for r in rows])
+    rows = iter_upsert_chunk(data)
+    new = 0
+    # A slice at a time: the rows, their lookups and writes held in memory stay small.
+    while batch := list(itertools.islice(rows, DELTA_BATCH)):
+        new += _apply_upsert_batch(conn, batch, version)
+    return new
+
+
+def _apply_upsert_batch(
+    conn: sqlite3.Connection, batch: list[tuple[bytes, bytes, bytes]], version: int
+) -> int:
+    """Apply (ref, blind indexes, sealed) rows; return how many were new."""
+    found = _existing(conn, [ref for ref, _, _ in batch])
     (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM customer").fetchone()
     updates: list[tuple[int, bytes, bytes, int]] = []
     inserts: list[tuple[int, bytes, int, bytes, bytes]] = []
     drop: list[tuple[bytes, int]] = []
     add: list[tuple[bytes, int]] = []
-    for _, ref, _, hs, sealed in rows:
+    for ref, hs, sealed in batch:
         old = found.get(ref)
         if old is None:
             top += 1
