@@ -19,13 +19,7 @@ import orjson
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync.bundle import (
-    TAG_BYTES,
-    Manifest,
-    iter_delete_chunk,
-    iter_upsert_chunk,
-    utc_now,
-)
+from sync.bundle import TAG_BYTES, Manifest, iter_delete_chunk, iter_upsert_chunk, utc_now
 from sync.cache_files import (
     CacheStatus,
     cache_status,
@@ -45,8 +39,8 @@ __all__ = ["apply_delta", "apply_snapshot"]
 
 # SQLite's page cache while applying, in KiB. The snapshot's index sorts take as much again
 # (twice) before spilling to temp files, so this bounds what an apply holds in the hub's memory:
-# at 16 MiB a million-customer snapshot peaked 82 MB above the hub's RSS, at 4 MiB 42 MB, and
-# applied no slower (bench.hub_memory).
+# at 16 MiB a million-customer snapshot peaked 82 MB above the process's RSS, at 4 MiB 42 MB,
+# and applied no slower (docs/performance.md, "Hub memory as the cache grows").
 APPLY_CACHE_KIB = 4096
 
 DELTA_BATCH = 1000  # delta rows looked up and written together
