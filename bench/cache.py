@@ -35,6 +35,7 @@ from bench.cache_stages import stage_costs
 from branch_common.identifiers import normalise
 from sync.bundle import identifiers_of
 from sync.cache import CustomerCache
+from sync.cache_apply import APPLY_CACHE_KIB
 from sync.keys import load_hub_private, load_hub_public, load_signing_private, write_key_pair
 from sync.publisher import publish
 from sync.puller import pull
@@ -58,7 +59,7 @@ def plain_apply(export: Path, db_path: Path) -> float:
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.executescript(
         "PRAGMA page_size=8192; PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-        "PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-16384;"  # the cache's own settings
+        f"PRAGMA locking_mode=EXCLUSIVE; PRAGMA cache_size=-{APPLY_CACHE_KIB};"  # the cache's own
         "CREATE TABLE customer (id INTEGER PRIMARY KEY, customer_id TEXT NOT NULL, data BLOB NOT NULL);"
         "CREATE TABLE ident (kind TEXT NOT NULL, value TEXT NOT NULL, customer INTEGER NOT NULL);"
     )

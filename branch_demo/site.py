@@ -9,6 +9,7 @@ which the bench drives from outside the hub process.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import signal
@@ -75,6 +76,9 @@ class SiteOptions:
     pcsc_card_reader: bool = False  # station K1 reads chip cards through pcscd + vpcd
     catalogue_products: int = 300  # HQ's product catalogue (a real one holds thousands)
     catalogue_articles: int = 2000
+    # Keep every exported customer in memory (deltas and the day's crowd pick from them); off,
+    # only the first few are kept, so a bench can build millions without GBs of dicts.
+    keep_customers: bool = True
 
 
 @dataclass
@@ -159,7 +163,9 @@ class BranchSite:
             workers=self._workers,
             progress=False,
         )
-        self.customers = [orjson.loads(line) for line in export.read_bytes().splitlines()]
+        with export.open("rb") as lines:
+            kept = lines if self.opts.keep_customers else itertools.islice(lines, 20)
+            self.customers = [orjson.loads(line) for line in kept]
         publish(
             export,
             self.hub_sync.public_key(),
@@ -169,7 +175,9 @@ class BranchSite:
             workers=self._workers,
             progress=False,
         )
-        self.published.append(len(self.customers))
+        self.published.append(
+            len(self.customers) if self.opts.keep_customers else self.opts.customers
+        )
         self.tls_ca, self.tls_cert, self.tls_key = make_test_pki(hq / "tls")
         self.static = StaticServer(hq / "pub", self.tls_cert, self.tls_key)
         self.static.start()

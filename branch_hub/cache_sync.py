@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from branch_hub.config import BranchConfig
+from branch_hub.security.hashing import malloc_trim
 from branch_hub.vocabulary import EventKind
 from sync.cache import CustomerCache, cache_status
 from sync.errors import SyncError
@@ -65,9 +66,16 @@ class SyncSettings:
 class CacheSync:
     """Pull on a jittered schedule, keep one open `CustomerCache`, report sequence, age and staleness."""
 
-    def __init__(self, settings: SyncSettings, emit: Emit | None = None) -> None:
+    def __init__(
+        self,
+        settings: SyncSettings,
+        emit: Emit | None = None,
+        *,
+        trim: Callable[[], object] = malloc_trim,
+    ) -> None:
         self.settings = settings
         self._emit = emit
+        self._trim = trim
         self.cache: CustomerCache | None = None
         self.last_pull_at: float | None = None
         self.last_error: str | None = None
@@ -118,18 +126,27 @@ class CacheSync:
         s = self.settings
         if s.hq_public is None:
             raise SyncError("hq.signing_public_key is not configured")
-        result = pull(
-            s.url,
-            s.cache_dir,
-            hq_public=load_signing_public(s.hq_public),
-            hub_key=load_hub_private(s.hub_key),
-            branch_id=s.branch_id,
-            ca_file=s.ca_file,
-            progress=False,
-            retries=s.retries,
-            backoff_s=s.backoff_s,
-        )
-        return "up to date" if result.up_to_date else f"applied {', '.join(result.applied)}"
+        try:
+            result = pull(
+                s.url,
+                s.cache_dir,
+                hq_public=load_signing_public(s.hq_public),
+                hub_key=load_hub_private(s.hub_key),
+                branch_id=s.branch_id,
+                ca_file=s.ca_file,
+                progress=False,
+                retries=s.retries,
+                backoff_s=s.backoff_s,
+            )
+        except SyncError:
+            self._trim()  # a failed apply freed as much as a good one
+            raise
+        if result.up_to_date:
+            return "up to date"
+        # The apply's page cache, index sorts and chunk buffers were freed into this thread's
+        # malloc arena, which glibc keeps: hand them back or the hub's RSS stays at its peak.
+        self._trim()
+        return f"applied {', '.join(result.applied)}"
 
     async def pull_now(self) -> bool:
         """Run one pull off the event loop; True if it succeeded. Failures keep the last version."""

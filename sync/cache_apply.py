@@ -7,18 +7,19 @@ one WAL transaction on the live file. Either way a crash leaves the previous ver
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import secrets
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import orjson
 import sqlite_utils
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from sync.bundle import TAG_BYTES, Manifest, iter_delete_chunk, upsert_rows, utc_now
+from sync.bundle import TAG_BYTES, Manifest, iter_delete_chunk, iter_upsert_chunk, utc_now
 from sync.cache_files import (
     CacheStatus,
     cache_status,
@@ -35,6 +36,14 @@ from sync.errors import BundleError, CacheError, RollbackError, SequenceGapError
 from sync.keys import unwrap_keys
 
 __all__ = ["apply_delta", "apply_snapshot"]
+
+# SQLite's page cache while applying, in KiB. The snapshot's index sorts take as much again
+# (twice) before spilling to temp files, so this bounds what an apply holds in the hub's memory:
+# at 16 MiB a million-customer snapshot peaked 82 MB above the process's RSS, at 4 MiB 42 MB,
+# and applied no slower (docs/performance.md, "Hub memory as the cache grows").
+APPLY_CACHE_KIB = 4096
+
+DELTA_BATCH = 1000  # delta rows looked up and written together
 
 # 8 KiB pages: a sealed record (~850 bytes) leaves less slack per page than with 4 KiB.
 _DDL = """
@@ -146,8 +155,8 @@ def _build_snapshot(path: Path, manifest: Manifest, chunk_paths: Iterable[Path])
         # A half-built file is discarded after a crash, so it needs no journal.
         conn.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA locking_mode=EXCLUSIVE;"
-            "PRAGMA cache_size=-16384;"
         )
+        conn.execute(f"PRAGMA cache_size=-{APPLY_CACHE_KIB}")
         conn.executescript(_DDL)
         conn.execute("BEGIN")
         records = most = 0
@@ -174,9 +183,16 @@ def _insert_snapshot_chunk(
     conn: sqlite3.Connection, data: bytes, first_id: int, version: int
 ) -> tuple[int, int]:
     """Insert one upsert chunk's records; return how many and the most blind indexes of one."""
-    rows, most = upsert_rows(data, first_id, version)
-    conn.executemany("INSERT INTO customer VALUES (?,?,?,?,?)", rows)
-    return len(rows), most
+    seen = [0, 0]  # records, most blind indexes of one
+
+    def rows() -> Iterator[tuple[int, bytes, int, bytes, bytes]]:
+        # One row at a time: a chunk's 10,000 rows as a list held another ~15 MB in the hub.
+        for n, (ref, hs, sealed) in enumerate(iter_upsert_chunk(data)):
+            seen[0], seen[1] = n + 1, max(seen[1], len(hs) // TAG_BYTES)
+            yield first_id + n, ref, version, hs, sealed
+
+    conn.executemany("INSERT INTO customer VALUES (?,?,?,?,?)", rows())
+    return seen[0], seen[1]
 
 
 def _switch_in(
@@ -233,14 +249,25 @@ def _row_id_of_update(update: tuple[int, bytes, bytes, int]) -> int:
 
 def _apply_upserts(conn: sqlite3.Connection, data: bytes, version: int) -> int:
     """Update changed customers in place and insert new ones; return how many were new."""
-    rows, _ = upsert_rows(data, 0, version)
-    found = _existing(conn, [r[1] for r in rows])
+    rows = iter_upsert_chunk(data)
+    new = 0
+    # A slice at a time: the rows, their lookups and writes held in memory stay small.
+    while batch := list(itertools.islice(rows, DELTA_BATCH)):
+        new += _apply_upsert_batch(conn, batch, version)
+    return new
+
+
+def _apply_upsert_batch(
+    conn: sqlite3.Connection, batch: list[tuple[bytes, bytes, bytes]], version: int
+) -> int:
+    """Apply (ref, blind indexes, sealed) rows; return how many were new."""
+    found = _existing(conn, [ref for ref, _, _ in batch])
     (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM customer").fetchone()
     updates: list[tuple[int, bytes, bytes, int]] = []
     inserts: list[tuple[int, bytes, int, bytes, bytes]] = []
     drop: list[tuple[bytes, int]] = []
     add: list[tuple[bytes, int]] = []
-    for _, ref, _, hs, sealed in rows:
+    for ref, hs, sealed in batch:
         old = found.get(ref)
         if old is None:
             top += 1
@@ -294,7 +321,7 @@ def apply_delta(
     try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA cache_size=-16384")
+        conn.execute(f"PRAGMA cache_size=-{APPLY_CACHE_KIB}")
         conn.execute("BEGIN IMMEDIATE")
         try:
             _apply_delta_in_transaction(conn, manifest, chunk_paths, local)

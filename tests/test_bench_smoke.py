@@ -111,6 +111,11 @@ SMALL_RUNS: list[tuple[str, list[str], set[str]]] = [
         ["--rounds", "2"],
         {"first_paint_ms_p95", "first_paint_vs_loopback", "update_ms_p95", "update_vs_loopback"},
     ),
+    (
+        "hub_memory",
+        ["--customers", "2000", "--baseline", "1000", "--json"],
+        {"listening_mb", "snapshot_peak_ratio", "after_walk_ratio", "delta_peak_ratio"},
+    ),
 ]
 
 

@@ -198,3 +198,17 @@ def test_running_hub_pulls_at_start_and_shows_the_cache_on_health(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_pull_that_applies_hands_freed_memory_back(hq: Hq) -> None:
+    hq.publish(40)
+    trims: list[int] = []
+    sync = CacheSync(settings(hq), trim=lambda: trims.append(1))
+    assert asyncio.run(sync.pull_now()) is True
+    assert trims == [1]  # after the snapshot's apply, in the pull's thread
+    assert asyncio.run(sync.pull_now()) is True
+    assert trims == [1]  # up to date: nothing was applied, nothing to hand back
+    hq.server.faults.status["latest.json"] = (503, 100)
+    assert asyncio.run(sync.pull_now()) is False
+    assert trims == [1, 1]  # a failed pull may have freed as much
+    sync.close()

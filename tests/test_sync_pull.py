@@ -583,3 +583,25 @@ def test_applying_shows_progress_in_records(
     assert "apply snapshot 1" in err
     assert "300/300" in err
     assert "apply delta 2" in err
+
+
+def test_a_delta_chunk_applied_in_slices_changes_every_customer(
+    world: World, exports: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second, _, rows2 = exports
+    world.publish(first)
+    world.pull()
+    world.publish(second, previous=first)
+    monkeypatch.setattr(cache_apply, "DELTA_BATCH", 4)  # 25 upserts: slices of 4, the last of 1
+    done = world.pull()
+    assert done.status is not None
+    assert (done.status.sequence, done.status.records) == (2, 295)
+    with CustomerCache(world.cache, world.hub, recheck_s=0) as cache:
+        for row in rows2[:20]:  # re-tiered
+            found = cache.identify("id_number", row["id_number"])
+            assert found is not None
+            assert (found.tier, found.version) == ("private", 2)
+        for row in rows2[-5:]:  # new customers, after the highest row id
+            found = cache.identify("pan", row["cards"][0]["pan"])
+            assert found is not None
+            assert (found.customer_id, found.version) == (row["customer_id"], 2)

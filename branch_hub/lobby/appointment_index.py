@@ -8,6 +8,7 @@ its book as `booked`; a booking HQ has since withdrawn leaves the book unless it
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import replace
@@ -17,6 +18,8 @@ from branch_hub.vocabulary import AppointmentStatus
 from sync.cache import CustomerCache
 
 __all__ = ["BookingIndex"]
+
+log = logging.getLogger("branch_hub.lobby.appointment_index")
 
 STEP = 200  # records decrypted per step on the lookup thread
 
@@ -59,6 +62,7 @@ class BookingIndex:
                         found[booked.key] = booked
         await loop.run_in_executor(None, self._merge, day, found)
         self.indexed = (day, sequence)
+        log.info("bookings of %s indexed at cache sequence %d: %d found", day, sequence, len(found))
         return len(found)
 
     def _merge(self, day: str, found: dict[str, Appointment]) -> None:
