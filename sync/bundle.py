@@ -42,7 +42,6 @@ __all__ = [
     "seal_envelope",
     "upsert_chunk_header",
     "upsert_record",
-    "upsert_rows",
     "utc_now",
 ]
 
@@ -149,41 +148,6 @@ def iter_upsert_chunk(data: bytes) -> Iterator[tuple[bytes, bytes, bytes]]:
         pos += size
     if pos != end:
         raise ChunkError("upsert chunk has trailing bytes")
-
-
-def upsert_rows(data: bytes, first_id: int, version: int) -> tuple[list[tuple[Any, ...]], int]:
-    """Parse an upsert chunk into cache rows (id, ref, version, hs, sealed); also the most ids per row."""
-    count = _check_head(data, UPSERT_MAGIC)
-    rows: list[tuple[Any, ...]] = []
-    append = rows.append
-    unpack = _LEN.unpack_from
-    pos, end, most = _HEAD.size, len(data), 0
-    row_id = first_id
-    try:
-        for _ in range(count):
-            k = data[pos + TAG_BYTES]
-            hs_end = pos + TAG_BYTES + 1 + k * TAG_BYTES
-            (size,) = unpack(data, hs_end)
-            stop = hs_end + 4 + size
-            if size < 28 or size > _MAX_SEALED or stop > end:
-                raise ChunkError(f"upsert chunk record {row_id - first_id} has a bad length")
-            append(
-                (
-                    row_id,
-                    data[pos : pos + TAG_BYTES],
-                    version,
-                    data[pos + TAG_BYTES + 1 : hs_end],
-                    data[hs_end + 4 : stop],
-                )
-            )
-            most = max(most, k)
-            row_id += 1
-            pos = stop
-    except (IndexError, struct.error) as exc:
-        raise ChunkError(f"upsert chunk truncated in record {row_id - first_id}") from exc
-    if pos != end:
-        raise ChunkError("upsert chunk has trailing bytes")
-    return rows, most
 
 
 def iter_delete_chunk(data: bytes) -> Iterator[bytes]:

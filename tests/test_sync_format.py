@@ -28,7 +28,6 @@ from sync.bundle import (
     seal_envelope,
     upsert_chunk_header,
     upsert_record,
-    upsert_rows,
 )
 from sync.errors import BundleError, ChunkError, SignatureError
 from sync.keys import derive_generation_keys, unwrap_keys, wrap_keys
@@ -56,15 +55,10 @@ def test_kind_separates_the_index() -> None:
     assert index.ref("C1") == index("customer_id", "C1")
 
 
-@given(rows=records, version=st.integers(min_value=1, max_value=2**40))
-def test_upsert_chunk_round_trip(
-    rows: list[tuple[bytes, list[bytes], bytes]], version: int
-) -> None:
+@given(rows=records)
+def test_upsert_chunk_round_trip(rows: list[tuple[bytes, list[bytes], bytes]]) -> None:
     data = upsert_chunk_header(len(rows)) + b"".join(upsert_record(r, hs, s) for r, hs, s in rows)
     assert list(iter_upsert_chunk(data)) == [(r, b"".join(hs), s) for r, hs, s in rows]
-    parsed, most = upsert_rows(data, 7, version)
-    assert parsed == [(7 + i, r, version, b"".join(hs), s) for i, (r, hs, s) in enumerate(rows)]
-    assert most == max((len(hs) for _, hs, _ in rows), default=0)
 
 
 @given(rows=records.filter(bool), cut=st.integers(min_value=1, max_value=10_000))
@@ -75,8 +69,6 @@ def test_truncated_upsert_chunk_is_a_chunk_error(
     short = data[: max(0, len(data) - cut)]
     with pytest.raises(ChunkError):
         list(iter_upsert_chunk(short))
-    with pytest.raises(ChunkError):
-        upsert_rows(short, 1, 1)
 
 
 @settings(max_examples=300)
@@ -85,7 +77,6 @@ def test_garbage_chunks_only_raise_chunk_errors(data: bytes) -> None:
     for blob in (data, b"BEU1" + data, b"BED1" + data):
         for parse in (
             lambda b: list(iter_upsert_chunk(b)),
-            lambda b: upsert_rows(b, 1, 1),
             lambda b: list(iter_delete_chunk(b)),
         ):
             with contextlib.suppress(ChunkError):
@@ -95,7 +86,7 @@ def test_garbage_chunks_only_raise_chunk_errors(data: bytes) -> None:
 def test_upsert_chunk_with_huge_length_field() -> None:
     data = upsert_chunk_header(1) + os.urandom(16) + b"\x00" + struct.pack(">I", 2**31) + b"x" * 40
     with pytest.raises(ChunkError, match="bad length"):
-        upsert_rows(data, 1, 1)
+        list(iter_upsert_chunk(data))
 
 
 @given(refs=st.lists(tags, max_size=20))
