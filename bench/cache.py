@@ -148,20 +148,13 @@ def _sync(customers: int, work: Path, seed: int, quiet: bool) -> _Synced:
     )
 
     def do_pull() -> Any:
-        return pull(
-            pubdir.resolve().as_uri() + "/",
-            hub / "cache",
-            hq_public=signing.public_key(),
-            hub_key=hub_key,
-            branch_id=BRANCH,
-            progress=False,
-        )
+        return pull(pubdir.resolve().as_uri() + "/", hub / "cache", hq_public=signing.public_key(),
+                    hub_key=hub_key, branch_id=BRANCH, progress=False)  # fmt: skip
 
     first = do_pull()
     _say(quiet, f"pull snapshot: download {first.download_s:.1f} s, apply {first.apply_s:.1f} s")
-    # The hub holds the snapshot now; its chunks would only take disk (~6 GB at 5M).
     for chunk in (pubdir / "chunks").iterdir():
-        chunk.unlink()
+        chunk.unlink()  # the hub holds the snapshot now; its chunks only take disk (6 GB at 5M)
 
     plain_db = work / "baseline-plain.db"
     plain_s = plain_apply(export, plain_db)
