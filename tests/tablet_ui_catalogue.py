@@ -76,8 +76,9 @@ def _open_catalogue(rig: Rig, device: Device) -> None:
 
 
 def _viewed(views: Any, code: str) -> bool:
-    days = {datetime.now(UTC).date(), date.today()}  # the hub's business day, either side of 0h
-    rows = [row for day in days for row in views.day_counts(day)]
+    # The hub's business day, in the branch's time zone (not the test machine's nor UTC: between
+    # 16:00 and 24:00 UTC it is already tomorrow in Beijing).
+    rows = views.day_counts(views.desk.today())
     return any(row.product_code == code and row.mode == "viewed" for row in rows)
 
 
